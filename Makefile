@@ -1,0 +1,40 @@
+# Caseline — the two commands that matter are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint bench bench-quick faults schemas clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## the virtual environment in .venv with Caseline and its tools
+
+run: install  ## the stack (embedded PostgreSQL and NATS unless configured) plus a demo case
+	$(BIN)/caseline up --demo
+
+test: install  ## the whole suite against real PostgreSQL and NATS
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install  ## benchmarks with raw limits in the same run; appends to bench/RESULTS.md
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-quick: install
+	$(BIN)/python -m bench --quick
+
+faults: install  ## the fault suite: crashes and outages under load, nothing lost or duplicated
+	$(BIN)/python -m pytest -m faults --run-faults
+
+schemas: install  ## regenerate JSON Schemas and deploy/asyncapi.yaml from the catalogue
+	$(BIN)/caseline asyncapi
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,103 @@
+"""`caseline up`: PostgreSQL and NATS (embedded unless configured) and the five services.
+
+Each service runs as its own process; Ctrl-C (or SIGTERM) stops them all, then the servers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from shared.kit.runtime import DEFAULT_PORTS
+from shared.kit.servers import EmbeddedPostgres, NatsServer, free_port
+from shared.kit.settings import Settings
+
+__all__ = ["SERVICES", "Stack"]
+
+SERVICES = ("intake", "judicial", "assessment", "programmes", "ledger")
+
+
+def installed_services() -> tuple[str, ...]:
+    """The services of this installation (each a `services.<name>` package with a `__main__`)."""
+    import importlib.util
+
+    return tuple(s for s in SERVICES if importlib.util.find_spec(f"services.{s}.__main__") is not None)
+
+
+@dataclass
+class Stack:
+    """The running stack: servers we started, service processes, and their addresses."""
+
+    var_dir: Path
+    base_port: int | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+    postgres: EmbeddedPostgres | None = None
+    nats: NatsServer | None = None
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def start(self, log=print) -> None:  # type: ignore[no-untyped-def]
+        settings = Settings()
+        env = dict(os.environ)
+        env.update(self.environment)
+        if not (self.environment.get("CASELINE_DATABASE_URL") or settings.database_url):
+            self.postgres = EmbeddedPostgres(self.var_dir / "postgres", free_port()).start()
+            env["CASELINE_DATABASE_URL"] = self.postgres.url
+            log(f"PostgreSQL (embedded)  {self.postgres.url}")
+        if not (self.environment.get("CASELINE_NATS_URL") or settings.nats_url):
+            self.nats = NatsServer(self.var_dir / "nats", free_port()).start()
+            env["CASELINE_NATS_URL"] = self.nats.url
+            log(f"NATS JetStream (embedded) {self.nats.url}")
+        self.environment = env
+        logs = self.var_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        for name in installed_services():
+            port = DEFAULT_PORTS[name] if self.base_port is None else self.base_port + DEFAULT_PORTS[name] - 8000
+            service_env = dict(env, CASELINE_PORT=str(port))
+            out = open(logs / f"{name}.log", "ab")  # noqa: SIM115
+            self.processes[name] = subprocess.Popen(  # noqa: S603
+                [sys.executable, "-m", f"services.{name}"], env=service_env, stdout=out, stderr=subprocess.STDOUT
+            )
+            out.close()
+            self.urls[name] = f"http://127.0.0.1:{port}"
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        pending = set(self.processes)
+        while pending and time.monotonic() < deadline:
+            for name in sorted(pending):
+                proc = self.processes[name]
+                if proc.poll() is not None:
+                    log_text = (self.var_dir / "logs" / f"{name}.log").read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log_text}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(self.urls[name] + "/readyz", timeout=1).status_code == 200:
+                        pending.discard(name)
+            time.sleep(0.2)
+        if pending:
+            raise TimeoutError(f"not ready after {timeout}s: {', '.join(sorted(pending))}")
+
+    def stop(self) -> None:
+        for proc in self.processes.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.processes.values():
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.processes.clear()
+        if self.nats is not None:
+            self.nats.stop()
+        if self.postgres is not None:
+            self.postgres.stop()

@@ -1,0 +1,65 @@
+"""The ledger's intake from the bus: validate each envelope against the catalogue, then append.
+
+A message that fails validation is dead-lettered with the reason and never stored; the consumer
+keeps going. Dead letters themselves (on `caseline.deadletter.>`) are not ledger entries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from shared.events import DEADLETTER_PREFIX, EnvelopeError, parse_envelope
+from shared.kit.subscriber import ACK, Dead, Delivery, Outcome, Retry
+
+from services.ledger.store import Appendable, LedgerStore
+
+__all__ = ["LedgerIntake"]
+
+
+class LedgerIntake:
+    """The batch handler of the ledger's durable consumer of `caseline.>`."""
+
+    def __init__(self, store: LedgerStore, subject_prefix: str = "") -> None:
+        self.store = store
+        self.deadletter_prefix = subject_prefix + DEADLETTER_PREFIX
+
+    def __call__(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        items: list[Appendable] = []
+        for delivery in deliveries:
+            if delivery.subject.startswith(self.deadletter_prefix):
+                outcomes.append(ACK)
+                continue
+            try:
+                envelope, _ = parse_envelope(delivery.data)
+            except EnvelopeError as exc:
+                outcomes.append(Dead(exc.reason))
+                continue
+            msg_id = delivery.headers.get("Nats-Msg-Id")
+            if msg_id is not None and msg_id != str(envelope.id):
+                outcomes.append(Dead("Nats-Msg-Id differs from the event id"))
+                continue
+            items.append(
+                Appendable(
+                    event_id=str(envelope.id),
+                    case_id=str(envelope.subject),
+                    type=envelope.type,
+                    time=_as_datetime(envelope.time),
+                    recordedtime=_as_datetime(envelope.recordedtime),
+                    envelope=json.loads(delivery.data),
+                )
+            )
+            outcomes.append(ACK)
+        try:
+            self.store.append(items)
+        except Exception as exc:
+            return [Retry(f"the ledger store failed: {exc!r}") for _ in deliveries]
+        return outcomes
+
+
+def _as_datetime(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))

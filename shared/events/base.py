@@ -1,0 +1,127 @@
+"""The base of every catalogue event: strict, frozen pydantic models named after SPEC §5.
+
+Field types here are the vocabulary every payload uses, so that every service validates alike.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+)
+
+__all__ = [
+    "CalendarDate",
+    "CatalogueEvent",
+    "Code",
+    "Instant",
+    "LongText",
+    "Name",
+    "PayloadModel",
+    "ShortText",
+    "StrictBool",
+    "StrictInt",
+]
+
+
+def _reject_non_text_time(value: Any) -> Any:
+    # JSON carries times as RFC 3339 strings; numbers (epoch seconds) are refused rather than
+    # guessed at, so a client bug cannot silently record a wrong date.
+    if isinstance(value, (str, datetime)):
+        return value
+    raise ValueError("a time must be an RFC 3339 string with a timezone offset")
+
+
+def _reject_non_text_date(value: Any) -> Any:
+    # As for times: pydantic would read a number as epoch seconds; a calendar date is text.
+    if isinstance(value, (str, date)):
+        return value
+    raise ValueError("a date must be an ISO 8601 string, YYYY-MM-DD")
+
+
+def _refuse_control_characters(value: str) -> str:
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in value) or "\x00" in value:
+        raise ValueError("control characters are not allowed")
+    if not value.strip():
+        raise ValueError("a text must not be blank")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_reject_non_text_time)]
+"""A timezone-aware moment; naive datetimes and numbers are refused."""
+
+CalendarDate = Annotated[date, BeforeValidator(_reject_non_text_date)]
+"""A calendar day (a date of birth, the day a sentence starts); numbers are refused."""
+
+Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")]
+"""A short identifier chosen by people (an indicator id like `R3.1`): letters, digits, `_.-`."""
+
+Name = Annotated[
+    str, Field(min_length=1, max_length=200), AfterValidator(_refuse_control_characters)
+]
+"""A name or short label: 1 to 200 characters."""
+
+ShortText = Annotated[
+    str, Field(min_length=1, max_length=500), AfterValidator(_refuse_control_characters)
+]
+"""A short free text: 1 to 500 characters."""
+
+LongText = Annotated[
+    str, Field(min_length=1, max_length=8000), AfterValidator(_refuse_control_characters)
+]
+"""A longer free text (a rationale, a note): 1 to 8,000 characters."""
+
+
+class PayloadModel(BaseModel):
+    """A nested part of a payload: frozen, unknown fields refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CatalogueEvent(PayloadModel):
+    """One event type of the catalogue (SPEC §5). Subclasses set the class variables."""
+
+    service: ClassVar[str]
+    event_name: ClassVar[str]
+    version: ClassVar[int] = 1
+    time_field: ClassVar[str | None] = None
+    """The payload field that says when it happened in the world (the envelope's `time`)."""
+    subject_name: ClassVar[str] = "case_id"
+    """What the envelope `subject` (and the NATS subject's last token) identifies."""
+
+    @classmethod
+    def schema_name(cls) -> str:
+        """`<service>.<EventName>.v<N>`, as served at `GET /schemas/{name}`."""
+        return f"{cls.service}.{cls.event_name}.v{cls.version}"
+
+    @classmethod
+    def type_name(cls) -> str:
+        """The CloudEvents `type`: `caseline.<service>.<EventName>.v<N>`."""
+        return f"caseline.{cls.schema_name()}"
+
+    @classmethod
+    def dataschema(cls) -> str:
+        """The CloudEvents `dataschema`: `urn:caseline:schema:<service>.<EventName>.v<N>`."""
+        return f"urn:caseline:schema:{cls.schema_name()}"
+
+    def occurred_at(self) -> datetime | None:
+        """When it happened in the world, if the payload says so."""
+        if self.time_field is None:
+            return None
+        value = getattr(self, self.time_field)
+        if isinstance(value, datetime):
+            return value
+        if isinstance(value, date):
+            # A day with no time of day (a session date) happened from its start; UTC is the
+            # offset of most of the Sahel, so the day stays the same day locally.
+            return datetime.combine(value, time.min, tzinfo=UTC)
+        return None

@@ -1,0 +1,169 @@
+"""The CloudEvents 1.0 structured-mode envelope of every event (SPEC §3): build, encode, parse.
+
+Parsing refuses, with a reason naming what is wrong, anything the catalogue does not describe.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_serializer
+from pydantic_core import ErrorDetails
+
+from shared.events.base import CatalogueEvent, Instant
+from shared.events.registry import SERVICES, UnknownEventType, by_type
+
+__all__ = [
+    "CLOUDEVENTS_JSON",
+    "Envelope",
+    "EnvelopeError",
+    "build_envelope",
+    "parse_envelope",
+]
+
+CLOUDEVENTS_JSON = "application/cloudevents+json"
+"""The content type of a structured-mode CloudEvent, as on the bus and in the ledger's feed."""
+
+_SERVICE = "|".join(SERVICES)
+_TOKEN = r"^[^\s.*>]+$"  # one NATS subject token: no dots, wildcards or whitespace
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+UtcInstant = Annotated[Instant, AfterValidator(_to_utc)]
+
+
+class EnvelopeError(ValueError):
+    """An envelope the catalogue cannot accept; `reason` says what is wrong."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Envelope(BaseModel):
+    """One CloudEvents 1.0 event in structured JSON mode, with Caseline's extensions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    specversion: Literal["1.0"] = "1.0"
+    id: UUID = Field(description="Unique forever; also the NATS `Nats-Msg-Id`.")
+    source: str = Field(pattern=rf"^/caseline/({_SERVICE})$")
+    type: str = Field(min_length=1, max_length=200, description="`caseline.<service>.<Event>.vN`")
+    subject: str = Field(
+        min_length=1, max_length=100, pattern=_TOKEN, description="The case (or catalogue) id."
+    )
+    time: UtcInstant = Field(description="When it happened in the world.")
+    datacontenttype: Literal["application/json"] = "application/json"
+    dataschema: str = Field(min_length=1, max_length=200, description="The payload's schema URN.")
+    recordedtime: UtcInstant = Field(description="When the service recorded it.")
+    actor: str = Field(min_length=1, max_length=200, description="User id, or `system`.")
+    agency: str = Field(min_length=1, max_length=200)
+    causationid: UUID | None = None
+    correlationid: UUID | None = None
+    traceparent: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+    )
+    tracestate: str | None = Field(default=None, max_length=512)
+    data: dict[str, Any]
+
+    @field_serializer("time", "recordedtime", when_used="json")
+    def _rfc3339_utc(self, value: datetime) -> str:
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    def to_json_bytes(self) -> bytes:
+        """Compact UTF-8 JSON, optional attributes that are None left out."""
+        body = {k: v for k, v in self.model_dump(mode="json").items() if v is not None}
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def build_envelope(
+    event: CatalogueEvent,
+    *,
+    event_id: UUID,
+    subject: UUID | str,
+    actor: str,
+    agency: str,
+    recorded_at: datetime,
+    causation_id: UUID | None = None,
+    correlation_id: UUID | None = None,
+    traceparent: str | None = None,
+) -> Envelope:
+    """Wrap a payload for the bus; `time` is the payload's own time, else `recorded_at`."""
+    cls = type(event)
+    _check_subject(event, str(subject))
+    return Envelope(
+        id=event_id,
+        source=f"/caseline/{cls.service}",
+        type=cls.type_name(),
+        subject=str(subject),
+        time=event.occurred_at() or recorded_at,
+        dataschema=cls.dataschema(),
+        recordedtime=recorded_at,
+        actor=actor,
+        agency=agency,
+        causationid=causation_id,
+        correlationid=correlation_id,
+        traceparent=traceparent,
+        data=event.model_dump(mode="json"),
+    )
+
+
+def parse_envelope(raw: bytes) -> tuple[Envelope, CatalogueEvent]:
+    """Decode and validate an envelope and its payload; EnvelopeError says why not."""
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError
+        raise EnvelopeError(f"malformed JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise EnvelopeError("malformed envelope: not a JSON object")
+    try:
+        envelope = Envelope.model_validate(document)
+    except ValidationError as error:
+        raise EnvelopeError("; ".join(_attribute_reason(e) for e in error.errors())) from None
+    try:
+        cls = by_type(envelope.type)
+    except UnknownEventType:
+        raise EnvelopeError(f"unknown event type {envelope.type!r}") from None
+    if envelope.source != f"/caseline/{cls.service}":
+        raise EnvelopeError(f"source {envelope.source!r} does not match type {envelope.type!r}")
+    if envelope.dataschema != cls.dataschema():
+        raise EnvelopeError(
+            f"dataschema {envelope.dataschema!r} does not match type {envelope.type!r}"
+        )
+    try:
+        event = cls.model_validate(envelope.data)
+    except ValidationError as error:
+        problems = "; ".join(_field_problem(e) for e in error.errors())
+        raise EnvelopeError(f"invalid payload for {envelope.type}: {problems}") from None
+    try:
+        _check_subject(event, envelope.subject)
+    except ValueError as error:
+        raise EnvelopeError(str(error)) from None
+    return envelope, event
+
+
+def _check_subject(event: CatalogueEvent, subject: str) -> None:
+    # Catalogue objects (a programme, an instrument) are their own subject: the id must agree.
+    field = type(event).subject_name
+    if field in type(event).model_fields and str(getattr(event, field)) != subject:
+        raise ValueError(f"subject {subject!r} must be the payload's {field}")
+
+
+def _attribute_reason(error: ErrorDetails) -> str:
+    name = ".".join(str(part) for part in error["loc"]) or "envelope"
+    if error["type"] == "missing":
+        return f"missing attribute {name!r}"
+    if error["type"] == "extra_forbidden":
+        return f"unknown attribute {name!r}"
+    return f"invalid attribute {name!r}: {error['msg']}"
+
+
+def _field_problem(error: ErrorDetails) -> str:
+    name = ".".join(str(part) for part in error["loc"]) or "payload"
+    return f"{name}: {error['msg']}"

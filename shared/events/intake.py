@@ -1,0 +1,251 @@
+"""Events of the `intake` service (SPEC §5): the case from arrest through custody to release."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, ClassVar
+from uuid import UUID
+
+from pydantic import Field, model_validator
+
+from shared.events.base import (
+    CalendarDate,
+    CatalogueEvent,
+    Instant,
+    LongText,
+    Name,
+    PayloadModel,
+    ShortText,
+    StrictBool,
+    StrictInt,
+)
+
+__all__ = [
+    "EVENTS",
+    "AccompanyingPerson",
+    "ArrestRecorded",
+    "ContactKind",
+    "CustodyExtended",
+    "CustodyStarted",
+    "DetaineeAdmitted",
+    "DetaineeReleased",
+    "DetaineeTransferred",
+    "EvidenceLogged",
+    "FamilyContactRecorded",
+    "NextOfKin",
+    "Person",
+    "PropertyItem",
+    "Sex",
+]
+
+
+class Sex(StrEnum):
+    """Sex as recorded on the arrest report."""
+
+    MALE = "male"
+    FEMALE = "female"
+
+
+class ContactKind(StrEnum):
+    """How a detainee was in contact with family."""
+
+    VISIT = "visit"
+    CALL = "call"
+    LETTER = "letter"
+
+
+class Person(PayloadModel):
+    """The arrested person as identified at arrest."""
+
+    full_name: Name
+    aliases: Annotated[tuple[Name, ...], Field(max_length=20)] = ()
+    date_of_birth: CalendarDate | None = None
+    date_of_birth_estimated: StrictBool = Field(
+        default=False, description="The date of birth is an estimate (no civil record)."
+    )
+    sex: Sex
+    nationality: Name = Field(
+        description="ISO 3166-1 alpha-2 code where known (e.g. ML, BF, NE), else as stated."
+    )
+    languages: Annotated[tuple[Name, ...], Field(max_length=20)] = ()
+    place_of_origin: ShortText | None = None
+    identity_document: Name | None = Field(
+        default=None, description="Kind and number of an identity document, if any was seen."
+    )
+
+
+class AccompanyingPerson(PayloadModel):
+    """A family member arrested or received with the person (e.g. a returning fighter's child)."""
+
+    full_name: Name
+    relationship: Name = Field(description="Relationship to the arrested person, e.g. 'son'.")
+    date_of_birth: CalendarDate | None = None
+    sex: Sex | None = None
+    minor: StrictBool | None = Field(
+        default=None, description="Under 18, when stated without a date of birth."
+    )
+
+
+class ArrestRecorded(CatalogueEvent):
+    """A person was arrested; this opens the case."""
+
+    service: ClassVar[str] = "intake"
+    event_name: ClassVar[str] = "ArrestRecorded"
+    time_field: ClassVar[str | None] = "arrested_at"
+
+    person: Person
+    arrested_at: Instant
+    location: ShortText = Field(description="Where the arrest took place.")
+    arresting_unit: Name = Field(description="The police or gendarmerie unit that arrested.")
+    grounds: LongText = Field(description="The stated grounds for the arrest.")
+    returning_foreign_fighter: StrictBool
+    accompanying_family: Annotated[tuple[AccompanyingPerson, ...], Field(max_length=30)] = ()
+    report_ref: Name | None = Field(
+        default=None, description="Reference of the arrest report (procès-verbal)."
+    )
+
+
+class CustodyStarted(CatalogueEvent):
+    """Police custody (garde à vue) began."""
+
+    service: ClassVar[str] = "intake"
+    event_name: ClassVar[str] = "CustodyStarted"
+    time_field: ClassVar[str | None] = "started_at"
+
+    started_at: Instant
+    legal_basis: ShortText
+    max_hours: StrictInt = Field(
+        ge=1, le=720, description="Legal limit in hours, from the jurisdiction's rules."
+    )
+    location: ShortText | None = Field(default=None, description="Where the person is held.")
+
+
+class CustodyExtended(CatalogueEvent):
+    """An authorised extension of police custody."""
+
+    service: ClassVar[str] = "intake"
+    event_name: ClassVar[str] = "CustodyExtended"
+    time_field: ClassVar[str | None] = "authorised_at"
+
+    extended_until: Instant = Field(description="The new end of the custody.")
+    authorised_by: Name = Field(description="The prosecutor or judge who authorised it.")
+    reason: ShortText
+    authorised_at: Instant | None = None
+
+    @model_validator(mode="after")
+    def _ends_after_authorisation(self) -> CustodyExtended:
+        if self.authorised_at is not None and self.extended_until <= self.authorised_at:
+            raise ValueError("extended_until must be after authorised_at")
+        return self
+
+
+class EvidenceLogged(CatalogueEvent):
+    """An item of evidence was collected or handed over (chain of custody)."""
+
+    service: ClassVar[str] = "intake"
+    event_name: ClassVar[str] = "EvidenceLogged"
+    time_field: ClassVar[str | None] = "collected_at"
+
+    item_id: Name = Field(
+        description="The item's seal or tag number; the same item is logged at each hand-over."
+    )
+    description: ShortText
+    collected_by: Name
+    collected_at: Instant
+    handed_to: Name | None = Field(
+        default=None, description="Who received the item, if it was handed over."
+    )
+    storage_location: ShortText | None = None
+
+
+class DetaineeTransferred(CatalogueEvent):
+    """The person was moved between places of detention."""
+
+    service: ClassVar[str] = "intake"
+    event_name: ClassVar[str] = "DetaineeTransferred"
+    time_field: ClassVar[str | None] = "transferred_at"
+
+    from_facility: Name
+    to_facility: Name
+    transferred_at: Instant
+    reason: ShortText
+    escort: Name | None = Field(default=None, description="The unit that escorted the transfer.")
+
+
+class PropertyItem(PayloadModel):
+    """A personal belonging taken into safekeeping on admission (Mandela Rule 7(c))."""
+
+    description: ShortText
+    quantity: StrictInt = Field(default=1, ge=1, le=10_000)
+
+
+class NextOfKin(PayloadModel):
+    """A person to inform, as given by the detainee on admission."""
+
+    full_name: Name
+    relationship: Name
+    contact: ShortText | None = Field(default=None, description="Address or telephone number.")
+
+
+class DetaineeAdmitted(CatalogueEvent):
+    """The person was admitted to a prison (Mandela Rule 7 record)."""
+
+    service: ClassVar[str] = "intake"
+    event_name: ClassVar[str] = "DetaineeAdmitted"
+    time_field: ClassVar[str | None] = "admitted_at"
+
+    facility: Name = Field(description="The prison that admitted the person.")
+    admitted_at: Instant
+    warrant_ref: Name = Field(description="Reference of the committal order (mandat de dépôt).")
+    register_number: Name | None = Field(
+        default=None, description="The prison register (écrou) number given on admission."
+    )
+    health_screening: LongText | None = None
+    property_inventory: Annotated[tuple[PropertyItem, ...], Field(max_length=200)] = ()
+    next_of_kin: Annotated[tuple[NextOfKin, ...], Field(max_length=10)] = ()
+    injuries_observed: LongText | None = Field(
+        default=None,
+        description="Visible injuries and any report of ill-treatment (Mandela Rule 7(d)).",
+    )
+
+
+class FamilyContactRecorded(CatalogueEvent):
+    """The detainee had a visit, a call or a letter from family."""
+
+    service: ClassVar[str] = "intake"
+    event_name: ClassVar[str] = "FamilyContactRecorded"
+    time_field: ClassVar[str | None] = "at"
+
+    kind: ContactKind
+    with_whom: Name
+    relationship: Name
+    at: Instant
+    duration_minutes: StrictInt | None = Field(default=None, ge=1, le=1440)
+    note: ShortText | None = None
+
+
+class DetaineeReleased(CatalogueEvent):
+    """The person left custody under a release order."""
+
+    service: ClassVar[str] = "intake"
+    event_name: ClassVar[str] = "DetaineeReleased"
+    time_field: ClassVar[str | None] = "released_at"
+
+    released_at: Instant
+    release_order_id: UUID = Field(description="The judicial release order it executes.")
+    destination: ShortText | None = Field(
+        default=None, description="Where the person went (an address, a programme, a family)."
+    )
+
+
+EVENTS: tuple[type[CatalogueEvent], ...] = (
+    ArrestRecorded,
+    CustodyStarted,
+    CustodyExtended,
+    EvidenceLogged,
+    DetaineeTransferred,
+    DetaineeAdmitted,
+    FamilyContactRecorded,
+    DetaineeReleased,
+)
+"""Every intake event, in SPEC §5 order."""

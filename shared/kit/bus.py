@@ -1,0 +1,117 @@
+"""The NATS JetStream connection of a process, and the stream and subject names (SPEC §4).
+
+Connecting never blocks start-up: a service answers requests while NATS is down, and the relay and
+subscribers wait for `jetstream()` until the connection (re)appears.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
+
+from shared.events import CatalogueEvent, subject_for
+from shared.kit.settings import Settings
+
+__all__ = ["Bus", "ensure_stream"]
+
+log = logging.getLogger("caseline.bus")
+
+
+async def ensure_stream(js: JetStreamContext, settings: Settings) -> None:
+    """Create the stream `CASELINE` (file storage, `caseline.>`, duplicate window ≥ 2 min)."""
+    config = StreamConfig(
+        name=settings.stream,
+        subjects=[f"{settings.subject_prefix}caseline.>"],
+        storage=StorageType.FILE,
+        duplicate_window=float(settings.duplicate_window_seconds),
+    )
+    try:
+        info = await js.stream_info(settings.stream)
+    except NotFoundError:
+        with contextlib.suppress(BadRequestError):
+            await js.add_stream(config)
+        return
+    if (info.config.duplicate_window or 0) < settings.duplicate_window_seconds:
+        await js.update_stream(config)
+
+
+class Bus:
+    """One NATS connection per process; reconnects forever."""
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        self.settings = settings
+        self.name = name
+        self.nc: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._connect(), name=f"bus-{self.name}")
+
+    async def _connect(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                nc = await nats.connect(
+                    self.settings.nats_url or "nats://127.0.0.1:4222",
+                    name=self.name,
+                    allow_reconnect=True,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
+                    connect_timeout=2,
+                    error_cb=self._on_error,
+                )
+                js = nc.jetstream(timeout=5)
+                await ensure_stream(js, self.settings)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("NATS not reachable (%s); retrying", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self.nc, self._js = nc, js
+            self._ready.set()
+            return
+
+    async def _on_error(self, exc: Exception) -> None:
+        log.debug("NATS: %s", exc)
+
+    @property
+    def connected(self) -> bool:
+        return self.nc is not None and self.nc.is_connected
+
+    async def jetstream(self) -> JetStreamContext:
+        """The JetStream context, once connected (waits until then)."""
+        await self._ready.wait()
+        assert self._js is not None
+        return self._js
+
+    def subject(self, event: CatalogueEvent | type[CatalogueEvent], subject_id: Any) -> str:
+        return f"{self.settings.subject_prefix}{subject_for(event, subject_id)}"
+
+    def prefixed(self, subject: str) -> str:
+        return f"{self.settings.subject_prefix}{subject}"
+
+    async def readiness(self) -> str | None:
+        return None if self.connected else "NATS is not connected"
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.nc.drain(), timeout=5)
+            with contextlib.suppress(Exception):
+                await self.nc.close()

@@ -1,0 +1,97 @@
+"""The one error tree of Caseline's services; `shared.kit.http` maps it to RFC 9457 problems."""
+
+from __future__ import annotations
+
+__all__ = [
+    "CaselineError",
+    "ConflictError",
+    "ForbiddenError",
+    "IdempotencyMismatchError",
+    "NotFoundError",
+    "RuleViolation",
+    "StaleVersionError",
+    "UnavailableError",
+]
+
+
+class CaselineError(Exception):
+    """Base of every error a command or query may answer with."""
+
+    status = 500
+    title = "Internal error"
+    slug = "internal"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail)
+        self.detail = detail or self.title
+
+
+class NotFoundError(CaselineError):
+    """The case or object does not exist, or is not visible to the caller."""
+
+    status = 404
+    title = "Not found"
+    slug = "not-found"
+
+
+class ForbiddenError(CaselineError):
+    """The caller's role or agency may not do this."""
+
+    status = 403
+    title = "Forbidden"
+    slug = "forbidden"
+
+
+class RuleViolation(CaselineError):
+    """A domain rule refuses the command; `rule` names it and the detail explains it."""
+
+    status = 409
+    title = "Refused by a rule"
+    slug = "rule"
+    rule = "rule"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail)
+        if type(self).rule == "rule":
+            self.rule = _kebab(type(self).__name__.removesuffix("Error"))
+
+
+class ConflictError(CaselineError):
+    """Another request changed the record at the same moment; retrying will work."""
+
+    status = 409
+    title = "Concurrent change"
+    slug = "concurrent-change"
+
+
+class IdempotencyMismatchError(CaselineError):
+    """An `Idempotency-Key` was reused for a different request."""
+
+    status = 422
+    title = "Idempotency key reused"
+    slug = "idempotency-key-reused"
+
+
+class StaleVersionError(CaselineError):
+    """The `If-Match` version is not the record's current version."""
+
+    status = 412
+    title = "Stale version"
+    slug = "stale-version"
+
+
+class UnavailableError(CaselineError):
+    """A dependency (the database) is down; nothing was recorded."""
+
+    status = 503
+    title = "Service unavailable"
+    slug = "unavailable"
+
+
+def _kebab(name: str) -> str:
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i:
+            out.append("-")
+        out.append(ch.lower())
+    return "".join(out)

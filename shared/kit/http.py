@@ -1,0 +1,321 @@
+"""HTTP mechanism shared by the services: RFC 9457 problems, health, metrics, command running.
+
+`create_service_app` is the composition root of a service process: it builds the application,
+the bus, the relay and the subscribers in the lifespan and closes them on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import replace
+from typing import Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.kit.auth import CurrentUser, User
+from shared.kit.errors import (
+    CaselineError,
+    ConflictError,
+    StaleVersionError,
+    UnavailableError,
+)
+from shared.kit.metrics import Metrics
+from shared.kit.settings import Settings
+from shared.kit.store import CaselineApplication, CommandContext, IntegrityError, Recorded, fingerprint
+
+__all__ = [
+    "PROBLEM_JSON",
+    "ServiceParts",
+    "command_context",
+    "create_service_app",
+    "problem",
+    "respond_recorded",
+    "run_command",
+    "view_response",
+]
+
+log = logging.getLogger("caseline.http")
+PROBLEM_JSON = "application/problem+json"
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+def problem(
+    status: int, title: str, detail: str, slug: str, errors: list[dict[str, Any]] | None = None
+) -> JSONResponse:
+    """An `application/problem+json` response (RFC 9457)."""
+    body: dict[str, Any] = {
+        "type": f"https://caseline.example/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        out.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid")})
+    return out
+
+
+def _install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CaselineError)
+    async def _caseline(_: Request, exc: CaselineError) -> JSONResponse:
+        detail = exc.detail
+        rule = getattr(exc, "rule", None)
+        response = problem(exc.status, exc.title, detail, rule if exc.status == 409 and rule else exc.slug)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _field_errors(exc)
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return problem(400, "Malformed request", "the body is not valid JSON", "malformed", errors)
+        named = ", ".join(sorted({e["field"] for e in errors}))
+        return problem(422, "Invalid fields", f"invalid fields: {named}", "invalid-fields", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
+        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), "http")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if _is_database_down(exc):
+            return problem(503, "Service unavailable", "the database is unreachable; nothing was recorded", "unavailable")
+        log.exception("unexpected error")
+        return problem(500, "Internal error", "an unexpected error; nothing was recorded", "internal")
+
+
+def _is_database_down(exc: BaseException) -> bool:
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    import psycopg
+
+    return isinstance(exc, (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError, TimeoutError))
+
+
+def _install_middleware(app: FastAPI, metrics: Metrics) -> None:
+    @app.middleware("http")
+    async def _guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        if request.method in ("POST", "PUT", "PATCH"):
+            length = request.headers.get("content-length")
+            if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+                return problem(413, "Body too large", f"the body exceeds {MAX_BODY_BYTES} bytes", "too-large")
+            ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if ctype not in ("application/json",) and not ctype.endswith("+json"):
+                return problem(415, "Unsupported media type", "send the body as application/json", "media-type")
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # pragma: no cover - handlers catch first; this is the last net
+            if _is_database_down(exc):
+                response = problem(503, "Service unavailable", "the database is unreachable", "unavailable")
+            else:
+                log.exception("unexpected error")
+                response = problem(500, "Internal error", "an unexpected error", "internal")
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics.requests.labels(request.method, path, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        return response
+
+
+async def command_context(request: Request, user: CurrentUser) -> CommandContext:
+    """FastAPI dependency: the caller, the request's headers and a fingerprint of its body."""
+    body = await request.body()
+    key = request.headers.get("idempotency-key")
+    if key is not None and not (0 < len(key) <= 200):
+        raise _bad_header("Idempotency-Key must have 1 to 200 characters")
+    expected = None
+    if_match = request.headers.get("if-match")
+    if if_match is not None:
+        raw = if_match.strip().removeprefix("W/").strip('"')
+        if not raw.isdigit():
+            raise _bad_header("If-Match must be a version number")
+        expected = int(raw)
+    correlation = request.headers.get("caseline-correlation-id")
+    try:
+        correlation_id = UUID(correlation) if correlation else uuid4()
+    except ValueError:
+        raise _bad_header("Caseline-Correlation-Id must be a UUID") from None
+    traceparent = request.headers.get("traceparent")
+    if traceparent is not None and len(traceparent) > 128:
+        traceparent = None
+    return CommandContext(
+        actor=user.sub,
+        agency=user.agency,
+        role=user.role,
+        correlation_id=correlation_id,
+        traceparent=traceparent,
+        idempotency_key=f"{user.sub}:{key}" if key else None,
+        fingerprint=fingerprint(request.method, request.url.path, body),
+        expected_version=expected,
+    )
+
+
+class _BadHeader(CaselineError):
+    status = 400
+    title = "Bad request"
+    slug = "bad-header"
+
+
+def _bad_header(detail: str) -> _BadHeader:
+    return _BadHeader(detail)
+
+
+def respond_recorded(recorded: Recorded, location: str, status: int = 201) -> JSONResponse:
+    return JSONResponse(
+        recorded.body(),
+        status_code=status,
+        headers={"Location": location, "ETag": f'"{recorded.version}"'},
+    )
+
+
+def run_command(
+    app: CaselineApplication,
+    ctx: CommandContext,
+    event_type: str,
+    do: Callable[[CommandContext], Recorded],
+    location: Callable[[Recorded], str],
+    metrics: Metrics | None = None,
+) -> JSONResponse:
+    """Run a command once: replay an idempotent retry, retry a lost race, map outcomes."""
+    name = event_type.split(".")[2] if event_type.count(".") >= 2 else event_type
+    if ctx.idempotency_key:
+        replayed = app.replayed_response(ctx.idempotency_key, ctx.fingerprint)
+        if replayed is not None:
+            status, body = replayed
+            return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": "true"})
+    attempt_ctx = ctx
+    for attempt in range(5):
+        try:
+            recorded = do(attempt_ctx)
+        except IntegrityError:
+            if ctx.idempotency_key:
+                replayed = app.replayed_response(ctx.idempotency_key, ctx.fingerprint)
+                if replayed is not None:
+                    status, body = replayed
+                    return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": "true"})
+            if ctx.expected_version is not None:
+                _count(metrics, name, "stale")
+                raise StaleVersionError("the record changed meanwhile: reload and retry") from None
+            time.sleep(0.005 * (attempt + 1))
+            attempt_ctx = replace(ctx, event_ids=())
+            continue
+        except CaselineError as exc:
+            _count(metrics, name, f"{exc.status}")
+            raise
+        _count(metrics, name, "recorded")
+        if metrics is not None:
+            metrics.events_recorded.inc(max(1, len(recorded.event_ids)))
+        return respond_recorded(recorded, location(recorded))
+    _count(metrics, name, "conflict")
+    raise ConflictError("the record is being changed by others right now; retry")
+
+
+def _count(metrics: Metrics | None, name: str, result: str) -> None:
+    if metrics is not None:
+        metrics.commands.labels(name, result).inc()
+
+
+def view_response(view: dict[str, Any], version: int) -> JSONResponse:
+    """A read of one record: its view with `version`, and the version as `ETag`."""
+    return JSONResponse({**view, "version": version}, headers={"ETag": f'"{version}"'})
+
+
+class ServiceParts:
+    """What a service's lifespan built: the application, bus, metrics and background tasks."""
+
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.application: Any = None
+        self.bus: Any = None
+        self.relay: Any = None
+        self.tasks: list[asyncio.Task[Any]] = []
+        self.readiness: list[Callable[[], Awaitable[str | None]]] = []
+
+
+def create_service_app(
+    service: str,
+    settings: Settings,
+    *,
+    routers: Sequence[APIRouter],
+    start: Callable[[ServiceParts], Awaitable[None]],
+    stop: Callable[[ServiceParts], Awaitable[None]] | None = None,
+    description: str = "",
+) -> FastAPI:
+    """A FastAPI app for one service: `start` builds its parts in the lifespan."""
+    metrics = Metrics(service)
+    parts = ServiceParts(settings, metrics)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await start(parts)
+        try:
+            yield
+        finally:
+            for task in parts.tasks:
+                task.cancel()
+            for task in parts.tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if stop is not None:
+                await stop(parts)
+            if parts.bus is not None:
+                await parts.bus.close()
+            if parts.application is not None:
+                await asyncio.to_thread(parts.application.factory.close)
+
+    app = FastAPI(
+        title=f"Caseline {service}",
+        description=description,
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.parts = parts
+    app.state.metrics = metrics
+    _install_problem_handlers(app)
+    _install_middleware(app, metrics)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> Response:
+        """The database and NATS are reachable; 503 with the reason otherwise."""
+        reasons = [r for check in parts.readiness if (r := await check())]
+        if reasons:
+            return problem(503, "Not ready", "; ".join(reasons), "not-ready")
+        return JSONResponse({"status": "ready", "service": service})
+
+    @app.get("/metrics", tags=["health"])
+    async def metrics_route() -> Response:
+        """Prometheus metrics of this process."""
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def user_of(request: Request) -> User:
+    return request.state.user  # type: ignore[no-any-return]

@@ -1,0 +1,53 @@
+"""Prometheus metrics of one service process (one registry per process, so tests can run many)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["Metrics"]
+
+
+class Metrics:
+    """The metrics catalogue; names are documented in docs/operations.md."""
+
+    def __init__(self, service: str) -> None:
+        self.registry = CollectorRegistry()
+        self.service = service
+        labels = {"registry": self.registry}
+        self.commands = Counter(
+            "caseline_commands_total", "Commands by event type and result", ["type", "result"], **labels
+        )
+        self.events_recorded = Counter(
+            "caseline_events_recorded_total", "Events recorded in this service's store", **labels
+        )
+        self.requests = Histogram(
+            "caseline_request_seconds",
+            "HTTP request latency",
+            ["method", "route", "status"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            **labels,
+        )
+        self.relay_published = Counter(
+            "caseline_relay_published_total", "Events the relay published to JetStream", **labels
+        )
+        self.relay_lag_events = Gauge(
+            "caseline_relay_lag_events", "Events recorded but not yet published", **labels
+        )
+        self.relay_lag_seconds = Gauge(
+            "caseline_relay_lag_seconds", "Age of the oldest unpublished event", **labels
+        )
+        self.consumed = Counter(
+            "caseline_consumer_processed_total", "Inbound events processed", ["consumer"], **labels
+        )
+        self.consumer_lag = Gauge(
+            "caseline_consumer_lag_events", "Messages pending for a consumer", ["consumer"], **labels
+        )
+        self.deadletters = Counter(
+            "caseline_deadletters_total", "Messages sent to a dead-letter subject", ["consumer"], **labels
+        )
+        self.deadline_breaches = Counter(
+            "caseline_deadline_breaches_total", "Detention deadline breaches recorded", **labels
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

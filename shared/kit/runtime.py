@@ -1,0 +1,107 @@
+"""The shape every event-sourced service process has: application + relay + reactions + HTTP.
+
+`service_app` builds the FastAPI app of a service from its application class, routers, outbound
+mapping and reactions; `serve` runs it under uvicorn (the services' `__main__`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request
+
+from shared.kit.bus import Bus
+from shared.kit.clock import Clock
+from shared.kit.http import ServiceParts, create_service_app
+from shared.kit.relay import Outbound, Relay, default_outbound
+from shared.kit.settings import Settings
+from shared.kit.store import CaselineApplication
+from shared.kit.subscriber import Reactions, Subscriber
+
+__all__ = ["DEFAULT_PORTS", "application", "metrics", "serve", "service_app"]
+
+DEFAULT_PORTS = {"intake": 8001, "assessment": 8002, "programmes": 8003, "judicial": 8004, "ledger": 8005}
+
+
+def application(request: Request) -> Any:
+    """FastAPI dependency: the service's application object."""
+    return request.app.state.parts.application
+
+
+def metrics(request: Request) -> Any:
+    """FastAPI dependency: the service's metrics."""
+    return request.app.state.metrics
+
+
+def service_app(
+    service: str,
+    application_class: type[CaselineApplication],
+    routers: Sequence[APIRouter],
+    *,
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    outbound: Outbound = default_outbound,
+    reactions: Callable[[Any], Sequence[Reactions]] | None = None,
+    background: Callable[[ServiceParts], Sequence[Awaitable[None]]] | None = None,
+    description: str = "",
+) -> FastAPI:
+    """The FastAPI app of one event-sourced service, with its relay and reactions."""
+    settings = settings or Settings()
+
+    async def start(parts: ServiceParts) -> None:
+        app = await asyncio.to_thread(application_class, settings, clock)
+        parts.application = app
+        bus = Bus(settings, service)
+        bus.start()
+        parts.bus = bus
+        relay = Relay(
+            app,
+            bus,
+            outbound,
+            parts.metrics,
+            batch=settings.relay_batch,
+            poll_seconds=settings.relay_poll_seconds,
+        )
+        app.listeners.append(relay.wake)
+        parts.relay = relay
+        parts.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-relay"))
+        for reaction in reactions(app) if reactions else ():
+            subscriber = Subscriber(
+                bus, f"{service}-{reaction.consumer}", reaction.subjects(), reaction, parts.metrics
+            )
+            parts.tasks.append(asyncio.create_task(subscriber.run(), name=subscriber.durable))
+        for coroutine in background(parts) if background else ():
+            parts.tasks.append(asyncio.create_task(coroutine))
+
+        async def database() -> str | None:
+            try:
+                await asyncio.to_thread(app.ping)
+            except Exception:
+                return "the database is unreachable"
+            return None
+
+        parts.readiness += [database, bus.readiness]
+
+    return create_service_app(service, settings, routers=routers, start=start, description=description)
+
+
+def serve(service: str, create_app: Callable[[], FastAPI]) -> None:
+    """Run a service under uvicorn on its configured (or default) port."""
+    settings = Settings()
+    logging.basicConfig(
+        level=os.environ.get("CASELINE_LOG_LEVEL", "INFO"),
+        format='{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
+    )
+    uvicorn.run(
+        create_app(),
+        host=settings.host,
+        port=settings.port or DEFAULT_PORTS[service],
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )

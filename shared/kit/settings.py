@@ -1,0 +1,96 @@
+"""Settings every service reads from `CASELINE_*` environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEVELOPMENT_JWT_SECRET", "DatabaseParts", "Settings"]
+
+DEVELOPMENT_JWT_SECRET = "caseline-development-secret-change-me-0123456789"  # noqa: S105
+
+
+class DatabaseParts:
+    """The parts of a `postgresql://user:password@host:port/dbname` URL."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError(f"not a postgresql:// URL: {parts.scheme!r}")
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 5432
+        self.user = unquote(parts.username or "postgres")
+        self.password = unquote(parts.password or "")
+        self.dbname = (parts.path or "/postgres").lstrip("/") or "postgres"
+
+    def conninfo(self) -> str:
+        """A libpq connection string for psycopg."""
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo(
+            host=self.host, port=self.port, user=self.user, password=self.password, dbname=self.dbname
+        )
+
+
+class Settings(BaseSettings):
+    """Configuration of one Caseline process; every field is `CASELINE_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="CASELINE_", extra="ignore", frozen=True)
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str | None = Field(
+        default=None, description="postgresql:// URL; unset: `caseline up` starts an embedded one"
+    )
+    nats_url: str | None = Field(
+        default=None, description="nats:// URL; unset: `caseline up` starts an embedded one"
+    )
+    stream: str = Field(default="CASELINE", description="the JetStream stream of all events")
+    subject_prefix: str = Field(
+        default="", description="prepended to every subject (isolates test runs on one server)"
+    )
+    duplicate_window_seconds: int = Field(default=120, ge=120)
+    jwt_secret: SecretStr | None = Field(default=None, description="HS256 key for tokens")
+    jwt_public_key: str | None = Field(default=None, description="PEM key for EdDSA/RS256 tokens")
+    jwt_issuer: str = "caseline"
+    jwt_audience: str = "caseline"
+    jurisdiction: str = "mali"
+    require_purpose: bool = False
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, description="HTTP port; default per service")
+    pool_size: int = Field(default=8, ge=1, le=100)
+    relay_batch: int = Field(default=256, ge=1, le=5000)
+    relay_poll_seconds: float = Field(default=0.2, gt=0, le=10)
+    ledger_signing_key: SecretStr | None = None
+    clock_offset_seconds: float = Field(
+        default=0.0, description="development and tests only: shifts the service clock"
+    )
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_in_production(self) -> Settings:
+        if self.environment == "production":
+            if self.jwt_secret is None and self.jwt_public_key is None:
+                raise ValueError("production needs CASELINE_JWT_SECRET or CASELINE_JWT_PUBLIC_KEY")
+            if self.jwt_secret is not None and (
+                self.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET
+            ):
+                raise ValueError("production refuses the development JWT secret")
+            if self.clock_offset_seconds:
+                raise ValueError("production refuses CASELINE_CLOCK_OFFSET_SECONDS")
+        return self
+
+    @cached_property
+    def database(self) -> DatabaseParts:
+        """The database URL's parts; raises when no database is configured."""
+        if not self.database_url:
+            raise RuntimeError("CASELINE_DATABASE_URL is not set")
+        return DatabaseParts(self.database_url)
+
+    def jwt_key(self) -> str:
+        """The HS256 secret in force (the development one outside production)."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        return DEVELOPMENT_JWT_SECRET

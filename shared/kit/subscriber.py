@@ -1,0 +1,219 @@
+"""Durable JetStream pull consumers: reactions between services, and the ledger's intake.
+
+A batch is fetched, handled strictly in stream order in a worker thread, and only then acked, so
+a redelivery never slips behind a later success. A message that can never be handled goes to
+`caseline.deadletter.<consumer>` with the reason and is terminated; one that failed for a passing
+reason (the database is down) is redelivered after a delay, with everything after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from shared.events import CatalogueEvent, Envelope, EnvelopeError, parse_envelope
+from shared.kit.bus import Bus
+from shared.kit.errors import RuleViolation
+from shared.kit.metrics import Metrics
+from shared.kit.store import CaselineApplication, IntegrityError
+
+__all__ = ["ACK", "Dead", "Delivery", "Reactions", "Retry", "Subscriber"]
+
+log = logging.getLogger("caseline.subscriber")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message as a handler sees it."""
+
+    subject: str
+    data: bytes
+    headers: dict[str, str]
+    stream_seq: int
+    num_delivered: int
+
+
+@dataclass(frozen=True)
+class Dead:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Retry:
+    reason: str
+
+
+ACK = "ack"
+Outcome = str | Dead | Retry
+BatchHandler = Callable[[Sequence[Delivery]], list[Outcome]]
+
+MAX_ATTEMPTS = 8
+
+
+class Subscriber:
+    """One durable pull consumer on the stream, feeding batches to a synchronous handler."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        durable: str,
+        filter_subjects: Sequence[str],
+        handle: BatchHandler,
+        metrics: Metrics | None = None,
+        *,
+        batch: int = 256,
+        ack_wait: float = 60.0,
+    ) -> None:
+        self.bus = bus
+        self.durable = durable
+        self.filter_subjects = [bus.prefixed(s) for s in filter_subjects]
+        self.handle = handle
+        self.metrics = metrics
+        self.batch = batch
+        self.ack_wait = ack_wait
+        self.processed = 0
+
+    async def _subscription(self) -> Any:
+        js = await self.bus.jetstream()
+        stream = self.bus.settings.stream
+        config = ConsumerConfig(
+            durable_name=self.durable,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=self.ack_wait,
+            max_deliver=-1,
+            max_ack_pending=self.batch * 4,
+            filter_subjects=self.filter_subjects if len(self.filter_subjects) > 1 else None,
+            filter_subject=self.filter_subjects[0] if len(self.filter_subjects) == 1 else None,
+        )
+        try:
+            await js.consumer_info(stream, self.durable)
+            # pull_subscribe ignores a changed config for an existing consumer: update it.
+            with contextlib.suppress(Exception):
+                await js.update_consumer(stream, config)
+        except NotFoundError:
+            await js.add_consumer(stream, config)
+        return await js.pull_subscribe_bind(self.durable, stream=stream)
+
+    async def run(self) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                sub = await self._subscription()
+                backoff = 0.2
+                while True:
+                    try:
+                        msgs = await sub.fetch(self.batch, timeout=1.0)
+                    except TimeoutError:
+                        continue
+                    await self._process(msgs)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer %s waits: %s", self.durable, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _process(self, msgs: list[Any]) -> None:
+        deliveries = [
+            Delivery(
+                subject=m.subject,
+                data=m.data,
+                headers=dict(m.headers or {}),
+                stream_seq=m.metadata.sequence.stream,
+                num_delivered=m.metadata.num_delivered,
+            )
+            for m in msgs
+        ]
+        outcomes = await asyncio.to_thread(self.handle, deliveries)
+        failed = False
+        for msg, delivery, outcome in zip(msgs, deliveries, outcomes, strict=True):
+            if failed or isinstance(outcome, Retry):
+                if not failed and isinstance(outcome, Retry):
+                    log.warning("consumer %s retries %s: %s", self.durable, delivery.subject, outcome.reason)
+                failed = True
+                await msg.nak(delay=min(30.0, 0.5 * delivery.num_delivered))
+                continue
+            if isinstance(outcome, Dead):
+                await self.dead_letter(delivery, outcome.reason)
+                await msg.term()
+                continue
+            await msg.ack()
+            self.processed += 1
+            if self.metrics:
+                self.metrics.consumed.labels(self.durable).inc()
+
+    async def dead_letter(self, delivery: Delivery, reason: str) -> None:
+        js = await self.bus.jetstream()
+        headers = {
+            "Caseline-Deadletter-Reason": reason[:1000],
+            "Caseline-Original-Subject": delivery.subject,
+            "Nats-Msg-Id": f"dead:{self.durable}:{delivery.stream_seq}",
+        }
+        await js.publish(self.bus.prefixed(f"caseline.deadletter.{self.durable}"), delivery.data, headers=headers)
+        if self.metrics:
+            self.metrics.deadletters.labels(self.durable).inc()
+        log.warning("dead-lettered %s from %s: %s", delivery.subject, self.durable, reason)
+
+
+Handler = Callable[[Envelope, CatalogueEvent], None]
+
+
+class Reactions:
+    """A service's reactions to other services' events, each processed exactly once.
+
+    Handlers record through `app.commit(..., inbound=(consumer, envelope.id))`, so the record
+    that the event was processed is written in the same transaction as what it caused.
+    """
+
+    def __init__(self, app: CaselineApplication, consumer: str, handlers: dict[type[CatalogueEvent], Handler]):
+        self.app = app
+        self.consumer = consumer
+        self.handlers = handlers
+
+    def subjects(self) -> list[str]:
+        return [f"caseline.{m.service}.{m.event_name}.*" for m in self.handlers]
+
+    def __call__(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for i, delivery in enumerate(deliveries):
+            outcome = self.handle_one(delivery)
+            outcomes.append(outcome)
+            if isinstance(outcome, Retry):
+                outcomes.extend(Retry("an earlier message must go first") for _ in deliveries[i + 1 :])
+                break
+        return outcomes
+
+    def handle_one(self, delivery: Delivery) -> Outcome:
+        try:
+            envelope, event = parse_envelope(delivery.data)
+        except EnvelopeError as exc:
+            return Dead(exc.reason)
+        handler = self.handlers.get(type(event))
+        if handler is None:
+            return ACK
+        event_id = UUID(str(envelope.id))
+        try:
+            if self.app.has_processed(self.consumer, event_id):
+                return ACK
+            handler(envelope, event)
+        except RuleViolation as exc:
+            # The reaction is refused by our own rules: recorded nowhere, nothing to retry.
+            log.info("%s: %s refused: %s", self.consumer, envelope.type, exc.detail)
+            self.app.record_inbound_only(self.consumer, event_id, [])
+            return ACK
+        except IntegrityError:
+            return Retry("concurrent change or already processed")
+        except Exception as exc:
+            if delivery.num_delivered >= MAX_ATTEMPTS:
+                return Dead(f"failed {delivery.num_delivered} times: {exc!r}")
+            return Retry(repr(exc))
+        return ACK

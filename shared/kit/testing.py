@@ -1,0 +1,131 @@
+"""The pytest plugin of Caseline: real PostgreSQL and NATS, isolated per test, and small helpers.
+
+Servers come from `CASELINE_DATABASE_URL` / `CASELINE_NATS_URL` when set, else embedded ones are
+started once per test session on free ports. Each `settings_factory()` call makes a fresh
+database, stream name and subject prefix, so tests and parallel runs never collide.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from shared.kit.auth import mint_token
+from shared.kit.servers import EmbeddedPostgres, NatsServer
+from shared.kit.settings import DatabaseParts, Settings
+
+__all__ = ["Servers", "eventually", "fresh_database", "token_for"]
+
+
+@dataclass
+class Servers:
+    """The PostgreSQL and NATS the tests use; `postgres`/`nats` are set when embedded."""
+
+    database_url: str
+    nats_url: str
+    postgres: EmbeddedPostgres | None = None
+    nats: NatsServer | None = None
+    root: Path | None = None
+
+
+def eventually(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
+    """Wait until `predicate()` is truthy and return it; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+        except AssertionError:
+            last = None
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+def fresh_database(base_url: str, prefix: str = "t") -> str:
+    """Create an empty database on the server of `base_url` and return its URL."""
+    parts = DatabaseParts(base_url)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(parts.conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    auth = parts.user + (f":{parts.password}" if parts.password else "")
+    return f"postgresql://{auth}@{parts.host}:{parts.port}/{name}"
+
+
+def token_for(settings: Settings, role: str, sub: str | None = None, agency: str | None = None) -> str:
+    return mint_token(settings, sub=sub or f"{role}-1", agency=agency or f"{role}-agency", role=role)
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    """The session's PostgreSQL and NATS (embedded unless the URLs are configured)."""
+    root = Path(tempfile.mkdtemp(prefix="caseline-test-"))
+    database_url = os.environ.get("CASELINE_DATABASE_URL")
+    nats_url = os.environ.get("CASELINE_NATS_URL")
+    postgres = nats = None
+    if not database_url:
+        postgres = EmbeddedPostgres(root / "pg", durable=False).start()
+        database_url = postgres.url
+    if not nats_url:
+        nats = NatsServer(root / "nats").start()
+        nats_url = nats.url
+    try:
+        yield Servers(database_url, nats_url, postgres, nats, root)
+    finally:
+        if nats is not None:
+            nats.stop()
+        if postgres is not None:
+            postgres.stop("immediate")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def settings_factory(servers: Servers) -> Callable[..., Settings]:
+    """Make `Settings` on a fresh database and a stream and subject prefix of their own."""
+
+    def make(**overrides: Any) -> Settings:
+        run = uuid.uuid4().hex[:10]
+        values: dict[str, Any] = {
+            "environment": "test",
+            "database_url": fresh_database(servers.database_url),
+            "nats_url": servers.nats_url,
+            "stream": f"CASELINE_{run}",
+            "subject_prefix": f"t{run}.",
+            "pool_size": 4,
+            "relay_poll_seconds": 0.05,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def settings(settings_factory: Callable[..., Settings]) -> Settings:
+    """Settings on a fresh database, stream and subject prefix."""
+    return settings_factory()
+
+
+@contextmanager
+def running(app: Any) -> Iterator[Any]:
+    """A `TestClient` with the app's lifespan (relay, consumers) running in its own thread."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+__all__ += ["running"]

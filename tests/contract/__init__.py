@@ -1,0 +1,1 @@
+"""Contract tests of the event catalogue: schemas, envelopes and saved payloads."""
