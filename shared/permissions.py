@@ -96,3 +96,92 @@ def _table() -> dict[str, frozenset[str]]:
 
 
 COMMAND_ROLES: dict[str, frozenset[str]] = _table()
+
+
+# --- who may see what (SPEC §8) ------------------------------------------------------------------
+# Visibility is by event type; within a visible type, some fields are removed for some roles
+# (the ledger marks such an entry as redacted). Auditors and admins see everything.
+
+ALL = "*"
+
+_SERVICE_TYPES = {
+    "intake": (*_INTAKE, "EntryVoided"),
+    "judicial": (*_JUDICIAL, "EntryVoided"),
+    "assessment": (*_ASSESSMENT, "EntryVoided"),
+    "programmes": (*_PROGRAMMES, "EntryVoided"),
+}
+
+
+def _types(service: str, *names: str) -> frozenset[str]:
+    chosen = names or _SERVICE_TYPES[service]
+    unknown = set(chosen) - set(_SERVICE_TYPES[service])
+    if unknown:
+        raise ValueError(f"unknown {service} events {unknown}")
+    return frozenset(f"caseline.{service}.{n}.v1" for n in chosen)
+
+
+_COURT = _types("intake") | _types("judicial") | _types("assessment") | _types("programmes")
+_PRISON = (
+    _types("intake")
+    | _types("judicial")
+    | _types("assessment", "AssessmentDue", "AssessmentSubmitted", "AssessmentCountersigned",
+             "NeedsAssessed", "PlacementDecided", "InstrumentPublished")
+    | _types("programmes")
+)  # fmt: skip
+_SOCIAL = (
+    _types("intake", "ArrestRecorded", "DetaineeAdmitted", "DetaineeTransferred",
+           "FamilyContactRecorded", "DetaineeReleased", "EntryVoided")
+    | _types("judicial", "VerdictDelivered", "SentenceImposed", "ReleaseOrdered", "CaseSealed")
+    | _types("assessment", "AssessmentDue", "NeedsAssessed", "PlacementDecided")
+    | _types("programmes")
+)  # fmt: skip
+_COMMUNITY = _types("intake", "ArrestRecorded", "DetaineeReleased") | _types("programmes")
+
+VISIBLE_TYPES: dict[str, frozenset[str] | str] = {
+    "auditor": ALL,
+    "admin": ALL,
+    "judge": _COURT,
+    "prosecutor": _COURT,
+    "police": _types("intake")
+    | _types("judicial", "ChargesFiled", "PreTrialDetentionOrdered", "PreTrialDetentionRenewed",
+             "DetentionDeadlineBreached", "HearingScheduled", "VerdictDelivered", "ReleaseOrdered",
+             "CaseSealed"),
+    "prison_registry": _PRISON - _types("intake", "EvidenceLogged"),
+    "prison_director": _PRISON - _types("intake", "EvidenceLogged"),
+    "assessor": (_COURT - _types("intake", "EvidenceLogged"))
+    - _types("judicial", "HearingScheduled", "HearingHeld", "HearingAdjourned"),
+    "social_worker": _SOCIAL,
+    "civil_society": _COMMUNITY,
+    "religious_counsellor": _COMMUNITY,
+}  # fmt: skip
+"""Role → the event types it may see (ALL for every type)."""
+
+_ARREST = "caseline.intake.ArrestRecorded.v1"
+_COMMUNITY_HIDDEN_ARREST = (
+    "grounds", "arresting_unit", "location", "report_ref", "accompanying_family",
+    "person.identity_document", "person.date_of_birth", "person.aliases", "person.place_of_origin",
+)  # fmt: skip
+
+REDACTED_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "civil_society": {
+        _ARREST: _COMMUNITY_HIDDEN_ARREST,
+        "caseline.intake.DetaineeReleased.v1": ("destination",),
+        "caseline.programmes.ReferralMade.v1": ("legal_basis",),
+    },
+    "religious_counsellor": {
+        _ARREST: _COMMUNITY_HIDDEN_ARREST,
+        "caseline.intake.DetaineeReleased.v1": ("destination",),
+        "caseline.programmes.ReferralMade.v1": ("legal_basis",),
+    },
+    "social_worker": {_ARREST: ("grounds", "report_ref")},
+    "police": {},
+}
+"""Role → event type → dotted payload fields removed before the role sees the entry."""
+
+
+def may_see(role: str, event_type: str) -> bool:
+    visible = VISIBLE_TYPES.get(role, frozenset())
+    return visible == ALL or event_type in visible
+
+
+__all__ += ["ALL", "REDACTED_FIELDS", "VISIBLE_TYPES", "may_see"]

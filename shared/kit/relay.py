@@ -124,6 +124,8 @@ class Relay:
         oldest: datetime | None = None
         for notification in notifications:
             mapped = self.outbound(self.app.decode(notification))
+            if mapped is not None and mapped[0].service != self.app.service:
+                mapped = None  # a service publishes only its own catalogue events
             if mapped is None:
                 out.append((notification.id, "", b"", {}))
                 continue

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     relay_batch: int = Field(default=256, ge=1, le=5000)
     relay_poll_seconds: float = Field(default=0.2, gt=0, le=10)
     ledger_signing_key: SecretStr | None = None
+    assessment_due_days: int = Field(
+        default=30, ge=1, le=365, description="days after admission the first risk assessment is due"
+    )
     clock_offset_seconds: float = Field(
         default=0.0, description="development and tests only: shifts the service clock"
     )

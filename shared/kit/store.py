@@ -39,6 +39,8 @@ __all__ = [
     "CaselineApplication",
     "CaselineRecorder",
     "CommandContext",
+    "Entry",
+    "EntryIndex",
     "Idempotency",
     "Meta",
     "Op",
@@ -130,6 +132,52 @@ class View:
 
     def apply(self, event: Any) -> list[Op]:
         raise NotImplementedError
+
+
+class EntryIndex(View):
+    """Every published entry of the service by event id: what voiding and lookups need."""
+
+    tables: ClassVar[tuple[str, ...]] = ("entry_index",)
+    create_statements: ClassVar[tuple[str, ...]] = (
+        "CREATE TABLE IF NOT EXISTS {schema}.entry_index ("
+        " event_id uuid PRIMARY KEY, aggregate_id uuid NOT NULL, version bigint NOT NULL,"
+        " subject text NOT NULL, type text NOT NULL, actor text NOT NULL,"
+        " recorded_at timestamptz NOT NULL)",
+    )
+
+    def apply(self, event: Any) -> list[Op]:
+        data, meta = getattr(event, "data", None), getattr(event, "meta", None)
+        if not isinstance(data, CatalogueEvent) or not isinstance(meta, Meta):
+            return []
+        return [
+            (
+                "INSERT INTO {schema}.entry_index (event_id, aggregate_id, version, subject, type,"
+                " actor, recorded_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (event_id) DO NOTHING",
+                (
+                    meta.event_id,
+                    event.originator_id,
+                    event.originator_version,
+                    meta.subject,
+                    data.type_name(),
+                    meta.actor,
+                    meta.recorded_at,
+                ),
+            )
+        ]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Where an entry (an event, by its id) lives: its aggregate and version, type, actor."""
+
+    event_id: UUID
+    aggregate_id: UUID
+    version: int
+    subject: str
+    type: str
+    actor: str
+    recorded_at: datetime
 
 
 class CaselineRecorder(PostgresApplicationRecorder):
@@ -235,7 +283,7 @@ class CommandContext:
 class Recorded:
     """What a command answers: the case, the (last) event recorded, the new version, new ids."""
 
-    case_id: UUID | str
+    case_id: UUID | str | None
     event_id: UUID
     version: int
     event_ids: list[UUID] = field(default_factory=list)
@@ -243,7 +291,7 @@ class Recorded:
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "case_id": str(self.case_id),
+            "case_id": str(self.case_id) if self.case_id is not None else None,
             "event_id": str(self.event_id),
             "version": self.version,
         }
@@ -283,7 +331,7 @@ class CaselineApplication(Application[UUID]):
             "CREATE_TABLE": "y",
             "APPLICATION_RECORDER_TOPIC": "shared.kit.store:CaselineRecorder",
         }
-        self._view_objects = [view() for view in self.views]
+        self._view_objects = [EntryIndex(), *(view() for view in self.views)]
         self.listeners: list[Callable[[], None]] = []
         super().__init__(env)
 
@@ -411,6 +459,15 @@ class CaselineApplication(Application[UUID]):
                 "this Idempotency-Key was already used for a different request"
             )
         return int(status), body
+
+    def find_entry(self, event_id: UUID) -> Entry | None:
+        """The entry recorded with this event id, if this service recorded it."""
+        rows = self.fetch(
+            "SELECT event_id, aggregate_id, version, subject, type, actor, recorded_at"
+            " FROM {schema}.entry_index WHERE event_id = %s",
+            (event_id,),
+        )
+        return Entry(*rows[0]) if rows else None
 
     def has_processed(self, consumer: str, event_id: UUID) -> bool:
         return bool(

@@ -164,7 +164,8 @@ class Subscriber:
         log.warning("dead-lettered %s from %s: %s", delivery.subject, self.durable, reason)
 
 
-Handler = Callable[[Envelope, CatalogueEvent], None]
+Handler = Callable[[Envelope, CatalogueEvent, tuple[str, UUID]], None]
+"""A reaction: gets the envelope, its payload and the `inbound` record to commit with."""
 
 
 class Reactions:
@@ -204,11 +205,10 @@ class Reactions:
         try:
             if self.app.has_processed(self.consumer, event_id):
                 return ACK
-            handler(envelope, event)
+            handler(envelope, event, (self.consumer, event_id))
         except RuleViolation as exc:
-            # The reaction is refused by our own rules: recorded nowhere, nothing to retry.
+            # The reaction is refused by our own rules: nothing recorded, nothing to retry.
             log.info("%s: %s refused: %s", self.consumer, envelope.type, exc.detail)
-            self.app.record_inbound_only(self.consumer, event_id, [])
             return ACK
         except IntegrityError:
             return Retry("concurrent change or already processed")
