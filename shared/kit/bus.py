@@ -11,7 +11,6 @@ import contextlib
 import logging
 from typing import Any
 
-import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
@@ -60,8 +59,9 @@ class Bus:
     async def _connect(self) -> None:
         delay = 0.2
         while True:
+            nc = Client()
             try:
-                nc = await nats.connect(
+                await nc.connect(
                     self.settings.nats_url or "nats://127.0.0.1:4222",
                     name=self.name,
                     allow_reconnect=True,
@@ -73,8 +73,13 @@ class Bus:
                 js = nc.jetstream(timeout=5)
                 await ensure_stream(js, self.settings)
             except asyncio.CancelledError:
+                # Cancelled mid-connect (a process stopping at once): leave no socket behind.
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(nc.close())
                 raise
             except Exception as exc:
+                with contextlib.suppress(Exception):
+                    await nc.close()
                 log.warning("NATS not reachable (%s); retrying", exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
