@@ -185,3 +185,25 @@ def may_see(role: str, event_type: str) -> bool:
 
 
 __all__ += ["ALL", "REDACTED_FIELDS", "VISIBLE_TYPES", "may_see"]
+
+
+_EVERYONE = ROLES
+SERVICE_READERS: dict[str, frozenset[str]] = {
+    "intake": _EVERYONE - {"civil_society", "religious_counsellor"},
+    "judicial": _roles(
+        "judge", "prosecutor", "police", "prison_registry", "prison_director", "assessor",
+        "social_worker", "auditor", "admin",
+    ),
+    "assessment": _roles(
+        "assessor", "prison_director", "prison_registry", "judge", "prosecutor", "social_worker",
+        "auditor", "admin",
+    ),
+    "programmes": _EVERYONE - {"police"},
+    "ledger": _EVERYONE,
+}  # fmt: skip
+"""Service → the roles that may read its views (`GET` routes); the ledger filters by type."""
+
+SEALED_CASE_READERS = _roles("auditor", "judge")
+"""A sealed case (SPEC §8) is visible only to these roles; to others it does not exist."""
+
+__all__ += ["SEALED_CASE_READERS", "SERVICE_READERS"]

@@ -15,11 +15,12 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.kit.access import ReadGuard, audit_router, open_read_audit
 from shared.kit.auth import CurrentUser, User
 from shared.kit.errors import (
     CaselineError,
@@ -28,6 +29,7 @@ from shared.kit.errors import (
     UnavailableError,
 )
 from shared.kit.metrics import Metrics
+from shared.kit.observability import current_traceparent, log_context, server_span
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication, CommandContext, IntegrityError, Recorded, fingerprint
 
@@ -43,6 +45,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("caseline.http")
+access_log = logging.getLogger("caseline.access")
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
@@ -119,20 +122,53 @@ def _install_middleware(app: FastAPI, metrics: Metrics) -> None:
             ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if ctype not in ("application/json",) and not ctype.endswith("+json"):
                 return problem(415, "Unsupported media type", "send the body as application/json", "media-type")
-        try:
-            response = await call_next(request)
-        except Exception as exc:  # pragma: no cover - handlers catch first; this is the last net
-            if _is_database_down(exc):
-                response = problem(503, "Service unavailable", "the database is unreachable", "unavailable")
-            else:
-                log.exception("unexpected error")
-                response = problem(500, "Internal error", "an unexpected error", "internal")
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
+        correlation_id = _correlation_of(request)
+        with server_span(request.method, request.url.path, request.headers) as span:
+            traceparent = current_traceparent() or _incoming_traceparent(request)
+            request.state.correlation_id, request.state.traceparent = correlation_id, traceparent
+            with log_context(correlationid=correlation_id, traceparent=traceparent):
+                try:
+                    response = await call_next(request)
+                except Exception as exc:  # pragma: no cover - handlers catch first; the last net
+                    if _is_database_down(exc):
+                        detail = "the database is unreachable"
+                        response = problem(503, "Service unavailable", detail, "unavailable")
+                    else:
+                        log.exception("unexpected error")
+                        response = problem(500, "Internal error", "an unexpected error", "internal")
+                route = request.scope.get("route")
+                path = getattr(route, "path", "unmatched")
+                _access_log(request, path, response.status_code, time.perf_counter() - started)
+            if span is not None:
+                span.update_name(f"{request.method} {path}")
+                span.set_attribute("http.status_code", response.status_code)
+        response.headers.setdefault("Caseline-Correlation-Id", str(correlation_id))
         metrics.requests.labels(request.method, path, str(response.status_code)).observe(
             time.perf_counter() - started
         )
         return response
+
+
+def _correlation_of(request: Request) -> UUID:
+    """The request's correlation id: the client's `Caseline-Correlation-Id` if valid, else new."""
+    try:
+        return UUID(request.headers.get("caseline-correlation-id") or "")
+    except ValueError:
+        return uuid4()
+
+
+def _incoming_traceparent(request: Request) -> str | None:
+    traceparent = request.headers.get("traceparent")
+    return traceparent if traceparent is not None and len(traceparent) <= 128 else None
+
+
+_QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def _access_log(request: Request, route: str, status: int, seconds: float) -> None:
+    level = logging.DEBUG if route in _QUIET_ROUTES else logging.INFO
+    fields = {"method": request.method, "route": route, "status": status}
+    access_log.log(level, "request", extra={**fields, "ms": round(seconds * 1000, 1)})
 
 
 async def command_context(request: Request, user: CurrentUser) -> CommandContext:
@@ -150,12 +186,10 @@ async def command_context(request: Request, user: CurrentUser) -> CommandContext
         expected = int(raw)
     correlation = request.headers.get("caseline-correlation-id")
     try:
-        correlation_id = UUID(correlation) if correlation else uuid4()
+        correlation_id = UUID(correlation) if correlation else _request_correlation(request)
     except ValueError:
         raise _bad_header("Caseline-Correlation-Id must be a UUID") from None
-    traceparent = request.headers.get("traceparent")
-    if traceparent is not None and len(traceparent) > 128:
-        traceparent = None
+    traceparent = getattr(request.state, "traceparent", None) or _incoming_traceparent(request)
     return CommandContext(
         actor=user.sub,
         agency=user.agency,
@@ -166,6 +200,11 @@ async def command_context(request: Request, user: CurrentUser) -> CommandContext
         fingerprint=fingerprint(request.method, request.url.path, body),
         expected_version=expected,
     )
+
+
+def _request_correlation(request: Request) -> UUID:
+    value = getattr(request.state, "correlation_id", None)
+    return value if isinstance(value, UUID) else uuid4()
 
 
 class _BadHeader(CaselineError):
@@ -247,8 +286,16 @@ class ServiceParts:
         self.application: Any = None
         self.bus: Any = None
         self.relay: Any = None
+        self.audit: Any = None
+        self.sealed_lookup: Callable[[str], bool] | None = None
         self.tasks: list[asyncio.Task[Any]] = []
         self.readiness: list[Callable[[], Awaitable[str | None]]] = []
+
+    def sealed(self, case_id: str) -> bool:
+        """Whether a case is sealed: the service's own lookup, else the audit log's table."""
+        if self.sealed_lookup is not None:
+            return self.sealed_lookup(case_id)
+        return bool(self.audit is not None and self.audit.is_sealed(case_id))
 
 
 def create_service_app(
@@ -266,10 +313,13 @@ def create_service_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await open_read_audit(parts, service)
         await start(parts)
         try:
             yield
         finally:
+            if parts.audit is not None:
+                await asyncio.to_thread(parts.audit.close)
             for task in parts.tasks:
                 task.cancel()
             for task in parts.tasks:
@@ -287,6 +337,7 @@ def create_service_app(
         description=description,
         version="1",
         lifespan=lifespan,
+        dependencies=[Depends(ReadGuard(service, lambda: parts.audit, parts.sealed))],
     )
     app.state.settings = settings
     app.state.parts = parts
@@ -312,6 +363,7 @@ def create_service_app(
         """Prometheus metrics of this process."""
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
+    app.include_router(audit_router)
     for router in routers:
         app.include_router(router)
     return app

@@ -48,6 +48,11 @@ class Metrics:
         self.deadline_breaches = Counter(
             "caseline_deadline_breaches_total", "Detention deadline breaches recorded", **labels
         )
+        self.reconcile_republished = Counter(
+            "caseline_reconcile_republished_total",
+            "Events the ledger lacked that reconciliation published again",
+            **labels,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -22,9 +22,10 @@ import psycopg
 from shared.events import CLOUDEVENTS_JSON, CatalogueEvent, build_envelope
 from shared.kit.bus import Bus
 from shared.kit.metrics import Metrics
+from shared.kit.observability import current_traceparent, producer_span
 from shared.kit.store import CaselineApplication, Meta
 
-__all__ = ["Outbound", "Relay", "default_outbound"]
+__all__ = ["Outbound", "Relay", "default_outbound", "message_for"]
 
 log = logging.getLogger("caseline.relay")
 
@@ -37,6 +38,30 @@ def default_outbound(event: Any) -> tuple[CatalogueEvent, Meta] | None:
     if isinstance(data, CatalogueEvent) and isinstance(meta, Meta):
         return data, meta
     return None
+
+
+def message_for(bus: Bus, data: CatalogueEvent, meta: Meta) -> tuple[str, bytes, dict[str, str]]:
+    """The subject, CloudEvents body and headers (`Nats-Msg-Id` = event id) of one event.
+
+    The relay and reconciliation both publish through it, so a re-published event is identical.
+    """
+    envelope = build_envelope(
+        data,
+        event_id=meta.event_id,
+        subject=meta.subject,
+        actor=meta.actor,
+        agency=meta.agency,
+        recorded_at=meta.recorded_at,
+        causation_id=meta.causation_id,
+        correlation_id=meta.correlation_id,
+        traceparent=meta.traceparent,
+    )
+    headers = {"Nats-Msg-Id": str(meta.event_id), "Content-Type": CLOUDEVENTS_JSON}
+    if meta.traceparent:
+        headers["traceparent"] = meta.traceparent
+    if meta.correlation_id:
+        headers["Caseline-Correlation-Id"] = str(meta.correlation_id)
+    return bus.subject(data, meta.subject), envelope.to_json_bytes(), headers
 
 
 class Relay:
@@ -108,7 +133,10 @@ class Relay:
             futures = []
             for _, subject, body, headers in publishable:
                 # Awaited one by one so the messages leave in log order; acks are awaited together.
-                futures.append(await js.publish_async(subject, body, headers=headers))
+                with producer_span(subject, headers.get("traceparent")):
+                    if (traceparent := current_traceparent()) is not None:
+                        headers = {**headers, "traceparent": traceparent}
+                    futures.append(await js.publish_async(subject, body, headers=headers))
             await asyncio.wait_for(asyncio.gather(*futures), timeout=self.ack_timeout)
         await asyncio.to_thread(self._save_position, batch[-1][0])
         self.published += len(publishable)
@@ -131,22 +159,7 @@ class Relay:
                 continue
             data, meta = mapped
             oldest = oldest or meta.recorded_at
-            envelope = build_envelope(
-                data,
-                event_id=meta.event_id,
-                subject=meta.subject,
-                actor=meta.actor,
-                agency=meta.agency,
-                recorded_at=meta.recorded_at,
-                causation_id=meta.causation_id,
-                correlation_id=meta.correlation_id,
-                traceparent=meta.traceparent,
-            )
-            headers = {"Nats-Msg-Id": str(meta.event_id), "Content-Type": CLOUDEVENTS_JSON}
-            if meta.traceparent:
-                headers["traceparent"] = meta.traceparent
-            subject = self.bus.subject(data, meta.subject)
-            out.append((notification.id, subject, envelope.to_json_bytes(), headers))
+            out.append((notification.id, *message_for(self.bus, data, meta)))
         if self.metrics and notifications:
             max_id = self.app.recorder.max_notification_id() or 0
             self.metrics.relay_lag_events.set(max(0, max_id - position))

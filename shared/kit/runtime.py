@@ -7,17 +7,17 @@ mapping and reactions; `serve` runs it under uvicorn (the services' `__main__`).
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 
+from shared.kit.access import sealing_reactions
 from shared.kit.bus import Bus
 from shared.kit.clock import Clock
 from shared.kit.http import ServiceParts, create_service_app
+from shared.kit.observability import configure_logging, configure_tracing
 from shared.kit.relay import Outbound, Relay, default_outbound
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication
@@ -70,13 +70,22 @@ def service_app(
         app.listeners.append(relay.wake)
         parts.relay = relay
         parts.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-relay"))
-        for reaction in reactions(app) if reactions else ():
+        for reaction in [*(reactions(app) if reactions else ()), sealing_reactions(app)]:
             subscriber = Subscriber(
                 bus, f"{service}-{reaction.consumer}", reaction.subjects(), reaction, parts.metrics
             )
             parts.tasks.append(asyncio.create_task(subscriber.run(), name=subscriber.durable))
         for coroutine in background(parts) if background else ():
             parts.tasks.append(asyncio.create_task(coroutine))
+        if settings.ledger_url and settings.reconcile_seconds > 0:
+            from shared.kit.reconcile import HttpLedger, Reconciler
+
+            reconciler = Reconciler(
+                app, bus, outbound, HttpLedger(settings, service),
+                margin_seconds=settings.reconcile_margin_seconds, metrics=parts.metrics,
+            )  # fmt: skip
+            task = reconciler.run_forever(settings.reconcile_seconds)
+            parts.tasks.append(asyncio.create_task(task, name=f"{service}-reconcile"))
 
         async def database() -> str | None:
             try:
@@ -93,15 +102,14 @@ def service_app(
 def serve(service: str, create_app: Callable[[], FastAPI]) -> None:
     """Run a service under uvicorn on its configured (or default) port."""
     settings = Settings()
-    logging.basicConfig(
-        level=os.environ.get("CASELINE_LOG_LEVEL", "INFO"),
-        format='{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
-    )
+    configure_logging(settings.log_level, settings.log_format)
+    configure_tracing(settings.tracing, service)
     uvicorn.run(
         create_app(),
         host=settings.host,
         port=settings.port or DEFAULT_PORTS[service],
         log_level="warning",
+        log_config=None,  # uvicorn's records go through our JSON handler
         access_log=False,
         timeout_graceful_shutdown=5,
     )

@@ -58,18 +58,59 @@ class Settings(BaseSettings):
     jwt_issuer: str = "caseline"
     jwt_audience: str = "caseline"
     jurisdiction: str = "mali"
+    jurisdiction_dir: str | None = Field(
+        default=None,
+        description="directory of the <jurisdiction>.yaml rules; default: deploy/jurisdictions",
+    )
+    deadline_check_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="judicial: how often legal deadlines are checked"
+    )
     require_purpose: bool = False
     host: str = "127.0.0.1"
     port: int | None = Field(default=None, description="HTTP port; default per service")
     pool_size: int = Field(default=8, ge=1, le=100)
     relay_batch: int = Field(default=256, ge=1, le=5000)
     relay_poll_seconds: float = Field(default=0.2, gt=0, le=10)
-    ledger_signing_key: SecretStr | None = None
+    ledger_signing_key: SecretStr | None = Field(
+        default=None, description="Ed25519 key (PEM, or base64 of the raw 32 bytes) for checkpoints"
+    )
+    ledger_checkpoint_every: int = Field(
+        default=1000, ge=1, description="the ledger signs a checkpoint after this many new entries"
+    )
+    ledger_checkpoint_seconds: float = Field(
+        default=10.0, gt=0, description="… or this long after the last one, when entries are new"
+    )
+    ledger_witness_keys: str = Field(
+        default="", description="witnesses allowed to cosign: name=base64-public-key,…"
+    )
+    ledger_url: str | None = Field(
+        default=None, description="the ledger's base URL, asked by reconciliation; unset: none runs"
+    )
+    ledger_token: SecretStr | None = Field(
+        default=None, description="bearer token for the ledger's reconcile route (else minted)"
+    )
+    reconcile_seconds: float = Field(
+        default=60.0, ge=0, le=86_400, description="how often a service reconciles; 0: never"
+    )
+    reconcile_margin_seconds: float = Field(
+        default=30.0, ge=0, le=86_400, description="younger missing events are in flight, not lost"
+    )
+    follow_up_interval_days: int = Field(
+        default=30, ge=1, le=3650, description="programmes: how often a released person is seen"
+    )
     assessment_due_days: int = Field(
         default=30, ge=1, le=365, description="days after admission the first risk assessment is due"
     )
     clock_offset_seconds: float = Field(
         default=0.0, description="development and tests only: shifts the service clock"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = Field(
+        default="json", description="json: one JSON object a line (structlog); console: for people"
+    )
+    tracing: Literal["off", "console", "otlp"] = Field(
+        default="off",
+        description="OpenTelemetry spans; otlp sends to OTEL_EXPORTER_OTLP_ENDPOINT (extra `otlp`)",
     )
 
     @model_validator(mode="after")

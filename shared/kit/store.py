@@ -32,6 +32,7 @@ from psycopg import sql
 from shared.events import EVENT_TYPES, CatalogueEvent
 from shared.kit.clock import Clock
 from shared.kit.errors import NotFoundError, StaleVersionError
+from shared.kit.observability import current_traceparent
 from shared.kit.settings import Settings
 
 __all__ = [
@@ -244,6 +245,11 @@ class CaselineRecorder(PostgresApplicationRecorder):
 def ensure_schema(settings: Settings, schema: str) -> None:
     """Create the service's schema if it does not exist (the library creates only tables)."""
     with psycopg.connect(settings.database.conninfo(), autocommit=True) as conn:
+        # A service role owns its schema but may not create schemas (deploy/postgres/roles.sql),
+        # and CREATE SCHEMA IF NOT EXISTS checks that right first: look before creating.
+        exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+        if exists.fetchone():
+            return
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
 
 
@@ -274,7 +280,7 @@ class CommandContext:
             agency=SYSTEM,
             correlation_id=UUID(str(cause.correlationid)) if cause.correlationid else cause_id,
             causation_id=cause_id,
-            traceparent=cause.traceparent,
+            traceparent=current_traceparent() or cause.traceparent,
             event_ids=tuple(uuid5(cause_id, f"{purpose}:{i}") for i in range(16)),
         )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from shared.events import CatalogueEvent, Envelope, EnvelopeError, parse_envelop
 from shared.kit.bus import Bus
 from shared.kit.errors import RuleViolation
 from shared.kit.metrics import Metrics
+from shared.kit.observability import consumer_span, log_context
 from shared.kit.store import CaselineApplication, IntegrityError
 
 __all__ = ["ACK", "Dead", "Delivery", "Reactions", "Retry", "Subscriber"]
@@ -71,6 +73,7 @@ class Subscriber:
         *,
         batch: int = 256,
         ack_wait: float = 60.0,
+        lag_interval: float = 5.0,
     ) -> None:
         self.bus = bus
         self.durable = durable
@@ -79,6 +82,7 @@ class Subscriber:
         self.metrics = metrics
         self.batch = batch
         self.ack_wait = ack_wait
+        self.lag_interval = lag_interval
         self.processed = 0
 
     async def _subscription(self) -> Any:
@@ -109,7 +113,11 @@ class Subscriber:
             try:
                 sub = await self._subscription()
                 backoff = 0.2
+                sampled = 0.0
                 while True:
+                    if self.metrics and time.monotonic() - sampled >= self.lag_interval:
+                        sampled = time.monotonic()
+                        await self._sample_lag(sub)
                     try:
                         msgs = await sub.fetch(self.batch, timeout=1.0)
                     except TimeoutError:
@@ -122,6 +130,17 @@ class Subscriber:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
+    async def _sample_lag(self, sub: Any) -> None:
+        """Consumer lag as the server counts it: messages not yet delivered or not yet acked."""
+        try:
+            info = await sub.consumer_info()
+        except Exception as exc:
+            log.debug("consumer %s: no consumer info: %s", self.durable, exc)
+            return
+        if self.metrics:
+            lag = (info.num_pending or 0) + (info.num_ack_pending or 0)
+            self.metrics.consumer_lag.labels(self.durable).set(lag)
+
     async def _process(self, msgs: list[Any]) -> None:
         deliveries = [
             Delivery(
@@ -133,7 +152,9 @@ class Subscriber:
             )
             for m in msgs
         ]
-        outcomes = await asyncio.to_thread(self.handle, deliveries)
+        traces = [d.headers.get("traceparent") for d in deliveries]
+        with consumer_span(f"{self.durable} batch", links=traces):
+            outcomes = await asyncio.to_thread(self.handle, deliveries)
         failed = False
         for msg, delivery, outcome in zip(msgs, deliveries, outcomes, strict=True):
             if failed or isinstance(outcome, Retry):
@@ -186,7 +207,13 @@ class Reactions:
     def __call__(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
         outcomes: list[Outcome] = []
         for i, delivery in enumerate(deliveries):
-            outcome = self.handle_one(delivery)
+            traceparent = delivery.headers.get("traceparent")
+            correlation = delivery.headers.get("Caseline-Correlation-Id")
+            with (
+                consumer_span(f"{self.consumer} process", traceparent),
+                log_context(correlationid=correlation, traceparent=traceparent),
+            ):
+                outcome = self.handle_one(delivery)
             outcomes.append(outcome)
             if isinstance(outcome, Retry):
                 outcomes.extend(Retry("an earlier message must go first") for _ in deliveries[i + 1 :])

@@ -69,6 +69,22 @@ def token_for(settings: Settings, role: str, sub: str | None = None, agency: str
     return mint_token(settings, sub=sub or f"{role}-1", agency=agency or f"{role}-agency", role=role)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-faults", action="store_true", help="run the long fault suite (marker `faults`)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The long fault suite (`faults`) runs only with `--run-faults` (`make faults`)."""
+    if config.getoption("--run-faults"):
+        return
+    skip = pytest.mark.skip(reason="the long fault suite runs with --run-faults (make faults)")
+    for item in items:
+        if item.get_closest_marker("faults") is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def servers() -> Iterator[Servers]:
     """The session's PostgreSQL and NATS (embedded unless the URLs are configured)."""

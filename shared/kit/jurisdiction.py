@@ -1,0 +1,160 @@
+"""Jurisdiction rules: one jurisdiction's legal limits, loaded from `<code>.yaml` and validated.
+
+The figures are data (`deploy/jurisdictions/`, each citing its legal source); this module only reads
+and checks them. A malformed file stops start-up with a `JurisdictionError` naming the bad key.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from shared.kit.settings import Settings
+
+__all__ = [
+    "CustodyRegime",
+    "CustodyRules",
+    "DetentionClass",
+    "Jurisdiction",
+    "JurisdictionError",
+    "PreTrialRules",
+    "default_directory",
+    "load_jurisdiction",
+]
+
+_CODE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+Citation = Annotated[str, Field(min_length=3, max_length=500)]
+RuleName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+
+
+class JurisdictionError(ValueError):
+    """The rules of a jurisdiction cannot be loaded: missing file, bad YAML or a bad key."""
+
+
+class _Rules(BaseModel):
+    # Strict: a figure written as "48" (text) or `true` is a mistake in the file, not a number.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class CustodyRegime(_Rules):
+    """Police custody (garde à vue) under one regime: its length and its extensions."""
+
+    initial_hours: int = Field(ge=1, le=720)
+    extension_hours: int = Field(ge=0, le=720, description="Longest single extension.")
+    max_extensions: int = Field(ge=0, le=20)
+    source: Citation
+
+    @property
+    def max_total_hours(self) -> int:
+        return self.initial_hours + self.extension_hours * self.max_extensions
+
+
+class CustodyRules(_Rules):
+    """The custody regimes of the jurisdiction and which applies when none is named."""
+
+    default_regime: RuleName
+    alert_hours_before: int = Field(ge=0, le=720, description="When a deadline is due soon.")
+    regimes: dict[RuleName, CustodyRegime] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> CustodyRules:
+        if self.default_regime not in self.regimes:
+            raise ValueError(f"default_regime {self.default_regime!r} is not among the regimes")
+        return self
+
+
+class DetentionClass(_Rules):
+    """Pre-trial detention for one class of offence: first term, renewals and the maximum."""
+
+    initial_term_days: int = Field(ge=1, le=3650)
+    renewal_term_days: int = Field(ge=0, le=3650, description="Longest single renewal.")
+    max_renewals: int | None = Field(default=None, ge=0, le=100)
+    max_total_days: int = Field(ge=1, le=3650)
+    review_window_days: int = Field(ge=0, le=365, description="Renewals fall due this early.")
+    source: Citation
+
+    @model_validator(mode="after")
+    def _maximum_covers_first_term(self) -> DetentionClass:
+        if self.max_total_days < self.initial_term_days:
+            raise ValueError("max_total_days must not be less than initial_term_days")
+        return self
+
+
+class PreTrialRules(_Rules):
+    """The classes of offence with their detention limits, and the default class."""
+
+    default_class: RuleName
+    classes: dict[RuleName, DetentionClass] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> PreTrialRules:
+        if self.default_class not in self.classes:
+            raise ValueError(f"default_class {self.default_class!r} is not among the classes")
+        return self
+
+
+class AppealRules(_Rules):
+    """How long after an acquittal or dismissal it becomes final (then the case is sealed)."""
+
+    period_days: int = Field(ge=0, le=3650)
+    source: Citation
+
+
+class Jurisdiction(_Rules):
+    """Every legal limit Caseline applies in one jurisdiction."""
+
+    code: RuleName
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    review_required: bool = Field(
+        description="True while figures still need checking against the law in force."
+    )
+    notes: Annotated[str, Field(max_length=4000)] | None = None
+    custody: CustodyRules
+    pre_trial: PreTrialRules
+    appeal: AppealRules
+
+
+def default_directory() -> Path:
+    """`deploy/jurisdictions` of the checkout: the repository root is two levels above here."""
+    return Path(__file__).resolve().parents[2] / "deploy" / "jurisdictions"
+
+
+def load_jurisdiction(settings: Settings) -> Jurisdiction:
+    """The rules of `settings.jurisdiction`; raises `JurisdictionError` naming what is wrong."""
+    code = settings.jurisdiction
+    if not _CODE.match(code):
+        raise JurisdictionError(f"CASELINE_JURISDICTION {code!r} is not a jurisdiction code")
+    directory = Path(settings.jurisdiction_dir) if settings.jurisdiction_dir else default_directory()
+    path = directory / f"{code}.yaml"
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise JurisdictionError(f"no rules for jurisdiction {code!r}: {path} is missing") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise JurisdictionError(f"{path}: not readable YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise JurisdictionError(f"{path}: the rules must be a mapping of keys")
+    try:
+        rules = Jurisdiction.model_validate(document)
+    except ValidationError as exc:
+        raise JurisdictionError(f"{path}: {_problems(exc)}") from None
+    if rules.code != code:
+        raise JurisdictionError(f"{path}: code: {rules.code!r} does not match the file name")
+    return rules
+
+
+def _problems(exc: ValidationError) -> str:
+    out = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        message: Any = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif err["type"] == "missing":
+            message = "missing key"
+        out.append(f"{key}: {message}")
+    return "; ".join(out)

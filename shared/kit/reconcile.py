@@ -1,0 +1,256 @@
+"""Reconciliation: what a service recorded but the ledger lacks is published again.
+
+The defence against a broker that acknowledged a message and then lost it. A service walks its own
+notification log from a watermark kept in its schema (`reconcile_position`), asks the ledger (the
+authority) which of those event ids it lacks, and re-publishes them with the relay's own envelope
+and `Nats-Msg-Id`. The watermark moves only over events the ledger has, or that were re-published
+after the safety margin (younger ones may simply be in flight); an event the broker refuses as a
+duplicate (its id is still in the duplicate window) is tried again on a later pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+from uuid import UUID
+
+import httpx
+
+from shared.events import CatalogueEvent
+from shared.kit.bus import Bus
+from shared.kit.relay import Outbound, message_for
+from shared.kit.settings import Settings
+from shared.kit.store import CaselineApplication, Meta
+
+__all__ = [
+    "HttpLedger",
+    "LedgerQuery",
+    "Published",
+    "ReconcileReport",
+    "Reconciler",
+    "published_entries",
+]
+
+log = logging.getLogger("caseline.reconcile")
+
+_CREATE = (
+    "CREATE TABLE IF NOT EXISTS {schema}.reconcile_position ("
+    " id int PRIMARY KEY DEFAULT 1 CHECK (id = 1), position bigint NOT NULL,"
+    " updated_at timestamptz NOT NULL DEFAULT now())"
+)
+MAX_IDS_PER_QUESTION = 1000
+
+
+class LedgerQuery(Protocol):
+    """Asks the ledger which of these event ids it does not hold."""
+
+    async def missing(self, event_ids: Sequence[UUID]) -> set[UUID]: ...
+
+
+class HttpLedger:
+    """The ledger's `POST /reconcile/missing`, with a service token."""
+
+    def __init__(self, settings: Settings, service: str, client: httpx.AsyncClient | None = None):
+        if not settings.ledger_url:
+            raise ValueError("CASELINE_LEDGER_URL is not set")
+        self.settings = settings
+        self.service = service
+        self.client = client or httpx.AsyncClient(base_url=settings.ledger_url, timeout=15)
+
+    def _token(self) -> str:
+        if self.settings.ledger_token is not None:
+            return self.settings.ledger_token.get_secret_value()
+        from shared.kit.auth import mint_token
+
+        sub = f"service:{self.service}"
+        return mint_token(self.settings, sub=sub, agency="caseline", role="admin", ttl_minutes=5)
+
+    async def missing(self, event_ids: Sequence[UUID]) -> set[UUID]:
+        response = await self.client.post(
+            "/reconcile/missing",
+            json={"event_ids": [str(i) for i in event_ids]},
+            headers={"Authorization": f"Bearer {self._token()}"},
+        )
+        response.raise_for_status()
+        return {UUID(i) for i in response.json()["missing"]}
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+@dataclass(frozen=True)
+class Published:
+    """One notification of the log; `data`/`meta` are set when it is a published event."""
+
+    notification_id: int
+    data: CatalogueEvent | None = None
+    meta: Meta | None = None
+
+    @property
+    def event_id(self) -> UUID | None:
+        return self.meta.event_id if self.meta is not None else None
+
+
+def published_entries(
+    app: CaselineApplication, outbound: Outbound, start: int, limit: int = 500
+) -> list[Published]:
+    """The notifications from `start`, each with the catalogue event the relay publishes for it."""
+    out = []
+    for notification in app.notifications(start, limit):
+        mapped = outbound(app.decode(notification))
+        if mapped is None or mapped[0].service != app.service:
+            out.append(Published(notification.id))
+        else:
+            out.append(Published(notification.id, mapped[0], mapped[1]))
+    return out
+
+
+@dataclass
+class ReconcileReport:
+    """One pass: events checked, missing from the ledger, re-published, left for a later pass."""
+
+    service: str
+    checked: int = 0
+    missing: int = 0
+    republished: int = 0
+    deferred: int = 0
+    watermark: int = 0
+
+    def line(self) -> str:
+        return (
+            f"{self.service:<11} checked {self.checked:>7}  missing {self.missing:>5}  "
+            f"republished {self.republished:>5}  deferred {self.deferred:>5}  "
+            f"watermark {self.watermark}"
+        )
+
+
+class Reconciler:
+    """Compares one service's store with the ledger and re-publishes what the ledger lacks."""
+
+    def __init__(
+        self,
+        app: CaselineApplication,
+        bus: Bus,
+        outbound: Outbound,
+        ledger: LedgerQuery,
+        *,
+        margin_seconds: float = 30.0,
+        batch: int = 500,
+        metrics: Any = None,
+    ) -> None:
+        self.app = app
+        self.bus = bus
+        self.outbound = outbound
+        self.ledger = ledger
+        self.margin = timedelta(seconds=margin_seconds)
+        self.batch = batch
+        self.metrics = metrics
+
+    async def run_forever(self, every_seconds: float) -> None:
+        """A pass every `every_seconds`; a failed pass (ledger or NATS down) waits for the next."""
+        try:
+            while True:
+                await asyncio.sleep(every_seconds)
+                try:
+                    report = await self.run_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("reconciliation of %s waits: %r", self.app.service, exc)
+                    continue
+                if report.missing:
+                    log.warning("reconciliation: %s", report.line())
+        finally:
+            closer = getattr(self.ledger, "aclose", None)
+            if closer is not None:
+                with contextlib.suppress(Exception):
+                    await closer()
+
+    async def run_once(self, *, from_start: bool = False) -> ReconcileReport:
+        """One pass from the watermark (or from the first event) up to the relay's position."""
+        report = ReconcileReport(self.app.service)
+        watermark, published_up_to = await asyncio.to_thread(self._positions)
+        position = 0 if from_start else watermark
+        report.watermark = watermark
+        following = True  # the watermark follows while every event so far is settled
+        while position < published_up_to:
+            entries = await asyncio.to_thread(
+                published_entries, self.app, self.outbound, position + 1, self.batch
+            )
+            entries = [e for e in entries if e.notification_id <= published_up_to]
+            if not entries:
+                break
+            settled = await self._settle(entries, report)
+            for entry, ok in zip(entries, settled, strict=True):
+                following = following and ok
+                if following and entry.notification_id > report.watermark:
+                    report.watermark = entry.notification_id
+            position = entries[-1].notification_id
+        if report.watermark > watermark:
+            await asyncio.to_thread(self._save_watermark, report.watermark)
+        return report
+
+    async def _settle(self, entries: list[Published], report: ReconcileReport) -> list[bool]:
+        """For each entry: is it settled (in the ledger, internal, or re-published now)?"""
+        ids = [e.event_id for e in entries if e.event_id is not None]
+        missing: set[UUID] = set()
+        for i in range(0, len(ids), MAX_IDS_PER_QUESTION):
+            missing |= await self.ledger.missing(ids[i : i + MAX_IDS_PER_QUESTION])
+        report.checked += len(ids)
+        cutoff = self.app.clock.now() - self.margin
+        settled = []
+        for entry in entries:
+            if entry.event_id is None or entry.event_id not in missing:
+                settled.append(True)
+                continue
+            report.missing += 1
+            data, meta = entry.data, entry.meta
+            assert data is not None  # an entry with an event id carries its event
+            assert meta is not None
+            if meta.recorded_at > cutoff or not await self._republish(data, meta):
+                report.deferred += 1
+                settled.append(False)
+                continue
+            report.republished += 1
+            settled.append(True)
+        return settled
+
+    async def _republish(self, data: CatalogueEvent, meta: Meta) -> bool:
+        """Publish again; False when the broker still remembers the id (within its window)."""
+        js = await self.bus.jetstream()
+        subject, body, headers = message_for(self.bus, data, meta)
+        ack = await js.publish(subject, body, headers=headers, timeout=10)
+        if ack.duplicate:
+            return False
+        log.warning("reconciliation re-published %s (%s)", meta.event_id, data.type_name())
+        if self.metrics is not None and hasattr(self.metrics, "reconcile_republished"):
+            self.metrics.reconcile_republished.inc()
+        return True
+
+    # -- the watermark, in the service's own schema
+    def _positions(self) -> tuple[int, int]:
+        with self.app.cursor() as curs:
+            curs.execute(self.app.store.fmt(_CREATE))
+            curs.execute(self.app.store.fmt("SELECT position FROM {schema}.reconcile_position"))
+            row = curs.fetchone()
+            curs.execute(self.app.store.fmt("SELECT position FROM {schema}.relay_position"))
+            relay = curs.fetchone()
+            curs.connection.commit()
+        return (int(row[0]) if row else 0), (int(relay[0]) if relay else 0)
+
+    def _save_watermark(self, position: int) -> None:
+        with self.app.cursor() as curs:
+            curs.execute(
+                self.app.store.fmt(
+                    "INSERT INTO {schema}.reconcile_position (id, position) VALUES (1, %s)"
+                    " ON CONFLICT (id) DO UPDATE SET position = GREATEST("
+                    "{schema}.reconcile_position.position, excluded.position), updated_at = now()"
+                ),
+                (position,),
+            )
+            curs.connection.commit()
