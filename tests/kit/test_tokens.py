@@ -1,0 +1,79 @@
+"""Tokens: HS256 in development, EdDSA or RS256 public keys in production; every failure is a 401."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+from shared.kit.auth import AuthenticationError, decode_token, mint_token
+from shared.kit.settings import Settings
+
+
+def _claims(**overrides):
+    now = int(time.time())
+    claims = {"sub": "judge-2", "agency": "pole-judiciaire", "role": "judge", "iss": "caseline",
+              "aud": "caseline", "iat": now, "nbf": now - 5, "exp": now + 600}  # fmt: skip
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def _pem(public_key) -> str:
+    return public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+@pytest.mark.parametrize(
+    ("make_key", "alg"),
+    [(ed25519.Ed25519PrivateKey.generate, "EdDSA"),
+     (lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048), "RS256")],
+)  # fmt: skip
+def test_a_token_signed_by_the_identity_provider_is_accepted_with_its_public_key(make_key, alg):
+    key = make_key()
+    settings = Settings(jwt_public_key=_pem(key.public_key()))
+
+    user = decode_token(jwt.encode(_claims(), key, algorithm=alg), settings)
+
+    assert (user.sub, user.agency, user.role) == ("judge-2", "pole-judiciaire", "judge")
+
+
+def test_with_a_public_key_configured_an_hs256_token_is_refused():
+    key = ed25519.Ed25519PrivateKey.generate()
+    settings = Settings(jwt_public_key=_pem(key.public_key()))
+
+    with pytest.raises(AuthenticationError):
+        decode_token(jwt.encode(_claims(), "a-shared-secret-0123456789abcdef", algorithm="HS256"), settings)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [_claims(exp=int(time.time()) - 60), _claims(nbf=int(time.time()) + 3600), _claims(iss="elsewhere"),
+     _claims(aud="another-system"), _claims(sub=None), _claims(agency=None), _claims(role="visitor"),
+     _claims(exp=None)],
+    ids=["expired", "not-yet-valid", "wrong-issuer", "wrong-audience", "no-sub", "no-agency",
+         "unknown-role", "no-exp"],
+)  # fmt: skip
+def test_a_token_failing_any_check_is_refused(claims):
+    settings = Settings(jwt_secret="a-shared-secret-0123456789abcdef")
+
+    with pytest.raises(AuthenticationError) as refused:
+        decode_token(jwt.encode(claims, "a-shared-secret-0123456789abcdef", algorithm="HS256"), settings)
+
+    assert refused.value.detail == "a valid bearer token is required"
+
+
+def test_a_minted_development_token_round_trips():
+    settings = Settings()
+
+    user = decode_token(mint_token(settings, sub="r1", agency="mca-bamako", role="prison_registry"), settings)
+
+    assert user.role == "prison_registry"
+
+
+def test_production_refuses_the_development_secret():
+    with pytest.raises(ValueError, match="production"):
+        Settings(environment="production")
