@@ -70,6 +70,11 @@ class Envelope(BaseModel):
         default=None, pattern=r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
     )
     tracestate: str | None = Field(default=None, max_length=512)
+    personaldata: dict[str, Any] | None = Field(
+        default=None,
+        description="Extension: the payload's personal fields, encrypted under the case's key "
+        "(crypto-shredding); `data` holds placeholders for them.",
+    )
     data: dict[str, Any]
 
     @field_serializer("time", "recordedtime", when_used="json")
@@ -93,6 +98,7 @@ def build_envelope(
     causation_id: UUID | None = None,
     correlation_id: UUID | None = None,
     traceparent: str | None = None,
+    personaldata: dict[str, Any] | None = None,
 ) -> Envelope:
     """Wrap a payload for the bus; `time` is the payload's own time, else `recorded_at`."""
     cls = type(event)
@@ -110,6 +116,7 @@ def build_envelope(
         causationid=causation_id,
         correlationid=correlation_id,
         traceparent=traceparent,
+        personaldata=personaldata,
         data=event.model_dump(mode="json"),
     )
 

@@ -330,7 +330,7 @@ def create_service_app(
             if parts.bus is not None:
                 await parts.bus.close()
             if parts.application is not None:
-                await asyncio.to_thread(parts.application.factory.close)
+                await asyncio.to_thread(parts.application.shutdown)
 
     app = FastAPI(
         title=f"Caseline {service}",

@@ -40,7 +40,9 @@ def default_outbound(event: Any) -> tuple[CatalogueEvent, Meta] | None:
     return None
 
 
-def message_for(bus: Bus, data: CatalogueEvent, meta: Meta) -> tuple[str, bytes, dict[str, str]]:
+def message_for(
+    bus: Bus, data: CatalogueEvent, meta: Meta, personaldata: dict[str, Any] | None = None
+) -> tuple[str, bytes, dict[str, str]]:
     """The subject, CloudEvents body and headers (`Nats-Msg-Id` = event id) of one event.
 
     The relay and reconciliation both publish through it, so a re-published event is identical.
@@ -55,6 +57,7 @@ def message_for(bus: Bus, data: CatalogueEvent, meta: Meta) -> tuple[str, bytes,
         causation_id=meta.causation_id,
         correlation_id=meta.correlation_id,
         traceparent=meta.traceparent,
+        personaldata=personaldata,
     )
     headers = {"Nats-Msg-Id": str(meta.event_id), "Content-Type": CLOUDEVENTS_JSON}
     if meta.traceparent:
@@ -151,7 +154,9 @@ class Relay:
         notifications = self.app.notifications(position + 1, self.batch)
         oldest: datetime | None = None
         for notification in notifications:
-            mapped = self.outbound(self.app.decode(notification))
+            # The sealed form: personal fields stay encrypted on the bus (crypto-shredding).
+            event = self.app.decode_sealed(notification)
+            mapped = self.outbound(event)
             if mapped is not None and mapped[0].service != self.app.service:
                 mapped = None  # a service publishes only its own catalogue events
             if mapped is None:
@@ -159,7 +164,8 @@ class Relay:
                 continue
             data, meta = mapped
             oldest = oldest or meta.recorded_at
-            out.append((notification.id, *message_for(self.bus, data, meta)))
+            personal = getattr(event, "personal", None)
+            out.append((notification.id, *message_for(self.bus, data, meta, personal)))
         if self.metrics and notifications:
             max_id = self.app.recorder.max_notification_id() or 0
             self.metrics.relay_lag_events.set(max(0, max_id - position))

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
         default="", description="prepended to every subject (isolates test runs on one server)"
     )
     duplicate_window_seconds: int = Field(default=120, ge=120)
+    stream_replicas: int = Field(
+        default=1, ge=1, le=5, description="copies of the stream in a NATS cluster (3 in production)"
+    )
     jwt_secret: SecretStr | None = Field(default=None, description="HS256 key for tokens")
     jwt_public_key: str | None = Field(default=None, description="PEM key for EdDSA/RS256 tokens")
     jwt_issuer: str = "caseline"
@@ -71,6 +74,10 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=8, ge=1, le=100)
     relay_batch: int = Field(default=256, ge=1, le=5000)
     relay_poll_seconds: float = Field(default=0.2, gt=0, le=10)
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="base64 of 32 bytes wrapping every per-case data key (crypto-shredding)",
+    )
     ledger_signing_key: SecretStr | None = Field(
         default=None, description="Ed25519 key (PEM, or base64 of the raw 32 bytes) for checkpoints"
     )
@@ -124,6 +131,8 @@ class Settings(BaseSettings):
                 raise ValueError("production refuses the development JWT secret")
             if self.clock_offset_seconds:
                 raise ValueError("production refuses CASELINE_CLOCK_OFFSET_SECONDS")
+            if self.master_key is None:
+                raise ValueError("production needs CASELINE_MASTER_KEY")
         return self
 
     @cached_property

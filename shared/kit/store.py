@@ -337,6 +337,9 @@ class CaselineApplication(Application[UUID]):
             "CREATE_TABLE": "y",
             "APPLICATION_RECORDER_TOPIC": "shared.kit.store:CaselineRecorder",
         }
+        from shared.kit.keystore import PostgresKeyStore
+
+        self.keys = PostgresKeyStore(settings)
         self._view_objects = [EntryIndex(), *(view() for view in self.views)]
         self.listeners: list[Callable[[], None]] = []
         super().__init__(env)
@@ -362,6 +365,17 @@ class CaselineApplication(Application[UUID]):
                 for statement in statements:
                     curs.execute(recorder.fmt(statement))  # type: ignore[call-overload]
         return recorder
+
+    def construct_mapper(self) -> Any:
+        from shared.kit.keystore import CaseKeyCipher
+        from shared.kit.sealing import SealingMapper
+
+        return SealingMapper(self.construct_transcoder(), CaseKeyCipher(self.keys))
+
+    def shutdown(self) -> None:
+        """Close the database pools (the library reserves the name `close`)."""
+        self.factory.close()
+        self.keys.close()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -503,6 +517,10 @@ class CaselineApplication(Application[UUID]):
 
     def decode(self, notification: StoredEvent) -> Any:
         return self.mapper.to_domain_event(notification)
+
+    def decode_sealed(self, notification: StoredEvent) -> Any:
+        """The stored event as stored: personal fields sealed, their ciphertext in `personal`."""
+        return self.mapper.to_domain_event(notification, sealed=True)  # type: ignore[call-arg]
 
     def ping(self) -> None:
         """Raise when the database cannot be reached."""

@@ -1,0 +1,165 @@
+"""Personal data in payloads, sealed for crypto-shredding (SPEC §8, right to erasure).
+
+Before a payload is stored or published, its personal fields are moved into one ciphertext (the
+envelope's `personaldata` extension) encrypted with the case's own key, and replaced in `data` by
+placeholders that still validate. Destroying the case's key erases those fields everywhere at once,
+while every hash over the stored bytes stays valid. This module is the format; the key store and
+the cipher live in the service kit.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol, get_origin
+
+from pydantic import BaseModel
+
+from shared.events.base import CatalogueEvent
+
+__all__ = [
+    "ENCRYPTED",
+    "ERASED",
+    "PERSONAL_FIELDS",
+    "CaseCipher",
+    "KeyErasedError",
+    "Sealed",
+    "personal_fields",
+    "reveal",
+    "seal",
+]
+
+ENCRYPTED = "[encrypted]"
+ERASED = "[erased]"
+
+PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "caseline.intake.ArrestRecorded.v1": (
+        "person.full_name", "person.aliases", "person.date_of_birth", "person.place_of_origin",
+        "person.identity_document", "grounds", "accompanying_family",
+    ),
+    "caseline.intake.DetaineeAdmitted.v1": (
+        "next_of_kin", "health_screening", "injuries_observed", "property_inventory",
+    ),
+    "caseline.intake.FamilyContactRecorded.v1": ("with_whom", "note"),
+    "caseline.intake.DetaineeReleased.v1": ("destination",),
+    "caseline.judicial.HearingHeld.v1": ("outcome_summary",),
+    "caseline.assessment.IndicatorRated.v1": ("evidence_note",),
+    "caseline.assessment.AssessmentSubmitted.v1": ("rationale",),
+    "caseline.assessment.AssessmentCountersigned.v1": ("note",),
+    "caseline.assessment.NeedsAssessed.v1": ("family_situation", "health_needs"),
+    "caseline.assessment.PlacementDecided.v1": ("rationale",),
+    "caseline.programmes.ParticipantWithdrawn.v1": ("reason",),
+    "caseline.programmes.ReferralMade.v1": ("reason",),
+    "caseline.programmes.ReintegrationPlanAgreed.v1": (
+        "goals", "employment", "housing", "mentor", "community_contact",
+    ),
+    "caseline.programmes.FollowUpRecorded.v1": ("note",),
+}  # fmt: skip
+"""Event type → dotted payload fields that identify or describe the person (erasable)."""
+
+
+class KeyErasedError(Exception):
+    """The case's key was destroyed: its personal data is erased."""
+
+
+class CaseCipher(Protocol):
+    """Encrypts and decrypts with a case's own key (the kit's key store implements it)."""
+
+    def encrypt(self, case_id: str, plaintext: bytes, aad: bytes) -> tuple[str, bytes]: ...
+
+    def decrypt(self, case_id: str, key_id: str, ciphertext: bytes, aad: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """A payload with its personal fields replaced, and the `personaldata` extension holding them."""
+
+    data: CatalogueEvent
+    personaldata: dict[str, Any] | None
+
+
+def personal_fields(event_type: str) -> tuple[str, ...]:
+    return PERSONAL_FIELDS.get(event_type, ())
+
+
+def _placeholder(model: type[BaseModel], path: str) -> Any:
+    head, _, rest = path.partition(".")
+    field = model.model_fields[head]
+    if rest:
+        nested = field.annotation
+        assert isinstance(nested, type) and issubclass(nested, BaseModel), path
+        return _placeholder(nested, rest)
+    if not field.is_required():
+        return field.get_default(call_default_factory=True)
+    origin = get_origin(field.annotation)
+    return [ENCRYPTED] if origin in (tuple, list) else ENCRYPTED
+
+
+def _get(document: dict[str, Any], path: str) -> Any:
+    node: Any = document
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def _set(document: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    node = document
+    for part in parents:
+        node = node[part]
+    node[last] = value
+
+
+def _aad(case_id: str, event_id: str) -> bytes:
+    return f"caseline:{case_id}:{event_id}".encode()
+
+
+def seal(event: CatalogueEvent, case_id: str, event_id: str, cipher: CaseCipher) -> Sealed:
+    """Move the event's personal fields into a ciphertext under the case's key."""
+    paths = personal_fields(event.type_name())
+    if not paths:
+        return Sealed(event, None)
+    document = event.model_dump(mode="json")
+    values = {path: _get(document, path) for path in paths}
+    for path in paths:
+        _set(document, path, _placeholder(type(event), path))
+    plaintext = json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode()
+    key_id, ciphertext = cipher.encrypt(case_id, plaintext, _aad(case_id, event_id))
+    extension = {
+        "alg": "AES-256-GCM",
+        "kid": key_id,
+        "fields": list(paths),
+        "ct": base64.b64encode(ciphertext).decode(),
+    }
+    return Sealed(type(event).model_validate(document), extension)
+
+
+def reveal(
+    sealed: CatalogueEvent,
+    personaldata: dict[str, Any] | None,
+    case_id: str,
+    event_id: str,
+    cipher: CaseCipher,
+) -> tuple[CatalogueEvent, bool]:
+    """The payload with its personal fields restored, and whether they were erased instead."""
+    if not personaldata:
+        return sealed, False
+    document = sealed.model_dump(mode="json")
+    try:
+        plaintext = cipher.decrypt(
+            case_id,
+            str(personaldata["kid"]),
+            base64.b64decode(personaldata["ct"]),
+            _aad(case_id, event_id),
+        )
+    except KeyErasedError:
+        for path in personaldata.get("fields", ()):
+            if _get(document, path) == ENCRYPTED:
+                _set(document, path, ERASED)
+            elif _get(document, path) == [ENCRYPTED]:
+                _set(document, path, [ERASED])
+        return type(sealed).model_validate(document), True
+    for path, value in json.loads(plaintext).items():
+        _set(document, path, value)
+    return type(sealed).model_validate(document), False
