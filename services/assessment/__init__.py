@@ -1,1 +1,1 @@
-"""assessment."""
+"""The assessment service: versioned instruments, risk and needs assessments, placement, reviews."""

@@ -1,0 +1,277 @@
+"""The assessment application: instruments, assessments, needs, placement and reviews.
+
+Its public methods are the service's only API: commands return `Recorded`, queries small dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from services.assessment import queries
+from services.assessment.domain import Case, Instrument
+from services.assessment.domain.errors import (
+    EntryNotVoidableError,
+    SupersededInstrumentError,
+    UnknownCaseError,
+    UnknownInstrumentError,
+)
+from services.assessment.views import AssessedCases, InstrumentCatalogue, Placements, ReviewSchedule
+from shared.events.assessment import (
+    AssessmentCountersigned,
+    AssessmentDue,
+    AssessmentKind,
+    AssessmentStarted,
+    AssessmentSubmitted,
+    IndicatorRated,
+    InstrumentPublished,
+    NeedsAssessed,
+    PlacementDecided,
+)
+from shared.events.voiding import AssessmentEntryVoided
+from shared.kit.errors import ForbiddenError, NotFoundError
+from shared.kit.store import CaselineApplication, CommandContext, Recorded
+from shared.permissions import COMMAND_ROLES
+
+__all__ = ["DUE_SOON_DAYS", "AssessmentApplication"]
+
+DUE_SOON_DAYS = 14
+"""How far ahead a review counts as 'due soon' unless the caller says otherwise."""
+
+
+class AssessmentApplication(CaselineApplication):
+    """Holds each case's structured professional judgements and the instruments they use."""
+
+    service = "assessment"
+    name = "assessment"
+    views = (AssessedCases, ReviewSchedule, Placements, InstrumentCatalogue)
+
+    # --- instruments ----------------------------------------------------------------------
+
+    def publish_instrument(
+        self,
+        fields: dict[str, Any],
+        ctx: CommandContext,
+        instrument_id: UUID | None = None,
+        version: int | None = None,
+    ) -> Recorded:
+        """Publish a new instrument (version 1), or the next version of `instrument_id`."""
+        existing = self._instrument(instrument_id) if instrument_id else None
+        number = version or (existing.next_version() if existing else 1)
+        payload = {**fields, "instrument_id": instrument_id or uuid4(), "version": number}
+        return self.publish(InstrumentPublished.model_validate(payload), ctx)
+
+    def publish(self, data: InstrumentPublished, ctx: CommandContext) -> Recorded:
+        """Record one instrument version; a version already published is refused (immutable)."""
+        meta = self.meta(ctx, data.instrument_id)
+        if self.exists(data.instrument_id):
+            instrument = self.load(Instrument, data.instrument_id, ctx)
+            instrument.publish(data, meta)
+        else:
+            instrument = Instrument.first(data, meta)
+        ids: dict[str, UUID | str] = {
+            "instrument_id": data.instrument_id,
+            "instrument_version": str(data.instrument_version),
+        }
+        return self.commit(ctx, instrument, case_id=None, ids=ids)
+
+    def _instrument(self, instrument_id: UUID) -> Instrument | None:
+        try:
+            return self.load(Instrument, instrument_id)
+        except NotFoundError:
+            return None
+
+    def latest_instrument_version(self, instrument_id: UUID) -> int | None:
+        instrument = self._instrument(instrument_id)
+        return instrument.latest if instrument else None
+
+    # --- what intake tells us -------------------------------------------------------------
+
+    def open_case(
+        self,
+        case_id: UUID,
+        opened_at: datetime,
+        ctx: CommandContext,
+        inbound: tuple[str, UUID] | None = None,
+    ) -> Recorded | None:
+        """Learn of a case from its arrest; a case already known is left as it is."""
+        if self.exists(case_id):
+            if inbound is not None:
+                self.record_inbound_only(*inbound, [])
+            return None
+        case = Case(case_id=case_id, opened_at=opened_at, cause=ctx.causation_id)
+        return self.commit(ctx, case, inbound=inbound)
+
+    def note_custody(
+        self,
+        case_id: UUID,
+        status: str,
+        facility: str | None,
+        at: datetime,
+        ctx: CommandContext,
+        inbound: tuple[str, UUID] | None = None,
+        *,
+        due_on_admission: bool = False,
+    ) -> Recorded:
+        """Where the person is held now; an admission makes the first risk assessment due."""
+        case = self._case_or_open(case_id, at, ctx)
+        case.note_custody(status, facility, at, ctx.causation_id)
+        if due_on_admission:
+            due = AssessmentDue(
+                assessment_kind=AssessmentKind.RISK,
+                due_by=at + timedelta(days=self.settings.assessment_due_days),
+                trigger="admission",
+            )
+            case.schedule(due, self.meta(ctx, case_id))
+        return self.commit(ctx, case, inbound=inbound)
+
+    def _case_or_open(self, case_id: UUID, at: datetime, ctx: CommandContext) -> Case:
+        # An intake event may be the first we hear of a case (e.g. a stream replayed from a
+        # later point): the case is then opened by it rather than refused.
+        if self.exists(case_id):
+            return self.load(Case, case_id)
+        return Case(case_id=case_id, opened_at=at, cause=ctx.causation_id)
+
+    # --- risk assessments -----------------------------------------------------------------
+
+    def start_assessment(
+        self,
+        case_id: UUID,
+        ctx: CommandContext,
+        instrument_id: UUID | None = None,
+        instrument_version: int | None = None,
+        started_at: datetime | None = None,
+    ) -> Recorded:
+        case = self.load(Case, case_id, ctx)
+        version = self._version_for_new_assessment(instrument_id, instrument_version)
+        assessment_id = uuid4()
+        data = AssessmentStarted(
+            assessment_id=assessment_id,
+            instrument_id=version.instrument_id,
+            instrument_version=version.version,
+            assessor=ctx.actor,
+            started_at=started_at,
+        )
+        case.start(data, version, self.meta(ctx, case_id))
+        return self.commit(ctx, case, ids={"assessment_id": assessment_id})
+
+    def _version_for_new_assessment(self, instrument_id: UUID | None, number: int | None) -> Any:
+        chosen = instrument_id or queries.default_instrument(self)
+        instrument = self._instrument(chosen) if chosen else None
+        if instrument is None:
+            raise UnknownInstrumentError(
+                "no instrument is published yet" if chosen is None else f"no instrument {chosen}"
+            )
+        if number is not None and number != instrument.latest:
+            if number in instrument.versions:
+                raise SupersededInstrumentError(
+                    f"version {number} is superseded: "
+                    f"new assessments use version {instrument.latest}"
+                )
+            raise UnknownInstrumentError(f"this instrument has no version {number}")
+        return instrument.version_of(instrument.latest)
+
+    def rate(
+        self, case_id: UUID, assessment_id: UUID, fields: dict[str, Any], ctx: CommandContext
+    ) -> Recorded:
+        case = self.load(Case, case_id, ctx)
+        data = IndicatorRated(assessment_id=assessment_id, **fields)
+        case.rate(data, ctx.actor, self.meta(ctx, case_id))
+        return self.commit(ctx, case, ids={"assessment_id": assessment_id})
+
+    def submit(
+        self, case_id: UUID, assessment_id: UUID, fields: dict[str, Any], ctx: CommandContext
+    ) -> Recorded:
+        case = self.load(Case, case_id, ctx)
+        data = AssessmentSubmitted(assessment_id=assessment_id, **fields)
+        case.submit(data, ctx.actor, self.meta(ctx, case_id))
+        return self.commit(ctx, case, ids={"assessment_id": assessment_id})
+
+    def countersign(
+        self, case_id: UUID, assessment_id: UUID, note: str | None, ctx: CommandContext
+    ) -> Recorded:
+        """Countersign (four eyes); the review it sets is caused by the countersignature."""
+        case = self.load(Case, case_id, ctx)
+        data = AssessmentCountersigned(
+            assessment_id=assessment_id, countersigned_by=ctx.actor, note=note
+        )
+        meta = self.meta(ctx, case_id)
+        review_meta = replace(self.meta(ctx, case_id, index=1), causation_id=meta.event_id)
+        case.countersign(data, meta, review_meta)
+        recorded = self.commit(ctx, case, ids={"assessment_id": assessment_id})
+        # The answer names the countersignature, not the review it caused.
+        recorded.event_id = meta.event_id
+        return recorded
+
+    # --- needs and placement --------------------------------------------------------------
+
+    def record_needs(self, case_id: UUID, data: NeedsAssessed, ctx: CommandContext) -> Recorded:
+        case = self.load(Case, case_id, ctx)
+        case.record_needs(data, self.meta(ctx, case_id))
+        return self.commit(ctx, case)
+
+    def decide_placement(
+        self, case_id: UUID, fields: dict[str, Any], ctx: CommandContext
+    ) -> Recorded:
+        case = self.load(Case, case_id, ctx)
+        data = PlacementDecided.model_validate({"decided_by": ctx.actor, **fields})
+        others = [c for c in data.keep_separate_from if c != case_id]
+        unknown = queries.unknown_cases(self, others)
+        if unknown:
+            raise UnknownCaseError(
+                "keep_separate_from names cases this service does not know: "
+                + ", ".join(str(c) for c in unknown[:5])
+            )
+        case.decide_placement(data, self.meta(ctx, case_id))
+        return self.commit(ctx, case)
+
+    # --- voiding --------------------------------------------------------------------------
+
+    def void_entry(self, event_id: UUID, reason: str, ctx: CommandContext) -> Recorded:
+        """Void a mistaken entry of this service (SPEC §5), within the rules of its kind."""
+        entry = self.find_entry(event_id)
+        if entry is None:
+            raise NotFoundError(f"no entry {event_id} was recorded by the assessment service")
+        if ctx.role not in COMMAND_ROLES.get(entry.type, frozenset()):
+            raise ForbiddenError(f"role {ctx.role!r} may not void {entry.type.split('.')[2]}")
+        if entry.type.endswith(".InstrumentPublished.v1"):
+            raise EntryNotVoidableError(
+                "a published instrument version is immutable; publish a new version instead"
+            )
+        case = self.load(Case, entry.aggregate_id, ctx)
+        data = AssessmentEntryVoided(
+            voided_event_id=event_id, reason=reason, voided_event_type=entry.type
+        )
+        case.void(data, ctx.actor, self.meta(ctx, case.id))
+        return self.commit(ctx, case)
+
+    # --- queries --------------------------------------------------------------------------
+
+    def case_view(self, case_id: UUID) -> tuple[dict[str, Any], int]:
+        case = self.load(Case, case_id)
+        return queries.case_view(
+            case, self.clock.now(), timedelta(days=DUE_SOON_DAYS)
+        ), case.version
+
+    def assessment_view(self, case_id: UUID, assessment_id: UUID) -> tuple[dict[str, Any], int]:
+        case = self.load(Case, case_id)
+        return {"case_id": str(case_id), **case.assessment(assessment_id).as_view()}, case.version
+
+    def list_cases(self, limit: int, offset: int, **filters: Any) -> dict[str, Any]:
+        return queries.list_cases(self, limit, offset, **filters)
+
+    def reviews(self, status: str, limit: int, offset: int, **filters: Any) -> dict[str, Any]:
+        return queries.reviews(self, status, self.clock.now(), limit, offset, **filters)
+
+    def placement_conflicts(
+        self, facility: str | None, hide_sealed: bool = False
+    ) -> dict[str, Any]:
+        return queries.placement_conflicts(self, facility, hide_sealed)
+
+    def instruments(self) -> dict[str, Any]:
+        return queries.instruments(self)
+
+    def instrument_version(self, instrument_id: UUID, version: int) -> dict[str, Any]:
+        return queries.instrument_version(self, instrument_id, version)

@@ -1,0 +1,280 @@
+"""Answers to the assessment service's questions, read from its views (and one aggregate view).
+
+`reviews` and `placement_conflicts` take the time from the caller (the injectable clock).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from uuid import UUID
+
+from services.assessment.domain import Case
+from shared.kit.errors import NotFoundError
+
+__all__ = [
+    "case_view",
+    "default_instrument",
+    "instrument_version",
+    "instruments",
+    "list_cases",
+    "placement_conflicts",
+    "reviews",
+    "unknown_cases",
+]
+
+REVIEW_STATUSES = ("open", "overdue", "due_soon", "satisfied")
+
+
+# The kit's read guard notes sealed cases in `sealed_cases` (in this schema, made at start-up).
+def _unsealed(alias: str) -> str:
+    return (
+        "NOT EXISTS (SELECT 1 FROM {schema}.sealed_cases s"
+        f" WHERE s.case_id = {alias}.case_id::text)"
+    )
+
+
+class Reader(Protocol):
+    def fetch(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+
+def case_view(case: Case, now: datetime, soon: timedelta) -> dict[str, Any]:
+    """The whole assessment record of one case, as `GET /cases/{id}` shows it."""
+    current = case.current_assessment
+    needs, placement = case.current_needs, case.current_placement
+    return {
+        "case_id": str(case.id),
+        "status": case.status,
+        "facility": case.facility,
+        "current_risk": None
+        if current is None or current.submission is None
+        else {
+            "overall_risk": current.submission.overall_risk.value,
+            "assessment_id": str(current.assessment_id),
+            "instrument_id": str(current.instrument_id),
+            "instrument_version": current.instrument_version,
+            "assessor": current.assessor,
+            "countersigned_by": current.countersigned_by,
+            "countersigned_at": current.countersigned_at.isoformat()
+            if current.countersigned_at
+            else None,
+            "next_review_by": current.submission.next_review_by.isoformat(),
+        },
+        "needs": needs.as_view() if needs else None,
+        "placement": placement.as_view() if placement else None,
+        "reviews": [
+            {
+                "event_id": str(due.event_id),
+                "assessment_kind": due.kind,
+                "due_by": due.due_by.isoformat(),
+                "trigger": due.trigger,
+                "caused_by": str(due.cause) if due.cause else None,
+                "status": status,
+                "satisfied_by": str(due.satisfied_by) if due.satisfied_by else None,
+            }
+            for due, status in case.reviews(now, soon)
+        ],
+        "assessments": [a.as_view() for a in case.assessments.values()],
+        "entries": [
+            {
+                "type": e.type,
+                "event_id": str(i),
+                "voided_by": str(e.voided_by) if e.voided_by else None,
+            }
+            for i, e in case.entries.items()
+        ],
+    }
+
+
+def list_cases(
+    app: Reader,
+    limit: int,
+    offset: int,
+    facility: str | None = None,
+    risk: str | None = None,
+    hide_sealed: bool = False,
+) -> dict[str, Any]:
+    where, params = _where({"c.facility = %s": facility, "c.current_risk = %s": risk})
+    if hide_sealed:
+        where = f"{where} AND {_unsealed('c')}" if where else f"WHERE {_unsealed('c')}"
+    rows = app.fetch(
+        "SELECT c.case_id, c.status, c.facility, c.current_risk, c.risk_assessment_id,"
+        " c.risk_countersigned_at, p.security_level, c.version"
+        " FROM {schema}.assessed_cases c LEFT JOIN LATERAL (SELECT security_level"
+        "  FROM {schema}.placements WHERE case_id = c.case_id AND NOT voided"
+        "  ORDER BY seq DESC LIMIT 1) p ON true"
+        f" {where} ORDER BY c.opened_at DESC, c.case_id LIMIT %s OFFSET %s",
+        [*params, limit, offset],
+    )
+    total = app.fetch(f"SELECT count(*) FROM {{schema}}.assessed_cases c {where}", params)[0][0]
+    items = [
+        {
+            "case_id": str(r[0]),
+            "status": r[1],
+            "facility": r[2],
+            "current_risk": r[3],
+            "risk_assessment_id": str(r[4]) if r[4] else None,
+            "risk_countersigned_at": r[5].isoformat() if r[5] else None,
+            "security_level": r[6],
+            "version": r[7],
+        }
+        for r in rows
+    ]
+    return {"items": items, "total": int(total), "limit": limit, "offset": offset}
+
+
+def reviews(
+    app: Reader,
+    status: str,
+    now: datetime,
+    limit: int,
+    offset: int,
+    facility: str | None = None,
+    within_days: int = 14,
+    hide_sealed: bool = False,
+) -> dict[str, Any]:
+    """Due assessments by status; those of released persons are not listed."""
+    soon = now + timedelta(days=within_days)
+    by_status = {
+        "open": ("r.satisfied_by IS NULL", []),
+        "overdue": ("r.satisfied_by IS NULL AND r.due_by < %s", [now]),
+        "due_soon": ("r.satisfied_by IS NULL AND r.due_by >= %s AND r.due_by < %s", [now, soon]),
+        "satisfied": ("r.satisfied_by IS NOT NULL", []),
+    }
+    condition, params = by_status[status]
+    extra, extra_params = _where({"c.facility = %s": facility}, prefix="AND")
+    if hide_sealed:
+        extra = f"{extra} AND {_unsealed('c')}"
+    base = (
+        " FROM {schema}.review_schedule r JOIN {schema}.assessed_cases c USING (case_id)"
+        f" WHERE c.status <> 'released' AND {condition} {extra}"
+    )
+    rows = app.fetch(
+        "SELECT r.event_id, r.case_id, r.kind, r.due_by, r.trigger, r.caused_by, r.recorded_at,"
+        f" r.satisfied_by, c.facility{base} ORDER BY r.due_by, r.event_id LIMIT %s OFFSET %s",
+        [*params, *extra_params, limit, offset],
+    )
+    total = app.fetch(f"SELECT count(*){base}", [*params, *extra_params])[0][0]
+    items = [
+        {
+            "event_id": str(r[0]),
+            "case_id": str(r[1]),
+            "assessment_kind": r[2],
+            "due_by": r[3].isoformat(),
+            "trigger": r[4],
+            "caused_by": str(r[5]) if r[5] else None,
+            "recorded_at": r[6].isoformat(),
+            "satisfied_by": str(r[7]) if r[7] else None,
+            "facility": r[8],
+            "overdue": r[7] is None and r[3] < now,
+        }
+        for r in rows
+    ]
+    return {
+        "items": items,
+        "total": int(total),
+        "limit": limit,
+        "offset": offset,
+        "as_of": now.isoformat(),
+    }
+
+
+def placement_conflicts(
+    app: Reader, facility: str | None, hide_sealed: bool = False
+) -> dict[str, Any]:
+    """Pairs of people held in one facility although a standing placement keeps them apart."""
+    extra, params = _where({"a.facility = %s": facility}, prefix="AND")
+    if hide_sealed:
+        extra = f"{extra} AND {_unsealed('a')} AND {_unsealed('b')}"
+    rows = app.fetch(
+        "WITH standing AS (SELECT DISTINCT ON (case_id) case_id, keep_separate_from, event_id"
+        "  FROM {schema}.placements WHERE NOT voided ORDER BY case_id, seq DESC),"
+        " demands AS (SELECT s.case_id AS by_case, o AS other, s.event_id"
+        "  FROM standing s, unnest(s.keep_separate_from) AS o)"
+        " SELECT LEAST(d.by_case, d.other), GREATEST(d.by_case, d.other), a.facility,"
+        "  array_agg(DISTINCT d.by_case), array_agg(DISTINCT d.event_id)"
+        " FROM demands d JOIN {schema}.assessed_cases a ON a.case_id = d.by_case"
+        " JOIN {schema}.assessed_cases b ON b.case_id = d.other"
+        " WHERE a.facility = b.facility AND a.status <> 'released' AND b.status <> 'released'"
+        f" {extra} GROUP BY 1, 2, 3 ORDER BY 3, 1, 2",
+        params,
+    )
+    items = [
+        {
+            "case_ids": [str(r[0]), str(r[1])],
+            "facility": r[2],
+            "required_by": sorted(str(c) for c in r[3]),
+            "placement_event_ids": sorted(str(e) for e in r[4]),
+        }
+        for r in rows
+    ]
+    return {"items": items, "total": len(items)}
+
+
+def unknown_cases(app: Reader, case_ids: Sequence[UUID]) -> list[UUID]:
+    if not case_ids:
+        return []
+    rows = app.fetch(
+        "SELECT case_id FROM {schema}.assessed_cases WHERE case_id = ANY(%s)", [list(case_ids)]
+    )
+    known = {r[0] for r in rows}
+    return [c for c in case_ids if c not in known]
+
+
+def default_instrument(app: Reader) -> UUID | None:
+    """The instrument in force: the one most recently published that is not a needs tool."""
+    rows = app.fetch(
+        "SELECT instrument_id FROM {schema}.instrument_versions WHERE kind IS DISTINCT FROM 'needs'"
+        " ORDER BY published_at DESC, version DESC LIMIT 1"
+    )
+    return rows[0][0] if rows else None
+
+
+def instruments(app: Reader) -> dict[str, Any]:
+    rows = app.fetch(
+        "SELECT instrument_id, version, title, kind, event_id, published_by, published_at"
+        " FROM {schema}.instrument_versions ORDER BY instrument_id, version"
+    )
+    by_id: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        entry = by_id.setdefault(str(r[0]), {"instrument_id": str(r[0]), "versions": []})
+        entry.update(title=r[2], assessment_kind=r[3], latest_version=r[1])
+        entry["versions"].append(
+            {
+                "version": r[1],
+                "title": r[2],
+                "event_id": str(r[4]),
+                "published_by": r[5],
+                "published_at": r[6].isoformat(),
+            }
+        )
+    default = default_instrument(app)
+    return {
+        "items": list(by_id.values()),
+        "default_instrument_id": str(default) if default else None,
+    }
+
+
+def instrument_version(app: Reader, instrument_id: UUID, version: int) -> dict[str, Any]:
+    rows = app.fetch(
+        "SELECT document, event_id, published_by, published_at FROM {schema}.instrument_versions"
+        " WHERE instrument_id = %s AND version = %s",
+        (instrument_id, version),
+    )
+    if not rows:
+        raise NotFoundError(f"no version {version} of instrument {instrument_id}")
+    document, event_id, by, at = rows[0]
+    return {
+        **document,
+        "event_id": str(event_id),
+        "published_by": by,
+        "published_at": at.isoformat(),
+    }
+
+
+def _where(conditions: dict[str, Any], prefix: str = "WHERE") -> tuple[str, list[Any]]:
+    used = [(sql, value) for sql, value in conditions.items() if value is not None]
+    if not used:
+        return "", []
+    return f"{prefix} " + " AND ".join(sql for sql, _ in used), [value for _, value in used]
