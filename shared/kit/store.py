@@ -209,6 +209,10 @@ class CaselineRecorder(PostgresApplicationRecorder):
             self.sql_create_statements.append(sql.SQL(self.fmt(statement)))  # type: ignore[arg-type]
 
     def _extras(self, curs: Any, kwargs: dict[str, Any]) -> None:
+        # Never server-prepared: these run in the events' pipeline after the insert, and when
+        # that insert loses a race psycopg may cache a statement whose PREPARE the aborted
+        # pipeline skipped; the library then commits (not rolls back), so the cache is not
+        # cleared and the pooled connection fails every later use ("_pg3_N does not exist").
         idem: Idempotency | None = kwargs.get("idempotency")
         if idem is not None:
             curs.execute(
@@ -217,15 +221,17 @@ class CaselineRecorder(PostgresApplicationRecorder):
                     " VALUES (%s, %s, %s, %s)"
                 ),
                 (idem.key, idem.fingerprint, idem.status, json.dumps(idem.body)),
+                prepare=False,
             )
         inbound: tuple[str, UUID] | None = kwargs.get("inbound")
         if inbound is not None:
             curs.execute(
                 self.fmt("INSERT INTO {schema}.inbound (consumer, event_id) VALUES (%s, %s)"),
                 inbound,
+                prepare=False,
             )
         for statement, params in kwargs.get("view_ops") or ():
-            curs.execute(self.fmt(statement), params)
+            curs.execute(self.fmt(statement), params, prepare=False)
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         # With events, the extras go after the events table lock (see below), so that two

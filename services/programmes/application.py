@@ -1,0 +1,326 @@
+"""The programmes application: its commands (this file), its queries (`queries.py`) and what
+it notes from other services' events (called by `inbound.py`). Its only public API.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from services.programmes.domain import CaseFile, Programme
+from services.programmes.domain.errors import FutureTimeError, NotVoidableError
+from services.programmes.queries import AGENCY_BOUND_ROLES, ProgrammesQueries, Reader
+from services.programmes.views import CaseRegister, Catalogue, FollowUps, Participation, Referrals
+from shared.events import (
+    FollowUpRecorded,
+    ParticipantCompleted,
+    ParticipantEnrolled,
+    ParticipantWithdrawn,
+    ProgrammeCreated,
+    ProgrammesEntryVoided,
+    ReferralAccepted,
+    ReferralDeclined,
+    ReferralMade,
+    ReintegrationPlanAgreed,
+    SessionAttended,
+)
+from shared.kit.errors import ForbiddenError, NotFoundError
+from shared.kit.store import CommandContext, IntegrityError, Recorded
+from shared.permissions import COMMAND_ROLES
+
+__all__ = ["ProgrammesApplication"]
+
+_RACE_RETRIES = 60
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+class ProgrammesApplication(ProgrammesQueries):
+    """Programmes, enrolments and attendance; referrals, reintegration plans and follow-up."""
+
+    service = "programmes"
+    name = "programmes"
+    views = (Catalogue, Participation, CaseRegister, FollowUps, Referrals)
+
+    # --- the catalogue ---------------------------------------------------------------------
+
+    def create_programme(self, fields: dict[str, Any], ctx: CommandContext) -> Recorded:
+        programme_id = uuid4()
+        data = ProgrammeCreated.model_validate({**fields, "programme_id": programme_id})
+        if ctx.role in AGENCY_BOUND_ROLES and data.provider_agency != ctx.agency:
+            raise ForbiddenError(f"agency {ctx.agency!r} may create only its own programmes")
+        programme = Programme(
+            programme_id=programme_id, data=data, meta=self.meta(ctx, programme_id)
+        )
+        return self.commit(ctx, programme, case_id=None, ids={"programme_id": programme_id})
+
+    # --- participants ----------------------------------------------------------------------
+
+    def enrol(
+        self, programme_id: UUID, case_id: UUID, enrolled_at: datetime | None, ctx: CommandContext
+    ) -> Recorded:
+        at = self._past(enrolled_at, "the enrolment")
+        data = ParticipantEnrolled(programme_id=programme_id, enrolled_at=at)
+
+        def attempt() -> Recorded:
+            programme = self._programme(programme_id, ctx)
+            facts = self._case(case_id).facts(also_apart=self._kept_apart_by_others(case_id))
+            programme.enrol(case_id, data, facts, self.meta(ctx, case_id))
+            return self.commit(ctx, programme, case_id=case_id, ids={"programme_id": programme_id})
+
+        return self._race(ctx, attempt)
+
+    def record_session(
+        self,
+        programme_id: UUID,
+        attendees: tuple[UUID, ...],
+        fields: dict[str, Any],
+        ctx: CommandContext,
+    ) -> Recorded:
+        session_day: date = fields["session_date"]
+        if session_day > (self.clock.now() + timedelta(days=1)).date():
+            raise FutureTimeError(f"the session of {session_day} has not happened yet")
+        session_id = fields.get("session_id") or uuid4()
+        data = SessionAttended.model_validate(
+            {**fields, "programme_id": programme_id, "session_id": session_id}
+        )
+
+        def attempt() -> Recorded:
+            programme = self._programme(programme_id, ctx)
+            lines = [(c, data, self.meta(ctx, c, index=i)) for i, c in enumerate(attendees)]
+            programme.attend(lines)
+            case_id = attendees[0] if len(attendees) == 1 else None
+            return self.commit(ctx, programme, case_id=case_id, ids={"session_id": session_id})
+
+        return self._race(ctx, attempt)
+
+    def complete(
+        self, programme_id: UUID, case_id: UUID, fields: dict[str, Any], ctx: CommandContext
+    ) -> Recorded:
+        at = self._past(fields.get("completed_at"), "the completion")
+        data = ParticipantCompleted.model_validate(
+            {**fields, "programme_id": programme_id, "completed_at": at}
+        )
+        return self._participant_command(
+            programme_id, case_id, ctx, lambda p, m: p.complete(case_id, data, m)
+        )
+
+    def withdraw(
+        self, programme_id: UUID, case_id: UUID, fields: dict[str, Any], ctx: CommandContext
+    ) -> Recorded:
+        at = self._past(fields.get("withdrawn_at"), "the withdrawal")
+        data = ParticipantWithdrawn.model_validate(
+            {**fields, "programme_id": programme_id, "withdrawn_at": at}
+        )
+        return self._participant_command(
+            programme_id, case_id, ctx, lambda p, m: p.withdraw(case_id, data, m)
+        )
+
+    def _participant_command(
+        self,
+        programme_id: UUID,
+        case_id: UUID,
+        ctx: CommandContext,
+        act: Callable[[Programme, Any], None],
+    ) -> Recorded:
+        def attempt() -> Recorded:
+            programme = self._programme(programme_id, ctx)
+            act(programme, self.meta(ctx, case_id))
+            return self.commit(ctx, programme, case_id=case_id, ids={"programme_id": programme_id})
+
+        return self._race(ctx, attempt)
+
+    # --- referrals -------------------------------------------------------------------------
+
+    def refer(self, case_id: UUID, fields: dict[str, Any], ctx: CommandContext) -> Recorded:
+        referral_id = uuid4()
+        data = ReferralMade.model_validate({**fields, "referral_id": referral_id})
+        case = self._case(case_id, ctx)
+        case.refer(data, self.meta(ctx, case_id))
+        return self.commit(ctx, case, ids={"referral_id": referral_id})
+
+    def answer_referral(
+        self,
+        case_id: UUID,
+        referral_id: UUID,
+        accept: bool,
+        reason: str | None,
+        ctx: CommandContext,
+    ) -> Recorded:
+        case = self._case(case_id, ctx)
+        referral = case.referral(referral_id)
+        if ctx.agency != referral.to_agency:
+            raise ForbiddenError(
+                f"only the agency referred to ({referral.to_agency}) may accept or decline"
+            )
+        model = ReferralAccepted if accept else ReferralDeclined
+        data = model(referral_id=referral_id, by_agency=ctx.agency, reason=reason)
+        case.answer(data, self.meta(ctx, case_id))
+        return self.commit(ctx, case, ids={"referral_id": referral_id})
+
+    # --- reintegration ---------------------------------------------------------------------
+
+    def agree_plan(
+        self, case_id: UUID, data: ReintegrationPlanAgreed, ctx: CommandContext
+    ) -> Recorded:
+        agreed = self._past(data.agreed_at, "the plan's agreement")
+        case = self._case(case_id, ctx)
+        case.agree_plan(data.model_copy(update={"agreed_at": agreed}), self.meta(ctx, case_id))
+        return self.commit(ctx, case)
+
+    def record_follow_up(
+        self, case_id: UUID, data: FollowUpRecorded, ctx: CommandContext
+    ) -> Recorded:
+        self._past(data.at, "the follow-up")
+        case = self._case(case_id, ctx)
+        if ctx.role in AGENCY_BOUND_ROLES and not self._works_with(case_id, ctx):
+            raise ForbiddenError(
+                f"{ctx.agency} records follow-up only of people it works with: enrolled in its"
+                " programme, or referred to it"
+            )
+        case.follow_up(data, self.meta(ctx, case_id))
+        return self.commit(ctx, case)
+
+    # --- voiding ---------------------------------------------------------------------------
+
+    def void(self, event_id: UUID, reason: str, ctx: CommandContext) -> Recorded:
+        """Void a mistaken entry of this service (a referral's voiding is its revocation)."""
+        entry = self.find_entry(event_id)
+        if entry is None:
+            raise NotFoundError(f"no entry {event_id} recorded by programmes")
+        if entry.type.split(".")[2] == "EntryVoided":
+            raise NotVoidableError("a voiding is final: record the right entry anew instead")
+        if ctx.role not in COMMAND_ROLES.get(entry.type, frozenset()):
+            raise ForbiddenError(f"role {ctx.role!r} may not void a {entry.type.split('.')[2]}")
+        data = ProgrammesEntryVoided(
+            voided_event_id=event_id, reason=reason, voided_event_type=entry.type
+        )
+
+        def attempt() -> Recorded:
+            target = self.repository.get(entry.aggregate_id)
+            if isinstance(target, Programme):
+                self._check_provider(ctx, target)
+            else:
+                self._check_case_entry_agency(ctx, target, event_id)
+            target.void(data, self.meta(ctx, entry.subject))
+            ids: dict[str, UUID | str] = {"voided_event_id": event_id}
+            if isinstance(target, Programme) and event_id == target.created_event:
+                ids["programme_id"] = target.id
+            return self.commit(ctx, target, case_id=entry.subject, ids=ids)
+
+        return self._race(ctx, attempt)
+
+    @staticmethod
+    def _check_case_entry_agency(ctx: CommandContext, case: CaseFile, event_id: UUID) -> None:
+        if event_id not in case.entries:
+            return
+        kind, referral, agency = case.entry(event_id)
+        if kind == "ReferralMade" and referral is not None:
+            if ctx.agency != referral.from_agency:
+                raise ForbiddenError("only the referring agency may revoke a referral")
+        elif referral is not None:
+            if ctx.agency != referral.to_agency:
+                raise ForbiddenError("only the agency referred to may void its answer")
+        elif ctx.role in AGENCY_BOUND_ROLES and ctx.agency != agency:
+            raise ForbiddenError("an organisation may void only its own entries")
+
+    # --- facts from other services (see inbound.py) ----------------------------------------
+
+    def note_fact(
+        self,
+        case_id: UUID,
+        event_id: UUID,
+        ctx: CommandContext,
+        inbound: tuple[str, UUID],
+        note: Callable[[CaseFile], None],
+    ) -> None:
+        """Record what another service's event says of a case, exactly once."""
+        try:
+            case = self.load(CaseFile, case_id)
+        except NotFoundError:
+            case = CaseFile(case_id=case_id, opened_at=self.clock.now())
+        if case.knows(event_id):
+            self.record_inbound_only(*inbound, [])
+            return
+        note(case)
+        self.commit(ctx, case, inbound=inbound)
+
+    def note_voided(
+        self, case_id: UUID, voided_event_id: UUID, ctx: CommandContext, inbound: tuple[str, UUID]
+    ) -> None:
+        """Forget a fact whose entry another service voided; nothing if it was not one of ours."""
+        try:
+            case = self.load(CaseFile, case_id)
+        except NotFoundError:
+            self.record_inbound_only(*inbound, [])
+            return
+        if not case.note_voided(voided_event_id):
+            self.record_inbound_only(*inbound, [])
+            return
+        self.commit(ctx, case, inbound=inbound)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _programme(self, programme_id: UUID, ctx: CommandContext) -> Programme:
+        programme = self.load(Programme, programme_id, ctx)
+        self._check_provider(ctx, programme)
+        return programme
+
+    @staticmethod
+    def _check_provider(ctx: CommandContext, programme: Programme) -> None:
+        agency = programme.info.provider_agency
+        if ctx.role in AGENCY_BOUND_ROLES and ctx.agency != agency:
+            raise ForbiddenError(f"only {agency} records the participants of this programme")
+
+    def _case(self, case_id: UUID, ctx: CommandContext | None = None) -> CaseFile:
+        try:
+            return self.load(CaseFile, case_id, ctx)
+        except NotFoundError:
+            raise NotFoundError(f"no case {case_id} known to programmes") from None
+
+    def _works_with(self, case_id: UUID, ctx: CommandContext) -> bool:
+        scope, params = Reader(ctx.role, ctx.agency).scope()
+        rows = self.fetch(
+            f"SELECT 1 FROM {{schema}}.case_register r WHERE r.case_id = %s AND {scope}",
+            [case_id, *params],
+        )
+        return bool(rows)
+
+    def _kept_apart_by_others(self, case_id: UUID) -> set[UUID]:
+        rows = self.fetch(
+            "SELECT case_id FROM {schema}.case_register WHERE %s = ANY(keep_separate_from)",
+            (case_id,),
+        )
+        return {r[0] for r in rows}
+
+    def _past(self, at: datetime | None, what: str) -> datetime:
+        """`at`, or now when not given; refused when it lies in the future."""
+        now = self.clock.now()
+        if at is None:
+            return now
+        if at > now + _CLOCK_SKEW:
+            raise FutureTimeError(f"{what} is dated {at.isoformat()}, in the future")
+        return at
+
+    def _race(self, ctx: CommandContext, attempt: Callable[[], Recorded]) -> Recorded:
+        """Run a command on a busy aggregate, reloading after each lost race.
+
+        Many writers on one programme (the capacity invariant) lose races often; each retry
+        reloads, so the loser then sees the new state and answers by the rules (e.g. capacity).
+        """
+        for tries in range(_RACE_RETRIES):
+            try:
+                return attempt()
+            except IntegrityError:
+                last = tries == _RACE_RETRIES - 1
+                if last or ctx.expected_version is not None or self._replayable(ctx):
+                    raise
+                time.sleep(random.uniform(0, 0.002 * (tries + 1)))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _replayable(self, ctx: CommandContext) -> bool:
+        key = ctx.idempotency_key
+        return bool(key) and self.replayed_response(key or "", ctx.fingerprint) is not None

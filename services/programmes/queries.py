@@ -1,0 +1,356 @@
+"""The queries of the programmes application: lists from the read models, one record from its
+aggregate. Agency-bound roles (civil society, religious counsellors) see only their own people.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from services.programmes.domain import CaseFile, Programme, Referral
+from shared.kit.errors import NotFoundError
+from shared.kit.store import CaselineApplication
+from shared.permissions import SEALED_CASE_READERS
+
+__all__ = ["AGENCY_BOUND_ROLES", "RISK_READERS", "ProgrammesQueries", "Reader"]
+
+AGENCY_BOUND_ROLES = frozenset({"civil_society", "religious_counsellor"})
+"""Roles that act only for their own organisation: its programmes, its referrals, its people."""
+
+RISK_READERS = frozenset(
+    {"social_worker", "assessor", "prison_director", "judge", "prosecutor", "auditor", "admin"}
+)
+"""Roles that may see a person's risk level and separation orders (SPEC §8: not civil society)."""
+
+_ALL_REFERRALS = frozenset({"auditor", "admin"})
+
+_UNSEALED = "NOT EXISTS (SELECT 1 FROM {schema}.sealed_cases s WHERE s.case_id = r.case_id::text)"
+
+_LINKED = (
+    "(EXISTS (SELECT 1 FROM {schema}.participations p JOIN {schema}.programme_catalogue g"
+    " ON g.programme_id = p.programme_id WHERE p.case_id = r.case_id AND NOT p.voided"
+    " AND g.provider_agency = %s) OR EXISTS (SELECT 1 FROM {schema}.referrals f"
+    " WHERE f.case_id = r.case_id AND f.status <> 'revoked'"
+    " AND (f.to_agency = %s OR f.from_agency = %s)))"
+)
+
+
+class Reader:
+    """Who reads: role and agency decide what a read shows."""
+
+    def __init__(self, role: str, agency: str) -> None:
+        self.role, self.agency = role, agency
+
+    @property
+    def bound(self) -> bool:
+        return self.role in AGENCY_BOUND_ROLES
+
+    def sees_referral(self, referral: Referral) -> bool:
+        return self.role in _ALL_REFERRALS or self.agency in (
+            referral.from_agency,
+            referral.to_agency,
+        )
+
+    def scope(self) -> tuple[str, list[Any]]:
+        """A SQL condition on `r.case_id` limiting rows to this reader's people, and its params."""
+        condition = "true" if self.role in SEALED_CASE_READERS else _UNSEALED
+        if not self.bound:
+            return condition, []
+        return f"{condition} AND {_LINKED}", [self.agency] * 3
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if value is not None else None
+
+
+class ProgrammesQueries(CaselineApplication):
+    """Reads of the programmes service."""
+
+    # --- programmes ------------------------------------------------------------------------
+
+    def list_programmes(
+        self, kind: str | None, facility: str | None, limit: int, offset: int
+    ) -> dict[str, Any]:
+        where, params = ["NOT c.voided"], []
+        for column, value in (("kind", kind), ("facility", facility)):
+            if value is not None:
+                where.append(f"c.{column} = %s")
+                params.append(value)
+        condition = " AND ".join(where)
+        rows = self.fetch(
+            "SELECT c.programme_id, c.kind, c.title, c.provider_agency, c.capacity,"
+            " c.max_risk_level, c.facility, c.attendance_threshold, c.starts_on, c.ends_on,"
+            " c.version, (SELECT count(*) FROM {schema}.participations p"
+            "  WHERE p.programme_id = c.programme_id AND p.status = 'active' AND NOT p.voided)"
+            f" FROM {{schema}}.programme_catalogue c WHERE {condition}"
+            " ORDER BY c.created_at DESC, c.programme_id LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        total = self.fetch(
+            f"SELECT count(*) FROM {{schema}}.programme_catalogue c WHERE {condition}", params
+        )[0][0]
+        keys = ("programme_id", "kind", "title", "provider_agency", "capacity", "max_risk_level")
+        keys += ("facility", "attendance_threshold", "starts_on", "ends_on", "version")
+        items = []
+        for row in rows:
+            item = {
+                k: (str(v) if k == "programme_id" else _iso(v) if "_on" in k else v)
+                for k, v in zip(keys, row, strict=False)
+            }
+            item["places_taken"] = int(row[-1])
+            item["places_left"] = max(0, int(row[4]) - int(row[-1]))
+            items.append(item)
+        return {"items": items, "total": int(total), "limit": limit, "offset": offset}
+
+    def programme_view(self, programme_id: UUID) -> tuple[dict[str, Any], int]:
+        programme = self.load(Programme, programme_id)
+        active = len(programme.active())
+        view = {
+            **programme.info.model_dump(mode="json"),
+            "voided": programme.voided,
+            "created_at": programme.created_at.isoformat(),
+            "places_taken": active,
+            "places_left": max(0, programme.info.capacity - active),
+        }
+        return view, programme.version
+
+    def summary(self, programme_id: UUID) -> dict[str, Any]:
+        """Outcome figures of one programme: counts and averages, naming nobody."""
+        found = self.fetch(
+            "SELECT title, kind, capacity FROM {schema}.programme_catalogue"
+            " WHERE programme_id = %s",
+            (programme_id,),
+        )
+        if not found:
+            raise NotFoundError(f"no programme {programme_id}")
+        title, kind, capacity = found[0]
+        enrolled, attending, completed, withdrawn, average = self.fetch(
+            "SELECT count(*), count(*) FILTER (WHERE status = 'active'),"
+            " count(*) FILTER (WHERE status = 'completed'),"
+            " count(*) FILTER (WHERE status = 'withdrawn'), avg(sessions_attended)"
+            " FROM {schema}.participations WHERE programme_id = %s AND NOT voided",
+            (programme_id,),
+        )[0]
+        sessions = self.fetch(
+            "SELECT count(DISTINCT session_date) FROM {schema}.attendance"
+            " WHERE programme_id = %s AND NOT voided",
+            (programme_id,),
+        )[0][0]
+        ended = int(completed) + int(withdrawn)
+        return {
+            "programme_id": str(programme_id),
+            "title": title,
+            "kind": kind,
+            "capacity": capacity,
+            "enrolled": int(enrolled),
+            "attending": int(attending),
+            "completed": int(completed),
+            "withdrawn": int(withdrawn),
+            "sessions_held": int(sessions),
+            "average_attendance": round(float(average), 2) if average is not None else 0.0,
+            "completion_rate": round(int(completed) / ended, 3) if ended else None,
+        }
+
+    # --- cases -----------------------------------------------------------------------------
+
+    def list_cases(
+        self, reader: Reader, limit: int, offset: int, released: bool | None = None
+    ) -> dict[str, Any]:
+        scope, params = reader.scope()
+        if released is not None:
+            scope += " AND r.released_at IS " + ("NOT NULL" if released else "NULL")
+        rows = self.fetch(
+            "SELECT r.case_id, r.full_name, r.facility, r.released_at, r.version,"
+            " (SELECT count(*) FROM {schema}.participations p WHERE p.case_id = r.case_id"
+            "  AND p.status = 'active' AND NOT p.voided)"
+            f" FROM {{schema}}.case_register r WHERE {scope}"
+            " ORDER BY r.opened_at DESC, r.case_id LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        total = self.fetch(
+            f"SELECT count(*) FROM {{schema}}.case_register r WHERE {scope}", params
+        )[0][0]
+        items = [
+            {
+                "case_id": str(r[0]),
+                "full_name": r[1],
+                "facility": r[2],
+                "released_at": _iso(r[3]),
+                "version": r[4],
+                "active_programmes": int(r[5]),
+            }
+            for r in rows
+        ]
+        return {"items": items, "total": int(total), "limit": limit, "offset": offset}
+
+    def _visible_case(self, case_id: UUID, reader: Reader) -> CaseFile:
+        try:
+            case = self.load(CaseFile, case_id)
+        except NotFoundError:
+            case = None
+        if case is not None and reader.bound:
+            scope, params = reader.scope()
+            linked = self.fetch(
+                f"SELECT 1 FROM {{schema}}.case_register r WHERE r.case_id = %s AND {scope}",
+                [case_id, *params],
+            )
+            case = case if linked else None
+        if case is None:
+            raise NotFoundError(f"no case {case_id} known to programmes")
+        return case
+
+    def case_view(self, case_id: UUID, reader: Reader) -> tuple[dict[str, Any], int]:
+        case = self._visible_case(case_id, reader)
+        view: dict[str, Any] = {
+            "case_id": str(case_id),
+            "full_name": case.full_name,
+            "facility": case.facility,
+            "released_at": _iso(case.released_at),
+            "enrolments": self._enrolments(case_id, reader),
+            "referrals": [_referral(r) for r in case.referrals.values() if reader.sees_referral(r)],
+            "reintegration_plan": _plan(case),
+            "follow_ups": [
+                {"event_id": str(e), **d.model_dump(mode="json"), "recorded_by": m.agency}
+                for e, d, m in case.follow_ups
+                if e not in case.voided_entries
+            ],
+            "next_follow_up_due": _iso(self._next_due(case)),
+        }
+        if reader.role in RISK_READERS:
+            view["risk"] = case.risk.value if case.risk else None
+            view["keep_separate_from"] = sorted(str(c) for c in case.keep_separate_from)
+        return view, case.version
+
+    def _enrolments(self, case_id: UUID, reader: Reader) -> list[dict[str, Any]]:
+        condition, params = (
+            ("", []) if not reader.bound else (" AND g.provider_agency = %s", [reader.agency])
+        )
+        rows = self.fetch(
+            "SELECT p.programme_id, g.title, g.kind, p.status, p.enrolled_at,"
+            " p.sessions_attended, p.ended_at FROM {schema}.participations p"
+            " JOIN {schema}.programme_catalogue g ON g.programme_id = p.programme_id"
+            f" WHERE p.case_id = %s AND NOT p.voided{condition} ORDER BY p.enrolled_at",
+            [case_id, *params],
+        )
+        keys = ("programme_id", "title", "kind", "status", "enrolled_at", "sessions_attended")
+        return [
+            {
+                **dict(zip(keys, (str(r[0]), r[1], r[2], r[3], _iso(r[4]), r[5]), strict=True)),
+                "ended_at": _iso(r[6]),
+            }
+            for r in rows
+        ]
+
+    def _next_due(self, case: CaseFile) -> datetime | None:
+        released = case.released_at
+        if released is None:
+            return None
+        seen = [d.at for e, d, _ in case.follow_ups if e not in case.voided_entries]
+        return max([released, *seen]) + timedelta(days=self.settings.follow_up_interval_days)
+
+    # --- referrals -------------------------------------------------------------------------
+
+    def referral_view(self, case_id: UUID, referral_id: UUID, reader: Reader) -> dict[str, Any]:
+        try:
+            case = self.load(CaseFile, case_id)
+            referral = case.referral(referral_id)
+        except NotFoundError:
+            referral = None
+        if referral is None or not reader.sees_referral(referral):
+            raise NotFoundError(f"no referral {referral_id} of case {case_id} visible to you")
+        return {"case_id": str(case_id), **_referral(referral)}
+
+    def list_referrals(
+        self, reader: Reader, direction: str, status: str | None, limit: int, offset: int
+    ) -> dict[str, Any]:
+        column = "to_agency" if direction == "incoming" else "from_agency"
+        unsealed = "true" if reader.role in SEALED_CASE_READERS else _UNSEALED
+        where, params = f"r.{column} = %s AND {unsealed}", [reader.agency]
+        if status is not None:
+            where += " AND r.status = %s"
+            params.append(status)
+        rows = self.fetch(
+            "SELECT r.referral_id, r.case_id, r.from_agency, r.to_agency, r.reason, r.status,"
+            f" r.made_at, r.answered_at FROM {{schema}}.referrals r WHERE {where}"
+            " ORDER BY r.made_at DESC, r.referral_id LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        counted = self.fetch(f"SELECT count(*) FROM {{schema}}.referrals r WHERE {where}", params)
+        total = counted[0][0]
+        keys = ("referral_id", "case_id", "from_agency", "to_agency", "reason", "status")
+        items = [
+            {
+                **dict(zip(keys, (str(r[0]), str(r[1]), *r[2:6]), strict=True)),
+                "made_at": _iso(r[6]),
+                "answered_at": _iso(r[7]),
+            }
+            for r in rows
+        ]
+        return {"items": items, "total": int(total), "limit": limit, "offset": offset}
+
+    # --- follow-up -------------------------------------------------------------------------
+
+    def follow_ups(
+        self, reader: Reader, overdue_only: bool, limit: int, offset: int
+    ) -> dict[str, Any]:
+        """Released people and when each is next due a follow-up; overdue ones if asked."""
+        now, days = self.clock.now(), self.settings.follow_up_interval_days
+        scope, params = reader.scope()
+        due = "greatest(r.released_at, coalesce(f.at, r.released_at)) + make_interval(days => %s)"
+        where = f"r.released_at IS NOT NULL AND {scope}"
+        if overdue_only:
+            where += f" AND {due} < %s"
+        base = (
+            f" FROM {{schema}}.case_register r LEFT JOIN LATERAL (SELECT at, status"
+            " FROM {schema}.follow_ups WHERE case_id = r.case_id AND NOT voided"
+            f" ORDER BY at DESC LIMIT 1) f ON true WHERE {where}"
+        )
+        filters = [*params, days, now] if overdue_only else params
+        rows = self.fetch(
+            f"SELECT r.case_id, r.full_name, r.released_at, f.at, f.status, {due}{base}"
+            f" ORDER BY {due}, r.case_id LIMIT %s OFFSET %s",
+            [days, *filters, days, limit, offset],
+        )
+        total = self.fetch(f"SELECT count(*){base}", filters)[0][0]
+        items = [_due(r, now) for r in rows]
+        return {
+            "items": items,
+            "total": int(total),
+            "limit": limit,
+            "offset": offset,
+            "interval_days": days,
+        }
+
+
+def _due(row: tuple[Any, ...], now: datetime) -> dict[str, Any]:
+    return {
+        "case_id": str(row[0]),
+        "full_name": row[1],
+        "released_at": _iso(row[2]),
+        "last_follow_up_at": _iso(row[3]),
+        "last_status": row[4],
+        "due_by": _iso(row[5]),
+        "overdue": row[5] < now,
+    }
+
+
+def _referral(r: Referral) -> dict[str, Any]:
+    return {
+        "referral_id": str(r.id),
+        "from_agency": r.from_agency,
+        "to_agency": r.to_agency,
+        "reason": r.reason,
+        "consent": r.consent,
+        "legal_basis": r.legal_basis,
+        "status": r.status,
+        "history": list(r.history),
+    }
+
+
+def _plan(case: CaseFile) -> dict[str, Any] | None:
+    current = case.plan
+    if current is None:
+        return None
+    event_id, data, meta = current
+    return {"event_id": str(event_id), **data.model_dump(mode="json"), "recorded_by": meta.agency}
