@@ -45,7 +45,7 @@ def subject(event: CatalogueEvent, subject_id: UUID | str) -> str:
     return subject_for(event, subject_id)
 
 
-def read_subject(settings: Settings, subject: str, expected: int, timeout: float = 10) -> list[Any]:
+def read_subject(settings: Settings, subject: str, expected: int, timeout: float = 30) -> list[Any]:
     """The messages stored on a subject (without prefix) of the settings' stream."""
 
     async def go() -> list[Any]:

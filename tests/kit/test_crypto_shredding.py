@@ -31,8 +31,8 @@ def test_the_store_and_the_stream_hold_no_personal_field_in_clear(settings):
     with running(intake_app(settings)) as intake:
         case_id = intake.post("/cases", json=_arrest(), headers=auth(settings, "police")).json()["case_id"]
         view = intake.get(f"/cases/{case_id}", headers=auth(settings, "police")).json()
+        messages = read_subject(settings, f"caseline.intake.ArrestRecorded.{case_id}", expected=1)
 
-    messages = read_subject(settings, f"caseline.intake.ArrestRecorded.{case_id}", expected=1)
     stored = _stored_bytes(settings)
     assert view["person"]["full_name"] == NAME
     assert NAME.encode() not in stored and ALIAS.encode() not in stored
