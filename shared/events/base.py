@@ -49,8 +49,10 @@ def _reject_non_text_date(value: Any) -> Any:
 
 
 def _refuse_control_characters(value: str) -> str:
-    if any(ord(c) < 32 and c not in "\t\n\r" for c in value) or "\x00" in value:
-        raise ValueError("control characters are not allowed")
+    # Tab, newline and carriage return are kept literally; other C0 controls (NUL cannot even be
+    # stored in PostgreSQL text) and lone surrogates (not encodable as UTF-8) are refused.
+    if any((ord(c) < 32 and c not in "\t\n\r") or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise ValueError("control characters and lone surrogates are not allowed")
     if not value.strip():
         raise ValueError("a text must not be blank")
     return value

@@ -17,7 +17,8 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.kit.access import ReadGuard, audit_router, open_read_audit
@@ -48,6 +49,45 @@ log = logging.getLogger("caseline.http")
 access_log = logging.getLogger("caseline.access")
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+class FieldError(BaseModel):
+    """One invalid field of a request."""
+
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document, as every error of every service is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    return {
+        "model": Problem,
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _problem_response("Malformed request or header"),
+    401: _problem_response("No token, or a token that is not valid"),
+    403: _problem_response("Not allowed for this role or agency"),
+    404: _problem_response("Unknown, or not visible to the caller"),
+    409: _problem_response("A domain rule refuses it; the detail says which"),
+    412: _problem_response("The If-Match version is stale"),
+    413: _problem_response("The body is too large"),
+    415: _problem_response("The body is not JSON"),
+    422: _problem_response("Invalid fields, each named in `errors`"),
+    503: _problem_response("A dependency is down; nothing was recorded"),
+}
 
 
 def problem(
@@ -338,6 +378,7 @@ def create_service_app(
         version="1",
         lifespan=lifespan,
         dependencies=[Depends(ReadGuard(service, lambda: parts.audit, parts.sealed))],
+        responses=PROBLEM_RESPONSES,
     )
     app.state.settings = settings
     app.state.parts = parts
@@ -358,7 +399,12 @@ def create_service_app(
             return problem(503, "Not ready", "; ".join(reasons), "not-ready")
         return JSONResponse({"status": "ready", "service": service})
 
-    @app.get("/metrics", tags=["health"])
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
     async def metrics_route() -> Response:
         """Prometheus metrics of this process."""
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")

@@ -1,0 +1,39 @@
+"""Fixtures for hostile-input tests: each service served over real HTTP for the whole module."""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from shared.kit.settings import Settings
+from shared.kit.testing import Servers, fresh_database, serving
+
+ROLE_FOR = {
+    "intake": "police",
+    "judicial": "judge",
+    "assessment": "assessor",
+    "programmes": "social_worker",
+    "ledger": "auditor",
+}
+
+
+@pytest.fixture(scope="module")
+def module_settings(servers: Servers) -> Settings:
+    run = uuid.uuid4().hex[:10]
+    return Settings(
+        environment="test",
+        database_url=fresh_database(servers.database_url),
+        nats_url=servers.nats_url,
+        stream=f"CASELINE_{run}",
+        subject_prefix=f"t{run}.",
+        pool_size=4,
+    )
+
+
+def served(service: str, settings: Settings) -> Iterator[str]:
+    module = importlib.import_module(f"services.{service}.service")
+    with serving(module.create_app(settings)) as base_url:
+        yield base_url
