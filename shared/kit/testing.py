@@ -145,3 +145,29 @@ def running(app: Any) -> Iterator[Any]:
 
 
 __all__ += ["running"]
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Serve the app over real HTTP (uvicorn in a thread, lifespan included); yields its base URL."""
+    import threading
+
+    import uvicorn
+
+    from shared.kit.servers import free_port, wait_for_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for_port(port, timeout=30)
+        while not server.started:
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+__all__ += ["serving"]
