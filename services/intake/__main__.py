@@ -1,7 +1,6 @@
 """`python -m services.intake`: run the intake service."""
 
-from shared.kit.runtime import serve
-
 from services.intake.service import create_app
+from shared.kit.runtime import serve
 
 serve("intake", create_app)

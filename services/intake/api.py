@@ -2,30 +2,74 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
-from shared.events.intake import ArrestRecorded, DetaineeAdmitted
+from services.intake.application import IntakeApplication
+from services.intake.errors import within_calendar
+from shared.events.base import Instant, PayloadModel, ShortText
+from shared.events.intake import (
+    ArrestRecorded,
+    CustodyExtended,
+    CustodyStarted,
+    DetaineeAdmitted,
+    DetaineeReleased,
+    DetaineeTransferred,
+    EvidenceLogged,
+    FamilyContactRecorded,
+)
+from shared.events.voiding import IntakeEntryVoided
 from shared.kit.auth import CurrentUser, require_command
 from shared.kit.http import command_context, run_command, view_response
 from shared.kit.metrics import Metrics
 from shared.kit.runtime import application, metrics
-from shared.kit.store import CommandContext
+from shared.kit.store import CommandContext, Recorded
 
-from services.intake.application import IntakeApplication
-
-__all__ = ["router"]
+__all__ = ["CustodyRequest", "VoidRequest", "entries", "router"]
 
 IntakeDep = Annotated[IntakeApplication, Depends(application)]
 Context = Annotated[CommandContext, Depends(command_context)]
 MetricsDep = Annotated[Metrics, Depends(metrics)]
 
 router = APIRouter(prefix="/cases", tags=["cases"])
+entries = APIRouter(prefix="/entries", tags=["corrections"])
 
 _RECORDED = {201: {"description": "Recorded: `{case_id, event_id, version}`"}}
+
+
+class CustodyRequest(PayloadModel):
+    """`CustodyStarted` less `max_hours`, which comes from the jurisdiction's rules."""
+
+    started_at: Instant
+    legal_basis: ShortText
+    location: ShortText | None = None
+    regime: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]{0,31}$",
+        description="The jurisdiction's custody regime (e.g. `terrorism`); default: its default.",
+    )
+
+
+class VoidRequest(PayloadModel):
+    """Why a mistaken entry is voided."""
+
+    reason: ShortText
+
+
+def _command(
+    app: IntakeApplication,
+    ctx: CommandContext,
+    event_type: str,
+    do: Callable[[CommandContext], Recorded],
+    location: Callable[[Recorded], str],
+    m: Metrics,
+) -> JSONResponse:
+    return run_command(app, ctx, event_type, within_calendar(do), location, m)
 
 
 def _case_location(recorded: Any) -> str:
@@ -38,19 +82,183 @@ def record_arrest(
 ) -> JSONResponse:
     """Record an arrest; this opens a new case and returns its `case_id`."""
     require_command(user, ArrestRecorded)
-    return run_command(
-        intake, ctx, ArrestRecorded.type_name(), lambda c: intake.record_arrest(body, c), _case_location, m
+    return _command(
+        intake,
+        ctx,
+        ArrestRecorded.type_name(),
+        lambda c: intake.record_arrest(body, c),
+        _case_location,
+        m,
+    )
+
+
+@router.post("/{case_id}/custody", status_code=201, responses=_RECORDED)
+def start_custody(
+    case_id: UUID,
+    body: CustodyRequest,
+    intake: IntakeDep,
+    user: CurrentUser,
+    ctx: Context,
+    m: MetricsDep,
+) -> JSONResponse:
+    """Record that police custody (garde à vue) began; its legal limit comes from the rules."""
+    require_command(user, CustodyStarted)
+    fields = body.model_dump(exclude={"regime"})
+    return _command(
+        intake,
+        ctx,
+        CustodyStarted.type_name(),
+        lambda c: intake.start_custody(case_id, fields, body.regime, c),
+        _case_location,
+        m,
+    )
+
+
+@router.post("/{case_id}/custody/extensions", status_code=201, responses=_RECORDED)
+def extend_custody(
+    case_id: UUID,
+    body: CustodyExtended,
+    intake: IntakeDep,
+    user: CurrentUser,
+    ctx: Context,
+    m: MetricsDep,
+) -> JSONResponse:
+    """Record an authorised extension of custody, within the jurisdiction's limits."""
+    require_command(user, CustodyExtended)
+    return _command(
+        intake,
+        ctx,
+        CustodyExtended.type_name(),
+        lambda c: intake.extend_custody(case_id, body, c),
+        _case_location,
+        m,
+    )
+
+
+@router.post("/{case_id}/evidence", status_code=201, responses=_RECORDED)
+def log_evidence(
+    case_id: UUID,
+    body: EvidenceLogged,
+    intake: IntakeDep,
+    user: CurrentUser,
+    ctx: Context,
+    m: MetricsDep,
+) -> JSONResponse:
+    """Log an item of evidence collected, or handed over by the one who held it."""
+    require_command(user, EvidenceLogged)
+    return _command(
+        intake,
+        ctx,
+        EvidenceLogged.type_name(),
+        lambda c: intake.log_evidence(case_id, body, c),
+        _case_location,
+        m,
+    )
+
+
+@router.post("/{case_id}/transfers", status_code=201, responses=_RECORDED)
+def transfer(
+    case_id: UUID,
+    body: DetaineeTransferred,
+    intake: IntakeDep,
+    user: CurrentUser,
+    ctx: Context,
+    m: MetricsDep,
+) -> JSONResponse:
+    """Record a move between places of detention."""
+    require_command(user, DetaineeTransferred)
+    return _command(
+        intake,
+        ctx,
+        DetaineeTransferred.type_name(),
+        lambda c: intake.transfer(case_id, body, c),
+        _case_location,
+        m,
     )
 
 
 @router.post("/{case_id}/admission", status_code=201, responses=_RECORDED)
 def admit(
-    case_id: UUID, body: DetaineeAdmitted, intake: IntakeDep, user: CurrentUser, ctx: Context, m: MetricsDep
+    case_id: UUID,
+    body: DetaineeAdmitted,
+    intake: IntakeDep,
+    user: CurrentUser,
+    ctx: Context,
+    m: MetricsDep,
 ) -> JSONResponse:
     """Record the person's admission to a prison (Mandela Rule 7 record)."""
     require_command(user, DetaineeAdmitted)
-    return run_command(
-        intake, ctx, DetaineeAdmitted.type_name(), lambda c: intake.admit(case_id, body, c), _case_location, m
+    return _command(
+        intake,
+        ctx,
+        DetaineeAdmitted.type_name(),
+        lambda c: intake.admit(case_id, body, c),
+        _case_location,
+        m,
+    )
+
+
+@router.post("/{case_id}/family-contacts", status_code=201, responses=_RECORDED)
+def record_family_contact(
+    case_id: UUID,
+    body: FamilyContactRecorded,
+    intake: IntakeDep,
+    user: CurrentUser,
+    ctx: Context,
+    m: MetricsDep,
+) -> JSONResponse:
+    """Record a visit, call or letter between the detainee and family."""
+    require_command(user, FamilyContactRecorded)
+    return _command(
+        intake,
+        ctx,
+        FamilyContactRecorded.type_name(),
+        lambda c: intake.record_family_contact(case_id, body, c),
+        _case_location,
+        m,
+    )
+
+
+@router.post("/{case_id}/release", status_code=201, responses=_RECORDED)
+def release(
+    case_id: UUID,
+    body: DetaineeReleased,
+    intake: IntakeDep,
+    user: CurrentUser,
+    ctx: Context,
+    m: MetricsDep,
+) -> JSONResponse:
+    """Record that the person left custody under a release order from judicial (409 without one)."""
+    require_command(user, DetaineeReleased)
+    return _command(
+        intake,
+        ctx,
+        DetaineeReleased.type_name(),
+        lambda c: intake.release(case_id, body, c),
+        _case_location,
+        m,
+    )
+
+
+@entries.post("/{event_id}/void", status_code=201, responses=_RECORDED)
+def void_entry(
+    event_id: UUID,
+    body: VoidRequest,
+    intake: IntakeDep,
+    user: CurrentUser,
+    ctx: Context,
+    m: MetricsDep,
+) -> JSONResponse:
+    """Void a mistaken intake entry (it stays on record, linked); by the roles that record it."""
+    require_command(user, IntakeEntryVoided)
+    require_command(user, intake.entry_of(event_id).type)
+    return _command(
+        intake,
+        ctx,
+        IntakeEntryVoided.type_name(),
+        lambda c: intake.void(event_id, body.reason, c),
+        _case_location,
+        m,
     )
 
 

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from shared.events.intake import ArrestRecorded, DetaineeAdmitted
-from shared.kit.store import CaselineApplication, CommandContext, Recorded
-
 from services.intake.domain import Case
+from services.intake.errors import FactNotYetLearntError, InvalidFieldsError
+from services.intake.record import Custody
 from services.intake.views import CaseRegister
+from shared.events import Envelope
+from shared.events.intake import (
+    ArrestRecorded,
+    CustodyExtended,
+    CustodyStarted,
+    DetaineeAdmitted,
+    DetaineeReleased,
+    DetaineeTransferred,
+    EvidenceLogged,
+    FamilyContactRecorded,
+)
+from shared.events.judicial import ReleaseOrdered
+from shared.events.voiding import EntryVoided, IntakeEntryVoided
+from shared.kit.clock import Clock
+from shared.kit.errors import NotFoundError
+from shared.kit.jurisdiction import load_jurisdiction
+from shared.kit.settings import Settings
+from shared.kit.store import CaselineApplication, CommandContext, Entry, Recorded
 
 __all__ = ["IntakeApplication"]
 
@@ -21,9 +40,53 @@ class IntakeApplication(CaselineApplication):
     name = "intake"
     views = (CaseRegister,)
 
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        # Rules first: a malformed rules file stops start-up before anything is touched.
+        self.rules = load_jurisdiction(settings)
+        super().__init__(settings, clock)
+
     def record_arrest(self, data: ArrestRecorded, ctx: CommandContext) -> Recorded:
         case_id = uuid4()
         case = Case(case_id=case_id, data=data, meta=self.meta(ctx, case_id))
+        return self.commit(ctx, case)
+
+    def start_custody(
+        self, case_id: UUID, fields: dict[str, Any], regime: str | None, ctx: CommandContext
+    ) -> Recorded:
+        """Custody under `regime` (the jurisdiction's default if None); its limit from the rules."""
+        custody_rules = self.rules.custody
+        name = regime or custody_rules.default_regime
+        rules = custody_rules.regimes.get(name)
+        if rules is None:
+            known = ", ".join(sorted(custody_rules.regimes))
+            raise InvalidFieldsError(
+                f"invalid fields: regime: {self.rules.code} has no custody regime {name!r} "
+                f"(regimes: {known})"
+            )
+        data = CustodyStarted(**fields, max_hours=rules.initial_hours)
+        limits = {
+            "regime": name,
+            "extension_hours": rules.extension_hours,
+            "max_extensions": rules.max_extensions,
+            "source": rules.source,
+        }
+        case = self.load(Case, case_id, ctx)
+        case.start_custody(data, self.meta(ctx, case_id), limits)
+        return self.commit(ctx, case)
+
+    def extend_custody(self, case_id: UUID, data: CustodyExtended, ctx: CommandContext) -> Recorded:
+        case = self.load(Case, case_id, ctx)
+        case.extend_custody(data, self.meta(ctx, case_id))
+        return self.commit(ctx, case)
+
+    def log_evidence(self, case_id: UUID, data: EvidenceLogged, ctx: CommandContext) -> Recorded:
+        case = self.load(Case, case_id, ctx)
+        case.log_evidence(data, self.meta(ctx, case_id))
+        return self.commit(ctx, case)
+
+    def transfer(self, case_id: UUID, data: DetaineeTransferred, ctx: CommandContext) -> Recorded:
+        case = self.load(Case, case_id, ctx)
+        case.transfer(data, self.meta(ctx, case_id))
         return self.commit(ctx, case)
 
     def admit(self, case_id: UUID, data: DetaineeAdmitted, ctx: CommandContext) -> Recorded:
@@ -31,19 +94,97 @@ class IntakeApplication(CaselineApplication):
         case.admit(data, self.meta(ctx, case_id))
         return self.commit(ctx, case)
 
+    def record_family_contact(
+        self, case_id: UUID, data: FamilyContactRecorded, ctx: CommandContext
+    ) -> Recorded:
+        case = self.load(Case, case_id, ctx)
+        case.record_family_contact(data, self.meta(ctx, case_id))
+        return self.commit(ctx, case)
+
+    def release(self, case_id: UUID, data: DetaineeReleased, ctx: CommandContext) -> Recorded:
+        case = self.load(Case, case_id, ctx)
+        case.release(data, self.meta(ctx, case_id))
+        return self.commit(ctx, case)
+
+    def entry_of(self, event_id: UUID) -> Entry:
+        """The intake entry with this event id, or 404."""
+        entry = self.find_entry(event_id)
+        if entry is None:
+            raise NotFoundError(f"intake recorded no entry {event_id}")
+        return entry
+
+    def void(self, event_id: UUID, reason: str, ctx: CommandContext) -> Recorded:
+        entry = self.entry_of(event_id)
+        case = self.load(Case, entry.aggregate_id, ctx)
+        data = IntakeEntryVoided(voided_event_id=event_id, reason=reason)
+        case.void(data, self.meta(ctx, case.id))
+        return self.commit(ctx, case)
+
+    # --- reactions to judicial ------------------------------------------------------------
+
+    def on_release_ordered(
+        self, envelope: Envelope, event: ReleaseOrdered, inbound: tuple[str, UUID]
+    ) -> None:
+        """Judicial ordered a release: from now on intake may record it."""
+        case_id = UUID(envelope.subject)
+        if not self.exists(case_id):
+            self.record_inbound_only(*inbound, [])
+            return
+        case = self.load(Case, case_id)
+        case.note_release_order(
+            event.release_order_id, event.kind.value, event.effective_at, UUID(str(envelope.id))
+        )
+        self.commit(CommandContext.system(envelope, purpose="release-order"), case, inbound=inbound)
+
+    def on_judicial_entry_voided(
+        self, envelope: Envelope, event: EntryVoided, inbound: tuple[str, UUID]
+    ) -> None:
+        """Judicial voided an entry: if it was a release order, that order no longer counts."""
+        case_id = UUID(envelope.subject)
+        if not self.exists(case_id):
+            self.record_inbound_only(*inbound, [])
+            return
+        case = self.load(Case, case_id)
+        known = any(o.order_event_id == event.voided_event_id for o in case.release_orders.values())
+        if not known and event.voided_event_type == ReleaseOrdered.type_name():
+            # The order itself may still be on its way (replicas consume in parallel).
+            raise FactNotYetLearntError(f"release order {event.voided_event_id} not learnt yet")
+        if not case.withdraw_release_order(event.voided_event_id):
+            self.record_inbound_only(*inbound, [])
+            return
+        ctx = CommandContext.system(envelope, purpose="release-order-voided")
+        self.commit(ctx, case, inbound=inbound)
+
     # --- queries --------------------------------------------------------------------------
 
     def case_view(self, case_id: UUID) -> tuple[dict[str, Any], int]:
         case = self.load(Case, case_id)
+        state = case.state()
         view = {
             "case_id": str(case.id),
-            "status": case.status,
+            "status": state.status,
             "person": case.arrest.person.model_dump(mode="json"),
             "arrest": case.arrest.model_dump(mode="json", exclude={"person"}),
-            "facility": case.facility,
-            "admitted_at": case.admitted_at.isoformat() if case.admitted_at else None,
-            "released_at": case.released_at.isoformat() if case.released_at else None,
-            "entries": [{"type": t, "event_id": str(e)} for t, e in case.entries],
+            "facility": state.facility,
+            "admitted_at": _iso(state.admitted_at),
+            "released_at": _iso(state.released_at),
+            "release_order_id": _plain(state.release_order_id),
+            "custody": _custody(state.custody),
+            "evidence": [_plain(asdict(trail)) for trail in state.evidence.values()],
+            "release_orders": [
+                _plain(asdict(order), leave_out="order_event_id")
+                for order in case.release_orders.values()
+            ],
+            "family_contacts": state.family_contacts,
+            "entries": [
+                {
+                    "type": e.name,
+                    "event_id": str(e.event_id),
+                    "voided": e.event_id in case.voided,
+                    "voided_by": _plain(case.voided.get(e.event_id)),
+                }
+                for e in case.entries
+            ],
         }
         return view, case.version
 
@@ -69,3 +210,27 @@ class IntakeApplication(CaselineApplication):
             for r in rows
         ]
         return {"items": items, "total": int(total), "limit": limit, "offset": offset}
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _plain(value: Any, leave_out: str = "") -> Any:
+    """A value of the case's state as JSON: times in RFC 3339, ids as text."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if k != leave_out}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value) if isinstance(value, UUID) else value
+
+
+def _custody(custody: Custody | None) -> dict[str, Any] | None:
+    if custody is None:
+        return None
+    view = _plain(asdict(custody), leave_out="started_event_id")
+    view["extensions"] = len(custody.extensions)
+    view["legal_source"] = view.pop("source")
+    return dict(view)

@@ -1,32 +1,65 @@
 """The intake record of one person: arrest, custody, evidence, transfers, admission, release.
 
-`Case` is the aggregate; its id is the `case_id` every other service refers to.
+`Case` is the aggregate; its id is the `case_id` every other service refers to. Commands check the
+rules against the state folded from the live entries (`record.fold`), then record.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.events.intake import ArrestRecorded, DetaineeAdmitted
-from shared.kit.errors import RuleViolation
+from services.intake.errors import (
+    AdmissionAfterReleaseError,
+    AlreadyAdmittedError,
+    AlreadyReleasedError,
+    BrokenChainOfCustodyError,
+    CustodyAfterAdmissionError,
+    CustodyAlreadyStartedError,
+    CustodyBeforeArrestError,
+    CustodyExpiredError,
+    CustodyExtensionLimitError,
+    CustodyNotRunningError,
+    EntryAlreadyVoidedError,
+    EntryNotVoidableError,
+    EvidenceOutOfOrderError,
+    ExtensionNotLaterError,
+    ExtensionTooLongError,
+    HandOverWithoutRecipientError,
+    IntakeError,
+    NoCustodyError,
+    PersonReleasedError,
+    ReleaseBeforeOrderEffectiveError,
+    ReleaseNotVoidableError,
+    ReleaseWithoutOrderError,
+    TransferFromWrongFacilityError,
+    TransferToSameFacilityError,
+    VoidLaterEntriesFirstError,
+)
+from services.intake.record import CaseState, Entry, ReleaseOrder, fold
+from shared.events.intake import (
+    ArrestRecorded,
+    CustodyExtended,
+    CustodyStarted,
+    DetaineeAdmitted,
+    DetaineeReleased,
+    DetaineeTransferred,
+    EvidenceLogged,
+    FamilyContactRecorded,
+)
+from shared.events.voiding import IntakeEntryVoided
+from shared.kit.errors import NotFoundError
 from shared.kit.store import Meta
 
 __all__ = ["AdmissionAfterReleaseError", "Case", "IntakeError"]
 
 
-class IntakeError(RuleViolation):
-    """A rule of the intake record refuses the command."""
-
-
-class AdmissionAfterReleaseError(IntakeError):
-    """A released person is admitted again only after a new arrest."""
-
-
 class Case(Aggregate):
-    """One person's case from arrest. Invariant: no admission of a released person."""
+    """One person's case from arrest. Invariant: no release without a release order."""
 
     @staticmethod
     def create_id(case_id: UUID, **_: object) -> UUID:
@@ -35,22 +68,273 @@ class Case(Aggregate):
     @event("ArrestRecorded")
     def __init__(self, case_id: UUID, data: ArrestRecorded, meta: Meta) -> None:
         self.arrest = data
-        self.status = "arrested"
-        self.facility: str | None = None
-        self.admitted_at: datetime | None = None
-        self.released_at: datetime | None = None
-        self.entries: list[tuple[str, UUID]] = [("ArrestRecorded", meta.event_id)]
+        self.entries: list[Entry] = [Entry(meta.event_id, "ArrestRecorded", data, meta.recorded_at)]
+        self.voided: dict[UUID, UUID] = {}
+        self.release_orders: dict[UUID, ReleaseOrder] = {}
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def state(self, leaving_out: UUID | None = None) -> CaseState:
+        """The state from the live entries (and without `leaving_out`, to preview a voiding)."""
+        return fold(
+            e for e in self.entries if e.event_id not in self.voided and e.event_id != leaving_out
+        )
+
+    def _live_with(self, entry: Entry) -> CaseState:
+        return fold([*(e for e in self.entries if e.event_id not in self.voided), entry])
+
+    def entry(self, event_id: UUID) -> Entry:
+        for entry in self.entries:
+            if entry.event_id == event_id:
+                return entry
+        raise NotFoundError(f"no entry {event_id} in case {self.id}")
+
+    # --- custody --------------------------------------------------------------------------
+
+    def start_custody(self, data: CustodyStarted, meta: Meta, limits: dict[str, Any]) -> None:
+        state = self.state()
+        self._refuse_after_release(state)
+        if state.custody is not None:
+            raise CustodyAlreadyStartedError(
+                f"custody already started at {state.custody.started_at.isoformat()}: "
+                "record an extension to prolong it"
+            )
+        if state.admitted_at is not None:
+            raise CustodyAfterAdmissionError(
+                "the person was already admitted to prison: police custody comes before admission"
+            )
+        if data.started_at < state.arrested_at:
+            raise CustodyBeforeArrestError(
+                f"custody cannot start before the arrest ({state.arrested_at.isoformat()})"
+            )
+        # Folding computes the custody's legal end: a start too near the calendar's end raises here.
+        self._live_with(Entry(meta.event_id, "CustodyStarted", data, meta.recorded_at, limits))
+        self._custody_started(data=data, meta=meta, limits=limits)
+
+    @event("CustodyStarted")
+    def _custody_started(self, data: CustodyStarted, meta: Meta, limits: dict[str, Any]) -> None:
+        self.entries.append(Entry(meta.event_id, "CustodyStarted", data, meta.recorded_at, limits))
+
+    def extend_custody(self, data: CustodyExtended, meta: Meta) -> None:
+        custody = self.state().custody
+        if custody is None:
+            raise NoCustodyError("no custody has started: an extension needs a running custody")
+        if custody.ended_at is not None:
+            raise CustodyNotRunningError(
+                f"custody ended at {custody.ended_at.isoformat()} (admission or release): "
+                "it can no longer be extended"
+            )
+        authorised_at = data.authorised_at or meta.recorded_at
+        if authorised_at > custody.until:
+            raise CustodyExpiredError(
+                f"custody ran out at {custody.until.isoformat()}: an extension must be "
+                "authorised while the custody runs"
+            )
+        if len(custody.extensions) >= custody.max_extensions:
+            raise CustodyExtensionLimitError(
+                f"the {custody.regime} custody regime allows at most {custody.max_extensions} "
+                f"extension(s) ({custody.source})"
+            )
+        if data.extended_until <= custody.until:
+            raise ExtensionNotLaterError(
+                "an extension must end after the current end of custody, "
+                f"{custody.until.isoformat()}"
+            )
+        longest = custody.until + timedelta(hours=custody.extension_hours)
+        if data.extended_until > longest:
+            raise ExtensionTooLongError(
+                f"one extension adds at most {custody.extension_hours} hours: custody may run "
+                f"until {longest.isoformat()} at the latest ({custody.source})"
+            )
+        self._custody_extended(data=data, meta=meta)
+
+    @event("CustodyExtended")
+    def _custody_extended(self, data: CustodyExtended, meta: Meta) -> None:
+        self.entries.append(Entry(meta.event_id, "CustodyExtended", data, meta.recorded_at))
+
+    # --- evidence -------------------------------------------------------------------------
+
+    def log_evidence(self, data: EvidenceLogged, meta: Meta) -> None:
+        trail = self.state().evidence.get(data.item_id)
+        if trail is not None:
+            if data.handed_to is None:
+                raise HandOverWithoutRecipientError(
+                    f"item {data.item_id} is already logged: a new entry for it is a hand-over "
+                    "and must name handed_to"
+                )
+            if data.collected_by != trail.holder:
+                raise BrokenChainOfCustodyError(
+                    f"item {data.item_id} is held by {trail.holder}, not {data.collected_by}: "
+                    "a hand-over names who held it before"
+                )
+            if data.collected_at < trail.last_logged_at:
+                raise EvidenceOutOfOrderError(
+                    f"item {data.item_id} was last logged at {trail.last_logged_at.isoformat()}: "
+                    "a hand-over cannot be earlier"
+                )
+        self._evidence_logged(data=data, meta=meta)
+
+    @event("EvidenceLogged")
+    def _evidence_logged(self, data: EvidenceLogged, meta: Meta) -> None:
+        self.entries.append(Entry(meta.event_id, "EvidenceLogged", data, meta.recorded_at))
+
+    # --- where the person is --------------------------------------------------------------
+
+    def transfer(self, data: DetaineeTransferred, meta: Meta) -> None:
+        state = self.state()
+        self._refuse_after_release(state)
+        if data.to_facility == data.from_facility:
+            raise TransferToSameFacilityError("a transfer must go to another facility")
+        if state.facility is not None and data.from_facility != state.facility:
+            raise TransferFromWrongFacilityError(
+                f"the person is held at {state.facility}, not {data.from_facility}"
+            )
+        self._transferred(data=data, meta=meta)
+
+    @event("DetaineeTransferred")
+    def _transferred(self, data: DetaineeTransferred, meta: Meta) -> None:
+        self.entries.append(Entry(meta.event_id, "DetaineeTransferred", data, meta.recorded_at))
 
     def admit(self, data: DetaineeAdmitted, meta: Meta) -> None:
-        if self.released_at is not None:
+        state = self.state()
+        if state.released_at is not None:
             raise AdmissionAfterReleaseError(
                 "the person was released: record a new arrest before a new admission"
+            )
+        if state.admitted_at is not None:
+            raise AlreadyAdmittedError(
+                f"the person was already admitted to {state.facility}: record a transfer instead"
             )
         self._admitted(data=data, meta=meta)
 
     @event("DetaineeAdmitted")
     def _admitted(self, data: DetaineeAdmitted, meta: Meta) -> None:
-        self.status = "admitted"
-        self.facility = data.facility
-        self.admitted_at = data.admitted_at
-        self.entries.append(("DetaineeAdmitted", meta.event_id))
+        self.entries.append(Entry(meta.event_id, "DetaineeAdmitted", data, meta.recorded_at))
+
+    def record_family_contact(self, data: FamilyContactRecorded, meta: Meta) -> None:
+        self._refuse_after_release(self.state())
+        self._family_contact(data=data, meta=meta)
+
+    @event("FamilyContactRecorded")
+    def _family_contact(self, data: FamilyContactRecorded, meta: Meta) -> None:
+        self.entries.append(Entry(meta.event_id, "FamilyContactRecorded", data, meta.recorded_at))
+
+    def _refuse_after_release(self, state: CaseState) -> None:
+        if state.released_at is not None:
+            raise PersonReleasedError(
+                f"the person was released at {state.released_at.isoformat()}: "
+                "record a new arrest first"
+            )
+
+    # --- release --------------------------------------------------------------------------
+
+    def release(self, data: DetaineeReleased, meta: Meta) -> None:
+        order = self.release_orders.get(data.release_order_id)
+        if order is None or order.withdrawn:
+            raise ReleaseWithoutOrderError(
+                f"judicial has ordered no release {data.release_order_id} for this case: "
+                "a release needs a release order"
+            )
+        state = self.state()
+        if state.released_at is not None:
+            raise AlreadyReleasedError(
+                f"the person was already released at {state.released_at.isoformat()}"
+            )
+        if data.released_at < order.effective_at:
+            raise ReleaseBeforeOrderEffectiveError(
+                f"the release order takes effect at {order.effective_at.isoformat()}: "
+                "the release cannot be earlier"
+            )
+        # The release executes the order: its entry is caused by the order's event.
+        self._released(data=data, meta=replace(meta, causation_id=order.order_event_id))
+
+    @event("DetaineeReleased")
+    def _released(self, data: DetaineeReleased, meta: Meta) -> None:
+        self.entries.append(Entry(meta.event_id, "DetaineeReleased", data, meta.recorded_at))
+
+    def note_release_order(
+        self, release_order_id: UUID, kind: str, effective_at: datetime, order_event_id: UUID
+    ) -> None:
+        """What judicial ordered (learnt over the bus): the release it allows."""
+        if release_order_id not in self.release_orders:
+            self._release_order_noted(
+                release_order_id=release_order_id,
+                kind=kind,
+                effective_at=effective_at,
+                order_event_id=order_event_id,
+            )
+
+    @event("ReleaseOrderNoted")
+    def _release_order_noted(
+        self, release_order_id: UUID, kind: str, effective_at: datetime, order_event_id: UUID
+    ) -> None:
+        self.release_orders[release_order_id] = ReleaseOrder(
+            release_order_id, kind, effective_at, order_event_id
+        )
+
+    def withdraw_release_order(self, order_event_id: UUID) -> bool:
+        """Judicial voided the order's entry; returns whether it was one of ours."""
+        for order in self.release_orders.values():
+            if order.order_event_id == order_event_id and not order.withdrawn:
+                self._release_order_withdrawn(release_order_id=order.release_order_id)
+                return True
+        return False
+
+    @event("ReleaseOrderWithdrawn")
+    def _release_order_withdrawn(self, release_order_id: UUID) -> None:
+        order = self.release_orders[release_order_id]
+        self.release_orders[release_order_id] = replace(order, withdrawn=True)
+
+    # --- corrections ----------------------------------------------------------------------
+
+    def void(self, data: IntakeEntryVoided, meta: Meta) -> None:
+        target = self.entry(data.voided_event_id)
+        if target.event_id in self.voided:
+            raise EntryAlreadyVoidedError(f"entry {target.event_id} is already voided")
+        self._check_voidable(target)
+        after = self.state(leaving_out=target.event_id)
+        register = {"status": after.status, "facility": after.facility}
+        self._entry_voided(
+            data=data.model_copy(update={"voided_event_type": f"caseline.intake.{target.name}.v1"}),
+            meta=meta,
+            register=register,
+        )
+
+    def _check_voidable(self, target: Entry) -> None:
+        if target.name == "ArrestRecorded":
+            raise EntryNotVoidableError(
+                "the arrest opens the case and cannot be voided; correct it with a new entry"
+            )
+        if target.name == "EntryVoided":
+            raise EntryNotVoidableError("a voiding cannot be voided: record the entry anew")
+        if target.name == "DetaineeReleased":
+            raise ReleaseNotVoidableError("a release that happened cannot be voided")
+        state = self.state()
+        later = _later_dependants(state, target)
+        if later:
+            raise VoidLaterEntriesFirstError(
+                f"void the later entries that build on this {target.name} first: "
+                + ", ".join(str(e) for e in later)
+            )
+
+    @event("EntryVoided")
+    def _entry_voided(self, data: IntakeEntryVoided, meta: Meta, register: dict[str, Any]) -> None:
+        self.entries.append(Entry(meta.event_id, "EntryVoided", data, meta.recorded_at))
+        self.voided[data.voided_event_id] = meta.event_id
+
+
+def _later_dependants(state: CaseState, target: Entry) -> list[UUID]:
+    """Live entries recorded after `target` that would lose their footing if it were voided."""
+    chain: list[UUID] = []
+    if target.name == "CustodyStarted" and state.custody is not None:
+        chain = [state.custody.started_event_id, *state.custody.extensions]
+    elif target.name == "CustodyExtended" and state.custody is not None:
+        chain = state.custody.extensions
+    elif target.name == "EvidenceLogged":
+        item = target.data.item_id
+        chain = state.evidence[item].entries if item in state.evidence else []
+    elif target.name in ("DetaineeAdmitted", "DetaineeTransferred"):
+        chain = state.placements
+    if target.event_id not in chain:
+        return []
+    return chain[chain.index(target.event_id) + 1 :]

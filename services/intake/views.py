@@ -27,7 +27,10 @@ class CaseRegister(View):
         name = type(event).__name__
         meta = getattr(event, "meta", None)
         if meta is None:
-            return []
+            # Internal events (what intake learnt from judicial) still move the case's version.
+            return [_touch(event)]
+        if name == "EntryVoided":
+            return [_restate(event, event.register)]
         if name == "ArrestRecorded":
             data = event.data
             return [
@@ -61,7 +64,14 @@ class CaseRegister(View):
                 "UPDATE {schema}.case_register SET status = %s,"
                 " facility = CASE WHEN %s THEN facility ELSE %s END,"
                 " version = %s, updated_at = %s WHERE case_id = %s",
-                (status, keep, facility_value, event.originator_version, meta.recorded_at, event.originator_id),
+                (
+                    status,
+                    keep,
+                    facility_value,
+                    event.originator_version,
+                    meta.recorded_at,
+                    event.originator_id,
+                ),
             )
         ]
 
@@ -75,7 +85,27 @@ _STATUS: dict[str, tuple[str | None, str | None]] = {
 
 
 def _touch(event: Any) -> Op:
+    meta = getattr(event, "meta", None)
     return (
         "UPDATE {schema}.case_register SET version = %s, updated_at = %s WHERE case_id = %s",
-        (event.originator_version, event.meta.recorded_at, event.originator_id),
+        (
+            event.originator_version,
+            meta.recorded_at if meta else event.timestamp,
+            event.originator_id,
+        ),
+    )
+
+
+def _restate(event: Any, register: dict[str, Any]) -> Op:
+    # A voiding recomputes where the person is: the aggregate folded it, the event carries it.
+    return (
+        "UPDATE {schema}.case_register SET status = %s, facility = %s, version = %s,"
+        " updated_at = %s WHERE case_id = %s",
+        (
+            register["status"],
+            register["facility"],
+            event.originator_version,
+            event.meta.recorded_at,
+            event.originator_id,
+        ),
     )

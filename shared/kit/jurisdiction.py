@@ -128,7 +128,9 @@ def load_jurisdiction(settings: Settings) -> Jurisdiction:
     code = settings.jurisdiction
     if not _CODE.match(code):
         raise JurisdictionError(f"CASELINE_JURISDICTION {code!r} is not a jurisdiction code")
-    directory = Path(settings.jurisdiction_dir) if settings.jurisdiction_dir else default_directory()
+    directory = (
+        Path(settings.jurisdiction_dir) if settings.jurisdiction_dir else default_directory()
+    )
     path = directory / f"{code}.yaml"
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))

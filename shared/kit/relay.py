@@ -67,6 +67,17 @@ def message_for(
     return bus.subject(data, meta.subject), envelope.to_json_bytes(), headers
 
 
+async def _to_the_end(work: Callable[[], Any]) -> Any:
+    """`work` in a thread; when cancelled meanwhile (stopping), wait for it (for a while) first,
+    so that the pool is not closed under it (the library would retry against it for seconds)."""
+    future = asyncio.ensure_future(asyncio.to_thread(work))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        await asyncio.wait({future}, timeout=10)
+        raise
+
+
 class Relay:
     """Publishes one service's notification log to the stream."""
 
@@ -124,7 +135,7 @@ class Relay:
 
     async def step(self) -> int:
         """Publish the next batch after the recorded position; returns how many were handled."""
-        batch = await asyncio.to_thread(self._next_batch)
+        batch = await _to_the_end(self._next_batch)
         if not batch:
             if self.metrics:
                 self.metrics.relay_lag_events.set(0)
@@ -141,10 +152,12 @@ class Relay:
                         headers = {**headers, "traceparent": traceparent}
                     futures.append(await js.publish_async(subject, body, headers=headers))
             await asyncio.wait_for(asyncio.gather(*futures), timeout=self.ack_timeout)
-        await asyncio.to_thread(self._save_position, batch[-1][0])
+        await _to_the_end(lambda: self._save_position(batch[-1][0]))
         self.published += len(publishable)
         if self.metrics:
             self.metrics.relay_published.inc(len(publishable))
+            for _, subject, _, _ in publishable:  # caseline.<service>.<EventName>.<subject>
+                self.metrics.events_published.labels(subject.split(".")[-2]).inc()
         return len(batch)
 
     def _next_batch(self) -> list[tuple[int, str, bytes, dict[str, str]]]:

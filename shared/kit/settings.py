@@ -46,7 +46,7 @@ class Settings(BaseSettings):
         default=None, description="postgresql:// URL; unset: `caseline up` starts an embedded one"
     )
     nats_url: str | None = Field(
-        default=None, description="nats:// URL; unset: `caseline up` starts an embedded one"
+        default=None, description="nats:// URL (cluster: several, comma-separated); unset: embedded"
     )
     stream: str = Field(default="CASELINE", description="the JetStream stream of all events")
     subject_prefix: str = Field(
@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     )
     duplicate_window_seconds: int = Field(default=120, ge=120)
     stream_replicas: int = Field(
-        default=1, ge=1, le=5, description="copies of the stream in a NATS cluster (3 in production)"
+        default=1, ge=1, le=5, description="copies of the stream in a NATS cluster (3 there)"
     )
     jwt_secret: SecretStr | None = Field(default=None, description="HS256 key for tokens")
     jwt_public_key: str | None = Field(default=None, description="PEM key for EdDSA/RS256 tokens")

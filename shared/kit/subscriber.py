@@ -94,7 +94,9 @@ class Subscriber:
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=self.ack_wait,
             max_deliver=-1,
-            max_ack_pending=self.batch * 4,
+            # No more in flight than one batch: after a crash or a NAK, later messages would
+            # otherwise be delivered before the unacknowledged ones (tests/faults shows it).
+            max_ack_pending=self.batch,
             filter_subjects=self.filter_subjects if len(self.filter_subjects) > 1 else None,
             filter_subject=self.filter_subjects[0] if len(self.filter_subjects) == 1 else None,
         )
@@ -109,6 +111,7 @@ class Subscriber:
 
     async def run(self) -> None:
         backoff = 0.2
+        sub: Any = None
         while True:
             try:
                 sub = await self._subscription()
@@ -124,6 +127,11 @@ class Subscriber:
                         continue
                     await self._process(msgs)
             except asyncio.CancelledError:
+                # A pull answered after the fetch was cancelled stays queued, and the bus's drain
+                # would wait for it until its timeout: drop the subscription first.
+                if sub is not None:
+                    with contextlib.suppress(Exception):
+                        await sub.unsubscribe()
                 raise
             except Exception as exc:
                 log.warning("consumer %s waits: %s", self.durable, exc)
@@ -154,14 +162,25 @@ class Subscriber:
         ]
         traces = [d.headers.get("traceparent") for d in deliveries]
         with consumer_span(f"{self.durable} batch", links=traces):
-            outcomes = await asyncio.to_thread(self.handle, deliveries)
+            work = asyncio.ensure_future(asyncio.to_thread(self.handle, deliveries))
+            try:
+                outcomes = await asyncio.shield(work)
+            except asyncio.CancelledError:
+                # Stopping: let the batch in hand finish (for a while) before the pool closes under
+                # it, where its commit would retry for seconds; unacked, it is redelivered anyway.
+                await asyncio.wait({work}, timeout=10)
+                raise
         failed = False
+        backoff = 0.0
         for msg, delivery, outcome in zip(msgs, deliveries, outcomes, strict=True):
             if failed or isinstance(outcome, Retry):
                 if not failed and isinstance(outcome, Retry):
                     log.warning("consumer %s retries %s: %s", self.durable, delivery.subject, outcome.reason)
+                    backoff = min(30.0, 0.5 * delivery.num_delivered)
                 failed = True
-                await msg.nak(delay=min(30.0, 0.5 * delivery.num_delivered))
+                # At once, not with a delay: a delayed message is overtaken by later ones
+                # (tests/faults); the wait before the next fetch is ours, below.
+                await msg.nak()
                 continue
             if isinstance(outcome, Dead):
                 await self.dead_letter(delivery, outcome.reason)
@@ -171,6 +190,8 @@ class Subscriber:
             self.processed += 1
             if self.metrics:
                 self.metrics.consumed.labels(self.durable).inc()
+        if backoff:
+            await asyncio.sleep(backoff)
 
     async def dead_letter(self, delivery: Delivery, reason: str) -> None:
         js = await self.bus.jetstream()

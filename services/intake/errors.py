@@ -1,0 +1,172 @@
+"""The rules of the intake record, one error each: a refused command answers 409 with its rule.
+
+The rule's name (the problem `type`) comes from the class name; the message is the `detail`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from shared.kit.errors import CaselineError, RuleViolation
+
+__all__ = [
+    "AdmissionAfterReleaseError",
+    "AlreadyAdmittedError",
+    "AlreadyReleasedError",
+    "BrokenChainOfCustodyError",
+    "CustodyAfterAdmissionError",
+    "CustodyAlreadyStartedError",
+    "CustodyBeforeArrestError",
+    "CustodyExpiredError",
+    "CustodyExtensionLimitError",
+    "CustodyNotRunningError",
+    "EntryAlreadyVoidedError",
+    "EntryNotVoidableError",
+    "EvidenceOutOfOrderError",
+    "ExtensionNotLaterError",
+    "ExtensionTooLongError",
+    "FactNotYetLearntError",
+    "HandOverWithoutRecipientError",
+    "IntakeError",
+    "InvalidFieldsError",
+    "NoCustodyError",
+    "PersonReleasedError",
+    "ReleaseBeforeOrderEffectiveError",
+    "ReleaseNotVoidableError",
+    "ReleaseWithoutOrderError",
+    "TransferFromWrongFacilityError",
+    "TransferToSameFacilityError",
+    "VoidLaterEntriesFirstError",
+    "within_calendar",
+]
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+
+class FactNotYetLearntError(Exception):
+    """A fact from judicial arrived before the one it builds on (replicas consume in parallel):
+    not a refusal; the reaction is retried until the earlier fact is in."""
+
+
+class IntakeError(RuleViolation):
+    """A rule of the intake record refuses the command."""
+
+
+class InvalidFieldsError(CaselineError):
+    """A field names something the rules do not know (e.g. a custody regime)."""
+
+    status = 422
+    title = "Invalid fields"
+    slug = "invalid-fields"
+
+
+class AdmissionAfterReleaseError(IntakeError):
+    """A released person is admitted again only after a new arrest."""
+
+
+class AlreadyAdmittedError(IntakeError):
+    """An admitted person moves between prisons by a transfer, not a second admission."""
+
+
+class PersonReleasedError(IntakeError):
+    """Nothing more happens in custody after the person was released."""
+
+
+class CustodyAlreadyStartedError(IntakeError):
+    """Custody starts once per arrest; its prolongation is an extension."""
+
+
+class CustodyAfterAdmissionError(IntakeError):
+    """Police custody comes before admission to prison, not after."""
+
+
+class CustodyBeforeArrestError(IntakeError):
+    """Custody cannot start before the arrest."""
+
+
+class NoCustodyError(IntakeError):
+    """Only a custody that started can be extended."""
+
+
+class CustodyNotRunningError(IntakeError):
+    """Custody ended (admission or release): there is nothing left to extend."""
+
+
+class CustodyExpiredError(IntakeError):
+    """An extension must be authorised while the custody runs, before its end."""
+
+
+class CustodyExtensionLimitError(IntakeError):
+    """The jurisdiction allows only so many extensions of custody."""
+
+
+class ExtensionTooLongError(IntakeError):
+    """One extension adds at most the jurisdiction's block of hours."""
+
+
+class ExtensionNotLaterError(IntakeError):
+    """An extension must move the end of custody later."""
+
+
+class BrokenChainOfCustodyError(IntakeError):
+    """A hand-over must name, as `collected_by`, who held the item before."""
+
+
+class HandOverWithoutRecipientError(IntakeError):
+    """An item already logged is logged again only to hand it over: `handed_to` is needed."""
+
+
+class EvidenceOutOfOrderError(IntakeError):
+    """A hand-over cannot be earlier than the item's previous entry."""
+
+
+class TransferFromWrongFacilityError(IntakeError):
+    """A transfer starts where the person is."""
+
+
+class TransferToSameFacilityError(IntakeError):
+    """A transfer goes somewhere else."""
+
+
+class ReleaseWithoutOrderError(IntakeError):
+    """A release needs a release order from judicial for this case."""
+
+
+class AlreadyReleasedError(IntakeError):
+    """A person leaves custody once."""
+
+
+class ReleaseBeforeOrderEffectiveError(IntakeError):
+    """The release cannot precede the moment the order takes effect."""
+
+
+class EntryAlreadyVoidedError(IntakeError):
+    """An entry is voided once."""
+
+
+class EntryNotVoidableError(IntakeError):
+    """Some entries cannot be voided (the arrest that opens the case, a voiding)."""
+
+
+class ReleaseNotVoidableError(IntakeError):
+    """A release that happened cannot be voided."""
+
+
+class VoidLaterEntriesFirstError(IntakeError):
+    """An entry others build on is voided only after them (e.g. custody after its extensions)."""
+
+
+def within_calendar(do: Callable[[A], R]) -> Callable[[A], R]:
+    """`do`, answering a date pushed past the calendar (years 1 to 9999) as an invalid field."""
+
+    def guarded(arg: A) -> R:
+        try:
+            return do(arg)
+        except OverflowError:
+            raise InvalidFieldsError(
+                "invalid fields: a date, or a limit computed from it, is beyond the calendar"
+            ) from None
+
+    return guarded

@@ -1,0 +1,309 @@
+"""The judicial application: charges, detention orders and deadlines, hearings, verdict,
+sentence, release orders and sealing; what it learns from intake; the deadline checker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import timedelta
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+from pydantic import ValidationError
+
+from services.judicial.domain import Case
+from services.judicial.errors import FactNotYetLearntError, InvalidFieldsError
+from services.judicial.state import release_date
+from services.judicial.views import DeadlineBoard, JudicialRegister
+from shared.events import CatalogueEvent, Envelope
+from shared.events.intake import (
+    ArrestRecorded,
+    CustodyExtended,
+    CustodyStarted,
+    DetaineeAdmitted,
+    DetaineeReleased,
+    DetaineeTransferred,
+)
+from shared.events.judicial import (
+    CaseSealed,
+    ChargesFiled,
+    HearingAdjourned,
+    HearingHeld,
+    HearingScheduled,
+    PreTrialDetentionOrdered,
+    PreTrialDetentionRenewed,
+    ReleaseOrdered,
+    SentenceImposed,
+    VerdictDelivered,
+)
+from shared.events.voiding import EntryVoided, JudicialEntryVoided
+from shared.kit.clock import Clock
+from shared.kit.errors import NotFoundError
+from shared.kit.jurisdiction import load_jurisdiction
+from shared.kit.settings import Settings
+from shared.kit.store import CaselineApplication, CommandContext, Entry, IntegrityError, Recorded
+
+__all__ = ["JudicialApplication"]
+
+log = logging.getLogger("caseline.judicial")
+M = TypeVar("M", bound=CatalogueEvent)
+_CHECK_BATCH = 500
+
+
+def build(model: type[M], **fields: Any) -> M:
+    """The catalogue payload from a request and what the service filled in; 422 if invalid."""
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        named = ", ".join(
+            sorted({".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors()})
+        )
+        detail = "; ".join(e["msg"] for e in exc.errors())
+        raise InvalidFieldsError(f"invalid fields: {named}: {detail}") from None
+
+
+class JudicialApplication(CaselineApplication):
+    """Follows each case from intake's record; the courts' commands; legal deadlines."""
+
+    service = "judicial"
+    name = "judicial"
+    views = (JudicialRegister, DeadlineBoard)
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        # Rules first: a malformed rules file stops start-up before anything is touched.
+        self.rules = load_jurisdiction(settings)
+        super().__init__(settings, clock)
+
+    def _run(
+        self, case_id: UUID, ctx: CommandContext, act: Any, ids: dict[str, Any] | None = None
+    ) -> Recorded:
+        case = self.load(Case, case_id, ctx)
+        act(case, self.meta(ctx, case_id))
+        return self.commit(ctx, case, ids=ids)
+
+    # --- charges and detention ------------------------------------------------------------
+
+    def file_charges(
+        self, case_id: UUID, fields: dict[str, Any], offence_class: str | None, ctx: CommandContext
+    ) -> Recorded:
+        classes = self.rules.pre_trial.classes
+        name = offence_class or self.rules.pre_trial.default_class
+        if name not in classes:
+            raise InvalidFieldsError(
+                f"invalid fields: offence_class: {self.rules.code} has no offence class {name!r} "
+                f"(classes: {', '.join(sorted(classes))})"
+            )
+        data = build(ChargesFiled, **fields)
+        return self._run(case_id, ctx, lambda case, meta: case.file_charges(data, meta, name))
+
+    def order_detention(
+        self, case_id: UUID, fields: dict[str, Any], ctx: CommandContext
+    ) -> Recorded:
+        """A first detention order; its term defaults to the offence class's initial term."""
+        case = self.load(Case, case_id, ctx)
+        name = case.state().offence_class
+        if name not in self.rules.pre_trial.classes:
+            name = self.rules.pre_trial.default_class
+        rules = self.rules.pre_trial.classes[name]
+        limits = {"offence_class": name, **rules.model_dump()}
+        if fields.get("expires_at") is None:
+            fields = {
+                **fields,
+                "expires_at": fields["ordered_at"] + timedelta(days=rules.initial_term_days),
+            }
+        data = build(PreTrialDetentionOrdered, **fields)
+        case.order_detention(data, self.meta(ctx, case_id), limits)
+        return self.commit(ctx, case)
+
+    def renew_detention(
+        self, case_id: UUID, fields: dict[str, Any], ctx: CommandContext
+    ) -> Recorded:
+        """A renewal; its expiry defaults to one renewal term, within the legal maximum."""
+        case = self.load(Case, case_id, ctx)
+        state = case.state()
+        if fields.get("expires_at") is None and state.pre_trial and state.detention:
+            term = timedelta(days=int(state.detention.limits["renewal_term_days"]))
+            maximum = state.detention.ordered_at + timedelta(
+                days=int(state.detention.limits["max_total_days"])
+            )
+            fields = {**fields, "expires_at": min(state.pre_trial.expires_at + term, maximum)}
+        elif fields.get("expires_at") is None:
+            fields = {**fields, "expires_at": fields["renewed_at"] + timedelta(days=1)}
+        data = build(PreTrialDetentionRenewed, **fields)
+        case.renew_detention(data, self.meta(ctx, case_id))
+        return self.commit(ctx, case)
+
+    # --- hearings, verdict, sentence ------------------------------------------------------
+
+    def schedule_hearing(
+        self, case_id: UUID, fields: dict[str, Any], ctx: CommandContext
+    ) -> Recorded:
+        hearing_id = uuid4()
+        data = build(HearingScheduled, hearing_id=hearing_id, **fields)
+        return self._run(
+            case_id,
+            ctx,
+            lambda case, meta: case.schedule_hearing(data, meta),
+            {"hearing_id": hearing_id},
+        )
+
+    def hold_hearing(
+        self, case_id: UUID, hearing_id: UUID, fields: dict[str, Any], ctx: CommandContext
+    ) -> Recorded:
+        data = build(HearingHeld, hearing_id=hearing_id, **fields)
+        return self._run(case_id, ctx, lambda case, meta: case.hold_hearing(data, meta))
+
+    def adjourn_hearing(
+        self, case_id: UUID, hearing_id: UUID, fields: dict[str, Any], ctx: CommandContext
+    ) -> Recorded:
+        data = build(HearingAdjourned, hearing_id=hearing_id, **fields)
+        return self._run(case_id, ctx, lambda case, meta: case.adjourn_hearing(data, meta))
+
+    def deliver_verdict(
+        self, case_id: UUID, data: VerdictDelivered, ctx: CommandContext
+    ) -> Recorded:
+        """The verdict; an acquittal or dismissal also orders release (`release_order_id`)."""
+        case = self.load(Case, case_id, ctx)
+        order_id = uuid4()
+        ordered = case.deliver_verdict(
+            data, self.meta(ctx, case_id), order_id, self.meta(ctx, case_id, index=1)
+        )
+        return self.commit(ctx, case, ids={"release_order_id": order_id} if ordered else None)
+
+    def impose_sentence(
+        self, case_id: UUID, fields: dict[str, Any], ctx: CommandContext
+    ) -> Recorded:
+        """The sentence, with its release date computed from term, start and credit."""
+        ends = release_date(
+            fields["starts_on"], fields["term_days"], fields["credit_for_time_served_days"]
+        )
+        data = build(SentenceImposed, **fields, release_date=ends)
+        return self._run(case_id, ctx, lambda case, meta: case.impose_sentence(data, meta))
+
+    def order_release(self, case_id: UUID, fields: dict[str, Any], ctx: CommandContext) -> Recorded:
+        order_id = uuid4()
+        data = build(ReleaseOrdered, release_order_id=order_id, **fields)
+        return self._run(
+            case_id,
+            ctx,
+            lambda case, meta: case.order_release(data, meta),
+            {"release_order_id": order_id},
+        )
+
+    def seal(self, case_id: UUID, reason: str, sealed_by: str, ctx: CommandContext) -> Recorded:
+        data = build(CaseSealed, reason=reason, sealed_by=sealed_by)
+        return self._run(case_id, ctx, lambda case, meta: case.seal(data, meta))
+
+    # --- corrections ----------------------------------------------------------------------
+
+    def entry_of(self, event_id: UUID) -> Entry:
+        """The judicial entry with this event id, or 404."""
+        entry = self.find_entry(event_id)
+        if entry is None:
+            raise NotFoundError(f"judicial recorded no entry {event_id}")
+        return entry
+
+    def void(self, event_id: UUID, reason: str, ctx: CommandContext) -> Recorded:
+        entry = self.entry_of(event_id)
+        data = JudicialEntryVoided(voided_event_id=event_id, reason=reason)
+        return self._run(entry.aggregate_id, ctx, lambda case, meta: case.void(data, meta))
+
+    # --- what intake recorded -------------------------------------------------------------
+
+    def on_intake_event(
+        self, envelope: Envelope, event: CatalogueEvent, inbound: tuple[str, UUID]
+    ) -> None:
+        """Follow intake's record of the case: opening, custody, where the person is, release."""
+        case_id, source = UUID(envelope.subject), UUID(str(envelope.id))
+        ctx = CommandContext.system(envelope, purpose="intake-record")
+        now = self.clock.now()
+        if isinstance(event, ArrestRecorded):
+            if self.exists(case_id):
+                self.record_inbound_only(*inbound, [])
+                return
+            case = Case.open(case_id, source, event.arrested_at, now)
+            self.commit(ctx, case, inbound=inbound)
+            return
+        fact = self._fact(event)
+        if fact is None:
+            self.record_inbound_only(*inbound, [])
+            return
+        if not self.exists(case_id):
+            # Another replica may hold the arrest still: retried, then dead-lettered if never.
+            raise FactNotYetLearntError(f"case {case_id} not learnt yet")
+        case = self.load(Case, case_id)
+        if not case.note(fact[0], source, now, fact[1]):
+            self.record_inbound_only(*inbound, [])
+            return
+        self.commit(ctx, case, inbound=inbound)
+
+    def _fact(self, event: CatalogueEvent) -> tuple[str, dict[str, Any]] | None:
+        if isinstance(event, CustodyStarted):
+            alert = self.rules.custody.alert_hours_before
+            return "CustodyNoted", {
+                "started_at": event.started_at,
+                "max_hours": event.max_hours,
+                "alert_hours": alert,
+            }
+        if isinstance(event, CustodyExtended):
+            return "CustodyExtensionNoted", {"extended_until": event.extended_until}
+        if isinstance(event, DetaineeAdmitted):
+            admitted = {"facility": event.facility, "admitted_at": event.admitted_at}
+            return "AdmissionNoted", {**admitted, "register_number": event.register_number}
+        if isinstance(event, DetaineeTransferred):
+            return "TransferNoted", {
+                "to_facility": event.to_facility,
+                "transferred_at": event.transferred_at,
+            }
+        if isinstance(event, DetaineeReleased):
+            return "ReleaseNoted", {
+                "released_at": event.released_at,
+                "release_order_id": event.release_order_id,
+            }
+        if isinstance(event, EntryVoided):
+            voided = {"voided_event_id": event.voided_event_id}
+            return "EntryVoided", {**voided, "voided_event_type": event.voided_event_type}
+        return None
+
+    # --- the deadline checker -------------------------------------------------------------
+
+    def detect_breaches(self) -> list[UUID]:
+        """Record each limit passed with no renewal, verdict or release, once; returns the cases."""
+        now = self.clock.now()
+        rows = self.fetch(
+            "SELECT case_id, kind FROM {schema}.deadlines WHERE breach_detected_at IS NULL"
+            " AND expires_at < COALESCE(ended_at, %s) ORDER BY expires_at LIMIT %s",
+            (now, _CHECK_BATCH),
+        )
+        recorded = []
+        for case_id, kind in rows:
+            ctx = CommandContext.system()
+            # Another process recording the same breach makes ours conflict: it is then on record.
+            with contextlib.suppress(IntegrityError):
+                case = self.load(Case, case_id)
+                if case.record_breach(kind, now, self.meta(ctx, case_id)):
+                    self.commit(ctx, case)
+                    recorded.append(case_id)
+                    log.warning("detention deadline breached: case %s, %s", case_id, kind)
+        return recorded
+
+    def seal_due_cases(self) -> list[UUID]:
+        """Seal the cases whose acquittal or dismissal became final; returns them."""
+        now = self.clock.now()
+        days = self.rules.appeal.period_days
+        rows = self.fetch(
+            "SELECT case_id FROM {schema}.judicial_cases WHERE NOT sealed"
+            " AND verdict_outcome IN ('acquitted', 'dismissed') AND verdict_at <= %s"
+            " ORDER BY verdict_at LIMIT %s",
+            (now - timedelta(days=days), _CHECK_BATCH),
+        )
+        sealed = []
+        for (case_id,) in rows:
+            ctx = CommandContext.system()
+            with contextlib.suppress(IntegrityError):
+                case = self.load(Case, case_id)
+                if case.seal_if_final(now, days, self.meta(ctx, case_id)):
+                    self.commit(ctx, case)
+                    sealed.append(case_id)
+        return sealed

@@ -1,0 +1,234 @@
+"""Test helpers for the legal pathway: intake and judicial running together on one database and
+stream, payloads dated around an injectable clock, and the steps that bring a case to a stage.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.intake.service import create_app as intake_app
+from services.judicial.service import create_app as judicial_app
+from shared.kit.clock import Clock
+from shared.kit.settings import Settings
+from shared.kit.testing import Servers, eventually, fresh_database, running
+from tests.conftest import arrest_payload, auth
+
+__all__ = ["Stack", "assert_refused", "iso", "module_settings", "stack_of"]
+
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+
+
+def iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+def module_settings(servers: Servers, **overrides: Any) -> Settings:
+    """Settings on a fresh database, stream and prefix, for fixtures wider than one test."""
+    run = uuid.uuid4().hex[:10]
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": fresh_database(servers.database_url),
+        "nats_url": servers.nats_url,
+        "stream": f"CASELINE_{run}",
+        "subject_prefix": f"t{run}.",
+        "pool_size": 4,
+        "relay_poll_seconds": 0.05,
+        # The checker runs at start-up; tests call it themselves after moving the clock.
+        "deadline_check_seconds": 3600,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+class Stack:
+    """Intake and judicial test clients, with role headers and the steps of a case."""
+
+    def __init__(self, settings: Settings, clock: Clock, intake: Any, judicial: Any) -> None:
+        self.settings, self.clock, self.intake, self.judicial = settings, clock, intake, judicial
+
+    def h(self, role: str, **extra: str) -> dict[str, str]:
+        return {**auth(self.settings, role), **extra}
+
+    @property
+    def judicial_app(self) -> Any:
+        return self.judicial.app.state.parts.application
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def version(self, client: Any, case_id: str) -> int:
+        response = client.get(f"/cases/{case_id}", headers=self.h("auditor"))
+        assert response.status_code == 200, response.text
+        return int(response.json()["version"])
+
+    def view(self, client: Any, case_id: str) -> dict[str, Any]:
+        response = client.get(f"/cases/{case_id}", headers=self.h("auditor"))
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def judicial_learnt(self, case_id: str, predicate: Any = None) -> dict[str, Any]:
+        """Wait until judicial's view of the case exists (and satisfies `predicate`)."""
+
+        def ready() -> Any:
+            response = self.judicial.get(f"/cases/{case_id}", headers=self.h("auditor"))
+            if response.status_code != 200:
+                return None
+            view = response.json()
+            return view if predicate is None or predicate(view) else None
+
+        return dict(eventually(ready, timeout=15))
+
+    def intake_knows_order(self, case_id: str, order_id: str) -> None:
+        eventually(
+            lambda: any(
+                o["release_order_id"] == order_id and not o["withdrawn"]
+                for o in self.view(self.intake, case_id)["release_orders"]
+            ),
+            timeout=15,
+        )
+
+    # --- steps ----------------------------------------------------------------------------
+
+    def post(self, client: Any, path: str, role: str, body: dict[str, Any], **headers: str) -> Any:
+        return client.post(path, json=body, headers=self.h(role, **headers))
+
+    def open_case(self, **overrides: Any) -> str:
+        body = arrest_payload(**{"arrested_at": iso(self.now() - 3 * HOUR), **overrides})
+        response = self.post(self.intake, "/cases", "police", body)
+        assert response.status_code == 201, response.text
+        return str(response.json()["case_id"])
+
+    def custody(self, case_id: str, started_at: datetime | None = None, **extra: Any) -> Any:
+        body = {
+            "started_at": iso(started_at or self.now() - 2 * HOUR),
+            "legal_basis": "CPP art. 76 al. 3: terrorism",
+            **extra,
+        }
+        return self.post(self.intake, f"/cases/{case_id}/custody", "police", body)
+
+    def case_in_custody(self, started_at: datetime | None = None) -> str:
+        case_id = self.open_case()
+        response = self.custody(case_id, started_at)
+        assert response.status_code == 201, response.text
+        self.judicial_learnt(case_id, lambda v: v["custody"] is not None)
+        return case_id
+
+    def charges(self, case_id: str, **extra: Any) -> Any:
+        body = {
+            "offences": [
+                {
+                    "code": "TERR-1",
+                    "description": "Membership of a terrorist group",
+                    "law_ref": "Loi n° 2008-025 art. 3",
+                }
+            ],
+            "prosecutor": "Procureur du pôle judiciaire spécialisé",
+            "filed_at": iso(self.now() - HOUR),
+            **extra,
+        }
+        return self.post(self.judicial, f"/cases/{case_id}/charges", "prosecutor", body)
+
+    def charged_case(self) -> str:
+        case_id = self.case_in_custody()
+        response = self.charges(case_id)
+        assert response.status_code == 201, response.text
+        return case_id
+
+    def order_detention(
+        self, case_id: str, ordered_at: datetime | None = None, **extra: Any
+    ) -> Any:
+        body = {
+            "ordered_by": "Juge d'instruction du pôle",
+            "ordered_at": iso(ordered_at or self.now() - 30 * timedelta(minutes=1)),
+            "legal_basis": "CPP art. 135",
+            **extra,
+        }
+        return self.post(self.judicial, f"/cases/{case_id}/detention-orders", "judge", body)
+
+    def detained_case(self, ordered_at: datetime | None = None, **extra: Any) -> str:
+        case_id = self.charged_case()
+        response = self.order_detention(case_id, ordered_at, **extra)
+        assert response.status_code == 201, response.text
+        return case_id
+
+    def verdict(self, case_id: str, outcome: str = "convicted", **extra: Any) -> Any:
+        body = {
+            "outcome": outcome,
+            "court": "Cour d'assises spéciale, Bamako",
+            "delivered_at": iso(self.now() - 10 * timedelta(minutes=1)),
+            **extra,
+        }
+        if outcome == "convicted":
+            body.setdefault("offences_proven", ["TERR-1"])
+        return self.post(self.judicial, f"/cases/{case_id}/verdict", "judge", body)
+
+    def sentence(self, case_id: str, **extra: Any) -> Any:
+        body = {
+            "term_days": 365,
+            "starts_on": (self.now() - 400 * DAY).date().isoformat(),
+            "credit_for_time_served_days": 120,
+            **extra,
+        }
+        return self.post(self.judicial, f"/cases/{case_id}/sentence", "judge", body)
+
+    def admit(
+        self, case_id: str, facility: str = "Maison Centrale d'Arrêt de Bamako", **extra: Any
+    ) -> Any:
+        body = {
+            "facility": facility,
+            "admitted_at": iso(self.now() - 20 * timedelta(minutes=1)),
+            "warrant_ref": "MD-2026-0042",
+            **extra,
+        }
+        return self.post(self.intake, f"/cases/{case_id}/admission", "prison_registry", body)
+
+    def order_release(self, case_id: str, kind: str = "bail", **extra: Any) -> Any:
+        body = {"kind": kind, "effective_at": iso(self.now() - 5 * timedelta(minutes=1)), **extra}
+        return self.post(self.judicial, f"/cases/{case_id}/release-orders", "judge", body)
+
+    def release(self, case_id: str, order_id: str, **extra: Any) -> Any:
+        body = {
+            "released_at": iso(self.now() - timedelta(minutes=1)),
+            "release_order_id": order_id,
+            **extra,
+        }
+        return self.post(self.intake, f"/cases/{case_id}/release", "prison_registry", body)
+
+    def released_case(self) -> tuple[str, str]:
+        """A case whose person intake released on bail; returns (case_id, release_order_id)."""
+        case_id = self.charged_case()
+        order = self.order_release(case_id)
+        assert order.status_code == 201, order.text
+        order_id = order.json()["release_order_id"]
+        self.intake_knows_order(case_id, order_id)
+        response = self.release(case_id, order_id)
+        assert response.status_code == 201, response.text
+        return case_id, order_id
+
+    def void(self, client: Any, event_id: str, role: str, reason: str = "recorded in error") -> Any:
+        return self.post(client, f"/entries/{event_id}/void", role, {"reason": reason})
+
+
+@contextmanager
+def stack_of(settings: Settings, clock: Clock | None = None) -> Iterator[Stack]:
+    """Intake and judicial running on `settings`, sharing `clock`."""
+    clock = clock or Clock()
+    with ExitStack() as apps:
+        intake = apps.enter_context(running(intake_app(settings, clock)))
+        judicial = apps.enter_context(running(judicial_app(settings, clock)))
+        yield Stack(settings, clock, intake, judicial)
+
+
+def assert_refused(response: Any, rule: str, *words: str) -> None:
+    """A 409 problem naming `rule`, whose detail says `words`."""
+    assert response.status_code == 409, response.text
+    problem = response.json()
+    assert problem["type"].endswith(f"/{rule}"), problem
+    for word in words:
+        assert word in problem["detail"], problem
