@@ -1,7 +1,6 @@
 """`python -m services.ledger`: run the ledger service."""
 
-from shared.kit.runtime import serve
-
 from services.ledger.service import create_app
+from shared.kit.runtime import serve
 
 serve("ledger", create_app)

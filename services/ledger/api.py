@@ -1,4 +1,7 @@
-"""The ledger's HTTP routes: timelines, verification, the global feed and the event schemas."""
+"""The ledger's HTTP routes: timelines, verification, export, the global feed and event schemas.
+
+Routes only translate; every stored entry they return goes through `visibility.visible_entries`.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +9,23 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-
+from fastapi.responses import Response
 from pydantic import AwareDatetime
 
+from services.ledger.application import LedgerApplication
+from services.ledger.visibility import require_full_record, visible_entries
 from shared.events import by_schema_name, json_schema
 from shared.kit.auth import CurrentUser
 from shared.kit.errors import NotFoundError
 
-from services.ledger.store import LedgerStore
-
-__all__ = ["router"]
+__all__ = ["LedgerDep", "ledger_of", "router"]
 
 
-def _store(request: Request) -> LedgerStore:
+def ledger_of(request: Request) -> LedgerApplication:
     return request.app.state.parts.application  # type: ignore[no-any-return]
 
 
-Store = Annotated[LedgerStore, Depends(_store)]
+LedgerDep = Annotated[LedgerApplication, Depends(ledger_of)]
 AwareInstantQuery = Annotated[AwareDatetime | None, Query()]
 router = APIRouter(tags=["ledger"])
 
@@ -30,39 +33,51 @@ router = APIRouter(tags=["ledger"])
 @router.get("/cases/{case_id}/timeline")
 def timeline(
     case_id: UUID,
-    store: Store,
+    ledger: LedgerDep,
     user: CurrentUser,
     types: Annotated[list[str] | None, Query(max_length=50)] = None,
     since: AwareInstantQuery = None,
     until: AwareInstantQuery = None,
-    as_of: AwareInstantQuery = None,
+    as_of: Annotated[
+        AwareDatetime | None, Query(description="the record as it stood at this recorded time")
+    ] = None,
 ) -> dict[str, Any]:
     """Every event of the case in ledger order, with its chain position and hashes."""
-    entries = store.timeline(str(case_id), types=types or (), since=since, until=until, as_of=as_of)
-    if not entries and not store.timeline(str(case_id), limit=1):
-        raise NotFoundError(f"no case {case_id} in the ledger")
-    return {"case_id": str(case_id), "entries": entries}
+    entries = ledger.timeline(
+        str(case_id), types=types or (), since=since, until=until, as_of=as_of
+    )
+    return {"case_id": str(case_id), "entries": visible_entries(user, entries)}
 
 
 @router.get("/cases/{case_id}/verify")
-def verify(case_id: UUID, store: Store, user: CurrentUser) -> dict[str, Any]:
-    """Recompute the case's hash chain from the stored bytes."""
-    result = store.verify(str(case_id))
-    if result.events == 0:
-        raise NotFoundError(f"no case {case_id} in the ledger")
-    return result.body()
+def verify(case_id: UUID, ledger: LedgerDep, user: CurrentUser) -> dict[str, Any]:
+    """Recompute the case's hash chain and check it against the latest signed checkpoint."""
+    return ledger.verify_case(str(case_id)).body()
+
+
+@router.get("/cases/{case_id}/export")
+def export(case_id: UUID, ledger: LedgerDep, user: CurrentUser) -> Response:
+    """The case's evidence bundle: entries, chain, signed checkpoint, proofs and public key."""
+    require_full_record(user)
+    data = ledger.export(str(case_id))
+    return Response(
+        data,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="case-{case_id}.bundle.json"'},
+    )
 
 
 @router.get("/events")
 def feed(
-    store: Store,
+    ledger: LedgerDep,
     user: CurrentUser,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """The global feed in ledger order, for partners that cannot use NATS."""
-    entries = store.feed(after, limit)
-    return {"entries": entries, "next_after": entries[-1]["ledger_seq"] if entries else after}
+    entries = ledger.feed(after, limit)
+    next_after = entries[-1]["ledger_seq"] if entries else after
+    return {"entries": visible_entries(user, entries), "next_after": next_after}
 
 
 @router.get("/schemas/{name}")
@@ -73,4 +88,3 @@ def schema(name: str) -> dict[str, Any]:
     except KeyError:
         raise NotFoundError(f"no event type {name!r}") from None
     return json_schema(model)
-

@@ -10,10 +10,9 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
+from services.ledger.store import Appendable, LedgerStore
 from shared.events import DEADLETTER_PREFIX, EnvelopeError, parse_envelope
 from shared.kit.subscriber import ACK, Dead, Delivery, Outcome, Retry
-
-from services.ledger.store import Appendable, LedgerStore
 
 __all__ = ["LedgerIntake"]
 

@@ -1,4 +1,4 @@
-"""The ledger process: the durable consumer of every event, the store and the routes."""
+"""The ledger process: the durable consumer of every event, its store, checkpoints and routes."""
 
 from __future__ import annotations
 
@@ -6,36 +6,44 @@ import asyncio
 
 from fastapi import FastAPI
 
+from services.ledger.api import router
+from services.ledger.application import LedgerApplication
+from services.ledger.checkpoints_api import router as checkpoints_router
+from services.ledger.inbound import LedgerIntake
+from services.ledger.reconcile_api import router as reconcile_router
 from shared.kit.bus import Bus
+from shared.kit.clock import Clock
 from shared.kit.http import ServiceParts, create_service_app
 from shared.kit.settings import Settings
 from shared.kit.subscriber import Subscriber
 
-from services.ledger.api import router
-from services.ledger.inbound import LedgerIntake
-from services.ledger.store import LedgerStore
-
 __all__ = ["create_app"]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
 
     async def start(parts: ServiceParts) -> None:
-        store = LedgerStore(settings, pool_size=settings.pool_size)
-        await asyncio.to_thread(store.create)
-        parts.application = store
+        ledger = await asyncio.to_thread(LedgerApplication, settings, clock)
+        parts.application = ledger
         bus = Bus(settings, "ledger")
         bus.start()
         parts.bus = bus
         consumer = Subscriber(
-            bus, "ledger", ["caseline.>"], LedgerIntake(store, settings.subject_prefix), parts.metrics
+            bus,
+            "ledger",
+            ["caseline.>"],
+            LedgerIntake(ledger.store, settings.subject_prefix),
+            parts.metrics,
         )
         parts.tasks.append(asyncio.create_task(consumer.run(), name="ledger-consumer"))
+        parts.tasks.append(
+            asyncio.create_task(ledger.checkpointer.run(), name="ledger-checkpoints")
+        )
 
         async def database() -> str | None:
             try:
-                await asyncio.to_thread(store.ping)
+                await asyncio.to_thread(ledger.ping)
             except Exception:
                 return "the database is unreachable"
             return None
@@ -50,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         "ledger",
         settings,
-        routers=[router],
+        routers=[router, checkpoints_router, reconcile_router],
         start=start,
         stop=stop,
         description="The append-only, hash-chained record of every event; timelines and proofs.",

@@ -1,19 +1,21 @@
-"""The ledger's append-only, hash-chained store of every event, in PostgreSQL.
+"""The ledger's append-only store in PostgreSQL: entries, per-case hash chains, Merkle tree nodes.
 
-Each entry's canonical bytes (RFC 8785 JSON of ledger position, case, case position, type and the
-envelope as received) are fixed at append time and stored; `hash = SHA-256(prev_hash ‖ canonical)`
-chains the entries of one case. Verifying reads stored bytes and never re-canonicalises.
+Each entry's RFC 8785 canonical bytes are fixed once at append time and everything hashes them as
+stored (chain: SHA-256(prev ‖ canonical); tree leaf: RFC 9162); see docs/auditing.md.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import queue
+import threading
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -21,17 +23,82 @@ import rfc8785
 from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
+from services.ledger.schema import SCHEMA, create_tables, tables_exist
+from services.ledger.tree import Node, TreeBuilder, frontier_keys, leaf_hash
 from shared.kit.settings import Settings
 
-__all__ = ["GENESIS", "Appendable", "LedgerStore", "Verification", "entry_hash"]
+__all__ = [
+    "ENTRY_COLUMNS",
+    "GENESIS",
+    "Appendable",
+    "LedgerCorruptedError",
+    "LedgerStore",
+    "canonical_json",
+    "entry_hash",
+    "read_nodes",
+    "rfc3339",
+    "tree_size",
+]
 
+log = logging.getLogger("caseline.ledger")
 GENESIS = bytes(32)
-SCHEMA = "ledger"
 _APPEND_LOCK = zlib.crc32(b"caseline-ledger-append")
+ENTRY_COLUMNS = "ledger_seq, case_id, case_seq, type, appended_at, canonical, prev_hash, hash"
+"""The columns every verification reads, in this order."""
+
+
+_MAX_EXACT_INT = 2**53 - 1
+
+
+def _json_plain(value: Any) -> bool:
+    """No float, no integer beyond IEEE 754's exact range, no key outside the BMP: JSON whose
+    sorted, compact `json.dumps` is byte for byte its RFC 8785 form."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            for key, inner in item.items():
+                if type(key) is not str or (not key.isascii() and max(key) > "\uffff"):
+                    return False
+                stack.append(inner)
+        elif kind is list:
+            stack.extend(item)
+        elif kind is int:
+            if not -_MAX_EXACT_INT <= item <= _MAX_EXACT_INT:
+                return False
+        elif kind not in (str, bool, type(None)):
+            return False
+    return True
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 bytes of a JSON value; the standard library's encoder where it gives the same.
+
+    RFC 8785 differs from sorted compact JSON only in number formatting and in sorting keys by
+    UTF-16 code units; the `rfc8785` package (ten times slower) handles those values.
+    """
+    if _json_plain(value):
+        try:
+            return json.dumps(
+                value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+            ).encode()
+        except UnicodeEncodeError:  # a lone surrogate: let rfc8785 refuse it as it does
+            pass
+    return rfc8785.dumps(value)
 
 
 def entry_hash(prev_hash: bytes, canonical: bytes) -> bytes:
     return hashlib.sha256(prev_hash + canonical).digest()
+
+
+def rfc3339(instant: datetime) -> str:
+    """An instant as RFC 3339 UTC with microseconds, the form hashed into entries."""
+    return instant.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class LedgerCorruptedError(RuntimeError):
+    """The stored ledger is not consistent with itself: the ledger refuses to extend or sign it."""
 
 
 @dataclass(frozen=True)
@@ -46,60 +113,12 @@ class Appendable:
     envelope: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Verification:
-    ok: bool
-    events: int
-    head_hash: str | None
-    first_bad_seq: int | None
-    reason: str | None = None
-
-    def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "ok": self.ok,
-            "events": self.events,
-            "head_hash": self.head_hash,
-            "first_bad_seq": self.first_bad_seq,
-        }
-        if self.reason:
-            out["reason"] = self.reason
-        return out
-
-
-_CREATE = f"""
-CREATE SCHEMA IF NOT EXISTS {SCHEMA};
-CREATE TABLE IF NOT EXISTS {SCHEMA}.entries (
-    ledger_seq bigint PRIMARY KEY,
-    event_id uuid NOT NULL UNIQUE,
-    case_id text NOT NULL,
-    case_seq integer NOT NULL,
-    type text NOT NULL,
-    event_time timestamptz NOT NULL,
-    event_recorded_at timestamptz NOT NULL,
-    appended_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-    canonical bytea NOT NULL,
-    prev_hash bytea NOT NULL,
-    hash bytea NOT NULL,
-    UNIQUE (case_id, case_seq)
-);
-CREATE OR REPLACE FUNCTION {SCHEMA}.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'the ledger is append-only: % refused on %', TG_OP, TG_TABLE_NAME;
-END $$;
-DROP TRIGGER IF EXISTS entries_append_only ON {SCHEMA}.entries;
-CREATE TRIGGER entries_append_only BEFORE UPDATE OR DELETE ON {SCHEMA}.entries
-    FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.refuse_change();
-DROP TRIGGER IF EXISTS entries_no_truncate ON {SCHEMA}.entries;
-CREATE TRIGGER entries_no_truncate BEFORE TRUNCATE ON {SCHEMA}.entries
-    FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.refuse_change();
-"""
-
-
 class LedgerStore:
-    """Appends and reads ledger entries."""
+    """Appends and reads ledger entries, tree nodes, checkpoints and cosignatures."""
 
     def __init__(self, settings: Settings, *, pool_size: int = 4) -> None:
         self.settings = settings
+        self.listeners: list[Callable[[], None]] = []
         self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             settings.database.conninfo(),
             min_size=1,
@@ -110,10 +129,13 @@ class LedgerStore:
         )
 
     def create(self) -> None:
+        """Create the tables unless they exist (a restricted role finds them made by the owner)."""
         with self.pool.connection() as conn:
+            if tables_exist(conn):
+                return
             conn.execute(f"SELECT pg_advisory_lock({_APPEND_LOCK})")
             try:
-                conn.execute(_CREATE)  # type: ignore[arg-type]
+                create_tables(conn)
                 conn.commit()
             finally:
                 conn.execute(f"SELECT pg_advisory_unlock({_APPEND_LOCK})")
@@ -134,65 +156,51 @@ class LedgerStore:
     # --- append ---------------------------------------------------------------------------
 
     def append(self, items: Sequence[Appendable]) -> int:
-        """Append the items not yet in the ledger, in order, in one transaction; returns how many."""
+        """Append the items not yet in the ledger, in order, in one transaction; return how many."""
         if not items:
             return 0
         with self.pool.connection() as conn, conn.transaction():
             # One appender at a time, whatever the number of ledger processes.
             conn.execute(f"SELECT pg_advisory_xact_lock({_APPEND_LOCK})")
-            ids = [i.event_id for i in items]
-            known = {
-                str(r[0])
-                for r in conn.execute(
-                    f"SELECT event_id FROM {SCHEMA}.entries WHERE event_id = ANY(%s::uuid[])", (ids,)
-                )
-            }
-            fresh: list[Appendable] = []
-            for item in items:
-                if item.event_id not in known:
-                    known.add(item.event_id)
-                    fresh.append(item)
+            fresh = _unknown(conn, items)
             if not fresh:
                 return 0
-            cases = sorted({i.case_id for i in fresh})
-            heads = {
-                r[0]: (r[1], bytes(r[2]))
-                for r in conn.execute(
-                    f"SELECT DISTINCT ON (case_id) case_id, case_seq, hash FROM {SCHEMA}.entries"
-                    " WHERE case_id = ANY(%s) ORDER BY case_id, case_seq DESC",
-                    (cases,),
-                )
-            }
-            row = conn.execute(f"SELECT coalesce(max(ledger_seq), 0) FROM {SCHEMA}.entries").fetchone()
-            ledger_seq = int(row[0]) if row else 0
-            rows = []
-            for item in fresh:
-                ledger_seq += 1
-                case_seq, prev = heads.get(item.case_id, (0, GENESIS))
-                case_seq += 1
-                canonical = rfc8785.dumps(
-                    {
-                        "case_id": item.case_id,
-                        "case_seq": case_seq,
-                        "event": item.envelope,
-                        "ledger_seq": ledger_seq,
-                        "type": item.type,
-                    }
-                )
-                digest = entry_hash(prev, canonical)
-                heads[item.case_id] = (case_seq, digest)
-                rows.append(
-                    (ledger_seq, item.event_id, item.case_id, case_seq, item.type, item.time,
-                     item.recordedtime, canonical, prev, digest)
-                )  # fmt: skip
+            last = conn.execute(
+                f"SELECT ledger_seq, appended_at FROM {SCHEMA}.entries"
+                " ORDER BY ledger_seq DESC LIMIT 1"
+            ).fetchone()
+            ledger_seq = int(last[0]) if last else 0
+            builder = self._builder(conn, ledger_seq)
+            now = conn.execute("SELECT clock_timestamp()").fetchone()[0]  # type: ignore[index]
+            # Appended times never go backwards, so `as_of` always selects a prefix of the ledger.
+            appended_at = max(now, last[1]) if last else now
+            heads = _case_heads(conn, sorted({i.case_id for i in fresh}))
+            rows, nodes = _entries(fresh, heads, ledger_seq, appended_at, builder)
             with conn.cursor() as cur:
-                cur.executemany(
-                    f"INSERT INTO {SCHEMA}.entries (ledger_seq, event_id, case_id, case_seq, type,"
-                    " event_time, event_recorded_at, canonical, prev_hash, hash)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    rows,
-                )
-            return len(rows)
+                with cur.copy(
+                    f"COPY {SCHEMA}.entries (ledger_seq, event_id, case_id, case_seq, type,"
+                    " event_time, event_recorded_at, appended_at, canonical, prev_hash, hash)"
+                    " FROM STDIN"
+                ) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                with cur.copy(f"COPY {SCHEMA}.tree_nodes (level, idx, hash) FROM STDIN") as copy:
+                    for node in nodes:
+                        copy.write_row(node)
+        for listener in self.listeners:
+            listener()
+        return len(rows)
+
+    def _builder(self, conn: psycopg.Connection[Any], ledger_seq: int) -> TreeBuilder:
+        size = tree_size(conn)
+        if size != ledger_seq:
+            raise LedgerCorruptedError(
+                f"the tree holds {size} leaves but the last entry is {ledger_seq}:"
+                " refusing to append"
+            )
+        keys = frontier_keys(size)
+        nodes = read_nodes(conn, keys)
+        return TreeBuilder(size, [nodes[k] for k in keys])
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -223,7 +231,7 @@ class LedgerStore:
         with self.pool.connection() as conn:
             rows = conn.execute(
                 f"SELECT ledger_seq, case_seq, hash, prev_hash, appended_at, canonical"
-                f" FROM {SCHEMA}.entries WHERE {' AND '.join(clauses)}"  # noqa: S608
+                f" FROM {SCHEMA}.entries WHERE {' AND '.join(clauses)}"
                 " ORDER BY ledger_seq LIMIT %s",
                 (*params, limit),
             ).fetchall()
@@ -248,45 +256,174 @@ class LedgerStore:
         with self.pool.connection() as conn:
             return {str(r[0]) for r in conn.execute(f"SELECT event_id FROM {SCHEMA}.entries")}
 
-    def verify(self, case_id: str) -> Verification:
-        """Recompute the case's chain from the stored bytes."""
+    def case_rows(self, case_id: str, upto: int | None = None) -> list[tuple[Any, ...]]:
+        """The case's rows (`ENTRY_COLUMNS`) in case order, up to ledger position `upto`."""
         with self.pool.connection() as conn:
-            rows = conn.execute(
-                f"SELECT ledger_seq, case_seq, type, canonical, prev_hash, hash FROM {SCHEMA}.entries"
-                " WHERE case_id = %s ORDER BY case_seq",
-                (case_id,),
+            return conn.execute(
+                f"SELECT {ENTRY_COLUMNS} FROM {SCHEMA}.entries"
+                " WHERE case_id = %s AND ledger_seq <= %s ORDER BY case_seq",
+                (case_id, upto if upto is not None else 2**62),
             ).fetchall()
-        return verify_chain(case_id, rows)
 
+    def nodes(self, keys: set[Node] | Sequence[Node]) -> dict[Node, bytes]:
+        with self.pool.connection() as conn:
+            return read_nodes(conn, keys)
 
-def verify_chain(case_id: str, rows: Sequence[tuple[Any, ...]]) -> Verification:
-    """Check a case's rows (ledger_seq, case_seq, type, canonical, prev_hash, hash) in order."""
-    prev = GENESIS
-    for expected_seq, (ledger_seq, case_seq, type_, canonical, prev_hash, digest) in enumerate(rows, 1):
-        canonical, prev_hash, digest = bytes(canonical), bytes(prev_hash), bytes(digest)
-        reason = None
-        if case_seq != expected_seq:
-            reason = f"entry {expected_seq} is missing or out of place"
-        elif prev_hash != prev:
-            reason = "prev_hash does not match the previous entry's hash"
-        elif entry_hash(prev, canonical) != digest:
-            reason = "the entry's bytes do not match its hash"
-        else:
+    def tree_size(self) -> int:
+        with self.pool.connection() as conn:
+            return tree_size(conn)
+
+    def heads_rows(
+        self, after: int, upto: int, conn: psycopg.Connection[Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """(ledger_seq, case_id, case_seq, hash) of the entries in (after, upto], in order."""
+        if conn is None:
+            with self.pool.connection() as own:
+                return self.heads_rows(after, upto, own)
+        return conn.execute(
+            f"SELECT ledger_seq, case_id, case_seq, hash FROM {SCHEMA}.entries"
+            " WHERE ledger_seq > %s AND ledger_seq <= %s ORDER BY ledger_seq",
+            (after, upto),
+        ).fetchall()
+
+    @contextmanager
+    def stream(self, columns: str = ENTRY_COLUMNS, batch: int = 5000) -> Iterator[Iterator[Any]]:
+        """Every entry in ledger order (binary server-side cursor), for whole-ledger checks.
+
+        A reader thread fetches the next batch while the caller checks this one.
+        """
+        batches: queue.Queue[list[Any] | BaseException] = queue.Queue(maxsize=4)
+        stop = threading.Event()
+
+        def put(item: list[Any] | BaseException) -> None:
+            while not stop.is_set():
+                try:
+                    batches.put(item, timeout=0.1)
+                    return
+                except queue.Full:
+                    continue
+
+        def read() -> None:
             try:
-                parsed = json.loads(canonical)
-            except ValueError:
-                parsed = {}
-            if (
-                parsed.get("case_id") != case_id
-                or parsed.get("case_seq") != case_seq
-                or parsed.get("ledger_seq") != ledger_seq
-                or parsed.get("type") != type_
-            ):
-                reason = "the stored columns differ from the hashed entry"
-        if reason:
-            return Verification(False, len(rows), prev.hex() if expected_seq > 1 else None, expected_seq, reason)
-        prev = digest
-    return Verification(True, len(rows), prev.hex() if rows else None, None)
+                with (
+                    self.pool.connection() as conn,
+                    conn.transaction(),
+                    conn.cursor(name="ledger_stream", binary=True) as cur,
+                ):
+                    cur.execute(f"SELECT {columns} FROM {SCHEMA}.entries ORDER BY ledger_seq")
+                    while not stop.is_set():
+                        rows = cur.fetchmany(batch)
+                        put(rows)
+                        if not rows:
+                            return
+            except BaseException as exc:  # handed to the consumer, which raises it
+                put(exc)
+
+        def rows() -> Iterator[Any]:
+            while True:
+                item = batches.get()
+                if isinstance(item, BaseException):
+                    raise item
+                if not item:
+                    return
+                yield from item
+
+        reader = threading.Thread(target=read, name="ledger-stream", daemon=True)
+        reader.start()
+        try:
+            yield rows()
+        finally:
+            stop.set()
+            reader.join()
+
+
+def tree_size(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute(
+        f"SELECT idx FROM {SCHEMA}.tree_nodes WHERE level = 0 ORDER BY idx DESC LIMIT 1"
+    ).fetchone()
+    return int(row[0]) + 1 if row else 0
+
+
+def read_nodes(
+    conn: psycopg.Connection[Any], keys: set[Node] | Sequence[Node], *, strict: bool = True
+) -> dict[Node, bytes]:
+    """The stored hashes of these tree nodes; `strict`: every one must be there."""
+    keys = list(keys)
+    if not keys:
+        return {}
+    rows = conn.execute(
+        f"SELECT level, idx, hash FROM {SCHEMA}.tree_nodes"
+        " WHERE (level, idx) IN (SELECT * FROM unnest(%s::smallint[], %s::bigint[]))",
+        ([k[0] for k in keys], [k[1] for k in keys]),
+    ).fetchall()
+    found = {(int(r[0]), int(r[1])): bytes(r[2]) for r in rows}
+    missing = [k for k in keys if k not in found] if strict else []
+    if missing:
+        raise LedgerCorruptedError(f"the tree lacks {len(missing)} node(s), e.g. {missing[0]}")
+    return found
+
+
+def _entries(
+    fresh: Sequence[Appendable],
+    heads: dict[str, tuple[int, bytes]],
+    ledger_seq: int,
+    appended_at: datetime,
+    builder: TreeBuilder,
+) -> tuple[list[tuple[Any, ...]], list[tuple[int, int, bytes]]]:
+    """The new entries' rows (canonical bytes fixed here, once) and the tree nodes they make."""
+    stamp = rfc3339(appended_at)
+    rows, nodes = [], []
+    for item in fresh:
+        ledger_seq += 1
+        case_seq, prev = heads.get(item.case_id, (0, GENESIS))
+        case_seq += 1
+        canonical = canonical_json(
+            {
+                "appended_at": stamp,
+                "case_id": item.case_id,
+                "case_seq": case_seq,
+                "event": item.envelope,
+                "ledger_seq": ledger_seq,
+                "type": item.type,
+            }
+        )
+        digest = entry_hash(prev, canonical)
+        heads[item.case_id] = (case_seq, digest)
+        nodes += builder.append(leaf_hash(canonical))
+        rows.append(
+            (ledger_seq, item.event_id, item.case_id, case_seq, item.type, item.time,
+             item.recordedtime, appended_at, canonical, prev, digest)
+        )  # fmt: skip
+    return rows, nodes
+
+
+def _unknown(conn: psycopg.Connection[Any], items: Sequence[Appendable]) -> list[Appendable]:
+    ids = [i.event_id for i in items]
+    known = {
+        str(r[0])
+        for r in conn.execute(
+            f"SELECT event_id FROM {SCHEMA}.entries WHERE event_id = ANY(%s::uuid[])", (ids,)
+        )
+    }
+    fresh: list[Appendable] = []
+    for item in items:
+        if item.event_id not in known:
+            known.add(item.event_id)
+            fresh.append(item)
+    return fresh
+
+
+def _case_heads(conn: psycopg.Connection[Any], cases: list[str]) -> dict[str, tuple[int, bytes]]:
+    # One backward index probe per case, however long its history.
+    return {
+        r[0]: (r[1], bytes(r[2]))
+        for r in conn.execute(
+            "SELECT c.case_id, e.case_seq, e.hash FROM unnest(%s::text[]) AS c(case_id)"
+            f" CROSS JOIN LATERAL (SELECT case_seq, hash FROM {SCHEMA}.entries"
+            "  WHERE case_id = c.case_id ORDER BY case_seq DESC LIMIT 1) AS e",
+            (cases,),
+        )
+    }
 
 
 def _entry(row: tuple[Any, ...]) -> dict[str, Any]:

@@ -93,6 +93,13 @@ class AuditLog:
 
     def create(self) -> None:
         with self.pool.connection() as conn:
+            # Made by the owner already: a role that may only insert and read runs no DDL.
+            names = [f'"{self.schema}".read_audit', f'"{self.schema}".sealed_cases']
+            row = conn.execute(
+                "SELECT bool_and(to_regclass(n) IS NOT NULL) FROM unnest(%s::text[]) AS n", (names,)
+            ).fetchone()
+            if row and row[0]:
+                return
             conn.execute("SELECT pg_advisory_lock(%s)", (self.lock_key,))
             try:
                 conn.execute(_create_sql(self.schema))  # type: ignore[arg-type]

@@ -1,0 +1,271 @@
+"""The auditors' commands: `verify`, `export`, `verify-bundle`, `witness`, `replay`, `ledger-role`.
+
+`verify`, `export` and `replay` read CASELINE_DATABASE_URL; `verify-bundle` needs only the file.
+Exit status: 0 all good, 1 a check failed, 2 a witness saw an inconsistent history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from shared.kit.settings import Settings
+
+__all__ = ["Progress", "add_parsers", "run"]
+
+Say = Callable[[str], None]
+
+
+class Progress:
+    """A one-line progress bar on a terminal stream, with the rate."""
+
+    def __init__(self, label: str, total: int | None, stream: TextIO | None = None) -> None:
+        self.label = label
+        self.total = total or None
+        self.stream = stream or sys.stderr
+        self.started = time.perf_counter()
+        self.shown = 0.0
+
+    def __call__(self, done: int) -> None:
+        now = time.perf_counter()
+        if now - self.shown < 0.2 and done != self.total:
+            return
+        self.shown = now
+        rate = done / max(now - self.started, 1e-9)
+        if self.total:
+            filled = int(30 * min(done, self.total) / self.total)
+            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {done:,}/{self.total:,}"
+        else:
+            bar = f"{done:,}"
+        self.stream.write(f"\r{self.label} {bar} ({rate:,.0f}/s)")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def verify(settings: Settings, args: argparse.Namespace, say: Say = print) -> int:
+    """One case's chain and proofs, or (`--all`) every entry, chain, checkpoint and cosignature."""
+    from caseline.witness import witness_roots
+    from services.ledger.application import LedgerApplication
+    from services.ledger.signing import LedgerKey
+
+    trusted = LedgerKey.verifying(args.key) if args.key else None
+    ledger = LedgerApplication(settings, create=False, key=trusted)
+    try:
+        key = ledger.public_key()
+        say(f"ledger key {key['key_id']} (Ed25519 {key['public_key']})"
+            + ("  [DEVELOPMENT KEY]" if key["development"] else ""))  # fmt: skip
+        if args.public_key:
+            return 0
+        if args.case and not args.all:
+            result = ledger.verify_case(args.case).body()
+            verdict = (
+                "OK"
+                if result["ok"]
+                else f"FAILED at entry {result['first_bad_seq']}: {result['reason']}"
+            )
+            say(
+                f"case {args.case}: {result['events']} events,"
+                f" head {result['head_hash']}: {verdict}"
+            )
+            return 0 if result["ok"] else 1
+        roots: dict[int, tuple[str, bytes]] = {}
+        for directory in args.witness:
+            roots.update(witness_roots(Path(directory)))
+        bar = Progress("verifying", ledger.store.tree_size())
+        report = ledger.verify_all(roots, progress=bar)
+        bar(report.events)
+        bar.finish()
+    finally:
+        ledger.close()
+    say(f"{report.events:,} entries of {report.cases:,} cases, {report.checkpoints} checkpoints,"
+        f" {report.cosignatures} witness cosignatures checked in {report.seconds:.2f} s"
+        f" ({report.rate:,.0f} entries/s)")  # fmt: skip
+    if report.ok:
+        say("OK: every chain, the Merkle tree and every signature verify")
+        return 0
+    where = f" first bad entry: {report.first_bad_seq};" if report.first_bad_seq else ""
+    say(f"FAILED:{where} {report.reason}")
+    for problem in report.problems[1:]:
+        say(f"  also: {problem}")
+    return 1
+
+
+def export(settings: Settings, args: argparse.Namespace, say: Say = print) -> int:
+    """Write a case's evidence bundle to a file."""
+    from caseline.bundle import verify_bundle
+    from services.ledger.application import LedgerApplication
+
+    ledger = LedgerApplication(settings, create=False)
+    try:
+        data = ledger.export(args.case)
+    finally:
+        ledger.close()
+    path = Path(args.output or f"case-{args.case}.bundle.json")
+    path.write_bytes(data)
+    report = verify_bundle(data)
+    say(f"wrote {path} ({len(data):,} bytes)")
+    for line in report.lines():
+        say(line)
+    return 0 if report.ok else 1
+
+
+def verify_bundle_file(args: argparse.Namespace, say: Say = print) -> int:
+    """Verify a bundle offline and print the short report."""
+    from caseline.bundle import verify_bundle
+
+    witnesses = dict(item.split("=", 1) for item in args.witness_key)
+    try:
+        raw = Path(args.file).read_bytes()
+    except OSError as exc:
+        say(f"cannot read {args.file}: {exc.strerror}")
+        return 1
+    report = verify_bundle(raw, trusted_key=args.key, witness_keys=witnesses)
+    for line in report.lines():
+        say(line)
+    return 0 if report.ok else 1
+
+
+def witness(args: argparse.Namespace, say: Say = print) -> int:
+    from caseline.witness import Witness, WitnessError
+
+    try:
+        token = os.environ.get("CASELINE_WITNESS_TOKEN") or args.token
+        w = Witness(
+            Path(args.state), args.ledger, name=args.name, ledger_key=args.ledger_key, token=token
+        )
+    except WitnessError as exc:
+        say(str(exc))
+        return 1
+    say(f"witness {w.name}, public key {w.public_key()}")
+    return w.run(args.interval, args.once, say)
+
+
+def replay(settings: Settings, args: argparse.Namespace, say: Say = print) -> int:
+    from caseline.replay import describe
+    from caseline.replay import replay as run_replay
+
+    bars: list[Progress] = []
+
+    def progress(label: str, total: int | None) -> Callable[[int], None]:
+        if bars:
+            bars[-1].finish()
+        bars.append(Progress(label, total))
+        return bars[-1]
+
+    results = run_replay(settings, args.service, progress)
+    if bars:
+        bars[-1].finish()
+    for line in describe(results):
+        say(line)
+    return 0 if all(r.ok for r in results) else 1
+
+
+def ledger_role(settings: Settings, args: argparse.Namespace, say: Say = print) -> int:
+    """As the database owner: create the ledger's tables and its insert-and-read-only role."""
+    import psycopg
+
+    from services.ledger.schema import create_owned_tables, grant_ledger_role
+
+    password = os.environ.get(args.password_env) if args.password_env else None
+    create_owned_tables(settings)
+    with psycopg.connect(settings.database.conninfo(), autocommit=True) as conn:
+        grant_ledger_role(conn, args.role, password)
+    say(f"role {args.role} may now only SELECT and INSERT on the ledger's tables;"
+        f" run the ledger with CASELINE_DATABASE_URL as {args.role}")  # fmt: skip
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch a parsed `caseline` auditors' command."""
+    handlers: dict[str, Callable[[], int]] = {
+        "verify": lambda: verify(Settings(), args),
+        "export": lambda: export(Settings(), args),
+        "verify-bundle": lambda: verify_bundle_file(args),
+        "witness": lambda: witness(args),
+        "replay": lambda: replay(Settings(), args),
+        "ledger-role": lambda: ledger_role(Settings(), args),
+    }
+    import psycopg
+
+    from shared.kit.errors import CaselineError
+
+    try:
+        return handlers[args.command]()
+    except CaselineError as exc:
+        sys.stderr.write(f"{exc.detail}\n")
+    except psycopg.Error as exc:
+        sys.stderr.write(f"the database refused: {str(exc).strip()}\n")
+    except (RuntimeError, ValueError) as exc:  # configuration: keys, settings
+        sys.stderr.write(f"{exc}\n")
+    return 1
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    return run(args)
+
+
+def add_parsers(sub: Any) -> None:
+    """Register the auditors' commands on `caseline`'s subcommand parser."""
+    verify = sub.add_parser(
+        "verify", help="verify the ledger's chains, Merkle tree and checkpoints"
+    )
+    verify.add_argument("case", nargs="?", help="one case id (default: the whole ledger)")
+    verify.add_argument("--all", action="store_true", help="the whole ledger, with progress")
+    verify.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also check against a witness's stored checkpoints",
+    )
+    verify.add_argument("--public-key", action="store_true", help="print the ledger's key and stop")
+    verify.add_argument("--key", help="check against this public key (base64), not the configured")
+    verify.set_defaults(func=_cmd)
+
+    export = sub.add_parser("export", help="write a case's evidence bundle to one file")
+    export.add_argument("case")
+    export.add_argument("-o", "--output", help="the file (default: case-<id>.bundle.json)")
+    export.set_defaults(func=_cmd)
+
+    bundle = sub.add_parser("verify-bundle", help="verify an evidence bundle offline (no server)")
+    bundle.add_argument("file")
+    bundle.add_argument("--key", help="the ledger public key you trust (base64 raw Ed25519)")
+    bundle.add_argument(
+        "--witness-key",
+        action="append",
+        default=[],
+        metavar="NAME=BASE64",
+        help="require this witness's cosignature, checked with its key",
+    )
+    bundle.set_defaults(func=_cmd)
+
+    witness = sub.add_parser("witness", help="keep, check and countersign the ledger's checkpoints")
+    witness.add_argument("--ledger", required=True, help="the ledger's base URL")
+    witness.add_argument("--state", required=True, help="this witness's directory (key, copies)")
+    witness.add_argument("--name", help="this witness's name (required on the first run)")
+    witness.add_argument(
+        "--ledger-key", help="pin the ledger's key (base64); default: first contact"
+    )
+    witness.add_argument("--interval", type=float, default=30.0, help="seconds between checks")
+    witness.add_argument("--once", action="store_true", help="check once and exit")
+    witness.add_argument(
+        "--token", help="bearer token for reading the ledger (or CASELINE_WITNESS_TOKEN)"
+    )
+    witness.set_defaults(func=_cmd)
+
+    replay = sub.add_parser("replay", help="rebuild every read model from the events and compare")
+    replay.add_argument("--service", action="append", default=[], help="only this service")
+    replay.set_defaults(func=_cmd)
+
+    role = sub.add_parser("ledger-role", help="create the ledger's insert-and-read-only role")
+    role.add_argument("--role", default="caseline_ledger")
+    role.add_argument("--password-env", help="environment variable holding its password")
+    role.set_defaults(func=_cmd)

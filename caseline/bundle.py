@@ -1,0 +1,393 @@
+"""The offline verifier of evidence bundles and RFC 9162 proofs: no server, no database.
+
+Self-contained on purpose (standard library and `cryptography` only), sharing no code with the
+ledger it checks; entry bytes are hashed exactly as carried.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "COSIGNATURE_HEADER",
+    "BundleError",
+    "BundleReport",
+    "Checkpoint",
+    "parse_statement",
+    "public_key",
+    "signed_by",
+    "verify_bundle",
+    "verify_consistency",
+    "verify_inclusion",
+]
+
+BUNDLE_FORMAT = "caseline-evidence-bundle/1"
+STATEMENT_HEADER = "caseline-ledger checkpoint v1"
+COSIGNATURE_HEADER = "caseline-ledger cosignature v1"
+GENESIS = bytes(32)
+
+
+class BundleError(ValueError):
+    """The bundle fails; `seq` is the first bad entry's position in the case, when there is one."""
+
+    def __init__(self, reason: str, seq: int | None = None, ledger_seq: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.seq = seq
+        self.ledger_seq = ledger_seq
+
+
+def _leaf(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def _node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def verify_inclusion(
+    index: int, size: int, leaf: bytes, path: Sequence[bytes], root: bytes
+) -> bool:
+    """RFC 9162 §2.1.3.2 for the leaf hash at `index` in a tree of `size` leaves."""
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = _node(p, r)
+            while not fn & 1 and fn:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = _node(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(
+    first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]
+) -> bool:
+    """RFC 9162 §2.1.4.2: the tree of `second` leaves extends the tree of `first` leaves."""
+    if first == second:
+        return not proof and first_root == second_root
+    if not 0 < first < second or not proof:
+        return False
+    path = list(proof)
+    if first & (first - 1) == 0:  # a power of two: the old root is the first node
+        path.insert(0, first_root)
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = _node(c, fr), _node(c, sr)
+            while not fn & 1 and fn:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = _node(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and fr == first_root and sr == second_root
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The facts of a signed checkpoint statement."""
+
+    tree_size: int
+    root_hash: bytes
+    heads_size: int
+    heads_root: bytes
+    signed_at: str
+    key_id: str
+
+
+def parse_statement(data: bytes) -> Checkpoint:
+    """A checkpoint statement's fields; it must be exactly in the documented form."""
+    lines = data.decode("utf-8").split("\n")
+    names = ["tree_size", "root_hash", "heads_size", "heads_root", "signed_at", "key_id"]
+    if len(lines) != 8 or lines[0] != STATEMENT_HEADER or lines[7] != "":
+        raise BundleError("the checkpoint statement is malformed")
+    values = {}
+    for name, line in zip(names, lines[1:7], strict=True):
+        label, _, value = line.partition(" ")
+        if label != name or not value:
+            raise BundleError("the checkpoint statement is malformed")
+        values[name] = value
+    try:
+        return Checkpoint(
+            int(values["tree_size"]), bytes.fromhex(values["root_hash"]),
+            int(values["heads_size"]), bytes.fromhex(values["heads_root"]),
+            values["signed_at"], values["key_id"],
+        )  # fmt: skip
+    except ValueError:
+        raise BundleError("the checkpoint statement is malformed") from None
+
+
+def signed_by(public: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
+    try:
+        public.verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def public_key(b64: str) -> tuple[Ed25519PublicKey, str]:
+    """A raw Ed25519 public key in base64, and its key id (first 8 bytes of SHA-256, hex)."""
+    raw = _b64(b64)
+    if len(raw) != 32:
+        raise BundleError("a public key must have 32 bytes")
+    return Ed25519PublicKey.from_public_bytes(raw), hashlib.sha256(raw).digest()[:8].hex()
+
+
+def _b64(value: Any) -> bytes:
+    if not isinstance(value, str):
+        raise BundleError("a base64 field is not a string")
+    try:
+        data = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise BundleError("a base64 field is not valid base64") from None
+    # Only the one form the ledger writes: unused trailing bits could otherwise be changed.
+    if base64.b64encode(data).decode() != value:
+        raise BundleError("a base64 field is not in its canonical form")
+    return data
+
+
+def _hex(value: Any) -> bytes:
+    """Lower-case hex only, as the ledger writes it."""
+    try:
+        data = bytes.fromhex(value)
+    except (TypeError, ValueError):
+        raise BundleError("a hash is not hex") from None
+    if data.hex() != value:
+        raise BundleError("a hash is not in lower-case hex")
+    return data
+
+
+def _hexes(values: Any) -> list[bytes]:
+    if not isinstance(values, list):
+        raise BundleError("a proof is not a list")
+    return [_hex(v) for v in values]
+
+
+@dataclass
+class BundleReport:
+    """What `caseline verify-bundle` prints."""
+
+    ok: bool = False
+    case_id: str | None = None
+    events: int = 0
+    first_time: str | None = None
+    last_time: str | None = None
+    checkpoint: Checkpoint | None = None
+    cosigners: list[str] = field(default_factory=list)
+    first_bad_seq: int | None = None
+    first_bad_ledger_seq: int | None = None
+    reason: str | None = None
+
+    def lines(self) -> list[str]:
+        out = [f"Evidence bundle of case {self.case_id or '?'}"]
+        span = f" ({self.first_time} … {self.last_time})" if self.first_time else ""
+        out.append(f"  events:      {self.events}{span}")
+        if self.checkpoint is not None:
+            cp = self.checkpoint
+            out.append(
+                f"  checkpoint:  {cp.tree_size} ledger entries, root {cp.root_hash.hex()[:16]}…,"
+                f" signed {cp.signed_at} by key {cp.key_id}"
+            )
+        if self.cosigners:
+            out.append(f"  cosigned by: {', '.join(self.cosigners)}")
+        if self.ok:
+            out.append("  result:      OK — authentic, complete, in order, and in the signed tree")
+        else:
+            where = ""
+            if self.first_bad_seq is not None:
+                where = f" at entry {self.first_bad_seq} of the case"
+                if self.first_bad_ledger_seq is not None:
+                    where += f" (ledger entry {self.first_bad_ledger_seq})"
+            out.append(f"  result:      FAILED{where}: {self.reason}")
+        return out
+
+
+def verify_bundle(
+    raw: bytes,
+    *,
+    trusted_key: str | None = None,
+    witness_keys: Mapping[str, str] | None = None,
+) -> BundleReport:
+    """Verify a bundle file's bytes; `trusted_key` pins the ledger's key (base64), if known."""
+    report = BundleReport()
+    try:
+        _verify(raw, report, trusted_key, witness_keys or {})
+        report.ok = True
+    except BundleError as exc:
+        report.reason, report.first_bad_seq, report.first_bad_ledger_seq = (
+            exc.reason,
+            exc.seq,
+            exc.ledger_seq,
+        )
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        report.reason = f"the bundle is not in the documented form ({type(exc).__name__}: {exc})"
+    return report
+
+
+def verify_bundle_file(path: Path, **kwargs: Any) -> BundleReport:
+    return verify_bundle(Path(path).read_bytes(), **kwargs)
+
+
+def _verify(
+    raw: bytes, report: BundleReport, trusted_key: str | None, witness_keys: Mapping[str, str]
+) -> None:
+    try:
+        bundle = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BundleError("the file is not JSON") from None
+    if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
+        raise BundleError(f"not a {BUNDLE_FORMAT} file")
+    report.case_id = str(bundle.get("case_id"))
+    exact = json.dumps(bundle, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n"
+    if exact.encode() != raw:
+        raise BundleError("the file is not byte for byte as exported: it was edited")
+    checkpoint = _verify_checkpoint(bundle, report, trusted_key, witness_keys)
+    last = _verify_entries(bundle, report, checkpoint)
+    _verify_head(bundle, checkpoint, last, report.events)
+
+
+def _verify_checkpoint(
+    bundle: dict[str, Any],
+    report: BundleReport,
+    trusted_key: str | None,
+    witness_keys: Mapping[str, str],
+) -> Checkpoint:
+    key_info = bundle["public_key"]
+    public, kid = public_key(key_info["public_key"])
+    if key_info.get("algorithm") != "Ed25519" or key_info.get("key_id") != kid:
+        raise BundleError("the bundle's public key does not match its key id")
+    if trusted_key is not None and public_key(trusted_key)[1] != kid:
+        raise BundleError(f"the bundle is signed by key {kid}, not by the key you trust")
+    statement = _b64(bundle["checkpoint"]["statement"])
+    checkpoint = parse_statement(statement)
+    report.checkpoint = checkpoint
+    if checkpoint.key_id != kid:
+        raise BundleError("the checkpoint names another key than the bundle's")
+    if not signed_by(public, _b64(bundle["checkpoint"]["signature"]), statement):
+        raise BundleError("the checkpoint's signature does not verify: the checkpoint was replaced")
+    for cosig in bundle["cosignatures"]:
+        name = cosig["witness"]
+        given = witness_keys.get(name, cosig.get("public_key"))
+        if given is None:
+            report.cosigners.append(f"{name} (not checked: its key is not known)")
+            continue
+        witness_key, witness_kid = public_key(given)
+        message = f"{COSIGNATURE_HEADER}\nwitness {name}\n".encode() + statement
+        if witness_kid != cosig["key_id"] or not signed_by(
+            witness_key, _b64(cosig["signature"]), message
+        ):
+            raise BundleError(f"witness {name}'s cosignature does not verify")
+        trust = "key you gave" if name in witness_keys else "key in the bundle"
+        report.cosigners.append(f"{name} (key {witness_kid}, {trust})")
+    missing = set(witness_keys) - {c["witness"] for c in bundle["cosignatures"]}
+    if missing:
+        raise BundleError(f"no cosignature from {', '.join(sorted(missing))}")
+    return checkpoint
+
+
+def _verify_entries(
+    bundle: dict[str, Any], report: BundleReport, checkpoint: Checkpoint
+) -> dict[str, Any]:
+    """Each entry in turn: its chain link, its fields, its inclusion in the signed tree."""
+    prev, last_ledger_seq, last = GENESIS, 0, {}
+    for seq, entry in enumerate(bundle["entries"], 1):
+        at = entry.get("ledger_seq") if isinstance(entry, dict) else None
+        try:
+            prev, hashed = _verify_entry(
+                bundle["case_id"], entry, seq, prev, last_ledger_seq, checkpoint
+            )
+        except (BundleError, KeyError, TypeError, AttributeError, ValueError) as exc:
+            reason = exc.reason if isinstance(exc, BundleError) else "the entry is malformed"
+            raise BundleError(reason, seq, at if isinstance(at, int) else None) from None
+        event = hashed.get("event") or {}
+        report.first_time = report.first_time or event.get("time")
+        report.last_time = event.get("time")
+        report.events = seq
+        last_ledger_seq, last = hashed["ledger_seq"], hashed
+    if not bundle["entries"]:
+        raise BundleError("the bundle holds no entry")
+    return {**last, "hash": prev.hex()}
+
+
+def _verify_entry(
+    case_id: str, entry: dict[str, Any], seq: int, prev: bytes, after: int, checkpoint: Checkpoint
+) -> tuple[bytes, dict[str, Any]]:
+    """One entry: its hash and its hashed content, once every check holds."""
+    canonical = _b64(entry["canonical"])
+    try:
+        hashed = json.loads(canonical)
+    except ValueError:
+        raise BundleError("the entry's bytes are not JSON") from None
+    ledger_seq = entry["ledger_seq"]
+    if entry["case_seq"] != seq or hashed.get("case_seq") != seq:
+        raise BundleError(f"entry {seq} of the case is missing or out of place")
+    if hashed.get("case_id") != case_id or hashed.get("ledger_seq") != ledger_seq:
+        raise BundleError("the entry's hashed case or position differs from the bundle's")
+    if not isinstance(ledger_seq, int) or not after < ledger_seq <= checkpoint.tree_size:
+        raise BundleError("the entry is out of ledger order or beyond the checkpoint")
+    if _hex(entry["prev_hash"]) != prev:
+        raise BundleError("prev_hash does not match the previous entry's hash")
+    digest = hashlib.sha256(prev + canonical).digest()
+    if digest.hex() != entry["hash"]:
+        raise BundleError("the entry's bytes do not match its hash")
+    proof = _hexes(entry["inclusion_proof"])
+    if not verify_inclusion(
+        ledger_seq - 1, checkpoint.tree_size, _leaf(canonical), proof, checkpoint.root_hash
+    ):
+        raise BundleError("the entry is not in the signed tree (its inclusion proof fails)")
+    return digest, hashed
+
+
+def _verify_head(
+    bundle: dict[str, Any], checkpoint: Checkpoint, last: dict[str, Any], events: int
+) -> None:
+    """The case's last entry is the head the checkpoint signed: nothing after it was cut off."""
+    head = bundle["case_head"]
+    missing = BundleError(
+        "the checkpoint does not sign this case's head: later entries were cut off or altered",
+        events + 1,
+    )
+    if not isinstance(head, dict):
+        raise missing
+    leaf = _b64(head["leaf"])
+    if head["heads_size"] != checkpoint.heads_size or not verify_inclusion(
+        head["index"],
+        checkpoint.heads_size,
+        _leaf(leaf),
+        _hexes(head["proof"]),
+        checkpoint.heads_root,
+    ):
+        raise missing
+    signed = json.loads(leaf)
+    if signed.get("case_id") != bundle["case_id"]:
+        raise missing
+    if signed.get("case_seq", 0) > events:
+        raise BundleError(
+            f"entries {events + 1} to {signed['case_seq']} of the case are missing from the bundle",
+            events + 1,
+        )
+    if (signed.get("case_seq"), signed.get("ledger_seq"), signed.get("head_hash")) != (
+        events, last["ledger_seq"], last["hash"],
+    ):  # fmt: skip
+        raise missing

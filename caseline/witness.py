@@ -1,0 +1,240 @@
+"""`caseline witness`: an agency keeps its own copy of the ledger's checkpoints and cosigns them.
+
+A checkpoint is kept and cosigned only if the pinned ledger key signed it and it is consistent
+(RFC 9162) with the last one held, so a re-signed rewrite of history alerts (exit 2).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from caseline.bundle import (
+    COSIGNATURE_HEADER,
+    BundleError,
+    Checkpoint,
+    parse_statement,
+    public_key,
+    signed_by,
+    verify_consistency,
+)
+
+__all__ = ["Witness", "WitnessError", "witness_roots"]
+
+
+class WitnessError(RuntimeError):
+    """The ledger showed the witness something it must not countersign."""
+
+
+@dataclass(frozen=True)
+class Held:
+    """A checkpoint the witness verified and keeps."""
+
+    tree_size: int
+    root_hash: bytes
+    statement: bytes
+
+    @classmethod
+    def from_json(cls, line: str) -> Held:
+        data = json.loads(line)
+        return cls(
+            data["tree_size"], bytes.fromhex(data["root_hash"]), base64.b64decode(data["statement"])
+        )
+
+
+def _held(state: Path) -> list[Held]:
+    path = state / "checkpoints.jsonl"
+    if not path.exists():
+        return []
+    return [Held.from_json(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def witness_roots(state: Path) -> dict[int, tuple[str, bytes]]:
+    """Every root a witness holds, by tree size (for `caseline verify --witness`)."""
+    config = json.loads((Path(state) / "witness.json").read_text())
+    return {
+        h.tree_size: (f"witness {config['name']}'s copy", h.root_hash) for h in _held(Path(state))
+    }
+
+
+class Witness:
+    """One witness: its key, its pinned ledger key, and the checkpoints it holds."""
+
+    def __init__(
+        self,
+        state: Path,
+        ledger_url: str,
+        *,
+        name: str | None = None,
+        ledger_key: str | None = None,
+        token: str | None = None,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self.state = Path(state)
+        self.state.mkdir(parents=True, exist_ok=True)
+        self.http = client or httpx.Client(base_url=ledger_url, timeout=15)
+        # Reads of the ledger are authenticated and audited like anyone's; cosignatures are not.
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        config_path = self.state / "witness.json"
+        config: dict[str, Any] = json.loads(config_path.read_text()) if config_path.exists() else {}
+        if name and config.get("name") not in (None, name):
+            raise WitnessError(f"this state directory belongs to witness {config['name']!r}")
+        config["name"] = name or config.get("name")
+        if not config["name"]:
+            raise WitnessError("name this witness with --name on its first run")
+        if ledger_key:
+            if config.get("ledger_key") not in (None, ledger_key):
+                raise WitnessError("another ledger key is pinned in this state directory")
+            config["ledger_key"] = ledger_key
+        self.config = config
+        self.key = self._load_or_create_key()
+        self._save_config()
+
+    @property
+    def name(self) -> str:
+        return str(self.config["name"])
+
+    def _load_or_create_key(self) -> Ed25519PrivateKey:
+        path = self.state / "witness.key"
+        if not path.exists():
+            pem = Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(pem)
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise WitnessError(f"{path} is not an Ed25519 key")
+        return key
+
+    def _save_config(self) -> None:
+        (self.state / "witness.json").write_text(json.dumps(self.config, indent=2) + "\n")
+
+    def public_key(self) -> str:
+        raw = self.key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        return base64.b64encode(raw).decode()
+
+    def registration(self) -> str:
+        """The line the ledger's operator adds to CASELINE_LEDGER_WITNESS_KEYS."""
+        return f"{self.name}={self.public_key()}"
+
+    def _get(self, path: str, **params: Any) -> Any:
+        response = self.http.get(path, params=params or None, headers=self.headers)
+        response.raise_for_status()
+        return response.json()
+
+    def _ledger_key(self, say: Callable[[str], None]) -> str:
+        if not self.config.get("ledger_key"):
+            self.config["ledger_key"] = self._get("/checkpoints/key")["public_key"]
+            self._save_config()
+            say(
+                f"pinned the ledger's key {public_key(self.config['ledger_key'])[1]}"
+                " on first contact"
+            )
+        return str(self.config["ledger_key"])
+
+    def step(self, say: Callable[[str], None] = print) -> Checkpoint | None:
+        """Fetch the latest checkpoint, check it against the last one held, cosign and keep it."""
+        response = self.http.get("/checkpoints/latest", headers=self.headers)
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        body = response.json()
+        statement = base64.b64decode(body["statement"])
+        try:
+            checkpoint = parse_statement(statement)
+        except BundleError as exc:
+            raise WitnessError(str(exc)) from None
+        ledger_public, kid = public_key(self._ledger_key(say))
+        if checkpoint.key_id != kid or not signed_by(
+            ledger_public, base64.b64decode(body["signature"]), statement
+        ):
+            raise WitnessError(
+                f"checkpoint {checkpoint.tree_size} is not signed by the pinned ledger key"
+            )
+        held = _held(self.state)
+        if held:
+            self._check_consistent(held[-1], checkpoint)
+        self._cosign(checkpoint, statement, say)
+        if not held or held[-1].tree_size != checkpoint.tree_size:
+            record = {
+                "tree_size": checkpoint.tree_size,
+                "root_hash": checkpoint.root_hash.hex(),
+                "signed_at": checkpoint.signed_at,
+                "statement": body["statement"],
+                "signature": body["signature"],
+            }
+            with (self.state / "checkpoints.jsonl").open("a") as out:
+                out.write(json.dumps(record, sort_keys=True) + "\n")
+        return checkpoint
+
+    def _check_consistent(self, last: Held, checkpoint: Checkpoint) -> None:
+        if checkpoint.tree_size < last.tree_size:
+            raise WitnessError(
+                f"the ledger's latest checkpoint ({checkpoint.tree_size} entries) is older than"
+                f" the one this witness holds ({last.tree_size}): history was cut"
+            )
+        if checkpoint.tree_size == last.tree_size:
+            proof: list[bytes] = []
+        else:
+            body = self._get(
+                "/proofs/consistency", first=last.tree_size, second=checkpoint.tree_size
+            )
+            proof = [bytes.fromhex(p) for p in body["proof"]]
+        if not verify_consistency(
+            last.tree_size, checkpoint.tree_size, last.root_hash, checkpoint.root_hash, proof
+        ):
+            raise WitnessError(
+                f"the ledger's tree of {checkpoint.tree_size} entries does not extend the tree of"
+                f" {last.tree_size} entries this witness holds: history was rewritten"
+            )
+
+    def _cosign(self, checkpoint: Checkpoint, statement: bytes, say: Callable[[str], None]) -> None:
+        message = f"{COSIGNATURE_HEADER}\nwitness {self.name}\n".encode() + statement
+        signature = base64.b64encode(self.key.sign(message)).decode()
+        response = self.http.post(
+            f"/checkpoints/{checkpoint.tree_size}/cosignatures",
+            json={"witness": self.name, "signature": signature},
+        )
+        if response.status_code == 403:
+            detail = response.json().get("detail")
+            say(f"the ledger does not accept this witness's cosignature ({detail}); register it"
+                f" with CASELINE_LEDGER_WITNESS_KEYS={self.registration()}")  # fmt: skip
+        else:
+            response.raise_for_status()
+
+    def run(self, interval: float, once: bool, say: Callable[[str], None] = print) -> int:
+        """Witness until stopped (or once); non-zero as soon as the ledger is inconsistent."""
+        while True:
+            try:
+                checkpoint = self.step(say)
+                if checkpoint is None:
+                    say("the ledger has signed no checkpoint yet")
+                else:
+                    root = checkpoint.root_hash.hex()[:16]
+                    say(f"witnessed checkpoint {checkpoint.tree_size} (root {root}…)")
+            except WitnessError as exc:
+                say(f"ALERT: {exc}")
+                return 2
+            except httpx.HTTPError as exc:
+                say(f"the ledger is unreachable: {exc}")
+                if once:
+                    return 1
+            if once:
+                return 0
+            time.sleep(interval)

@@ -1,0 +1,172 @@
+"""The ledger application: its store, checkpoints, key and witnesses, and the questions asked of it.
+
+The routes, the CLI and the tests all go through this one object; it holds no per-request state.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.ledger.checkpoints import Checkpoint, Checkpointer
+from services.ledger.export import build_bundle, bundle_bytes
+from services.ledger.proofs import consistency_proof, inclusion_proof
+from services.ledger.schema import SCHEMA
+from services.ledger.signing import LedgerKey, ledger_key, witness_keys
+from services.ledger.store import LedgerStore, read_nodes
+from services.ledger.tree import TreeBuilder, leaf_hash
+from services.ledger.verification import LedgerReport, Verification, verify_case, verify_ledger
+from shared.kit.clock import Clock
+from shared.kit.errors import NotFoundError
+from shared.kit.settings import Settings
+
+__all__ = ["LedgerApplication", "TreeCheck"]
+
+
+@dataclass
+class TreeCheck:
+    """The tree rebuilt from the entries, compared with the stored nodes (the ledger's replay)."""
+
+    entries: int = 0
+    nodes: int = 0
+    stored_nodes: int = 0
+    differing: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differing and self.nodes == self.stored_nodes
+
+
+class LedgerApplication:
+    """Everything the ledger answers; built once per process from the settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock | None = None,
+        *,
+        create: bool = True,
+        key: LedgerKey | None = None,
+    ) -> None:
+        self.settings = settings
+        # An auditor may pass only the public key they trust: verifying needs no signing key.
+        self.key: LedgerKey = key or ledger_key(settings)
+        self.witnesses = witness_keys(settings)
+        self.store = LedgerStore(settings, pool_size=settings.pool_size)
+        if create:
+            self.store.create()
+        self.checkpointer = Checkpointer(
+            self.store,
+            self.key,
+            clock or Clock(offset_seconds=settings.clock_offset_seconds),
+            every=settings.ledger_checkpoint_every,
+            seconds=settings.ledger_checkpoint_seconds,
+        )
+        self.store.listeners.append(self.checkpointer.wake)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def ping(self) -> None:
+        self.store.ping()
+
+    # --- entries --------------------------------------------------------------------------
+
+    def timeline(self, case_id: str, **filters: Any) -> list[dict[str, Any]]:
+        """The case's entries (404 when the ledger has none at all for it)."""
+        entries = self.store.timeline(case_id, **filters)
+        if not entries and not self.store.timeline(case_id, limit=1):
+            raise NotFoundError(f"no case {case_id} in the ledger")
+        return entries
+
+    def feed(self, after: int, limit: int) -> list[dict[str, Any]]:
+        return self.store.feed(after, limit)
+
+    # --- verification and evidence --------------------------------------------------------
+
+    def verify_case(self, case_id: str) -> Verification:
+        result = verify_case(self.store, self.checkpointer, self.key.public, case_id)
+        if result.events == 0:
+            raise NotFoundError(f"no case {case_id} in the ledger")
+        return result
+
+    def verify_all(
+        self, witness_roots: dict[int, tuple[str, bytes]] | None = None, progress: Any = None
+    ) -> LedgerReport:
+        return verify_ledger(
+            self.store,
+            self.checkpointer.all(),
+            self.key.public,
+            witnesses=self.witnesses,
+            witness_roots=witness_roots,
+            progress=progress,
+        )
+
+    def export(self, case_id: str) -> bytes:
+        """The case's evidence bundle, as the exact bytes of its file."""
+        bundle = build_bundle(self.store, self.checkpointer, self.key, case_id, self.witnesses)
+        return bundle_bytes(bundle)
+
+    # --- checkpoints and proofs -----------------------------------------------------------
+
+    def latest_checkpoint(self) -> Checkpoint:
+        checkpoint = self.checkpointer.latest()
+        if checkpoint is None:
+            raise NotFoundError("no checkpoint has been signed yet")
+        return checkpoint
+
+    def checkpoint(self, size: int) -> Checkpoint:
+        checkpoint = self.checkpointer.get(size)
+        if checkpoint is None:
+            raise NotFoundError(f"no checkpoint of size {size}")
+        return checkpoint
+
+    def inclusion(self, ledger_seq: int, size: int | None) -> dict[str, Any]:
+        size = size if size is not None else self.latest_checkpoint().tree_size
+        proof = inclusion_proof(self.store, ledger_seq, size)
+        return {"ledger_seq": ledger_seq, "tree_size": size, "proof": [p.hex() for p in proof]}
+
+    def consistency(self, first: int, second: int) -> dict[str, Any]:
+        proof = consistency_proof(self.store, first, second)
+        return {"first": first, "second": second, "proof": [p.hex() for p in proof]}
+
+    def cosign(self, size: int, witness: str, signature_b64: str) -> Checkpoint:
+        try:
+            signature = base64.b64decode(signature_b64, validate=True)
+        except ValueError:
+            signature = b""
+        return self.checkpointer.cosign(size, witness, signature, self.witnesses)
+
+    # --- the ledger's own projection ------------------------------------------------------
+
+    def check_tree(self, progress: Any = None) -> TreeCheck:
+        """Rebuild every tree node from the stored entries and compare with the stored nodes."""
+        check, builder = TreeCheck(), TreeBuilder()
+        made: dict[tuple[int, int], bytes] = {}
+        with self.store.stream("canonical") as rows:
+            for (canonical,) in rows:
+                for level, idx, digest in builder.append(leaf_hash(bytes(canonical))):
+                    made[(level, idx)] = digest
+                if len(made) >= 50_000:
+                    self._compare_nodes(made, check)
+                if progress is not None and builder.size % 10_000 == 0:
+                    progress(builder.size)
+        self._compare_nodes(made, check)
+        check.entries = builder.size
+        if progress is not None:
+            progress(builder.size)
+        with self.store.connection() as conn:
+            stored = conn.execute(f"SELECT count(*) FROM {SCHEMA}.tree_nodes").fetchone()
+        check.stored_nodes = int(stored[0]) if stored else 0
+        return check
+
+    def _compare_nodes(self, made: dict[tuple[int, int], bytes], check: TreeCheck) -> None:
+        with self.store.connection() as conn:
+            stored = read_nodes(conn, list(made), strict=False)
+        check.nodes += len(made)
+        check.differing += sorted(k for k, v in made.items() if stored.get(k) != v)
+        made.clear()
+
+    def public_key(self) -> dict[str, Any]:
+        return self.key.public_body()

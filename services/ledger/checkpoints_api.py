@@ -1,0 +1,69 @@
+"""The ledger's commitments over HTTP: checkpoints, proofs, its key, witnesses' cosignatures.
+
+Reads need a token and are audited like any; a cosignature is authenticated by the witness's
+registered Ed25519 key alone (the signature is the credential).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.ledger.api import LedgerDep
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["checkpoints"])
+Size = Annotated[int, Path(ge=1, le=2**62)]
+Position = Annotated[int, Query(ge=1, le=2**62)]
+
+
+class CosignatureRequest(BaseModel):
+    """A witness's Ed25519 signature over the checkpoint's cosignature message (base64)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    witness: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
+    signature: str = Field(min_length=1, max_length=200)
+
+
+@router.get("/checkpoints/latest")
+def latest(ledger: LedgerDep) -> dict[str, Any]:
+    """The latest signed checkpoint: `{ledger_size, root_hash, signed_at, key_id, signature, …}`."""
+    return ledger.latest_checkpoint().body()
+
+
+@router.get("/checkpoints/key")
+def public_key(ledger: LedgerDep) -> dict[str, Any]:
+    """The public key checkpoints are signed with (raw Ed25519, base64) and its key id."""
+    return ledger.public_key()
+
+
+@router.get("/checkpoints/{size}")
+def checkpoint(size: Size, ledger: LedgerDep) -> dict[str, Any]:
+    """The checkpoint of the tree at `size` entries, with the witnesses' cosignatures."""
+    return ledger.checkpoint(size).body()
+
+
+@router.post("/checkpoints/{size}/cosignatures")
+def cosign(size: Size, body: CosignatureRequest, ledger: LedgerDep) -> dict[str, Any]:
+    """A registered witness countersigns a checkpoint it has checked; idempotent."""
+    return ledger.cosign(size, body.witness, body.signature).body()
+
+
+@router.get("/proofs/inclusion")
+def inclusion(
+    ledger: LedgerDep,
+    ledger_seq: Position,
+    tree_size: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> dict[str, Any]:
+    """The audit path of an entry in the tree of `tree_size` entries (default: the latest)."""
+    return ledger.inclusion(ledger_seq, tree_size)
+
+
+@router.get("/proofs/consistency")
+def consistency(ledger: LedgerDep, first: Position, second: Position) -> dict[str, Any]:
+    """The proof that the tree of `second` entries extends the tree of `first` (RFC 9162)."""
+    return ledger.consistency(first, second)

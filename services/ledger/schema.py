@@ -1,0 +1,138 @@
+"""The ledger's tables, their append-only triggers, and the insert-and-read-only role it runs as.
+
+The owner creates the tables once (`caseline ledger-role`); the restricted role never runs DDL.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from shared.kit.settings import Settings
+
+__all__ = [
+    "SCHEMA",
+    "TABLES",
+    "create_owned_tables",
+    "create_tables",
+    "grant_ledger_role",
+    "tables_exist",
+]
+
+SCHEMA = "ledger"
+TABLES = ("entries", "tree_nodes", "checkpoints", "cosignatures")
+
+_CREATE = f"""
+CREATE SCHEMA IF NOT EXISTS {SCHEMA};
+CREATE TABLE IF NOT EXISTS {SCHEMA}.entries (
+    ledger_seq bigint PRIMARY KEY,
+    event_id uuid NOT NULL UNIQUE,
+    case_id text NOT NULL,
+    case_seq integer NOT NULL,
+    type text NOT NULL,
+    event_time timestamptz NOT NULL,
+    event_recorded_at timestamptz NOT NULL,
+    appended_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    canonical bytea NOT NULL,
+    prev_hash bytea NOT NULL,
+    hash bytea NOT NULL,
+    UNIQUE (case_id, case_seq)
+);
+CREATE INDEX IF NOT EXISTS entries_appended_at ON {SCHEMA}.entries (appended_at);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.tree_nodes (
+    level smallint NOT NULL,
+    idx bigint NOT NULL,
+    hash bytea NOT NULL,
+    PRIMARY KEY (level, idx)
+);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.checkpoints (
+    tree_size bigint PRIMARY KEY,
+    root_hash bytea NOT NULL,
+    heads_size bigint NOT NULL,
+    heads_root bytea NOT NULL,
+    signed_at timestamptz NOT NULL,
+    key_id text NOT NULL,
+    statement bytea NOT NULL,
+    signature bytea NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.cosignatures (
+    tree_size bigint NOT NULL,
+    witness text NOT NULL,
+    key_id text NOT NULL,
+    signature bytea NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (tree_size, witness)
+);
+CREATE OR REPLACE FUNCTION {SCHEMA}.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the ledger is append-only: % refused on %', TG_OP, TG_TABLE_NAME;
+END $$;
+"""
+
+_TRIGGERS = """
+DROP TRIGGER IF EXISTS {table}_append_only ON {schema}.{table};
+CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {schema}.{table}
+    FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_change();
+DROP TRIGGER IF EXISTS {table}_no_truncate ON {schema}.{table};
+CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {schema}.{table}
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.refuse_change();
+"""
+
+
+def tables_exist(conn: psycopg.Connection) -> bool:  # type: ignore[type-arg]
+    """Whether every ledger table is there (then a restricted role need not create anything)."""
+    names = [f"{SCHEMA}.{t}" for t in TABLES]
+    row = conn.execute(
+        "SELECT bool_and(to_regclass(n) IS NOT NULL) FROM unnest(%s::text[]) AS n", (names,)
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def create_tables(conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
+    """Create the schema, the tables and their append-only triggers (idempotent; as the owner)."""
+    conn.execute(_CREATE)  # type: ignore[arg-type]
+    for table in TABLES:
+        conn.execute(_TRIGGERS.format(schema=SCHEMA, table=table))  # type: ignore[arg-type]
+
+
+def grant_ledger_role(
+    conn: psycopg.Connection,  # type: ignore[type-arg]
+    role: str = "caseline_ledger",
+    password: str | None = None,
+) -> None:
+    """Create (or fix) a login role that may only read and insert into the ledger's tables.
+
+    Run as the owner, after the read audit's tables exist in the schema (`caseline ledger-role`
+    makes both); the ledger then connects as `role`.
+    """
+    create_tables(conn)
+    ident = sql.Identifier(role)
+    exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+    if not exists:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(ident))
+    if password is not None:
+        conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(ident, sql.Literal(password)))
+    conn.execute(
+        sql.SQL("ALTER ROLE {} NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS").format(ident)
+    )
+    schema = sql.Identifier(SCHEMA)
+    conn.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(schema, ident))
+    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, ident))
+    # Every table of the schema: the ledger's own and the kit's read audit beside them.
+    conn.execute(
+        sql.SQL("GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {} TO {}").format(schema, ident)
+    )
+
+
+def create_owned_tables(settings: Settings) -> None:
+    """As the owner: the ledger's tables and the kit's read-audit tables in the ledger's schema."""
+    from shared.kit.access import AuditLog
+    from shared.kit.clock import Clock
+
+    with psycopg.connect(settings.database.conninfo(), autocommit=True) as conn:
+        create_tables(conn)
+    audit = AuditLog(settings, SCHEMA, Clock().now)
+    try:
+        audit.create()
+    finally:
+        audit.close()

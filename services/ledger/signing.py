@@ -1,0 +1,194 @@
+"""The ledger's Ed25519 signing key, the checkpoint statement it signs, and the witnesses' keys.
+
+The statement is a short UTF-8 text signed and stored as exact bytes (docs/auditing.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from shared.kit.settings import Settings
+
+__all__ = [
+    "STATEMENT_HEADER",
+    "LedgerKey",
+    "Statement",
+    "cosignature_message",
+    "key_id",
+    "ledger_key",
+    "parse_public_key",
+    "verify_signature",
+    "witness_keys",
+]
+
+STATEMENT_HEADER = "caseline-ledger checkpoint v1"
+COSIGNATURE_HEADER = "caseline-ledger cosignature v1"
+# Derived, not random, so every development process (and test) agrees on it; its key id is
+# reported as a development key, and production refuses it.
+_DEVELOPMENT_SEED = hashlib.sha256(
+    b"caseline DEVELOPMENT ledger signing key - publicly known - never use in production"
+).digest()
+
+
+def key_id(public_raw: bytes) -> str:
+    """A short id of a public key: the first 8 bytes of its SHA-256, in hex."""
+    return hashlib.sha256(public_raw).digest()[:8].hex()
+
+
+def _raw_public(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+@dataclass(frozen=True)
+class LedgerKey:
+    """The ledger's key: the private key that signs checkpoints, or only the public one."""
+
+    public: Ed25519PublicKey
+    private: Ed25519PrivateKey | None = None
+    development: bool = False
+
+    @classmethod
+    def signing(cls, private: Ed25519PrivateKey, development: bool = False) -> LedgerKey:
+        return cls(private.public_key(), private, development)
+
+    @classmethod
+    def verifying(cls, public_b64: str) -> LedgerKey:
+        """Only the public key, as an auditor trusts it: enough to verify, not to sign."""
+        return cls(parse_public_key(public_b64))
+
+    @property
+    def public_raw(self) -> bytes:
+        return _raw_public(self.public)
+
+    @property
+    def key_id(self) -> str:
+        return key_id(self.public_raw)
+
+    def sign(self, message: bytes) -> bytes:
+        if self.private is None:
+            raise RuntimeError("this process holds only the ledger's public key: it cannot sign")
+        return self.private.sign(message)
+
+    def public_body(self) -> dict[str, object]:
+        return {
+            "algorithm": "Ed25519",
+            "key_id": self.key_id,
+            "public_key": base64.b64encode(self.public_raw).decode(),
+            "development": self.development,
+        }
+
+
+def parse_private_key(text: str) -> Ed25519PrivateKey:
+    """A PEM (PKCS #8) Ed25519 private key, or the base64 of its raw 32-byte seed."""
+    text = text.strip()
+    if text.startswith("-----BEGIN"):
+        key = serialization.load_pem_private_key(text.encode(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("CASELINE_LEDGER_SIGNING_KEY is not an Ed25519 key")
+        return key
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except binascii.Error:
+        raise ValueError("CASELINE_LEDGER_SIGNING_KEY is neither PEM nor base64") from None
+    if len(raw) != 32:
+        raise ValueError("a raw Ed25519 private key has 32 bytes")
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def ledger_key(settings: Settings) -> LedgerKey:
+    """The configured signing key; the development key outside production when none is set."""
+    development = Ed25519PrivateKey.from_private_bytes(_DEVELOPMENT_SEED)
+    if settings.ledger_signing_key is None:
+        if settings.environment == "production":
+            raise RuntimeError("production needs CASELINE_LEDGER_SIGNING_KEY (an Ed25519 key)")
+        return LedgerKey.signing(development, development=True)
+    key = parse_private_key(settings.ledger_signing_key.get_secret_value())
+    is_development = _raw_public(key.public_key()) == _raw_public(development.public_key())
+    if is_development and settings.environment == "production":
+        raise RuntimeError("production refuses the development ledger signing key")
+    return LedgerKey.signing(key, development=is_development)
+
+
+def parse_public_key(text: str) -> Ed25519PublicKey:
+    """A raw 32-byte Ed25519 public key in base64."""
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except binascii.Error:
+        raise ValueError("a public key must be base64") from None
+    if len(raw) != 32:
+        raise ValueError("a raw Ed25519 public key has 32 bytes")
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def verify_signature(public: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
+    try:
+        public.verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def witness_keys(settings: Settings) -> dict[str, Ed25519PublicKey]:
+    """The registered witnesses: `CASELINE_LEDGER_WITNESS_KEYS=name=base64,name=base64`."""
+    registry: dict[str, Ed25519PublicKey] = {}
+    for item in (settings.ledger_witness_keys or "").split(","):
+        if not item.strip():
+            continue
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError("CASELINE_LEDGER_WITNESS_KEYS items are name=base64-public-key")
+        registry[name.strip()] = parse_public_key(value)
+    return registry
+
+
+def cosignature_message(witness: str, statement: bytes) -> bytes:
+    """What a witness signs: a fixed header, its own name, then the ledger's statement bytes."""
+    return f"{COSIGNATURE_HEADER}\nwitness {witness}\n".encode() + statement
+
+
+@dataclass(frozen=True)
+class Statement:
+    """The facts a checkpoint signs."""
+
+    tree_size: int
+    root_hash: bytes
+    heads_size: int
+    heads_root: bytes
+    signed_at: str
+    key_id: str
+
+    def encode(self) -> bytes:
+        return (
+            f"{STATEMENT_HEADER}\n"
+            f"tree_size {self.tree_size}\n"
+            f"root_hash {self.root_hash.hex()}\n"
+            f"heads_size {self.heads_size}\n"
+            f"heads_root {self.heads_root.hex()}\n"
+            f"signed_at {self.signed_at}\n"
+            f"key_id {self.key_id}\n"
+        ).encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> Statement:
+        lines = data.decode().split("\n")
+        if len(lines) != 8 or lines[0] != STATEMENT_HEADER or lines[7] != "":
+            raise ValueError("not a checkpoint statement")
+        fields = dict(line.split(" ", 1) for line in lines[1:7])
+        statement = cls(
+            tree_size=int(fields["tree_size"]),
+            root_hash=bytes.fromhex(fields["root_hash"]),
+            heads_size=int(fields["heads_size"]),
+            heads_root=bytes.fromhex(fields["heads_root"]),
+            signed_at=fields["signed_at"],
+            key_id=fields["key_id"],
+        )
+        if statement.encode() != data:
+            raise ValueError("not a checkpoint statement in its exact form")
+        return statement

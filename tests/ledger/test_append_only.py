@@ -1,0 +1,111 @@
+"""Append-only in the database: triggers refuse the owner, privileges refuse the ledger's role."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import psycopg
+import pytest
+from psycopg import errors, sql
+
+from services.ledger.application import LedgerApplication
+from services.ledger.schema import TABLES, create_owned_tables, grant_ledger_role
+from services.ledger.service import create_app as ledger_app
+from shared.kit.testing import eventually, running
+from tests.conftest import auth
+from tests.ledger.helpers import appendable, fill, owner, publish, settings_for
+
+CHANGES = ("UPDATE ledger.{t} SET {c} = {c}", "DELETE FROM ledger.{t}", "TRUNCATE ledger.{t}")
+COLUMN = {
+    "entries": "hash",
+    "tree_nodes": "hash",
+    "checkpoints": "signature",
+    "cosignatures": "signature",
+}
+
+
+@pytest.fixture
+def restricted(settings):
+    """Settings that connect as a fresh role made by `grant_ledger_role`; dropped afterwards."""
+    role = f"caseline_ledger_{uuid4().hex[:8]}"
+    create_owned_tables(settings)
+    with owner(settings) as conn:
+        grant_ledger_role(conn, role)
+    db = settings.database
+    yield settings_for(
+        settings, database_url=f"postgresql://{role}@{db.host}:{db.port}/{db.dbname}"
+    )
+    with owner(settings) as conn:
+        conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def _signed_ledger(settings) -> None:
+    """Two entries, a checkpoint, and a (made-up) cosignature row: every table has rows."""
+    ledger = LedgerApplication(settings)
+    fill(ledger, cases=1, per_case=2)
+    ledger.checkpointer.checkpoint_now()
+    ledger.close()
+    with psycopg.connect(settings.database.conninfo(), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO ledger.cosignatures (tree_size, witness, key_id, signature)"
+            " VALUES (2, 'court', 'k', '\\x00')"
+        )
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_the_owner_cannot_change_or_remove_rows_while_the_triggers_stand(settings, table):
+    _signed_ledger(settings)
+
+    refusals = []
+    with owner(settings) as conn:
+        for change in CHANGES:
+            with pytest.raises(errors.RaiseException) as refused:
+                conn.execute(change.format(t=table, c=COLUMN[table]))  # type: ignore[arg-type]
+            refusals.append(str(refused.value))
+
+    assert all("the ledger is append-only" in r for r in refusals)
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_the_ledgers_role_is_refused_by_privileges_even_with_the_triggers_off(
+    settings, restricted, table
+):
+    _signed_ledger(restricted)
+
+    with owner(settings) as conn:
+        conn.execute(f"ALTER TABLE ledger.{table} DISABLE TRIGGER USER")  # type: ignore[arg-type]
+    refused = []
+    with psycopg.connect(restricted.database.conninfo(), autocommit=True) as conn:
+        for change in CHANGES:
+            with pytest.raises(errors.InsufficientPrivilege):
+                conn.execute(change.format(t=table, c=COLUMN[table]))  # type: ignore[arg-type]
+            refused.append(change)
+        rows = conn.execute(f"SELECT count(*) FROM ledger.{table}").fetchone()  # type: ignore[arg-type]
+
+    assert len(refused) == 3
+    assert rows is not None
+    assert rows[0] > 0
+
+
+def test_the_ledger_service_runs_as_the_restricted_role(settings, restricted):
+    restricted = settings_for(restricted, ledger_checkpoint_every=2)
+    case_id = uuid4()
+
+    with running(ledger_app(restricted)) as client:
+        eventually(lambda: client.get("/readyz").status_code == 200)
+        publish(restricted, [appendable(case_id, 0), appendable(case_id, 1)])
+        latest = eventually(
+            lambda: (
+                (
+                    r := client.get("/checkpoints/latest", headers=auth(settings, "auditor"))
+                ).status_code
+                == 200
+                and r.json()
+            )
+        )
+        verified = client.get(f"/cases/{case_id}/verify", headers=auth(settings, "auditor")).json()
+
+    assert latest["ledger_size"] == 2
+    assert verified["ok"]
+    assert verified["events"] == 2

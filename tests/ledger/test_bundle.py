@@ -1,0 +1,119 @@
+"""Evidence bundles: exported over HTTP, copied elsewhere, verified offline, server stopped."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from caseline.bundle import verify_bundle
+from caseline.cli import main
+from services.ledger.application import LedgerApplication
+from services.ledger.service import create_app as ledger_app
+from shared.kit.testing import running
+from tests.conftest import auth
+from tests.ledger.helpers import fill
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def exported(settings, tmp_path) -> tuple[Path, str]:
+    """A case's bundle downloaded from the ledger's route; the server is stopped on return."""
+    ledger = LedgerApplication(settings)
+    case_id = str(fill(ledger, cases=3, per_case=4)[2])
+    ledger.close()
+    with running(ledger_app(settings)) as client:
+        response = client.get(f"/cases/{case_id}/export", headers=auth(settings, "auditor"))
+    assert response.status_code == 200, response.text
+    assert "attachment" in response.headers["content-disposition"]
+    path = tmp_path / "exported" / "bundle.json"
+    path.parent.mkdir()
+    path.write_bytes(response.content)
+    return path, case_id
+
+
+def test_a_bundle_copied_elsewhere_verifies_offline_with_the_cli(exported, tmp_path):
+    path, case_id = exported
+    copy = tmp_path / "field-office" / "evidence.json"
+    copy.parent.mkdir()
+    shutil.copy(path, copy)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASELINE_")}
+
+    done = subprocess.run(
+        [sys.executable, "-m", "caseline", "verify-bundle", str(copy)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"Evidence bundle of case {case_id}" in done.stdout
+    assert "events:      4 (2026-11-03T10:00:00Z … 2026-11-06T10:00:00Z)" in done.stdout
+    assert "checkpoint:  12 ledger entries" in done.stdout
+    assert "result:      OK" in done.stdout
+
+
+def test_one_byte_changed_anywhere_fails(exported):
+    path, _ = exported
+    raw = path.read_bytes()
+
+    failures = []
+    for position in range(0, len(raw), max(1, len(raw) // 60)):
+        changed = bytearray(raw)
+        changed[position] = ord("A") if raw[position] != ord("A") else ord("B")
+        failures.append(verify_bundle(bytes(changed)).ok)
+
+    assert verify_bundle(raw).ok
+    assert not any(failures)
+
+
+def test_changes_that_decode_to_the_same_bytes_fail_too(exported):
+    raw = exported[0].read_bytes()
+    signature = raw.index(b'"signature":"') + len(b'"signature":"')
+    padded = raw.index(b"==", signature) - 1
+    unused_bits = bytearray(raw)
+    # The last base64 digit before "==" carries 4 unused bits: flip one of them.
+    alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    unused_bits[padded] = alphabet[alphabet.index(raw[padded]) ^ 1]
+    upper = bytearray(raw)
+    prev = raw.index(b'"prev_hash":"', raw.index(b'"case_seq":2,')) + len(b'"prev_hash":"')
+    letter = next(i for i in range(prev, prev + 64) if chr(raw[i]) in "abcdef")
+    upper[letter] = ord(chr(raw[letter]).upper())
+
+    assert not verify_bundle(bytes(unused_bits)).ok
+    assert not verify_bundle(bytes(upper)).ok
+
+
+def test_a_changed_entry_is_named_by_the_verifier(exported, capsys):
+    path, _ = exported
+    raw = path.read_bytes()
+    # Keys are sorted: an entry's "canonical" comes just before its "case_seq".
+    start = raw.rindex(b'"canonical":"', 0, raw.index(b'"case_seq":3,')) + len(b'"canonical":"')
+    marker = start + 40
+    changed = bytearray(raw)
+    changed[marker] = ord("x") if raw[marker] != ord("x") else ord("y")
+    path.write_bytes(bytes(changed))
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["verify-bundle", str(path)])
+
+    out = capsys.readouterr().out
+    assert exit_.value.code == 1
+    assert "FAILED at entry 3 of the case (ledger entry 9)" in out
+
+
+def test_only_roles_that_see_a_whole_case_may_export_it(settings):
+    ledger = LedgerApplication(settings)
+    case_id = str(fill(ledger, cases=1, per_case=1)[0])
+    ledger.close()
+
+    with running(ledger_app(settings)) as client:
+        police = client.get(f"/cases/{case_id}/export", headers=auth(settings, "police"))
+        unknown = client.get(f"/cases/{uuid4()}/export", headers=auth(settings, "auditor"))
+        judge = client.get(f"/cases/{case_id}/export", headers=auth(settings, "judge"))
+
+    assert (police.status_code, unknown.status_code, judge.status_code) == (403, 404, 200)
