@@ -106,6 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--base-port", type=int, default=8000)
     demo.set_defaults(func=_cmd_demo)
+
+    from caseline.reconcile import add_parser as add_reconcile
+
+    add_reconcile(sub)
+
+    from caseline.audit import add_parsers as add_audit
+
+    add_audit(sub)
+
+    from caseline.operations import add_parsers as add_operations
+
+    add_operations(sub)
     return parser
 
 

@@ -46,7 +46,7 @@ def timeline(
     entries = ledger.timeline(
         str(case_id), types=types or (), since=since, until=until, as_of=as_of
     )
-    return {"case_id": str(case_id), "entries": visible_entries(user, entries)}
+    return {"case_id": str(case_id), "entries": visible_entries(user, entries, ledger.cipher)}
 
 
 @router.get("/cases/{case_id}/verify")
@@ -77,7 +77,7 @@ def feed(
     """The global feed in ledger order, for partners that cannot use NATS."""
     entries = ledger.feed(after, limit)
     next_after = entries[-1]["ledger_seq"] if entries else after
-    return {"entries": visible_entries(user, entries), "next_after": next_after}
+    return {"entries": visible_entries(user, entries, ledger.cipher), "next_after": next_after}
 
 
 @router.get("/schemas/{name}")

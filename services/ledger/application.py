@@ -19,6 +19,7 @@ from services.ledger.tree import TreeBuilder, leaf_hash
 from services.ledger.verification import LedgerReport, Verification, verify_case, verify_ledger
 from shared.kit.clock import Clock
 from shared.kit.errors import NotFoundError
+from shared.kit.keystore import CaseKeyCipher, PostgresKeyStore
 from shared.kit.settings import Settings
 
 __all__ = ["LedgerApplication", "TreeCheck"]
@@ -64,9 +65,21 @@ class LedgerApplication:
             seconds=settings.ledger_checkpoint_seconds,
         )
         self.store.listeners.append(self.checkpointer.wake)
+        self._keys: PostgresKeyStore | None = None
+        self._cipher: CaseKeyCipher | None = None
+
+    @property
+    def cipher(self) -> CaseKeyCipher:
+        """Per-case keys, to show personal fields to those who may read them (made on first use)."""
+        if self._cipher is None:
+            self._keys = PostgresKeyStore(self.settings)
+            self._cipher = CaseKeyCipher(self._keys)
+        return self._cipher
 
     def close(self) -> None:
         self.store.close()
+        if self._keys is not None:
+            self._keys.close()
 
     def ping(self) -> None:
         self.store.ping()

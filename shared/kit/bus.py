@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -31,6 +32,7 @@ async def ensure_stream(js: JetStreamContext, settings: Settings) -> None:
         subjects=[f"{settings.subject_prefix}caseline.>"],
         storage=StorageType.FILE,
         duplicate_window=float(settings.duplicate_window_seconds),
+        num_replicas=settings.stream_replicas,
     )
     try:
         info = await js.stream_info(settings.stream)
@@ -38,8 +40,22 @@ async def ensure_stream(js: JetStreamContext, settings: Settings) -> None:
         with contextlib.suppress(BadRequestError):
             await js.add_stream(config)
         return
-    if (info.config.duplicate_window or 0) < settings.duplicate_window_seconds:
+    if (info.config.duplicate_window or 0) < settings.duplicate_window_seconds or (
+        (info.config.num_replicas or 1) < settings.stream_replicas  # a cluster grew: scale up
+    ):
+        # Never scale a stream down from here: an operator may have given it more replicas.
+        config.num_replicas = max(settings.stream_replicas, info.config.num_replicas or 1)
         await js.update_stream(config)
+
+
+def _servers(url: str) -> tuple[list[str], dict[str, str]]:
+    """A cluster's comma-separated URLs, and the first one's user and password as options: the
+    client uses no URL's credentials for the servers the cluster tells it about, only these."""
+    servers = [u.strip() for u in url.split(",") if u.strip()]
+    first = urlsplit(servers[0])
+    if first.username is None or first.password is None:
+        return servers, {}
+    return servers, {"user": unquote(first.username), "password": unquote(first.password)}
 
 
 class Bus:
@@ -58,17 +74,19 @@ class Bus:
 
     async def _connect(self) -> None:
         delay = 0.2
+        servers, credentials = _servers(self.settings.nats_url or "nats://127.0.0.1:4222")
         while True:
             nc = Client()
             try:
                 await nc.connect(
-                    self.settings.nats_url or "nats://127.0.0.1:4222",
+                    servers,
                     name=self.name,
                     allow_reconnect=True,
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,
                     connect_timeout=2,
                     error_cb=self._on_error,
+                    **credentials,
                 )
                 js = nc.jetstream(timeout=5)
                 await ensure_stream(js, self.settings)
@@ -116,7 +134,8 @@ class Bus:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         if self.nc is not None:
+            # Both bounded: a stopping process must never hang on a server that went away.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.nc.drain(), timeout=5)
             with contextlib.suppress(Exception):
-                await self.nc.close()
+                await asyncio.wait_for(self.nc.close(), timeout=5)

@@ -181,6 +181,7 @@ def _install_middleware(app: FastAPI, metrics: Metrics) -> None:
                 _access_log(request, path, response.status_code, time.perf_counter() - started)
             if span is not None:
                 span.update_name(f"{request.method} {path}")
+                span.set_attribute("http.route", path)
                 span.set_attribute("http.status_code", response.status_code)
         response.headers.setdefault("Caseline-Correlation-Id", str(correlation_id))
         metrics.requests.labels(request.method, path, str(response.status_code)).observe(

@@ -67,6 +67,9 @@ class PostgresKeyStore(KeyStore):
         self._cache: dict[str, tuple[float, str, bytes]] = {}
         self._lock = threading.Lock()
         with self.pool.connection() as conn:
+            row = conn.execute("SELECT to_regclass('keystore.case_keys')").fetchone()
+            if row is not None and row[0] is not None:
+                return  # created already: a restricted role need not (and may not) run DDL
             conn.execute("SELECT pg_advisory_lock(hashtext('caseline-keystore'))")
             try:
                 conn.execute(

@@ -30,6 +30,12 @@ class Metrics:
         self.relay_published = Counter(
             "caseline_relay_published_total", "Events the relay published to JetStream", **labels
         )
+        self.events_published = Counter(
+            "caseline_events_published_total",
+            "Events the relay published, by event name",
+            ["type"],
+            **labels,
+        )
         self.relay_lag_events = Gauge(
             "caseline_relay_lag_events", "Events recorded but not yet published", **labels
         )

@@ -174,24 +174,23 @@ def _span(name: str, kind: SpanKind, parent: str | None, **attributes: Any) -> I
 def server_span(
     method: str, route: str, headers: Mapping[str, str]
 ) -> contextlib.AbstractContextManager[Any]:
-    """A SERVER span for one HTTP request, child of the caller's `traceparent` if sent."""
+    """A SERVER span for one HTTP request, child of the caller's `traceparent` if sent (name it
+    by the matched route once known: the path holds ids)."""
     return _span(
-        f"{method} {route}",
-        SpanKind.SERVER,
-        headers.get("traceparent"),
-        http_method=method,
-        http_route=route,
+        f"{method} {route}", SpanKind.SERVER, headers.get("traceparent"), http_method=method
     )
 
 
 def producer_span(subject: str, traceparent: str | None) -> contextlib.AbstractContextManager[Any]:
-    """A PRODUCER span for publishing one event, child of the context that recorded it."""
+    """A PRODUCER span for publishing one event, child of the context that recorded it; named by
+    the subject less its last token (the case id stays out of span names)."""
+    destination = subject.rsplit(".", 1)[0]
     return _span(
-        f"publish {subject}",
+        f"publish {destination}",
         SpanKind.PRODUCER,
         traceparent,
         messaging_system="nats",
-        messaging_destination=subject,
+        messaging_destination=destination,
     )
 
 
