@@ -41,6 +41,7 @@ _INTAKE = {
     "DetaineeAdmitted": _roles("prison_registry"),
     "FamilyContactRecorded": _roles("prison_registry", "social_worker"),
     "DetaineeReleased": _roles("prison_registry"),
+    "PersonalDataErased": _roles("admin"),
 }
 _JUDICIAL = {
     "ChargesFiled": _roles("prosecutor"),

@@ -22,6 +22,7 @@ from shared.events.intake import (
     DetaineeTransferred,
     EvidenceLogged,
     FamilyContactRecorded,
+    PersonalDataErased,
 )
 from shared.events.voiding import IntakeEntryVoided
 from shared.kit.auth import CurrentUser, require_command
@@ -214,6 +215,27 @@ def record_family_contact(
         ctx,
         FamilyContactRecorded.type_name(),
         lambda c: intake.record_family_contact(case_id, body, c),
+        _case_location,
+        m,
+    )
+
+
+@router.post("/{case_id}/erasure", status_code=201, responses=_RECORDED)
+def erase_personal_data(
+    case_id: UUID,
+    body: PersonalDataErased,
+    intake: IntakeDep,
+    user: CurrentUser,
+    ctx: Context,
+    m: MetricsDep,
+) -> JSONResponse:
+    """Erase the case's personal data everywhere by destroying its key (admin only; final)."""
+    require_command(user, PersonalDataErased)
+    return run_command(
+        intake,
+        ctx,
+        PersonalDataErased.type_name(),
+        lambda c: intake.erase_personal_data(case_id, body, c),
         _case_location,
         m,
     )

@@ -21,6 +21,7 @@ from shared.events.intake import (
     DetaineeTransferred,
     EvidenceLogged,
     FamilyContactRecorded,
+    PersonalDataErased,
 )
 from shared.events.judicial import ReleaseOrdered
 from shared.events.voiding import EntryVoided, IntakeEntryVoided
@@ -104,6 +105,16 @@ class IntakeApplication(CaselineApplication):
     def release(self, case_id: UUID, data: DetaineeReleased, ctx: CommandContext) -> Recorded:
         case = self.load(Case, case_id, ctx)
         case.release(data, self.meta(ctx, case_id))
+        return self.commit(ctx, case)
+
+    def erase_personal_data(
+        self, case_id: UUID, data: PersonalDataErased, ctx: CommandContext
+    ) -> Recorded:
+        """Destroy the case's key (erasing its personal fields everywhere), then record that."""
+        case = self.load(Case, case_id, ctx)
+        case.erase_personal_data(data, self.meta(ctx, case_id))
+        # Before the record: should the commit fail, a retry finds the key gone and records.
+        self.keys.erase(str(case_id))
         return self.commit(ctx, case)
 
     def entry_of(self, event_id: UUID) -> Entry:
@@ -191,21 +202,22 @@ class IntakeApplication(CaselineApplication):
     def list_cases(self, limit: int, offset: int, facility: str | None = None) -> dict[str, Any]:
         where, params = ("WHERE facility = %s", [facility]) if facility else ("", [])
         rows = self.fetch(
-            "SELECT case_id, full_name, arrested_at, returning_foreign_fighter, status, facility,"
-            f" version FROM {{schema}}.case_register {where}"
+            "SELECT case_id, name_kid, name_ct, arrested_at, returning_foreign_fighter, status,"
+            f" facility, version FROM {{schema}}.case_register {where}"
             " ORDER BY arrested_at DESC, case_id LIMIT %s OFFSET %s",
             [*params, limit, offset],
         )
         total = self.fetch(f"SELECT count(*) FROM {{schema}}.case_register {where}", params)[0][0]
+        register = next(v for v in self._view_objects if isinstance(v, CaseRegister))
         items = [
             {
                 "case_id": str(r[0]),
-                "full_name": r[1],
-                "arrested_at": r[2].isoformat(),
-                "returning_foreign_fighter": r[3],
-                "status": r[4],
-                "facility": r[5],
-                "version": r[6],
+                "full_name": register.name(r[0], r[1], r[2]),
+                "arrested_at": r[3].isoformat(),
+                "returning_foreign_fighter": r[4],
+                "status": r[5],
+                "facility": r[6],
+                "version": r[7],
             }
             for r in rows
         ]

@@ -40,6 +40,7 @@ from services.intake.errors import (
     TransferToSameFacilityError,
     VoidLaterEntriesFirstError,
 )
+from services.intake.errors import AlreadyErasedError
 from services.intake.record import CaseState, Entry, ReleaseOrder, fold
 from shared.events.intake import (
     ArrestRecorded,
@@ -50,6 +51,7 @@ from shared.events.intake import (
     DetaineeTransferred,
     EvidenceLogged,
     FamilyContactRecorded,
+    PersonalDataErased,
 )
 from shared.events.voiding import IntakeEntryVoided
 from shared.kit.errors import NotFoundError
@@ -284,6 +286,17 @@ class Case(Aggregate):
     def _release_order_withdrawn(self, release_order_id: UUID) -> None:
         order = self.release_orders[release_order_id]
         self.release_orders[release_order_id] = replace(order, withdrawn=True)
+
+    # --- erasure (crypto-shredding) -------------------------------------------------------
+
+    def erase_personal_data(self, data: PersonalDataErased, meta: Meta) -> None:
+        if getattr(self, "erased_at", None) is not None:
+            raise AlreadyErasedError("the personal data of this case was already erased")
+        self._personal_data_erased(data=data, meta=meta)
+
+    @event("PersonalDataErased")
+    def _personal_data_erased(self, data: PersonalDataErased, meta: Meta) -> None:
+        self.erased_at = meta.recorded_at
 
     # --- corrections ----------------------------------------------------------------------
 

@@ -170,3 +170,7 @@ def within_calendar(do: Callable[[A], R]) -> Callable[[A], R]:
             ) from None
 
     return guarded
+
+
+class AlreadyErasedError(IntakeError):
+    """A case's personal data is erased once; its key no longer exists."""

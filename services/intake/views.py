@@ -4,18 +4,48 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from shared.events.personal import ENCRYPTED, ERASED, KeyErasedError
+from shared.kit.keystore import CaseKeyCipher
 from shared.kit.store import Op, View
+
+_NAME_AAD = b"caseline:intake.case_register.name"
 
 __all__ = ["CaseRegister"]
 
 
 class CaseRegister(View):
-    """Which cases exist, whom they concern and where the person is now."""
+    """Which cases exist, whom they concern and where the person is now.
+
+    The name is kept encrypted under the case's key, like every personal field: no plaintext of
+    it reaches the database, and erasing the case's key erases it here too.
+    """
+
+    cipher: CaseKeyCipher | None = None
+
+    def bind(self, app: Any) -> None:
+        self.cipher = CaseKeyCipher(app.keys)
+
+    def _sealed_name(self, case_id: Any, name: str) -> tuple[str | None, bytes | None]:
+        if self.cipher is None or name in (ENCRYPTED, ERASED):
+            return None, None
+        try:
+            return self.cipher.encrypt(str(case_id), name.encode(), _NAME_AAD)
+        except KeyErasedError:
+            return None, None
+
+    def name(self, case_id: Any, key_id: str | None, ciphertext: bytes | None) -> str:
+        """The person's name, or `[erased]` once the case's key is gone."""
+        if self.cipher is None or key_id is None or ciphertext is None:
+            return ERASED
+        try:
+            return self.cipher.decrypt(str(case_id), key_id, bytes(ciphertext), _NAME_AAD).decode()
+        except KeyErasedError:
+            return ERASED
 
     tables: ClassVar[tuple[str, ...]] = ("case_register",)
     create_statements: ClassVar[tuple[str, ...]] = (
         "CREATE TABLE IF NOT EXISTS {schema}.case_register ("
-        " case_id uuid PRIMARY KEY, full_name text NOT NULL, arrested_at timestamptz NOT NULL,"
+        " case_id uuid PRIMARY KEY, name_kid text, name_ct bytea, arrested_at timestamptz NOT NULL,"
         " returning_foreign_fighter boolean NOT NULL, status text NOT NULL, facility text,"
         " version int NOT NULL, updated_at timestamptz NOT NULL)",
         "CREATE INDEX IF NOT EXISTS case_register_arrested ON {schema}.case_register"
@@ -29,19 +59,27 @@ class CaseRegister(View):
         if meta is None:
             # Internal events (what intake learnt from judicial) still move the case's version.
             return [_touch(event)]
+        if name == "PersonalDataErased":
+            return [
+                (
+                    "UPDATE {schema}.case_register SET name_kid = NULL, name_ct = NULL, version = %s,"
+                    " updated_at = %s WHERE case_id = %s",
+                    (event.originator_version, meta.recorded_at, event.originator_id),
+                )
+            ]
         if name == "EntryVoided":
             return [_restate(event, event.register)]
         if name == "ArrestRecorded":
             data = event.data
             return [
                 (
-                    "INSERT INTO {schema}.case_register (case_id, full_name, arrested_at,"
+                    "INSERT INTO {schema}.case_register (case_id, name_kid, name_ct, arrested_at,"
                     " returning_foreign_fighter, status, facility, version, updated_at)"
-                    " VALUES (%s, %s, %s, %s, 'arrested', NULL, %s, %s)"
+                    " VALUES (%s, %s, %s, %s, %s, 'arrested', NULL, %s, %s)"
                     " ON CONFLICT (case_id) DO NOTHING",
                     (
                         event.originator_id,
-                        data.person.full_name,
+                        *self._sealed_name(event.originator_id, data.person.full_name),
                         data.arrested_at,
                         data.returning_foreign_fighter,
                         event.originator_version,

@@ -56,6 +56,7 @@ from shared.events.intake import (
     FamilyContactRecorded,
     NextOfKin,
     Person,
+    PersonalDataErased,
     PropertyItem,
     Sex,
 )
@@ -172,6 +173,7 @@ __all__ = [
     "ParticipantWithdrawn",
     "PayloadModel",
     "Person",
+    "PersonalDataErased",
     "PlacementDecided",
     "PreTrialDetentionOrdered",
     "PreTrialDetentionRenewed",

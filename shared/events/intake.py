@@ -34,6 +34,7 @@ __all__ = [
     "FamilyContactRecorded",
     "NextOfKin",
     "Person",
+    "PersonalDataErased",
     "PropertyItem",
     "Sex",
 ]
@@ -238,6 +239,16 @@ class DetaineeReleased(CatalogueEvent):
     )
 
 
+class PersonalDataErased(CatalogueEvent):
+    """The case's personal data was erased by destroying its key (an addition to SPEC §5)."""
+
+    service: ClassVar[str] = "intake"
+    event_name: ClassVar[str] = "PersonalDataErased"
+
+    reason: ShortText = Field(description="Why, e.g. the court order or the request that it executes.")
+    legal_basis: ShortText | None = Field(default=None, description="The order or law relied on.")
+
+
 EVENTS: tuple[type[CatalogueEvent], ...] = (
     ArrestRecorded,
     CustodyStarted,
@@ -247,5 +258,6 @@ EVENTS: tuple[type[CatalogueEvent], ...] = (
     DetaineeAdmitted,
     FamilyContactRecorded,
     DetaineeReleased,
+    PersonalDataErased,
 )
-"""Every intake event, in SPEC §5 order."""
+"""Every intake event, in SPEC §5 order, then the additions."""

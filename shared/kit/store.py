@@ -131,6 +131,9 @@ class View:
     tables: ClassVar[tuple[str, ...]] = ()
     create_statements: ClassVar[tuple[str, ...]] = ()
 
+    def bind(self, app: Any) -> None:
+        """Called once with the application (e.g. to reach its key store); nothing by default."""
+
     def apply(self, event: Any) -> list[Op]:
         raise NotImplementedError
 
@@ -347,6 +350,8 @@ class CaselineApplication(Application[UUID]):
 
         self.keys = PostgresKeyStore(settings)
         self._view_objects = [EntryIndex(), *(view() for view in self.views)]
+        for view in self._view_objects:
+            view.bind(self)
         self.listeners: list[Callable[[], None]] = []
         super().__init__(env)
 

@@ -122,6 +122,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "release_order_id": RELEASE_ORDER_ID,
         "destination": "Family home in Sévaré, with the reintegration programme",
     },
+    "caseline.intake.PersonalDataErased.v1": {
+        "reason": "Order of the specialised court after a final acquittal (sample)",
+        "legal_basis": "Data-protection law, right to erasure",
+    },
     "caseline.intake.EntryVoided.v1": _voided(
         "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f", "caseline.intake.FamilyContactRecorded.v1"
     ),

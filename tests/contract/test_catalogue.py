@@ -18,6 +18,7 @@ EXPECTED_TYPES = {
     "caseline.intake.DetaineeAdmitted.v1",
     "caseline.intake.FamilyContactRecorded.v1",
     "caseline.intake.DetaineeReleased.v1",
+    "caseline.intake.PersonalDataErased.v1",
     "caseline.intake.EntryVoided.v1",
     "caseline.judicial.ChargesFiled.v1",
     "caseline.judicial.PreTrialDetentionOrdered.v1",

@@ -47,6 +47,7 @@ EXPECTED_EXPORTS = {
     "FamilyContactRecorded",
     "NextOfKin",
     "Person",
+    "PersonalDataErased",
     "PropertyItem",
     "Sex",
     # judicial
