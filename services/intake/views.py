@@ -29,7 +29,7 @@ class CaseRegister(View):
         if self.cipher is None or name in (ENCRYPTED, ERASED):
             return None, None
         try:
-            return self.cipher.encrypt(str(case_id), name.encode(), _NAME_AAD)
+            return self.cipher.seal_value(str(case_id), name.encode(), _NAME_AAD)
         except KeyErasedError:
             return None, None
 
@@ -38,7 +38,7 @@ class CaseRegister(View):
         if self.cipher is None or key_id is None or ciphertext is None:
             return ERASED
         try:
-            return self.cipher.decrypt(str(case_id), key_id, bytes(ciphertext), _NAME_AAD).decode()
+            return self.cipher.open_value(str(case_id), key_id, bytes(ciphertext), _NAME_AAD).decode()
         except KeyErasedError:
             return ERASED
 

@@ -16,6 +16,7 @@ from services.ledger.application import LedgerApplication
 from services.ledger.visibility import require_full_record, visible_entries
 from shared.events import by_schema_name, json_schema
 from shared.kit.auth import CurrentUser
+from shared.permissions import SEALED_CASE_READERS
 from shared.kit.errors import NotFoundError
 
 __all__ = ["LedgerDep", "ledger_of", "router"]
@@ -77,6 +78,10 @@ def feed(
     """The global feed in ledger order, for partners that cannot use NATS."""
     entries = ledger.feed(after, limit)
     next_after = entries[-1]["ledger_seq"] if entries else after
+    if user.role not in SEALED_CASE_READERS:
+        # The feed names no sealed case to those for whom it does not exist (SPEC §8).
+        sealed = ledger.sealed_cases(str(e["event"]["subject"]) for e in entries)
+        entries = [e for e in entries if str(e["event"]["subject"]) not in sealed]
     return {"entries": visible_entries(user, entries, ledger.cipher), "next_after": next_after}
 
 

@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def start(parts: ServiceParts) -> None:
         ledger = await asyncio.to_thread(LedgerApplication, settings, clock)
         parts.application = ledger
+        parts.sealed_lookup = ledger.is_sealed
         bus = Bus(settings, "ledger")
         bus.start()
         parts.bus = bus

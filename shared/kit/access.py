@@ -12,6 +12,7 @@ import hashlib
 import json
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -26,7 +27,7 @@ from shared.kit.errors import CaselineError, ForbiddenError, NotFoundError, Unav
 from shared.kit.settings import Settings
 from shared.permissions import SEALED_CASE_READERS, SERVICE_READERS
 
-__all__ = ["PURPOSE_HEADER", "AuditLog", "ReadGuard", "audit_router", "open_read_audit", "seal_op", "sealing_reactions"]
+__all__ = ["PURPOSE_HEADER", "AuditLog", "ReadGuard", "audit_read", "audit_router", "open_read_audit", "seal_op", "sealing_reactions"]
 
 PURPOSE_HEADER = "caseline-purpose"
 _UNGUARDED = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
@@ -204,6 +205,37 @@ def _canonical(fields: list[Any]) -> bytes:
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+@dataclass(frozen=True)
+class PendingRead:
+    """A guarded read, to be written to the read audit with its outcome."""
+
+    log: AuditLog
+    user: User
+    case_id: str | None
+    route: str
+    purpose: str | None
+
+    def record(self, status: int) -> None:
+        outcome = "allowed" if status < 400 else f"refused:{status}"
+        self.log.record(self.user, self.case_id, self.route, self.purpose, outcome)
+
+
+async def audit_read(request: Request, response: Any) -> Any:
+    """Write the pending read's audit entry; a read that cannot be audited is refused (503)."""
+    import asyncio
+
+    pending = getattr(request.state, "read_audit", None)
+    if not isinstance(pending, PendingRead):
+        return response
+    try:
+        await asyncio.to_thread(pending.record, response.status_code)
+    except psycopg.Error:
+        from shared.kit.http import problem
+
+        return problem(503, "Service unavailable", "the read could not be audited, so it was refused", "unavailable")
+    return response
+
+
 class ReadGuard:
     """The app-wide dependency that guards and audits every read of a service."""
 
@@ -233,11 +265,9 @@ class ReadGuard:
             refusal = ForbiddenError(f"role {user.role!r} may not read the {self.service} record")
         elif case_id and user.role not in SEALED_CASE_READERS and self._is_sealed(log, case_id):
             refusal = NotFoundError(f"no case {case_id}")
-        outcome = "allowed" if refusal is None else f"refused:{refusal.status}"
-        try:
-            log.record(user, case_id, f"GET {route}", purpose, outcome)
-        except psycopg.Error:
-            raise UnavailableError("the read could not be audited, so it was refused") from None
+        # The entry is written once the answer is known (by `audit_read`, in the HTTP middleware),
+        # so a refusal by the route itself (an agency check, an unknown case) is audited as such.
+        request.state.read_audit = PendingRead(log, user, case_id, f"GET {route}", purpose)
         if refusal is not None:
             raise refusal
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.kit.access import ReadGuard, audit_router, open_read_audit
+from shared.kit.access import ReadGuard, audit_read, audit_router, open_read_audit
 from shared.kit.auth import CurrentUser, User
 from shared.kit.errors import (
     CaselineError,
@@ -176,6 +176,7 @@ def _install_middleware(app: FastAPI, metrics: Metrics) -> None:
                     else:
                         log.exception("unexpected error")
                         response = problem(500, "Internal error", "an unexpected error", "internal")
+                response = await audit_read(request, response)
                 route = request.scope.get("route")
                 path = getattr(route, "path", "unmatched")
                 _access_log(request, path, response.status_code, time.perf_counter() - started)

@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 import psycopg
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
@@ -163,3 +163,11 @@ class CaseKeyCipher:
     def decrypt(self, case_id: str, key_id: str, ciphertext: bytes, aad: bytes) -> bytes:
         key = self.keys.key(case_id, key_id)
         return AESGCM(key).decrypt(ciphertext[:12], ciphertext[12:], aad)
+
+    def seal_value(self, case_id: str, plaintext: bytes, aad: bytes) -> tuple[str, bytes]:
+        """Deterministic (AES-SIV) encryption for read models: a rebuilt view equals the live one."""
+        key_id, key = self.keys.key_for_writing(case_id)
+        return key_id, AESSIV(key).encrypt(plaintext, [aad])
+
+    def open_value(self, case_id: str, key_id: str, ciphertext: bytes, aad: bytes) -> bytes:
+        return AESSIV(self.keys.key(case_id, key_id)).decrypt(ciphertext, [aad])

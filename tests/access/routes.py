@@ -1,0 +1,107 @@
+"""The routes of the event-sourced services as the access tests know them: each command route and
+the catalogue event it records (SPEC §7), and each read route. A route missing here fails a test.
+"""
+
+from __future__ import annotations
+
+SERVICES = ("intake", "judicial", "assessment", "programmes")
+"""The event-sourced services; the ledger is left out while it is being reworked."""
+
+_VOID = "/entries/{event_id}/void"
+
+COMMAND_ROUTES: dict[str, dict[str, str]] = {
+    "intake": {
+        "/cases": "ArrestRecorded",
+        "/cases/{case_id}/custody": "CustodyStarted",
+        "/cases/{case_id}/custody/extensions": "CustodyExtended",
+        "/cases/{case_id}/evidence": "EvidenceLogged",
+        "/cases/{case_id}/transfers": "DetaineeTransferred",
+        "/cases/{case_id}/admission": "DetaineeAdmitted",
+        "/cases/{case_id}/family-contacts": "FamilyContactRecorded",
+        "/cases/{case_id}/release": "DetaineeReleased",
+        "/cases/{case_id}/erasure": "PersonalDataErased",
+        _VOID: "EntryVoided",
+    },
+    "judicial": {
+        "/cases/{case_id}/charges": "ChargesFiled",
+        "/cases/{case_id}/detention-orders": "PreTrialDetentionOrdered",
+        "/cases/{case_id}/detention-orders/renewals": "PreTrialDetentionRenewed",
+        "/cases/{case_id}/hearings": "HearingScheduled",
+        "/cases/{case_id}/hearings/{hearing_id}/held": "HearingHeld",
+        "/cases/{case_id}/hearings/{hearing_id}/adjourned": "HearingAdjourned",
+        "/cases/{case_id}/verdict": "VerdictDelivered",
+        "/cases/{case_id}/sentence": "SentenceImposed",
+        "/cases/{case_id}/release-orders": "ReleaseOrdered",
+        "/cases/{case_id}/seal": "CaseSealed",
+        _VOID: "EntryVoided",
+    },
+    "assessment": {
+        "/instruments": "InstrumentPublished",
+        "/cases/{case_id}/assessments": "AssessmentStarted",
+        "/cases/{case_id}/assessments/{assessment_id}/ratings": "IndicatorRated",
+        "/cases/{case_id}/assessments/{assessment_id}/submission": "AssessmentSubmitted",
+        "/cases/{case_id}/assessments/{assessment_id}/countersignature": "AssessmentCountersigned",
+        "/cases/{case_id}/needs": "NeedsAssessed",
+        "/cases/{case_id}/placement": "PlacementDecided",
+        _VOID: "EntryVoided",
+    },
+    "programmes": {
+        "/programmes": "ProgrammeCreated",
+        "/programmes/{programme_id}/enrolments": "ParticipantEnrolled",
+        "/programmes/{programme_id}/sessions": "SessionAttended",
+        "/programmes/{programme_id}/completions": "ParticipantCompleted",
+        "/programmes/{programme_id}/withdrawals": "ParticipantWithdrawn",
+        "/cases/{case_id}/referrals": "ReferralMade",
+        "/cases/{case_id}/referrals/{referral_id}/acceptance": "ReferralAccepted",
+        "/cases/{case_id}/referrals/{referral_id}/declination": "ReferralDeclined",
+        "/cases/{case_id}/reintegration-plan": "ReintegrationPlanAgreed",
+        "/cases/{case_id}/follow-ups": "FollowUpRecorded",
+        _VOID: "EntryVoided",
+    },
+}
+"""Service → command route → the catalogue event it records (SPEC §7, voiding on every service,
+and intake's erasure, an addition to SPEC §5)."""
+
+_AUDIT = ("/audit", "/audit/verify")
+
+READ_ROUTES: dict[str, tuple[str, ...]] = {
+    "intake": ("/cases", "/cases/{case_id}", *_AUDIT),
+    "judicial": ("/cases", "/cases/{case_id}", "/deadlines", *_AUDIT),
+    "assessment": (
+        "/cases",
+        "/cases/{case_id}",
+        "/cases/{case_id}/assessments/{assessment_id}",
+        "/instruments",
+        "/instruments/{instrument_id}/versions/{version}",
+        "/reviews",
+        "/placements/conflicts",
+        *_AUDIT,
+    ),
+    "programmes": (
+        "/programmes",
+        "/programmes/{programme_id}",
+        "/programmes/{programme_id}/summary",
+        "/cases",
+        "/cases/{case_id}",
+        "/cases/{case_id}/referrals/{referral_id}",
+        "/referrals",
+        "/follow-ups",
+        *_AUDIT,
+    ),
+}
+"""Service → its guarded `GET` routes (health, readiness and metrics are open to all)."""
+
+UNGUARDED = ("/healthz", "/readyz", "/metrics")
+
+NARROWED_READERS: dict[tuple[str, str], frozenset[str]] = {
+    **{(s, r): frozenset({"auditor"}) for s in SERVICES for r in _AUDIT},
+    ("judicial", "/deadlines"): frozenset(
+        {"judge", "prosecutor", "police", "prison_registry", "prison_director", "auditor", "admin"}
+    ),
+}
+"""Read routes that allow fewer roles than the service's readers, by a check of their own."""
+
+
+def event_type(service: str, route: str) -> str:
+    """The catalogue type a command route records, e.g. `caseline.intake.ArrestRecorded.v1`."""
+    return f"caseline.{service}.{COMMAND_ROUTES[service][route]}.v1"
