@@ -122,6 +122,31 @@ def grant_ledger_role(
     conn.execute(
         sql.SQL("GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {} TO {}").format(schema, ident)
     )
+    _grant_key_reading(conn, ident)
+
+
+def _grant_key_reading(conn: psycopg.Connection, ledger: sql.Identifier) -> None:  # type: ignore[type-arg]
+    """The ledger reads per-case keys (to show personal fields to those who may see them); it
+    never adds or erases one. The key table is made here if no service has made it yet, and the
+    services' roles (where they exist) keep their rights on it."""
+    from shared.kit.keystore import KEYSTORE_DDL
+
+    conn.execute(KEYSTORE_DDL)  # type: ignore[arg-type]
+    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA keystore TO {}").format(ledger))
+    conn.execute(sql.SQL("GRANT SELECT ON keystore.case_keys TO {}").format(ledger))
+    services = [
+        r[0]
+        for r in conn.execute(
+            "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)",
+            (["caseline_intake", "caseline_judicial", "caseline_assessment", "caseline_programmes"],),
+        )
+    ]
+    for role in services:
+        conn.execute(
+            sql.SQL("GRANT SELECT, INSERT, UPDATE ON keystore.case_keys TO {}").format(
+                sql.Identifier(role)
+            )
+        )
 
 
 def create_owned_tables(settings: Settings) -> None:

@@ -23,7 +23,7 @@ from psycopg_pool import ConnectionPool
 from shared.events.personal import KeyErasedError
 from shared.kit.settings import Settings
 
-__all__ = ["CaseKeyCipher", "KeyStore", "PostgresKeyStore", "master_key"]
+__all__ = ["KEYSTORE_DDL", "CaseKeyCipher", "KeyStore", "PostgresKeyStore", "master_key"]
 
 _DEVELOPMENT_MASTER = hashlib.sha256(b"caseline development master key - never in production").digest()
 _CACHE_SECONDS = 2.0
@@ -37,6 +37,14 @@ def master_key(settings: Settings) -> bytes:
     if len(raw) != 32:
         raise ValueError("CASELINE_MASTER_KEY must be 32 bytes, base64-encoded")
     return raw
+
+
+KEYSTORE_DDL = (
+    "CREATE SCHEMA IF NOT EXISTS keystore;"
+    "CREATE TABLE IF NOT EXISTS keystore.case_keys ("
+    " case_id text PRIMARY KEY, key_id text NOT NULL, wrapped bytea,"
+    " created_at timestamptz NOT NULL DEFAULT now(), erased_at timestamptz)"
+)
 
 
 class KeyStore(ABC):
@@ -72,12 +80,7 @@ class PostgresKeyStore(KeyStore):
                 return  # created already: a restricted role need not (and may not) run DDL
             conn.execute("SELECT pg_advisory_lock(hashtext('caseline-keystore'))")
             try:
-                conn.execute(
-                    "CREATE SCHEMA IF NOT EXISTS keystore;"
-                    "CREATE TABLE IF NOT EXISTS keystore.case_keys ("
-                    " case_id text PRIMARY KEY, key_id text NOT NULL, wrapped bytea,"
-                    " created_at timestamptz NOT NULL DEFAULT now(), erased_at timestamptz)"
-                )
+                conn.execute(KEYSTORE_DDL)
                 conn.commit()
             finally:
                 conn.execute("SELECT pg_advisory_unlock(hashtext('caseline-keystore'))")
