@@ -90,6 +90,7 @@ class Published:
     notification_id: int
     data: CatalogueEvent | None = None
     meta: Meta | None = None
+    personal: dict[str, Any] | None = None
 
     @property
     def event_id(self) -> UUID | None:
@@ -102,11 +103,14 @@ def published_entries(
     """The notifications from `start`, each with the catalogue event the relay publishes for it."""
     out = []
     for notification in app.notifications(start, limit):
-        mapped = outbound(app.decode(notification))
+        # The sealed form, as the relay publishes it: personal fields never go out in clear.
+        event = app.decode_sealed(notification)
+        mapped = outbound(event)
         if mapped is None or mapped[0].service != app.service:
             out.append(Published(notification.id))
         else:
-            out.append(Published(notification.id, mapped[0], mapped[1]))
+            personal = getattr(event, "personal", None)
+            out.append(Published(notification.id, mapped[0], mapped[1], personal))
     return out
 
 
@@ -212,7 +216,7 @@ class Reconciler:
             data, meta = entry.data, entry.meta
             assert data is not None  # an entry with an event id carries its event
             assert meta is not None
-            if meta.recorded_at > cutoff or not await self._republish(data, meta):
+            if meta.recorded_at > cutoff or not await self._republish(data, meta, entry.personal):
                 report.deferred += 1
                 settled.append(False)
                 continue
@@ -220,10 +224,12 @@ class Reconciler:
             settled.append(True)
         return settled
 
-    async def _republish(self, data: CatalogueEvent, meta: Meta) -> bool:
+    async def _republish(
+        self, data: CatalogueEvent, meta: Meta, personal: dict[str, Any] | None = None
+    ) -> bool:
         """Publish again; False when the broker still remembers the id (within its window)."""
         js = await self.bus.jetstream()
-        subject, body, headers = message_for(self.bus, data, meta)
+        subject, body, headers = message_for(self.bus, data, meta, personal)
         ack = await js.publish(subject, body, headers=headers, timeout=10)
         if ack.duplicate:
             return False
