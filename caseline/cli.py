@@ -12,10 +12,9 @@ __all__ = ["main"]
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
+    from caseline.stack import Stack
     from shared.kit.auth import mint_token
     from shared.kit.settings import Settings
-
-    from caseline.stack import Stack
 
     stack = Stack(var_dir=Path(args.var).resolve(), base_port=args.base_port)
     stopping = threading.Event()
@@ -30,7 +29,9 @@ def _cmd_up(args: argparse.Namespace) -> int:
         print("\nCaseline is up:")
         for name, url in stack.urls.items():
             print(f"  {name:<11} {url}   (docs: {url}/docs)")
-        token = mint_token(Settings(), sub="dev-admin", agency="caseline", role="auditor", ttl_minutes=480)
+        token = mint_token(
+            Settings(), sub="dev-admin", agency="caseline", role="auditor", ttl_minutes=480
+        )
         print(f"\nAn auditor token (8 h): {token}")
         print("Mint others with: caseline token --sub ID --agency AGENCY --role ROLE\n")
         if args.demo:
@@ -52,7 +53,11 @@ def _cmd_token(args: argparse.Namespace) -> int:
     from shared.kit.auth import mint_token
     from shared.kit.settings import Settings
 
-    print(mint_token(Settings(), sub=args.sub, agency=args.agency, role=args.role, ttl_minutes=args.ttl))
+    print(
+        mint_token(
+            Settings(), sub=args.sub, agency=args.agency, role=args.role, ttl_minutes=args.ttl
+        )
+    )
     return 0
 
 
@@ -68,13 +73,14 @@ def service_urls(host: str, base_port: int) -> dict[str, str]:
     """The five services' URLs on `host`, at their default ports shifted to `base_port`."""
     from shared.kit.runtime import DEFAULT_PORTS
 
-    return {name: f"http://{host}:{base_port + port - 8000}" for name, port in DEFAULT_PORTS.items()}
+    return {
+        name: f"http://{host}:{base_port + port - 8000}" for name, port in DEFAULT_PORTS.items()
+    }
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from shared.kit.settings import Settings
-
     from caseline.demo import run_demo
+    from shared.kit.settings import Settings
 
     run_demo(service_urls(args.host, args.base_port), Settings())
     return 0
@@ -86,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("up", help="start PostgreSQL, NATS and the five services")
     up.add_argument("--var", default="var", help="where embedded servers keep their data")
-    up.add_argument("--base-port", type=int, default=None, help="ports base+1 … base+5 (default 8000)")
+    up.add_argument(
+        "--base-port", type=int, default=None, help="ports base+1 … base+5 (default 8000)"
+    )
     up.add_argument("--demo", action="store_true", help="record a demo case once up")
     up.add_argument("--exit-after-demo", action="store_true", help=argparse.SUPPRESS)
     up.set_defaults(func=_cmd_up)
@@ -98,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=float, default=60, help="minutes")
     token.set_defaults(func=_cmd_token)
 
-    asyncapi = sub.add_parser("asyncapi", help="regenerate the JSON Schemas and the AsyncAPI document")
+    asyncapi = sub.add_parser(
+        "asyncapi", help="regenerate the JSON Schemas and the AsyncAPI document"
+    )
     asyncapi.add_argument("--root", default=".")
     asyncapi.set_defaults(func=_cmd_asyncapi)
 

@@ -34,17 +34,26 @@ class _Client:
         self.urls, self.settings, self.say = urls, settings, say
         self.http = httpx.Client(timeout=15)
 
-    def headers(self, role: str, agency: str | None = None, sub: str | None = None) -> dict[str, str]:
+    def headers(
+        self, role: str, agency: str | None = None, sub: str | None = None
+    ) -> dict[str, str]:
         token = mint_token(
-            self.settings, sub=sub or f"demo-{role}", agency=agency or f"demo-{role}-agency", role=role
+            self.settings,
+            sub=sub or f"demo-{role}",
+            agency=agency or f"demo-{role}-agency",
+            role=role,
         )
         return {"Authorization": f"Bearer {token}", "Caseline-Purpose": "demonstration"}
 
-    def post(self, service: str, path: str, role: str, body: dict[str, Any], **who: str) -> dict[str, Any]:
+    def post(
+        self, service: str, path: str, role: str, body: dict[str, Any], **who: str
+    ) -> dict[str, Any]:
         """Post a command; while another service has not yet learnt the case (404/409), retry."""
         deadline = time.monotonic() + _WAIT
         while True:
-            response = self.http.post(self.urls[service] + path, json=body, headers=self.headers(role, **who))
+            response = self.http.post(
+                self.urls[service] + path, json=body, headers=self.headers(role, **who)
+            )
             if response.status_code == 201:
                 return response.json()  # type: ignore[no-any-return]
             if response.status_code not in (404, 409) or time.monotonic() > deadline:
@@ -76,26 +85,84 @@ def _legal_pathway(c: _Client, t0: datetime) -> str:
     }
     case_id = str(c.post("intake", "/cases", "police", arrest)["case_id"])
     c.say(f"arrest recorded: case {case_id}")
-    c.post("intake", f"/cases/{case_id}/custody", "police",
-           {"started_at": _iso(t0 + timedelta(hours=1)), "legal_basis": "CPP art. 76 al. 3: terrorism"})
-    c.post("intake", f"/cases/{case_id}/custody/extensions", "prosecutor",
-           {"extended_until": _iso(t0 + timedelta(hours=97)), "authorised_by": "Procureur du pôle spécialisé",
-            "reason": "Exploitation of seized telephones", "authorised_at": _iso(t0 + timedelta(hours=40))})
-    c.post("intake", f"/cases/{case_id}/evidence", "police",
-           {"item_id": "SCELLE-DEMO-001", "description": "Mobile telephone, sealed bag",
-            "collected_by": "Adjudant (fictional)", "collected_at": _iso(t0 + timedelta(minutes=30))})
-    c.post("intake", f"/cases/{case_id}/transfers", "police",
-           {"from_facility": "Brigade de gendarmerie de Gao", "to_facility": "Pôle judiciaire spécialisé, Bamako",
-            "transferred_at": _iso(t0 + timedelta(hours=50)), "reason": "Presentation to the specialised pole"})
-    c.post("judicial", f"/cases/{case_id}/charges", "prosecutor",
-           {"offences": [{"code": "TERR-1", "description": "Membership of a terrorist group",
-                          "law_ref": "Loi n° 2008-025"}],
-            "prosecutor": "Procureur du pôle spécialisé", "filed_at": _iso(t0 + timedelta(hours=60))})
-    c.post("judicial", f"/cases/{case_id}/detention-orders", "judge",
-           {"ordered_by": "Juge d'instruction du pôle", "ordered_at": _iso(t0 + timedelta(hours=70)),
-            "legal_basis": "CPP art. 135"})
-    c.post("intake", f"/cases/{case_id}/admission", "prison_registry",
-           {"facility": PRISON, "admitted_at": _iso(t0 + timedelta(hours=72)), "warrant_ref": "DEMO-MD-0001"})
+    c.post(
+        "intake",
+        f"/cases/{case_id}/custody",
+        "police",
+        {
+            "started_at": _iso(t0 + timedelta(hours=1)),
+            "legal_basis": "CPP art. 76 al. 3: terrorism",
+        },
+    )
+    c.post(
+        "intake",
+        f"/cases/{case_id}/custody/extensions",
+        "prosecutor",
+        {
+            "extended_until": _iso(t0 + timedelta(hours=97)),
+            "authorised_by": "Procureur du pôle spécialisé",
+            "reason": "Exploitation of seized telephones",
+            "authorised_at": _iso(t0 + timedelta(hours=40)),
+        },
+    )
+    c.post(
+        "intake",
+        f"/cases/{case_id}/evidence",
+        "police",
+        {
+            "item_id": "SCELLE-DEMO-001",
+            "description": "Mobile telephone, sealed bag",
+            "collected_by": "Adjudant (fictional)",
+            "collected_at": _iso(t0 + timedelta(minutes=30)),
+        },
+    )
+    c.post(
+        "intake",
+        f"/cases/{case_id}/transfers",
+        "police",
+        {
+            "from_facility": "Brigade de gendarmerie de Gao",
+            "to_facility": "Pôle judiciaire spécialisé, Bamako",
+            "transferred_at": _iso(t0 + timedelta(hours=50)),
+            "reason": "Presentation to the specialised pole",
+        },
+    )
+    c.post(
+        "judicial",
+        f"/cases/{case_id}/charges",
+        "prosecutor",
+        {
+            "offences": [
+                {
+                    "code": "TERR-1",
+                    "description": "Membership of a terrorist group",
+                    "law_ref": "Loi n° 2008-025",
+                }
+            ],
+            "prosecutor": "Procureur du pôle spécialisé",
+            "filed_at": _iso(t0 + timedelta(hours=60)),
+        },
+    )
+    c.post(
+        "judicial",
+        f"/cases/{case_id}/detention-orders",
+        "judge",
+        {
+            "ordered_by": "Juge d'instruction du pôle",
+            "ordered_at": _iso(t0 + timedelta(hours=70)),
+            "legal_basis": "CPP art. 135",
+        },
+    )
+    c.post(
+        "intake",
+        f"/cases/{case_id}/admission",
+        "prison_registry",
+        {
+            "facility": PRISON,
+            "admitted_at": _iso(t0 + timedelta(hours=72)),
+            "warrant_ref": "DEMO-MD-0001",
+        },
+    )
     c.say("custody, extension, evidence, transfer, charges, detention order and admission recorded")
     return case_id  # fmt: skip
 
@@ -137,17 +204,30 @@ def _programme(c: _Client, case_id: str, t0: datetime) -> None:
                       "provider_agency": NGO, "capacity": 12, "facility": PRISON,
                       "max_risk_level": "moderate", "attendance_threshold": 2})  # fmt: skip
     pid = created["programme_id"]
-    c.post("programmes", f"/programmes/{pid}/enrolments", "social_worker",
-           {"case_id": case_id, "enrolled_at": _iso(t0 + timedelta(days=20))})
+    c.post(
+        "programmes",
+        f"/programmes/{pid}/enrolments",
+        "social_worker",
+        {"case_id": case_id, "enrolled_at": _iso(t0 + timedelta(days=20))},
+    )
     ngo = {"agency": NGO, "sub": "demo-trainer"}
     for day in (25, 32):
         c.post("programmes", f"/programmes/{pid}/sessions", "civil_society",
                {"session_date": (t0 + timedelta(days=day)).date().isoformat(),
                 "facilitator": "Trainer (fictional)", "attendees": [case_id]}, **ngo)  # fmt: skip
-    c.post("programmes", f"/programmes/{pid}/completions", "civil_society",
-           {"case_id": case_id, "completed_at": _iso(t0 + timedelta(days=60))}, **ngo)
-    referral = c.post("programmes", f"/cases/{case_id}/referrals", "social_worker",
-                      {"to_agency": NGO, "reason": "Mentoring after release", "consent": "given"})
+    c.post(
+        "programmes",
+        f"/programmes/{pid}/completions",
+        "civil_society",
+        {"case_id": case_id, "completed_at": _iso(t0 + timedelta(days=60))},
+        **ngo,
+    )
+    referral = c.post(
+        "programmes",
+        f"/cases/{case_id}/referrals",
+        "social_worker",
+        {"to_agency": NGO, "reason": "Mentoring after release", "consent": "given"},
+    )
     c.post("programmes", f"/cases/{case_id}/referrals/{referral['referral_id']}/acceptance",
            "civil_society", {}, **ngo)  # fmt: skip
     c.say("vocational programme completed; referral accepted by a civil-society organisation")
@@ -168,8 +248,12 @@ def _trial_and_release(c: _Client, case_id: str, t0: datetime, now: datetime) ->
     order = c.post("judicial", f"/cases/{case_id}/release-orders", "judge",
                    {"kind": "sentence_served", "effective_at": _iso(released_at - timedelta(hours=2)),
                     "ordered_by": "Juge de l'application des peines"})  # fmt: skip
-    c.post("intake", f"/cases/{case_id}/release", "prison_registry",
-           {"released_at": _iso(released_at), "release_order_id": order["release_order_id"]})
+    c.post(
+        "intake",
+        f"/cases/{case_id}/release",
+        "prison_registry",
+        {"released_at": _iso(released_at), "release_order_id": order["release_order_id"]},
+    )
     c.post("programmes", f"/cases/{case_id}/follow-ups", "civil_society",
            {"at": _iso(released_at + timedelta(days=10)), "status": "on_track",
             "note": "Working at the garage; family visits."}, agency=NGO, sub="demo-trainer")  # fmt: skip
@@ -195,7 +279,9 @@ def run_demo(urls: dict[str, str], settings: Settings, *, quiet: bool = False) -
     for first, count in _runs(timeline["entries"]):
         event = first["event"]
         times = f" ×{count}" if count > 1 else ""
-        c.say(f"  {first['case_seq']:>3}  {event['time'][:19]}Z  {event['type']}{times}  {first['hash'][:12]}…")
+        c.say(
+            f"  {first['case_seq']:>3}  {event['time'][:19]}Z  {event['type']}{times}  {first['hash'][:12]}…"
+        )
     c.say(f"chain verified: {verified.get('ok')} ({verified.get('events')} events)")
     if not verified.get("ok"):
         raise DemoError(f"the chain does not verify: {verified}")

@@ -29,7 +29,9 @@ def installed_services() -> tuple[str, ...]:
     """The services of this installation (each a `services.<name>` package with a `__main__`)."""
     import importlib.util
 
-    return tuple(s for s in SERVICES if importlib.util.find_spec(f"services.{s}.__main__") is not None)
+    return tuple(
+        s for s in SERVICES if importlib.util.find_spec(f"services.{s}.__main__") is not None
+    )
 
 
 @dataclass
@@ -60,11 +62,18 @@ class Stack:
         logs = self.var_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         for name in installed_services():
-            port = DEFAULT_PORTS[name] if self.base_port is None else self.base_port + DEFAULT_PORTS[name] - 8000
+            port = (
+                DEFAULT_PORTS[name]
+                if self.base_port is None
+                else self.base_port + DEFAULT_PORTS[name] - 8000
+            )
             service_env = dict(env, CASELINE_PORT=str(port))
             out = open(logs / f"{name}.log", "ab")  # noqa: SIM115
-            self.processes[name] = subprocess.Popen(  # noqa: S603
-                [sys.executable, "-m", f"services.{name}"], env=service_env, stdout=out, stderr=subprocess.STDOUT
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", f"services.{name}"],
+                env=service_env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
             out.close()
             self.urls[name] = f"http://127.0.0.1:{port}"
@@ -77,7 +86,9 @@ class Stack:
             for name in sorted(pending):
                 proc = self.processes[name]
                 if proc.poll() is not None:
-                    log_text = (self.var_dir / "logs" / f"{name}.log").read_text(errors="replace")[-3000:]
+                    log_text = (self.var_dir / "logs" / f"{name}.log").read_text(errors="replace")[
+                        -3000:
+                    ]
                     raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log_text}")
                 with contextlib.suppress(httpx.HTTPError):
                     if httpx.get(self.urls[name] + "/readyz", timeout=1).status_code == 200:

@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate, event
 from services.intake.errors import (
     AdmissionAfterReleaseError,
     AlreadyAdmittedError,
+    AlreadyErasedError,
     AlreadyReleasedError,
     BrokenChainOfCustodyError,
     CustodyAfterAdmissionError,
@@ -40,7 +41,6 @@ from services.intake.errors import (
     TransferToSameFacilityError,
     VoidLaterEntriesFirstError,
 )
-from services.intake.errors import AlreadyErasedError
 from services.intake.record import CaseState, Entry, ReleaseOrder, fold
 from shared.events.intake import (
     ArrestRecorded,

@@ -38,7 +38,9 @@ class CaseRegister(View):
         if self.cipher is None or key_id is None or ciphertext is None:
             return ERASED
         try:
-            return self.cipher.open_value(str(case_id), key_id, bytes(ciphertext), _NAME_AAD).decode()
+            return self.cipher.open_value(
+                str(case_id), key_id, bytes(ciphertext), _NAME_AAD
+            ).decode()
         except KeyErasedError:
             return ERASED
 

@@ -16,8 +16,8 @@ from services.ledger.application import LedgerApplication
 from services.ledger.visibility import require_full_record, visible_entries
 from shared.events import by_schema_name, json_schema
 from shared.kit.auth import CurrentUser
-from shared.permissions import SEALED_CASE_READERS
 from shared.kit.errors import NotFoundError
+from shared.permissions import SEALED_CASE_READERS
 
 __all__ = ["LedgerDep", "ledger_of", "router"]
 

@@ -138,7 +138,14 @@ def _grant_key_reading(conn: psycopg.Connection, ledger: sql.Identifier) -> None
         r[0]
         for r in conn.execute(
             "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)",
-            (["caseline_intake", "caseline_judicial", "caseline_assessment", "caseline_programmes"],),
+            (
+                [
+                    "caseline_intake",
+                    "caseline_judicial",
+                    "caseline_assessment",
+                    "caseline_programmes",
+                ],
+            ),
         )
     ]
     for role in services:

@@ -35,7 +35,9 @@ def visible_entries(
         if not may_see(user.role, str(event.get("type"))):
             continue
         shown = _revealed(event, cipher) if cipher is not None else dict(event)
-        removed = [path for path in hidden.get(str(event.get("type")), ()) if _remove(shown["data"], path)]
+        removed = [
+            path for path in hidden.get(str(event.get("type")), ()) if _remove(shown["data"], path)
+        ]
         out.append({**entry, "event": shown, "redacted": removed})
     return out
 

@@ -245,7 +245,9 @@ class PersonalDataErased(CatalogueEvent):
     service: ClassVar[str] = "intake"
     event_name: ClassVar[str] = "PersonalDataErased"
 
-    reason: ShortText = Field(description="Why, e.g. the court order or the request that it executes.")
+    reason: ShortText = Field(
+        description="Why, e.g. the court order or the request that it executes."
+    )
     legal_basis: ShortText | None = Field(default=None, description="The order or law relied on.")
 
 

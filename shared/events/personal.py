@@ -88,7 +88,8 @@ def _placeholder(model: type[BaseModel], path: str) -> Any:
     field = model.model_fields[head]
     if rest:
         nested = field.annotation
-        assert isinstance(nested, type) and issubclass(nested, BaseModel), path
+        if not (isinstance(nested, type) and issubclass(nested, BaseModel)):
+            raise TypeError(f"{path}: only nested models can hold personal fields")
         return _placeholder(nested, rest)
     if not field.is_required():
         return field.get_default(call_default_factory=True)

@@ -27,10 +27,21 @@ from shared.kit.errors import CaselineError, ForbiddenError, NotFoundError, Unav
 from shared.kit.settings import Settings
 from shared.permissions import SEALED_CASE_READERS, SERVICE_READERS
 
-__all__ = ["PURPOSE_HEADER", "AuditLog", "ReadGuard", "audit_read", "audit_router", "open_read_audit", "seal_op", "sealing_reactions"]
+__all__ = [
+    "PURPOSE_HEADER",
+    "AuditLog",
+    "ReadGuard",
+    "audit_read",
+    "audit_router",
+    "open_read_audit",
+    "seal_op",
+    "sealing_reactions",
+]
 
 PURPOSE_HEADER = "caseline-purpose"
-_UNGUARDED = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+_UNGUARDED = frozenset(
+    {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+)
 _GENESIS = bytes(32)
 
 
@@ -112,24 +123,50 @@ class AuditLog:
     def close(self) -> None:
         self.pool.close()
 
-    def record(self, user: User, case_id: str | None, route: str, purpose: str | None, outcome: str) -> None:
+    def record(
+        self, user: User, case_id: str | None, route: str, purpose: str | None, outcome: str
+    ) -> None:
         """Append one read to the chain (serialised per service, so the chain has one order)."""
         at = self.clock()
         with self.pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
             row = conn.execute(
-                f'SELECT seq, hash FROM "{self.schema}".read_audit ORDER BY seq DESC LIMIT 1'  # noqa: S608
+                f'SELECT seq, hash FROM "{self.schema}".read_audit ORDER BY seq DESC LIMIT 1'
             ).fetchone()
             seq, prev = (int(row[0]) + 1, bytes(row[1])) if row else (1, _GENESIS)
-            fields = [seq, at.isoformat(), user.sub, user.agency, user.role, case_id, route, purpose, outcome]
+            fields = [
+                seq,
+                at.isoformat(),
+                user.sub,
+                user.agency,
+                user.role,
+                case_id,
+                route,
+                purpose,
+                outcome,
+            ]
             digest = hashlib.sha256(prev + _canonical(fields)).digest()
             conn.execute(
-                f'INSERT INTO "{self.schema}".read_audit (seq, at, actor, agency, role, case_id,'  # noqa: S608
+                f'INSERT INTO "{self.schema}".read_audit (seq, at, actor, agency, role, case_id,'
                 " route, purpose, outcome, prev_hash, hash) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                (seq, at, user.sub, user.agency, user.role, case_id, route, purpose, outcome, prev, digest),
+                (
+                    seq,
+                    at,
+                    user.sub,
+                    user.agency,
+                    user.role,
+                    case_id,
+                    route,
+                    purpose,
+                    outcome,
+                    prev,
+                    digest,
+                ),
             )
 
-    def entries(self, case_id: str | None, actor: str | None, after: int, limit: int) -> list[dict[str, Any]]:
+    def entries(
+        self, case_id: str | None, actor: str | None, after: int, limit: int
+    ) -> list[dict[str, Any]]:
         clauses, params = ["seq > %s"], [after]
         if case_id:
             clauses.append("case_id = %s")
@@ -139,7 +176,7 @@ class AuditLog:
             params.append(actor)  # type: ignore[arg-type]
         with self.pool.connection() as conn:
             rows = conn.execute(
-                f"SELECT seq, at, actor, agency, role, case_id, route, purpose, outcome, prev_hash, hash"  # noqa: S608
+                f"SELECT seq, at, actor, agency, role, case_id, route, purpose, outcome, prev_hash, hash"
                 f' FROM "{self.schema}".read_audit WHERE {" AND ".join(clauses)} ORDER BY seq LIMIT %s',
                 (*params, limit),
             ).fetchall()
@@ -155,7 +192,7 @@ class AuditLog:
         prev, count = _GENESIS, 0
         with self.pool.connection() as conn, conn.cursor(name="audit_verify") as cur:
             cur.execute(
-                f"SELECT seq, at, actor, agency, role, case_id, route, purpose, outcome, prev_hash, hash"  # noqa: S608
+                f"SELECT seq, at, actor, agency, role, case_id, route, purpose, outcome, prev_hash, hash"
                 f' FROM "{self.schema}".read_audit ORDER BY seq'
             )
             for row in cur:
@@ -174,10 +211,10 @@ class AuditLog:
     def is_sealed(self, case_id: str) -> bool:
         with self.pool.connection() as conn:
             row = conn.execute(
-                f'SELECT 1 FROM "{self.schema}".sealed_cases WHERE case_id = %s', (case_id,)  # noqa: S608
+                f'SELECT 1 FROM "{self.schema}".sealed_cases WHERE case_id = %s',
+                (case_id,),
             ).fetchone()
         return row is not None
-
 
 
 def seal_op(case_id: str, sealed_at: datetime, event_id: UUID) -> tuple[str, tuple[Any, ...]]:
@@ -232,14 +269,24 @@ async def audit_read(request: Request, response: Any) -> Any:
     except psycopg.Error:
         from shared.kit.http import problem
 
-        return problem(503, "Service unavailable", "the read could not be audited, so it was refused", "unavailable")
+        return problem(
+            503,
+            "Service unavailable",
+            "the read could not be audited, so it was refused",
+            "unavailable",
+        )
     return response
 
 
 class ReadGuard:
     """The app-wide dependency that guards and audits every read of a service."""
 
-    def __init__(self, service: str, audit: Callable[[], AuditLog | None], sealed: Callable[[str], bool] | None = None) -> None:
+    def __init__(
+        self,
+        service: str,
+        audit: Callable[[], AuditLog | None],
+        sealed: Callable[[str], bool] | None = None,
+    ) -> None:
         self.service = service
         self.audit = audit
         self.sealed = sealed
@@ -260,7 +307,9 @@ class ReadGuard:
             purpose = purpose.strip()[:500] or None
         refusal: CaselineError | None = None
         if purpose is None and request.app.state.settings.require_purpose:
-            refusal = PurposeRequiredError("reads must state a purpose in the Caseline-Purpose header")
+            refusal = PurposeRequiredError(
+                "reads must state a purpose in the Caseline-Purpose header"
+            )
         elif user.role not in SERVICE_READERS.get(self.service, frozenset()):
             refusal = ForbiddenError(f"role {user.role!r} may not read the {self.service} record")
         elif case_id and user.role not in SEALED_CASE_READERS and self._is_sealed(log, case_id):

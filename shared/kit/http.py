@@ -17,8 +17,8 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.kit.access import ReadGuard, audit_read, audit_router, open_read_audit
@@ -27,12 +27,17 @@ from shared.kit.errors import (
     CaselineError,
     ConflictError,
     StaleVersionError,
-    UnavailableError,
 )
 from shared.kit.metrics import Metrics
 from shared.kit.observability import current_traceparent, log_context, server_span
 from shared.kit.settings import Settings
-from shared.kit.store import CaselineApplication, CommandContext, IntegrityError, Recorded, fingerprint
+from shared.kit.store import (
+    CaselineApplication,
+    CommandContext,
+    IntegrityError,
+    Recorded,
+    fingerprint,
+)
 
 __all__ = [
     "PROBLEM_JSON",
@@ -119,49 +124,76 @@ def _install_problem_handlers(app: FastAPI) -> None:
     async def _caseline(_: Request, exc: CaselineError) -> JSONResponse:
         detail = exc.detail
         rule = getattr(exc, "rule", None)
-        response = problem(exc.status, exc.title, detail, rule if exc.status == 409 and rule else exc.slug)
+        response = problem(
+            exc.status, exc.title, detail, rule if exc.status == 409 and rule else exc.slug
+        )
         return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _field_errors(exc)
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
-            return problem(400, "Malformed request", "the body is not valid JSON", "malformed", errors)
+            return problem(
+                400, "Malformed request", "the body is not valid JSON", "malformed", errors
+            )
         named = ", ".join(sorted({e["field"] for e in errors}))
         return problem(422, "Invalid fields", f"invalid fields: {named}", "invalid-fields", errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
-        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), "http")
+        return problem(
+            exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), "http"
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         if _is_database_down(exc):
-            return problem(503, "Service unavailable", "the database is unreachable; nothing was recorded", "unavailable")
+            return problem(
+                503,
+                "Service unavailable",
+                "the database is unreachable; nothing was recorded",
+                "unavailable",
+            )
         log.exception("unexpected error")
-        return problem(500, "Internal error", "an unexpected error; nothing was recorded", "internal")
+        return problem(
+            500, "Internal error", "an unexpected error; nothing was recorded", "internal"
+        )
 
 
 def _is_database_down(exc: BaseException) -> bool:
+    import psycopg
     from eventsourcing.persistence import InterfaceError, OperationalError
 
-    import psycopg
-
-    return isinstance(exc, (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError, TimeoutError))
+    return isinstance(
+        exc,
+        (
+            OperationalError,
+            InterfaceError,
+            psycopg.OperationalError,
+            psycopg.InterfaceError,
+            TimeoutError,
+        ),
+    )
 
 
 def _install_middleware(app: FastAPI, metrics: Metrics) -> None:
     @app.middleware("http")
-    async def _guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def _guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         started = time.perf_counter()
         if request.method in ("POST", "PUT", "PATCH"):
             length = request.headers.get("content-length")
             if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-                return problem(413, "Body too large", f"the body exceeds {MAX_BODY_BYTES} bytes", "too-large")
+                return problem(
+                    413, "Body too large", f"the body exceeds {MAX_BODY_BYTES} bytes", "too-large"
+                )
             ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if ctype not in ("application/json",) and not ctype.endswith("+json"):
-                return problem(415, "Unsupported media type", "send the body as application/json", "media-type")
+                return problem(
+                    415, "Unsupported media type", "send the body as application/json", "media-type"
+                )
         correlation_id = _correlation_of(request)
         with server_span(request.method, request.url.path, request.headers) as span:
             traceparent = current_traceparent() or _incoming_traceparent(request)
@@ -249,14 +281,14 @@ def _request_correlation(request: Request) -> UUID:
     return value if isinstance(value, UUID) else uuid4()
 
 
-class _BadHeader(CaselineError):
+class _BadHeaderError(CaselineError):
     status = 400
     title = "Bad request"
     slug = "bad-header"
 
 
-def _bad_header(detail: str) -> _BadHeader:
-    return _BadHeader(detail)
+def _bad_header(detail: str) -> _BadHeaderError:
+    return _BadHeaderError(detail)
 
 
 def respond_recorded(recorded: Recorded, location: str, status: int = 201) -> JSONResponse:
@@ -291,7 +323,9 @@ def run_command(
                 replayed = app.replayed_response(ctx.idempotency_key, ctx.fingerprint)
                 if replayed is not None:
                     status, body = replayed
-                    return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": "true"})
+                    return JSONResponse(
+                        body, status_code=status, headers={"Idempotent-Replayed": "true"}
+                    )
             if ctx.expected_version is not None:
                 _count(metrics, name, "stale")
                 raise StaleVersionError("the record changed meanwhile: reload and retry") from None
@@ -340,6 +374,34 @@ class ServiceParts:
         return bool(self.audit is not None and self.audit.is_sealed(case_id))
 
 
+async def _bounded(step: Awaitable[Any], what: str, seconds: float = 15.0) -> None:
+    """One step of stopping, never waited on forever: a process must stop even if NATS or
+    PostgreSQL stopped answering (unfinished work is redelivered or re-published anyway)."""
+    try:
+        await asyncio.wait_for(step, timeout=seconds)
+    except TimeoutError:
+        log.warning("stopping: %s did not finish within %.0f s", what, seconds)
+    except Exception as exc:
+        log.warning("stopping: %s failed: %r", what, exc)
+
+
+async def _stop_parts(
+    parts: ServiceParts, stop: Callable[[ServiceParts], Awaitable[None]] | None
+) -> None:
+    for task in parts.tasks:
+        task.cancel()
+    if parts.tasks:
+        await _bounded(asyncio.gather(*parts.tasks, return_exceptions=True), "background tasks")
+    if stop is not None:
+        await _bounded(stop(parts), "the service's own parts")
+    if parts.bus is not None:
+        await _bounded(parts.bus.close(), "the NATS connection")
+    if parts.audit is not None:
+        await _bounded(asyncio.to_thread(parts.audit.close), "the read audit")
+    if parts.application is not None:
+        await _bounded(asyncio.to_thread(parts.application.shutdown), "the database pools")
+
+
 def create_service_app(
     service: str,
     settings: Settings,
@@ -360,19 +422,7 @@ def create_service_app(
         try:
             yield
         finally:
-            if parts.audit is not None:
-                await asyncio.to_thread(parts.audit.close)
-            for task in parts.tasks:
-                task.cancel()
-            for task in parts.tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            if stop is not None:
-                await stop(parts)
-            if parts.bus is not None:
-                await parts.bus.close()
-            if parts.application is not None:
-                await asyncio.to_thread(parts.application.shutdown)
+            await _stop_parts(parts, stop)
 
     app = FastAPI(
         title=f"Caseline {service}",

@@ -25,7 +25,9 @@ from shared.kit.settings import Settings
 
 __all__ = ["KEYSTORE_DDL", "CaseKeyCipher", "KeyStore", "PostgresKeyStore", "master_key"]
 
-_DEVELOPMENT_MASTER = hashlib.sha256(b"caseline development master key - never in production").digest()
+_DEVELOPMENT_MASTER = hashlib.sha256(
+    b"caseline development master key - never in production"
+).digest()
 _CACHE_SECONDS = 2.0
 
 

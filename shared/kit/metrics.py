@@ -15,7 +15,10 @@ class Metrics:
         self.service = service
         labels = {"registry": self.registry}
         self.commands = Counter(
-            "caseline_commands_total", "Commands by event type and result", ["type", "result"], **labels
+            "caseline_commands_total",
+            "Commands by event type and result",
+            ["type", "result"],
+            **labels,
         )
         self.events_recorded = Counter(
             "caseline_events_recorded_total", "Events recorded in this service's store", **labels
@@ -46,10 +49,16 @@ class Metrics:
             "caseline_consumer_processed_total", "Inbound events processed", ["consumer"], **labels
         )
         self.consumer_lag = Gauge(
-            "caseline_consumer_lag_events", "Messages pending for a consumer", ["consumer"], **labels
+            "caseline_consumer_lag_events",
+            "Messages pending for a consumer",
+            ["consumer"],
+            **labels,
         )
         self.deadletters = Counter(
-            "caseline_deadletters_total", "Messages sent to a dead-letter subject", ["consumer"], **labels
+            "caseline_deadletters_total",
+            "Messages sent to a dead-letter subject",
+            ["consumer"],
+            **labels,
         )
         self.deadline_breaches = Counter(
             "caseline_deadline_breaches_total", "Detention deadline breaches recorded", **labels

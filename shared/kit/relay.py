@@ -214,7 +214,9 @@ class Relay:
                 with contextlib.suppress(Exception):
                     conn.close()
                 self._lock_conn = None
-        conn = psycopg.connect(self.app.settings.database.conninfo(), autocommit=True, connect_timeout=5)
+        conn = psycopg.connect(
+            self.app.settings.database.conninfo(), autocommit=True, connect_timeout=5
+        )
         key = zlib.crc32(f"caseline-relay:{self.app.service}".encode())
         got = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
         if got and got[0]:

@@ -25,7 +25,13 @@ from shared.kit.subscriber import Reactions, Subscriber
 
 __all__ = ["DEFAULT_PORTS", "application", "metrics", "serve", "service_app"]
 
-DEFAULT_PORTS = {"intake": 8001, "assessment": 8002, "programmes": 8003, "judicial": 8004, "ledger": 8005}
+DEFAULT_PORTS = {
+    "intake": 8001,
+    "assessment": 8002,
+    "programmes": 8003,
+    "judicial": 8004,
+    "ledger": 8005,
+}
 
 
 def application(request: Request) -> Any:
@@ -96,7 +102,9 @@ def service_app(
 
         parts.readiness += [database, bus.readiness]
 
-    return create_service_app(service, settings, routers=routers, start=start, description=description)
+    return create_service_app(
+        service, settings, routers=routers, start=start, description=description
+    )
 
 
 def serve(service: str, create_app: Callable[[], FastAPI]) -> None:

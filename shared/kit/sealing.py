@@ -36,7 +36,9 @@ class SealingMapper(Mapper):  # type: ignore[type-arg]
             sealed = seal(data, meta.subject, str(meta.event_id), self.case_cipher)
             clone = object.__new__(type(domain_event))
             object.__setattr__(
-                clone, "__dict__", {**vars(domain_event), "data": sealed.data, "personal": sealed.personaldata}
+                clone,
+                "__dict__",
+                {**vars(domain_event), "data": sealed.data, "personal": sealed.personaldata},
             )
             domain_event = clone
         return super().to_stored_event(domain_event)

@@ -58,7 +58,7 @@ def _run_as() -> str | None:
         pwd.getpwnam(_PG_SYSTEM_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", _PG_SYSTEM_USER],  # noqa: S607
+            ["useradd", "--system", "--no-create-home", _PG_SYSTEM_USER],
             check=True,
             capture_output=True,
         )
@@ -108,7 +108,7 @@ class EmbeddedPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(  # noqa: S603
+        return subprocess.run(
             [str(_pg_bin() / args[0]), *args[1:]],
             check=check,
             capture_output=True,
@@ -183,11 +183,20 @@ class NatsServer:
 
     def start(self) -> NatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        args = [self.binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store_dir)]
+        args = [
+            self.binary(),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-js",
+            "-sd",
+            str(self.store_dir),
+        ]
         if self.config is not None:
             args += ["-c", str(self.config)]
         log = open(self.store_dir / "server.log", "ab")  # noqa: SIM115
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         wait_for_port(self.port)
         return self

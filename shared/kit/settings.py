@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEVELOPMENT_JWT_SECRET", "DatabaseParts", "Settings"]
 
-DEVELOPMENT_JWT_SECRET = "caseline-development-secret-change-me-0123456789"  # noqa: S105
+DEVELOPMENT_JWT_SECRET = "caseline-development-secret-change-me-0123456789"
 
 
 class DatabaseParts:
@@ -32,7 +32,11 @@ class DatabaseParts:
         from psycopg.conninfo import make_conninfo
 
         return make_conninfo(
-            host=self.host, port=self.port, user=self.user, password=self.password, dbname=self.dbname
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            dbname=self.dbname,
         )
 
 
@@ -106,7 +110,10 @@ class Settings(BaseSettings):
         default=30, ge=1, le=3650, description="programmes: how often a released person is seen"
     )
     assessment_due_days: int = Field(
-        default=30, ge=1, le=365, description="days after admission the first risk assessment is due"
+        default=30,
+        ge=1,
+        le=365,
+        description="days after admission the first risk assessment is due",
     )
     clock_offset_seconds: float = Field(
         default=0.0, description="development and tests only: shifts the service clock"

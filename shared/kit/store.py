@@ -236,7 +236,9 @@ class CaselineRecorder(PostgresApplicationRecorder):
         for statement, params in kwargs.get("view_ops") or ():
             curs.execute(self.fmt(statement), params, prepare=False)
 
-    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+    def _insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
         # With events, the extras go after the events table lock (see below), so that two
         # writers never lock view rows and the events table in opposite orders.
         if not stored_events:
@@ -426,12 +428,11 @@ class CaselineApplication(Application[UUID]):
             raise NotFoundError(f"no {cls.__name__.lower()} {aggregate_id}") from None
         if not isinstance(aggregate, cls):
             raise NotFoundError(f"no {cls.__name__.lower()} {aggregate_id}")
-        if ctx is not None and ctx.expected_version is not None:
-            if aggregate.version != ctx.expected_version:
-                raise StaleVersionError(
-                    f"the record is at version {aggregate.version}, "
-                    f"not {ctx.expected_version}: reload and retry"
-                )
+        expected = ctx.expected_version if ctx is not None else None
+        if expected is not None and aggregate.version != expected:
+            raise StaleVersionError(
+                f"the record is at version {aggregate.version}, not {expected}: reload and retry"
+            )
         return aggregate
 
     def exists(self, aggregate_id: UUID) -> bool:
@@ -458,7 +459,9 @@ class CaselineApplication(Application[UUID]):
         )
         idem = None
         if ctx.idempotency_key:
-            idem = Idempotency(key=ctx.idempotency_key, fingerprint=ctx.fingerprint, body=recorded.body())
+            idem = Idempotency(
+                key=ctx.idempotency_key, fingerprint=ctx.fingerprint, body=recorded.body()
+            )
         self.save(
             *aggregates,
             view_ops=self.view_ops(pending),
@@ -481,7 +484,9 @@ class CaselineApplication(Application[UUID]):
         """
         from shared.kit.errors import IdempotencyMismatchError
 
-        rows = self.fetch("SELECT fingerprint, status, body FROM {schema}.idempotency WHERE key = %s", (key,))
+        rows = self.fetch(
+            "SELECT fingerprint, status, body FROM {schema}.idempotency WHERE key = %s", (key,)
+        )
         if not rows:
             return None
         fp, status, body = rows[0]
@@ -512,9 +517,10 @@ class CaselineApplication(Application[UUID]):
 
     @contextmanager
     def cursor(self) -> Iterator[Any]:
-        with self.store.datastore.get_connection() as conn, conn.cursor(
-            row_factory=psycopg.rows.tuple_row
-        ) as curs:
+        with (
+            self.store.datastore.get_connection() as conn,
+            conn.cursor(row_factory=psycopg.rows.tuple_row) as curs,
+        ):
             yield curs
 
     def fetch(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -65,8 +65,12 @@ def fresh_database(base_url: str, prefix: str = "t") -> str:
     return f"postgresql://{auth}@{parts.host}:{parts.port}/{name}"
 
 
-def token_for(settings: Settings, role: str, sub: str | None = None, agency: str | None = None) -> str:
-    return mint_token(settings, sub=sub or f"{role}-1", agency=agency or f"{role}-agency", role=role)
+def token_for(
+    settings: Settings, role: str, sub: str | None = None, agency: str | None = None
+) -> str:
+    return mint_token(
+        settings, sub=sub or f"{role}-1", agency=agency or f"{role}-agency", role=role
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -157,7 +161,9 @@ def serving(app: Any) -> Iterator[str]:
     from shared.kit.servers import free_port, wait_for_port
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

@@ -9,8 +9,8 @@ from uuid import UUID, uuid4
 import nats
 
 from shared.events import CatalogueEvent, build_envelope, subject_for
-from shared.kit.settings import Settings
 from shared.kit.clock import Clock
+from shared.kit.settings import Settings
 
 
 def envelope_bytes(event: CatalogueEvent, subject_id: UUID | str, **kw: Any) -> tuple[str, bytes]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from shared.kit.testing import eventually, running
-
 from services.intake.service import create_app as intake_app
 from services.ledger.service import create_app as ledger_app
+from shared.kit.testing import eventually, running
 from tests.conftest import admission_payload, arrest_payload
 
 
@@ -14,13 +13,17 @@ def test_arrest_and_admission_appear_in_the_ledger_in_order(settings, police, re
         opened = intake.post("/cases", json=arrest_payload(), headers=police)
         assert opened.status_code == 201, opened.text
         case_id = opened.json()["case_id"]
-        admitted = intake.post(f"/cases/{case_id}/admission", json=admission_payload(), headers=registry)
+        admitted = intake.post(
+            f"/cases/{case_id}/admission", json=admission_payload(), headers=registry
+        )
         assert admitted.status_code == 201, admitted.text
 
         timeline = eventually(
-            lambda: (r := ledger.get(f"/cases/{case_id}/timeline", headers=auditor)).status_code == 200
-            and len(r.json()["entries"]) == 2
-            and r.json()
+            lambda: (
+                (r := ledger.get(f"/cases/{case_id}/timeline", headers=auditor)).status_code == 200
+                and len(r.json()["entries"]) == 2
+                and r.json()
+            )
         )
         verified = ledger.get(f"/cases/{case_id}/verify", headers=auditor).json()
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from uuid import uuid4
 
+from services.ledger.service import create_app as ledger_app
 from shared.events import DetaineeAdmitted
 from shared.kit.testing import eventually, running
-
-from services.ledger.service import create_app as ledger_app
 from tests.conftest import auth
 from tests.integration.bus import envelope_bytes, publish, read_subject, subject
 
@@ -43,8 +42,10 @@ def test_invalid_messages_are_dead_lettered_and_the_consumer_keeps_going(setting
             ],
         )
         timeline = eventually(
-            lambda: (r := ledger.get(f"/cases/{case_id}/timeline", headers=auditor)).status_code == 200
-            and r.json()
+            lambda: (
+                (r := ledger.get(f"/cases/{case_id}/timeline", headers=auditor)).status_code == 200
+                and r.json()
+            )
         )
         metrics = ledger.get("/metrics").text
 

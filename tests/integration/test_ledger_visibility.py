@@ -4,11 +4,10 @@ see are removed (and the entry says so), personal fields are decrypted only in w
 
 from __future__ import annotations
 
-from shared.kit.testing import eventually, running
-
 from services.assessment.service import create_app as assessment_app
 from services.intake.service import create_app as intake_app
 from services.ledger.service import create_app as ledger_app
+from shared.kit.testing import eventually, running
 from tests.conftest import admission_payload, arrest_payload, auth
 
 NEEDS = {"literacy": "basic", "languages": ["Fulfulde"], "education_level": "none",
@@ -23,15 +22,23 @@ def _timeline(ledger, settings, role, case_id):
 def test_civil_society_sees_the_name_and_no_grounds_risk_or_evidence_and_the_chain_holds(settings):
     with running(intake_app(settings)) as intake, running(assessment_app(settings)) as assessment, \
             running(ledger_app(settings)) as ledger:  # fmt: skip
-        case_id = intake.post("/cases", json=arrest_payload(), headers=auth(settings, "police")).json()["case_id"]
+        case_id = intake.post(
+            "/cases", json=arrest_payload(), headers=auth(settings, "police")
+        ).json()["case_id"]
         evidence = {"item_id": "SCELLE-9", "description": "Notebook", "collected_by": "Adjudant Koné",
                     "collected_at": "2026-11-01T07:00:00Z"}  # fmt: skip
         assert intake.post(f"/cases/{case_id}/evidence", json=evidence,
                            headers=auth(settings, "police")).status_code == 201  # fmt: skip
-        intake.post(f"/cases/{case_id}/admission", json=admission_payload(), headers=auth(settings, "prison_registry"))
+        intake.post(
+            f"/cases/{case_id}/admission",
+            json=admission_payload(),
+            headers=auth(settings, "prison_registry"),
+        )
         eventually(lambda: assessment.post(f"/cases/{case_id}/needs", json=NEEDS,
                                            headers=auth(settings, "assessor")).status_code == 201)  # fmt: skip
-        everything = eventually(lambda: len(t := _timeline(ledger, settings, "auditor", case_id)) >= 5 and t)
+        everything = eventually(
+            lambda: len(t := _timeline(ledger, settings, "auditor", case_id)) >= 5 and t
+        )
         community = _timeline(ledger, settings, "civil_society", case_id)
         verified = ledger.get(f"/cases/{case_id}/verify", headers=auth(settings, "auditor")).json()
 
@@ -39,7 +46,13 @@ def test_civil_society_sees_the_name_and_no_grounds_risk_or_evidence_and_the_cha
     seen_types = [e["event"]["type"].split(".")[2] for e in community]
     arrest = next(e for e in community if e["event"]["type"].endswith("ArrestRecorded.v1"))
     full_arrest = next(e for e in everything if e["event"]["type"].endswith("ArrestRecorded.v1"))
-    assert {"ArrestRecorded", "EvidenceLogged", "DetaineeAdmitted", "AssessmentDue", "NeedsAssessed"} <= all_types
+    assert {
+        "ArrestRecorded",
+        "EvidenceLogged",
+        "DetaineeAdmitted",
+        "AssessmentDue",
+        "NeedsAssessed",
+    } <= all_types
     assert seen_types == ["ArrestRecorded"]
     assert arrest["event"]["data"]["person"]["full_name"] == "Amadou Test Traoré"
     assert "grounds" not in arrest["event"]["data"]

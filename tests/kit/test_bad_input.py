@@ -5,9 +5,8 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from shared.kit.testing import running
-
 from services.intake.service import create_app as intake_app
+from shared.kit.testing import running
 from tests.conftest import admission_payload, arrest_payload, auth
 
 PROBLEM = "application/problem+json"
@@ -43,7 +42,15 @@ def _assert_problem(response, status: int, mentions: str) -> None:
         (arrest_payload(returning_foreign_fighter="yes"), "returning_foreign_fighter"),
         (arrest_payload(surprise="field"), "surprise"),
     ],
-    ids=["missing", "naive-time", "numeric-time", "bad-enum", "1MB-string", "bool-as-text", "extra"],
+    ids=[
+        "missing",
+        "naive-time",
+        "numeric-time",
+        "bad-enum",
+        "1MB-string",
+        "bool-as-text",
+        "extra",
+    ],
 )
 def test_an_invalid_field_is_named_in_a_422_and_nothing_is_recorded(intake, settings, body, field):
     police = auth(settings, "police")
@@ -91,7 +98,9 @@ def test_an_unknown_case_is_a_404(intake, settings):
 
 def test_a_malformed_case_id_is_a_422(intake, settings):
     response = intake.post(
-        "/cases/not-a-uuid/admission", json=admission_payload(), headers=auth(settings, "prison_registry")
+        "/cases/not-a-uuid/admission",
+        json=admission_payload(),
+        headers=auth(settings, "prison_registry"),
     )
 
     _assert_problem(response, 422, "case_id")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import psycopg
 
+from services.intake.service import create_app as intake_app
 from shared.kit.keystore import PostgresKeyStore
 from shared.kit.testing import eventually, running
-
-from services.intake.service import create_app as intake_app
 from tests.conftest import arrest_payload, auth
 from tests.integration.bus import read_subject
 
@@ -29,7 +28,9 @@ def _stored_bytes(settings) -> bytes:
 
 def test_the_store_and_the_stream_hold_no_personal_field_in_clear(settings):
     with running(intake_app(settings)) as intake:
-        case_id = intake.post("/cases", json=_arrest(), headers=auth(settings, "police")).json()["case_id"]
+        case_id = intake.post("/cases", json=_arrest(), headers=auth(settings, "police")).json()[
+            "case_id"
+        ]
         view = intake.get(f"/cases/{case_id}", headers=auth(settings, "police")).json()
         messages = read_subject(settings, f"caseline.intake.ArrestRecorded.{case_id}", expected=1)
 
@@ -43,7 +44,9 @@ def test_the_store_and_the_stream_hold_no_personal_field_in_clear(settings):
 
 def test_once_the_key_is_destroyed_the_record_reads_as_erased(settings):
     with running(intake_app(settings)) as intake:
-        case_id = intake.post("/cases", json=_arrest(), headers=auth(settings, "police")).json()["case_id"]
+        case_id = intake.post("/cases", json=_arrest(), headers=auth(settings, "police")).json()[
+            "case_id"
+        ]
         keys = PostgresKeyStore(settings)
         try:
             assert keys.erase(case_id) is True
@@ -52,11 +55,15 @@ def test_once_the_key_is_destroyed_the_record_reads_as_erased(settings):
             keys.close()
 
         view = eventually(
-            lambda: (v := intake.get(f"/cases/{case_id}", headers=auth(settings, "police")).json())
-            and v["person"]["full_name"] == "[erased]"
-            and v
+            lambda: (
+                (v := intake.get(f"/cases/{case_id}", headers=auth(settings, "police")).json())
+                and v["person"]["full_name"] == "[erased]"
+                and v
+            )
         )
 
     assert view["person"]["aliases"] == []
     assert view["arrest"]["grounds"] == "[erased]"
-    assert view["person"]["nationality"] == "Mali"  # not personal enough to erase: statistics need it
+    assert (
+        view["person"]["nationality"] == "Mali"
+    )  # not personal enough to erase: statistics need it

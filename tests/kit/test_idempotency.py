@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from shared.kit.testing import running
-
 from services.intake.service import create_app as intake_app
+from shared.kit.testing import running
 from tests.conftest import arrest_payload, auth
 
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from services.intake.service import create_app as intake_app
 from shared.events import CaseSealed
 from shared.kit.testing import eventually, running
-
-from services.intake.service import create_app as intake_app
 from tests.conftest import arrest_payload, auth
 from tests.integration.bus import envelope_bytes, publish, subject
 
 
 def _open_case(client, settings) -> str:
-    return client.post("/cases", json=arrest_payload(), headers=auth(settings, "police")).json()["case_id"]
+    return client.post("/cases", json=arrest_payload(), headers=auth(settings, "police")).json()[
+        "case_id"
+    ]
 
 
 def _audit(client, settings, case_id):
@@ -32,8 +33,18 @@ def test_a_read_is_audited_with_who_what_and_why(settings):
         entries = _audit(intake, settings, case_id)
 
     assert read.status_code == 200
-    assert [(e["actor"], e["agency"], e["role"], e["route"], e["purpose"], e["outcome"]) for e in entries] == [
-        ("officer-7", "gendarmerie-gao", "police", "GET /cases/{case_id}", "preparing the transfer file", "allowed")
+    assert [
+        (e["actor"], e["agency"], e["role"], e["route"], e["purpose"], e["outcome"])
+        for e in entries
+    ] == [
+        (
+            "officer-7",
+            "gendarmerie-gao",
+            "police",
+            "GET /cases/{case_id}",
+            "preparing the transfer file",
+            "allowed",
+        )
     ]
 
 
@@ -71,12 +82,18 @@ def test_a_sealed_case_does_not_exist_except_for_auditors_and_judges(settings):
         sealed = CaseSealed(reason="acquittal final", sealed_by="judge-3")
         event_id, body = envelope_bytes(sealed, case_id)
         publish(settings, [(subject(sealed, case_id), body, {"Nats-Msg-Id": event_id})])
-        eventually(lambda: intake.get(f"/cases/{case_id}", headers=auth(settings, "police")).status_code == 404)
+        eventually(
+            lambda: (
+                intake.get(f"/cases/{case_id}", headers=auth(settings, "police")).status_code == 404
+            )
+        )
 
         judge = intake.get(f"/cases/{case_id}", headers=auth(settings, "judge"))
         auditor = intake.get(f"/cases/{case_id}", headers=auth(settings, "auditor"))
         police = intake.get(f"/cases/{case_id}", headers=auth(settings, "police"))
-        unknown = intake.get("/cases/0b7c7f7e-5f34-4a51-9a43-1a2b3c4d5e6f", headers=auth(settings, "police"))
+        unknown = intake.get(
+            "/cases/0b7c7f7e-5f34-4a51-9a43-1a2b3c4d5e6f", headers=auth(settings, "police")
+        )
 
     assert (judge.status_code, auditor.status_code) == (200, 200)
     assert police.status_code == 404

@@ -46,7 +46,9 @@ def test_with_a_public_key_configured_an_hs256_token_is_refused():
     settings = Settings(jwt_public_key=_pem(key.public_key()))
 
     with pytest.raises(AuthenticationError):
-        decode_token(jwt.encode(_claims(), "a-shared-secret-0123456789abcdef", algorithm="HS256"), settings)
+        decode_token(
+            jwt.encode(_claims(), "a-shared-secret-0123456789abcdef", algorithm="HS256"), settings
+        )
 
 
 @pytest.mark.parametrize(
@@ -61,7 +63,9 @@ def test_a_token_failing_any_check_is_refused(claims):
     settings = Settings(jwt_secret="a-shared-secret-0123456789abcdef")
 
     with pytest.raises(AuthenticationError) as refused:
-        decode_token(jwt.encode(claims, "a-shared-secret-0123456789abcdef", algorithm="HS256"), settings)
+        decode_token(
+            jwt.encode(claims, "a-shared-secret-0123456789abcdef", algorithm="HS256"), settings
+        )
 
     assert refused.value.detail == "a valid bearer token is required"
 
@@ -69,7 +73,9 @@ def test_a_token_failing_any_check_is_refused(claims):
 def test_a_minted_development_token_round_trips():
     settings = Settings()
 
-    user = decode_token(mint_token(settings, sub="r1", agency="mca-bamako", role="prison_registry"), settings)
+    user = decode_token(
+        mint_token(settings, sub="r1", agency="mca-bamako", role="prison_registry"), settings
+    )
 
     assert user.role == "prison_registry"
 

@@ -16,7 +16,12 @@ from schemathesis.specs.openapi.checks import (
 
 from shared.kit.auth import mint_token
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 EXAMPLES = 10
 
 
@@ -31,7 +36,10 @@ def fuzz_service(base_url: str, settings: Any, role: str) -> list[str]:
 
         @given(case=operation.as_strategy())
         @hypothesis_settings(
-            max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+            max_examples=EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
         )
         def check(case: Any) -> None:
             case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS)
