@@ -12,8 +12,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from shared.events import EnvelopeError, parse_envelope
-from shared.events.personal import CaseCipher, reveal
+from shared.events.personal import CaseCipher, reveal_document
 from shared.kit.auth import User
 from shared.kit.errors import ForbiddenError
 from shared.permissions import REDACTED_FIELDS, may_see
@@ -44,24 +43,14 @@ def visible_entries(
 
 def _revealed(event: dict[str, Any], cipher: CaseCipher) -> dict[str, Any]:
     """The envelope with its personal fields decrypted (or marked erased), without the ciphertext."""
-    shown = copy.deepcopy(event)
+    shown = dict(event)
     personal = shown.pop("personaldata", None)
+    shown["data"] = copy.deepcopy(event.get("data") or {})
     if not personal:
         return shown
-    try:
-        envelope, sealed = parse_envelope(_json_bytes(event))
-    except EnvelopeError:
-        return shown
-    data, erased = reveal(sealed, personal, str(envelope.subject), str(envelope.id), cipher)
-    shown["data"] = data.model_dump(mode="json")
+    erased = reveal_document(shown["data"], personal, str(event["subject"]), str(event["id"]), cipher)
     shown["personaldata"] = "erased" if erased else "revealed"
     return shown
-
-
-def _json_bytes(event: dict[str, Any]) -> bytes:
-    import json
-
-    return json.dumps(event).encode()
 
 
 def _remove(document: dict[str, Any], path: str) -> bool:

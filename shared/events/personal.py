@@ -27,6 +27,7 @@ __all__ = [
     "Sealed",
     "personal_fields",
     "reveal",
+    "reveal_document",
     "seal",
 ]
 
@@ -136,17 +137,17 @@ def seal(event: CatalogueEvent, case_id: str, event_id: str, cipher: CaseCipher)
     return Sealed(type(event).model_validate(document), extension)
 
 
-def reveal(
-    sealed: CatalogueEvent,
-    personaldata: dict[str, Any] | None,
+def reveal_document(
+    document: dict[str, Any],
+    personaldata: dict[str, Any],
     case_id: str,
     event_id: str,
     cipher: CaseCipher,
-) -> tuple[CatalogueEvent, bool]:
-    """The payload with its personal fields restored, and whether they were erased instead."""
-    if not personaldata:
-        return sealed, False
-    document = sealed.model_dump(mode="json")
+) -> bool:
+    """Restore the personal fields into a payload's JSON form in place; True if they were erased.
+
+    The read path of the ledger: no model is built, the stored payload already passed validation.
+    """
     try:
         plaintext = cipher.decrypt(
             case_id,
@@ -160,7 +161,22 @@ def reveal(
                 _set(document, path, ERASED)
             elif _get(document, path) == [ENCRYPTED]:
                 _set(document, path, [ERASED])
-        return type(sealed).model_validate(document), True
+        return True
     for path, value in json.loads(plaintext).items():
         _set(document, path, value)
-    return type(sealed).model_validate(document), False
+    return False
+
+
+def reveal(
+    sealed: CatalogueEvent,
+    personaldata: dict[str, Any] | None,
+    case_id: str,
+    event_id: str,
+    cipher: CaseCipher,
+) -> tuple[CatalogueEvent, bool]:
+    """The payload with its personal fields restored, and whether they were erased instead."""
+    if not personaldata:
+        return sealed, False
+    document = sealed.model_dump(mode="json")
+    erased = reveal_document(document, personaldata, case_id, event_id, cipher)
+    return type(sealed).model_validate(document), erased
