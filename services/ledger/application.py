@@ -115,8 +115,11 @@ class LedgerApplication:
     def timeline(self, case_id: str, **filters: Any) -> list[dict[str, Any]]:
         """The case's entries (404 when the ledger has none at all for it)."""
         entries = self.store.timeline(case_id, **filters)
-        if not entries and not self.store.timeline(case_id, limit=1):
-            raise NotFoundError(f"no case {case_id} in the ledger")
+        if not entries:
+            if not self.store.timeline(case_id, limit=1):
+                raise NotFoundError(f"no case {case_id} in the ledger")
+            # The case's first entry was appended between the two reads: read again.
+            entries = self.store.timeline(case_id, **filters)
         return entries
 
     def feed(self, after: int, limit: int) -> list[dict[str, Any]]:

@@ -50,7 +50,7 @@ def test_invalid_messages_are_dead_lettered_and_the_consumer_keeps_going(setting
         metrics = ledger.get("/metrics").text
 
     dead = read_subject(settings, "caseline.deadletter.ledger", expected=3)
-    assert [e["event"]["id"] for e in timeline["entries"]] == [good_id]
+    assert [e["event"]["id"] for e in timeline["entries"]] == [good_id], timeline
     reasons = [m.headers["Caseline-Deadletter-Reason"] for m in dead]
     assert len(reasons) == 3
     assert "unknown event type" in reasons[0]
