@@ -22,7 +22,7 @@ __all__ = ["DemoError", "run_demo"]
 
 NGO = "demo-ngo-sahel-avenir"
 PRISON = "Maison Centrale d'Arrêt de Bamako"
-_WAIT = 30.0
+_WAIT = 60.0
 
 
 class DemoError(RuntimeError):
