@@ -1,0 +1,283 @@
+"""The bench's measurements over a running stack: load, catch-up, reads, audit tools.
+
+Each phase is bounded in time and returns plain numbers; `bench.runner` turns them into figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+import httpx
+import nats
+import psycopg
+
+from bench.environment import Environment, LedgerFeed
+from bench.load import Driver
+from bench.raw import batched_insert
+from bench.report import percentile
+from bench.scenario import REPEATABLE, Case, Step
+
+__all__ = [
+    "Backlog",
+    "LoadResult",
+    "TimelineCase",
+    "audit_tools",
+    "backlog",
+    "load",
+    "overdue_lists",
+    "raw_ledger_insert",
+]
+
+
+@dataclass
+class LoadResult:
+    """Commands a second, latencies to the answer and to the ledger, and what went wrong."""
+
+    rate: float
+    responses: list[float]
+    to_ledger: list[float]
+    not_in_ledger: int
+    errors: dict[str, int] = field(default_factory=dict)
+    client_cpu: float = 0.0
+
+    def p(self, q: float, ledger: bool = False) -> float | None:
+        value = percentile(self.to_ledger if ledger else self.responses, q)
+        return None if value is None else value * 1000
+
+
+async def load(
+    feed: LedgerFeed, driver: Driver, steps: list[Step], seconds: float, ledger_wait: float,
+    rate: float | None = None,
+) -> LoadResult:  # fmt: skip
+    """Closed loop (the sustained maximum), or paced at `rate` commands a second."""
+    head = await feed.head()
+    cpu, wall = time.process_time(), time.time()
+    if rate is None:
+        await driver.closed_loop(steps, seconds)
+    else:
+        await driver.paced(steps, seconds, rate)
+    cpu = (time.process_time() - cpu) / max(time.time() - wall, 1e-9)
+    done = [s for s in driver.samples if s.sent_at + s.latency <= wall + seconds]
+    last = {s.event_ids[-1]: s.sent_at for s in driver.samples}
+    appended = await feed.appended(head, set(last), seconds=ledger_wait)
+    return LoadResult(
+        rate=len(done) / seconds,
+        responses=[s.latency for s in driver.samples],
+        to_ledger=[appended[e] - sent for e, sent in last.items() if e in appended],
+        not_in_ledger=len(last.keys() - appended.keys()),
+        errors=dict(driver.errors),
+        client_cpu=cpu,
+    )
+
+
+@dataclass
+class Backlog:
+    events: int = 0
+    relay_rate: float | None = None
+    ledger_events: int = 0
+    ledger_rate: float | None = None
+    first_seq: int = 0
+    note: str = ""
+
+
+async def backlog(
+    env: Environment, feed: LedgerFeed, driver: Driver, steps: list[Step], events: int,
+    seconds: float, wait: float,
+) -> Backlog:  # fmt: skip
+    """Record up to `events` with NATS paused and the ledger stopped; time each catching up."""
+    result = Backlog()
+    if env.nats is None or env.stack is None:
+        result.note = "needs the bench's own NATS and services"
+        return result
+    head, last = await feed.head(), await env.stream_last_seq()
+    env.signal("ledger", signal.SIGSTOP)
+    env.nats.pause()
+    try:
+        await driver.closed_loop(steps, seconds, max_cases=max(1, events // max(1, len(steps))))
+        result.events = sum(len(s.event_ids) for s in driver.samples)
+    finally:
+        env.nats.resume()
+    result.relay_rate = await _watch_stream(env, last + result.events, wait)
+    await asyncio.sleep(1.0)  # reactions to the backlog land in the stream too
+    result.ledger_events = await env.stream_last_seq() - last
+    env.signal("ledger", signal.SIGCONT)
+    started = time.monotonic()
+    done = await feed.wait_for(head + result.ledger_events, seconds=wait)
+    if done is not None:
+        result.ledger_rate = result.ledger_events / (done - started)
+    result.first_seq = head + 1
+    return result
+
+
+async def _watch_stream(env: Environment, target: int, seconds: float) -> float | None:
+    """Messages a second into the stream, from the first new one until `target` is reached."""
+    nc = await nats.connect(env.nats_url)
+    try:
+        js = nc.jetstream()
+        start_seq = (await js.stream_info(env.settings.stream)).state.last_seq
+        first: tuple[float, int] | None = None
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            seq = (await js.stream_info(env.settings.stream)).state.last_seq
+            if first is None and seq > start_seq:
+                first = (time.monotonic(), seq)
+            if seq >= target and first is not None:
+                return (seq - first[1]) / max(time.monotonic() - first[0], 1e-9)
+            await asyncio.sleep(0.01)
+        return None
+    finally:
+        await nc.close()
+
+
+def raw_ledger_insert(env: Environment, first_seq: int, count: int) -> float | None:
+    """The same ledger rows inserted bare, 256 a transaction, into a copy of the ledger's table."""
+    if count <= 0:
+        return None
+    with psycopg.connect(env.conninfo, autocommit=True) as conn:
+        columns = [
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'ledger'"
+                " AND table_name = 'entries' ORDER BY ordinal_position"
+            )
+        ]
+        rows = conn.execute(
+            f"SELECT {', '.join(columns)} FROM ledger.entries"
+            " WHERE ledger_seq >= %s ORDER BY ledger_seq LIMIT %s",
+            (first_seq, count),
+        ).fetchall()
+        conn.execute("CREATE SCHEMA IF NOT EXISTS bench_raw")
+        conn.execute("DROP TABLE IF EXISTS bench_raw.entries")
+        conn.execute(
+            "CREATE TABLE bench_raw.entries (LIKE ledger.entries INCLUDING DEFAULTS"
+            " INCLUDING CONSTRAINTS INCLUDING INDEXES)"
+        )
+    return batched_insert(env.conninfo, "bench_raw.entries", columns, rows)
+
+
+class TimelineCase:
+    """One case grown to `events` events (a repeatable step), built alongside the load."""
+
+    def __init__(self, driver: Driver, steps: list[Step], events: int) -> None:
+        self.driver = driver
+        self.events = events
+        self.arrest = steps[0] if steps else None
+        self.repeat = next((s for name in REPEATABLE for s in steps if s.name == name), None)
+        self.case = Case.new(10**9, {})
+        self.recorded = 0
+
+    @property
+    def how(self) -> str:
+        return f"{self.repeat.name} x {self.recorded - 1}" if self.repeat else "no repeatable step"
+
+    async def grow(self, seconds: float) -> None:
+        if self.arrest is None or self.repeat is None:
+            return
+        stop_at = time.monotonic() + seconds
+        async with self.driver.client() as http:
+            if self.recorded == 0:
+                opened = await self.driver.send(http, self.arrest, self.case, record=False)
+                if opened is None:
+                    return
+                self.case.ids["case_id"] = str(opened["case_id"])
+                self.recorded = 1
+            while self.recorded < self.events and time.monotonic() < stop_at:
+                if await self.driver.send(http, self.repeat, self.case, record=False):
+                    self.recorded += 1
+
+    async def reads(self, env: Environment, reads: int, wait: float) -> list[float]:
+        """The case's timeline read `reads` times once the ledger shows it whole (ms)."""
+        if self.recorded == 0:
+            return []
+        url = f"{env.urls['ledger']}/cases/{self.case.ids['case_id']}/timeline"
+        headers = self.driver.headers("auditor")
+        async with self.driver.client() as http:
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                response = await http.get(url, headers=headers)
+                if response.status_code == 200 and len(response.json()["entries"]) >= self.recorded:
+                    return await timed_gets(http, url, headers, reads)
+                await asyncio.sleep(0.5)
+        return []
+
+
+async def timed_gets(
+    http: httpx.AsyncClient, url: str, headers: dict[str, str], reads: int
+) -> list[float]:
+    latencies = []
+    for _ in range(reads):
+        started = time.perf_counter()
+        response = await http.get(url, headers=headers)
+        if response.status_code == 200:
+            latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+async def overdue_lists(
+    env: Environment, driver: Driver, reads: int
+) -> dict[str, tuple[list[float], str]]:
+    """`GET /deadlines?status=overdue` and `GET /reviews?status=overdue` latencies (ms)."""
+    out: dict[str, tuple[list[float], str]] = {}
+    routes = {"deadlines": ("judicial", "judge"), "reviews": ("assessment", "assessor")}
+    async with driver.client() as http:
+        for name, (service, role) in routes.items():
+            if service not in env.urls:
+                out[name] = ([], "service not installed")
+                continue
+            url = f"{env.urls[service]}/{name}?status=overdue"
+            first = await http.get(url, headers=driver.headers(role))
+            if first.status_code != 200:
+                out[name] = ([], f"GET /{name} answered {first.status_code}")
+                continue
+            body = first.json()
+            shown = (
+                body.get("total", len(body.get("items", []))) if isinstance(body, dict) else body
+            )
+            latencies = await timed_gets(http, url, driver.headers(role), reads)
+            out[name] = (latencies, f"{shown if isinstance(shown, int) else len(shown)} overdue")
+    return out
+
+
+def audit_tools(env: Environment, ledger_size: int) -> dict[str, tuple[float | None, str]]:
+    """`caseline verify --all` and `caseline replay`: events a second, from their own output."""
+    environment = dict(env.stack.environment if env.stack else {})
+    out: dict[str, tuple[float | None, str]] = {}
+    for name, args in (("verify", ["verify", "--all"]), ("replay", ["replay"])):
+        started = time.monotonic()
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "caseline", *args],
+                env=environment, capture_output=True, text=True, timeout=900,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            out[name] = (None, "timed out after 900 s")
+            continue
+        elapsed = time.monotonic() - started
+        if done.returncode not in (0, 1) or "invalid choice" in done.stderr:
+            out[name] = (None, f"exit {done.returncode}: {done.stderr.strip()[-160:]}")
+            continue
+        replayed = sum(int(n) for n in re.findall(r"(\d+) events replayed", done.stdout))
+        events = ledger_size if name == "verify" else replayed
+        failed = "" if done.returncode == 0 else f"; it failed: {_why(done)}"
+        own = re.findall(r"verifying .*?\(([\d,]+)/s\)", done.stderr) if name == "verify" else []
+        rate = float(own[-1].replace(",", "")) if own else (events / elapsed if events else None)
+        how = "its own progress rate" if own else "process start included"
+        out[name] = (rate, f"{events:,} events, {elapsed:.1f} s in all; {how}{failed}")
+    return out
+
+
+def _why(done: subprocess.CompletedProcess[str]) -> str:
+    """The first line that says what a failed audit tool found, or its last words."""
+    lines = done.stdout.splitlines()
+    for i, line in enumerate(lines):
+        if "DIFFERS" in line or "FAILED" in line:
+            detail = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            return f"{' '.join(line.split())} {detail}"[:240]
+    tail = [line for line in done.stderr.splitlines() if line.strip()]
+    return (tail[-1] if tail else "no output")[:240]

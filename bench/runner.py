@@ -1,0 +1,296 @@
+"""One bench run: raw limits, then Caseline under load, catch-up, reads and tools; the targets.
+
+`--quick` (under two minutes on two cores) and the full run measure the same things, each phase
+bounded in time; the full run goes longer and fills the store to 20,000 cases before the list
+and memory figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench import phases, raw
+from bench.cpu import MACHINE, CpuMeter
+from bench.environment import Environment, LedgerFeed
+from bench.load import Driver
+from bench.report import Figure, Report, Target, percentile
+from bench.scenario import CASE_PATH, SETUP, Step, available_steps
+
+__all__ = ["FULL", "QUICK", "Plan", "run"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How long (seconds) and how much each phase runs."""
+
+    name: str
+    clients: int
+    raw_seconds: float
+    load_seconds: float
+    paced_seconds: float
+    ledger_wait: float  # the longest wait for an event to reach the ledger
+    backlog_seconds: float
+    backlog_events: int
+    catch_up_wait: float
+    timeline_events: int
+    timeline_seconds: float  # extra time to finish the long case after the load phases
+    reads: int
+    population: int
+    population_seconds: float
+
+
+QUICK = Plan("quick", 8, 2.5, 10, 6, 20, 5, 2000, 30, 1000, 15, 40, 1500, 8)
+FULL = Plan("full", 8, 8, 45, 30, 120, 30, 10_000, 180, 1000, 120, 200, 20_000, 300)
+
+
+def run(plan: Plan, clients: int | None = None, append: bool = True) -> Report:
+    if clients:
+        plan = dataclasses.replace(plan, clients=clients)
+    env = Environment()
+    started = time.monotonic()
+    load_before = _loadavg()
+    try:
+        _say(f"bench ({plan.name}): starting PostgreSQL, NATS and the services")
+        env.start()
+        report = asyncio.run(_measure(env, plan))
+    finally:
+        env.stop()
+    report.notes.append(
+        f"load average (1 min) {load_before} before, {_loadavg()} after; the run took "
+        f"{time.monotonic() - started:.0f} s"
+    )
+    report.print()
+    if append:
+        report.append()
+    return report
+
+
+def _loadavg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
+def _say(text: str) -> None:
+    print(f"  {time.strftime('%H:%M:%S')} {text}", flush=True)
+
+
+async def _measure(env: Environment, plan: Plan) -> Report:
+    settings = f"{plan.clients} concurrent clients; PostgreSQL fsync on; NATS file storage"
+    report = Report(plan.name, settings)
+    path, setup, left = await _steps(env)
+    report.notes.append("case path: " + " → ".join(s.name for s in path))
+    report.notes += [f"left out: {name} ({why})" for name, why in left.items()]
+    feed = LedgerFeed(env.urls["ledger"], env.settings)
+    try:
+        limits = await _raw_limits(env, plan, report)
+        long_case = phases.TimelineCase(
+            Driver(env.urls, env.settings, 1), path, plan.timeline_events
+        )
+        grower = asyncio.create_task(long_case.grow(plan.load_seconds + plan.paced_seconds + 60))
+        await _load(env, feed, plan, path, setup, limits, report)
+        grower.cancel()
+        await _catch_up(env, feed, plan, [s for s in path if s.population], setup, limits, report)
+        _say(f"the {plan.timeline_events}-event case: {long_case.recorded} so far")
+        await long_case.grow(plan.timeline_seconds)
+        await _reads(env, feed, plan, path, setup, long_case, report)
+    finally:
+        await feed.aclose()
+    return report
+
+
+async def _steps(env: Environment) -> tuple[list[Step], list[Step], dict[str, str]]:
+    async with httpx.AsyncClient(timeout=30) as http:
+        docs = {
+            name: (await http.get(f"{url}/openapi.json")).json() for name, url in env.urls.items()
+        }
+    path, left = available_steps(CASE_PATH, docs)
+    setup, _ = available_steps(SETUP, docs)
+    return path, setup, left
+
+
+async def _raw_limits(env: Environment, plan: Plan, report: Report) -> dict[str, float]:
+    _say("raw limits: psycopg, JetStream, a bare pipeline")
+    conninfo = env.raw_conninfo()
+    seconds, clients = plan.raw_seconds, plan.clients
+    limits = {
+        "psycopg": await asyncio.to_thread(raw.psycopg_loop, conninfo, clients, seconds),
+        "sync": await raw.nats_sync(env.nats_url, seconds),
+        "pipelined": await raw.nats_pipelined(env.nats_url, seconds),
+        "pipeline": await raw.raw_pipeline(conninfo, env.nats_url, clients, seconds),
+    }
+    report.section("Raw limits (same servers, same run)", [
+        Figure(f"psycopg, one row per transaction, {clients} connections", limits["psycopg"],
+               "rows/s"),
+        Figure("JetStream publish, one at a time (Nats-Msg-Id)", limits["sync"], "msgs/s"),
+        Figure("JetStream publish, 256 in flight (as the relay)", limits["pipelined"], "msgs/s"),
+        Figure(f"bare pipeline (insert, publish, consume, insert), {clients} clients",
+               limits["pipeline"], "commands/s"),
+    ])  # fmt: skip
+    return limits
+
+
+def _meter(env: Environment) -> CpuMeter:
+    groups = {name: [p.pid] for name, p in (env.stack.processes if env.stack else {}).items()}
+    if env.nats is not None and env.nats.process is not None:
+        groups["nats-server"] = [env.nats.process.pid]
+    groups["bench client"] = [os.getpid()]
+    postmaster = None
+    if env.postgres is not None:
+        postmaster = int((env.postgres.data_dir / "postmaster.pid").read_text().split()[0])
+    return CpuMeter(groups, postmaster)
+
+
+async def _load(
+    env: Environment, feed: LedgerFeed, plan: Plan, path: list[Step], setup: list[Step],
+    limits: dict[str, float], report: Report,
+) -> None:  # fmt: skip
+    def driver() -> Driver:
+        return Driver(env.urls, env.settings, plan.clients, setup=setup)
+
+    _say(f"closed loop: {plan.clients} clients for {plan.load_seconds:.0f} s")
+    meter = _meter(env)
+    meter.start()
+    full = await phases.load(feed, driver(), path, plan.load_seconds, plan.ledger_wait)
+    cpu = meter.shares()
+    half = max(full.rate / 2, 1.0)
+    _say(f"paced at half the sustained rate: {half:.0f} commands/s for {plan.paced_seconds:.0f} s")
+    paced = await phases.load(feed, driver(), path, plan.paced_seconds, plan.ledger_wait, rate=half)
+    titles = (f"Load, closed loop, {plan.clients} clients", f"Load paced at {half:.0f} commands/s")
+    for title, result in zip(titles, (full, paced), strict=True):
+        report.section(title, _load_figures(result))
+        report.notes += [f"{title}: refused {n} times: {what}" for what, n in result.errors.items()]
+    machine = cpu.pop(MACHINE, 0.0)
+    ours = sum(cpu.values())
+    report.section(
+        f"CPU during the closed loop: the machine ({os.cpu_count()} cores) was {machine:.2f} cores"
+        f" busy, this run {ours:.2f}; CPU time per command",
+        [Figure(name, share * 1000 / max(full.rate, 1e-9), "ms/command", f"{share:.2f} cores")
+         for name, share in sorted(cpu.items())]
+        + [Figure("total (all of the stack and the bench)", ours * 1000 / max(full.rate, 1e-9),
+                  "ms/command")],
+    )  # fmt: skip
+    report.targets += [
+        Target("end-to-end commands/s vs raw pipeline", full.rate / limits["pipeline"], 0.5,
+               "x raw"),
+        Target("request → ledger p99 at half the sustained rate", paced.p(99, True), 250, "ms",
+               at_most=True),
+    ]  # fmt: skip
+
+
+def _load_figures(result: phases.LoadResult) -> list[Figure]:
+    def ms(q: float, ledger: bool = False) -> str:
+        value = result.p(q, ledger)
+        return "n/a" if value is None else f"{value:,.0f} ms"
+
+    return [
+        Figure("commands/s sustained", result.rate, "commands/s"),
+        Figure("request → response p50", result.p(50), "ms", f"p95 {ms(95)}, p99 {ms(99)}"),
+        Figure("request → ledger timeline p50", result.p(50, True), "ms",
+               f"p95 {ms(95, True)}, p99 {ms(99, True)}"),
+        Figure("commands not in the ledger at the end of the wait", result.not_in_ledger, ""),
+        Figure("bench client CPU (share of one core)", result.client_cpu * 100, "%"),
+    ]  # fmt: skip
+
+
+async def _catch_up(
+    env: Environment, feed: LedgerFeed, plan: Plan, population: list[Step], setup: list[Step],
+    limits: dict[str, float], report: Report,
+) -> None:  # fmt: skip
+    _say(f"backlog: up to {plan.backlog_events} events with NATS paused and the ledger stopped")
+    steps = [s for s in population if not s.after_reaction]
+    driver = Driver(env.urls, env.settings, plan.clients, setup=setup)
+    result = await phases.backlog(
+        env, feed, driver, steps, plan.backlog_events, plan.backlog_seconds, plan.catch_up_wait
+    )
+    bare = await asyncio.to_thread(
+        phases.raw_ledger_insert, env, result.first_seq, result.ledger_events
+    )
+    report.section("Catch-up after a backlog", [
+        Figure("events recorded while NATS was paused", result.events, "", result.note),
+        Figure("relay catch-up", result.relay_rate, "events/s", result.note),
+        Figure(f"ledger append during catch-up ({result.ledger_events} messages)",
+               result.ledger_rate, "events/s"),
+        Figure("bare batched insert of the same ledger rows (256 a transaction)", bare, "rows/s"),
+    ])  # fmt: skip
+    relay = None if result.relay_rate is None else result.relay_rate / limits["pipelined"]
+    ledger = None if result.ledger_rate is None or not bare else result.ledger_rate / bare
+    report.targets += [
+        Target("relay catch-up vs raw pipelined publish", relay, 0.7, "x raw"),
+        Target("ledger catch-up append vs raw batched insert", ledger, 0.5, "x raw"),
+    ]
+
+
+async def _reads(
+    env: Environment, feed: LedgerFeed, plan: Plan, path: list[Step], setup: list[Step],
+    long_case: phases.TimelineCase, report: Report,
+) -> None:  # fmt: skip
+    _say(f"timeline of the {long_case.recorded}-event case, read {plan.reads} times")
+    timeline = await long_case.reads(env, plan.reads, plan.ledger_wait)
+    filler = Driver(env.urls, env.settings, plan.clients, setup=setup)
+    filler.cases = await _cases_so_far(env, filler)
+    _say(
+        f"filling the store up to {plan.population:,} cases"
+        f" (at most {plan.population_seconds:.0f} s)"
+    )
+    if filler.cases < plan.population:
+        population = [s for s in path if s.population]
+        await filler.closed_loop(population, plan.population_seconds, max_cases=plan.population)
+    cases = await _cases_so_far(env, filler)
+    lists = await phases.overdue_lists(env, filler, plan.reads)
+    p99 = percentile(timeline, 99)
+    figures = [
+        Figure(f"timeline of a {long_case.recorded}-event case, p50", percentile(timeline, 50),
+               "ms", f"p99 {_ms(p99)}; {long_case.how}"),
+    ]  # fmt: skip
+    for name, (latencies, note) in lists.items():
+        figures.append(Figure(f"GET /{name}?status=overdue at {cases:,} cases, p50",
+                              percentile(latencies, 50), "ms",
+                              f"p99 {_ms(percentile(latencies, 99))}; {note}"))  # fmt: skip
+    report.section("Reads", figures)
+    report.targets += [
+        Target(f"timeline read of {long_case.recorded} events p99", p99, 50, "ms", at_most=True),
+        *(Target(f"GET /{name}?status=overdue p99 at {cases:,} cases", percentile(lat, 99), 100,
+                 "ms", at_most=True) for name, (lat, _) in lists.items()),
+    ]  # fmt: skip
+    await _tools_and_memory(env, feed, cases, report)
+
+
+async def _tools_and_memory(env: Environment, feed: LedgerFeed, cases: int, report: Report) -> None:
+    size = await feed.head()
+    _say(f"caseline verify --all and caseline replay over {size:,} ledger entries")
+    tools = await asyncio.to_thread(phases.audit_tools, env, size)
+    memory = env.memory()
+    report.section("Audit tools", [
+        Figure("caseline verify --all", tools["verify"][0], "events/s", tools["verify"][1]),
+        Figure("caseline replay", tools["replay"][0], "events/s", tools["replay"][1]),
+    ])  # fmt: skip
+    report.section(f"Peak resident memory at {cases:,} cases, {size:,} ledger entries",
+                   [Figure(name, mb, "MB") for name, mb in memory.items()])  # fmt: skip
+    report.targets += [
+        Target("verify --all", tools["verify"][0], 50_000, "events/s"),
+        *(Target(f"{name} peak resident memory at {cases:,} cases", mb, 200, "MB", at_most=True)
+          for name, mb in memory.items()),
+    ]  # fmt: skip
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f} ms"
+
+
+async def _cases_so_far(env: Environment, driver: Driver) -> int:
+    """How many cases intake holds (its paged list says `total`)."""
+    async with driver.client() as http:
+        url = f"{env.urls['intake']}/cases?limit=1"
+        response = await http.get(url, headers=driver.headers("police"))
+    if response.status_code == 200 and isinstance(response.json(), dict):
+        return int(response.json().get("total", 0))
+    return 0

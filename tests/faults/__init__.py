@@ -1,0 +1,1 @@
+"""Faults: crashes and outages under load; nothing recorded is lost or duplicated."""
