@@ -61,12 +61,14 @@ class Stack:
         self.environment = env
         logs = self.var_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
+        ports = {
+            name: DEFAULT_PORTS[name] if self.base_port is None else self.base_port + port - 8000
+            for name, port in DEFAULT_PORTS.items()
+        }
+        # Each service asks the ledger, now and then, whether it lacks any of its events.
+        env.setdefault("CASELINE_LEDGER_URL", f"http://127.0.0.1:{ports['ledger']}")
         for name in installed_services():
-            port = (
-                DEFAULT_PORTS[name]
-                if self.base_port is None
-                else self.base_port + DEFAULT_PORTS[name] - 8000
-            )
+            port = ports[name]
             service_env = dict(env, CASELINE_PORT=str(port))
             out = open(logs / f"{name}.log", "ab")  # noqa: SIM115
             self.processes[name] = subprocess.Popen(

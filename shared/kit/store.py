@@ -342,7 +342,9 @@ class CaselineApplication(Application[UUID]):
             "POSTGRES_SCHEMA": self.service,
             "POSTGRES_POOL_SIZE": str(settings.pool_size),
             "POSTGRES_MAX_OVERFLOW": str(settings.pool_size),
-            "POSTGRES_CONNECT_TIMEOUT": "5",
+            # Also the pool checkout timeout: under a burst (50 concurrent requests on a 2-core
+            # machine) a request may wait its turn for a connection for several seconds.
+            "POSTGRES_CONNECT_TIMEOUT": "15",
             "POSTGRES_LOCK_TIMEOUT": "10",
             "POSTGRES_PRE_PING": "y",
             "CREATE_TABLE": "y",
