@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID, uuid4
 
+from eventsourcing.persistence import OperationalError
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -149,6 +150,7 @@ def _install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         if _is_database_down(exc):
+            log.warning("answered 503: %r", exc)
             return problem(
                 503,
                 "Service unavailable",
@@ -318,6 +320,13 @@ def run_command(
     for attempt in range(5):
         try:
             recorded = do(attempt_ctx)
+        except OperationalError as exc:
+            if not _lost_race(exc):
+                raise
+            # The write lost a race inside psycopg's pipeline: nothing was committed; run again.
+            time.sleep(0.005 * (attempt + 1))
+            attempt_ctx = replace(ctx, event_ids=())
+            continue
         except IntegrityError:
             if ctx.idempotency_key:
                 replayed = app.replayed_response(ctx.idempotency_key, ctx.fingerprint)
@@ -341,6 +350,14 @@ def run_command(
         return respond_recorded(recorded, location(recorded))
     _count(metrics, name, "conflict")
     raise ConflictError("the record is being changed by others right now; retry")
+
+
+def _lost_race(exc: BaseException) -> bool:
+    """A pipeline aborted by a unique violation (two writers on one version), not an outage."""
+    import psycopg
+
+    cause = exc.__cause__ or exc.__context__
+    return isinstance(cause, psycopg.errors.PipelineAborted) or "pipeline aborted" in str(exc)
 
 
 def _count(metrics: Metrics | None, name: str, result: str) -> None:
