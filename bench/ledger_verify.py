@@ -95,10 +95,10 @@ def main(argv: list[str] | None = None) -> None:
             postgres.stop()
     assert report.ok, report.problems
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"load average during the run (1, 5, 15 min): {load} on {os.cpu_count()} cores")  # noqa: T201
-    print(f"filled {args.entries:,} entries ({args.cases:,} cases) in {filled:.1f} s")  # noqa: T201
-    print(f"bare read of the rows: {args.entries / read:,.0f} entries/s")  # noqa: T201
-    print(  # noqa: T201
+    print(f"load average during the run (1, 5, 15 min): {load} on {os.cpu_count()} cores")
+    print(f"filled {args.entries:,} entries ({args.cases:,} cases) in {filled:.1f} s")
+    print(f"bare read of the rows: {args.entries / read:,.0f} entries/s")
+    print(
         f"verify --all: {report.events:,} entries, {report.checkpoints} checkpoints in"
         f" {report.seconds:.2f} s = {report.rate:,.0f} entries/s"
     )

@@ -48,7 +48,9 @@ def _revealed(event: dict[str, Any], cipher: CaseCipher) -> dict[str, Any]:
     shown["data"] = copy.deepcopy(event.get("data") or {})
     if not personal:
         return shown
-    erased = reveal_document(shown["data"], personal, str(event["subject"]), str(event["id"]), cipher)
+    erased = reveal_document(
+        shown["data"], personal, str(event["subject"]), str(event["id"]), cipher
+    )
     shown["personaldata"] = "erased" if erased else "revealed"
     return shown
 

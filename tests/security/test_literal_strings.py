@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.kit.testing import eventually, running
-
 from services.intake.service import create_app as intake_app
 from services.ledger.service import create_app as ledger_app
+from shared.kit.testing import eventually, running
 from tests.conftest import arrest_payload, auth
 
 HOSTILE_NAME = "Robert'); DROP TABLE intake.intake_events;-- <script>alert('x')</script> «Ağ»"
