@@ -5,10 +5,12 @@ The rule's name (the problem `type`) comes from the class name; the message is t
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
-from shared.kit.errors import CaselineError, RuleViolation
+from shared.kit.errors import (
+    FactNotYetLearntError,
+    InvalidFieldsError,
+    RuleViolation,
+    within_calendar,
+)
 
 __all__ = [
     "AdmissionAfterReleaseError",
@@ -41,25 +43,9 @@ __all__ = [
     "within_calendar",
 ]
 
-A = TypeVar("A")
-R = TypeVar("R")
-
-
-class FactNotYetLearntError(Exception):
-    """A fact from judicial arrived before the one it builds on (replicas consume in parallel):
-    not a refusal; the reaction is retried until the earlier fact is in."""
-
 
 class IntakeError(RuleViolation):
     """A rule of the intake record refuses the command."""
-
-
-class InvalidFieldsError(CaselineError):
-    """A field names something the rules do not know (e.g. a custody regime)."""
-
-    status = 422
-    title = "Invalid fields"
-    slug = "invalid-fields"
 
 
 class AdmissionAfterReleaseError(IntakeError):
@@ -156,20 +142,6 @@ class ReleaseNotVoidableError(IntakeError):
 
 class VoidLaterEntriesFirstError(IntakeError):
     """An entry others build on is voided only after them (e.g. custody after its extensions)."""
-
-
-def within_calendar(do: Callable[[A], R]) -> Callable[[A], R]:
-    """`do`, answering a date pushed past the calendar (years 1 to 9999) as an invalid field."""
-
-    def guarded(arg: A) -> R:
-        try:
-            return do(arg)
-        except OverflowError:
-            raise InvalidFieldsError(
-                "invalid fields: a date, or a limit computed from it, is beyond the calendar"
-            ) from None
-
-    return guarded
 
 
 class AlreadyErasedError(IntakeError):

@@ -5,10 +5,12 @@ The rule's name (the problem `type`) comes from the class name; the message is t
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
-from shared.kit.errors import CaselineError, RuleViolation
+from shared.kit.errors import (
+    FactNotYetLearntError,
+    InvalidFieldsError,
+    RuleViolation,
+    within_calendar,
+)
 
 __all__ = [
     "AlreadyReleasedError",
@@ -42,25 +44,9 @@ __all__ = [
     "within_calendar",
 ]
 
-A = TypeVar("A")
-R = TypeVar("R")
-
-
-class FactNotYetLearntError(Exception):
-    """A fact of intake's record arrived before one it builds on (replicas consume in parallel):
-    not a refusal; the reaction is retried until the earlier fact is in."""
-
 
 class JudicialError(RuleViolation):
     """A rule of the judicial record refuses the command."""
-
-
-class InvalidFieldsError(CaselineError):
-    """A field names something the rules do not know (e.g. an offence class)."""
-
-    status = 422
-    title = "Invalid fields"
-    slug = "invalid-fields"
 
 
 class CaseSealedError(JudicialError):
@@ -161,17 +147,3 @@ class EntryNotVoidableError(JudicialError):
 
 class VoidLaterEntriesFirstError(JudicialError):
     """An entry others build on is voided only after them (a verdict after its sentence)."""
-
-
-def within_calendar(do: Callable[[A], R]) -> Callable[[A], R]:
-    """`do`, answering a date pushed past the calendar (years 1 to 9999) as an invalid field."""
-
-    def guarded(arg: A) -> R:
-        try:
-            return do(arg)
-        except OverflowError:
-            raise InvalidFieldsError(
-                "invalid fields: a date, or a limit computed from it, is beyond the calendar"
-            ) from None
-
-    return guarded

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+A = TypeVar("A")
+R = TypeVar("R")
+
 __all__ = [
     "CaselineError",
     "ConflictError",
+    "FactNotYetLearntError",
     "ForbiddenError",
     "IdempotencyMismatchError",
+    "InvalidFieldsError",
     "NotFoundError",
     "RuleViolation",
     "StaleVersionError",
     "UnavailableError",
+    "within_calendar",
 ]
 
 
@@ -86,6 +95,33 @@ class UnavailableError(CaselineError):
     status = 503
     title = "Service unavailable"
     slug = "unavailable"
+
+
+class InvalidFieldsError(CaselineError):
+    """A field names something the rules do not know, or a date past the calendar."""
+
+    status = 422
+    title = "Invalid fields"
+    slug = "invalid-fields"
+
+
+class FactNotYetLearntError(Exception):
+    """A fact from another service arrived before the one it builds on (replicas consume in
+    parallel): not a refusal; the reaction is retried until the earlier fact is in."""
+
+
+def within_calendar(do: Callable[[A], R]) -> Callable[[A], R]:
+    """`do`, answering a date pushed past the calendar (years 1 to 9999) as an invalid field."""
+
+    def guarded(arg: A) -> R:
+        try:
+            return do(arg)
+        except OverflowError:
+            raise InvalidFieldsError(
+                "invalid fields: a date, or a limit computed from it, is beyond the calendar"
+            ) from None
+
+    return guarded
 
 
 def _kebab(name: str) -> str:
