@@ -26,22 +26,17 @@ from shared.events.assessment import (
 from shared.events.base import Code, Instant, LongText, Name, PayloadModel, ShortText, StrictInt
 from shared.events.voiding import AssessmentEntryVoided
 from shared.kit.auth import CurrentUser, User, require_command
-from shared.kit.http import command_context, run_command, view_response
-from shared.kit.metrics import Metrics
-from shared.kit.runtime import application, metrics
-from shared.kit.store import CommandContext, Recorded
+from shared.kit.http import run_command, view_response
+from shared.kit.runtime import RECORDED, Context, MetricsDep, application
+from shared.kit.store import Recorded
 from shared.permissions import SEALED_CASE_READERS
 
 __all__ = ["routers"]
 
 AppDep = Annotated[AssessmentApplication, Depends(application)]
-Context = Annotated[CommandContext, Depends(command_context)]
-MetricsDep = Annotated[Metrics, Depends(metrics)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 Facility = Annotated[str | None, Query(max_length=200)]
-
-_RECORDED = {201: {"description": "Recorded: `{case_id, event_id, version}` and new ids"}}
 
 
 class InstrumentRequest(PayloadModel):
@@ -122,7 +117,7 @@ def _assessment_location(recorded: Recorded) -> str:
 cases = APIRouter(prefix="/cases", tags=["cases"])
 
 
-@cases.post("/{case_id}/assessments", status_code=201, responses=_RECORDED)
+@cases.post("/{case_id}/assessments", status_code=201, responses=RECORDED)
 def start_assessment(
     case_id: UUID, body: StartRequest, app: AppDep, user: CurrentUser, ctx: Context, m: MetricsDep
 ) -> JSONResponse:
@@ -140,7 +135,7 @@ def start_assessment(
     )
 
 
-@cases.post("/{case_id}/assessments/{assessment_id}/ratings", status_code=201, responses=_RECORDED)
+@cases.post("/{case_id}/assessments/{assessment_id}/ratings", status_code=201, responses=RECORDED)
 def rate(
     case_id: UUID,
     assessment_id: UUID,
@@ -164,7 +159,7 @@ def rate(
 
 
 @cases.post(
-    "/{case_id}/assessments/{assessment_id}/submission", status_code=201, responses=_RECORDED
+    "/{case_id}/assessments/{assessment_id}/submission", status_code=201, responses=RECORDED
 )
 def submit(
     case_id: UUID,
@@ -189,7 +184,7 @@ def submit(
 
 
 @cases.post(
-    "/{case_id}/assessments/{assessment_id}/countersignature", status_code=201, responses=_RECORDED
+    "/{case_id}/assessments/{assessment_id}/countersignature", status_code=201, responses=RECORDED
 )
 def countersign(
     case_id: UUID,
@@ -212,7 +207,7 @@ def countersign(
     )
 
 
-@cases.post("/{case_id}/needs", status_code=201, responses=_RECORDED)
+@cases.post("/{case_id}/needs", status_code=201, responses=RECORDED)
 def record_needs(
     case_id: UUID, body: NeedsAssessed, app: AppDep, user: CurrentUser, ctx: Context, m: MetricsDep
 ) -> JSONResponse:
@@ -228,7 +223,7 @@ def record_needs(
     )
 
 
-@cases.post("/{case_id}/placement", status_code=201, responses=_RECORDED)
+@cases.post("/{case_id}/placement", status_code=201, responses=RECORDED)
 def decide_placement(
     case_id: UUID,
     body: PlacementRequest,
@@ -285,7 +280,7 @@ def get_assessment(
 instruments = APIRouter(prefix="/instruments", tags=["instruments"])
 
 
-@instruments.post("", status_code=201, responses=_RECORDED)
+@instruments.post("", status_code=201, responses=RECORDED)
 def publish_instrument(
     body: InstrumentRequest, app: AppDep, user: CurrentUser, ctx: Context, m: MetricsDep
 ) -> JSONResponse:
@@ -354,7 +349,7 @@ def placement_conflicts(
 entries = APIRouter(prefix="/entries", tags=["entries"])
 
 
-@entries.post("/{event_id}/void", status_code=201, responses=_RECORDED)
+@entries.post("/{event_id}/void", status_code=201, responses=RECORDED)
 def void_entry(
     event_id: UUID, body: VoidRequest, app: AppDep, user: CurrentUser, ctx: Context, m: MetricsDep
 ) -> JSONResponse:

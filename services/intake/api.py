@@ -26,21 +26,17 @@ from shared.events.intake import (
 )
 from shared.events.voiding import IntakeEntryVoided
 from shared.kit.auth import CurrentUser, require_command
-from shared.kit.http import command_context, run_command, view_response
+from shared.kit.http import run_command, view_response
 from shared.kit.metrics import Metrics
-from shared.kit.runtime import application, metrics
+from shared.kit.runtime import RECORDED, Context, MetricsDep, application
 from shared.kit.store import CommandContext, Recorded
 
 __all__ = ["CustodyRequest", "VoidRequest", "entries", "router"]
 
 IntakeDep = Annotated[IntakeApplication, Depends(application)]
-Context = Annotated[CommandContext, Depends(command_context)]
-MetricsDep = Annotated[Metrics, Depends(metrics)]
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 entries = APIRouter(prefix="/entries", tags=["corrections"])
-
-_RECORDED = {201: {"description": "Recorded: `{case_id, event_id, version}`"}}
 
 
 class CustodyRequest(PayloadModel):
@@ -77,7 +73,7 @@ def _case_location(recorded: Any) -> str:
     return f"/cases/{recorded.case_id}"
 
 
-@router.post("", status_code=201, responses=_RECORDED)
+@router.post("", status_code=201, responses=RECORDED)
 def record_arrest(
     body: ArrestRecorded, intake: IntakeDep, user: CurrentUser, ctx: Context, m: MetricsDep
 ) -> JSONResponse:
@@ -93,7 +89,7 @@ def record_arrest(
     )
 
 
-@router.post("/{case_id}/custody", status_code=201, responses=_RECORDED)
+@router.post("/{case_id}/custody", status_code=201, responses=RECORDED)
 def start_custody(
     case_id: UUID,
     body: CustodyRequest,
@@ -115,7 +111,7 @@ def start_custody(
     )
 
 
-@router.post("/{case_id}/custody/extensions", status_code=201, responses=_RECORDED)
+@router.post("/{case_id}/custody/extensions", status_code=201, responses=RECORDED)
 def extend_custody(
     case_id: UUID,
     body: CustodyExtended,
@@ -136,7 +132,7 @@ def extend_custody(
     )
 
 
-@router.post("/{case_id}/evidence", status_code=201, responses=_RECORDED)
+@router.post("/{case_id}/evidence", status_code=201, responses=RECORDED)
 def log_evidence(
     case_id: UUID,
     body: EvidenceLogged,
@@ -157,7 +153,7 @@ def log_evidence(
     )
 
 
-@router.post("/{case_id}/transfers", status_code=201, responses=_RECORDED)
+@router.post("/{case_id}/transfers", status_code=201, responses=RECORDED)
 def transfer(
     case_id: UUID,
     body: DetaineeTransferred,
@@ -178,7 +174,7 @@ def transfer(
     )
 
 
-@router.post("/{case_id}/admission", status_code=201, responses=_RECORDED)
+@router.post("/{case_id}/admission", status_code=201, responses=RECORDED)
 def admit(
     case_id: UUID,
     body: DetaineeAdmitted,
@@ -199,7 +195,7 @@ def admit(
     )
 
 
-@router.post("/{case_id}/family-contacts", status_code=201, responses=_RECORDED)
+@router.post("/{case_id}/family-contacts", status_code=201, responses=RECORDED)
 def record_family_contact(
     case_id: UUID,
     body: FamilyContactRecorded,
@@ -220,7 +216,7 @@ def record_family_contact(
     )
 
 
-@router.post("/{case_id}/erasure", status_code=201, responses=_RECORDED)
+@router.post("/{case_id}/erasure", status_code=201, responses=RECORDED)
 def erase_personal_data(
     case_id: UUID,
     body: PersonalDataErased,
@@ -241,7 +237,7 @@ def erase_personal_data(
     )
 
 
-@router.post("/{case_id}/release", status_code=201, responses=_RECORDED)
+@router.post("/{case_id}/release", status_code=201, responses=RECORDED)
 def release(
     case_id: UUID,
     body: DetaineeReleased,
@@ -262,7 +258,7 @@ def release(
     )
 
 
-@entries.post("/{event_id}/void", status_code=201, responses=_RECORDED)
+@entries.post("/{event_id}/void", status_code=201, responses=RECORDED)
 def void_entry(
     event_id: UUID,
     body: VoidRequest,

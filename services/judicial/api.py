@@ -41,22 +41,19 @@ from shared.events.judicial import (
 )
 from shared.events.voiding import JudicialEntryVoided
 from shared.kit.auth import CurrentUser, require_command, require_role
-from shared.kit.http import command_context, run_command, view_response
+from shared.kit.http import run_command, view_response
 from shared.kit.metrics import Metrics
-from shared.kit.runtime import application, metrics
+from shared.kit.runtime import RECORDED, Context, MetricsDep, application
 from shared.kit.store import CommandContext, Recorded
 
 __all__ = ["cases", "deadlines", "entries"]
 
 JudicialDep = Annotated[JudicialApplication, Depends(application)]
-Context = Annotated[CommandContext, Depends(command_context)]
-MetricsDep = Annotated[Metrics, Depends(metrics)]
 
 cases = APIRouter(prefix="/cases", tags=["cases"])
 entries = APIRouter(prefix="/entries", tags=["corrections"])
 deadlines = APIRouter(tags=["deadlines"])
 
-_RECORDED = {201: {"description": "Recorded: `{case_id, event_id, version}` and any new id"}}
 _MAX_TERM_DAYS = 36_525
 _DEADLINE_READERS = (
     "judge",
@@ -170,7 +167,7 @@ def _command(
     return run_command(app, ctx, model.type_name(), within_calendar(do), _at_case, m)
 
 
-@cases.post("/{case_id}/charges", status_code=201, responses=_RECORDED)
+@cases.post("/{case_id}/charges", status_code=201, responses=RECORDED)
 def file_charges(
     case_id: UUID,
     body: ChargesRequest,
@@ -191,7 +188,7 @@ def file_charges(
     )
 
 
-@cases.post("/{case_id}/detention-orders", status_code=201, responses=_RECORDED)
+@cases.post("/{case_id}/detention-orders", status_code=201, responses=RECORDED)
 def order_detention(
     case_id: UUID,
     body: DetentionOrderRequest,
@@ -208,7 +205,7 @@ def order_detention(
     )
 
 
-@cases.post("/{case_id}/detention-orders/renewals", status_code=201, responses=_RECORDED)
+@cases.post("/{case_id}/detention-orders/renewals", status_code=201, responses=RECORDED)
 def renew_detention(
     case_id: UUID,
     body: RenewalRequest,
@@ -225,7 +222,7 @@ def renew_detention(
     )
 
 
-@cases.post("/{case_id}/hearings", status_code=201, responses=_RECORDED)
+@cases.post("/{case_id}/hearings", status_code=201, responses=RECORDED)
 def schedule_hearing(
     case_id: UUID,
     body: HearingRequest,
@@ -242,7 +239,7 @@ def schedule_hearing(
     )
 
 
-@cases.post("/{case_id}/hearings/{hearing_id}/held", status_code=201, responses=_RECORDED)
+@cases.post("/{case_id}/hearings/{hearing_id}/held", status_code=201, responses=RECORDED)
 def hold_hearing(
     case_id: UUID,
     hearing_id: UUID,
@@ -260,7 +257,7 @@ def hold_hearing(
     )
 
 
-@cases.post("/{case_id}/hearings/{hearing_id}/adjourned", status_code=201, responses=_RECORDED)
+@cases.post("/{case_id}/hearings/{hearing_id}/adjourned", status_code=201, responses=RECORDED)
 def adjourn_hearing(
     case_id: UUID,
     hearing_id: UUID,
@@ -278,7 +275,7 @@ def adjourn_hearing(
     )
 
 
-@cases.post("/{case_id}/verdict", status_code=201, responses=_RECORDED)
+@cases.post("/{case_id}/verdict", status_code=201, responses=RECORDED)
 def deliver_verdict(
     case_id: UUID,
     body: VerdictDelivered,
@@ -292,7 +289,7 @@ def deliver_verdict(
     return _command(app, ctx, m, VerdictDelivered, lambda c: app.deliver_verdict(case_id, body, c))
 
 
-@cases.post("/{case_id}/sentence", status_code=201, responses=_RECORDED)
+@cases.post("/{case_id}/sentence", status_code=201, responses=RECORDED)
 def impose_sentence(
     case_id: UUID,
     body: SentenceRequest,
@@ -307,7 +304,7 @@ def impose_sentence(
     return _command(app, ctx, m, SentenceImposed, lambda c: app.impose_sentence(case_id, fields, c))
 
 
-@cases.post("/{case_id}/release-orders", status_code=201, responses=_RECORDED)
+@cases.post("/{case_id}/release-orders", status_code=201, responses=RECORDED)
 def order_release(
     case_id: UUID,
     body: ReleaseOrderRequest,
@@ -322,7 +319,7 @@ def order_release(
     return _command(app, ctx, m, ReleaseOrdered, lambda c: app.order_release(case_id, fields, c))
 
 
-@cases.post("/{case_id}/seal", status_code=201, responses=_RECORDED)
+@cases.post("/{case_id}/seal", status_code=201, responses=RECORDED)
 def seal(
     case_id: UUID,
     body: SealRequest,
@@ -337,7 +334,7 @@ def seal(
     return _command(app, ctx, m, CaseSealed, lambda c: app.seal(case_id, body.reason, by, c))
 
 
-@entries.post("/{event_id}/void", status_code=201, responses=_RECORDED)
+@entries.post("/{event_id}/void", status_code=201, responses=RECORDED)
 def void_entry(
     event_id: UUID,
     body: VoidRequest,

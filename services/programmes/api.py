@@ -36,21 +36,17 @@ from shared.events import (
 )
 from shared.kit.auth import CurrentUser, User, require_command
 from shared.kit.errors import ForbiddenError
-from shared.kit.http import command_context, run_command, view_response
+from shared.kit.http import run_command, view_response
 from shared.kit.metrics import Metrics
-from shared.kit.runtime import application, metrics
+from shared.kit.runtime import RECORDED, Context, MetricsDep, application
 from shared.kit.store import CommandContext, Recorded
 
 __all__ = ["routers"]
 
 App = Annotated[ProgrammesApplication, Depends(application)]
-Context = Annotated[CommandContext, Depends(command_context)]
-MetricsDep = Annotated[Metrics, Depends(metrics)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 
-
-_RECORDED = {201: {"description": "Recorded: `{case_id, event_id, version}` and the new id"}}
 
 programmes = APIRouter(prefix="/programmes", tags=["programmes"])
 cases = APIRouter(prefix="/cases", tags=["cases"])
@@ -79,7 +75,7 @@ def _voided_at(recorded: Recorded) -> str:
 # --- the catalogue -----------------------------------------------------------------------
 
 
-@programmes.post("", status_code=201, responses=_RECORDED)
+@programmes.post("", status_code=201, responses=RECORDED)
 def create_programme(
     body: ProgrammeRequest, app: App, user: CurrentUser, ctx: Context, m: MetricsDep
 ) -> JSONResponse:
@@ -124,7 +120,7 @@ def programme_summary(programme_id: UUID, app: App, user: CurrentUser) -> dict[s
 # --- participants ------------------------------------------------------------------------
 
 
-@programmes.post("/{programme_id}/enrolments", status_code=201, responses=_RECORDED)
+@programmes.post("/{programme_id}/enrolments", status_code=201, responses=RECORDED)
 def enrol(
     programme_id: UUID,
     body: EnrolmentRequest,
@@ -145,7 +141,7 @@ def enrol(
     )
 
 
-@programmes.post("/{programme_id}/sessions", status_code=201, responses=_RECORDED)
+@programmes.post("/{programme_id}/sessions", status_code=201, responses=RECORDED)
 def record_session(
     programme_id: UUID,
     body: SessionRequest,
@@ -167,7 +163,7 @@ def record_session(
     )
 
 
-@programmes.post("/{programme_id}/completions", status_code=201, responses=_RECORDED)
+@programmes.post("/{programme_id}/completions", status_code=201, responses=RECORDED)
 def complete(
     programme_id: UUID,
     body: CompletionRequest,
@@ -189,7 +185,7 @@ def complete(
     )
 
 
-@programmes.post("/{programme_id}/withdrawals", status_code=201, responses=_RECORDED)
+@programmes.post("/{programme_id}/withdrawals", status_code=201, responses=RECORDED)
 def withdraw(
     programme_id: UUID,
     body: WithdrawalRequest,
@@ -233,7 +229,7 @@ def get_case(case_id: UUID, app: App, user: CurrentUser) -> JSONResponse:
     return view_response(view, version)
 
 
-@cases.post("/{case_id}/referrals", status_code=201, responses=_RECORDED)
+@cases.post("/{case_id}/referrals", status_code=201, responses=RECORDED)
 def refer(
     case_id: UUID, body: ReferralRequest, app: App, user: CurrentUser, ctx: Context, m: MetricsDep
 ) -> JSONResponse:
@@ -279,7 +275,7 @@ def _answer(
     )
 
 
-@cases.post("/{case_id}/referrals/{referral_id}/acceptance", status_code=201, responses=_RECORDED)
+@cases.post("/{case_id}/referrals/{referral_id}/acceptance", status_code=201, responses=RECORDED)
 def accept_referral(
     case_id: UUID,
     referral_id: UUID,
@@ -293,7 +289,7 @@ def accept_referral(
     return _answer(True, case_id, referral_id, body, app, user, ctx, m)
 
 
-@cases.post("/{case_id}/referrals/{referral_id}/declination", status_code=201, responses=_RECORDED)
+@cases.post("/{case_id}/referrals/{referral_id}/declination", status_code=201, responses=RECORDED)
 def decline_referral(
     case_id: UUID,
     referral_id: UUID,
@@ -307,7 +303,7 @@ def decline_referral(
     return _answer(False, case_id, referral_id, body, app, user, ctx, m)
 
 
-@cases.post("/{case_id}/reintegration-plan", status_code=201, responses=_RECORDED)
+@cases.post("/{case_id}/reintegration-plan", status_code=201, responses=RECORDED)
 def agree_plan(
     case_id: UUID,
     body: ReintegrationPlanAgreed,
@@ -328,7 +324,7 @@ def agree_plan(
     )
 
 
-@cases.post("/{case_id}/follow-ups", status_code=201, responses=_RECORDED)
+@cases.post("/{case_id}/follow-ups", status_code=201, responses=RECORDED)
 def record_follow_up(
     case_id: UUID, body: FollowUpRecorded, app: App, user: CurrentUser, ctx: Context, m: MetricsDep
 ) -> JSONResponse:
@@ -372,7 +368,7 @@ def list_follow_ups(
     return app.follow_ups(_reader(user), status == "overdue", limit, offset)
 
 
-@entries.post("/{event_id}/void", status_code=201, responses=_RECORDED)
+@entries.post("/{event_id}/void", status_code=201, responses=RECORDED)
 def void_entry(
     event_id: UUID, body: VoidRequest, app: App, user: CurrentUser, ctx: Context, m: MetricsDep
 ) -> JSONResponse:

@@ -8,22 +8,32 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import uvicorn
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 
 from shared.kit.access import sealing_reactions
 from shared.kit.bus import Bus
 from shared.kit.clock import Clock
-from shared.kit.http import ServiceParts, create_service_app
+from shared.kit.http import ServiceParts, command_context, create_service_app
+from shared.kit.metrics import Metrics
 from shared.kit.observability import configure_logging, configure_tracing
 from shared.kit.relay import Outbound, Relay, default_outbound
 from shared.kit.settings import Settings
-from shared.kit.store import CaselineApplication
+from shared.kit.store import CaselineApplication, CommandContext
 from shared.kit.subscriber import Reactions, Subscriber
 
-__all__ = ["DEFAULT_PORTS", "application", "metrics", "serve", "service_app"]
+__all__ = [
+    "DEFAULT_PORTS",
+    "RECORDED",
+    "Context",
+    "MetricsDep",
+    "application",
+    "metrics",
+    "serve",
+    "service_app",
+]
 
 DEFAULT_PORTS = {
     "intake": 8001,
@@ -42,6 +52,17 @@ def application(request: Request) -> Any:
 def metrics(request: Request) -> Any:
     """FastAPI dependency: the service's metrics."""
     return request.app.state.metrics
+
+
+Context = Annotated[CommandContext, Depends(command_context)]
+"""A command's context: the caller, the request's headers, a fingerprint of its body."""
+
+MetricsDep = Annotated[Metrics, Depends(metrics)]
+
+RECORDED: dict[int | str, dict[str, Any]] = {
+    201: {"description": "Recorded: `{case_id, event_id, version}` and the id of anything new"}
+}
+"""The documented answer of every command route."""
 
 
 def service_app(
