@@ -233,7 +233,8 @@ class CaseRegister(View):
         "CREATE INDEX IF NOT EXISTS case_register_apart ON {schema}.case_register"
         " USING gin (keep_separate_from)",
         "CREATE TABLE IF NOT EXISTS {schema}.case_facts ("
-        " seq bigserial PRIMARY KEY, event_id uuid NOT NULL UNIQUE, case_id uuid NOT NULL,"
+        # `seq` is the case file's version: the same live and after a replay (a serial is not).
+        " seq bigint NOT NULL, event_id uuid PRIMARY KEY, case_id uuid NOT NULL,"
         " kind text NOT NULL, facility text, released_at timestamptz, assessment_id uuid,"
         " risk text, keep_separate_from uuid[], voided boolean NOT NULL DEFAULT false)",
         "CREATE INDEX IF NOT EXISTS case_facts_case ON {schema}.case_facts (case_id, kind)",
@@ -276,10 +277,11 @@ class CaseRegister(View):
                 (event.event_id,),
             )
         return (
-            "INSERT INTO {schema}.case_facts (event_id, case_id, kind, facility, released_at,"
-            " assessment_id, risk, keep_separate_from) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+            "INSERT INTO {schema}.case_facts (seq, event_id, case_id, kind, facility, released_at,"
+            " assessment_id, risk, keep_separate_from) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (event_id) DO NOTHING",
             (
+                event.originator_version,
                 event.event_id,
                 event.originator_id,
                 _FACTS[name],
