@@ -27,7 +27,8 @@ from shared.kit.testing import eventually
 from tests.faults.harness import ROWS, Audit, audit, ledger_entries, recorded_events
 from tests.faults.processes import FaultStack, SteadyLoad
 
-pytestmark = pytest.mark.faults
+# A row waits for a 30 s outage, then for quiescence (up to 150 s): more than the default limit.
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(600)]
 
 BEFORE, AFTER = 3.0, 4.0  # seconds of load around each fault
 ANSWERED: set[UUID] = set()  # every event id intake acknowledged, over all the faults
