@@ -126,7 +126,8 @@ async def test_civil_society_receives_programme_events_a_service_publishes(serve
         sub = await agency.subscribe("caseline.programmes.>")
         await agency.flush()
         await service.publish("caseline.programmes.ProgrammeCreated.p-1", b'{"ok":1}')
-        msg = await sub.next_msg(timeout=5)
+        await service.flush()
+        msg = await sub.next_msg(timeout=10)
     finally:
         await agency.close()
         await service.close()
