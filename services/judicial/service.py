@@ -53,7 +53,8 @@ async def check_deadlines(parts: ServiceParts) -> None:
     app: JudicialApplication = parts.application
     while True:
         try:
-            await asyncio.to_thread(app.detect_breaches)
+            breached = await asyncio.to_thread(app.detect_breaches)
+            parts.metrics.deadline_breaches.inc(len(breached))
             await asyncio.to_thread(app.seal_due_cases)
         except asyncio.CancelledError:
             raise

@@ -53,8 +53,12 @@ def test_a_limit_that_passed_while_judicial_was_down_is_caught_up_at_start(setti
 
             [breach] = eventually(lambda: breaches(stack, case_id), timeout=15)
             expected = stack.view(intake, case_id)["custody"]["until"]
+            counted = eventually(
+                lambda: "caseline_deadline_breaches_total 1.0" in judicial.get("/metrics").text
+            )
 
     assert (breach["deadline_kind"], breach["expired_at"]) == ("custody", expected)
+    assert counted
 
 
 def test_two_judicial_processes_checking_at_once_record_one_breach(settings):
