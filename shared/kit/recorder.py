@@ -1,0 +1,244 @@
+"""How a service's events are stored: what each carries (`Meta`), the transcodings of catalogue
+payloads, read models (`View`) and the recorder that writes views, idempotency keys and inbound
+records in the same transaction as the events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import StoredEvent, Transcoding
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg import sql
+
+from shared.events import CatalogueEvent
+from shared.kit.settings import Settings
+
+__all__ = [
+    "CaselineRecorder",
+    "CatalogueTranscoding",
+    "Entry",
+    "EntryIndex",
+    "Idempotency",
+    "Meta",
+    "MetaTranscoding",
+    "Op",
+    "View",
+    "ensure_schema",
+]
+
+Op = tuple[str, Sequence[Any]]
+"""One SQL statement for a view, with `{schema}` where the service's schema goes."""
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What every stored event carries besides its payload: the envelope's facts."""
+
+    event_id: UUID
+    subject: str
+    actor: str
+    agency: str
+    recorded_at: datetime
+    correlation_id: UUID | None = None
+    causation_id: UUID | None = None
+    traceparent: str | None = None
+
+
+class MetaTranscoding(Transcoding):
+    type = Meta
+    name = "caseline_meta"
+
+    def encode(self, obj: Meta) -> dict[str, Any]:
+        return {
+            k: (str(v) if isinstance(v, UUID) else v.isoformat() if isinstance(v, datetime) else v)
+            for k, v in asdict(obj).items()
+        }
+
+    def decode(self, data: dict[str, Any]) -> Meta:
+        def uuid_or_none(v: str | None) -> UUID | None:
+            return UUID(v) if v else None
+
+        return Meta(
+            event_id=UUID(data["event_id"]),
+            subject=data["subject"],
+            actor=data["actor"],
+            agency=data["agency"],
+            recorded_at=datetime.fromisoformat(data["recorded_at"]),
+            correlation_id=uuid_or_none(data.get("correlation_id")),
+            causation_id=uuid_or_none(data.get("causation_id")),
+            traceparent=data.get("traceparent"),
+        )
+
+
+class CatalogueTranscoding(Transcoding):
+    """Stores a catalogue payload as its JSON form, tagged with its event type."""
+
+    def __init__(self, model: type[CatalogueEvent]) -> None:
+        self.type = model
+        self.name = model.type_name()
+
+    def encode(self, obj: CatalogueEvent) -> dict[str, Any]:
+        return obj.model_dump(mode="json")
+
+    def decode(self, data: dict[str, Any]) -> CatalogueEvent:
+        return self.type.model_validate(data)
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """A client's `Idempotency-Key`, stored with the events its first request recorded."""
+
+    key: str
+    fingerprint: str
+    status: int = 201
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+class View:
+    """A read model maintained in the same transaction as the events it follows.
+
+    Subclasses name their tables in `tables`, create them in `create_statements` and turn each
+    stored event into SQL operations in `apply`; `caseline replay` truncates and re-applies.
+    """
+
+    tables: ClassVar[tuple[str, ...]] = ()
+    create_statements: ClassVar[tuple[str, ...]] = ()
+
+    def bind(self, app: Any) -> None:
+        """Called once with the application (e.g. to reach its key store); nothing by default."""
+
+    def apply(self, event: Any) -> list[Op]:
+        raise NotImplementedError
+
+
+class EntryIndex(View):
+    """Every published entry of the service by event id: what voiding and lookups need."""
+
+    tables: ClassVar[tuple[str, ...]] = ("entry_index",)
+    create_statements: ClassVar[tuple[str, ...]] = (
+        "CREATE TABLE IF NOT EXISTS {schema}.entry_index ("
+        " event_id uuid PRIMARY KEY, aggregate_id uuid NOT NULL, version bigint NOT NULL,"
+        " subject text NOT NULL, type text NOT NULL, actor text NOT NULL,"
+        " recorded_at timestamptz NOT NULL)",
+    )
+
+    def apply(self, event: Any) -> list[Op]:
+        data, meta = getattr(event, "data", None), getattr(event, "meta", None)
+        if not isinstance(data, CatalogueEvent) or not isinstance(meta, Meta):
+            return []
+        return [
+            (
+                "INSERT INTO {schema}.entry_index (event_id, aggregate_id, version, subject, type,"
+                " actor, recorded_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (event_id) DO NOTHING",
+                (
+                    meta.event_id,
+                    event.originator_id,
+                    event.originator_version,
+                    meta.subject,
+                    data.type_name(),
+                    meta.actor,
+                    meta.recorded_at,
+                ),
+            )
+        ]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Where an entry (an event, by its id) lives: its aggregate and version, type, actor."""
+
+    event_id: UUID
+    aggregate_id: UUID
+    version: int
+    subject: str
+    type: str
+    actor: str
+    recorded_at: datetime
+
+
+class CaselineRecorder(PostgresApplicationRecorder):
+    """The library's recorder, plus views, idempotency keys and inbound tracking in-transaction."""
+
+    def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.schema = self.datastore.schema
+        for statement in (
+            "CREATE TABLE IF NOT EXISTS {schema}.idempotency ("
+            " key text PRIMARY KEY, fingerprint text NOT NULL, status int NOT NULL,"
+            " body jsonb NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now())",
+            "CREATE TABLE IF NOT EXISTS {schema}.inbound ("
+            " consumer text NOT NULL, event_id uuid NOT NULL,"
+            " processed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (consumer, event_id))",
+            "CREATE TABLE IF NOT EXISTS {schema}.relay_position ("
+            " id int PRIMARY KEY DEFAULT 1 CHECK (id = 1), position bigint NOT NULL,"
+            " updated_at timestamptz NOT NULL DEFAULT now())",
+        ):
+            self.sql_create_statements.append(sql.SQL(self.fmt(statement)))  # type: ignore[arg-type]
+
+    def fmt(self, statement: str) -> str:
+        """Put the (quoted) schema name into a statement."""
+        return statement.replace("{schema}", f'"{self.schema}"')
+
+    def add_create_statements(self, statements: Iterable[str]) -> None:
+        for statement in statements:
+            self.sql_create_statements.append(sql.SQL(self.fmt(statement)))  # type: ignore[arg-type]
+
+    def _extras(self, curs: Any, kwargs: dict[str, Any]) -> None:
+        # Never server-prepared: these run in the events' pipeline after the insert, and when
+        # that insert loses a race psycopg may cache a statement whose PREPARE the aborted
+        # pipeline skipped; the library then commits (not rolls back), so the cache is not
+        # cleared and the pooled connection fails every later use ("_pg3_N does not exist").
+        idem: Idempotency | None = kwargs.get("idempotency")
+        if idem is not None:
+            curs.execute(
+                self.fmt(
+                    "INSERT INTO {schema}.idempotency (key, fingerprint, status, body)"
+                    " VALUES (%s, %s, %s, %s)"
+                ),
+                (idem.key, idem.fingerprint, idem.status, json.dumps(idem.body)),
+                prepare=False,
+            )
+        inbound: tuple[str, UUID] | None = kwargs.get("inbound")
+        if inbound is not None:
+            curs.execute(
+                self.fmt("INSERT INTO {schema}.inbound (consumer, event_id) VALUES (%s, %s)"),
+                inbound,
+                prepare=False,
+            )
+        for statement, params in kwargs.get("view_ops") or ():
+            curs.execute(self.fmt(statement), params, prepare=False)
+
+    def _insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        # With events, the extras go after the events table lock (see below), so that two
+        # writers never lock view rows and the events table in opposite orders.
+        if not stored_events:
+            self._extras(curs, kwargs)
+
+    def _insert_stored_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        super()._insert_stored_events(curs, stored_events, **kwargs)
+        # Another cursor: the library reads the notification ids from this one's last result.
+        with curs.connection.cursor() as extras:
+            self._extras(extras, kwargs)
+
+
+def ensure_schema(settings: Settings, schema: str) -> None:
+    """Create the service's schema if it does not exist (the library creates only tables)."""
+    with psycopg.connect(settings.database.conninfo(), autocommit=True) as conn:
+        # A service role owns its schema but may not create schemas (deploy/postgres/roles.sql),
+        # and CREATE SCHEMA IF NOT EXISTS checks that right first: look before creating.
+        exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+        if exists.fetchone():
+            return
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
