@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -29,7 +30,7 @@ from shared.kit.clock import Clock
 from shared.kit.errors import NotFoundError
 from shared.kit.jurisdiction import load_jurisdiction
 from shared.kit.settings import Settings
-from shared.kit.store import CaselineApplication, CommandContext, Entry, Recorded
+from shared.kit.store import CaselineApplication, CommandContext, Entry, Meta, Recorded
 
 __all__ = ["IntakeApplication"]
 
@@ -71,41 +72,39 @@ class IntakeApplication(CaselineApplication):
             "max_extensions": rules.max_extensions,
             "source": rules.source,
         }
+        return self._on_case(
+            case_id, ctx, lambda case, meta: case.start_custody(data, meta, limits)
+        )
+
+    def _on_case(
+        self, case_id: UUID, ctx: CommandContext, act: Callable[[Case, Meta], None]
+    ) -> Recorded:
+        """Load the case (404, 412), let `act` record on it, and commit."""
         case = self.load(Case, case_id, ctx)
-        case.start_custody(data, self.meta(ctx, case_id), limits)
+        act(case, self.meta(ctx, case_id))
         return self.commit(ctx, case)
 
     def extend_custody(self, case_id: UUID, data: CustodyExtended, ctx: CommandContext) -> Recorded:
-        case = self.load(Case, case_id, ctx)
-        case.extend_custody(data, self.meta(ctx, case_id))
-        return self.commit(ctx, case)
+        return self._on_case(case_id, ctx, lambda case, meta: case.extend_custody(data, meta))
 
     def log_evidence(self, case_id: UUID, data: EvidenceLogged, ctx: CommandContext) -> Recorded:
-        case = self.load(Case, case_id, ctx)
-        case.log_evidence(data, self.meta(ctx, case_id))
-        return self.commit(ctx, case)
+        return self._on_case(case_id, ctx, lambda case, meta: case.log_evidence(data, meta))
 
     def transfer(self, case_id: UUID, data: DetaineeTransferred, ctx: CommandContext) -> Recorded:
-        case = self.load(Case, case_id, ctx)
-        case.transfer(data, self.meta(ctx, case_id))
-        return self.commit(ctx, case)
+        return self._on_case(case_id, ctx, lambda case, meta: case.transfer(data, meta))
 
     def admit(self, case_id: UUID, data: DetaineeAdmitted, ctx: CommandContext) -> Recorded:
-        case = self.load(Case, case_id, ctx)
-        case.admit(data, self.meta(ctx, case_id))
-        return self.commit(ctx, case)
+        return self._on_case(case_id, ctx, lambda case, meta: case.admit(data, meta))
 
     def record_family_contact(
         self, case_id: UUID, data: FamilyContactRecorded, ctx: CommandContext
     ) -> Recorded:
-        case = self.load(Case, case_id, ctx)
-        case.record_family_contact(data, self.meta(ctx, case_id))
-        return self.commit(ctx, case)
+        return self._on_case(
+            case_id, ctx, lambda case, meta: case.record_family_contact(data, meta)
+        )
 
     def release(self, case_id: UUID, data: DetaineeReleased, ctx: CommandContext) -> Recorded:
-        case = self.load(Case, case_id, ctx)
-        case.release(data, self.meta(ctx, case_id))
-        return self.commit(ctx, case)
+        return self._on_case(case_id, ctx, lambda case, meta: case.release(data, meta))
 
     def erase_personal_data(
         self, case_id: UUID, data: PersonalDataErased, ctx: CommandContext
