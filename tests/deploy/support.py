@@ -4,6 +4,7 @@ would, and run nats-server with the repository's own configuration files on loop
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -173,13 +174,25 @@ async def stream_messages(
 ) -> list[tuple[str, str]]:
     """Every message of a stream as (subject, Nats-Msg-Id), in stream order."""
     import nats as nats_client
+    from nats.errors import TimeoutError as NatsTimeoutError
+    from nats.js.errors import ServiceUnavailableError
 
     nc = await nats_client.connect(url)
     try:
         js = nc.jetstream(timeout=5)
-        info = await js.stream_info(stream)
+        # Right after a node was killed the stream may still be electing its leader: the
+        # JetStream API times out until it has one, so ask again for a while.
+        settle = time.monotonic() + 60
+        while True:
+            try:
+                info = await js.stream_info(stream)
+                sub = await js.pull_subscribe(subjects, stream=stream)
+                break
+            except (NatsTimeoutError, ServiceUnavailableError):
+                if time.monotonic() > settle:
+                    raise
+                await asyncio.sleep(1)
         out: list[tuple[str, str]] = []
-        sub = await js.pull_subscribe(subjects, stream=stream)
         deadline = time.monotonic() + 30
         while len(out) < info.state.messages and time.monotonic() < deadline:
             try:
