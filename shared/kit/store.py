@@ -8,6 +8,9 @@ transaction, and queries read the service's views.
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -155,6 +158,7 @@ class CaselineApplication(Application[UUID]):
             view.bind(self)
         self.listeners: list[Callable[[], None]] = []
         super().__init__(env)
+        _ping_only_when_idle(self.store.datastore.pool)
 
     def _notify(self, recordings: list[Any]) -> None:
         super()._notify(recordings)
@@ -364,6 +368,33 @@ class CaselineApplication(Application[UUID]):
                 if progress:
                     progress(count)
         return count
+
+
+_PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_only_when_idle(pool: Any) -> None:
+    """Check a pooled connection with a round trip only when it was idle for a while.
+
+    The library's pre-ping costs one `SELECT` per checkout, 10-17% of a busy service's time. A
+    connection in steady use is alive; one left idle may have lost its server (PostgreSQL was
+    restarted), and is checked, and replaced, before it is handed out.
+    """
+    check = getattr(pool, "_check", None)
+    if check is None:
+        return
+    last_use: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+    lock = threading.Lock()
+
+    def check_when_idle(conn: Any) -> None:
+        now = time.monotonic()
+        with lock:
+            previous = last_use.get(conn)
+            last_use[conn] = now
+        if previous is None or now - previous > _PING_AFTER_IDLE_SECONDS:
+            check(conn)
+
+    pool._check = check_when_idle
 
 
 def fingerprint(*parts: Any) -> str:
