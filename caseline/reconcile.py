@@ -16,7 +16,6 @@ from typing import Any
 
 from shared.kit.bus import Bus
 from shared.kit.reconcile import HttpLedger, LedgerQuery, Reconciler, ReconcileReport
-from shared.kit.relay import Outbound, default_outbound
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication
 
@@ -32,8 +31,8 @@ def event_sourced_services() -> tuple[str, ...]:
     return tuple(s for s in installed_services() if s != "ledger")
 
 
-def load_service(name: str) -> tuple[type[CaselineApplication], Outbound]:
-    """A service's application class and outbound mapping, found by the layout every service has."""
+def load_service(name: str) -> type[CaselineApplication]:
+    """A service's application class, found by the layout every service has."""
     module = importlib.import_module(f"services.{name}.application")
     classes = [
         obj
@@ -44,11 +43,7 @@ def load_service(name: str) -> tuple[type[CaselineApplication], Outbound]:
     ]
     if not classes:
         raise LookupError(f"services.{name}.application defines no application of {name!r}")
-    try:
-        outbound = importlib.import_module(f"services.{name}.outbound").outbound
-    except (ModuleNotFoundError, AttributeError):
-        outbound = default_outbound
-    return classes[0], outbound
+    return classes[0]
 
 
 async def reconcile_all(
@@ -75,13 +70,11 @@ async def reconcile_all(
 async def _one(
     settings: Settings, name: str, bus: Bus, ledger: LedgerFactory, from_start: bool
 ) -> ReconcileReport:
-    app_class, outbound = load_service(name)
+    app_class = load_service(name)
     app = await asyncio.to_thread(app_class, settings)
     query = ledger(settings, name)
     try:
-        reconciler = Reconciler(
-            app, bus, outbound, query, margin_seconds=settings.reconcile_margin_seconds
-        )
+        reconciler = Reconciler(app, bus, query, margin_seconds=settings.reconcile_margin_seconds)
         return await reconciler.run_once(from_start=from_start)
     finally:
         closer = getattr(query, "aclose", None)

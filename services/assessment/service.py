@@ -14,7 +14,6 @@ from services.assessment.api import routers
 from services.assessment.application import AssessmentApplication
 from services.assessment.inbound import reactions
 from services.assessment.instruments import DEFAULT_INSTRUMENT, publish_instrument_file
-from services.assessment.outbound import outbound
 from shared.kit.clock import Clock
 from shared.kit.http import ServiceParts
 from shared.kit.runtime import service_app
@@ -52,7 +51,6 @@ def create_app(
         routers,
         settings=settings,
         clock=clock,
-        outbound=outbound,
         reactions=reactions,
         background=lambda parts: (
             [_publish_default(parts, instrument_file)] if instrument_file else []

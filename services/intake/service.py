@@ -8,7 +8,6 @@ from fastapi import FastAPI
 
 from services.intake.api import entries, router
 from services.intake.application import IntakeApplication
-from services.intake.outbound import outbound
 from shared.events.judicial import ReleaseOrdered
 from shared.events.voiding import JudicialEntryVoided
 from shared.kit.clock import Clock
@@ -40,7 +39,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         [router, entries],
         settings=settings,
         clock=clock,
-        outbound=outbound,
         reactions=_reactions,
         description="Arrest, custody, evidence, transfers, admission, family contact, release.",
     )

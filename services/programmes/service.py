@@ -7,7 +7,6 @@ from fastapi import FastAPI
 from services.programmes.api import routers
 from services.programmes.application import ProgrammesApplication
 from services.programmes.inbound import reactions
-from services.programmes.outbound import outbound
 from shared.kit.clock import Clock
 from shared.kit.runtime import service_app
 from shared.kit.settings import Settings
@@ -22,7 +21,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         routers,
         settings=settings,
         clock=clock,
-        outbound=outbound,
         reactions=reactions,
         description=(
             "Programme catalogue, enrolment and attendance, referrals between agencies,"

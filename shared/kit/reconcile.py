@@ -21,11 +21,10 @@ from uuid import UUID
 
 import httpx
 
-from shared.events import CatalogueEvent
 from shared.kit.bus import Bus
-from shared.kit.relay import Outbound, message_for
+from shared.kit.relay import Outgoing, outgoing
 from shared.kit.settings import Settings
-from shared.kit.store import CaselineApplication, Meta
+from shared.kit.store import CaselineApplication
 
 __all__ = [
     "HttpLedger",
@@ -85,33 +84,28 @@ class HttpLedger:
 
 @dataclass(frozen=True)
 class Published:
-    """One notification of the log; `data`/`meta` are set when it is a published event."""
+    """One notification of the log; `message` is what the relay published for it, if anything."""
 
     notification_id: int
-    data: CatalogueEvent | None = None
-    meta: Meta | None = None
-    personal: dict[str, Any] | None = None
+    message: Outgoing | None = None
 
     @property
     def event_id(self) -> UUID | None:
-        return self.meta.event_id if self.meta is not None else None
+        return self.message.event_id if self.message is not None else None
+
+    @property
+    def case(self) -> str | None:
+        return self.message.case if self.message is not None else None
 
 
 def published_entries(
-    app: CaselineApplication, outbound: Outbound, start: int, limit: int = 500
+    app: CaselineApplication, bus: Bus, start: int, limit: int = 500
 ) -> list[Published]:
-    """The notifications from `start`, each with the catalogue event the relay publishes for it."""
-    out = []
-    for notification in app.notifications(start, limit):
-        # The sealed form, as the relay publishes it: personal fields never go out in clear.
-        event = app.decode_sealed(notification)
-        mapped = outbound(event)
-        if mapped is None or mapped[0].service != app.service:
-            out.append(Published(notification.id))
-        else:
-            personal = getattr(event, "personal", None)
-            out.append(Published(notification.id, mapped[0], mapped[1], personal))
-    return out
+    """The notifications from `start`, each with the message the relay publishes for it."""
+    return [
+        Published(notification_id, outgoing(bus, app.service, state))
+        for notification_id, state in app.store.select_states(start, limit)
+    ]
 
 
 @dataclass
@@ -140,7 +134,6 @@ class Reconciler:
         self,
         app: CaselineApplication,
         bus: Bus,
-        outbound: Outbound,
         ledger: LedgerQuery,
         *,
         margin_seconds: float = 30.0,
@@ -149,7 +142,6 @@ class Reconciler:
     ) -> None:
         self.app = app
         self.bus = bus
-        self.outbound = outbound
         self.ledger = ledger
         self.margin = timedelta(seconds=margin_seconds)
         self.batch = batch
@@ -184,7 +176,7 @@ class Reconciler:
         following = True  # the watermark follows while every event so far is settled
         while position < published_up_to:
             entries = await asyncio.to_thread(
-                published_entries, self.app, self.outbound, position + 1, self.batch
+                published_entries, self.app, self.bus, position + 1, self.batch
             )
             entries = [e for e in entries if e.notification_id <= published_up_to]
             if not entries:
@@ -213,10 +205,9 @@ class Reconciler:
                 settled.append(True)
                 continue
             report.missing += 1
-            data, meta = entry.data, entry.meta
-            assert data is not None  # an entry with an event id carries its event
-            assert meta is not None
-            if meta.recorded_at > cutoff or not await self._republish(data, meta, entry.personal):
+            message = entry.message
+            assert message is not None  # an entry with an event id carries its message
+            if message.recorded_at > cutoff or not await self._republish(message):
                 report.deferred += 1
                 settled.append(False)
                 continue
@@ -224,16 +215,13 @@ class Reconciler:
             settled.append(True)
         return settled
 
-    async def _republish(
-        self, data: CatalogueEvent, meta: Meta, personal: dict[str, Any] | None = None
-    ) -> bool:
+    async def _republish(self, message: Outgoing) -> bool:
         """Publish again; False when the broker still remembers the id (within its window)."""
         js = await self.bus.jetstream()
-        subject, body, headers = message_for(self.bus, data, meta, personal)
-        ack = await js.publish(subject, body, headers=headers, timeout=10)
+        ack = await js.publish(message.subject, message.body, headers=message.headers, timeout=10)
         if ack.duplicate:
             return False
-        log.warning("reconciliation re-published %s (%s)", meta.event_id, data.type_name())
+        log.warning("reconciliation re-published %s (%s)", message.event_id, message.subject)
         if self.metrics is not None and hasattr(self.metrics, "reconcile_republished"):
             self.metrics.reconcile_republished.inc()
         return True

@@ -16,6 +16,7 @@ import psycopg
 from eventsourcing.persistence import StoredEvent, Transcoding
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 from shared.events import CatalogueEvent
 from shared.kit.settings import Settings
@@ -186,6 +187,19 @@ class CaselineRecorder(PostgresApplicationRecorder):
     def fmt(self, statement: str) -> str:
         """Put the (quoted) schema name into a statement."""
         return statement.replace("{schema}", f'"{self.schema}"')
+
+    def select_states(self, start: int, limit: int) -> list[tuple[int, bytes]]:
+        """The notification log from `start` as (notification id, stored JSON state) only.
+
+        What the relay and reconciliation read: no row objects, no decoding of ids or topics.
+        """
+        statement = self.fmt(
+            f'SELECT notification_id, state FROM {{schema}}."{self.events_table_name}"'
+            " WHERE notification_id >= %s ORDER BY notification_id LIMIT %s"
+        )
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(statement, (start, limit), prepare=True)
+            return [(int(row[0]), bytes(row[1])) for row in curs.fetchall()]
 
     def add_create_statements(self, statements: Iterable[str]) -> None:
         for statement in statements:

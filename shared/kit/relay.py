@@ -11,60 +11,117 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import zlib
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from datetime import UTC, date, datetime, time
+from typing import Any, NamedTuple
+from uuid import UUID
 
 import psycopg
 
-from shared.events import CLOUDEVENTS_JSON, CatalogueEvent, build_envelope
+from shared.events import CLOUDEVENTS_JSON
+from shared.events.registry import UnknownEventType, by_type
 from shared.kit.bus import Bus
 from shared.kit.metrics import Metrics
 from shared.kit.observability import current_traceparent, producer_span
-from shared.kit.store import CaselineApplication, Meta
+from shared.kit.recorder import MetaTranscoding
+from shared.kit.store import CaselineApplication
 
-__all__ = ["Outbound", "Relay", "default_outbound", "message_for"]
+__all__ = ["Outgoing", "Relay", "outgoing"]
 
 log = logging.getLogger("caseline.relay")
 
-Outbound = Callable[[Any], tuple[CatalogueEvent, Meta] | None]
-"""Maps a stored domain event to the catalogue event it publishes, or None for internal ones."""
+
+class Outgoing(NamedTuple):
+    """What the relay publishes for one stored event: its facts, the subject, body and headers."""
+
+    event_id: UUID
+    case: str  # the envelope's `subject`: the case (or catalogue object) the event is about
+    recorded_at: datetime
+    subject: str
+    body: bytes
+    headers: dict[str, str]
 
 
-def default_outbound(event: Any) -> tuple[CatalogueEvent, Meta] | None:
-    data, meta = getattr(event, "data", None), getattr(event, "meta", None)
-    if isinstance(data, CatalogueEvent) and isinstance(meta, Meta):
-        return data, meta
-    return None
+_ENVELOPE_ORDER = (
+    "specversion", "id", "source", "type", "subject", "time", "datacontenttype", "dataschema",
+    "recordedtime", "actor", "agency", "causationid", "correlationid", "traceparent",
+    "personaldata", "data",
+)  # fmt: skip
 
 
-def message_for(
-    bus: Bus, data: CatalogueEvent, meta: Meta, personaldata: dict[str, Any] | None = None
-) -> tuple[str, bytes, dict[str, str]]:
-    """The subject, CloudEvents body and headers (`Nats-Msg-Id` = event id) of one event.
+def outgoing(bus: Bus, service: str, state: bytes) -> Outgoing | None:
+    """The message for one stored event, or None when it is internal (not this service's own).
 
-    The relay and reconciliation both publish through it, so a re-published event is identical.
+    Built straight from the stored JSON: the payload was validated when it was recorded and is
+    stored as the envelope carries it (sealed, `model_dump(mode="json")`), so the relay and
+    reconciliation, which both publish through here, copy it instead of decoding it. The result
+    is the envelope `build_envelope` gives for the decoded event, byte for byte (tested).
     """
-    envelope = build_envelope(
-        data,
-        event_id=meta.event_id,
-        subject=meta.subject,
-        actor=meta.actor,
-        agency=meta.agency,
-        recorded_at=meta.recorded_at,
-        causation_id=meta.causation_id,
-        correlation_id=meta.correlation_id,
-        traceparent=meta.traceparent,
-        personaldata=personaldata,
+    stored = json.loads(state)
+    tagged, tagged_meta = stored.get("data"), stored.get("meta")
+    if not (isinstance(tagged, dict) and isinstance(tagged_meta, dict)):
+        return None
+    if tagged_meta.get("_type_") != MetaTranscoding.name:
+        return None
+    try:
+        cls = by_type(tagged.get("_type_", ""))
+    except UnknownEventType:
+        return None
+    if cls.service != service:
+        return None  # a service publishes only its own catalogue events
+    data, meta = tagged["_data_"], tagged_meta["_data_"]
+    case = meta["subject"]
+    if cls.subject_name in cls.model_fields and str(data.get(cls.subject_name)) != case:
+        raise ValueError(f"subject {case!r} must be the payload's {cls.subject_name}")
+    recorded_at = datetime.fromisoformat(meta["recorded_at"])
+    happened = data.get(cls.time_field) if cls.time_field else None
+    envelope = {
+        "specversion": "1.0",
+        "id": meta["event_id"],
+        "source": f"/caseline/{cls.service}",
+        "type": cls.type_name(),
+        "subject": case,
+        "time": _utc(_instant(happened) if happened else recorded_at),
+        "datacontenttype": "application/json",
+        "dataschema": cls.dataschema(),
+        "recordedtime": _utc(recorded_at),
+        "actor": meta["actor"],
+        "agency": meta["agency"],
+        "causationid": meta.get("causation_id"),
+        "correlationid": meta.get("correlation_id"),
+        "traceparent": meta.get("traceparent"),
+        "personaldata": stored.get("personal"),
+        "data": data,
+    }
+    body = {k: envelope[k] for k in _ENVELOPE_ORDER if envelope[k] is not None}
+    headers = {"Nats-Msg-Id": meta["event_id"], "Content-Type": CLOUDEVENTS_JSON}
+    if envelope["traceparent"]:
+        headers["traceparent"] = envelope["traceparent"]
+    if envelope["correlationid"]:
+        headers["Caseline-Correlation-Id"] = envelope["correlationid"]
+    return Outgoing(
+        event_id=UUID(meta["event_id"]),
+        case=case,
+        recorded_at=recorded_at,
+        subject=bus.subject(cls, case),
+        body=json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(),
+        headers=headers,
     )
-    headers = {"Nats-Msg-Id": str(meta.event_id), "Content-Type": CLOUDEVENTS_JSON}
-    if meta.traceparent:
-        headers["traceparent"] = meta.traceparent
-    if meta.correlation_id:
-        headers["Caseline-Correlation-Id"] = str(meta.correlation_id)
-    return bus.subject(data, meta.subject), envelope.to_json_bytes(), headers
+
+
+def _instant(value: str) -> datetime:
+    # A payload time is an RFC 3339 moment, or a calendar day, which happened from its start
+    # (as `CatalogueEvent.occurred_at` says).
+    if len(value) == 10:
+        return datetime.combine(date.fromisoformat(value), time.min, tzinfo=UTC)
+    return datetime.fromisoformat(value)
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 async def _to_the_end(work: Callable[[], Any]) -> Any:
@@ -78,6 +135,10 @@ async def _to_the_end(work: Callable[[], Any]) -> Any:
         raise
 
 
+Batch = list[tuple[int, str, bytes, dict[str, str]]]
+"""Notifications as (id, subject, body, headers); an internal one has no subject."""
+
+
 class Relay:
     """Publishes one service's notification log to the stream."""
 
@@ -85,7 +146,6 @@ class Relay:
         self,
         app: CaselineApplication,
         bus: Bus,
-        outbound: Outbound,
         metrics: Metrics | None = None,
         *,
         batch: int = 256,
@@ -94,7 +154,6 @@ class Relay:
     ) -> None:
         self.app = app
         self.bus = bus
-        self.outbound = outbound
         self.metrics = metrics
         self.batch = batch
         self.poll_seconds = poll_seconds
@@ -102,6 +161,7 @@ class Relay:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock_conn: psycopg.Connection[Any] | None = None
+        self._prefetched: tuple[int, asyncio.Future[Batch]] | None = None
         self.published = 0
 
     # -- called from any thread after the application saved events
@@ -131,11 +191,15 @@ class Relay:
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
         finally:
+            await self._drop_prefetched()
             await asyncio.to_thread(self._release_leadership)
 
     async def step(self) -> int:
         """Publish the next batch after the recorded position; returns how many were handled."""
-        batch = await _to_the_end(self._next_batch)
+        position = await _to_the_end(self.position)
+        batch = await self._prefetched_batch(position)
+        if batch is None:
+            batch = await _to_the_end(lambda: self._next_batch(position))
         if not batch:
             if self.metrics:
                 self.metrics.relay_lag_events.set(0)
@@ -151,7 +215,15 @@ class Relay:
                     if (traceparent := current_traceparent()) is not None:
                         headers = {**headers, "traceparent": traceparent}
                     futures.append(await js.publish_async(subject, body, headers=headers))
-            await asyncio.wait_for(asyncio.gather(*futures), timeout=self.ack_timeout)
+            if len(batch) == self.batch:  # a backlog: read the next batch while the acks come
+                after = batch[-1][0]
+                future = asyncio.ensure_future(asyncio.to_thread(self._next_batch, after))
+                self._prefetched = (after, future)
+            try:
+                await asyncio.wait_for(asyncio.gather(*futures), timeout=self.ack_timeout)
+            except BaseException:
+                await self._drop_prefetched()
+                raise
         await _to_the_end(lambda: self._save_position(batch[-1][0]))
         self.published += len(publishable)
         if self.metrics:
@@ -160,26 +232,41 @@ class Relay:
                 self.metrics.events_published.labels(subject.split(".")[-2]).inc()
         return len(batch)
 
-    def _next_batch(self) -> list[tuple[int, str, bytes, dict[str, str]]]:
-        """The next notifications as (id, subject, body, headers); internal ones have no subject."""
-        position = self.position()
-        out: list[tuple[int, str, bytes, dict[str, str]]] = []
-        notifications = self.app.notifications(position + 1, self.batch)
+    async def _prefetched_batch(self, position: int) -> Batch | None:
+        """The batch read ahead during the last step, if it follows `position` and is not empty."""
+        prefetched, self._prefetched = self._prefetched, None
+        if prefetched is None:
+            return None
+        after, future = prefetched
+        try:
+            batch = await future
+        except Exception:
+            return None  # read again, the usual way
+        return batch if after == position and batch else None
+
+    async def _drop_prefetched(self) -> None:
+        # Let a read in flight finish (for a while), so that the pool is not closed under it.
+        prefetched, self._prefetched = self._prefetched, None
+        if prefetched is not None:
+            await asyncio.wait({prefetched[1]}, timeout=10)
+            if prefetched[1].done() and not prefetched[1].cancelled():
+                prefetched[1].exception()  # retrieved: a failed read ahead is not worth a warning
+
+    def _next_batch(self, position: int) -> Batch:
+        """The notifications after `position` as (id, subject, body, headers); internal ones have
+        no subject."""
+        out: Batch = []
+        rows = self.app.store.select_states(position + 1, self.batch)
         oldest: datetime | None = None
-        for notification in notifications:
-            # The sealed form: personal fields stay encrypted on the bus (crypto-shredding).
-            event = self.app.decode_sealed(notification)
-            mapped = self.outbound(event)
-            if mapped is not None and mapped[0].service != self.app.service:
-                mapped = None  # a service publishes only its own catalogue events
-            if mapped is None:
-                out.append((notification.id, "", b"", {}))
+        for notification_id, state in rows:
+            # As stored: personal fields stay sealed on the bus (crypto-shredding).
+            message = outgoing(self.bus, self.app.service, state)
+            if message is None:
+                out.append((notification_id, "", b"", {}))
                 continue
-            data, meta = mapped
-            oldest = oldest or meta.recorded_at
-            personal = getattr(event, "personal", None)
-            out.append((notification.id, *message_for(self.bus, data, meta, personal)))
-        if self.metrics and notifications:
+            oldest = oldest or message.recorded_at
+            out.append((notification_id, message.subject, message.body, message.headers))
+        if self.metrics and rows:
             max_id = self.app.recorder.max_notification_id() or 0
             self.metrics.relay_lag_events.set(max(0, max_id - position))
             if oldest is not None:

@@ -1,7 +1,7 @@
 """The shape every event-sourced service process has: application + relay + reactions + HTTP.
 
-`service_app` builds the FastAPI app of a service from its application class, routers, outbound
-mapping and reactions; `serve` runs it under uvicorn (the services' `__main__`).
+`service_app` builds the FastAPI app of a service from its application class, routers and
+reactions; `serve` runs it under uvicorn (the services' `__main__`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from shared.kit.clock import Clock
 from shared.kit.http import ServiceParts, command_context, create_service_app
 from shared.kit.metrics import Metrics
 from shared.kit.observability import configure_logging, configure_tracing
-from shared.kit.relay import Outbound, Relay, default_outbound
+from shared.kit.relay import Relay
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication, CommandContext
 from shared.kit.subscriber import Reactions, Subscriber
@@ -72,7 +72,6 @@ def service_app(
     *,
     settings: Settings | None = None,
     clock: Clock | None = None,
-    outbound: Outbound = default_outbound,
     reactions: Callable[[Any], Sequence[Reactions]] | None = None,
     background: Callable[[ServiceParts], Sequence[Awaitable[None]]] | None = None,
     description: str = "",
@@ -89,7 +88,6 @@ def service_app(
         relay = Relay(
             app,
             bus,
-            outbound,
             parts.metrics,
             batch=settings.relay_batch,
             poll_seconds=settings.relay_poll_seconds,
@@ -108,7 +106,7 @@ def service_app(
             from shared.kit.reconcile import HttpLedger, Reconciler
 
             reconciler = Reconciler(
-                app, bus, outbound, HttpLedger(settings, service),
+                app, bus, HttpLedger(settings, service),
                 margin_seconds=settings.reconcile_margin_seconds, metrics=parts.metrics,
             )  # fmt: skip
             task = reconciler.run_forever(settings.reconcile_seconds)

@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from caseline.reconcile import load_service
+from shared.kit.bus import Bus
 from shared.kit.reconcile import Published, published_entries
 from shared.kit.settings import Settings
 
@@ -84,12 +85,12 @@ def recorded_events(settings: Settings, services: Sequence[str]) -> dict[str, li
     """Each service's published events, read from its own store in recording order."""
     out: dict[str, list[Published]] = {}
     for name in services:
-        app_class, outbound = load_service(name)
-        app = app_class(settings)
+        app = load_service(name)(settings)
+        bus = Bus(settings, "audit")  # only names subjects: never connected
         try:
             events: list[Published] = []
             start = 1
-            while batch := published_entries(app, outbound, start, 500):
+            while batch := published_entries(app, bus, start, 500):
                 events += [p for p in batch if p.event_id is not None]
                 start = batch[-1].notification_id + 1
             out[name] = events
@@ -123,8 +124,8 @@ def audit(
     in_ledger = set(counts)
     stored = [p for events in recorded.values() for p in events]
     cases = {e.case_id for e in entries if e.event_id in acked}
-    cases |= {p.meta.subject for p in stored if p.meta is not None and p.event_id in acked}
-    in_cases = {p.event_id for p in stored if p.meta is not None and p.meta.subject in cases}
+    cases |= {p.case for p in stored if p.case is not None and p.event_id in acked}
+    in_cases = {p.event_id for p in stored if p.case in cases}
     lost = (acked - in_ledger) | (in_cases - in_ledger) | (acked - {p.event_id for p in stored})
     broken = [
         answer
@@ -162,8 +163,8 @@ def _out_of_order(
     for service, events in recorded.items():
         by_case: dict[str, list[UUID]] = defaultdict(list)
         for p in events:
-            if p.meta is not None and p.meta.subject in cases:
-                by_case[p.meta.subject].append(p.meta.event_id)
+            if p.case is not None and p.case in cases:
+                by_case[p.case].append(p.event_id)
         for case, ids in by_case.items():
             if in_ledger.get((f"/caseline/{service}", case), []) != ids:
                 wrong += 1

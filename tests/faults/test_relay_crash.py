@@ -47,11 +47,10 @@ def record_offline(settings: Settings) -> list[UUID]:
 
 async def publish(settings: Settings, relay_class: type[Relay]) -> tuple[int, int]:
     """One relay step on intake's store; returns (messages in the stream, position recorded)."""
-    app_class, outbound = load_service("intake")
-    app = await asyncio.to_thread(app_class, settings)
+    app = await asyncio.to_thread(load_service("intake"), settings)
     bus = Bus(settings, "intake")
     bus.start()
-    relay = relay_class(app, bus, outbound)
+    relay = relay_class(app, bus)
     try:
         with contextlib.suppress(KilledError):
             await relay.step()
