@@ -122,6 +122,8 @@ class Driver:
         for step in steps:
             if time.monotonic() >= stop_at:
                 break
+            if step.only_if is not None and not step.only_if(case):
+                continue
             scheduled = await pacer.slot() if pacer is not None else None
             answer = await self.send(http, step, case, scheduled=scheduled)
             if answer is None:

@@ -48,7 +48,16 @@ from shared.events import (
 )
 from shared.permissions import COMMAND_ROLES
 
-__all__ = ["CASE_PATH", "REPEATABLE", "SETUP", "Case", "Step", "arrest_body", "available_steps"]
+__all__ = [
+    "CASE_PATH",
+    "REPEATABLE",
+    "SETUP",
+    "Case",
+    "Step",
+    "arrest_body",
+    "available_steps",
+    "population_path",
+]
 
 _ROLE_PREFERENCE = (
     "police", "prosecutor", "judge", "prison_registry", "assessor", "social_worker",
@@ -93,6 +102,7 @@ class Step:
     captures: tuple[str, ...] = ()
     after_reaction: bool = False  # may be refused (404/409) until another service's reaction
     population: bool = False  # part of the short path that fills the store
+    only_if: Callable[[Case], bool] | None = None  # taken only for the cases it holds for
     sub: str | None = None  # the acting person, when it must differ (four-eyes)
     as_role: str | None = None  # the role, when the first allowed one is not the right one
 
@@ -242,6 +252,21 @@ CASE_PATH: tuple[Step, ...] = (
 
 REPEATABLE = ("intake.FamilyContactRecorded", "intake.EvidenceLogged", "intake.DetaineeAdmitted")
 """Steps that can be recorded many times on one case, in order of preference (the long timeline)."""
+
+
+HELD_IN_CUSTODY_EVERY = 10
+
+
+def population_path(path: list[Step]) -> list[Step]:
+    """The short path that fills the store: arrest, custody, admission; one case in ten is never
+    admitted, so its custody limit passes and judicial's overdue list has real breaches in it."""
+    steps = [s for s in path if s.population]
+    return [
+        dataclasses.replace(s, only_if=lambda c: c.number % HELD_IN_CUSTODY_EVERY != 0)
+        if s.event is DetaineeAdmitted
+        else s
+        for s in steps
+    ]
 
 
 def _shape(path: str) -> str:
