@@ -1,6 +1,7 @@
 """The ledger's HTTP routes: timelines, verification, export, the global feed and event schemas.
 
-Routes only translate; every stored entry they return goes through `visibility.visible_entries`.
+Routes only translate; every stored entry they return goes through `visibility` (`visible_entries`,
+or `timeline_json` for the timeline, which can be a thousand entries and is written as bytes).
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime
 
 from services.ledger.application import LedgerApplication
-from services.ledger.visibility import require_full_record, visible_entries
+from services.ledger.visibility import (
+    require_full_record,
+    timeline_json,
+    visible_entries,
+    visible_types,
+)
 from shared.events import by_schema_name, json_schema
 from shared.kit.auth import CurrentUser
 from shared.kit.errors import NotFoundError
@@ -31,7 +37,10 @@ AwareInstantQuery = Annotated[AwareDatetime | None, Query()]
 router = APIRouter(tags=["ledger"])
 
 
-@router.get("/cases/{case_id}/timeline")
+_JSON_OBJECT = {200: {"content": {"application/json": {"schema": {"type": "object"}}}}}
+
+
+@router.get("/cases/{case_id}/timeline", response_model=None, responses=_JSON_OBJECT)
 def timeline(
     case_id: UUID,
     ledger: LedgerDep,
@@ -42,12 +51,18 @@ def timeline(
     as_of: Annotated[
         AwareDatetime | None, Query(description="the record as it stood at this recorded time")
     ] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Every event of the case in ledger order, with its chain position and hashes."""
     entries = ledger.timeline(
-        str(case_id), types=types or (), since=since, until=until, as_of=as_of
+        str(case_id),
+        types=types or (),
+        since=since,
+        until=until,
+        as_of=as_of,
+        visible=visible_types(user.role),
     )
-    return {"case_id": str(case_id), "entries": visible_entries(user, entries, ledger.cipher)}
+    body = timeline_json(user, str(case_id), entries, ledger.cipher)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/cases/{case_id}/verify")

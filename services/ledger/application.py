@@ -16,6 +16,7 @@ from services.ledger.proofs import consistency_proof, inclusion_proof
 from services.ledger.schema import SCHEMA
 from services.ledger.signing import LedgerKey, ledger_key, witness_keys
 from services.ledger.store import LedgerStore, read_nodes
+from services.ledger.stored import StoredEntry
 from services.ledger.tree import TreeBuilder, leaf_hash
 from services.ledger.verification import LedgerReport, Verification, verify_case, verify_ledger
 from shared.kit.clock import Clock
@@ -112,8 +113,8 @@ class LedgerApplication:
 
     # --- entries --------------------------------------------------------------------------
 
-    def timeline(self, case_id: str, **filters: Any) -> list[dict[str, Any]]:
-        """The case's entries (404 when the ledger has none at all for it)."""
+    def timeline(self, case_id: str, **filters: Any) -> list[StoredEntry]:
+        """The case's entries (404 when the ledger has none at all for it, whatever the filters)."""
         entries = self.store.timeline(case_id, **filters)
         if not entries:
             if not self.store.timeline(case_id, limit=1):

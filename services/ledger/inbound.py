@@ -20,6 +20,9 @@ __all__ = ["LedgerIntake"]
 class LedgerIntake:
     """The batch handler of the ledger's durable consumer of `caseline.>`."""
 
+    batch = 1024
+    """Messages fetched (and appended in one transaction) at a time."""
+
     def __init__(self, store: LedgerStore, subject_prefix: str = "") -> None:
         self.store = store
         self.deadletter_prefix = subject_prefix + DEADLETTER_PREFIX

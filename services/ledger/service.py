@@ -36,6 +36,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             ["caseline.>"],
             LedgerIntake(ledger.store, settings.subject_prefix),
             parts.metrics,
+            # One transaction (and one tree extension) for up to this many events: a backlog is
+            # appended in a few large batches; a live event is fetched at once all the same.
+            batch=LedgerIntake.batch,
         )
         parts.tasks.append(asyncio.create_task(consumer.run(), name="ledger-consumer"))
         parts.tasks.append(

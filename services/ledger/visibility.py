@@ -1,23 +1,32 @@
 """What a caller may see of the ledger: the one place where read rules apply (SPEC §8).
 
-Routes pass stored entries through `visible_entries`: event types the caller's role may not see
-are left out; personal fields are decrypted with the case's key (or shown as erased once the key
-is destroyed); fields the role may not see are removed and the entry lists them under `redacted`.
-The hashes stay those of the stored form, which auditors (who see everything) can verify.
+Routes pass stored entries through `visible_entries` (or `timeline_json`, the same rules written
+straight to JSON bytes): event types the caller's role may not see are left out; personal fields
+are decrypted with the case's key (or shown as erased once the key is destroyed); fields the role
+may not see are removed and the entry lists them under `redacted`. The hashes stay those of the
+stored form, which auditors (who see everything) can verify.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Sequence
 from typing import Any
 
+from services.ledger.stored import StoredEntry
 from shared.events.personal import CaseCipher, reveal_document
 from shared.kit.auth import User
 from shared.kit.errors import ForbiddenError
-from shared.permissions import REDACTED_FIELDS, may_see
+from shared.permissions import ALL, REDACTED_FIELDS, VISIBLE_TYPES, may_see
 
-__all__ = ["FULL_RECORD_ROLES", "require_full_record", "visible_entries"]
+__all__ = [
+    "FULL_RECORD_ROLES",
+    "require_full_record",
+    "timeline_json",
+    "visible_entries",
+    "visible_types",
+]
 
 FULL_RECORD_ROLES = frozenset({"auditor", "judge"})
 """Roles that may take the stored bytes of a whole case away (evidence bundles)."""
@@ -33,19 +42,115 @@ def visible_entries(
         event = entry["event"]
         if not may_see(user.role, str(event.get("type"))):
             continue
-        shown = _revealed(event, cipher) if cipher is not None else dict(event)
-        removed = [
-            path for path in hidden.get(str(event.get("type")), ()) if _remove(shown["data"], path)
-        ]
+        shown, removed = _shown(event, hidden.get(str(event.get("type")), ()), cipher)
         out.append({**entry, "event": shown, "redacted": removed})
     return out
 
 
-def _revealed(event: dict[str, Any], cipher: CaseCipher) -> dict[str, Any]:
+def visible_types(role: str) -> frozenset[str] | None:
+    """The event types `role` may see, None for all: lets the store leave the others unread."""
+    visible = VISIBLE_TYPES.get(role, frozenset())
+    return None if visible == ALL else frozenset(visible)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_DECODER = json.JSONDecoder()
+# Only an envelope that has the key can differ from its stored form once revealed; the bytes can
+# contain it elsewhere too (a payload's own key), which costs a parse and changes nothing.
+_PERSONAL = b'"personaldata":'
+
+
+def timeline_json(
+    user: User, case_id: str, entries: Sequence[StoredEntry], cipher: CaseCipher | None = None
+) -> bytes:
+    """`{"case_id": …, "entries": visible_entries(…)}` as JSON bytes, built without the dicts.
+
+    An entry the role sees as stored (no personal field to reveal, no field to remove) is written
+    around the envelope's stored canonical bytes; in the others only `data` and `personaldata` are
+    parsed and written again, by the rules of `_shown`.
+    """
+    hidden = REDACTED_FIELDS.get(user.role, {})
+    parts = [
+        _entry_json(entry, hidden.get(entry.type, ()), cipher)
+        for entry in entries
+        if may_see(user.role, entry.type)
+    ]
+    return b'{"case_id":%s,"entries":[%s]}' % (_ENCODER.encode(case_id).encode(), b",".join(parts))
+
+
+def _entry_json(entry: StoredEntry, paths: Sequence[str], cipher: CaseCipher | None) -> bytes:
+    head = b'{"ledger_seq":%d,"case_seq":%d,"hash":"%s","prev_hash":"%s","appended_at":"%s"' % (
+        entry.ledger_seq,
+        entry.case_seq,
+        bytes(entry.hash).hex().encode(),
+        bytes(entry.prev_hash).hex().encode(),
+        entry.appended_at.isoformat().encode(),
+    )
+    stored = entry.event_bytes()
+    if stored is not None and not paths and (cipher is None or _PERSONAL not in stored):
+        return head + b',"event":' + stored + b',"redacted":[]}'
+    changed = _changed_json(stored, paths, cipher) if stored and cipher is not None else None
+    if changed is None:
+        event = json.loads(stored) if stored is not None else entry.as_dict()["event"]
+        shown, removed = _shown(event, paths, cipher, owned=True)
+        changed = _ENCODER.encode(shown).encode(), _ENCODER.encode(removed).encode()
+    return head + b',"event":%s,"redacted":%s}' % changed
+
+
+def _changed_json(
+    stored: bytes, paths: Sequence[str], cipher: CaseCipher
+) -> tuple[bytes, bytes] | None:
+    """`_shown` of a stored envelope as JSON bytes (the envelope, the paths removed), parsing only
+    its `data` and `personaldata`; None where the bytes are not laid out as expected.
+
+    The canonical form sorts the envelope's attributes and the ones between these are strings,
+    whose quotes are escaped: the first `,"name":` after the attribute before is the attribute.
+    """
+    text = stored.decode()
+    at = text.find(',"data":{')
+    if at < 0:
+        return None
+    data, data_end = _DECODER.raw_decode(text, at + 8)
+    # Looked for after `data`, whose nested objects may have an `id` of their own.
+    id_at = text.find(',"id":"', data_end)
+    if id_at < 0:
+        return None
+    event_id, id_end = _DECODER.raw_decode(text, id_at + 6)
+    personal_at = text.find(',"personaldata":', id_end)
+    rest = text[data_end:]
+    if personal_at >= 0:
+        if text[personal_at + 16] != "{":
+            return None
+        personal, personal_end = _DECODER.raw_decode(text, personal_at + 16)
+        subject_at = text.find(',"subject":"', personal_end)
+        if not personal or subject_at < 0:
+            return None
+        subject, _ = _DECODER.raw_decode(text, subject_at + 11)
+        erased = reveal_document(data, personal, str(subject), str(event_id), cipher)
+        # As `_revealed` does: the ciphertext goes, the mark comes last.
+        mark = "erased" if erased else "revealed"
+        rest = f'{text[data_end:personal_at]}{text[personal_end:-1]},"personaldata":"{mark}"}}'
+    removed = [path for path in paths if _remove(data, path)]
+    shown = text[: at + 8] + _ENCODER.encode(data) + rest
+    return shown.encode(), _ENCODER.encode(removed).encode()
+
+
+def _shown(
+    event: dict[str, Any], paths: Sequence[str], cipher: CaseCipher | None, *, owned: bool = False
+) -> tuple[dict[str, Any], list[str]]:
+    """The envelope as shown (revealed, `paths` removed) and the paths removed; `owned`: the
+    envelope was parsed for this answer alone, so it is changed in place rather than copied."""
+    shown = _revealed(event, cipher, owned=owned) if cipher is not None else dict(event)
+    removed = [path for path in paths if _remove(shown["data"], path)]
+    return shown, removed
+
+
+def _revealed(event: dict[str, Any], cipher: CaseCipher, *, owned: bool = False) -> dict[str, Any]:
     """The envelope with its personal fields decrypted (or marked erased), without the ciphertext."""
-    shown = dict(event)
+    shown = event if owned else dict(event)
     personal = shown.pop("personaldata", None)
-    shown["data"] = copy.deepcopy(event.get("data") or {})
+    data = event.get("data") or {}
+    shown["data"] = data if owned else copy.deepcopy(data)
     if not personal:
         return shown
     erased = reveal_document(
