@@ -7,6 +7,7 @@ reactions; `serve` runs it under uvicorn (the services' `__main__`).
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
@@ -131,8 +132,13 @@ def serve(service: str, create_app: Callable[[], FastAPI]) -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
     configure_tracing(settings.tracing, service)
+    app = create_app()
+    # The ~90,000 objects the imports made live as long as the process: kept out of every
+    # collection, a full one (otherwise ~60 ms, at any moment) no longer stalls a request.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
-        create_app(),
+        app,
         host=settings.host,
         port=settings.port or DEFAULT_PORTS[service],
         log_level="warning",
