@@ -1,7 +1,8 @@
 """`caseline replay`: every read model rebuilt from the event stores and compared with the live one.
 
 Services rebuild their views with `rebuild_views()`; the ledger's tree nodes are recomputed from the
-entries and compared without writing. Run it while the services are quiet.
+entries and compared without writing. Each service's comparison runs in one transaction that
+holds its writers back meanwhile, so on a live system it is exact, and the service waits.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg.rows import tuple_row
 
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication
@@ -48,23 +52,29 @@ def application_class(service: str) -> type[CaselineApplication]:
     raise LookupError(f"services.{service}.application defines no CaselineApplication")
 
 
-def _snapshot(app: CaselineApplication, table: str) -> Counter[str]:
-    rows = app.fetch(f"SELECT * FROM {{schema}}.{table}")
-    return Counter(json.dumps(list(r), default=str, sort_keys=True) for r in rows)
+def _snapshot(app: CaselineApplication, curs: Any, table: str) -> Counter[str]:
+    # A cursor of the same transaction, giving plain tuples.
+    with curs.connection.cursor(row_factory=tuple_row) as rows:
+        rows.execute(app.store.fmt(f"SELECT * FROM {{schema}}.{table}"))
+        return Counter(json.dumps(list(r), default=str, sort_keys=True) for r in rows.fetchall())
 
 
 def _replay_service(app: CaselineApplication, progress: Progress) -> ReplayResult:
     result = ReplayResult(app.service)
-    tables = [t for view in app._view_objects for t in view.tables]
-    live = {t: _snapshot(app, t) for t in tables}
+    tables = app.view_tables
     total = app.recorder.max_notification_id() or 0
-    result.events = app.rebuild_views(progress(f"{app.service:<11} replay", total))
+    # Compared within one transaction that no writer of the service can enter: on a live system
+    # an event recorded between the look at the live views and the rebuild would differ falsely.
+    with app.frozen() as curs:
+        live = {t: _snapshot(app, curs, t) for t in tables}
+        result.events = app.rebuild_views(progress(f"{app.service:<11} replay", total), within=curs)
+        rebuilt = {t: _snapshot(app, curs, t) for t in tables}
     for table in tables:
-        rebuilt = _snapshot(app, table)
-        result.rows += sum(rebuilt.values())
-        if rebuilt != live[table]:
-            only_live = sum((live[table] - rebuilt).values())
-            only_rebuilt = sum((rebuilt - live[table]).values())
+        rebuilt_rows = rebuilt[table]
+        result.rows += sum(rebuilt_rows.values())
+        if rebuilt_rows != live[table]:
+            only_live = sum((live[table] - rebuilt_rows).values())
+            only_rebuilt = sum((rebuilt_rows - live[table]).values())
             result.differences.append(
                 f"{app.service}.{table}: {only_live} live row(s) not reproduced,"
                 f" {only_rebuilt} row(s) differ after the rebuild (the rebuilt rows are kept)"

@@ -346,27 +346,54 @@ class CaselineApplication(Application[UUID]):
         """Raise when the database cannot be reached."""
         self.fetch("SELECT 1")
 
-    def rebuild_views(self, progress: Callable[[int], None] | None = None) -> int:
-        """Truncate every view and re-apply every stored event; returns the events replayed."""
-        tables = [t for v in self._view_objects for t in v.tables]
-        count = 0
+    @property
+    def view_tables(self) -> list[str]:
+        return [t for v in self._view_objects for t in v.tables]
+
+    @contextmanager
+    def frozen(self) -> Iterator[Any]:
+        """A transaction in which nothing of this service changes: its events table and views are
+        locked against every writer (reads go on) until it ends. Writers wait meanwhile."""
+        tables = [f'"{self.store.events_table_name}"', *self.view_tables]
         with self.store.datastore.transaction(commit=True) as curs:
-            if tables:
-                curs.execute(  # type: ignore[call-overload]
-                    "TRUNCATE " + ", ".join(self.store.fmt("{schema}." + t) for t in tables)
-                )
-            start = 1
-            while True:
-                batch = self.recorder.select_notifications(start=start, limit=500)
-                if not batch:
-                    break
-                for notification in batch:
-                    for statement, params in self.view_ops([self.decode(notification)]):
-                        curs.execute(self.store.fmt(statement), params)  # type: ignore[call-overload]
-                count += len(batch)
-                start = batch[-1].id + 1
-                if progress:
-                    progress(count)
+            curs.execute(  # type: ignore[call-overload]
+                "LOCK TABLE "
+                + ", ".join(self.store.fmt("{schema}." + t) for t in tables)
+                + " IN EXCLUSIVE MODE"
+            )
+            yield curs
+
+    def rebuild_views(
+        self, progress: Callable[[int], None] | None = None, *, within: Any = None
+    ) -> int:
+        """Truncate every view and re-apply every stored event; returns the events replayed.
+
+        `within`: the cursor of a transaction already open (`frozen()`), else one of its own.
+        """
+        if within is None:
+            with self.store.datastore.transaction(commit=True) as curs:
+                return self._rebuild_views(curs, progress)
+        return self._rebuild_views(within, progress)
+
+    def _rebuild_views(self, curs: Any, progress: Callable[[int], None] | None) -> int:
+        tables = self.view_tables
+        count = 0
+        if tables:
+            curs.execute(  # type: ignore[call-overload]
+                "TRUNCATE " + ", ".join(self.store.fmt("{schema}." + t) for t in tables)
+            )
+        start = 1
+        while True:
+            batch = self.recorder.select_notifications(start=start, limit=500)
+            if not batch:
+                break
+            for notification in batch:
+                for statement, params in self.view_ops([self.decode(notification)]):
+                    curs.execute(self.store.fmt(statement), params)  # type: ignore[call-overload]
+            count += len(batch)
+            start = batch[-1].id + 1
+            if progress:
+                progress(count)
         return count
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
 from uuid import uuid4
 
 import pytest
 
 from caseline.cli import main
 from caseline.replay import replay
+from services.intake.application import IntakeApplication
 from services.intake.service import create_app as intake_app
 from services.ledger.application import LedgerApplication
 from services.ledger.service import create_app as ledger_app
+from shared.events import ArrestRecorded
+from shared.kit.store import CommandContext
 from shared.kit.testing import running
 from tests.conftest import admission_payload, arrest_payload, auth
 from tests.ledger.helpers import appendable, tampering
@@ -108,3 +113,37 @@ def test_replay_of_the_ledger_finds_a_tree_node_that_does_not_follow_from_the_en
     assert "ledger      DIFFERS" in out.out
     assert "first: level 1, index 1" in out.out
     assert "ledger      tree [" in out.err
+
+
+def test_replay_on_a_live_service_holds_its_writers_back_and_stays_exact(settings, monkeypatch):
+    # An arrest recorded while replay looks at the live views would, unless held back until the
+    # comparison ends, be in the rebuilt views only and be reported as a difference.
+    _recorded_cases(settings, count=1)
+    writer = IntakeApplication(settings)
+    recorded: list[Any] = []
+
+    def record_an_arrest() -> None:
+        ctx = CommandContext(actor="officer-1", agency="police-agency", role="police")
+        recorded.append(writer.record_arrest(ArrestRecorded.model_validate(arrest_payload()), ctx))
+
+    real_rebuild = IntakeApplication.rebuild_views
+
+    def rebuild_while_a_writer_comes(self: IntakeApplication, *args: Any, **kwargs: Any) -> int:
+        thread = threading.Thread(target=record_an_arrest)
+        thread.start()
+        thread.join(timeout=1.0)  # held back by replay's transaction: it is still waiting
+        threads.append(thread)
+        return real_rebuild(self, *args, **kwargs)
+
+    threads: list[threading.Thread] = []
+    monkeypatch.setattr(IntakeApplication, "rebuild_views", rebuild_while_a_writer_comes)
+    try:
+        results = replay(settings, ["intake"])
+        threads[0].join(timeout=15)
+    finally:
+        writer.shutdown()
+
+    assert results[0].ok, results[0].differences
+    assert len(recorded) == 1  # and the writer went on once replay was done
+    monkeypatch.undo()
+    assert replay(settings, ["intake"])[0].ok
