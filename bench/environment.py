@@ -146,6 +146,31 @@ class Environment:
             self.postgres.stop("fast")
         shutil.rmtree(self.root, ignore_errors=True)
 
+    async def settle(self, seconds: float, ignore: str | None = None) -> float:
+        """Wait (at most `seconds`) until the stack is quiet: every durable consumer (reactions,
+        the ledger) has nothing pending and the stream took nothing new for a second. Reads are
+        timed then, not against a catch-up still running in the same processes. The time waited."""
+        import nats
+
+        started = time.monotonic()
+        nc = await nats.connect(self.nats_url)
+        try:
+            js = nc.jetstream()
+            last = -1
+            while time.monotonic() - started < seconds:
+                infos = await js.consumers_info(self.settings.stream)
+                pending = sum(
+                    int(i.num_pending) + int(i.num_ack_pending) for i in infos if i.name != ignore
+                )
+                seq = int((await js.stream_info(self.settings.stream)).state.last_seq)
+                if pending == 0 and seq == last:
+                    break
+                last = seq
+                await asyncio.sleep(1.0)
+        finally:
+            await nc.close()
+        return time.monotonic() - started
+
     async def stream_last_seq(self) -> int:
         nc = await __import__("nats").connect(self.nats_url)
         try:

@@ -90,21 +90,31 @@ async def backlog(
     env: Environment, feed: LedgerFeed, driver: Driver, steps: list[Step], events: int,
     seconds: float, wait: float,
 ) -> Backlog:  # fmt: skip
-    """Record up to `events` with NATS paused and the ledger stopped; time each catching up."""
+    """Record up to `events` (intake's) with NATS paused and the other services stopped; time
+    intake's relay catching up alone, then, once the others have reacted, the ledger alone: each
+    is compared with a raw limit measured alone."""
     result = Backlog()
     if env.nats is None or env.stack is None:
         result.note = "needs the bench's own NATS and services"
         return result
     head, last = await feed.head(), await env.stream_last_seq()
-    env.signal("ledger", signal.SIGSTOP)
-    env.nats.pause()
+    others = [name for name in env.stack.processes if name not in ("intake", "ledger")]
+    for name in ("ledger", *others):
+        env.signal(name, signal.SIGSTOP)
     try:
-        await driver.closed_loop(steps, seconds, max_cases=max(1, events // max(1, len(steps))))
-        result.events = sum(len(s.event_ids) for s in driver.samples)
+        env.nats.pause()
+        try:
+            steps = [s for s in steps if s.service == "intake"]
+            cases = max(1, events // max(1, len(steps)))
+            await driver.closed_loop(steps, seconds, max_cases=cases)
+            result.events = sum(len(s.event_ids) for s in driver.samples)
+        finally:
+            env.nats.resume()
+        result.relay_rate = await _watch_stream(env, last + result.events, wait)
     finally:
-        env.nats.resume()
-    result.relay_rate = await _watch_stream(env, last + result.events, wait)
-    await asyncio.sleep(1.0)  # reactions to the backlog land in the stream too
+        for name in others:
+            env.signal(name, signal.SIGCONT)
+    await env.settle(wait, ignore="ledger")  # their reactions to the backlog land in it too
     result.ledger_events = await env.stream_last_seq() - last
     env.signal("ledger", signal.SIGCONT)
     started = time.monotonic()

@@ -98,7 +98,7 @@ async def _measure(env: Environment, plan: Plan) -> Report:
         grower = asyncio.create_task(long_case.grow(plan.load_seconds + plan.paced_seconds + 60))
         await _load(env, feed, plan, path, setup, limits, report)
         grower.cancel()
-        await _catch_up(env, feed, plan, [s for s in path if s.population], setup, limits, report)
+        await _catch_up(env, feed, plan, [s for s in path if s.population], limits, report)
         _say(f"the {plan.timeline_events}-event case: {long_case.recorded} so far")
         await long_case.grow(plan.timeline_seconds)
         await _reads(env, feed, plan, path, setup, long_case, report)
@@ -202,12 +202,12 @@ def _load_figures(result: phases.LoadResult) -> list[Figure]:
 
 
 async def _catch_up(
-    env: Environment, feed: LedgerFeed, plan: Plan, population: list[Step], setup: list[Step],
+    env: Environment, feed: LedgerFeed, plan: Plan, population: list[Step],
     limits: dict[str, float], report: Report,
 ) -> None:  # fmt: skip
     _say(f"backlog: up to {plan.backlog_events} events with NATS paused and the ledger stopped")
     steps = [s for s in population if not s.after_reaction]
-    driver = Driver(env.urls, env.settings, plan.clients, setup=setup)
+    driver = Driver(env.urls, env.settings, plan.clients)  # intake alone: the others are stopped
     result = await phases.backlog(
         env, feed, driver, steps, plan.backlog_events, plan.backlog_seconds, plan.catch_up_wait
     )
@@ -234,6 +234,7 @@ async def _reads(
     long_case: phases.TimelineCase, report: Report,
 ) -> None:  # fmt: skip
     _say(f"timeline of the {long_case.recorded}-event case, read {plan.reads} times")
+    settled = [await env.settle(plan.catch_up_wait)]
     timeline = await long_case.reads(env, plan.reads, plan.ledger_wait)
     filler = Driver(env.urls, env.settings, plan.clients, setup=setup)
     filler.cases = await _cases_so_far(env, filler)
@@ -247,7 +248,13 @@ async def _reads(
         await filler.closed_loop(population, plan.population_seconds, max_cases=plan.population)
     cases = await _cases_so_far(env, filler)
     fill_rate = (filler.cases - filled) / max(time.monotonic() - fill_started, 1e-9)
+    settled.append(await env.settle(plan.catch_up_wait))
     lists = await phases.overdue_lists(env, filler, plan.reads)
+    report.notes.append(
+        "reads timed once the stack was quiet (every consumer drained, the stream still): waited "
+        + " s and ".join(f"{s:.0f}" for s in settled)
+        + " s for it"
+    )
     p99 = percentile(timeline, 99)
     figures = [
         Figure(f"timeline of a {long_case.recorded}-event case, p50", percentile(timeline, 50),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import uuid4
 
@@ -147,3 +149,26 @@ def test_replay_on_a_live_service_holds_its_writers_back_and_stays_exact(setting
     assert len(recorded) == 1  # and the writer went on once replay was done
     monkeypatch.undo()
     assert replay(settings, ["intake"])[0].ok
+
+
+def test_replay_of_a_growing_ledger_checks_the_tree_over_the_entries_it_read(settings):
+    # Entries appended after replay read the ledger have nodes of their own: not a difference.
+    ledger = LedgerApplication(settings)
+    ledger.store.append([appendable(uuid4(), n) for n in range(5)])
+    read_the_entries = ledger.store.stream
+
+    @contextmanager
+    def read_then_grow(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        with read_the_entries(*args, **kwargs) as rows:
+            yield rows
+        ledger.store.append([appendable(uuid4(), n) for n in range(3)])
+
+    ledger.store.stream = read_then_grow  # type: ignore[method-assign]
+    try:
+        check = ledger.check_tree()
+    finally:
+        ledger.close()
+
+    assert check.entries == 5
+    assert check.differing == []
+    assert check.stored_nodes == check.nodes == 5 + 2 + 1
