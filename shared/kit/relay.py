@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from typing import Any, NamedTuple
@@ -21,7 +23,7 @@ from uuid import UUID
 
 import psycopg
 
-from shared.events import CLOUDEVENTS_JSON
+from shared.events import CLOUDEVENTS_JSON, CatalogueEvent
 from shared.events.registry import UnknownEventType, by_type
 from shared.kit.bus import Bus
 from shared.kit.metrics import Metrics
@@ -52,6 +54,31 @@ _ENVELOPE_ORDER = (
 )  # fmt: skip
 
 
+class _Kind(NamedTuple):
+    """What the envelope takes from an event's class, looked up once per type."""
+
+    service: str
+    type: str
+    source: str
+    dataschema: str
+    subject_field: str | None  # a catalogue object is its own subject: its id field
+    time_field: str | None
+    cls: type[CatalogueEvent]
+
+
+@functools.cache
+def _kind(type_name: str) -> _Kind | None:
+    try:
+        cls = by_type(type_name)
+    except UnknownEventType:
+        return None
+    own_subject = cls.subject_name if cls.subject_name in cls.model_fields else None
+    return _Kind(
+        cls.service, cls.type_name(), f"/caseline/{cls.service}", cls.dataschema(), own_subject,
+        cls.time_field, cls,
+    )  # fmt: skip
+
+
 def outgoing(bus: Bus, service: str, state: bytes) -> Outgoing | None:
     """The message for one stored event, or None when it is internal (not this service's own).
 
@@ -66,27 +93,24 @@ def outgoing(bus: Bus, service: str, state: bytes) -> Outgoing | None:
         return None
     if tagged_meta.get("_type_") != MetaTranscoding.name:
         return None
-    try:
-        cls = by_type(tagged.get("_type_", ""))
-    except UnknownEventType:
-        return None
-    if cls.service != service:
+    kind = _kind(str(tagged.get("_type_", "")))
+    if kind is None or kind.service != service:
         return None  # a service publishes only its own catalogue events
     data, meta = tagged["_data_"], tagged_meta["_data_"]
     case = meta["subject"]
-    if cls.subject_name in cls.model_fields and str(data.get(cls.subject_name)) != case:
-        raise ValueError(f"subject {case!r} must be the payload's {cls.subject_name}")
+    if kind.subject_field is not None and str(data.get(kind.subject_field)) != case:
+        raise ValueError(f"subject {case!r} must be the payload's {kind.subject_field}")
     recorded_at = datetime.fromisoformat(meta["recorded_at"])
-    happened = data.get(cls.time_field) if cls.time_field else None
+    happened = data.get(kind.time_field) if kind.time_field else None
     envelope = {
         "specversion": "1.0",
         "id": meta["event_id"],
-        "source": f"/caseline/{cls.service}",
-        "type": cls.type_name(),
+        "source": kind.source,
+        "type": kind.type,
         "subject": case,
         "time": _utc(_instant(happened) if happened else recorded_at),
         "datacontenttype": "application/json",
-        "dataschema": cls.dataschema(),
+        "dataschema": kind.dataschema,
         "recordedtime": _utc(recorded_at),
         "actor": meta["actor"],
         "agency": meta["agency"],
@@ -106,7 +130,7 @@ def outgoing(bus: Bus, service: str, state: bytes) -> Outgoing | None:
         event_id=UUID(meta["event_id"]),
         case=case,
         recorded_at=recorded_at,
-        subject=bus.subject(cls, case),
+        subject=bus.subject(kind.cls, case),
         body=json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(),
         headers=headers,
     )
@@ -228,8 +252,10 @@ class Relay:
         self.published += len(publishable)
         if self.metrics:
             self.metrics.relay_published.inc(len(publishable))
-            for _, subject, _, _ in publishable:  # caseline.<service>.<EventName>.<subject>
-                self.metrics.events_published.labels(subject.split(".")[-2]).inc()
+            # caseline.<service>.<EventName>.<subject>: counted per event name, once a batch
+            names = Counter(subject.split(".")[-2] for _, subject, _, _ in publishable)
+            for name, count in names.items():
+                self.metrics.events_published.labels(name).inc(count)
         return len(batch)
 
     async def _prefetched_batch(self, position: int) -> Batch | None:
