@@ -25,7 +25,8 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 
 
 def revision() -> str:
-    """`git rev-parse --short HEAD`, marked `+dirty` when the tree has uncommitted changes."""
+    """`git rev-parse --short HEAD`, marked `+dirty` when the tree has uncommitted changes (other
+    than to RESULTS.md, which the runs themselves write)."""
     root = Path(__file__).resolve().parents[1]
     try:
         head = subprocess.run(
@@ -33,7 +34,8 @@ def revision() -> str:
             cwd=root, capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+             ":(exclude)bench/RESULTS.md"],
             cwd=root, capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
     except (OSError, subprocess.CalledProcessError):
