@@ -231,9 +231,7 @@ class AssessmentApplication(CaselineApplication):
 
     def void_entry(self, event_id: UUID, reason: str, ctx: CommandContext) -> Recorded:
         """Void a mistaken entry of this service (SPEC §5), within the rules of its kind."""
-        entry = self.find_entry(event_id)
-        if entry is None:
-            raise NotFoundError(f"no entry {event_id} was recorded by the assessment service")
+        entry = self.entry_of(event_id)
         if ctx.role not in COMMAND_ROLES.get(entry.type, frozenset()):
             raise ForbiddenError(f"role {ctx.role!r} may not void {entry.type.split('.')[2]}")
         if entry.type.endswith(".InstrumentPublished.v1"):

@@ -27,10 +27,9 @@ from shared.events.intake import (
 from shared.events.judicial import ReleaseOrdered
 from shared.events.voiding import EntryVoided, IntakeEntryVoided
 from shared.kit.clock import Clock
-from shared.kit.errors import NotFoundError
 from shared.kit.jurisdiction import load_jurisdiction
 from shared.kit.settings import Settings
-from shared.kit.store import CaselineApplication, CommandContext, Entry, Meta, Recorded
+from shared.kit.store import CaselineApplication, CommandContext, Meta, Recorded
 
 __all__ = ["IntakeApplication"]
 
@@ -115,13 +114,6 @@ class IntakeApplication(CaselineApplication):
         # Before the record: should the commit fail, a retry finds the key gone and records.
         self.keys.erase(str(case_id))
         return self.commit(ctx, case)
-
-    def entry_of(self, event_id: UUID) -> Entry:
-        """The intake entry with this event id, or 404."""
-        entry = self.find_entry(event_id)
-        if entry is None:
-            raise NotFoundError(f"intake recorded no entry {event_id}")
-        return entry
 
     def void(self, event_id: UUID, reason: str, ctx: CommandContext) -> Recorded:
         entry = self.entry_of(event_id)

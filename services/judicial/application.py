@@ -39,10 +39,9 @@ from shared.events.judicial import (
 )
 from shared.events.voiding import EntryVoided, JudicialEntryVoided
 from shared.kit.clock import Clock
-from shared.kit.errors import NotFoundError
 from shared.kit.jurisdiction import load_jurisdiction
 from shared.kit.settings import Settings
-from shared.kit.store import CaselineApplication, CommandContext, Entry, IntegrityError, Recorded
+from shared.kit.store import CaselineApplication, CommandContext, IntegrityError, Recorded
 
 __all__ = ["JudicialApplication"]
 
@@ -196,13 +195,6 @@ class JudicialApplication(CaselineApplication):
         return self._run(case_id, ctx, lambda case, meta: case.seal(data, meta))
 
     # --- corrections ----------------------------------------------------------------------
-
-    def entry_of(self, event_id: UUID) -> Entry:
-        """The judicial entry with this event id, or 404."""
-        entry = self.find_entry(event_id)
-        if entry is None:
-            raise NotFoundError(f"judicial recorded no entry {event_id}")
-        return entry
 
     def void(self, event_id: UUID, reason: str, ctx: CommandContext) -> Recorded:
         entry = self.entry_of(event_id)

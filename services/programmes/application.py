@@ -188,9 +188,7 @@ class ProgrammesApplication(ProgrammesQueries):
 
     def void(self, event_id: UUID, reason: str, ctx: CommandContext) -> Recorded:
         """Void a mistaken entry of this service (a referral's voiding is its revocation)."""
-        entry = self.find_entry(event_id)
-        if entry is None:
-            raise NotFoundError(f"no entry {event_id} recorded by programmes")
+        entry = self.entry_of(event_id)
         if entry.type.split(".")[2] == "EntryVoided":
             raise NotVoidableError("a voiding is final: record the right entry anew instead")
         if ctx.role not in COMMAND_ROLES.get(entry.type, frozenset()):

@@ -308,6 +308,13 @@ class CaselineApplication(Application[UUID]):
         )
         return Entry(*rows[0]) if rows else None
 
+    def entry_of(self, event_id: UUID) -> Entry:
+        """The entry this service recorded with this event id, or 404 (what a voiding names)."""
+        entry = self.find_entry(event_id)
+        if entry is None:
+            raise NotFoundError(f"{self.service} recorded no entry {event_id}")
+        return entry
+
     def has_processed(self, consumer: str, event_id: UUID) -> bool:
         return bool(
             self.fetch(
