@@ -153,7 +153,30 @@ class EmbeddedPostgres:
         return _pg_bin() / name
 
 
-class NatsServer:
+class ServerProcess:
+    """Stopping a server process we started: gently, then for good; or as a crash would."""
+
+    process: subprocess.Popen[bytes] | None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        """kill -9, as a crash would."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+class NatsServer(ServerProcess):
     """A nats-server with JetStream of our own, storing in `store_dir`, on 127.0.0.1:`port`."""
 
     def __init__(self, store_dir: Path, port: int | None = None, *, config: Path | None = None):
@@ -200,23 +223,6 @@ class NatsServer:
         log.close()
         wait_for_port(self.port)
         return self
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-    def kill(self) -> None:
-        """kill -9, as a crash would."""
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
 
     def pause(self) -> None:
         if self.process is not None:

@@ -26,7 +26,7 @@ from shared.kit.auth import mint_token
 from shared.kit.servers import EmbeddedPostgres, NatsServer
 from shared.kit.settings import DatabaseParts, Settings
 
-__all__ = ["Servers", "eventually", "fresh_database", "token_for"]
+__all__ = ["Servers", "eventually", "fresh_database", "settings_for", "token_for"]
 
 
 @dataclass
@@ -116,21 +116,23 @@ def servers() -> Iterator[Servers]:
 def settings_factory(servers: Servers) -> Callable[..., Settings]:
     """Make `Settings` on a fresh database and a stream and subject prefix of their own."""
 
-    def make(**overrides: Any) -> Settings:
-        run = uuid.uuid4().hex[:10]
-        values: dict[str, Any] = {
-            "environment": "test",
-            "database_url": fresh_database(servers.database_url),
-            "nats_url": servers.nats_url,
-            "stream": f"CASELINE_{run}",
-            "subject_prefix": f"t{run}.",
-            "pool_size": 4,
-            "relay_poll_seconds": 0.05,
-        }
-        values.update(overrides)
-        return Settings(**values)
+    return lambda **overrides: settings_for(servers, **overrides)
 
-    return make
+
+def settings_for(servers: Servers, **overrides: Any) -> Settings:
+    """Settings on a fresh database, with a stream and subject prefix of their own."""
+    run = uuid.uuid4().hex[:10]
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": fresh_database(servers.database_url),
+        "nats_url": servers.nats_url,
+        "stream": f"CASELINE_{run}",
+        "subject_prefix": f"t{run}.",
+        "pool_size": 4,
+        "relay_poll_seconds": 0.05,
+    }
+    values.update(overrides)
+    return Settings(**values)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import asyncio
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Mapping
@@ -20,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 
 from caseline.envfile import fill, parse
-from shared.kit.servers import NatsServer, free_port, wait_for_port
+from shared.kit.servers import NatsServer, ServerProcess, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -111,7 +110,7 @@ def nats_environment(env: Mapping[str, str], compose: dict[str, Any]) -> dict[st
 
 
 @dataclass
-class NatsProcess:
+class NatsProcess(ServerProcess):
     """A nats-server started from the repository's configuration, on loopback ports."""
 
     config: Path
@@ -140,23 +139,6 @@ class NatsProcess:
 
     def url(self, user: str, password: str) -> str:
         return f"nats://{user}:{password}@127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-    def kill(self) -> None:
-        """kill -9, as a crash would."""
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
 
 
 def wait_until(predicate: Any, timeout: float, what: str) -> Any:

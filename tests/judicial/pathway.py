@@ -4,7 +4,6 @@ stream, payloads dated around an injectable clock, and the steps that bring a ca
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta
@@ -14,7 +13,7 @@ from services.intake.service import create_app as intake_app
 from services.judicial.service import create_app as judicial_app
 from shared.kit.clock import Clock
 from shared.kit.settings import Settings
-from shared.kit.testing import Servers, eventually, fresh_database, running
+from shared.kit.testing import Servers, eventually, running, settings_for
 from tests.conftest import arrest_payload, auth
 
 __all__ = ["Stack", "assert_refused", "iso", "module_settings", "stack_of"]
@@ -28,20 +27,8 @@ def iso(value: datetime) -> str:
 
 def module_settings(servers: Servers, **overrides: Any) -> Settings:
     """Settings on a fresh database, stream and prefix, for fixtures wider than one test."""
-    run = uuid.uuid4().hex[:10]
-    values: dict[str, Any] = {
-        "environment": "test",
-        "database_url": fresh_database(servers.database_url),
-        "nats_url": servers.nats_url,
-        "stream": f"CASELINE_{run}",
-        "subject_prefix": f"t{run}.",
-        "pool_size": 4,
-        "relay_poll_seconds": 0.05,
-        # The checker runs at start-up; tests call it themselves after moving the clock.
-        "deadline_check_seconds": 3600,
-    }
-    values.update(overrides)
-    return Settings(**values)
+    # The checker runs at start-up; tests call it themselves after moving the clock.
+    return settings_for(servers, **{"deadline_check_seconds": 3600, **overrides})
 
 
 class Stack:
