@@ -25,6 +25,7 @@ from shared.kit.bus import Bus
 from shared.kit.errors import RuleViolation
 from shared.kit.metrics import Metrics
 from shared.kit.observability import consumer_span, log_context
+from shared.kit.pull import fetch
 from shared.kit.store import CaselineApplication, IntegrityError
 
 __all__ = ["ACK", "Dead", "Delivery", "Reactions", "Retry", "Subscriber"]
@@ -127,7 +128,7 @@ class Subscriber:
                         sampled = time.monotonic()
                         await self._sample_lag(sub)
                     try:
-                        msgs = await sub.fetch(self.batch, timeout=1.0)
+                        msgs = await fetch(sub, self.batch, 1.0)
                     except TimeoutError:
                         continue
                     await self._process(msgs)
@@ -155,16 +156,7 @@ class Subscriber:
             self.metrics.consumer_lag.labels(self.durable).set(lag)
 
     async def _process(self, msgs: list[Any]) -> None:
-        deliveries = [
-            Delivery(
-                subject=m.subject,
-                data=m.data,
-                headers=dict(m.headers or {}),
-                stream_seq=m.metadata.sequence.stream,
-                num_delivered=m.metadata.num_delivered,
-            )
-            for m in msgs
-        ]
+        deliveries = [_delivery(m) for m in msgs]
         traces = [d.headers.get("traceparent") for d in deliveries]
         with consumer_span(f"{self.durable} batch", links=traces):
             work = asyncio.ensure_future(asyncio.to_thread(self.handle, deliveries))
@@ -213,6 +205,17 @@ class Subscriber:
         if self.metrics:
             self.metrics.deadletters.labels(self.durable).inc()
         log.warning("dead-lettered %s from %s: %s", delivery.subject, self.durable, reason)
+
+
+def _delivery(msg: Any) -> Delivery:
+    metadata = msg.metadata
+    return Delivery(
+        subject=msg.subject,
+        data=msg.data,
+        headers=dict(msg.headers or {}),
+        stream_seq=metadata.sequence.stream,
+        num_delivered=metadata.num_delivered,
+    )
 
 
 Handler = Callable[[Envelope, CatalogueEvent, tuple[str, UUID]], None]
