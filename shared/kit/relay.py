@@ -1,10 +1,11 @@
 """The outbox relay: publishes a service's recorded events to JetStream, in order, exactly once.
 
 It follows the store's notification log from its recorded position, publishes each event with
-`Nats-Msg-Id` = event id, waits for every ack, and only then records the new position. A crash
-between publishing and recording re-publishes the same ids, which JetStream de-duplicates (and the
-ledger, being idempotent on event id, ignores past the window). Only one relay per service publishes
-at a time (a PostgreSQL advisory lock), so replicas are safe.
+`Nats-Msg-Id` = event id, a batch at a time (the kit's `BatchPublisher`), waits for every ack, and
+only then records the new position. A crash between publishing and recording re-publishes the same
+ids, which JetStream de-duplicates (and the ledger, being idempotent on event id, ignores past the
+window). Only one relay per service publishes at a time (a PostgreSQL advisory lock), so replicas
+are safe.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from shared.events.registry import UnknownEventType, by_type
 from shared.kit.bus import Bus
 from shared.kit.metrics import Metrics
 from shared.kit.observability import current_traceparent, producer_span
+from shared.kit.publish import BatchPublisher
 from shared.kit.recorder import MetaTranscoding
 from shared.kit.store import CaselineApplication
 
@@ -186,6 +188,7 @@ class Relay:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock_conn: psycopg.Connection[Any] | None = None
         self._prefetched: tuple[int, asyncio.Future[Batch]] | None = None
+        self._batches: BatchPublisher | None = None
         self.published = 0
 
     # -- called from any thread after the application saved events
@@ -216,6 +219,9 @@ class Relay:
                     backoff = min(backoff * 2, 5.0)
         finally:
             await self._drop_prefetched()
+            if self._batches is not None:
+                with contextlib.suppress(Exception):
+                    await self._batches.close()
             await asyncio.to_thread(self._release_leadership)
 
     async def step(self) -> int:
@@ -231,20 +237,19 @@ class Relay:
             return 0
         publishable = [item for item in batch if item[1]]
         if publishable:
-            js = await self.bus.jetstream()
-            futures = []
+            sending = await (await self._publisher()).batch()
             for _, subject, body, headers in publishable:
-                # Awaited one by one so the messages leave in log order; acks are awaited together.
+                # Sent one by one so the messages leave in log order; acks are awaited together.
                 with producer_span(subject, headers.get("traceparent")):
                     if (traceparent := current_traceparent()) is not None:
                         headers = {**headers, "traceparent": traceparent}
-                    futures.append(await js.publish_async(subject, body, headers=headers))
+                    await sending.send(subject, body, headers)
             if len(batch) == self.batch:  # a backlog: read the next batch while the acks come
                 after = batch[-1][0]
                 future = asyncio.ensure_future(asyncio.to_thread(self._next_batch, after))
                 self._prefetched = (after, future)
             try:
-                await asyncio.wait_for(asyncio.gather(*futures), timeout=self.ack_timeout)
+                await sending.acked(self.ack_timeout)
             except BaseException:
                 await self._drop_prefetched()
                 raise
@@ -257,6 +262,12 @@ class Relay:
             for name, count in names.items():
                 self.metrics.events_published.labels(name).inc(count)
         return len(batch)
+
+    async def _publisher(self) -> BatchPublisher:
+        if self._batches is None:
+            await self.bus.jetstream()  # connected, the stream in place
+            self._batches = BatchPublisher(self.bus.nc)
+        return self._batches
 
     async def _prefetched_batch(self, position: int) -> Batch | None:
         """The batch read ahead during the last step, if it follows `position` and is not empty."""
