@@ -189,6 +189,8 @@ class Relay:
         self._lock_conn: psycopg.Connection[Any] | None = None
         self._prefetched: tuple[int, asyncio.Future[Batch]] | None = None
         self._batches: BatchPublisher | None = None
+        self._known: int | None = None  # the position this relay last saved
+        self._led_at = float("-inf")  # when the lock was last seen held
         self.published = 0
 
     # -- called from any thread after the application saved events
@@ -202,9 +204,14 @@ class Relay:
         try:
             while True:
                 try:
-                    if not await asyncio.to_thread(self._hold_leadership):
-                        await asyncio.sleep(1.0)
-                        continue
+                    # The lock's connection is checked once a second, not once a batch. Should
+                    # it die meanwhile, a replica taking over publishes the same ids in the same
+                    # order for at most that second: the stream keeps each id once, in order.
+                    if self._loop.time() - self._led_at > 1.0:
+                        if not await asyncio.to_thread(self._hold_leadership):
+                            await asyncio.sleep(1.0)
+                            continue
+                        self._led_at = self._loop.time()
                     moved = await self.step()
                     backoff = 0.1
                     if not moved:
@@ -214,6 +221,7 @@ class Relay:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
+                    self._led_at = float("-inf")
                     log.warning("relay for %s waits: %s", self.app.service, exc)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
@@ -226,7 +234,16 @@ class Relay:
 
     async def step(self) -> int:
         """Publish the next batch after the recorded position; returns how many were handled."""
-        position = await _to_the_end(self.position)
+        try:
+            return await self._step()
+        except BaseException:
+            self._known = None  # read the position again before the next batch
+            raise
+
+    async def _step(self) -> int:
+        # Only the relay holding the lock writes the position: while it holds it, the position
+        # it saved is the one recorded, and is read again only after a failure or a new lock.
+        position = self._known if self._known is not None else await _to_the_end(self.position)
         batch = await self._prefetched_batch(position)
         if batch is None:
             batch = await _to_the_end(lambda: self._next_batch(position))
@@ -254,6 +271,7 @@ class Relay:
                 await self._drop_prefetched()
                 raise
         await _to_the_end(lambda: self._save_position(batch[-1][0]))
+        self._known = batch[-1][0]
         self.published += len(publishable)
         if self.metrics:
             self.metrics.relay_published.inc(len(publishable))
@@ -345,6 +363,7 @@ class Relay:
         got = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
         if got and got[0]:
             self._lock_conn = conn
+            self._known = None  # another relay may have moved it meanwhile
             return True
         conn.close()
         return False
