@@ -6,6 +6,7 @@ Each phase is bounded in time and returns plain numbers; `bench.runner` turns th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import signal
 import subprocess
@@ -22,6 +23,9 @@ from bench.load import Driver
 from bench.raw import batched_insert
 from bench.report import percentile
 from bench.scenario import REPEATABLE, Case, Step
+from caseline.reconcile import load_service
+from shared.kit.bus import Bus
+from shared.kit.relay import Relay
 
 __all__ = [
     "Backlog",
@@ -32,6 +36,7 @@ __all__ = [
     "load",
     "overdue_lists",
     "raw_ledger_insert",
+    "relay_whole_log",
 ]
 
 
@@ -169,6 +174,63 @@ def raw_ledger_insert(env: Environment, first_seq: int, count: int) -> float | N
             " INCLUDING CONSTRAINTS INCLUDING INDEXES)"
         )
     return batched_insert(env.conninfo, "bench_raw.entries", columns, rows)
+
+
+class _FromTheStart(Relay):
+    """Intake's relay, publishing its log from the start into a stream of the bench's own: the
+    position is kept in memory (the service's own relay keeps its row and its lock)."""
+
+    at = 0
+
+    def position(self) -> int:
+        return self.at
+
+    def _save_position(self, position: int) -> None:
+        self.at = position
+
+    def _hold_leadership(self) -> bool:
+        return True
+
+
+@dataclass
+class WholeLog:
+    """The relay's steady rate over intake's whole log, and the CPU it took per event."""
+
+    rate: float | None = None
+    events: int = 0
+    cpu_us: float | None = None
+
+
+async def relay_whole_log(env: Environment) -> WholeLog:
+    """Intake's relay code publishing every event intake holds into a stream of its own, in this
+    (otherwise idle) process, like the raw pipelined publish: the relay's rate over a backlog long
+    enough to time (the catch-up after the paused-NATS backlog lasts well under a second)."""
+    settings = env.settings.model_copy(
+        update={"stream": "BENCH_RELAY", "subject_prefix": "benchrelay."}
+    )
+    app = await asyncio.to_thread(load_service("intake"), settings)
+    bus = Bus(settings, "bench-relay")
+    bus.start()
+    relay = _FromTheStart(app, bus)
+    result = WholeLog()
+    try:
+        last = await asyncio.to_thread(app.recorder.max_notification_id) or 0
+        await relay.step()  # the first batch: connections, the stream, the caches
+        first, started, cpu = relay.published, time.monotonic(), time.process_time()
+        while relay.at < last:
+            if not await relay.step():
+                break
+        result.events = relay.published - first
+        if result.events:
+            result.rate = result.events / max(time.monotonic() - started, 1e-9)
+            result.cpu_us = (time.process_time() - cpu) / result.events * 1e6
+        return result
+    finally:
+        js = await bus.jetstream()
+        with contextlib.suppress(Exception):
+            await js.delete_stream("BENCH_RELAY")
+        await bus.close()
+        await asyncio.to_thread(app.factory.close)
 
 
 class TimelineCase:
