@@ -9,6 +9,7 @@ from typing import Any
 
 import nats
 import pytest
+from nats.errors import BadHeaderError, BadSubjectError
 from nats.js.api import StreamConfig
 
 from shared.kit.publish import BatchPublisher, PublishError
@@ -87,3 +88,26 @@ async def test_acks_of_a_batch_given_up_on_do_not_count_for_the_next(stream):
 
     with pytest.raises(PublishError):
         await current.acked(10)
+
+
+@pytest.mark.parametrize(
+    ("subject", "headers", "refusal"),
+    [
+        ("pub.e.a b", {"Nats-Msg-Id": "a"}, BadSubjectError),
+        ("pub.e.a\r\nPUB x 1", {"Nats-Msg-Id": "a"}, BadSubjectError),
+        ("pub.e.a", {"Nats-Msg-Id": "a\r\nPUB x 1\r\n"}, BadHeaderError),
+        ("pub.e.a", {"Nats-Msg-Id": "a\n"}, BadHeaderError),
+        ("pub.e.a", {"Bad Key": "a"}, BadHeaderError),
+    ],
+)
+async def test_what_could_break_the_protocol_is_refused_before_it_is_sent(
+    stream, subject, headers, refusal
+):
+    js, name, publisher = stream
+    batch = await publisher.batch()
+
+    with pytest.raises(refusal):
+        await batch.send(subject.replace("pub", name.lower(), 1), b"x", headers)
+    await publisher.publish(_messages(name, ["fine"]), 10)
+
+    assert (await js.stream_info(name)).state.messages == 1
