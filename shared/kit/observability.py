@@ -159,6 +159,9 @@ def current_traceparent() -> str | None:
     return carrier.get("traceparent")
 
 
+_NO_SPAN = contextlib.nullcontext()
+
+
 @contextlib.contextmanager
 def _span(name: str, kind: SpanKind, parent: str | None, **attributes: Any) -> Iterator[Any]:
     if _state.tracer is None:
@@ -184,6 +187,8 @@ def server_span(
 def producer_span(subject: str, traceparent: str | None) -> contextlib.AbstractContextManager[Any]:
     """A PRODUCER span for publishing one event, child of the context that recorded it; named by
     the subject less its last token (the case id stays out of span names)."""
+    if _state.tracer is None:
+        return _NO_SPAN  # once per published event: not even a generator when not tracing
     destination = subject.rsplit(".", 1)[0]
     return _span(
         f"publish {destination}",
