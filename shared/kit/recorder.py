@@ -197,7 +197,11 @@ class CaselineRecorder(PostgresApplicationRecorder):
             f'SELECT notification_id, state FROM {{schema}}."{self.events_table_name}"'
             " WHERE notification_id >= %s ORDER BY notification_id LIMIT %s"
         )
-        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+        # Binary results: the state comes as its bytes, not as hex text to decode.
+        with (
+            self.datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row, binary=True) as curs,
+        ):
             curs.execute(statement, (start, limit), prepare=True)
             return [(int(row[0]), bytes(row[1])) for row in curs.fetchall()]
 
