@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal, Self
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, model_validator
@@ -141,6 +142,13 @@ class Settings(BaseSettings):
             if self.master_key is None:
                 raise ValueError("production needs CASELINE_MASTER_KEY")
         return self
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy with `update` applied; what is derived from the fields is derived again (a
+        copy with another `database_url` must not keep this one's `database`)."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop("database", None)
+        return copy
 
     @cached_property
     def database(self) -> DatabaseParts:
