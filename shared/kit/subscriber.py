@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -40,8 +40,15 @@ class Delivery:
     subject: str
     data: bytes
     headers: dict[str, str]
-    stream_seq: int
-    num_delivered: int
+    msg: Any = field(repr=False, compare=False)  # its JetStream metadata is read only when needed
+
+    @property
+    def stream_seq(self) -> int:
+        return int(self.msg.metadata.sequence.stream)
+
+    @property
+    def num_delivered(self) -> int:
+        return int(self.msg.metadata.num_delivered)
 
 
 @dataclass(frozen=True)
@@ -208,14 +215,7 @@ class Subscriber:
 
 
 def _delivery(msg: Any) -> Delivery:
-    metadata = msg.metadata
-    return Delivery(
-        subject=msg.subject,
-        data=msg.data,
-        headers=dict(msg.headers or {}),
-        stream_seq=metadata.sequence.stream,
-        num_delivered=metadata.num_delivered,
-    )
+    return Delivery(subject=msg.subject, data=msg.data, headers=msg.headers or {}, msg=msg)
 
 
 Handler = Callable[[Envelope, CatalogueEvent, tuple[str, UUID]], None]
