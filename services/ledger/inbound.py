@@ -6,12 +6,11 @@ keeps going. Dead letters themselves (on `caseline.deadletter.>`) are not ledger
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 
 from services.ledger.store import Appendable, LedgerStore
-from shared.events import DEADLETTER_PREFIX, EnvelopeError, parse_envelope
+from shared.events import DEADLETTER_PREFIX, EnvelopeError, load_envelope, validate_envelope
 from shared.kit.subscriber import ACK, Dead, Delivery, Outcome, Retry
 
 __all__ = ["LedgerIntake"]
@@ -35,7 +34,8 @@ class LedgerIntake:
                 outcomes.append(ACK)
                 continue
             try:
-                envelope, _ = parse_envelope(delivery.data)
+                document = load_envelope(delivery.data)
+                envelope, _ = validate_envelope(document)
             except EnvelopeError as exc:
                 outcomes.append(Dead(exc.reason))
                 continue
@@ -50,7 +50,7 @@ class LedgerIntake:
                     type=envelope.type,
                     time=_as_datetime(envelope.time),
                     recordedtime=_as_datetime(envelope.recordedtime),
-                    envelope=json.loads(delivery.data),
+                    envelope=document,
                 )
             )
             outcomes.append(ACK)

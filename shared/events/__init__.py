@@ -1,6 +1,7 @@
 """The published language of Caseline: every event of SPEC §5, its envelope and its registry.
 
-Services share nothing else; import event models, `build_envelope` and `parse_envelope` from here.
+Services share nothing else; import event models, `build_envelope` and `parse_envelope` from here
+(or its two halves, `load_envelope` and `validate_envelope`, to keep the loaded document).
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ from shared.events.envelope import (
     Envelope,
     EnvelopeError,
     build_envelope,
+    load_envelope,
     parse_envelope,
+    validate_envelope,
 )
 from shared.events.intake import (
     AccompanyingPerson,
@@ -205,6 +208,8 @@ __all__ = [
     "by_type",
     "for_service",
     "json_schema",
+    "load_envelope",
     "parse_envelope",
     "subject_for",
+    "validate_envelope",
 ]

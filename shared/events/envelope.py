@@ -21,7 +21,9 @@ __all__ = [
     "Envelope",
     "EnvelopeError",
     "build_envelope",
+    "load_envelope",
     "parse_envelope",
+    "validate_envelope",
 ]
 
 CLOUDEVENTS_JSON = "application/cloudevents+json"
@@ -123,12 +125,23 @@ def build_envelope(
 
 def parse_envelope(raw: bytes) -> tuple[Envelope, CatalogueEvent]:
     """Decode and validate an envelope and its payload; EnvelopeError says why not."""
+    return validate_envelope(load_envelope(raw))
+
+
+def load_envelope(raw: bytes) -> dict[str, Any]:
+    """The JSON object of an envelope, not yet validated; EnvelopeError when it is not one."""
     try:
         document = json.loads(raw)
     except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError
         raise EnvelopeError(f"malformed JSON: {error}") from None
     if not isinstance(document, dict):
         raise EnvelopeError("malformed envelope: not a JSON object")
+    return document
+
+
+def validate_envelope(document: dict[str, Any]) -> tuple[Envelope, CatalogueEvent]:
+    """Validate a loaded envelope and its payload against the catalogue (`document` is only
+    read); EnvelopeError says why not."""
     try:
         envelope = Envelope.model_validate(document)
     except ValidationError as error:

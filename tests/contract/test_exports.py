@@ -21,7 +21,9 @@ EXPECTED_EXPORTS = {
     "by_type",
     "for_service",
     "json_schema",
+    "load_envelope",
     "parse_envelope",
+    "validate_envelope",
     "subject_for",
     # base vocabulary
     "CalendarDate",
