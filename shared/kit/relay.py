@@ -174,7 +174,7 @@ class Relay:
         bus: Bus,
         metrics: Metrics | None = None,
         *,
-        batch: int = 256,
+        batch: int = 1024,
         poll_seconds: float = 0.2,
         ack_timeout: float = 10.0,
     ) -> None:

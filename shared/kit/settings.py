@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int | None = Field(default=None, description="HTTP port; default per service")
     pool_size: int = Field(default=8, ge=1, le=100)
-    relay_batch: int = Field(default=256, ge=1, le=5000)
+    relay_batch: int = Field(default=1024, ge=1, le=5000)
     relay_poll_seconds: float = Field(default=0.2, gt=0, le=10)
     master_key: SecretStr | None = Field(
         default=None,
