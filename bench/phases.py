@@ -211,7 +211,7 @@ async def relay_whole_log(env: Environment) -> WholeLog:
     app = await asyncio.to_thread(load_service("intake"), settings)
     bus = Bus(settings, "bench-relay")
     bus.start()
-    relay = _FromTheStart(app, bus)
+    relay = _FromTheStart(app, bus, batch=settings.relay_batch)
     result = WholeLog()
     try:
         last = await asyncio.to_thread(app.recorder.max_notification_id) or 0

@@ -22,6 +22,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 
 __all__ = [
     "batched_insert",
+    "envelope_body",
     "nats_pipelined",
     "nats_sync",
     "psycopg_loop",
@@ -48,7 +49,8 @@ def _envelope() -> bytes:
 BODY = b""
 
 
-def _body() -> bytes:
+def envelope_body() -> bytes:
+    """One realistic envelope (an arrest), as the relay publishes it."""
     global BODY
     if not BODY:
         BODY = _envelope()
@@ -64,7 +66,7 @@ def _table(conninfo: str, name: str) -> None:
 def psycopg_loop(conninfo: str, clients: int, seconds: float) -> float:
     """Rows a second committed one per transaction by `clients` connections."""
     _table(conninfo, "raw_rows")
-    body = json.dumps(json.loads(_body()))
+    body = json.dumps(json.loads(envelope_body()))
     counts = [0] * clients
     stop_at = time.monotonic() + seconds
 
@@ -99,7 +101,7 @@ async def _stream(url: str) -> tuple[Any, Any]:
 async def nats_sync(url: str, seconds: float) -> float:
     """Messages a second published one at a time, each acknowledged before the next."""
     nc, js = await _stream(url)
-    body, count = _body(), 0
+    body, count = envelope_body(), 0
     try:
         started = time.monotonic()
         while time.monotonic() - started < seconds:
@@ -110,10 +112,10 @@ async def nats_sync(url: str, seconds: float) -> float:
         await nc.close()
 
 
-async def nats_pipelined(url: str, seconds: float, window: int = 256) -> float:
+async def nats_pipelined(url: str, seconds: float, window: int) -> float:
     """Messages a second published like the relay: a batch sent in order, its acks awaited."""
     nc, js = await _stream(url)
-    body, count = _body(), 0
+    body, count = envelope_body(), 0
     try:
         started = time.monotonic()
         while time.monotonic() - started < seconds:
@@ -140,7 +142,7 @@ async def raw_pipeline(conninfo: str, url: str, clients: int, seconds: float) ->
     started = time.monotonic()
 
     async def producer() -> None:
-        body = _body()
+        body = envelope_body()
         text = json.dumps(json.loads(body))
         insert = "INSERT INTO raw_commands (id, body) VALUES (%s, %s)"
         async with await psycopg.AsyncConnection.connect(conninfo) as conn:

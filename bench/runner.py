@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import phases, raw
+from bench import components, phases, raw
 from bench.cpu import MACHINE, CpuMeter
 from bench.environment import Environment, LedgerFeed
 from bench.load import Driver
@@ -125,18 +125,37 @@ async def _raw_limits(env: Environment, plan: Plan, report: Report) -> dict[str,
     limits = {
         "psycopg": await asyncio.to_thread(raw.psycopg_loop, conninfo, clients, seconds),
         "sync": await raw.nats_sync(env.nats_url, seconds),
-        "pipelined": await raw.nats_pipelined(env.nats_url, seconds),
+        "pipelined": await raw.nats_pipelined(env.nats_url, seconds, env.settings.relay_batch),
         "pipeline": await raw.raw_pipeline(conninfo, env.nats_url, clients, seconds),
     }
     report.section("Raw limits (same servers, same run)", [
         Figure(f"psycopg, one row per transaction, {clients} connections", limits["psycopg"],
                "rows/s"),
         Figure("JetStream publish, one at a time (Nats-Msg-Id)", limits["sync"], "msgs/s"),
-        Figure("JetStream publish, 256 in flight (as the relay)", limits["pipelined"], "msgs/s"),
+        Figure(f"JetStream publish, {env.settings.relay_batch} in flight (as the relay)",
+               limits["pipelined"], "msgs/s"),
         Figure(f"bare pipeline (insert, publish, consume, insert), {clients} clients",
                limits["pipeline"], "commands/s"),
     ])  # fmt: skip
+    await _kit_parts(env, plan, report)
     return limits
+
+
+async def _kit_parts(env: Environment, plan: Plan, report: Report) -> None:
+    count = int(3_000 * plan.raw_seconds)
+    body, batch = raw.envelope_body(), env.settings.relay_batch
+    published = await components.publishing(env.nats_url, body, count, batch)
+    consumed = await components.consuming(env.nats_url, body, count, 1024)
+
+    def figure(what: str, rate: components.Rate) -> Figure:
+        return Figure(what, rate.per_second, "msgs/s", f"{rate.cpu_us:.1f} µs of CPU per message")
+
+    report.section(f"The kit's NATS parts beside nats-py's ({count:,} messages each, same server)", [
+        *(figure(f"publish, {batch} a batch, acks awaited: {name}", rate)
+          for name, rate in published.items()),
+        *(figure(f"durable pull consumer, 1024 a batch, each acked: {name}", rate)
+          for name, rate in consumed.items()),
+    ])  # fmt: skip
 
 
 def _meter(env: Environment) -> CpuMeter:
