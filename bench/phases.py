@@ -215,7 +215,9 @@ async def relay_whole_log(env: Environment) -> WholeLog:
     result = WholeLog()
     try:
         last = await asyncio.to_thread(app.recorder.max_notification_id) or 0
-        await relay.step()  # the first batch: connections, the stream, the caches
+        relay.batch = 16
+        await relay.step()  # a first small batch: connections, the stream, the caches
+        relay.batch = settings.relay_batch
         first, started, cpu = relay.published, time.monotonic(), time.process_time()
         while relay.at < last:
             if not await relay.step():
