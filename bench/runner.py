@@ -102,7 +102,7 @@ async def _measure(env: Environment, plan: Plan) -> Report:
         _say(f"the {plan.timeline_events}-event case: {long_case.recorded} so far")
         await long_case.grow(plan.timeline_seconds)
         await _reads(env, feed, plan, path, setup, long_case, report)
-        await _relay_alone(env, limits, report)
+        await _relay_alone(env, plan, limits, report)
     finally:
         await feed.aclose()
     return report
@@ -293,15 +293,25 @@ async def _reads(
     await _tools_and_memory(env, feed, cases, report)
 
 
-async def _relay_alone(env: Environment, limits: dict[str, float], report: Report) -> None:
+async def _relay_alone(
+    env: Environment, plan: Plan, limits: dict[str, float], report: Report
+) -> None:
     _say("the relay over intake's whole log, into a stream of its own")
+    batch = env.settings.relay_batch
+    # The raw publish again, now: the first was taken at the start, on a machine maybe busier or
+    # quieter than at the end. The ratio is to the higher of the two.
+    again = await raw.nats_pipelined(env.nats_url, plan.raw_seconds, batch)
     whole = await phases.relay_whole_log(env)
     cpu = None if whole.cpu_us is None else f"{whole.cpu_us:.0f} µs of CPU per event"
     report.section("The relay over intake's whole log (the bench process, a stream of its own)", [
+        Figure(f"JetStream publish, {batch} in flight, again just before", again, "msgs/s"),
         Figure(f"relay publishing {whole.events:,} stored events", whole.rate, "events/s", cpu),
     ])  # fmt: skip
-    relay = None if whole.rate is None else whole.rate / limits["pipelined"]
-    report.targets.append(Target("relay catch-up vs raw pipelined publish", relay, 0.7, "x raw"))
+    reference = max(limits["pipelined"], again)
+    relay = None if whole.rate is None else whole.rate / reference
+    report.targets.append(
+        Target("relay catch-up vs raw pipelined publish (the higher of two)", relay, 0.7, "x raw")
+    )
 
 
 async def _tools_and_memory(env: Environment, feed: LedgerFeed, cases: int, report: Report) -> None:
