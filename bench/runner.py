@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -300,8 +301,17 @@ async def _relay_alone(
     batch = env.settings.relay_batch
     # The raw publish again, now: the first was taken at the start, on a machine maybe busier or
     # quieter than at the end. The ratio is to the higher of the two.
-    again = await raw.nats_pipelined(env.nats_url, plan.raw_seconds, batch)
-    whole = await phases.relay_whole_log(env)
+    # Alone, as the raw publish runs: the services (their periodic deadline checks and
+    # reconciliations among them) are stopped meanwhile.
+    services = list(env.stack.processes) if env.stack else []
+    for name in services:
+        env.signal(name, signal.SIGSTOP)
+    try:
+        again = await raw.nats_pipelined(env.nats_url, plan.raw_seconds, batch)
+        whole = await phases.relay_whole_log(env)
+    finally:
+        for name in services:
+            env.signal(name, signal.SIGCONT)
     cpu = None if whole.cpu_us is None else f"{whole.cpu_us:.0f} µs of CPU per event"
     report.section("The relay over intake's whole log (the bench process, a stream of its own)", [
         Figure(f"JetStream publish, {batch} in flight, again just before", again, "msgs/s"),
