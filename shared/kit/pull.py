@@ -38,6 +38,7 @@ class _Batch:
     """The messages of one fetch, taken from the subscription's queue."""
 
     def __init__(self, psub: Any, size: int) -> None:
+        self.psub = psub
         self.sub = psub._sub
         self.queue: asyncio.Queue[Msg] = psub._sub._pending_queue
         self.size = size
@@ -63,7 +64,7 @@ class _Batch:
         while not self.queue.empty() and len(self.msgs) < self.size:
             self.accept(self.queue.get_nowait())
 
-    async def pull(self, psub: Any, within: float, *, wait: bool = False) -> bool:
+    async def pull(self, within: float, *, wait: bool = False) -> bool:
         """Ask for the rest of the batch (or, `wait`ing on the server, for one message) and take
         the answer until its end: a status or the count asked for. False when `within` seconds
         passed first."""
@@ -73,6 +74,7 @@ class _Batch:
             request["expires"] = max(int(within * 1e9) - 10_000_000, 1_000_000)
         else:
             request["no_wait"] = True
+        psub = self.psub
         await psub._nc.publish(psub._nms, json.dumps(request).encode(), psub._deliver)
         deadline = time.monotonic() + within
         while len(self.msgs) < target:
@@ -100,10 +102,10 @@ async def fetch(psub: Any, batch: int, within: float) -> list[Msg]:
     taken.take_leftovers()
     if len(taken.msgs) >= batch:
         return taken.msgs
-    if not await taken.pull(psub, within) or taken.msgs:
+    if not await taken.pull(within) or taken.msgs:
         return taken.msgs
-    if await taken.pull(psub, within, wait=True) and taken.msgs and batch > 1:
-        await taken.pull(psub, within)
+    if await taken.pull(within, wait=True) and taken.msgs and batch > 1:
+        await taken.pull(within)
     if not taken.msgs:
         raise NatsTimeoutError
     return taken.msgs
