@@ -178,7 +178,8 @@ def raw_ledger_insert(env: Environment, first_seq: int, count: int) -> float | N
 
 class _FromTheStart(Relay):
     """Intake's relay, publishing its log from the start into a stream of the bench's own: the
-    position is kept in memory (the service's own relay keeps its row and its lock)."""
+    position is kept in memory (the service's own relay keeps its row). Driven by `step`, it
+    never takes the service's relay lock."""
 
     at = 0
 
@@ -187,9 +188,6 @@ class _FromTheStart(Relay):
 
     def _save_position(self, position: int) -> None:
         self.at = position
-
-    def _hold_leadership(self) -> bool:
-        return True
 
 
 @dataclass
