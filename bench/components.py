@@ -8,15 +8,15 @@ figures show what each costs per message, the same messages over the same stream
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 from uuid import uuid4
 
 import nats
-from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig
 
+from bench.raw import fresh_stream
 from shared.kit.publish import BatchPublisher
 from shared.kit.pull import fetch
 
@@ -37,14 +37,6 @@ async def _timed(count: int, work: Callable[[], Awaitable[None]]) -> Rate:
     return Rate(count / max(elapsed, 1e-9), used / count * 1e6)
 
 
-async def _stream(nc: Any) -> Any:
-    js = nc.jetstream(timeout=10)
-    with contextlib.suppress(Exception):
-        await js.delete_stream(STREAM)
-    await js.add_stream(StreamConfig(name=STREAM, subjects=[SUBJECTS], storage=StorageType.FILE))
-    return js
-
-
 def _messages(body: bytes, count: int) -> list[tuple[str, bytes, dict[str, str]]]:
     return [
         (f"benchparts.e.{uuid4()}", body,
@@ -58,7 +50,7 @@ async def publishing(url: str, body: bytes, count: int, batch: int = 256) -> dic
     `publish_async`, then the kit's `BatchPublisher`."""
     nc = await nats.connect(url)
     try:
-        js = await _stream(nc)
+        js = await fresh_stream(nc, STREAM, SUBJECTS)
         publisher = BatchPublisher(nc)
         first, second = _messages(body, count), _messages(body, count)
 
@@ -86,7 +78,7 @@ async def consuming(url: str, body: bytes, count: int, batch: int = 1024) -> dic
     one's metadata and acking it: nats-py's `fetch`, then the kit's `fetch`."""
     nc = await nats.connect(url)
     try:
-        js = await _stream(nc)
+        js = await fresh_stream(nc, STREAM, SUBJECTS)
         await BatchPublisher(nc).publish(_messages(body, count), 60)
 
         async def drain(durable: str, take: Callable[[Any], Awaitable[list[Any]]]) -> None:

@@ -23,6 +23,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 __all__ = [
     "batched_insert",
     "envelope_body",
+    "fresh_stream",
     "nats_pipelined",
     "nats_sync",
     "psycopg_loop",
@@ -86,16 +87,21 @@ def psycopg_loop(conninfo: str, clients: int, seconds: float) -> float:
     return sum(counts) / (time.monotonic() - started)
 
 
-async def _stream(url: str) -> tuple[Any, Any]:
-    nc = await nats.connect(url)
+async def fresh_stream(nc: Any, name: str, subjects: str) -> Any:
+    """A JetStream context on an empty file stream `name` (deleted first if it was there)."""
     js = nc.jetstream(timeout=10)
     with contextlib.suppress(Exception):
-        await js.delete_stream(STREAM)
+        await js.delete_stream(name)
     config = StreamConfig(
-        name=STREAM, subjects=["bench.>"], storage=StorageType.FILE, duplicate_window=120
+        name=name, subjects=[subjects], storage=StorageType.FILE, duplicate_window=120
     )
     await js.add_stream(config)
-    return nc, js
+    return js
+
+
+async def _stream(url: str) -> tuple[Any, Any]:
+    nc = await nats.connect(url)
+    return nc, await fresh_stream(nc, STREAM, "bench.>")
 
 
 async def nats_sync(url: str, seconds: float) -> float:
