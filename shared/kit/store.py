@@ -357,17 +357,16 @@ class CaselineApplication(Application[UUID]):
     def view_tables(self) -> list[str]:
         return [t for v in self._view_objects for t in v.tables]
 
+    def _qualified(self, tables: list[str]) -> str:
+        return ", ".join(self.store.fmt("{schema}." + t) for t in tables)
+
     @contextmanager
     def frozen(self) -> Iterator[Any]:
         """A transaction in which nothing of this service changes: its events table and views are
         locked against every writer (reads go on) until it ends. Writers wait meanwhile."""
         tables = [f'"{self.store.events_table_name}"', *self.view_tables]
         with self.store.datastore.transaction(commit=True) as curs:
-            curs.execute(  # type: ignore[call-overload]
-                "LOCK TABLE "
-                + ", ".join(self.store.fmt("{schema}." + t) for t in tables)
-                + " IN EXCLUSIVE MODE"
-            )
+            curs.execute(f"LOCK TABLE {self._qualified(tables)} IN EXCLUSIVE MODE")  # type: ignore[call-overload]
             yield curs
 
     def rebuild_views(
@@ -386,9 +385,7 @@ class CaselineApplication(Application[UUID]):
         tables = self.view_tables
         count = 0
         if tables:
-            curs.execute(  # type: ignore[call-overload]
-                "TRUNCATE " + ", ".join(self.store.fmt("{schema}." + t) for t in tables)
-            )
+            curs.execute(f"TRUNCATE {self._qualified(tables)}")  # type: ignore[call-overload]
         start = 1
         while True:
             batch = self.recorder.select_notifications(start=start, limit=500)
