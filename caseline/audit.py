@@ -1,7 +1,10 @@
-"""The auditors' commands: `verify`, `export`, `verify-bundle`, `witness`, `replay`, `ledger-role`.
+"""The auditors' commands: `verify`, `export`, `verify-bundle`, `witness`, `replay`, `ledger-role`,
+`audit`.
 
-`verify`, `export` and `replay` read CASELINE_DATABASE_URL; `verify-bundle` needs only the file.
-Exit status: 0 all good, 1 a check failed, 2 a witness saw an inconsistent history.
+`verify`, `export` and `replay` read CASELINE_DATABASE_URL; `verify-bundle` needs only the file;
+`audit` asks the ledger (`--ledger`, else CASELINE_LEDGER_URL) with an auditor's token.
+Exit status: 0 all good, 1 a check failed (or, for `audit`, a service's reads are missing), 2 a
+witness saw an inconsistent history.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
+from uuid import UUID
 
 from shared.kit.settings import Settings
 
@@ -53,6 +58,7 @@ class Progress:
 def verify(settings: Settings, args: argparse.Namespace, say: Say = print) -> int:
     """One case's chain and proofs, or (`--all`) every entry, chain, checkpoint and cosignature."""
     from caseline.witness import witness_roots
+    from services.ledger.anchors import check_read_audits
     from services.ledger.application import LedgerApplication
     from services.ledger.signing import LedgerKey
 
@@ -66,11 +72,8 @@ def verify(settings: Settings, args: argparse.Namespace, say: Say = print) -> in
             return 0
         if args.case and not args.all:
             result = ledger.verify_case(args.case).body()
-            verdict = (
-                "OK"
-                if result["ok"]
-                else f"FAILED at entry {result['first_bad_seq']}: {result['reason']}"
-            )
+            where = f" at entry {result['first_bad_seq']}" if result["first_bad_seq"] else ""
+            verdict = "OK" if result["ok"] else f"FAILED{where}: {result['reason']}"
             say(
                 f"case {args.case}: {result['events']} events,"
                 f" head {result['head_hash']}: {verdict}"
@@ -83,6 +86,7 @@ def verify(settings: Settings, args: argparse.Namespace, say: Say = print) -> in
         report = ledger.verify_all(roots, progress=bar)
         bar(report.events)
         bar.finish()
+        audits = check_read_audits(ledger.store)
     finally:
         ledger.close()
     say(f"{report.events:,} entries of {report.cases:,} cases, {report.checkpoints} checkpoints,"
@@ -90,12 +94,23 @@ def verify(settings: Settings, args: argparse.Namespace, say: Say = print) -> in
         f" ({report.rate:,.0f} entries/s)")  # fmt: skip
     if report.ok:
         say("OK: every chain, the Merkle tree and every signature verify")
-        return 0
-    where = f" first bad entry: {report.first_bad_seq};" if report.first_bad_seq else ""
-    say(f"FAILED:{where} {report.reason}")
-    for problem in report.problems[1:]:
-        say(f"  also: {problem}")
-    return 1
+    else:
+        where = f" first bad entry: {report.first_bad_seq};" if report.first_bad_seq else ""
+        say(f"FAILED:{where} {report.reason}")
+        for problem in report.problems[1:]:
+            say(f"  also: {problem}")
+    audits_ok = _say_read_audits(*audits, say)
+    return 0 if report.ok and audits_ok else 1
+
+
+def _say_read_audits(broken: str | None, checks: list[Any], say: Say) -> bool:
+    """Each service's read audit against the anchors the ledger holds; True when all hold."""
+    anchors = sum(c.anchors for c in checks)
+    say(f"read audits: {anchors} anchors in the ledger"
+        + (f"; FAILED: their own chain: {broken}" if broken else ", their own chain holds"))  # fmt: skip
+    for check in checks:
+        say(f"  {check.line()}")
+    return broken is None and all(c.ok for c in checks)
 
 
 def export(settings: Settings, args: argparse.Namespace, say: Say = print) -> int:
@@ -183,6 +198,80 @@ def ledger_role(settings: Settings, args: argparse.Namespace, say: Say = print) 
     return 0
 
 
+def case_audit(settings: Settings, args: argparse.Namespace, say: Say = print) -> int:
+    """Every read of one case across the five services, in time order, as the ledger merges them
+    (`GET /audit/cases/{case_id}`); the auditor's own token, so the question is audited too."""
+    import json
+
+    import httpx
+
+    token = os.environ.get("CASELINE_AUDIT_TOKEN") or args.token
+    if not token:
+        say("an auditor's bearer token is needed: --token or CASELINE_AUDIT_TOKEN")
+        return 1
+    url = (args.ledger or settings.ledger_url or "http://127.0.0.1:8005").rstrip("/")
+    params = {k: v.isoformat() for k in ("since", "until") if (v := getattr(args, k))}
+    headers = {"Authorization": f"Bearer {token}"}
+    if args.purpose:
+        headers["Caseline-Purpose"] = args.purpose
+    try:
+        response = httpx.get(
+            f"{url}/audit/cases/{args.case}", params=params, headers=headers, timeout=120
+        )
+    except httpx.HTTPError as exc:
+        say(f"the ledger at {url} did not answer: {exc!r}")
+        return 1
+    if response.status_code != 200:
+        say(f"the ledger refused ({response.status_code}): {_problem_detail(response)}")
+        return 1
+    body = response.json()
+    for line in [json.dumps(body, ensure_ascii=False, indent=2)] if args.json else _reads(body):
+        say(line)
+    return 0 if not body["missing"] and not body["truncated"] else 1
+
+
+def _problem_detail(response: Any) -> str:
+    try:
+        return str(response.json().get("detail", ""))
+    except (ValueError, AttributeError):
+        return str(response.text[:300])
+
+
+def _reads(body: dict[str, Any]) -> list[str]:
+    """One line per read, oldest first, then what is missing."""
+    entries = body["entries"]
+    lines = [f"case {body['case_id']}: {len(entries)} reads on {', '.join(body['services'])}"]
+    for e in entries:
+        purpose = f'  "{e["purpose"]}"' if e.get("purpose") else ""
+        lines.append(
+            f"{e['at']}  {e['service']:<10} {e['outcome']:<12} {e['actor']}"
+            f" ({e['agency']}, {e['role']})  {e['route']}{purpose}"
+        )
+    lines += [f"MISSING {m['service']}: {m['reason']}" for m in body["missing"]]
+    lines += [f"TRUNCATED {name}: more reads than one answer holds; narrow with --since/--until"
+              for name in body["truncated"]]  # fmt: skip
+    return lines
+
+
+def _case_id(text: str) -> str:
+    """An argument `--case`: a case id, in any spelling of a UUID, as the ledger spells it."""
+    try:
+        return str(UUID(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a case id: {text!r}") from None
+
+
+def _instant(text: str) -> datetime:
+    """An argument `--since`/`--until`: an ISO 8601 instant with its offset."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {text!r}") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give the offset too (e.g. Z or +00:00): {text!r}")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
     """Dispatch a parsed `caseline` auditors' command."""
     handlers: dict[str, Callable[[], int]] = {
@@ -192,6 +281,7 @@ def run(args: argparse.Namespace) -> int:
         "witness": lambda: witness(args),
         "replay": lambda: replay(Settings(), args),
         "ledger-role": lambda: ledger_role(Settings(), args),
+        "audit": lambda: case_audit(Settings(), args),
     }
     import psycopg
 
@@ -264,6 +354,18 @@ def add_parsers(sub: Any) -> None:
     replay = sub.add_parser("replay", help="rebuild every read model from the events and compare")
     replay.add_argument("--service", action="append", default=[], help="only this service")
     replay.set_defaults(func=_cmd)
+
+    audit = sub.add_parser(
+        "audit", help="every read of a case on every service, in time order (asks the ledger)"
+    )
+    audit.add_argument("--case", required=True, type=_case_id, help="the case id")
+    audit.add_argument("--since", type=_instant, help="reads at or after this instant")
+    audit.add_argument("--until", type=_instant, help="reads at or before this instant")
+    audit.add_argument("--ledger", help="the ledger's base URL (default: CASELINE_LEDGER_URL)")
+    audit.add_argument("--token", help="an auditor's bearer token (or CASELINE_AUDIT_TOKEN)")
+    audit.add_argument("--purpose", help="why you ask (Caseline-Purpose; required in production)")
+    audit.add_argument("--json", action="store_true", help="print the ledger's answer as JSON")
+    audit.set_defaults(func=_cmd)
 
     role = sub.add_parser("ledger-role", help="create the ledger's insert-and-read-only role")
     role.add_argument("--role", default="caseline_ledger")

@@ -263,8 +263,14 @@ def _verify(
     if exact.encode() != raw:
         raise BundleError("the file is not byte for byte as exported: it was edited")
     checkpoint = _verify_checkpoint(bundle, report, trusted_key, witness_keys)
-    last = _verify_entries(bundle, report, checkpoint)
+    last, unproven = _verify_entries(bundle, report, checkpoint)
     _verify_head(bundle, checkpoint, last, report.events)
+    if unproven is not None:
+        raise BundleError(
+            "the entry cannot be proven in the signed tree: the ledger's tree lacked nodes of"
+            " its path when it was exported",
+            *unproven,
+        )
 
 
 def _verify_checkpoint(
@@ -308,9 +314,13 @@ def _verify_checkpoint(
 
 def _verify_entries(
     bundle: dict[str, Any], report: BundleReport, checkpoint: Checkpoint
-) -> dict[str, Any]:
-    """Each entry in turn: its chain link, its fields, its inclusion in the signed tree."""
-    prev, last_ledger_seq, last = GENESIS, 0, {}
+) -> tuple[dict[str, Any], tuple[int, int] | None]:
+    """Each entry in turn: its chain link, its fields, its inclusion in the signed tree.
+
+    Returns the last entry and the first entry exported without a proof (position in the case
+    and in the ledger): it is unproven, not disproven, so a cut tail found after it comes first.
+    """
+    prev, last_ledger_seq, last, unproven = GENESIS, 0, {}, None
     for seq, entry in enumerate(bundle["entries"], 1):
         at = entry.get("ledger_seq") if isinstance(entry, dict) else None
         try:
@@ -320,6 +330,8 @@ def _verify_entries(
         except (BundleError, KeyError, TypeError, AttributeError, ValueError) as exc:
             reason = exc.reason if isinstance(exc, BundleError) else "the entry is malformed"
             raise BundleError(reason, seq, at if isinstance(at, int) else None) from None
+        if entry["inclusion_proof"] is None:
+            unproven = unproven or (seq, hashed["ledger_seq"])
         event = hashed.get("event") or {}
         report.first_time = report.first_time or event.get("time")
         report.last_time = event.get("time")
@@ -327,7 +339,7 @@ def _verify_entries(
         last_ledger_seq, last = hashed["ledger_seq"], hashed
     if not bundle["entries"]:
         raise BundleError("the bundle holds no entry")
-    return {**last, "hash": prev.hex()}
+    return {**last, "hash": prev.hex()}, unproven
 
 
 def _verify_entry(
@@ -351,6 +363,8 @@ def _verify_entry(
     digest = hashlib.sha256(prev + canonical).digest()
     if digest.hex() != entry["hash"]:
         raise BundleError("the entry's bytes do not match its hash")
+    if entry["inclusion_proof"] is None:  # the ledger could not make one: checked by the caller
+        return digest, hashed
     proof = _hexes(entry["inclusion_proof"])
     if not verify_inclusion(
         ledger_seq - 1, checkpoint.tree_size, _leaf(canonical), proof, checkpoint.root_hash

@@ -55,7 +55,12 @@ def _cmd_token(args: argparse.Namespace) -> int:
 
     print(
         mint_token(
-            Settings(), sub=args.sub, agency=args.agency, role=args.role, ttl_minutes=args.ttl
+            Settings(),
+            sub=args.sub,
+            agency=args.agency,
+            role=args.role,
+            ttl_minutes=args.ttl,
+            facility=args.facility,
         )
     )
     return 0
@@ -104,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--agency", required=True)
     token.add_argument("--role", required=True)
     token.add_argument("--ttl", type=float, default=60, help="minutes")
+    token.add_argument(
+        "--facility", help="the facility of a prison officer (the token's `facility` claim)"
+    )
     token.set_defaults(func=_cmd_token)
 
     asyncapi = sub.add_parser(
@@ -124,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     from caseline.audit import add_parsers as add_audit
 
     add_audit(sub)
+
+    from caseline.timeline import add_parser as add_timeline
+
+    add_timeline(sub)
 
     from caseline.operations import add_parsers as add_operations
 

@@ -42,6 +42,8 @@ class _Client:
             sub=sub or f"demo-{role}",
             agency=agency or f"demo-{role}-agency",
             role=role,
+            # Prison officers see the detainees of their own facility (SPEC §8 scoping).
+            facility=PRISON if role in ("prison_registry", "prison_director") else None,
         )
         return {"Authorization": f"Bearer {token}", "Caseline-Purpose": "demonstration"}
 

@@ -1,48 +1,51 @@
-"""`caseline nats-config`: the NATS users of every agency and service, from the visibility table.
+"""`caseline nats-config`: one NATS user per registered agency and per service, least privilege.
 
-Each agency kind gets a user that may subscribe to exactly the subjects of the event types its
-roles may see (SPEC §8, `shared.permissions.VISIBLE_TYPES`) and may publish nothing; each service
-gets a user that publishes only its own events and dead letters. Passwords are `$VARIABLES` that
-nats-server reads from its environment: no secret is ever written into the file.
+Each agency of the registry (`deploy/agencies.yaml`, `shared.agencies`) may subscribe only to its
+own deliveries, `deliver.<id>.>`, which the ledger publishes with what that agency may see (SPEC
+§8), and publish nothing. Each service may publish only its own events and its consumers' dead
+letters, call the JetStream API only for the stream's info and its own durable consumers, ack
+only their messages, and receive replies only on its own inbox prefix (`_INBOX.<user>`, set by the
+kit's `Bus`). Stream and consumer administration belongs to `ops` alone. Passwords are
+`$VARIABLES` that nats-server reads from its environment: no secret is ever written into the file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.events import EVENT_TYPES
-from shared.events.registry import DEADLETTER_PREFIX, SERVICES
-from shared.permissions import ALL, ROLES, VISIBLE_TYPES
+from shared.agencies import DELIVERY_PREFIX, Agency, load_agencies
+from shared.events.registry import DEADLETTER_PREFIX, SERVICES, STREAM
+from shared.kit.bus import inbox_prefix
 
 __all__ = [
-    "AGENCIES",
+    "CONSUMERS",
     "DEFAULT_PATH",
+    "DEFAULT_REGISTRY",
+    "OPS_USER",
     "NatsUser",
     "password_variable",
     "render",
-    "subscribe_subjects",
+    "service_user",
     "users",
     "write",
 ]
 
 DEFAULT_PATH = Path("deploy/nats/agencies.conf")
-
-AGENCIES: dict[str, tuple[str, ...]] = {
-    "police": ("police",),
-    "court": ("judge", "prosecutor"),
-    "prison": ("prison_registry", "prison_director"),
-    "assessment": ("assessor",),
-    "social": ("social_worker",),
-    "civil_society": ("civil_society",),
-    "religious": ("religious_counsellor",),
-    "audit": ("auditor",),
-}
-"""Agency kind → the roles whose people work there. `admin` has no agency: operators use `ops`."""
+DEFAULT_REGISTRY = Path("deploy/agencies.yaml")
 
 OPS_USER = "ops"
-_JETSTREAM_API = ("$JS.API.>", "$JS.ACK.>")
+
+CONSUMERS: dict[str, tuple[str, ...]] = {
+    "intake": ("intake-release-orders", "intake-access"),
+    "judicial": ("judicial-intake-record", "judicial-access"),
+    "assessment": ("assessment-intake", "assessment-access"),
+    "programmes": ("programmes-case-facts", "programmes-access"),
+    "ledger": ("ledger",),
+}
+"""Service → the durable consumers it makes (`<service>-<reaction>`, the ledger's `ledger`).
+A NATS wildcard matches whole tokens only, so each is named: a new reaction is added here."""
 
 
 @dataclass(frozen=True)
@@ -64,61 +67,53 @@ def password_variable(user: str) -> str:
     return "NATS_PASSWORD_" + user.upper().replace("-", "_")
 
 
-def _visible_types(roles: Iterable[str]) -> set[str] | None:
-    """The union of the roles' visible event types; None when one of them sees everything."""
-    out: set[str] = set()
-    for role in roles:
-        visible = VISIBLE_TYPES.get(role, frozenset())
-        if visible == ALL:
-            return None
-        out |= set(visible)
-    return out
+def service_user(service: str) -> str:
+    return f"svc-{service}"
 
 
-def subscribe_subjects(roles: Iterable[str]) -> tuple[str, ...]:
-    """The narrowest subjects covering the roles' visible types: `caseline.<svc>.>` when every
-    event type of a service is visible, else one `caseline.<svc>.<EventName>.*` per type."""
-    visible = _visible_types(roles)
-    if visible is None:
-        return ("caseline.>",)
-    subjects: list[str] = []
-    for service in SERVICES:
-        models = [m for m in EVENT_TYPES if m.service == service]
-        seen = sorted({m.event_name for m in models if m.type_name() in visible})
-        if not seen:
-            continue
-        if len(seen) == len({m.event_name for m in models}):
-            subjects.append(f"caseline.{service}.>")
-        else:
-            subjects += [f"caseline.{service}.{name}.*" for name in seen]
-    return tuple(subjects)
+def _consumer_rights(durable: str) -> tuple[str, ...]:
+    """What running one's own durable pull consumer takes, as nats-py 2.16 asks for it:
+    create (or update) it, read its info, pull from it, ack its messages, dead-letter."""
+    api = f"$JS.API.CONSUMER.{{}}.{STREAM}.{durable}"
+    return (
+        api.format("DURABLE.CREATE"),
+        api.format("INFO"),
+        api.format("MSG.NEXT"),
+        f"$JS.ACK.{STREAM}.{durable}.>",
+        f"{DEADLETTER_PREFIX}{durable}",
+    )
 
 
-def users() -> list[NatsUser]:
+def _service(service: str) -> NatsUser:
+    # The ledger records; it publishes no event of its own, only the agencies' deliveries.
+    own = (f"{DELIVERY_PREFIX}>",) if service == "ledger" else (f"caseline.{service}.>",)
+    rights = [right for durable in CONSUMERS[service] for right in _consumer_rights(durable)]
+    user = service_user(service)
+    return NatsUser(
+        name=user,
+        comment=f"service {service}: its own subjects and consumers, replies on its own inbox",
+        publish=(*own, f"$JS.API.STREAM.INFO.{STREAM}", *rights),
+        subscribe=(f"{inbox_prefix(user)}.>",),
+    )
+
+
+def _agency(agency: Agency) -> NatsUser:
+    return NatsUser(
+        name=agency.nats_user,
+        comment=f"agency {agency.id} ({agency.role}): its own deliveries only; publishes nothing",
+        publish=(),
+        subscribe=(agency.subjects,),
+    )
+
+
+def users(agencies: Sequence[Agency]) -> list[NatsUser]:
     """Every user of the generated file: agencies, then services, then the operators'."""
-    out = [
-        NatsUser(
-            name=agency,
-            comment=f"agency {agency}: roles {', '.join(roles)}; reads only, publishes nothing",
-            publish=(),
-            subscribe=subscribe_subjects(roles),
-        )
-        for agency, roles in AGENCIES.items()
-    ]
-    for service in SERVICES:
-        own = () if service == "ledger" else (f"caseline.{service}.>",)
-        out.append(
-            NatsUser(
-                name=f"svc-{service}",
-                comment=f"service {service}: its own events, dead letters, the JetStream API",
-                publish=(*own, f"{DEADLETTER_PREFIX}>", *_JETSTREAM_API),
-                subscribe=("_INBOX.>",),
-            )
-        )
+    out = [_agency(a) for a in agencies]
+    out += [_service(s) for s in SERVICES]
     out.append(
         NatsUser(
             name=OPS_USER,
-            comment="operators: backups, stream and consumer administration (nats CLI)",
+            comment="operators: creates the stream (`caseline nats-stream`), backups, administration",
             publish=(">",),
             subscribe=(">",),
         )
@@ -153,28 +148,26 @@ def _entry(user: NatsUser) -> list[str]:
     ]
 
 
-def render() -> str:
-    """The text of `deploy/nats/agencies.conf`."""
-    unassigned = sorted(ROLES - {r for roles in AGENCIES.values() for r in roles} - {"admin"})
-    if unassigned:  # pragma: no cover - a permissions editing mistake
-        raise ValueError(f"roles with no agency: {unassigned}")
+def render(agencies: Sequence[Agency]) -> str:
+    """The text of `deploy/nats/agencies.conf` for the registered agencies."""
     lines = [
-        "# Generated by `caseline nats-config` from shared/permissions.py: do not edit by hand.",
+        "# Generated by `caseline nats-config` from deploy/agencies.yaml: do not edit by hand.",
         "# Each password is an environment variable of the nats-server process (see .env.example).",
-        "# Agencies subscribe with core NATS to the subjects of the event types they may see;",
-        "# they get no _INBOX and no JetStream API, so cannot read other subscribers' replies.",
+        "# An agency reads only its own deliveries (`deliver.<id>.>`, published by the ledger with",
+        "# what it may see); services hold only their own subjects, consumers and inbox; `ops`",
+        "# alone administers the stream and its consumers.",
         "authorization {",
         "  users = [",
     ]
-    for user in users():
+    for user in users(agencies):
         lines += _entry(user)
     lines += ["  ]", "}", ""]
     return "\n".join(lines)
 
 
-def write(path: Path = DEFAULT_PATH) -> bool:
-    """Write the file; True when its content changed."""
-    text = render()
+def write(path: Path = DEFAULT_PATH, registry: Path = DEFAULT_REGISTRY) -> bool:
+    """Write the file from the registry; True when its content changed."""
+    text = render(load_agencies(registry))
     if path.exists() and path.read_text() == text:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)

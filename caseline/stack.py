@@ -67,6 +67,9 @@ class Stack:
         }
         # Each service asks the ledger, now and then, whether it lacks any of its events.
         env.setdefault("CASELINE_LEDGER_URL", f"http://127.0.0.1:{ports['ledger']}")
+        # The ledger asks the others for their read audits (a case's reads; anchoring).
+        others = [f"{n}=http://127.0.0.1:{p}" for n, p in ports.items() if n != "ledger"]
+        env.setdefault("CASELINE_SERVICE_URLS", ",".join(others))
         for name in installed_services():
             port = ports[name]
             service_env = dict(env, CASELINE_PORT=str(port))

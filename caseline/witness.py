@@ -83,8 +83,11 @@ class Witness:
         self.state = Path(state)
         self.state.mkdir(parents=True, exist_ok=True)
         self.http = client or httpx.Client(base_url=ledger_url, timeout=15)
-        # Reads of the ledger are authenticated and audited like anyone's; cosignatures are not.
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        # Reads of the ledger are authenticated and audited like anyone's (with the purpose that
+        # production requires); cosignatures are not.
+        self.headers = {"Caseline-Purpose": "witnessing the ledger's checkpoints"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
         config_path = self.state / "witness.json"
         config: dict[str, Any] = json.loads(config_path.read_text()) if config_path.exists() else {}
         if name and config.get("name") not in (None, name):

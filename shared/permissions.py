@@ -6,7 +6,7 @@ by the services themselves) allow no role. Visibility of event types for reads l
 
 from __future__ import annotations
 
-__all__ = ["COMMAND_ROLES", "ROLES"]
+__all__ = ["COMMAND_ROLES", "ROLES", "VOID_SUPERVISORS"]
 
 ROLES = frozenset(
     {
@@ -80,6 +80,36 @@ _PROGRAMMES = {
 }
 
 
+# --- who may correct what (SPEC §5: corrections stay with their author) --------------------------
+# An entry is voided only for the agency that recorded it, by a role that records its type or by a
+# supervisor of that type below, of that same agency; never across agencies. Judicial entries have
+# no supervisor but those who record them (a judge does not correct the prosecution's filings, nor
+# a prosecutor the bench's orders); an assessment's entries stay with its assessor (assessment's
+# own rule); programmes' stay with the organisation that recorded them.
+
+_SUPERVISION = (
+    # The director answers for what the prison's registry records.
+    ("prison_director", "intake",
+     ("DetaineeTransferred", "DetaineeAdmitted", "FamilyContactRecorded", "DetaineeReleased")),
+    # The prosecutor directs the judicial police and controls custody: where both work for one
+    # agency (a specialised judicial pole and its investigators) they correct its police records.
+    ("prosecutor", "intake", ("CustodyStarted", "EvidenceLogged", "DetaineeTransferred")),
+)  # fmt: skip
+
+
+def _supervisors() -> dict[str, frozenset[str]]:
+    table: dict[str, frozenset[str]] = {}
+    for role, service, names in _SUPERVISION:
+        for name in names:
+            key = f"caseline.{service}.{name}.v1"
+            table[key] = table.get(key, frozenset()) | _roles(role)
+    return table
+
+
+VOID_SUPERVISORS: dict[str, frozenset[str]] = _supervisors()
+"""Entry type → the roles that may void it, for their own agency, besides those who record it."""
+
+
 def _table() -> dict[str, frozenset[str]]:
     table: dict[str, frozenset[str]] = {}
     for service, events in (
@@ -90,9 +120,12 @@ def _table() -> dict[str, frozenset[str]]:
     ):
         for name, roles in events.items():
             table[f"caseline.{service}.{name}.v1"] = roles
-        # Voiding is allowed to those who may record something in that service; the service
-        # then checks the role may record the voided entry's own type.
-        table[f"caseline.{service}.EntryVoided.v1"] = frozenset().union(*events.values())
+        # Voiding is allowed to those who may record (or supervise) something in that service;
+        # the kit then checks the role and agency against the voided entry (`require_voider`).
+        supervisors = [r for t, r in VOID_SUPERVISORS.items() if t.split(".")[1] == service]
+        table[f"caseline.{service}.EntryVoided.v1"] = frozenset().union(
+            *events.values(), *supervisors
+        )
     return table
 
 
@@ -175,6 +208,11 @@ REDACTED_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
         "caseline.programmes.ReferralMade.v1": ("legal_basis",),
     },
     "social_worker": {_ARREST: ("grounds", "report_ref")},
+    # The registry keeps the register; the reasons of a risk judgement are the assessors'.
+    "prison_registry": {
+        "caseline.assessment.AssessmentSubmitted.v1": ("rationale",),
+        "caseline.assessment.PlacementDecided.v1": ("rationale",),
+    },
     "police": {},
 }
 """Role → event type → dotted payload fields removed before the role sees the entry."""
@@ -208,3 +246,40 @@ SEALED_CASE_READERS = _roles("auditor", "judge")
 """A sealed case (SPEC §8) is visible only to these roles; to others it does not exist."""
 
 __all__ += ["SEALED_CASE_READERS", "SERVICE_READERS"]
+
+
+# --- which cases (SPEC §8, scoped to the agencies linked to them) -------------------------------
+# Roles not named here see every case of the types they may see (sealed ones only if they are
+# SEALED_CASE_READERS). The links come from events (`shared.kit.scope`), never from a filter.
+
+CASE_SCOPE: dict[str, str] = {
+    "police": "agency",
+    "prison_registry": "facility",
+    "prison_director": "facility",
+    "civil_society": "org",
+    "religious_counsellor": "org",
+}
+"""Role → how its cases are chosen: `agency` (the cases its agency's officers recorded an arrest,
+custody or evidence for, or transferred), `facility` (the persons held now at the facility its
+token names in the `facility` claim), `org` (the persons referred to and accepted by its
+organisation, or enrolled in one of its programmes)."""
+
+COMMAND_LINKS: dict[str, tuple[str, ...]] = {
+    "caseline.programmes.ReferralAccepted.v1": ("referred",),
+    "caseline.programmes.ReferralDeclined.v1": ("referred",),
+}
+"""Event type → links, besides those that show a case, that let an `org` caller record it:
+an organisation answers a referral made to it before the person is linked to it."""
+
+ARRIVAL_TYPES = frozenset({"caseline.intake.DetaineeAdmitted.v1"})
+"""Event types a `facility` caller may record on a person no facility holds yet."""
+
+__all__ += ["ARRIVAL_TYPES", "CASE_SCOPE", "COMMAND_LINKS"]
+
+READ_AS: dict[str, str] = {
+    "/cases/{case_id}/referrals/{referral_id}": "caseline.programmes.ReferralAccepted.v1",
+}
+"""Read route → an event type: the route shows a case to whoever may record that type on it
+(the organisation a referral is made to reads the referral before the person is linked to it)."""
+
+__all__ += ["READ_AS"]

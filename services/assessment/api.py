@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import Field, model_validator
 
+from services.assessment import queries
 from services.assessment.application import DUE_SOON_DAYS, AssessmentApplication
 from shared.events.assessment import (
     AssessmentCountersigned,
@@ -25,11 +26,14 @@ from shared.events.assessment import (
 )
 from shared.events.base import Code, Instant, LongText, Name, PayloadModel, ShortText, StrictInt
 from shared.events.voiding import AssessmentEntryVoided
-from shared.kit.auth import CurrentUser, User, require_command
+from shared.kit.access import CallerScope
+from shared.kit.auth import CurrentUser, require_command
+from shared.kit.errors import ForbiddenError
 from shared.kit.http import run_command, view_response
+from shared.kit.redaction import redact_view
 from shared.kit.runtime import RECORDED, Context, MetricsDep, application
 from shared.kit.store import Recorded
-from shared.permissions import SEALED_CASE_READERS
+from shared.permissions import may_see
 
 __all__ = ["routers"]
 
@@ -99,11 +103,6 @@ class PlacementRequest(PayloadModel):
 
 class VoidRequest(PayloadModel):
     reason: ShortText
-
-
-def _hide_sealed(user: User) -> bool:
-    # Per-case reads of sealed cases are refused by the kit's read guard; lists hide them here.
-    return user.role not in SEALED_CASE_READERS
 
 
 def _case_location(recorded: Recorded) -> str:
@@ -242,6 +241,9 @@ def decide_placement(
         lambda c: app.decide_placement(case_id, fields, c),
         _case_location,
         m,
+        # Whom to keep the person apart from: people the director may see, or a 404 that tells
+        # nothing of who else is held (or whether such a case exists at all).
+        cases=body.keep_separate_from or (),
     )
 
 
@@ -253,19 +255,26 @@ def list_cases(
     offset: Offset = 0,
     facility: Facility = None,
     risk: RiskLevel | None = None,
+    *,
+    scope: CallerScope,
 ) -> dict[str, Any]:
     """The cases known to assessment, with current risk and security level, a page at a time."""
     risk_level = risk.value if risk else None
-    return app.list_cases(
-        limit, offset, facility=facility, risk=risk_level, hide_sealed=_hide_sealed(user)
-    )
+    return app.list_cases(limit, offset, facility=facility, risk=risk_level, scope=scope)
 
 
 @cases.get("/{case_id}")
-def get_case(case_id: UUID, app: AppDep, user: CurrentUser) -> JSONResponse:
+def get_case(case_id: UUID, app: AppDep, user: CurrentUser, scope: CallerScope) -> JSONResponse:
     """Current risk, needs, placement, reviews and every assessment with its instrument version."""
     view, version = app.case_view(case_id)
-    return view_response(view, version)
+    shown = redact_view(view, user.role, queries.CASE_VIEW_SOURCES)
+    placement = shown.get("placement")
+    if placement and placement.get("keep_separate_from"):
+        # Only the people the reader may see: a sealed or unlinked case is not named.
+        others = app.access.visible_set(scope, placement["keep_separate_from"])
+        placement = {**placement, "keep_separate_from": sorted(others)}
+        shown["placement"] = placement
+    return view_response(shown, version)
 
 
 @cases.get("/{case_id}/assessments/{assessment_id}")
@@ -273,8 +282,10 @@ def get_assessment(
     case_id: UUID, assessment_id: UUID, app: AppDep, user: CurrentUser
 ) -> JSONResponse:
     """One assessment: its instrument version, ratings, judgement and countersignature."""
+    if not may_see(user.role, AssessmentStarted.type_name()):
+        raise ForbiddenError(f"role {user.role!r} may not see assessments")
     view, version = app.assessment_view(case_id, assessment_id)
-    return view_response(view, version)
+    return view_response(redact_view(view, user.role, queries.ASSESSMENT_VIEW_SOURCES), version)
 
 
 instruments = APIRouter(prefix="/instruments", tags=["instruments"])
@@ -326,6 +337,8 @@ def list_reviews(
     facility: Facility = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    *,
+    scope: CallerScope,
 ) -> dict[str, Any]:
     """Due assessments: `overdue`, `due_soon` (within `within_days`), all `open`, or `satisfied`."""
     return app.reviews(
@@ -334,16 +347,16 @@ def list_reviews(
         offset,
         facility=facility,
         within_days=within_days,
-        hide_sealed=_hide_sealed(user),
+        scope=scope,
     )
 
 
 @schedule.get("/placements/conflicts")
 def placement_conflicts(
-    app: AppDep, user: CurrentUser, facility: Facility = None
+    app: AppDep, user: CurrentUser, scope: CallerScope, facility: Facility = None
 ) -> dict[str, Any]:
     """Pairs who must be kept apart but are held in the same facility (optionally one facility)."""
-    return app.placement_conflicts(facility, hide_sealed=_hide_sealed(user))
+    return app.placement_conflicts(facility, scope=scope)
 
 
 entries = APIRouter(prefix="/entries", tags=["entries"])

@@ -31,9 +31,9 @@ from shared.events.assessment import (
     PlacementDecided,
 )
 from shared.events.voiding import AssessmentEntryVoided
-from shared.kit.errors import ForbiddenError, NotFoundError
+from shared.kit.errors import NotFoundError
+from shared.kit.scope import Scope
 from shared.kit.store import CaselineApplication, CommandContext, Recorded
-from shared.permissions import COMMAND_ROLES
 
 __all__ = ["DUE_SOON_DAYS", "AssessmentApplication"]
 
@@ -231,9 +231,7 @@ class AssessmentApplication(CaselineApplication):
 
     def void_entry(self, event_id: UUID, reason: str, ctx: CommandContext) -> Recorded:
         """Void a mistaken entry of this service (SPEC §5), within the rules of its kind."""
-        entry = self.entry_of(event_id)
-        if ctx.role not in COMMAND_ROLES.get(entry.type, frozenset()):
-            raise ForbiddenError(f"role {ctx.role!r} may not void {entry.type.split('.')[2]}")
+        entry = self.entry_to_void(event_id, ctx)
         if entry.type.endswith(".InstrumentPublished.v1"):
             raise EntryNotVoidableError(
                 "a published instrument version is immutable; publish a new version instead"
@@ -263,10 +261,8 @@ class AssessmentApplication(CaselineApplication):
     def reviews(self, status: str, limit: int, offset: int, **filters: Any) -> dict[str, Any]:
         return queries.reviews(self, status, self.clock.now(), limit, offset, **filters)
 
-    def placement_conflicts(
-        self, facility: str | None, hide_sealed: bool = False
-    ) -> dict[str, Any]:
-        return queries.placement_conflicts(self, facility, hide_sealed)
+    def placement_conflicts(self, facility: str | None, *, scope: Scope) -> dict[str, Any]:
+        return queries.placement_conflicts(self, facility, scope=scope)
 
     def instruments(self) -> dict[str, Any]:
         return queries.instruments(self)

@@ -12,6 +12,8 @@ from uuid import UUID
 
 from services.assessment.domain import Case
 from shared.kit.errors import NotFoundError
+from shared.kit.redaction import ALWAYS, Entries, Source, ViewSources
+from shared.kit.scope import Scope, condition
 
 __all__ = [
     "case_view",
@@ -27,12 +29,46 @@ __all__ = [
 REVIEW_STATUSES = ("open", "overdue", "due_soon", "satisfied")
 
 
-# The kit's read guard notes sealed cases in `sealed_cases` (in this schema, made at start-up).
-def _unsealed(alias: str) -> str:
-    return (
-        "NOT EXISTS (SELECT 1 FROM {schema}.sealed_cases s"
-        f" WHERE s.case_id = {alias}.case_id::text)"
-    )
+_T = "caseline.assessment.{}.v1".format
+
+CASE_VIEW_SOURCES: ViewSources = {
+    "case_id": ALWAYS,
+    "version": ALWAYS,
+    "status": ALWAYS,
+    "facility": Source("caseline.intake.DetaineeAdmitted.v1", "facility"),
+    "current_risk": Source(_T("AssessmentSubmitted")),
+    "needs": Source(_T("NeedsAssessed")),
+    "placement": Source(_T("PlacementDecided")),
+    "reviews": Source(_T("AssessmentDue")),
+    "assessments": Source(_T("AssessmentStarted"), parts={"ratings": _T("IndicatorRated")}),
+    "entries": Entries("assessment"),
+}
+"""Where each key of assessment's case view comes from (`shared.kit.redaction`)."""
+
+ASSESSMENT_VIEW_SOURCES: ViewSources = {
+    "case_id": ALWAYS,
+    "version": ALWAYS,
+    "assessment_id": ALWAYS,
+    "instrument_id": ALWAYS,
+    "instrument_version": ALWAYS,
+    "status": ALWAYS,
+    "assessor": Source(_T("AssessmentStarted"), "assessor"),
+    "started_at": Source(_T("AssessmentStarted")),
+    "ratings": Source(_T("IndicatorRated")),
+    "unrated": Source(_T("IndicatorRated")),
+    "overall_risk": Source(_T("AssessmentSubmitted"), "overall_risk"),
+    "rationale": Source(_T("AssessmentSubmitted"), "rationale"),
+    "next_review_by": Source(_T("AssessmentSubmitted"), "next_review_by"),
+    "submitted_at": Source(_T("AssessmentSubmitted")),
+    "countersigned_by": Source(_T("AssessmentCountersigned"), "countersigned_by"),
+    "countersigned_at": Source(_T("AssessmentCountersigned")),
+}
+"""Where each key of one assessment's view comes from."""
+
+
+def _visible(scope: Scope, alias: str) -> tuple[str, list[Any]]:
+    """The cases of `alias` the caller may see (`shared.kit.scope`)."""
+    return condition(scope, f"{alias}.case_id")
 
 
 class Reader(Protocol):
@@ -93,11 +129,13 @@ def list_cases(
     offset: int,
     facility: str | None = None,
     risk: str | None = None,
-    hide_sealed: bool = False,
+    *,
+    scope: Scope,
 ) -> dict[str, Any]:
     where, params = _where({"c.facility = %s": facility, "c.current_risk = %s": risk})
-    if hide_sealed:
-        where = f"{where} AND {_unsealed('c')}" if where else f"WHERE {_unsealed('c')}"
+    visible, visible_params = _visible(scope, "c")
+    where = f"{where} AND {visible}" if where else f"WHERE {visible}"
+    params = [*params, *visible_params]
     rows = app.fetch(
         "SELECT c.case_id, c.status, c.facility, c.current_risk, c.risk_assessment_id,"
         " c.risk_countersigned_at, p.security_level, c.version"
@@ -132,7 +170,8 @@ def reviews(
     offset: int,
     facility: str | None = None,
     within_days: int = 14,
-    hide_sealed: bool = False,
+    *,
+    scope: Scope,
 ) -> dict[str, Any]:
     """Due assessments by status; those of released persons are not listed."""
     soon = now + timedelta(days=within_days)
@@ -144,8 +183,8 @@ def reviews(
     }
     condition, params = by_status[status]
     extra, extra_params = _where({"c.facility = %s": facility}, prefix="AND")
-    if hide_sealed:
-        extra = f"{extra} AND {_unsealed('c')}"
+    visible, visible_params = _visible(scope, "c")
+    extra, extra_params = f"{extra} AND {visible}", [*extra_params, *visible_params]
     base = (
         " FROM {schema}.review_schedule r JOIN {schema}.assessed_cases c USING (case_id)"
         f" WHERE c.status <> 'released' AND {condition} {extra}"
@@ -180,13 +219,13 @@ def reviews(
     }
 
 
-def placement_conflicts(
-    app: Reader, facility: str | None, hide_sealed: bool = False
-) -> dict[str, Any]:
-    """Pairs of people held in one facility although a standing placement keeps them apart."""
+def placement_conflicts(app: Reader, facility: str | None, *, scope: Scope) -> dict[str, Any]:
+    """Pairs of people held in one facility although a standing placement keeps them apart
+    (only pairs whose two people the caller may see)."""
     extra, params = _where({"a.facility = %s": facility}, prefix="AND")
-    if hide_sealed:
-        extra = f"{extra} AND {_unsealed('a')} AND {_unsealed('b')}"
+    seen_a, params_a = _visible(scope, "a")
+    seen_b, params_b = _visible(scope, "b")
+    extra, params = f"{extra} AND {seen_a} AND {seen_b}", [*params, *params_a, *params_b]
     rows = app.fetch(
         "WITH standing AS (SELECT DISTINCT ON (case_id) case_id, keep_separate_from, event_id"
         "  FROM {schema}.placements WHERE NOT voided ORDER BY case_id, seq DESC),"

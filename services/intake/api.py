@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from services.intake.application import IntakeApplication
+from services.intake.application import CASE_VIEW_SOURCES, IntakeApplication
 from services.intake.errors import within_calendar
 from shared.events.base import Instant, PayloadModel, ShortText
 from shared.events.intake import (
@@ -25,10 +25,13 @@ from shared.events.intake import (
     PersonalDataErased,
 )
 from shared.events.voiding import IntakeEntryVoided
+from shared.kit.access import CallerScope
 from shared.kit.auth import CurrentUser, require_command
 from shared.kit.http import run_command, view_response
 from shared.kit.metrics import Metrics
+from shared.kit.redaction import redact_view
 from shared.kit.runtime import RECORDED, Context, MetricsDep, application
+from shared.kit.scope import require_own_facility
 from shared.kit.store import CommandContext, Recorded
 
 __all__ = ["CustodyRequest", "VoidRequest", "entries", "router"]
@@ -185,6 +188,7 @@ def admit(
 ) -> JSONResponse:
     """Record the person's admission to a prison (Mandela Rule 7 record)."""
     require_command(user, DetaineeAdmitted)
+    require_own_facility(user, body.facility)
     return _command(
         intake,
         ctx,
@@ -267,9 +271,8 @@ def void_entry(
     ctx: Context,
     m: MetricsDep,
 ) -> JSONResponse:
-    """Void a mistaken intake entry (it stays on record, linked); by the roles that record it."""
+    """Void a mistaken intake entry (it stays on record, linked); by its recording agency."""
     require_command(user, IntakeEntryVoided)
-    require_command(user, intake.entry_of(event_id).type)
     return _command(
         intake,
         ctx,
@@ -284,16 +287,17 @@ def void_entry(
 def list_cases(
     intake: IntakeDep,
     user: CurrentUser,
+    scope: CallerScope,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     facility: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
     """The cases, newest arrest first, a page at a time."""
-    return intake.list_cases(limit, offset, facility)
+    return intake.list_cases(scope, limit, offset, facility)
 
 
 @router.get("/{case_id}")
 def get_case(case_id: UUID, intake: IntakeDep, user: CurrentUser) -> JSONResponse:
     """Intake's current view of one case, with its `version` (also the `ETag`)."""
     view, version = intake.case_view(case_id)
-    return view_response(view, version)
+    return view_response(redact_view(view, user.role, CASE_VIEW_SOURCES), version)

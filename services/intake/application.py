@@ -28,6 +28,8 @@ from shared.events.judicial import ReleaseOrdered
 from shared.events.voiding import EntryVoided, IntakeEntryVoided
 from shared.kit.clock import Clock
 from shared.kit.jurisdiction import load_jurisdiction
+from shared.kit.redaction import ALWAYS, Entries, Source, ViewSources
+from shared.kit.scope import Scope, condition, former_condition
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication, CommandContext, Meta, Recorded
 
@@ -116,7 +118,7 @@ class IntakeApplication(CaselineApplication):
         return self.commit(ctx, case)
 
     def void(self, event_id: UUID, reason: str, ctx: CommandContext) -> Recorded:
-        entry = self.entry_of(event_id)
+        entry = self.entry_to_void(event_id, ctx)
         case = self.load(Case, entry.aggregate_id, ctx)
         data = IntakeEntryVoided(voided_event_id=event_id, reason=reason)
         case.void(data, self.meta(ctx, case.id))
@@ -190,15 +192,25 @@ class IntakeApplication(CaselineApplication):
         }
         return view, case.version
 
-    def list_cases(self, limit: int, offset: int, facility: str | None = None) -> dict[str, Any]:
-        where, params = ("WHERE facility = %s", [facility]) if facility else ("", [])
+    def list_cases(
+        self, scope: Scope, limit: int, offset: int, facility: str | None = None
+    ) -> dict[str, Any]:
+        """The cases the scope may see, newest arrest first; a facility's former detainees as
+        history entries (the name and that they left, nothing of the case)."""
+        current, params = condition(scope, "r.case_id")
+        former, former_params = former_condition(scope, "r.case_id")
+        where, where_params = f"(({current}) OR ({former}))", [*params, *former_params]
+        if facility:
+            where, where_params = f"{where} AND r.facility = %s", [*where_params, facility]
         rows = self.fetch(
-            "SELECT case_id, name_kid, name_ct, arrested_at, returning_foreign_fighter, status,"
-            f" facility, version FROM {{schema}}.case_register {where}"
-            " ORDER BY arrested_at DESC, case_id LIMIT %s OFFSET %s",
-            [*params, limit, offset],
+            f"SELECT r.case_id, r.name_kid, r.name_ct, r.arrested_at, r.returning_foreign_fighter,"
+            f" r.status, r.facility, r.version, ({current}) FROM {{schema}}.case_register r"
+            f" WHERE {where} ORDER BY r.arrested_at DESC, r.case_id LIMIT %s OFFSET %s",
+            [*params, *where_params, limit, offset],
         )
-        total = self.fetch(f"SELECT count(*) FROM {{schema}}.case_register {where}", params)[0][0]
+        total = self.fetch(
+            f"SELECT count(*) FROM {{schema}}.case_register r WHERE {where}", where_params
+        )[0][0]
         register = next(v for v in self._view_objects if isinstance(v, CaseRegister))
         items = [
             {
@@ -210,9 +222,35 @@ class IntakeApplication(CaselineApplication):
                 "facility": r[6],
                 "version": r[7],
             }
+            if r[8]
+            else {
+                "case_id": str(r[0]),
+                "full_name": register.name(r[0], r[1], r[2]),
+                "status": "left_facility",
+                "history": True,
+            }
             for r in rows
         ]
         return {"items": items, "total": int(total), "limit": limit, "offset": offset}
+
+
+CASE_VIEW_SOURCES: ViewSources = {
+    "case_id": ALWAYS,
+    "status": ALWAYS,
+    "version": ALWAYS,
+    "person": Source(ArrestRecorded.type_name(), "person"),
+    "arrest": Source(ArrestRecorded.type_name()),
+    "facility": Source(DetaineeAdmitted.type_name(), "facility"),
+    "admitted_at": Source(DetaineeAdmitted.type_name(), "admitted_at"),
+    "released_at": Source(DetaineeReleased.type_name(), "released_at"),
+    "release_order_id": Source(DetaineeReleased.type_name(), "release_order_id"),
+    "custody": Source(CustodyStarted.type_name()),
+    "evidence": Source(EvidenceLogged.type_name()),
+    "release_orders": Source(ReleaseOrdered.type_name()),
+    "family_contacts": Source(FamilyContactRecorded.type_name()),
+    "entries": Entries("intake"),
+}
+"""Where each key of intake's case view comes from (`shared.kit.redaction`)."""
 
 
 def _iso(value: Any) -> str | None:

@@ -40,9 +40,11 @@ from shared.events.judicial import (
     VerdictDelivered,
 )
 from shared.events.voiding import JudicialEntryVoided
+from shared.kit.access import CallerScope
 from shared.kit.auth import CurrentUser, require_command, require_role
 from shared.kit.http import run_command, view_response
 from shared.kit.metrics import Metrics
+from shared.kit.redaction import redact_view
 from shared.kit.runtime import RECORDED, Context, MetricsDep, application
 from shared.kit.store import CommandContext, Recorded
 
@@ -343,9 +345,8 @@ def void_entry(
     ctx: Context,
     m: MetricsDep,
 ) -> JSONResponse:
-    """Void a mistaken judicial entry (it stays on record, linked); by the roles that record it."""
+    """Void a mistaken judicial entry (it stays on record, linked); by its recording agency."""
     require_command(user, JudicialEntryVoided)
-    require_command(user, app.entry_of(event_id).type)
     return _command(app, ctx, m, JudicialEntryVoided, lambda c: app.void(event_id, body.reason, c))
 
 
@@ -353,25 +354,27 @@ def void_entry(
 def list_cases(
     app: JudicialDep,
     user: CurrentUser,
+    scope: CallerScope,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     facility: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
     """The cases judicial follows, newest arrest first, a page at a time."""
-    return queries.list_cases(app, limit, offset, facility)
+    return queries.list_cases(app, scope, limit, offset, facility)
 
 
 @cases.get("/{case_id}")
 def get_case(case_id: UUID, app: JudicialDep, user: CurrentUser) -> JSONResponse:
     """Judicial's current view of one case, with its `version` (also the `ETag`)."""
     view, version = queries.case_view(app, case_id)
-    return view_response(view, version)
+    return view_response(redact_view(view, user.role, queries.CASE_VIEW_SOURCES), version)
 
 
 @deadlines.get("/deadlines")
 def list_deadlines(
     app: JudicialDep,
     user: CurrentUser,
+    scope: CallerScope,
     status: Literal["overdue", "due_soon", "running"] | None = None,
     facility: Annotated[str | None, Query(max_length=200)] = None,
     kind: Literal["custody", "pre_trial"] | None = None,
@@ -384,4 +387,4 @@ def list_deadlines(
     the prison administration must bring the detainee before the prosecutor.
     """
     require_role(user, *_DEADLINE_READERS)
-    return queries.deadlines(app, status, facility, kind, limit, offset)
+    return queries.deadlines(app, scope, status, facility, kind, limit, offset)

@@ -197,7 +197,7 @@ class JudicialApplication(CaselineApplication):
     # --- corrections ----------------------------------------------------------------------
 
     def void(self, event_id: UUID, reason: str, ctx: CommandContext) -> Recorded:
-        entry = self.entry_of(event_id)
+        entry = self.entry_to_void(event_id, ctx)
         data = JudicialEntryVoided(voided_event_id=event_id, reason=reason)
         return self._run(entry.aggregate_id, ctx, lambda case, meta: case.void(data, meta))
 

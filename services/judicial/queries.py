@@ -10,8 +10,10 @@ from uuid import UUID
 from services.judicial.application import JudicialApplication
 from services.judicial.domain import Case
 from services.judicial.state import CaseState, Limit
+from shared.kit.redaction import ALWAYS, Entries, Source, ViewSources
+from shared.kit.scope import Scope, condition
 
-__all__ = ["DEADLINE_STATUSES", "case_view", "deadlines", "list_cases"]
+__all__ = ["CASE_VIEW_SOURCES", "DEADLINE_STATUSES", "case_view", "deadlines", "list_cases"]
 
 DEADLINE_STATUSES = ("overdue", "due_soon", "running")
 _CASE_COLUMNS = (
@@ -25,6 +27,31 @@ _ACTIONS = {
     "pre_trial": "no renewal order: the prison administration must bring the detainee before "
     "the prosecutor",
 }
+
+
+_T = "caseline.{}.{}.v1".format
+
+CASE_VIEW_SOURCES: ViewSources = {
+    "case_id": ALWAYS,
+    "version": ALWAYS,
+    "arrested_at": ALWAYS,
+    "stage": ALWAYS,
+    "sealed": ALWAYS,
+    "facility": Source(_T("intake", "DetaineeAdmitted"), "facility"),
+    "register_number": Source(_T("intake", "DetaineeAdmitted"), "warrant_ref"),
+    "offence_class": Source(_T("judicial", "ChargesFiled")),
+    "custody": Source(_T("intake", "CustodyStarted")),
+    "pre_trial_detention": Source(_T("judicial", "PreTrialDetentionOrdered")),
+    "charges": Source(_T("judicial", "ChargesFiled")),
+    "hearings": Source(_T("judicial", "HearingScheduled")),
+    "verdict": Source(_T("judicial", "VerdictDelivered")),
+    "sentence": Source(_T("judicial", "SentenceImposed")),
+    "release_orders": Source(_T("judicial", "ReleaseOrdered")),
+    "released_at": Source(_T("intake", "DetaineeReleased"), "released_at"),
+    "breaches": Source(_T("judicial", "DetentionDeadlineBreached")),
+    "entries": Entries("judicial"),
+}
+"""Where each key of judicial's case view comes from (`shared.kit.redaction`)."""
 
 
 def case_view(app: JudicialApplication, case_id: UUID) -> tuple[dict[str, Any], int]:
@@ -125,16 +152,20 @@ def _status(expires_at: datetime, alert_from: datetime, now: datetime) -> str:
 
 
 def list_cases(
-    app: JudicialApplication, limit: int, offset: int, facility: str | None
+    app: JudicialApplication, scope: Scope, limit: int, offset: int, facility: str | None
 ) -> dict[str, Any]:
-    """The cases judicial follows, newest arrest first, a page at a time."""
-    where, params = ("WHERE facility = %s", [facility]) if facility else ("", [])
+    """The cases judicial follows that the scope may see, newest arrest first, a page at a time."""
+    # Qualified: inside the scope's subqueries a bare `case_id` is theirs.
+    visible, params = condition(scope, "j.case_id")
+    where = f"WHERE {visible}"
+    if facility:
+        where, params = f"{where} AND facility = %s", [*params, facility]
     rows = app.fetch(
-        f"SELECT {_CASE_COLUMNS} FROM {{schema}}.judicial_cases {where}"
+        f"SELECT {_CASE_COLUMNS} FROM {{schema}}.judicial_cases j {where}"
         " ORDER BY arrested_at DESC, case_id LIMIT %s OFFSET %s",
         [*params, limit, offset],
     )
-    total = app.fetch(f"SELECT count(*) FROM {{schema}}.judicial_cases {where}", params)[0][0]
+    total = app.fetch(f"SELECT count(*) FROM {{schema}}.judicial_cases j {where}", params)[0][0]
     keys = [k.strip() for k in _CASE_COLUMNS.split(",")]
     items = [{k: _json(v) for k, v in zip(keys, row, strict=True)} for row in rows]
     return {"items": items, "total": int(total), "limit": limit, "offset": offset}
@@ -152,6 +183,7 @@ def _plain(values: dict[str, Any], leave_out: tuple[str, ...] = ()) -> dict[str,
 
 def deadlines(
     app: JudicialApplication,
+    scope: Scope,
     status: str | None,
     facility: str | None,
     kind: str | None,
@@ -161,13 +193,15 @@ def deadlines(
     """The custody and detention limits of the people still held, soonest first."""
     now = app.clock.now()
     where, params = _deadline_filter(now, status, facility, kind)
+    visible, visible_params = condition(scope, "d.case_id")
+    where, params = f"({where}) AND {visible}", [*params, *visible_params]
     rows = app.fetch(
         "SELECT case_id, kind, facility, register_number, started_at, expires_at, alert_from,"
-        f" renewals, breach_detected_at, legal_source FROM {{schema}}.deadlines WHERE {where}"
+        f" renewals, breach_detected_at, legal_source FROM {{schema}}.deadlines d WHERE {where}"
         " ORDER BY expires_at, case_id LIMIT %s OFFSET %s",
         [*params, limit, offset],
     )
-    total = app.fetch(f"SELECT count(*) FROM {{schema}}.deadlines WHERE {where}", params)[0][0]
+    total = app.fetch(f"SELECT count(*) FROM {{schema}}.deadlines d WHERE {where}", params)[0][0]
     items = [_deadline_item(row, now) for row in rows]
     return {
         "items": items,

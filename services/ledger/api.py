@@ -15,15 +15,17 @@ from pydantic import AwareDatetime
 
 from services.ledger.application import LedgerApplication
 from services.ledger.visibility import (
+    PLACEMENT,
+    feed_view,
     require_full_record,
     timeline_json,
-    visible_entries,
+    unseen_cases,
     visible_types,
 )
 from shared.events import by_schema_name, json_schema
 from shared.kit.auth import CurrentUser
 from shared.kit.errors import NotFoundError
-from shared.permissions import SEALED_CASE_READERS
+from shared.kit.scope import scope_of
 
 __all__ = ["LedgerDep", "ledger_of", "router"]
 
@@ -61,7 +63,11 @@ def timeline(
         as_of=as_of,
         visible=visible_types(user.role),
     )
-    body = timeline_json(user, str(case_id), entries, ledger.cipher)
+    placements = [
+        (e.type, e.as_dict()["event"].get("data")) for e in entries if e.type == PLACEMENT
+    ]
+    unseen = unseen_cases(scope_of(user), placements, ledger.access)
+    body = timeline_json(user, str(case_id), entries, ledger.cipher, unseen)
     return Response(body, media_type="application/json")
 
 
@@ -93,11 +99,9 @@ def feed(
     """The global feed in ledger order, for partners that cannot use NATS."""
     entries = ledger.feed(after, limit)
     next_after = entries[-1]["ledger_seq"] if entries else after
-    if user.role not in SEALED_CASE_READERS:
-        # The feed names no sealed case to those for whom it does not exist (SPEC §8).
-        sealed = ledger.sealed_cases(str(e["event"]["subject"]) for e in entries)
-        entries = [e for e in entries if str(e["event"]["subject"]) not in sealed]
-    return {"entries": visible_entries(user, entries, ledger.cipher), "next_after": next_after}
+    # `next_after` moves past what the caller may not see as well.
+    shown = feed_view(user, entries, ledger.access, ledger.cipher)
+    return {"entries": shown, "next_after": next_after}
 
 
 @router.get("/schemas/{name}")

@@ -6,7 +6,7 @@ The routes, the CLI and the tests all go through this one object; it holds no pe
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,8 @@ from services.ledger.verification import LedgerReport, Verification, verify_case
 from shared.kit.clock import Clock
 from shared.kit.errors import NotFoundError
 from shared.kit.keystore import CaseKeyCipher, PostgresKeyStore
+from shared.kit.recorder import Op
+from shared.kit.scope import CaseAccess
 from shared.kit.settings import Settings
 
 __all__ = ["LedgerApplication", "TreeCheck"]
@@ -69,6 +71,20 @@ class LedgerApplication:
         self.store.listeners.append(self.checkpointer.wake)
         self._keys: PostgresKeyStore | None = None
         self._cipher: CaseKeyCipher | None = None
+        self.access = CaseAccess(self.fetch)
+
+    def fetch(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """A read of the ledger's own schema (`{schema}` is replaced)."""
+        with self.store.connection() as conn:
+            return list(conn.execute(statement.replace("{schema}", SCHEMA), params).fetchall())  # type: ignore[arg-type]
+
+    def note_access(self, ops: Sequence[Op]) -> None:
+        """Apply the access rows of appended entries (idempotent: a redelivery applies them again)."""
+        if not ops:
+            return
+        with self.store.connection() as conn, conn.transaction():
+            for statement, params in ops:
+                conn.execute(statement.replace("{schema}", SCHEMA), params)  # type: ignore[arg-type]
 
     def sealed_cases(self, case_ids: Iterable[str]) -> set[str]:
         """Which of these cases are sealed: a `CaseSealed` entry that no later voiding undid."""

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from services.ledger.checkpoints import Checkpointer
-from services.ledger.proofs import inclusion_proofs
 from services.ledger.signing import LedgerKey
 from services.ledger.store import LedgerCorruptedError, LedgerStore
+from services.ledger.verification import case_paths
 from shared.kit.errors import NotFoundError
 
 __all__ = ["BUNDLE_FORMAT", "build_bundle", "bundle_bytes"]
@@ -74,12 +74,11 @@ def build_bundle(
 
 
 def _entries(store: LedgerStore, rows: list[tuple[Any, ...]], size: int) -> list[dict[str, Any]]:
-    """The case's stored entries, each with its audit path in the tree of `size` entries."""
-    try:
-        paths = inclusion_proofs(store, [r[0] for r in rows], size)
-    except LedgerCorruptedError as exc:
-        log.error("the stored tree is damaged: %s", exc)
-        paths = [[] for _ in rows]
+    """The case's stored entries, each with its audit path in the tree of `size` entries (null
+    where the stored tree lacks a node of it: the verifier then says the entry is unproven)."""
+    paths = case_paths(store, [r[0] for r in rows], size)
+    if any(path is None for path in paths):
+        log.error("the stored tree lacks nodes: some entries of the bundle cannot be proven")
     return [
         {
             "ledger_seq": row[0],
@@ -87,7 +86,7 @@ def _entries(store: LedgerStore, rows: list[tuple[Any, ...]], size: int) -> list
             "canonical": _b64(bytes(row[5])),
             "prev_hash": bytes(row[6]).hex(),
             "hash": bytes(row[7]).hex(),
-            "inclusion_proof": [p.hex() for p in path],
+            "inclusion_proof": None if path is None else [p.hex() for p in path],
         }
         for row, path in zip(rows, paths, strict=True)
     ]

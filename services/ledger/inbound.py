@@ -6,11 +6,13 @@ keeps going. Dead letters themselves (on `caseline.deadletter.>`) are not ledger
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from services.ledger.store import Appendable, LedgerStore
 from shared.events import DEADLETTER_PREFIX, EnvelopeError, load_envelope, validate_envelope
+from shared.kit.recorder import Op
+from shared.kit.scope import access_ops
 from shared.kit.subscriber import ACK, Dead, Delivery, Outcome, Retry
 
 __all__ = ["LedgerIntake"]
@@ -22,20 +24,27 @@ class LedgerIntake:
     batch = 1024
     """Messages fetched (and appended in one transaction) at a time."""
 
-    def __init__(self, store: LedgerStore, subject_prefix: str = "") -> None:
+    def __init__(
+        self,
+        store: LedgerStore,
+        subject_prefix: str = "",
+        note_access: Callable[[list[Op]], None] | None = None,
+    ) -> None:
         self.store = store
         self.deadletter_prefix = subject_prefix + DEADLETTER_PREFIX
+        self.note_access = note_access
 
     def __call__(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
         outcomes: list[Outcome] = []
         items: list[Appendable] = []
+        access: list[Op] = []
         for delivery in deliveries:
             if delivery.subject.startswith(self.deadletter_prefix):
                 outcomes.append(ACK)
                 continue
             try:
                 document = load_envelope(delivery.data)
-                envelope, _ = validate_envelope(document)
+                envelope, event = validate_envelope(document)
             except EnvelopeError as exc:
                 outcomes.append(Dead(exc.reason))
                 continue
@@ -53,9 +62,16 @@ class LedgerIntake:
                     envelope=document,
                 )
             )
+            access += access_ops(
+                envelope.type, str(envelope.subject), envelope.id, str(envelope.agency or ""), event
+            )
             outcomes.append(ACK)
         try:
             self.store.append(items)
+            # After the append, in a transaction of its own: a crash between the two redelivers
+            # the batch, whose entries are then known and whose access rows are applied again.
+            if self.note_access is not None:
+                self.note_access(access)
         except Exception as exc:
             return [Retry(f"the ledger store failed: {exc!r}") for _ in deliveries]
         return outcomes

@@ -8,9 +8,12 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from shared.kit.scope import ACCESS_TABLES
+from shared.kit.scope import CREATE_STATEMENTS as ACCESS_DDL
 from shared.kit.settings import Settings
 
 __all__ = [
+    "DELIVERY_TABLES",
     "SCHEMA",
     "TABLES",
     "create_owned_tables",
@@ -20,7 +23,9 @@ __all__ = [
 ]
 
 SCHEMA = "ledger"
-TABLES = ("entries", "tree_nodes", "checkpoints", "cosignatures")
+TABLES = ("entries", "tree_nodes", "checkpoints", "cosignatures", "audit_anchors")
+DELIVERY_TABLES = ("delivery_position", "delivery_noted")
+"""Where the agencies' deliveries stand (`deliveries`): positions, so not append-only."""
 
 _CREATE = f"""
 CREATE SCHEMA IF NOT EXISTS {SCHEMA};
@@ -63,6 +68,24 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.cosignatures (
     received_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (tree_size, witness)
 );
+CREATE TABLE IF NOT EXISTS {SCHEMA}.audit_anchors (
+    anchor_seq bigint PRIMARY KEY,
+    service text NOT NULL,
+    audit_seq bigint NOT NULL,
+    audit_hash bytea NOT NULL,
+    anchored_at timestamptz NOT NULL,
+    prev_hash bytea NOT NULL,
+    hash bytea NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_anchors_service ON {SCHEMA}.audit_anchors (service, anchor_seq);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.delivery_position (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    delivered_seq bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.delivery_noted (
+    first_seq bigint PRIMARY KEY,
+    last_seq bigint NOT NULL
+);
 CREATE OR REPLACE FUNCTION {SCHEMA}.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'the ledger is append-only: % refused on %', TG_OP, TG_TABLE_NAME;
@@ -81,7 +104,7 @@ CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {schema}.{table}
 
 def tables_exist(conn: psycopg.Connection) -> bool:  # type: ignore[type-arg]
     """Whether every ledger table is there (then a restricted role need not create anything)."""
-    names = [f"{SCHEMA}.{t}" for t in TABLES]
+    names = [f"{SCHEMA}.{t}" for t in (*TABLES, *ACCESS_TABLES, *DELIVERY_TABLES)]
     row = conn.execute(
         "SELECT bool_and(to_regclass(n) IS NOT NULL) FROM unnest(%s::text[]) AS n", (names,)
     ).fetchone()
@@ -93,6 +116,9 @@ def create_tables(conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
     conn.execute(_CREATE)  # type: ignore[arg-type]
     for table in TABLES:
         conn.execute(_TRIGGERS.format(schema=SCHEMA, table=table))  # type: ignore[arg-type]
+    # Who may see which case: derived from the entries, so not append-only (a voiding deletes).
+    for statement in ACCESS_DDL:
+        conn.execute(statement.replace("{schema}", SCHEMA))  # type: ignore[arg-type]
 
 
 def grant_ledger_role(
@@ -121,6 +147,17 @@ def grant_ledger_role(
     # Every table of the schema: the ledger's own and the kit's read audit beside them.
     conn.execute(
         sql.SQL("GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {} TO {}").format(schema, ident)
+    )
+    conn.execute(
+        sql.SQL("GRANT DELETE ON {} TO {}").format(
+            sql.SQL(", ").join(sql.Identifier(SCHEMA, t) for t in ACCESS_TABLES), ident
+        )
+    )
+    conn.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(schema, ident))
+    conn.execute(
+        sql.SQL("GRANT UPDATE, DELETE ON {} TO {}").format(
+            sql.SQL(", ").join(sql.Identifier(SCHEMA, t) for t in DELIVERY_TABLES), ident
+        )
     )
     _grant_key_reading(conn, ident)
 

@@ -1,4 +1,5 @@
-"""The ledger process: the durable consumer of every event, its store, checkpoints and routes."""
+"""The ledger process: the durable consumer of every event, its store, checkpoints and routes,
+and the agencies' deliveries over NATS."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import asyncio
 
 from fastapi import FastAPI
 
+from services.ledger.anchors import anchorer_for
 from services.ledger.api import router
 from services.ledger.application import LedgerApplication
+from services.ledger.audit_api import router as audit_router
 from services.ledger.checkpoints_api import router as checkpoints_router
+from services.ledger.deliveries import Deliveries
 from services.ledger.inbound import LedgerIntake
 from services.ledger.reconcile_api import router as reconcile_router
+from shared.agencies import load_agencies
 from shared.kit.bus import Bus
 from shared.kit.clock import Clock
 from shared.kit.http import ServiceParts, create_service_app
@@ -26,15 +31,19 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def start(parts: ServiceParts) -> None:
         ledger = await asyncio.to_thread(LedgerApplication, settings, clock)
         parts.application = ledger
-        parts.sealed_lookup = ledger.is_sealed
+        parts.access = ledger.access
         bus = Bus(settings, "ledger")
         bus.start()
         parts.bus = bus
+        # An unreadable registry stops the start: delivering to no one would go unnoticed.
+        agencies = load_agencies(settings.agencies_file) if settings.agencies_file else ()
+        deliveries = Deliveries(ledger, bus, agencies)
+        intake = LedgerIntake(ledger.store, settings.subject_prefix, ledger.note_access)
         consumer = Subscriber(
             bus,
             "ledger",
             ["caseline.>"],
-            LedgerIntake(ledger.store, settings.subject_prefix),
+            deliveries.noting(intake),
             parts.metrics,
             # One transaction (and one tree extension) for up to this many events: a backlog is
             # appended in a few large batches; a live event is fetched at once all the same.
@@ -44,6 +53,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         parts.tasks.append(
             asyncio.create_task(ledger.checkpointer.run(), name="ledger-checkpoints")
         )
+        parts.tasks.append(asyncio.create_task(deliveries.run(), name="ledger-deliveries"))
+        if settings.audit_anchor_seconds > 0:
+            anchorer = anchorer_for(settings, ledger.store, parts.audit)
+            task = anchorer.run(settings.audit_anchor_seconds)
+            parts.tasks.append(asyncio.create_task(task, name="ledger-audit-anchors"))
 
         async def database() -> str | None:
             try:
@@ -62,7 +76,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     return create_service_app(
         "ledger",
         settings,
-        routers=[router, checkpoints_router, reconcile_router],
+        routers=[router, checkpoints_router, reconcile_router, audit_router],
         start=start,
         stop=stop,
         description="The append-only, hash-chained record of every event; timelines and proofs.",

@@ -37,6 +37,7 @@ __all__ = [
     "LedgerStore",
     "canonical_json",
     "entry_hash",
+    "feed_on",
     "read_nodes",
     "rfc3339",
     "tree_size",
@@ -115,6 +116,16 @@ class Appendable:
     time: datetime
     recordedtime: datetime
     envelope: dict[str, Any]
+
+
+def feed_on(conn: psycopg.Connection[Any], after: int, limit: int) -> list[dict[str, Any]]:
+    """The entries after `after` in ledger order, as the feed shows them (before visibility)."""
+    rows = conn.execute(
+        f"SELECT {STORED_COLUMNS} FROM {SCHEMA}.entries"
+        " WHERE ledger_seq > %s ORDER BY ledger_seq LIMIT %s",
+        (after, limit),
+    ).fetchall()
+    return [StoredEntry(*r).as_dict() for r in rows]
 
 
 class LedgerStore:
@@ -251,12 +262,7 @@ class LedgerStore:
     def feed(self, after: int, limit: int) -> list[dict[str, Any]]:
         """Every entry after `after` in ledger order (the HTTP feed for partners)."""
         with self.pool.connection() as conn:
-            rows = conn.execute(
-                f"SELECT {STORED_COLUMNS} FROM {SCHEMA}.entries"
-                " WHERE ledger_seq > %s ORDER BY ledger_seq LIMIT %s",
-                (after, limit),
-            ).fetchall()
-        return [StoredEntry(*r).as_dict() for r in rows]
+            return feed_on(conn, after, limit)
 
     def size(self) -> int:
         with self.pool.connection() as conn:
@@ -276,9 +282,26 @@ class LedgerStore:
                 (case_id, upto if upto is not None else 2**62),
             ).fetchall()
 
-    def nodes(self, keys: set[Node] | Sequence[Node]) -> dict[Node, bytes]:
+    def nodes(self, keys: set[Node] | Sequence[Node], *, strict: bool = True) -> dict[Node, bytes]:
         with self.pool.connection() as conn:
-            return read_nodes(conn, keys)
+            return read_nodes(conn, keys, strict=strict)
+
+    def leaves(self, first: int, end: int) -> list[bytes]:
+        """The leaf hashes of the entries with ledger positions in (first, end], in order (fewer
+        than end - first where entries are missing)."""
+        with self.pool.connection() as conn, conn.cursor(binary=True) as cur:
+            cur.execute(
+                f"SELECT canonical FROM {SCHEMA}.entries"
+                " WHERE ledger_seq > %s AND ledger_seq <= %s ORDER BY ledger_seq",
+                (first, end),
+            )
+            return [leaf_hash(bytes(row[0])) for row in cur]
+
+    def last_seq(self) -> int:
+        """The last entry's ledger position (0 for an empty ledger)."""
+        with self.pool.connection() as conn:
+            row = conn.execute(f"SELECT max(ledger_seq) FROM {SCHEMA}.entries").fetchone()
+        return int(row[0] or 0) if row else 0
 
     def tree_size(self) -> int:
         with self.pool.connection() as conn:

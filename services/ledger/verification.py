@@ -18,14 +18,22 @@ import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from services.ledger.checkpoints import CaseHeads, Checkpoint, Checkpointer
-from services.ledger.proofs import inclusion_proofs
 from services.ledger.signing import Statement, cosignature_message, verify_signature
 from services.ledger.store import GENESIS, LedgerCorruptedError, LedgerStore, rfc3339
-from services.ledger.tree import TreeBuilder, leaf_hash, verify_inclusion
+from services.ledger.tree import (
+    TreeBuilder,
+    inclusion_ranges,
+    leaf_hash,
+    mth,
+    needed_nodes,
+    range_hash,
+    verify_inclusion,
+)
 
 __all__ = [
     "LedgerReport",
     "Verification",
+    "case_paths",
     "check_checkpoint",
     "check_entry",
     "verify_case",
@@ -107,43 +115,138 @@ def check_checkpoint(checkpoint: Checkpoint, public: Ed25519PublicKey) -> str | 
     return None
 
 
+def case_paths(
+    store: LedgerStore, ledger_seqs: Sequence[int], size: int
+) -> list[list[bytes] | None]:
+    """Each entry's audit path in the tree of `size` entries; None where a node of it is neither
+    stored nor can be rebuilt from the entries under it (cut off with them): it cannot be proven.
+
+    The stored nodes only spare recomputing: the entries and the signed root are what count.
+    """
+    ranges = [inclusion_ranges(seq - 1, 0, size) for seq in ledger_seqs]
+    wanted = needed_nodes(r for path in ranges for r in path)
+    nodes = store.nodes(wanted, strict=False)
+    for level, idx in wanted - nodes.keys():
+        leaves = store.leaves(idx << level, (idx + 1) << level)
+        if len(leaves) == 1 << level:
+            nodes[(level, idx)] = mth(leaves)
+    paths: list[list[bytes] | None] = []
+    for path in ranges:
+        try:
+            paths.append([range_hash(a, b, nodes) for a, b in path])
+        except KeyError:
+            paths.append(None)
+    return paths
+
+
 def verify_case(
     store: LedgerStore, checkpointer: Checkpointer, public: Ed25519PublicKey, case_id: str
 ) -> Verification:
-    """The case's chain, its entries' inclusion in the latest checkpoint, and its signed head."""
+    """The case's chain, its entries' inclusion in the latest checkpoint (the leaves stored when
+    they were appended, for those it does not cover yet), and its signed head.
+
+    A failure names the first position found bad: a broken link or an entry not in the tree,
+    else the position after the case's last entry when entries were cut off its end, else an
+    entry whose inclusion the stored tree can no longer prove.
+    """
     # The checkpoint first: rows read after it hold every entry it covers.
     checkpoint = checkpointer.latest()
     rows = store.case_rows(case_id)
-    checkpoint = checkpoint if rows else None
-    paths: dict[int, list[bytes]] = {}
-    if checkpoint is not None:
+    if checkpoint is not None and rows:
         bad = check_checkpoint(checkpoint, public)
         if bad:
             return Verification(False, len(rows), None, None, bad)
-        covered = [r[0] for r in rows if r[0] <= checkpoint.tree_size]
-        try:
-            paths = dict(
-                zip(covered, inclusion_proofs(store, covered, checkpoint.tree_size), strict=True)
-            )
-        except LedgerCorruptedError as exc:
-            return Verification(False, len(rows), None, None, str(exc))
-    prev = GENESIS
-    for n, row in enumerate(rows, 1):
-        reason = check_entry(row, n, prev)
-        if reason is None and checkpoint is not None and row[0] in paths:
-            leaf = leaf_hash(bytes(row[5]))
+    size = checkpoint.tree_size if checkpoint is not None else 0
+    covered = [r for r in rows if r[0] <= size]
+    failed, unproven = _check_links(rows, _CaseTree.read(store, checkpoint, rows))
+    if failed:
+        return failed
+    events, head = len(rows), _head(rows)
+    if checkpoint is None or not rows:
+        return Verification(True, events, head, None)
+    return (
+        _check_tail(store, checkpoint, len(covered), events, head)
+        or _check_head(checkpointer, checkpoint, case_id, covered, events, head)
+        or _unproven(unproven, events, head)
+        or Verification(True, events, head, None)
+    )
+
+
+def _head(rows: Sequence[Sequence[Any]]) -> str | None:
+    return bytes(rows[-1][7]).hex() if rows else None
+
+
+_UNPROVEN = "unproven"
+
+
+@dataclass(frozen=True)
+class _CaseTree:
+    """What the tree holds of a case's entries: audit paths to the checkpoint's root for those
+    it covers, the leaves stored at append time for the others."""
+
+    checkpoint: Checkpoint | None
+    paths: Mapping[int, list[bytes] | None]
+    leaves: Mapping[tuple[int, int], bytes]
+
+    @classmethod
+    def read(
+        cls, store: LedgerStore, checkpoint: Checkpoint | None, rows: Sequence[Sequence[Any]]
+    ) -> _CaseTree:
+        size = checkpoint.tree_size if checkpoint is not None else 0
+        covered = [r[0] for r in rows if r[0] <= size]
+        later = [(0, r[0] - 1) for r in rows if r[0] > size]
+        paths = dict(zip(covered, case_paths(store, covered, size), strict=True))
+        return cls(checkpoint, paths, store.nodes(later, strict=False) if later else {})
+
+    def reason(self, row: Sequence[Any]) -> str | None:
+        """Why the tree disowns the entry; `_UNPROVEN` when it can no longer say."""
+        seq, leaf = row[0], leaf_hash(bytes(row[5]))
+        if self.checkpoint is not None and seq in self.paths:
+            path = self.paths[seq]
+            if path is None:
+                return _UNPROVEN
             if not verify_inclusion(
-                row[0] - 1, checkpoint.tree_size, leaf, paths[row[0]], checkpoint.root_hash
+                seq - 1, self.checkpoint.tree_size, leaf, path, self.checkpoint.root_hash
             ):
-                reason = "the entry is not the one in the signed tree"
+                return "the entry is not the one in the signed tree"
+            return None
+        stored = self.leaves.get((0, seq - 1))
+        if stored is None:
+            return "the entry has no leaf in the tree: it was put in behind the ledger's back"
+        if stored != leaf:
+            return "the entry differs from its leaf stored when it was appended (not yet signed)"
+        return None
+
+
+def _check_links(
+    rows: Sequence[Sequence[Any]], tree: _CaseTree
+) -> tuple[Verification | None, tuple[int, int] | None]:
+    """The first broken link or entry the tree disowns, and the first entry the stored tree
+    cannot prove (its position in the case and in the ledger)."""
+    prev, unproven = GENESIS, None
+    for n, row in enumerate(rows, 1):
+        reason = check_entry(row, n, prev) or tree.reason(row)
+        if reason == _UNPROVEN:
+            unproven, reason = unproven or (n, row[0]), None
         if reason:
-            return Verification(False, len(rows), prev.hex() if n > 1 else None, n, reason, row[0])
+            head = prev.hex() if n > 1 else None
+            return Verification(False, len(rows), head, n, reason, row[0]), None
         prev = bytes(row[7])
-    head = prev.hex() if rows else None
-    if checkpoint is None:
-        return Verification(True, len(rows), head, None)
-    covered_rows = [r for r in rows if r[0] in paths]
-    return _check_head(checkpointer, checkpoint, case_id, covered_rows, len(rows), head)
+    return None, unproven
+
+
+def _check_tail(
+    store: LedgerStore, checkpoint: Checkpoint, covered: int, events: int, head: str | None
+) -> Verification | None:
+    """The ledger still holds every entry the checkpoint signed (appends only add to it)."""
+    end = store.last_seq()
+    if end >= checkpoint.tree_size:
+        return None
+    return Verification(
+        False, events, head, covered + 1,
+        f"the ledger ends at entry {end} but the checkpoint signed {checkpoint.tree_size}:"
+        " its tail was cut, and with it perhaps this case's later entries",
+    )  # fmt: skip
 
 
 def _check_head(
@@ -153,7 +256,7 @@ def _check_head(
     covered: Sequence[Sequence[Any]],
     events: int,
     head: str | None,
-) -> Verification:
+) -> Verification | None:
     heads = checkpointer.heads_at(checkpoint.tree_size)
     if heads.root() != (checkpoint.heads_size, checkpoint.heads_root):
         return Verification(
@@ -168,7 +271,17 @@ def _check_head(
         return Verification(
             False, events, head, len(covered) + 1, "the case's last entries are missing"
         )
-    return Verification(True, events, head, None)
+    return None
+
+
+def _unproven(where: tuple[int, int] | None, events: int, head: str | None) -> Verification | None:
+    if where is None:
+        return None
+    return Verification(
+        False, events, head, where[0],
+        "the entry cannot be proven in the signed tree: the stored tree lacks nodes of its path",
+        where[1],
+    )  # fmt: skip
 
 
 @dataclass
@@ -250,16 +363,29 @@ def verify_ledger(
     stream = _Stream(store, roots, report)
     if valid:
         stream.heads_checkpoint = valid[max(valid)]
-    stream.run(progress)
-    last_signed = max((c.tree_size for c in checkpoints), default=0)
-    if report.ok and report.events < last_signed:
-        report.fail(
-            f"entries {report.events + 1} to {last_signed} are missing: the tail was cut",
-            report.events + 1,
-        )
+    if stream.run(progress) and stream.unsigned_tail_holds():
+        _check_tail_kept(report, checkpoints, witness_roots or {})
     report.cases = len(stream.heads)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _check_tail_kept(
+    report: LedgerReport,
+    checkpoints: Sequence[Checkpoint],
+    witness_roots: Mapping[int, tuple[str, bytes]],
+) -> None:
+    """Every entry a checkpoint or a witness's copy covers is still there."""
+    signed = {c.tree_size: "the ledger's checkpoint" for c in checkpoints}
+    # A witness's copy outlives a checkpoint deleted with the entries it covered.
+    signed.update({size: holder for size, (holder, _) in witness_roots.items()})
+    last = max(signed, default=0)
+    if report.events < last:
+        report.fail(
+            f"entries {report.events + 1} to {last} are missing: the tail was cut"
+            f" ({signed[last]} covers {last} entries)",
+            report.events + 1,
+        )
 
 
 class _Stream:
@@ -276,7 +402,8 @@ class _Stream:
         self.good_size = 0
         self.heads_checkpoint: Checkpoint | None = None
 
-    def run(self, progress: Callable[[int], None] | None) -> None:
+    def run(self, progress: Callable[[int], None] | None) -> bool:
+        """Check every entry; False when one failed (the report says which)."""
         builder, heads, pending, roots = TreeBuilder(), self.heads, self.pending, self.roots
         sha256, stamp, quote, fresh = _sha256, _stamp, _json_string, (0, GENESIS, 0)
         checks = set(roots) | (
@@ -316,17 +443,41 @@ class _Stream:
                     else:
                         why = check_entry(row, case_seq, prev)
                         self._fail(expected, f"entry {expected}: {why}")
-                    return
+                    return False
                 heads[case_id] = (case_seq, digest, expected)
                 leaf = sha256(b"\x00" + canonical).digest()
                 builder.add(leaf)
                 pending.append(leaf)
                 if expected in checks and not self._at_checkpoint(expected, builder):
-                    return
+                    return False
                 if progress is not None and expected % 10_000 == 0:
                     progress(expected)
                 expected += 1
         self.report.events = expected - 1
+        return True
+
+    def unsigned_tail_holds(self) -> bool:
+        """The entries after the last root that held are those appended, by their stored leaves.
+
+        No signature covers them yet; the leaves stored with them show an entry changed or put in
+        by hand since."""
+        start, batch = self.good_size, 10_000
+        for first in range(0, len(self.pending), batch):
+            leaves = self.pending[first : first + batch]
+            keys = [(0, start + first + i) for i in range(len(leaves))]
+            stored = self.store.nodes(keys, strict=False)
+            for key, leaf in zip(keys, leaves, strict=True):
+                if stored.get(key) != leaf:
+                    why = (
+                        "has no leaf in the tree" if key not in stored else "differs from its leaf"
+                    )
+                    seq = key[1] + 1
+                    self.report.fail(
+                        f"entry {seq} (not yet signed) {why}: changed or put in behind the ledger",
+                        seq,
+                    )
+                    return False
+        return True
 
     def _at_checkpoint(self, size: int, builder: TreeBuilder) -> bool:
         """Check the root (and case heads) signed or held at `size`; False when they differ."""

@@ -15,15 +15,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.ledger.stored import StoredEntry
+from shared.events import EVENT_TYPES
 from shared.events.personal import CaseCipher, reveal_document
 from shared.kit.auth import User
 from shared.kit.errors import ForbiddenError
+from shared.kit.scope import CaseAccess, Scope, scope_of
 from shared.permissions import ALL, REDACTED_FIELDS, VISIBLE_TYPES, may_see
 
 __all__ = [
     "FULL_RECORD_ROLES",
+    "PLACEMENT",
+    "feed_view",
+    "in_scope",
     "require_full_record",
     "timeline_json",
+    "unseen_cases",
     "visible_entries",
     "visible_types",
 ]
@@ -33,9 +39,12 @@ FULL_RECORD_ROLES = frozenset({"auditor", "judge"})
 
 
 def visible_entries(
-    user: User, entries: Sequence[dict[str, Any]], cipher: CaseCipher | None = None
+    user: User,
+    entries: Sequence[dict[str, Any]],
+    cipher: CaseCipher | None = None,
+    unseen: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
-    """The entries as `user` may see them."""
+    """The entries as `user` may see them; `unseen`: cases not to name (`unseen_cases`)."""
     hidden = REDACTED_FIELDS.get(user.role, {})
     out = []
     for entry in entries:
@@ -43,8 +52,66 @@ def visible_entries(
         if not may_see(user.role, str(event.get("type"))):
             continue
         shown, removed = _shown(event, hidden.get(str(event.get("type")), ()), cipher)
+        _unname(shown, unseen)
         out.append({**entry, "event": shown, "redacted": removed})
     return out
+
+
+PLACEMENT = "caseline.assessment.PlacementDecided.v1"
+"""The one type whose payload names other cases (`keep_separate_from`)."""
+
+
+def unseen_cases(
+    scope: Scope, events: Sequence[tuple[str, Any]], access: CaseAccess
+) -> frozenset[str]:
+    """The cases that the (type, data) of `events` name besides their own and that the scope
+    may not see: a placement must not tell who else is held, or that a sealed case exists."""
+    named = {
+        str(other)
+        for type_, data in events
+        if type_ == PLACEMENT and isinstance(data, dict)
+        for other in data.get("keep_separate_from") or ()
+    }
+    return frozenset(named - access.visible_set(scope, named)) if named else frozenset()
+
+
+def _unname(event: dict[str, Any], unseen: frozenset[str]) -> None:
+    data = event.get("data")
+    if unseen and event.get("type") == PLACEMENT and isinstance(data, dict):
+        others = data.get("keep_separate_from") or []
+        data["keep_separate_from"] = [c for c in others if str(c) not in unseen]
+
+
+_OTHER_SUBJECTS = frozenset(m.type_name() for m in EVENT_TYPES if m.subject_name != "case_id")
+"""Types whose subject is not a case (the programme catalogue, the instruments)."""
+
+
+def in_scope(
+    scope: Scope, entries: Sequence[dict[str, Any]], access: CaseAccess
+) -> list[dict[str, Any]]:
+    """The entries about cases the scope may see, and those about no case at all."""
+    cases = {
+        str(e["event"]["subject"]) for e in entries if e["event"].get("type") not in _OTHER_SUBJECTS
+    }
+    seen = access.visible_set(scope, cases)
+    return [
+        e
+        for e in entries
+        if e["event"].get("type") in _OTHER_SUBJECTS or str(e["event"]["subject"]) in seen
+    ]
+
+
+def feed_view(
+    user: User, entries: Sequence[dict[str, Any]], access: CaseAccess, cipher: Any
+) -> list[dict[str, Any]]:
+    """The entries as `user`'s `GET /events` shows them — and the NATS deliveries of their
+    agency: only cases they may see (sealed, or not linked to their agency, facility or
+    organisation, are left out), no other case named, the types and fields of their role."""
+    scope = scope_of(user)
+    mine = in_scope(scope, entries, access)
+    named = [(e["event"].get("type"), e["event"].get("data")) for e in mine]
+    unseen = unseen_cases(scope, named, access)
+    return visible_entries(user, mine, cipher, unseen)
 
 
 def visible_types(role: str) -> frozenset[str] | None:
@@ -61,7 +128,11 @@ _PERSONAL = b'"personaldata":'
 
 
 def timeline_json(
-    user: User, case_id: str, entries: Sequence[StoredEntry], cipher: CaseCipher | None = None
+    user: User,
+    case_id: str,
+    entries: Sequence[StoredEntry],
+    cipher: CaseCipher | None = None,
+    unseen: frozenset[str] = frozenset(),
 ) -> bytes:
     """`{"case_id": …, "entries": visible_entries(…)}` as JSON bytes, built without the dicts.
 
@@ -71,14 +142,19 @@ def timeline_json(
     """
     hidden = REDACTED_FIELDS.get(user.role, {})
     parts = [
-        _entry_json(entry, hidden.get(entry.type, ()), cipher)
+        _entry_json(entry, hidden.get(entry.type, ()), cipher, unseen)
         for entry in entries
         if may_see(user.role, entry.type)
     ]
     return b'{"case_id":%s,"entries":[%s]}' % (_ENCODER.encode(case_id).encode(), b",".join(parts))
 
 
-def _entry_json(entry: StoredEntry, paths: Sequence[str], cipher: CaseCipher | None) -> bytes:
+def _entry_json(
+    entry: StoredEntry,
+    paths: Sequence[str],
+    cipher: CaseCipher | None,
+    unseen: frozenset[str] = frozenset(),
+) -> bytes:
     head = b'{"ledger_seq":%d,"case_seq":%d,"hash":"%s","prev_hash":"%s","appended_at":"%s"' % (
         entry.ledger_seq,
         entry.case_seq,
@@ -87,12 +163,23 @@ def _entry_json(entry: StoredEntry, paths: Sequence[str], cipher: CaseCipher | N
         entry.appended_at.isoformat().encode(),
     )
     stored = entry.event_bytes()
-    if stored is not None and not paths and (cipher is None or _PERSONAL not in stored):
+    unname = bool(unseen) and entry.type == PLACEMENT
+    if (
+        stored is not None
+        and not paths
+        and not unname
+        and (cipher is None or _PERSONAL not in stored)
+    ):
         return head + b',"event":' + stored + b',"redacted":[]}'
-    changed = _changed_json(stored, paths, cipher) if stored and cipher is not None else None
+    changed = (
+        _changed_json(stored, paths, cipher)
+        if stored and cipher is not None and not unname
+        else None
+    )
     if changed is None:
         event = json.loads(stored) if stored is not None else entry.as_dict()["event"]
         shown, removed = _shown(event, paths, cipher, owned=True)
+        _unname(shown, unseen)
         changed = _ENCODER.encode(shown).encode(), _ENCODER.encode(removed).encode()
     return head + b',"event":%s,"redacted":%s}' % changed
 

@@ -39,6 +39,7 @@ from shared.kit.errors import ForbiddenError
 from shared.kit.http import run_command, view_response
 from shared.kit.metrics import Metrics
 from shared.kit.runtime import RECORDED, Context, MetricsDep, application
+from shared.kit.scope import scope_of
 from shared.kit.store import CommandContext, Recorded
 
 __all__ = ["routers"]
@@ -55,7 +56,7 @@ entries = APIRouter(prefix="/entries", tags=["entries"])
 
 
 def _reader(user: User) -> Reader:
-    return Reader(user.role, user.agency)
+    return Reader(user.role, user.agency, scope_of(user))
 
 
 def _programme_at(programme_id: UUID) -> Any:
@@ -138,6 +139,7 @@ def enrol(
         lambda c: app.enrol(programme_id, body.case_id, body.enrolled_at, c),
         _programme_at(programme_id),
         m,
+        cases=[body.case_id],
     )
 
 
@@ -160,6 +162,7 @@ def record_session(
         lambda c: app.record_session(programme_id, body.attendees, fields, c),
         _programme_at(programme_id),
         m,
+        cases=body.attendees,
     )
 
 
@@ -182,6 +185,7 @@ def complete(
         lambda c: app.complete(programme_id, body.case_id, fields, c),
         _programme_at(programme_id),
         m,
+        cases=[body.case_id],
     )
 
 
@@ -204,6 +208,7 @@ def withdraw(
         lambda c: app.withdraw(programme_id, body.case_id, fields, c),
         _programme_at(programme_id),
         m,
+        cases=[body.case_id],
     )
 
 

@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 
 from services.programmes.domain import CaseFile, Programme
 from services.programmes.domain.errors import FutureTimeError, NotVoidableError
-from services.programmes.queries import AGENCY_BOUND_ROLES, ProgrammesQueries, Reader
+from services.programmes.queries import AGENCY_BOUND_ROLES, ProgrammesQueries
 from services.programmes.views import CaseRegister, Catalogue, FollowUps, Participation, Referrals
 from shared.events import (
     FollowUpRecorded,
@@ -30,7 +30,6 @@ from shared.events import (
 )
 from shared.kit.errors import ForbiddenError, NotFoundError
 from shared.kit.store import CommandContext, IntegrityError, Recorded
-from shared.permissions import COMMAND_ROLES
 
 __all__ = ["ProgrammesApplication"]
 
@@ -188,11 +187,9 @@ class ProgrammesApplication(ProgrammesQueries):
 
     def void(self, event_id: UUID, reason: str, ctx: CommandContext) -> Recorded:
         """Void a mistaken entry of this service (a referral's voiding is its revocation)."""
-        entry = self.entry_of(event_id)
+        entry = self.entry_to_void(event_id, ctx)
         if entry.type.split(".")[2] == "EntryVoided":
             raise NotVoidableError("a voiding is final: record the right entry anew instead")
-        if ctx.role not in COMMAND_ROLES.get(entry.type, frozenset()):
-            raise ForbiddenError(f"role {ctx.role!r} may not void a {entry.type.split('.')[2]}")
         data = ProgrammesEntryVoided(
             voided_event_id=event_id, reason=reason, voided_event_type=entry.type
         )
@@ -280,12 +277,7 @@ class ProgrammesApplication(ProgrammesQueries):
             raise NotFoundError(f"no case {case_id} known to programmes") from None
 
     def _works_with(self, case_id: UUID, ctx: CommandContext) -> bool:
-        scope, params = Reader(ctx.role, ctx.agency).scope()
-        rows = self.fetch(
-            f"SELECT 1 FROM {{schema}}.case_register r WHERE r.case_id = %s AND {scope}",
-            [case_id, *params],
-        )
-        return bool(rows)
+        return ctx.scope is None or self.access.visible(ctx.scope, str(case_id))
 
     def _kept_apart_by_others(self, case_id: UUID) -> set[UUID]:
         rows = self.fetch(

@@ -10,8 +10,10 @@ from uuid import UUID
 
 from services.programmes.domain import CaseFile, Programme, Referral
 from shared.kit.errors import NotFoundError
+from shared.kit.redaction import ALWAYS, Source, ViewSources, redact_view
+from shared.kit.scope import Scope, condition
 from shared.kit.store import CaselineApplication
-from shared.permissions import SEALED_CASE_READERS
+from shared.permissions import ROLES, may_see
 
 __all__ = ["AGENCY_BOUND_ROLES", "RISK_READERS", "ProgrammesQueries", "Reader"]
 
@@ -19,28 +21,57 @@ AGENCY_BOUND_ROLES = frozenset({"civil_society", "religious_counsellor"})
 """Roles that act only for their own organisation: its programmes, its referrals, its people."""
 
 RISK_READERS = frozenset(
-    {"social_worker", "assessor", "prison_director", "judge", "prosecutor", "auditor", "admin"}
+    role for role in ROLES if may_see(role, "caseline.assessment.AssessmentSubmitted.v1")
 )
-"""Roles that may see a person's risk level and separation orders (SPEC §8: not civil society)."""
+"""Roles that may see a person's risk level and separation orders, by the visibility table
+(SPEC §8: not civil society)."""
 
 _ALL_REFERRALS = frozenset({"auditor", "admin"})
 
-_UNSEALED = "NOT EXISTS (SELECT 1 FROM {schema}.sealed_cases s WHERE s.case_id = r.case_id::text)"
+_T = "caseline.{}.{}.v1".format
 
-_LINKED = (
-    "(EXISTS (SELECT 1 FROM {schema}.participations p JOIN {schema}.programme_catalogue g"
-    " ON g.programme_id = p.programme_id WHERE p.case_id = r.case_id AND NOT p.voided"
-    " AND g.provider_agency = %s) OR EXISTS (SELECT 1 FROM {schema}.referrals f"
-    " WHERE f.case_id = r.case_id AND f.status <> 'revoked'"
-    " AND (f.to_agency = %s OR f.from_agency = %s)))"
-)
+CASE_VIEW_SOURCES: ViewSources = {
+    "case_id": ALWAYS,
+    "version": ALWAYS,
+    "full_name": Source(_T("intake", "ArrestRecorded"), "person.full_name"),
+    "facility": Source(_T("intake", "DetaineeAdmitted"), "facility"),
+    "released_at": Source(_T("intake", "DetaineeReleased"), "released_at"),
+    "enrolments": Source(_T("programmes", "ParticipantEnrolled")),
+    "referrals": Source(_T("programmes", "ReferralMade")),
+    "reintegration_plan": Source(_T("programmes", "ReintegrationPlanAgreed")),
+    "follow_ups": Source(_T("programmes", "FollowUpRecorded")),
+    "next_follow_up_due": Source(_T("programmes", "FollowUpRecorded")),
+    "risk": Source(_T("assessment", "AssessmentSubmitted"), "overall_risk"),
+    "keep_separate_from": Source(_T("assessment", "PlacementDecided"), "keep_separate_from"),
+}
+"""Where each key of programmes' case view comes from (`shared.kit.redaction`)."""
+
+REFERRAL_VIEW_SOURCES: ViewSources = {
+    "case_id": ALWAYS,
+    "referral_id": ALWAYS,
+    "from_agency": ALWAYS,
+    "to_agency": ALWAYS,
+    "status": ALWAYS,
+    "history": ALWAYS,
+    "reason": Source(_T("programmes", "ReferralMade"), "reason"),
+    "consent": Source(_T("programmes", "ReferralMade"), "consent"),
+    "legal_basis": Source(_T("programmes", "ReferralMade"), "legal_basis"),
+}
+"""Where each key of one referral's view comes from."""
+
+_ANSWER = "caseline.programmes.ReferralAccepted.v1"
+"""Who may answer a referral may read it, and find it in their incoming referrals."""
+
+
+_UNSEALED_P = "NOT EXISTS (SELECT 1 FROM {schema}.sealed_cases s WHERE s.case_id = p.case_id::text)"
+"""Counts leave sealed cases out (SPEC §8: for everyone; a count is not a way to find one)."""
 
 
 class Reader:
-    """Who reads: role and agency decide what a read shows."""
+    """Who reads: role and agency decide what a read shows; `scope` which people."""
 
-    def __init__(self, role: str, agency: str) -> None:
-        self.role, self.agency = role, agency
+    def __init__(self, role: str, agency: str, scope: Scope) -> None:
+        self.role, self.agency, self.kit_scope = role, agency, scope
 
     @property
     def bound(self) -> bool:
@@ -52,12 +83,9 @@ class Reader:
             referral.to_agency,
         )
 
-    def scope(self) -> tuple[str, list[Any]]:
+    def scope(self, command: str | None = None) -> tuple[str, list[Any]]:
         """A SQL condition on `r.case_id` limiting rows to this reader's people, and its params."""
-        condition = "true" if self.role in SEALED_CASE_READERS else _UNSEALED
-        if not self.bound:
-            return condition, []
-        return f"{condition} AND {_LINKED}", [self.agency] * 3
+        return condition(self.kit_scope, "r.case_id", command=command)
 
 
 def _iso(value: Any) -> Any:
@@ -129,7 +157,8 @@ class ProgrammesQueries(CaselineApplication):
             "SELECT count(*), count(*) FILTER (WHERE status = 'active'),"
             " count(*) FILTER (WHERE status = 'completed'),"
             " count(*) FILTER (WHERE status = 'withdrawn'), avg(sessions_attended)"
-            " FROM {schema}.participations WHERE programme_id = %s AND NOT voided",
+            " FROM {schema}.participations p WHERE programme_id = %s AND NOT voided"
+            f" AND {_UNSEALED_P}",
             (programme_id,),
         )[0]
         sessions = self.fetch(
@@ -189,13 +218,8 @@ class ProgrammesQueries(CaselineApplication):
             case = self.load(CaseFile, case_id)
         except NotFoundError:
             case = None
-        if case is not None and reader.bound:
-            scope, params = reader.scope()
-            linked = self.fetch(
-                f"SELECT 1 FROM {{schema}}.case_register r WHERE r.case_id = %s AND {scope}",
-                [case_id, *params],
-            )
-            case = case if linked else None
+        if case is not None and not self.access.visible(reader.kit_scope, str(case_id)):
+            case = None
         if case is None:
             raise NotFoundError(f"no case {case_id} known to programmes")
         return case
@@ -219,8 +243,12 @@ class ProgrammesQueries(CaselineApplication):
         }
         if reader.role in RISK_READERS:
             view["risk"] = case.risk.value if case.risk else None
-            view["keep_separate_from"] = sorted(str(c) for c in case.keep_separate_from)
-        return view, case.version
+            # Only the people the reader may see: a sealed or unlinked case is not named.
+            others = self.access.visible_set(
+                reader.kit_scope, [str(c) for c in case.keep_separate_from]
+            )
+            view["keep_separate_from"] = sorted(others)
+        return redact_view(view, reader.role, CASE_VIEW_SOURCES), case.version
 
     def _enrolments(self, case_id: UUID, reader: Reader) -> list[dict[str, Any]]:
         condition, params = (
@@ -257,16 +285,22 @@ class ProgrammesQueries(CaselineApplication):
             referral = case.referral(referral_id)
         except NotFoundError:
             referral = None
-        if referral is None or not reader.sees_referral(referral):
+        if (
+            referral is None
+            or not reader.sees_referral(referral)
+            or not self.access.visible(reader.kit_scope, str(case_id), command=_ANSWER)
+        ):
             raise NotFoundError(f"no referral {referral_id} of case {case_id} visible to you")
-        return {"case_id": str(case_id), **_referral(referral)}
+        view = {"case_id": str(case_id), **_referral(referral)}
+        return redact_view(view, reader.role, REFERRAL_VIEW_SOURCES)
 
     def list_referrals(
         self, reader: Reader, direction: str, status: str | None, limit: int, offset: int
     ) -> dict[str, Any]:
         column = "to_agency" if direction == "incoming" else "from_agency"
-        unsealed = "true" if reader.role in SEALED_CASE_READERS else _UNSEALED
-        where, params = f"r.{column} = %s AND {unsealed}", [reader.agency]
+        # A referral made to the reader's organisation is theirs to answer before the person is.
+        visible, params = reader.scope(_ANSWER if direction == "incoming" else None)
+        where, params = f"r.{column} = %s AND {visible}", [reader.agency, *params]
         if status is not None:
             where += " AND r.status = %s"
             params.append(status)

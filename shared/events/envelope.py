@@ -6,11 +6,20 @@ Parsing refuses, with a reason naming what is wrong, anything the catalogue does
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_serializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_serializer,
+)
 from pydantic_core import ErrorDetails
 
 from shared.events.base import CatalogueEvent, Instant
@@ -21,6 +30,7 @@ __all__ = [
     "Envelope",
     "EnvelopeError",
     "build_envelope",
+    "is_traceparent",
     "load_envelope",
     "parse_envelope",
     "validate_envelope",
@@ -38,6 +48,33 @@ def _to_utc(value: datetime) -> datetime:
 
 
 UtcInstant = Annotated[Instant, AfterValidator(_to_utc)]
+
+_TRACEPARENT = r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+_TRACEPARENT_RE = re.compile(_TRACEPARENT)
+_ZERO_TRACE, _ZERO_PARENT = "0" * 32, "0" * 16
+
+
+def is_traceparent(value: object) -> bool:
+    """Whether `value` is a W3C Trace Context `traceparent` of version 00: lowercase hex ids, a
+    trace id and a parent id that are not all zero (the standard's invalid values)."""
+    return (
+        isinstance(value, str)
+        and _TRACEPARENT_RE.fullmatch(value) is not None
+        and value[3:35] != _ZERO_TRACE
+        and value[36:52] != _ZERO_PARENT
+    )
+
+
+def _trace_context(value: str) -> str:
+    if not is_traceparent(value):
+        raise ValueError("the trace id and the parent id must not be all zero")
+    return value
+
+
+TraceParent = Annotated[
+    str, StringConstraints(pattern=_TRACEPARENT), AfterValidator(_trace_context)
+]
+"""A W3C `traceparent` of version 00 (other versions and shapes are refused, not passed on)."""
 
 
 class EnvelopeError(ValueError):
@@ -68,8 +105,8 @@ class Envelope(BaseModel):
     agency: str = Field(min_length=1, max_length=200)
     causationid: UUID | None = None
     correlationid: UUID | None = None
-    traceparent: str | None = Field(
-        default=None, pattern=r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+    traceparent: TraceParent | None = Field(
+        default=None, description="W3C Trace Context, version 00; ids not all zero."
     )
     tracestate: str | None = Field(default=None, max_length=512)
     personaldata: dict[str, Any] | None = Field(

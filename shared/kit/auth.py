@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 
 from shared.kit.errors import CaselineError, ForbiddenError
 from shared.kit.settings import Settings
-from shared.permissions import COMMAND_ROLES, ROLES
+from shared.permissions import COMMAND_ROLES, ROLES, VOID_SUPERVISORS
 
 __all__ = [
     "AuthenticationError",
@@ -26,6 +26,7 @@ __all__ = [
     "mint_token",
     "require_command",
     "require_role",
+    "require_voider",
 ]
 
 _REQUIRED_CLAIMS = ["sub", "agency", "role", "exp", "iss", "aud"]
@@ -49,6 +50,8 @@ class User:
     sub: str
     agency: str
     role: str
+    facility: str | None = None
+    """The facility a prison officer works at (the `facility` claim; SPEC §8 scoping)."""
 
 
 def mint_token(
@@ -59,6 +62,7 @@ def mint_token(
     role: str,
     ttl_minutes: float = 60,
     now: datetime | None = None,
+    facility: str | None = None,
 ) -> str:
     """A signed HS256 token for development and tests."""
     if role not in ROLES:
@@ -74,17 +78,21 @@ def mint_token(
         "nbf": issued - timedelta(seconds=5),
         "exp": issued + timedelta(minutes=ttl_minutes),
     }
+    if facility is not None:
+        claims["facility"] = facility
     return jwt.encode(claims, settings.jwt_key(), algorithm="HS256")
 
 
 def decode_token(token: str, settings: Settings) -> User:
-    """Check signature, `exp`, `nbf`, `iss`, `aud` and the claims; raise 401 on any failure."""
+    """Check signature, `exp`, `nbf`, `iss`, `aud` and the claims (in production also `iat` and
+    the token's lifetime); raise 401 on any failure."""
     if settings.jwt_public_key:
         key: Any = settings.jwt_public_key
         algorithms = ["EdDSA", "RS256"]
     else:
         key = settings.jwt_key()
         algorithms = ["HS256"]
+    production = settings.environment == "production"
     try:
         claims = jwt.decode(
             token,
@@ -92,17 +100,32 @@ def decode_token(token: str, settings: Settings) -> User:
             algorithms=algorithms,
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
-            options={"require": _REQUIRED_CLAIMS},
+            options={"require": [*_REQUIRED_CLAIMS, *(["iat"] if production else [])]},
             leeway=5,
         )
-    except (jwt.PyJWTError, ValueError, TypeError):
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError):
         raise AuthenticationError() from None
+    if production and not _lives_within(claims, settings.jwt_max_ttl_minutes):
+        raise AuthenticationError()
     sub, agency, role = claims.get("sub"), claims.get("agency"), claims.get("role")
     if not all(isinstance(v, str) and 0 < len(v) <= 200 for v in (sub, agency, role)):
         raise AuthenticationError()
     if role not in ROLES:
         raise AuthenticationError()
-    return User(sub=str(sub), agency=str(agency), role=str(role))
+    facility = claims.get("facility")
+    if facility is not None and not (isinstance(facility, str) and 0 < len(facility) <= 200):
+        raise AuthenticationError()
+    return User(sub=str(sub), agency=str(agency), role=str(role), facility=facility)
+
+
+def _lives_within(claims: dict[str, Any], minutes: float) -> bool:
+    """Whether the token was issued to live (`exp` - `iat`) no longer than `minutes`: a stolen
+    token is of use only that long, whatever expiry its issuer chose."""
+    try:
+        lifetime = float(claims["exp"]) - float(claims["iat"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return lifetime <= minutes * 60
 
 
 def current_user(request: Request) -> User:
@@ -131,3 +154,17 @@ def require_command(user: User, event_type: str | type[Any]) -> None:
     allowed = COMMAND_ROLES.get(name, frozenset())
     if user.role not in allowed:
         raise ForbiddenError(f"role {user.role!r} may not record {name.split('.')[2]}")
+
+
+def require_voider(role: str, agency: str, entry_type: str, recorded_for: str | None) -> None:
+    """403 unless the caller may void an entry of `entry_type` recorded for the agency
+    `recorded_for`: corrections stay with their author (SPEC §5) — a role that records the type,
+    or one that supervises it (`VOID_SUPERVISORS`), acting for that same agency. An automatic
+    entry (`recorded_for` None) belongs to no agency: the service's own rules say whether it can
+    be voided at all."""
+    name = entry_type.split(".")[2] if entry_type.count(".") >= 2 else entry_type
+    may = COMMAND_ROLES.get(entry_type, frozenset()) | VOID_SUPERVISORS.get(entry_type, frozenset())
+    if role not in may:
+        raise ForbiddenError(f"role {role!r} may not void {name}")
+    if recorded_for is not None and agency != recorded_for:
+        raise ForbiddenError(f"only the agency that recorded this {name} may void it")

@@ -20,13 +20,17 @@ from nats.js.errors import BadRequestError, NotFoundError
 from shared.events import CatalogueEvent, subject_for
 from shared.kit.settings import Settings
 
-__all__ = ["Bus", "ensure_stream"]
+__all__ = ["Bus", "ensure_stream", "inbox_prefix"]
 
 log = logging.getLogger("caseline.bus")
 
 
 async def ensure_stream(js: JetStreamContext, settings: Settings) -> None:
-    """Create the stream `CASELINE` (file storage, `caseline.>`, duplicate window ≥ 2 min)."""
+    """Create the stream `CASELINE` (file storage, `caseline.>`, duplicate window ≥ 2 min).
+
+    Under the generated NATS permissions only `ops` may create or change it (`caseline
+    nats-stream`, before the services start); a service's user may only read its info, so a
+    service finds it in place, or waits for it."""
     config = StreamConfig(
         name=settings.stream,
         subjects=[f"{settings.subject_prefix}caseline.>"],
@@ -46,6 +50,12 @@ async def ensure_stream(js: JetStreamContext, settings: Settings) -> None:
         # Never scale a stream down from here: an operator may have given it more replicas.
         config.num_replicas = max(settings.stream_replicas, info.config.num_replicas or 1)
         await js.update_stream(config)
+
+
+def inbox_prefix(user: str | None) -> str:
+    """The connection's reply subjects: its NATS user's own (`_INBOX.<user>`), which the
+    generated permissions let no other user read (deploy/nats/agencies.conf)."""
+    return f"_INBOX.{user}" if user else "_INBOX"
 
 
 def _servers(url: str) -> tuple[list[str], dict[str, str]]:
@@ -86,6 +96,7 @@ class Bus:
                     reconnect_time_wait=0.5,
                     connect_timeout=2,
                     error_cb=self._on_error,
+                    inbox_prefix=inbox_prefix(credentials.get("user")),
                     **credentials,
                 )
                 js = nc.jetstream(timeout=5)
@@ -107,6 +118,11 @@ class Bus:
             return
 
     async def _on_error(self, exc: Exception) -> None:
+        # A refusal by the server is a configuration mistake (or an ops step not yet run, such
+        # as `caseline nats-stream`): say so, where a passing network error is only noise.
+        if "permissions violation" in str(exc).lower():
+            log.warning("NATS refused %s: %s", self.name, exc)
+            return
         log.debug("NATS: %s", exc)
 
     @property

@@ -22,6 +22,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.events import by_type
+from shared.events.envelope import is_traceparent
 from shared.kit.access import ReadGuard, audit_read, audit_router, open_read_audit
 from shared.kit.auth import CurrentUser, User
 from shared.kit.errors import (
@@ -30,7 +32,13 @@ from shared.kit.errors import (
     StaleVersionError,
 )
 from shared.kit.metrics import Metrics
-from shared.kit.observability import current_traceparent, log_context, server_span
+from shared.kit.observability import (
+    current_traceparent,
+    log_context,
+    new_traceparent,
+    server_span,
+)
+from shared.kit.scope import canonical_id, scope_of
 from shared.kit.settings import Settings
 from shared.kit.store import (
     CaselineApplication,
@@ -46,6 +54,7 @@ __all__ = [
     "command_context",
     "create_service_app",
     "problem",
+    "require_case",
     "respond_recorded",
     "run_command",
     "view_response",
@@ -234,8 +243,12 @@ def _correlation_of(request: Request) -> UUID:
 
 
 def _incoming_traceparent(request: Request) -> str | None:
+    """The client's W3C `traceparent` if valid; a malformed one is never stored or passed on: the
+    request starts a new trace instead (the server span's, when tracing)."""
     traceparent = request.headers.get("traceparent")
-    return traceparent if traceparent is not None and len(traceparent) <= 128 else None
+    if traceparent is None or is_traceparent(traceparent):
+        return traceparent
+    return new_traceparent()
 
 
 _QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -266,7 +279,14 @@ async def command_context(request: Request, user: CurrentUser) -> CommandContext
     except ValueError:
         raise _bad_header("Caseline-Correlation-Id must be a UUID") from None
     traceparent = getattr(request.state, "traceparent", None) or _incoming_traceparent(request)
+    named = (
+        await asyncio.to_thread(_named_case, request)
+        if "event_id" in request.path_params
+        else _named_case(request)
+    )
     return CommandContext(
+        scope=scope_of(user),
+        case_id=named,
         actor=user.sub,
         agency=user.agency,
         role=user.role,
@@ -276,6 +296,33 @@ async def command_context(request: Request, user: CurrentUser) -> CommandContext
         fingerprint=fingerprint(request.method, request.url.path, body),
         expected_version=expected,
     )
+
+
+def _named_case(request: Request) -> str | None:
+    """The case a command names: its path's `case_id`, or the case of the entry it voids."""
+    with contextlib.suppress(CaselineError):
+        raw = request.path_params.get("case_id")
+        if raw is not None:
+            return canonical_id(raw)
+        event_id = request.path_params.get("event_id")
+        application = getattr(request.app.state.parts, "application", None)
+        if event_id is not None and hasattr(application, "find_entry"):
+            entry = application.find_entry(UUID(canonical_id(event_id, "event_id")))
+            # An entry about a programme or an instrument names no case.
+            if entry is None or by_type(entry.type).subject_name != "case_id":
+                return None
+            return str(entry.subject)
+    return None
+
+
+def require_case(
+    app: CaselineApplication, ctx: CommandContext, case_id: UUID | str, event_type: str
+) -> None:
+    """404 unless the caller may record `event_type` on the case (sealed, or not linked to
+    their agency, facility or organisation: as if it did not exist). `run_command` checks the
+    case a command's path names; a route whose body names cases checks each with this."""
+    if ctx.scope is not None:
+        app.access.require(ctx.scope, canonical_id(str(case_id)), command=event_type)
 
 
 def _request_correlation(request: Request) -> UUID:
@@ -308,9 +355,22 @@ def run_command(
     do: Callable[[CommandContext], Recorded],
     location: Callable[[Recorded], str],
     metrics: Metrics | None = None,
+    *,
+    cases: Sequence[UUID | str] = (),
 ) -> JSONResponse:
-    """Run a command once: replay an idempotent retry, retry a lost race, map outcomes."""
+    """Run a command once: replay an idempotent retry, retry a lost race, map outcomes.
+
+    First, the case the path names and the `cases` the body names must be cases the caller may
+    act on (`require_case`), or the answer is a 404 that reveals nothing of them.
+    """
     name = event_type.split(".")[2] if event_type.count(".") >= 2 else event_type
+    named = [ctx.case_id] if ctx.case_id is not None else []
+    try:
+        for case_id in [*named, *cases]:
+            require_case(app, ctx, case_id, event_type)
+    except CaselineError as exc:
+        _count(metrics, name, f"{exc.status}")
+        raise
     if ctx.idempotency_key:
         replayed = app.replayed_response(ctx.idempotency_key, ctx.fingerprint)
         if replayed is not None:
@@ -380,15 +440,10 @@ class ServiceParts:
         self.bus: Any = None
         self.relay: Any = None
         self.audit: Any = None
-        self.sealed_lookup: Callable[[str], bool] | None = None
+        self.access: Any = None
+        """The service's `CaseAccess`: which cases a caller may see or act on."""
         self.tasks: list[asyncio.Task[Any]] = []
         self.readiness: list[Callable[[], Awaitable[str | None]]] = []
-
-    def sealed(self, case_id: str) -> bool:
-        """Whether a case is sealed: the service's own lookup, else the audit log's table."""
-        if self.sealed_lookup is not None:
-            return self.sealed_lookup(case_id)
-        return bool(self.audit is not None and self.audit.is_sealed(case_id))
 
 
 async def _bounded(step: Awaitable[Any], what: str, seconds: float = 15.0) -> None:
@@ -446,7 +501,7 @@ def create_service_app(
         description=description,
         version="1",
         lifespan=lifespan,
-        dependencies=[Depends(ReadGuard(service, lambda: parts.audit, parts.sealed))],
+        dependencies=[Depends(ReadGuard(service, lambda: parts.audit, lambda: parts.access))],
         responses=PROBLEM_RESPONSES,
     )
     app.state.settings = settings

@@ -39,6 +39,16 @@ class Metrics:
             ["type"],
             **labels,
         )
+        self.relay_refused = Counter(
+            "caseline_relay_refused_total",
+            "Stored events the relay refused to publish (the catalogue refuses their envelope)",
+            **labels,
+        )
+        self.relay_stuck_position = Gauge(
+            "caseline_relay_stuck_position",
+            "Notification id of the event the relay refuses and stopped at; 0 when none",
+            **labels,
+        )
         self.relay_lag_events = Gauge(
             "caseline_relay_lag_events", "Events recorded but not yet published", **labels
         )

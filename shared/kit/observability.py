@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import sys
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
@@ -16,12 +17,15 @@ from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind, Tracer, TracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from shared.events.envelope import is_traceparent
+
 __all__ = [
     "configure_logging",
     "configure_tracing",
     "consumer_span",
     "current_traceparent",
     "log_context",
+    "new_traceparent",
     "producer_span",
     "server_span",
     "tracing_enabled",
@@ -145,7 +149,9 @@ def tracing_enabled() -> bool:
 
 
 def _parent(traceparent: str | None) -> otel_context.Context | None:
-    if not traceparent:
+    # Only version 00 with real ids: anything else starts a new trace, as the catalogue would
+    # refuse it on an event (the propagator alone lets later versions and extra fields through).
+    if not is_traceparent(traceparent):
         return None
     return _PROPAGATOR.extract({"traceparent": traceparent})
 
@@ -157,6 +163,14 @@ def current_traceparent() -> str | None:
     carrier: dict[str, str] = {}
     _PROPAGATOR.inject(carrier)
     return carrier.get("traceparent")
+
+
+def new_traceparent() -> str:
+    """A `traceparent` starting a new trace, for a request whose own was malformed when this
+    process does not trace (sampled, so that the services that do record the rest)."""
+    while not is_traceparent(value := f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"):
+        pass  # all-zero ids: one chance in 2**64 or less
+    return value
 
 
 _NO_SPAN = contextlib.nullcontext()

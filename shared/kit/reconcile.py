@@ -22,7 +22,7 @@ from uuid import UUID
 import httpx
 
 from shared.kit.bus import Bus
-from shared.kit.relay import Outgoing, outgoing
+from shared.kit.outgoing import Outgoing, RefusedEventError, outgoing
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication
 
@@ -101,11 +101,27 @@ class Published:
 def published_entries(
     app: CaselineApplication, bus: Bus, start: int, limit: int = 500
 ) -> list[Published]:
-    """The notifications from `start`, each with the message the relay publishes for it."""
+    """The notifications from `start`, each with the message the relay publishes for it (none
+    for an event the catalogue refuses)."""
     return [
-        Published(notification_id, outgoing(bus, app.service, state))
+        Published(notification_id, _message(app, bus, notification_id, state))
         for notification_id, state in app.store.select_states(start, limit)
     ]
+
+
+def _message(
+    app: CaselineApplication, bus: Bus, notification_id: int, state: bytes
+) -> Outgoing | None:
+    try:
+        return outgoing(bus, app.service, state)
+    except RefusedEventError as refused:
+        # Published before the catalogue refused such envelopes: sent again, it would only be
+        # dead-lettered again, on every pass. Said once, and left to an operator.
+        log.error(
+            "reconciliation of %s will not publish event %s again (notification %d): %s",
+            app.service, refused.event_id, notification_id, refused.reason,
+        )  # fmt: skip
+        return None
 
 
 @dataclass

@@ -127,7 +127,14 @@ class EntryIndex(View):
         "CREATE TABLE IF NOT EXISTS {schema}.entry_index ("
         " event_id uuid PRIMARY KEY, aggregate_id uuid NOT NULL, version bigint NOT NULL,"
         " subject text NOT NULL, type text NOT NULL, actor text NOT NULL,"
-        " recorded_at timestamptz NOT NULL)",
+        " recorded_at timestamptz NOT NULL, agency text)",
+        # A table made before the recording agency was kept gets the column (its rows stay
+        # empty there until `caseline replay`; a voiding reads the stored event meanwhile).
+        # Looked up first, so that a start-up does not queue for the table's exclusive lock.
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute"
+        " WHERE attrelid = '{schema}.entry_index'::regclass AND attname = 'agency'"
+        " AND NOT attisdropped) THEN ALTER TABLE {schema}.entry_index ADD COLUMN agency text;"
+        " END IF; END $$",
     )
 
     def apply(self, event: Any) -> list[Op]:
@@ -137,7 +144,7 @@ class EntryIndex(View):
         return [
             (
                 "INSERT INTO {schema}.entry_index (event_id, aggregate_id, version, subject, type,"
-                " actor, recorded_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                " actor, recorded_at, agency) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (event_id) DO NOTHING",
                 (
                     meta.event_id,
@@ -147,6 +154,7 @@ class EntryIndex(View):
                     data.type_name(),
                     meta.actor,
                     meta.recorded_at,
+                    meta.agency,
                 ),
             )
         ]
@@ -154,7 +162,8 @@ class EntryIndex(View):
 
 @dataclass(frozen=True)
 class Entry:
-    """Where an entry (an event, by its id) lives: its aggregate and version, type, actor."""
+    """Where an entry (an event, by its id) lives: its aggregate and version, type, who recorded
+    it and for which agency (None: indexed before agencies were)."""
 
     event_id: UUID
     aggregate_id: UUID
@@ -163,6 +172,7 @@ class Entry:
     type: str
     actor: str
     recorded_at: datetime
+    agency: str | None = None
 
 
 class CaselineRecorder(PostgresApplicationRecorder):

@@ -6,148 +6,39 @@ only then records the new position. A crash between publishing and recording re-
 ids, which JetStream de-duplicates (and the ledger, being idempotent on event id, ignores past the
 window). Only one relay per service publishes at a time (a PostgreSQL advisory lock), so replicas
 are safe.
+
+Each envelope is validated against the catalogue before it leaves: a stored event the ledger would
+refuse is not published, and since order must hold, neither is anything after it. The relay stops
+there and says so — an error log naming the event, `caseline_relay_refused_total`, the gauge
+`caseline_relay_stuck_position` and `/readyz` — until the event is dealt with.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import json
 import logging
 import zlib
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from typing import Any, NamedTuple
-from uuid import UUID
 
 import psycopg
 
-from shared.events import CLOUDEVENTS_JSON, CatalogueEvent
-from shared.events.registry import UnknownEventType, by_type
 from shared.kit.bus import Bus
 from shared.kit.metrics import Metrics
 from shared.kit.observability import current_traceparent, producer_span
+from shared.kit.outgoing import Outgoing, RefusedEventError, outgoing
 from shared.kit.publish import BatchPublisher
-from shared.kit.recorder import MetaTranscoding
 from shared.kit.store import CaselineApplication
 
-__all__ = ["Outgoing", "Relay", "outgoing"]
+__all__ = ["Outgoing", "Refusal", "RefusedEventError", "Relay", "outgoing"]
 
 log = logging.getLogger("caseline.relay")
 
-
-class Outgoing(NamedTuple):
-    """What the relay publishes for one stored event: its facts, the subject, body and headers."""
-
-    event_id: UUID
-    case: str  # the envelope's `subject`: the case (or catalogue object) the event is about
-    recorded_at: datetime
-    subject: str
-    body: bytes
-    headers: dict[str, str]
-
-
-_ENVELOPE_ORDER = (
-    "specversion", "id", "source", "type", "subject", "time", "datacontenttype", "dataschema",
-    "recordedtime", "actor", "agency", "causationid", "correlationid", "traceparent",
-    "personaldata", "data",
-)  # fmt: skip
-
-
-class _Kind(NamedTuple):
-    """What the envelope takes from an event's class, looked up once per type."""
-
-    service: str
-    type: str
-    source: str
-    dataschema: str
-    subject_field: str | None  # a catalogue object is its own subject: its id field
-    time_field: str | None
-    cls: type[CatalogueEvent]
-
-
-@functools.cache
-def _kind(type_name: str) -> _Kind | None:
-    try:
-        cls = by_type(type_name)
-    except UnknownEventType:
-        return None
-    own_subject = cls.subject_name if cls.subject_name in cls.model_fields else None
-    return _Kind(
-        cls.service, cls.type_name(), f"/caseline/{cls.service}", cls.dataschema(), own_subject,
-        cls.time_field, cls,
-    )  # fmt: skip
-
-
-def outgoing(bus: Bus, service: str, state: bytes) -> Outgoing | None:
-    """The message for one stored event, or None when it is internal (not this service's own).
-
-    Built straight from the stored JSON: the payload was validated when it was recorded and is
-    stored as the envelope carries it (sealed, `model_dump(mode="json")`), so the relay and
-    reconciliation, which both publish through here, copy it instead of decoding it. The result
-    is the envelope `build_envelope` gives for the decoded event, byte for byte (tested).
-    """
-    stored = json.loads(state)
-    tagged, tagged_meta = stored.get("data"), stored.get("meta")
-    if not (isinstance(tagged, dict) and isinstance(tagged_meta, dict)):
-        return None
-    if tagged_meta.get("_type_") != MetaTranscoding.name:
-        return None
-    kind = _kind(str(tagged.get("_type_", "")))
-    if kind is None or kind.service != service:
-        return None  # a service publishes only its own catalogue events
-    data, meta = tagged["_data_"], tagged_meta["_data_"]
-    case = meta["subject"]
-    if kind.subject_field is not None and str(data.get(kind.subject_field)) != case:
-        raise ValueError(f"subject {case!r} must be the payload's {kind.subject_field}")
-    recorded_at = datetime.fromisoformat(meta["recorded_at"])
-    happened = data.get(kind.time_field) if kind.time_field else None
-    envelope = {
-        "specversion": "1.0",
-        "id": meta["event_id"],
-        "source": kind.source,
-        "type": kind.type,
-        "subject": case,
-        "time": _utc(_instant(happened) if happened else recorded_at),
-        "datacontenttype": "application/json",
-        "dataschema": kind.dataschema,
-        "recordedtime": _utc(recorded_at),
-        "actor": meta["actor"],
-        "agency": meta["agency"],
-        "causationid": meta.get("causation_id"),
-        "correlationid": meta.get("correlation_id"),
-        "traceparent": meta.get("traceparent"),
-        "personaldata": stored.get("personal"),
-        "data": data,
-    }
-    body = {k: envelope[k] for k in _ENVELOPE_ORDER if envelope[k] is not None}
-    headers = {"Nats-Msg-Id": meta["event_id"], "Content-Type": CLOUDEVENTS_JSON}
-    if envelope["traceparent"]:
-        headers["traceparent"] = envelope["traceparent"]
-    if envelope["correlationid"]:
-        headers["Caseline-Correlation-Id"] = envelope["correlationid"]
-    return Outgoing(
-        event_id=UUID(meta["event_id"]),
-        case=case,
-        recorded_at=recorded_at,
-        subject=bus.subject(kind.cls, case),
-        body=json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(),
-        headers=headers,
-    )
-
-
-def _instant(value: str) -> datetime:
-    # A payload time is an RFC 3339 moment, or a calendar day, which happened from its start
-    # (as `CatalogueEvent.occurred_at` says).
-    if len(value) == 10:
-        return datetime.combine(date.fromisoformat(value), time.min, tzinfo=UTC)
-    return datetime.fromisoformat(value)
-
-
-def _utc(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+REFUSED_RETRY_SECONDS = 5.0
+"""How often a relay stopped at an event it refuses reads it again."""
 
 
 async def _to_the_end(work: Callable[[], Any]) -> Any:
@@ -159,6 +50,14 @@ async def _to_the_end(work: Callable[[], Any]) -> Any:
     except asyncio.CancelledError:
         await asyncio.wait({future}, timeout=10)
         raise
+
+
+class Refusal(NamedTuple):
+    """Where the relay stopped: the notification it will not publish, its event and why."""
+
+    position: int
+    event_id: str
+    reason: str
 
 
 Batch = list[tuple[int, str, bytes, dict[str, str]]]
@@ -192,6 +91,7 @@ class Relay:
         self._known: int | None = None  # the position this relay last saved
         self._led_at = float("-inf")  # when the lock was last seen held
         self.published = 0
+        self.refused: Refusal | None = None  # the event the relay stopped at, if any
 
     # -- called from any thread after the application saved events
     def wake(self) -> None:
@@ -215,9 +115,7 @@ class Relay:
                     moved = await self.step()
                     backoff = 0.1
                     if not moved:
-                        self._wake.clear()
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                        await self._idle()
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -231,6 +129,16 @@ class Relay:
                 with contextlib.suppress(Exception):
                     await self._batches.close()
             await asyncio.to_thread(self._release_leadership)
+
+    async def _idle(self) -> None:
+        if self.refused is not None:
+            # Stopped at an event it refuses: new events cannot go before it, so look again
+            # only now and then (an operator may have mended the stored event meanwhile).
+            await asyncio.sleep(REFUSED_RETRY_SECONDS)
+            return
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
     async def step(self) -> int:
         """Publish the next batch after the recorded position; returns how many were handled."""
@@ -248,7 +156,7 @@ class Relay:
         if batch is None:
             batch = await _to_the_end(lambda: self._next_batch(position))
         if not batch:
-            if self.metrics:
+            if self.metrics and self.refused is None:
                 self.metrics.relay_lag_events.set(0)
                 self.metrics.relay_lag_seconds.set(0)
             return 0
@@ -272,6 +180,8 @@ class Relay:
                 raise
         await _to_the_end(lambda: self._save_position(batch[-1][0]))
         self._known = batch[-1][0]
+        if self.refused is not None and self._known >= self.refused.position:
+            self._resolved()
         self.published += len(publishable)
         if self.metrics:
             self.metrics.relay_published.inc(len(publishable))
@@ -315,7 +225,11 @@ class Relay:
         oldest: datetime | None = None
         for notification_id, state in rows:
             # As stored: personal fields stay sealed on the bus (crypto-shredding).
-            message = outgoing(self.bus, self.app.service, state)
+            try:
+                message = outgoing(self.bus, self.app.service, state)
+            except RefusedEventError as refused:
+                self._refuse(notification_id, refused)
+                break  # in order or not at all: nothing after it leaves before it
             if message is None:
                 out.append((notification_id, "", b"", {}))
                 continue
@@ -328,6 +242,37 @@ class Relay:
                 lag = (self.app.clock.now() - oldest).total_seconds()
                 self.metrics.relay_lag_seconds.set(max(0.0, lag))
         return out
+
+    def _refuse(self, position: int, refused: RefusedEventError) -> None:
+        if self.refused is not None and self.refused.position == position:
+            return  # reported when first met; the gauge and /readyz keep saying it
+        self.refused = Refusal(position, refused.event_id, refused.reason)
+        log.error(
+            "relay for %s refuses to publish event %s (notification %d), which the ledger would "
+            "refuse: %s; nothing after it is published until it is dealt with",
+            self.app.service, refused.event_id, position, refused.reason,
+            extra={"event_id": refused.event_id, "notification_id": position},
+        )  # fmt: skip
+        if self.metrics:
+            self.metrics.relay_refused.inc()
+            self.metrics.relay_stuck_position.set(position)
+
+    def _resolved(self) -> None:
+        if self.refused is not None:
+            log.info("relay for %s published event %s", self.app.service, self.refused.event_id)
+        self.refused = None
+        if self.metrics:
+            self.metrics.relay_stuck_position.set(0)
+
+    async def readiness(self) -> str | None:
+        """Why the service is not ready, from the relay's side: an event it refuses to publish."""
+        refused = self.refused
+        if refused is None:
+            return None
+        return (
+            f"the relay refuses event {refused.event_id} (notification {refused.position}): "
+            f"{refused.reason}; nothing recorded after it is published"
+        )
 
     def position(self) -> int:
         rows = self.app.fetch("SELECT position FROM {schema}.relay_position WHERE id = 1")

@@ -14,13 +14,13 @@ from typing import Annotated, Any
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Request
 
-from shared.kit.access import sealing_reactions
 from shared.kit.bus import Bus
 from shared.kit.clock import Clock
 from shared.kit.http import ServiceParts, command_context, create_service_app
 from shared.kit.metrics import Metrics
 from shared.kit.observability import configure_logging, configure_tracing
 from shared.kit.relay import Relay
+from shared.kit.scope import access_reactions
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication, CommandContext
 from shared.kit.subscriber import Reactions, Subscriber
@@ -83,6 +83,7 @@ def service_app(
     async def start(parts: ServiceParts) -> None:
         app = await asyncio.to_thread(application_class, settings, clock)
         parts.application = app
+        parts.access = app.access
         bus = Bus(settings, service)
         bus.start()
         parts.bus = bus
@@ -96,7 +97,7 @@ def service_app(
         app.listeners.append(relay.wake)
         parts.relay = relay
         parts.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-relay"))
-        for reaction in [*(reactions(app) if reactions else ()), sealing_reactions(app)]:
+        for reaction in [*(reactions(app) if reactions else ()), access_reactions(app)]:
             subscriber = Subscriber(
                 bus, f"{service}-{reaction.consumer}", reaction.subjects(), reaction, parts.metrics
             )
@@ -120,7 +121,7 @@ def service_app(
                 return "the database is unreachable"
             return None
 
-        parts.readiness += [database, bus.readiness]
+        parts.readiness += [database, bus.readiness, relay.readiness]
 
     return create_service_app(
         service, settings, routers=routers, start=start, description=description

@@ -7,12 +7,19 @@ from functools import cached_property
 from typing import Any, Literal, Self
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEVELOPMENT_JWT_SECRET", "DatabaseParts", "Settings"]
+__all__ = [
+    "DEVELOPMENT_JWT_SECRET",
+    "MIN_JWT_SECRET_BYTES",
+    "DatabaseParts",
+    "Settings",
+    "parse_service_urls",
+]
 
 DEVELOPMENT_JWT_SECRET = "caseline-development-secret-change-me-0123456789"
+MIN_JWT_SECRET_BYTES = 32
 
 
 class DatabaseParts:
@@ -41,6 +48,18 @@ class DatabaseParts:
         )
 
 
+def parse_service_urls(text: str) -> dict[str, str]:
+    """`intake=http://intake:8001,judicial=…` as a mapping; ValueError when malformed."""
+    urls: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, url = item.partition("=")
+        name, url = name.strip(), url.strip().rstrip("/")
+        if not sep or not name or not url.startswith(("http://", "https://")):
+            raise ValueError(f"service URLs are name=http(s)://…, comma-separated: {item!r}")
+        urls[name] = url
+    return urls
+
+
 class Settings(BaseSettings):
     """Configuration of one Caseline process; every field is `CASELINE_<NAME>`."""
 
@@ -63,6 +82,12 @@ class Settings(BaseSettings):
     )
     jwt_secret: SecretStr | None = Field(default=None, description="HS256 key for tokens")
     jwt_public_key: str | None = Field(default=None, description="PEM key for EdDSA/RS256 tokens")
+    jwt_max_ttl_minutes: float = Field(
+        default=720,
+        gt=0,
+        le=7 * 24 * 60,
+        description="production: tokens living longer (`exp` - `iat`) than this are refused",
+    )
     jwt_issuer: str = "caseline"
     jwt_audience: str = "caseline"
     jurisdiction: str = "mali"
@@ -73,7 +98,10 @@ class Settings(BaseSettings):
     deadline_check_seconds: float = Field(
         default=30.0, gt=0, le=3600, description="judicial: how often legal deadlines are checked"
     )
-    require_purpose: bool = False
+    require_purpose: bool = Field(
+        default=False,
+        description="reads must state a purpose (Caseline-Purpose); default on in production",
+    )
     host: str = "127.0.0.1"
     port: int | None = Field(default=None, description="HTTP port; default per service")
     pool_size: int = Field(default=8, ge=1, le=100)
@@ -100,6 +128,26 @@ class Settings(BaseSettings):
     )
     ledger_token: SecretStr | None = Field(
         default=None, description="bearer token for the ledger's reconcile route (else minted)"
+    )
+    service_urls: str = Field(
+        default="",
+        description="the ledger: the other services' base URLs, name=url,… (their read audits)",
+    )
+    audit_anchor_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=86_400,
+        description="the ledger: how often it anchors every service's read-audit head; 0: never",
+    )
+    audit_anchor_token: SecretStr | None = Field(
+        default=None,
+        description="the ledger: an auditor's bearer token to read the services' audit heads"
+        " (else minted)",
+    )
+    agencies_file: str | None = Field(
+        default=None,
+        description="the ledger: the agency registry it delivers to over NATS"
+        " (deploy/agencies.yaml); unset: no agency receives anything",
     )
     reconcile_seconds: float = Field(
         default=60.0, ge=0, le=86_400, description="how often a service reconciles; 0: never"
@@ -128,20 +176,49 @@ class Settings(BaseSettings):
         description="OpenTelemetry spans; otlp sends to OTEL_EXPORTER_OTLP_ENDPOINT (extra `otlp`)",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _purpose_required_in_production(cls, data: Any) -> Any:
+        """Production requires a purpose on every read unless it is explicitly turned off."""
+        if (
+            isinstance(data, Mapping)
+            and data.get("environment") == "production"
+            and data.get("require_purpose") is None
+        ):
+            return {**data, "require_purpose": True}
+        return data
+
+    @field_validator("service_urls")
+    @classmethod
+    def _service_urls_are_name_url_pairs(cls, value: str) -> str:
+        parse_service_urls(value)
+        return value
+
+    def service_url_map(self) -> dict[str, str]:
+        """`service_urls` as name → base URL (without a trailing slash)."""
+        return parse_service_urls(self.service_urls)
+
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:
         if self.environment == "production":
-            if self.jwt_secret is None and self.jwt_public_key is None:
-                raise ValueError("production needs CASELINE_JWT_SECRET or CASELINE_JWT_PUBLIC_KEY")
-            if self.jwt_secret is not None and (
-                self.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET
-            ):
-                raise ValueError("production refuses the development JWT secret")
+            self._check_production_jwt()
             if self.clock_offset_seconds:
                 raise ValueError("production refuses CASELINE_CLOCK_OFFSET_SECONDS")
             if self.master_key is None:
                 raise ValueError("production needs CASELINE_MASTER_KEY")
         return self
+
+    def _check_production_jwt(self) -> None:
+        if self.jwt_secret is None and self.jwt_public_key is None:
+            raise ValueError("production needs CASELINE_JWT_SECRET or CASELINE_JWT_PUBLIC_KEY")
+        if self.jwt_secret is None:
+            return
+        secret = self.jwt_secret.get_secret_value()
+        if secret == DEVELOPMENT_JWT_SECRET:
+            raise ValueError("production refuses the development JWT secret")
+        # RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
+        if len(secret.encode()) < MIN_JWT_SECRET_BYTES:
+            raise ValueError(f"production refuses a JWT secret under {MIN_JWT_SECRET_BYTES} bytes")
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy with `update` applied; what is derived from the fields is derived again (a

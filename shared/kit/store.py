@@ -8,6 +8,7 @@ transaction, and queries read the service's views.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 import weakref
@@ -28,6 +29,7 @@ from eventsourcing.persistence import (
 )
 
 from shared.events import EVENT_TYPES
+from shared.kit.auth import require_voider
 from shared.kit.clock import Clock
 from shared.kit.errors import NotFoundError, StaleVersionError
 from shared.kit.observability import current_traceparent
@@ -43,6 +45,7 @@ from shared.kit.recorder import (
     View,
     ensure_schema,
 )
+from shared.kit.scope import CaseAccess, CaseAccessView
 from shared.kit.settings import Settings
 
 __all__ = [
@@ -79,6 +82,10 @@ class CommandContext:
     expected_version: int | None = None
     event_ids: tuple[UUID, ...] = ()
     """Deterministic ids for the events of a reaction (so a redelivery cannot add one)."""
+    scope: Any = None
+    """The caller's `shared.kit.scope.Scope` (None for the services' own reactions)."""
+    case_id: str | None = None
+    """The case the request names (its path's `case_id`, or the case of the entry it voids)."""
 
     @classmethod
     def system(cls, cause: Any = None, *, purpose: str = "") -> CommandContext:
@@ -153,7 +160,8 @@ class CaselineApplication(Application[UUID]):
         from shared.kit.keystore import PostgresKeyStore
 
         self.keys = PostgresKeyStore(settings)
-        self._view_objects = [EntryIndex(), *(view() for view in self.views)]
+        self._view_objects = [EntryIndex(), CaseAccessView(), *(view() for view in self.views)]
+        self.access = CaseAccess(self.fetch)
         for view in self._view_objects:
             view.bind(self)
         self.listeners: list[Callable[[], None]] = []
@@ -302,7 +310,7 @@ class CaselineApplication(Application[UUID]):
     def find_entry(self, event_id: UUID) -> Entry | None:
         """The entry recorded with this event id, if this service recorded it."""
         rows = self.fetch(
-            "SELECT event_id, aggregate_id, version, subject, type, actor, recorded_at"
+            "SELECT event_id, aggregate_id, version, subject, type, actor, recorded_at, agency"
             " FROM {schema}.entry_index WHERE event_id = %s",
             (event_id,),
         )
@@ -314,6 +322,24 @@ class CaselineApplication(Application[UUID]):
         if entry is None:
             raise NotFoundError(f"{self.service} recorded no entry {event_id}")
         return entry
+
+    def entry_to_void(self, event_id: UUID, ctx: CommandContext) -> Entry:
+        """The entry a voiding names, or 404; 403 unless the caller may void it: the role that
+        records (or supervises) its type, for the agency that recorded it (the kit's one rule)."""
+        entry = self.entry_of(event_id)
+        require_voider(ctx.role, ctx.agency, entry.type, self._recorded_for(entry))
+        return entry
+
+    def _recorded_for(self, entry: Entry) -> str | None:
+        """The agency an entry was recorded for (None: by the service itself), as indexed or,
+        indexed before agencies were, as its stored event says."""
+        agency = entry.agency
+        if agency is None:
+            stored = self.recorder.select_events(
+                entry.aggregate_id, gt=entry.version - 1, lte=entry.version
+            )
+            agency = str(json.loads(stored[0].state)["meta"]["_data_"]["agency"])
+        return None if agency == SYSTEM else agency
 
     def has_processed(self, consumer: str, event_id: UUID) -> bool:
         return bool(

@@ -26,7 +26,7 @@ from shared.kit.auth import mint_token
 from shared.kit.servers import EmbeddedPostgres, NatsServer
 from shared.kit.settings import DatabaseParts, Settings
 
-__all__ = ["Servers", "eventually", "fresh_database", "settings_for", "token_for"]
+__all__ = ["TEST_FACILITY", "Servers", "eventually", "fresh_database", "settings_for", "token_for"]
 
 
 @dataclass
@@ -65,11 +65,27 @@ def fresh_database(base_url: str, prefix: str = "t") -> str:
     return f"postgresql://{auth}@{parts.host}:{parts.port}/{name}"
 
 
+TEST_FACILITY = "Maison Centrale d'Arrêt de Bamako"
+"""The facility of the tests' prison officers unless they name another (and of their admissions)."""
+
+_FACILITY_ROLES = frozenset({"prison_registry", "prison_director"})
+
+
 def token_for(
-    settings: Settings, role: str, sub: str | None = None, agency: str | None = None
+    settings: Settings,
+    role: str,
+    sub: str | None = None,
+    agency: str | None = None,
+    facility: str | None = None,
 ) -> str:
+    if facility is None and role in _FACILITY_ROLES:
+        facility = TEST_FACILITY
     return mint_token(
-        settings, sub=sub or f"{role}-1", agency=agency or f"{role}-agency", role=role
+        settings,
+        sub=sub or f"{role}-1",
+        agency=agency or f"{role}-agency",
+        role=role,
+        facility=facility,
     )
 
 

@@ -120,7 +120,7 @@ def _submit(world: World, role: str) -> Attempt:
 
 
 def _countersign(world: World, role: str) -> Attempt:
-    case_id = world.fresh_case()
+    case_id = world.held_case()
     assessment_id = started(world, case_id)
     _rated(world, case_id, assessment_id)
     path = f"/cases/{case_id}/assessments/{assessment_id}/submission"
@@ -135,7 +135,7 @@ def _needs(world: World, role: str) -> Attempt:
 
 
 def _place(world: World, role: str) -> Attempt:
-    return _assessment(world, world.fresh_case(), "placement", _PLACEMENT)
+    return _assessment(world, world.held_case(), "placement", _PLACEMENT)
 
 
 ASSESSMENT: dict[str, Prepare] = {
@@ -151,7 +151,8 @@ ASSESSMENT: dict[str, Prepare] = {
 
 def _assessment_entry(path: str, body: dict[str, Any], role: str) -> Target:
     def record(world: World) -> Entry:
-        case_id = world.fresh_case()
+        # A held person's case: the test facility's director may see it (and act as its role).
+        case_id = world.held_case()
         answer = world.recorded("assessment", f"/cases/{case_id}/{path}", body, role)
         return Entry(str(answer["event_id"]), world.version_of("assessment", f"/cases/{case_id}"))
 
@@ -236,9 +237,18 @@ def _create(world: World, role: str) -> Attempt:
     return Attempt("programmes", "/programmes", _catalogue(agency), probe, agency=agency)
 
 
+def _accepted(world: World, case_id: str, agency: str) -> None:
+    """A referral of the case to `agency`, accepted by it: the person is the organisation's."""
+    referral_id = referral(world, case_id, agency)["referral_id"]
+    path = f"/cases/{case_id}/referrals/{referral_id}/acceptance"
+    world.recorded("programmes", path, {}, "civil_society", agency=agency)
+
+
 def _enrol(world: World, role: str) -> Attempt:
     agency = agency_of(role)
     programme_id, case_id = programme(world, agency), world.fresh_case()
+    # An organisation enrols only a person referred to it and accepted (never any case id).
+    _accepted(world, case_id, agency)
     body = {"case_id": case_id, "enrolled_at": ago()}
     return _on_programme(world, programme_id, "enrolments", body, agency)
 
@@ -279,8 +289,8 @@ def _plan(world: World, role: str) -> Attempt:
 
 def _follow_up(world: World, role: str) -> Attempt:
     agency, case_id = agency_of(role), world.fresh_case()
-    # Civil society follows up only the people it works with: here, those referred to it.
-    referral(world, case_id, agency)
+    # Civil society follows up only the people it works with: here, one referred to it.
+    _accepted(world, case_id, agency)
     released = DetaineeReleased(
         released_at=datetime.now(UTC) - 2 * HOUR, release_order_id=uuid.uuid4()
     )

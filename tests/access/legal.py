@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.events import ReleaseOrdered
+from shared.kit.testing import TEST_FACILITY
 from tests.access.world import HOUR, Attempt, Entry, World, ago
 from tests.conftest import admission_payload, arrest_payload
 
@@ -57,12 +58,20 @@ def _evidence() -> dict[str, Any]:
 
 
 _TRANSFER = {
-    "from_facility": "Gendarmerie de Sévaré",
+    "from_facility": TEST_FACILITY,
     "to_facility": "MCA Mopti",
     "reason": "Space",
 }
 _FAMILY = {"kind": "visit", "with_whom": "Awa Traoré", "relationship": "sister"}
 _ERASURE = {"reason": "Order of the investigating judge to erase the file"}
+
+
+def _held(world: World) -> str:
+    """A case whose person the test facility holds: its prison staff may act on it."""
+    case_id = world.intake_case()
+    body = admission_payload(admitted_at=ago(2 * HOUR))
+    world.recorded("intake", f"/cases/{case_id}/admission", body, "prison_registry")
+    return case_id
 
 
 def _intake_attempt(world: World, path: str, body: dict[str, Any], case_id: str) -> Attempt:
@@ -90,7 +99,7 @@ def _log_evidence(world: World, role: str) -> Attempt:
 
 def _transfer(world: World, role: str) -> Attempt:
     body = {**_TRANSFER, "transferred_at": ago()}
-    return _intake_attempt(world, "transfers", body, world.intake_case())
+    return _intake_attempt(world, "transfers", body, _held(world))
 
 
 def _admit(world: World, role: str) -> Attempt:
@@ -99,11 +108,11 @@ def _admit(world: World, role: str) -> Attempt:
 
 
 def _family_contact(world: World, role: str) -> Attempt:
-    return _intake_attempt(world, "family-contacts", {**_FAMILY, "at": ago()}, world.intake_case())
+    return _intake_attempt(world, "family-contacts", {**_FAMILY, "at": ago()}, _held(world))
 
 
 def _release(world: World, role: str) -> Attempt:
-    case_id = world.intake_case()
+    case_id = _held(world)
     order_id = uuid.uuid4()
     order = ReleaseOrdered(
         release_order_id=order_id, kind="bail", effective_at=datetime.now(UTC) - 2 * HOUR
@@ -138,13 +147,25 @@ INTAKE: dict[str, Prepare] = {
 
 def _intake_entry(path: str, role: str, body: Callable[[World, str], dict[str, Any]]) -> Target:
     def record(world: World) -> Entry:
-        case_id = world.intake_case()
+        # A custody runs only before an admission; other entries are on a held person's case,
+        # whom the test facility's staff may see (and so be refused as for their role).
+        free = path.startswith("custody") or path == "admission"
+        case_id = world.intake_case() if free else _held(world)
         if path == "custody/extensions":
             _custody(world, case_id)
         answer = world.recorded("intake", f"/cases/{case_id}/{path}", body(world, case_id), role)
         return Entry(str(answer["event_id"]), _intake_version(world, case_id))
 
     return record
+
+
+def _admission_of_a_prison(world: World) -> Entry:
+    """An admission a prison's registry recorded, for its director to void (who supervises it)."""
+    prison, case_id = f"prison {uuid.uuid4().hex[:8]}", world.intake_case()
+    body = admission_payload(admitted_at=ago())
+    path = f"/cases/{case_id}/admission"
+    answer = world.recorded("intake", path, body, "prison_registry", agency=prison)
+    return Entry(str(answer["event_id"]), _intake_version(world, case_id), prison)
 
 
 INTAKE_VOIDS: dict[str, tuple[str, Target]] = {
@@ -164,6 +185,7 @@ INTAKE_VOIDS: dict[str, tuple[str, Target]] = {
         _intake_entry("family-contacts", "social_worker", lambda w, c: {**_FAMILY, "at": ago()}),
     ),
     "admin": ("PersonalDataErased", _intake_entry("erasure", "admin", lambda w, c: _ERASURE)),
+    "prison_director": ("DetaineeAdmitted", _admission_of_a_prison),
 }
 """Voiding role → the entry type it voids in the matrix, and how to record one."""
 

@@ -4,8 +4,13 @@ the catalogue event it records (SPEC §7), and each read route. A route missing 
 
 from __future__ import annotations
 
+from shared.permissions import SERVICE_READERS, may_see
+
 SERVICES = ("intake", "judicial", "assessment", "programmes")
-"""The event-sourced services; the ledger is left out while it is being reworked."""
+"""The event-sourced services, which take commands."""
+
+READ_SERVICES = (*SERVICES, "ledger")
+"""Every service that answers reads: the event-sourced ones and the ledger."""
 
 _VOID = "/entries/{event_id}/void"
 
@@ -62,7 +67,7 @@ COMMAND_ROUTES: dict[str, dict[str, str]] = {
 """Service → command route → the catalogue event it records (SPEC §7, voiding on every service,
 and intake's erasure, an addition to SPEC §5)."""
 
-_AUDIT = ("/audit", "/audit/verify")
+_AUDIT = ("/audit", "/audit/head", "/audit/verify")
 
 READ_ROUTES: dict[str, tuple[str, ...]] = {
     "intake": ("/cases", "/cases/{case_id}", *_AUDIT),
@@ -88,18 +93,61 @@ READ_ROUTES: dict[str, tuple[str, ...]] = {
         "/follow-ups",
         *_AUDIT,
     ),
+    "ledger": (
+        "/cases/{case_id}/timeline",
+        "/cases/{case_id}/verify",
+        "/cases/{case_id}/export",
+        "/events",
+        "/checkpoints/latest",
+        "/checkpoints/key",
+        "/checkpoints/{size}",
+        "/proofs/inclusion",
+        "/proofs/consistency",
+        "/audit/cases/{case_id}",
+        *_AUDIT,
+    ),
 }
 """Service → its guarded `GET` routes (health, readiness and metrics are open to all)."""
 
 UNGUARDED = ("/healthz", "/readyz", "/metrics")
+"""The open `GET` routes every service has (in its OpenAPI document)."""
+
+UNGUARDED_PAGES = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
+"""The framework's own pages: the API's description, no record."""
+
+UNGUARDED_ROUTES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(READ_SERVICES, (*UNGUARDED, *UNGUARDED_PAGES)),
+    "ledger": (*UNGUARDED, *UNGUARDED_PAGES, "/schemas/{name}"),
+}
+"""Service → the `GET` routes no read guard checks nor audits: they serve no case (the ledger's
+JSON Schemas of the event types are public)."""
+
+FULL_RECORD_ROLES = frozenset({"auditor", "judge"})
+"""Roles that may take a case's whole stored record away (the ledger's evidence bundle)."""
+
+_ONE_ASSESSMENT = ("AssessmentStarted", "IndicatorRated", "AssessmentSubmitted")
 
 NARROWED_READERS: dict[tuple[str, str], frozenset[str]] = {
-    **{(s, r): frozenset({"auditor"}) for s in SERVICES for r in _AUDIT},
+    **{(s, r): frozenset({"auditor"}) for s in READ_SERVICES for r in _AUDIT},
     ("judicial", "/deadlines"): frozenset(
         {"judge", "prosecutor", "police", "prison_registry", "prison_director", "auditor", "admin"}
     ),
+    ("ledger", "/cases/{case_id}/export"): FULL_RECORD_ROLES,
+    # One assessment shows its ratings one by one: for those who may see them.
+    ("assessment", "/cases/{case_id}/assessments/{assessment_id}"): frozenset(
+        role
+        for role in SERVICE_READERS["assessment"]
+        if all(may_see(role, f"caseline.assessment.{n}.v1") for n in _ONE_ASSESSMENT)
+    ),
+    ("ledger", "/audit/cases/{case_id}"): frozenset({"auditor"}),
 }
 """Read routes that allow fewer roles than the service's readers, by a check of their own."""
+
+PARTY_READERS: dict[tuple[str, str], frozenset[str]] = {
+    ("programmes", "/cases/{case_id}/referrals/{referral_id}"): frozenset({"auditor", "admin"}),
+}
+"""Read routes of a thing between agencies (a referral): only its parties see it (404 to the
+others), and these roles whatever their agency."""
 
 
 def event_type(service: str, route: str) -> str:

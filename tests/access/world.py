@@ -1,6 +1,7 @@
-"""The four event-sourced services running together on one database and stream, for the access
-tests: tokens, requests, probes of what a refused command must leave unchanged, and a supply of
-fresh cases every service knows (opened through intake, learnt by the others over the bus).
+"""The four event-sourced services and the ledger running together on one database and stream,
+for the access tests: tokens (with the facility of prison staff), requests, probes of what a
+refused command must leave unchanged, and a supply of fresh cases every service knows (opened
+through intake, learnt by the others over the bus).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import nats
 
 from shared.events import CatalogueEvent, build_envelope, subject_for
 from shared.kit.settings import Settings
-from shared.kit.testing import Servers, eventually, fresh_database, running
-from tests.access.routes import SERVICES
-from tests.conftest import arrest_payload, auth
+from shared.kit.testing import TEST_FACILITY, Servers, eventually, fresh_database, running
+from tests.access.routes import READ_SERVICES
+from tests.conftest import admission_payload, arrest_payload, auth
 
 __all__ = ["HOUR", "Attempt", "Entry", "World", "ago", "world_of"]
 
@@ -46,6 +47,7 @@ class Attempt:
     sub: str | None = None
     agency: str | None = None
     expect: int = 201
+    facility: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,14 @@ class World:
 
     # --- requests -------------------------------------------------------------------------
 
-    def headers(self, role: str, sub: str | None = None, agency: str | None = None) -> Any:
-        return auth(self.settings, role, sub=sub, agency=agency)
+    def headers(
+        self,
+        role: str,
+        sub: str | None = None,
+        agency: str | None = None,
+        facility: str | None = None,
+    ) -> Any:
+        return auth(self.settings, role, sub=sub, agency=agency, facility=facility)
 
     def post(self, service: str, path: str, body: dict[str, Any], role: str, **who: Any) -> Any:
         return self.clients[service].post(path, json=body, headers=self.headers(role, **who))
@@ -86,6 +94,7 @@ class World:
             role,
             sub=attempt.sub,
             agency=attempt.agency,
+            facility=attempt.facility,
         )
 
     def recorded(
@@ -93,6 +102,21 @@ class World:
     ) -> dict[str, Any]:
         """Record a precondition; its answer (`event_id`, new ids)."""
         response = self.post(service, path, body, role, **who)
+        assert response.status_code == 201, (path, response.text)
+        return dict(response.json())
+
+    def settled(
+        self, service: str, path: str, body: dict[str, Any], role: str, **who: Any
+    ) -> dict[str, Any]:
+        """Record a precondition that rests on a link another service brings over the bus (an
+        admission, for a prison's command): sent again while it is refused as unknown (404, and
+        nothing recorded), until the link has arrived."""
+
+        def sent() -> Any:
+            response = self.post(service, path, body, role, **who)
+            return None if response.status_code == 404 else response
+
+        response = self.until(sent)
         assert response.status_code == 201, (path, response.text)
         return dict(response.json())
 
@@ -119,10 +143,17 @@ class World:
 
     # --- cases ----------------------------------------------------------------------------
 
-    def intake_case(self) -> str:
-        """A case just opened in intake (the others learn of it in the background)."""
-        body = arrest_payload(arrested_at=ago(timedelta(days=3)))
-        return str(self.recorded("intake", "/cases", body, "police")["case_id"])
+    def intake_case(self, agency: str | None = None, **fields: Any) -> str:
+        """A case just opened in intake by police of `agency` (theirs to act on); the others
+        learn of it in the background."""
+        body = arrest_payload(arrested_at=ago(timedelta(days=3)), **fields)
+        return str(self.recorded("intake", "/cases", body, "police", agency=agency)["case_id"])
+
+    def known_everywhere(self, case_id: str, services: tuple[str, ...] = _OTHERS) -> str:
+        """The case, once every one of `services` knows it."""
+        for service in services:
+            self.until(lambda s=service: self._knows(s, case_id))
+        return case_id
 
     def fresh_case(self) -> str:
         """A case opened by intake and known to judicial, assessment and programmes."""
@@ -134,8 +165,27 @@ class World:
             self._cases = batch
         return self._cases.pop()
 
+    def held_case(self) -> str:
+        """A fresh case whose person the test facility's registry admitted, once every service
+        knows where the person is held (that facility's staff may then act on it anywhere)."""
+        case_id = self.fresh_case()
+        body = admission_payload(admitted_at=ago(HOUR))
+        self.recorded("intake", f"/cases/{case_id}/admission", body, "prison_registry")
+        for service in _OTHERS:
+            self.until(lambda s=service: self._holds(s, case_id))
+        return case_id
+
+    def _holds(self, service: str, case_id: str) -> bool:
+        """The facility's director may read the case there (the link has arrived), and the
+        service's view says where the person is (the admission itself has: no later change)."""
+        response = self.get(service, f"/cases/{case_id}", "prison_director", sub="probe")
+        if response.status_code != 200:
+            return False
+        return bool(self.view(service, f"/cases/{case_id}").get("facility") == TEST_FACILITY)
+
     def _knows(self, service: str, case_id: str) -> bool:
-        response = self.get(service, f"/cases/{case_id}", "auditor", sub="probe")
+        path = f"/cases/{case_id}" + ("/timeline" if service == "ledger" else "")
+        response = self.get(service, path, "auditor", sub="probe")
         return bool(response.status_code == 200)
 
     def until(self, predicate: Callable[[], Any], timeout: float = 20) -> Any:
@@ -143,15 +193,16 @@ class World:
 
     # --- the bus: facts of services that are not the one under test ------------------------
 
-    def publish(self, event: CatalogueEvent, subject_id: str) -> UUID:
-        """Publish one catalogue event on the stream as its service would; its event id."""
+    def publish(self, event: CatalogueEvent, subject_id: str, agency: str | None = None) -> UUID:
+        """Publish one catalogue event on the stream as its service would (recorded by a user of
+        `agency`); its event id."""
         event_id = uuid.uuid4()
         envelope = build_envelope(
             event,
             event_id=event_id,
             subject=subject_id,
             actor="access-feeder",
-            agency=f"{type(event).service}-agency",
+            agency=agency or f"{type(event).service}-agency",
             recorded_at=datetime.now(UTC),
         )
 
@@ -182,16 +233,19 @@ def world_settings(servers: Servers) -> Settings:
         relay_poll_seconds=0.05,
         # Breaches and seals recorded by the checkers would move versions under the probes.
         deadline_check_seconds=3600,
+        # The ledger's checkpoint routes have a checkpoint to show soon after the first entries.
+        ledger_checkpoint_seconds=1.0,
     )
 
 
 @contextmanager
 def world_of(servers: Servers) -> Iterator[World]:
-    """The four services running on one fresh database and stream, each ready."""
+    """The four event-sourced services and the ledger running on one fresh database and stream,
+    each ready."""
     settings = world_settings(servers)
     with ExitStack() as stack:
         clients = {}
-        for service in SERVICES:
+        for service in READ_SERVICES:
             module = importlib.import_module(f"services.{service}.service")
             clients[service] = stack.enter_context(running(module.create_app(settings)))
         for client in clients.values():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -13,7 +13,9 @@ import pytest
 
 from services.assessment.application import AssessmentApplication
 from services.assessment.service import create_app
+from shared.events import ArrestRecorded, DetaineeAdmitted, DetaineeReleased, DetaineeTransferred
 from shared.kit.clock import Clock
+from shared.kit.scope import access_ops
 from shared.kit.settings import Settings
 from shared.kit.store import CommandContext
 from shared.kit.testing import Servers, eventually, fresh_database, running
@@ -31,25 +33,65 @@ class Service:
     app: AssessmentApplication
     clock: Clock
     settings: Settings
+    held: dict[UUID, str] = field(default_factory=dict)
+    """Where the helpers hold each person now (the facility of the prison staff who act)."""
 
-    def headers(self, role: str = "assessor", sub: str = ASSESSOR, **extra: str) -> dict[str, str]:
-        return {**auth(self.settings, role, sub=sub), **extra}
+    def headers(
+        self,
+        role: str = "assessor",
+        sub: str = ASSESSOR,
+        *,
+        facility: str | None = None,
+        **extra: str,
+    ) -> dict[str, str]:
+        return {**auth(self.settings, role, sub=sub, facility=facility), **extra}
+
+    def prison(
+        self, case_id: UUID, role: str = "prison_director", sub: str = "dir-1"
+    ) -> dict[str, str]:
+        """Headers of prison staff of the facility that holds the person now."""
+        return self.headers(role, sub, facility=self.held[case_id])
 
     def open_case(self, facility: str | None = None, admitted_at: datetime | None = None) -> UUID:
         """A case as intake's events would open it (arrest, then admission when a facility)."""
         case_id = uuid4()
         now = self.clock.now()
         self.app.open_case(case_id, now - timedelta(days=2), CommandContext.system())
+        # The arrest's link needs only the agency that recorded it.
+        self.learn(ArrestRecorded.type_name(), case_id, "police-agency", None)
         if facility is not None:
+            at = admitted_at or now
             self.app.note_custody(
-                case_id,
-                "admitted",
-                facility,
-                admitted_at or now,
-                CommandContext.system(),
-                due_on_admission=True,
+                case_id, "admitted", facility, at, CommandContext.system(), due_on_admission=True
             )
+            admitted = DetaineeAdmitted(facility=facility, admitted_at=at, warrant_ref="MD-TEST")
+            self.learn(DetaineeAdmitted.type_name(), case_id, "prison_registry-agency", admitted)
+            self.held[case_id] = facility
         return case_id
+
+    def transfer(self, case_id: UUID, to: str) -> None:
+        """The person moved to another facility, as intake's transfer would say."""
+        now = self.clock.now()
+        self.app.note_custody(case_id, "transferred", to, now, CommandContext.system())
+        moved = DetaineeTransferred(
+            from_facility=self.held[case_id], to_facility=to, transferred_at=now, reason="Security"
+        )
+        self.learn(DetaineeTransferred.type_name(), case_id, "prison_registry-agency", moved)
+        self.held[case_id] = to
+
+    def release(self, case_id: UUID) -> None:
+        """The person left custody, as intake's release would say."""
+        now = self.clock.now()
+        self.app.note_custody(case_id, "released", None, now, CommandContext.system())
+        released = DetaineeReleased(released_at=now, release_order_id=uuid4())
+        self.learn(DetaineeReleased.type_name(), case_id, "prison_registry-agency", released)
+        self.held.pop(case_id, None)
+
+    def learn(self, type_name: str, case_id: UUID, agency: str, data: Any) -> None:
+        """Record the access facts intake's event brings over the bus, which the helpers, calling
+        the reactions directly, bypass."""
+        ops = access_ops(type_name, str(case_id), uuid4(), agency, data)
+        self.app.record_inbound_only("access", uuid4(), ops)
 
     def indicators(self) -> list[str]:
         instrument = self.app.instruments()["items"][0]

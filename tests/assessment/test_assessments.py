@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import uuid4
 
-from shared.kit.access import seal_op
+from shared.events import CaseSealed
+from shared.kit.scope import access_ops
 from tests.assessment.conftest import ASSESSOR, SECOND, Service
 
 FACILITY = "Maison Centrale d'Arrêt de Bamako"
@@ -248,9 +249,10 @@ def test_a_sealed_case_is_hidden_from_lists_except_for_judges_and_auditors(
     service: Service,
 ) -> None:
     case_id = service.open_case(FACILITY)
-    seal = seal_op(str(case_id), service.clock.now(), uuid4())
+    sealed = CaseSealed(reason="acquittal became final", sealed_by="judge-1")
+    seal = access_ops(CaseSealed.type_name(), str(case_id), uuid4(), "court", sealed)
 
-    service.app.record_inbound_only("sealing", uuid4(), [seal])
+    service.app.record_inbound_only("access", uuid4(), seal)
 
     def listed(path: str, role: str) -> list[str]:
         body = service.client.get(

@@ -23,8 +23,12 @@ from services.assessment.domain import Case
 from shared.events.assessment import InstrumentPublished
 from shared.kit.clock import Clock
 from shared.kit.errors import CaselineError
+from shared.kit.scope import Scope
 from shared.kit.settings import Settings
 from shared.kit.store import CommandContext
+
+EVERY_CASE = Scope("auditor", "all", sees_sealed=True)
+"""An auditor's scope: every case, sealed ones too."""
 
 INDICATORS = ("I1", "I2", "I3")
 PEOPLE = ("ass-1", "ass-2", "dir-1")
@@ -289,7 +293,7 @@ def test_random_command_sequences_keep_the_invariants(
 
     case = app.load(Case, model.case_id)
     assert (case.current_risk.value if case.current_risk else None) == model.current_risk
-    listed = app.list_cases(500, 0, facility="Prison P")["items"]
+    listed = app.list_cases(500, 0, facility="Prison P", scope=EVERY_CASE)["items"]
     assert [c["current_risk"] for c in listed if c["case_id"] == str(model.case_id)] == [
         model.current_risk
     ]
@@ -298,7 +302,7 @@ def test_random_command_sequences_keep_the_invariants(
     now = app.clock.now()
     overdue = [
         datetime.fromisoformat(r["due_by"])
-        for r in app.reviews("overdue", 500, 0, facility="Prison P")["items"]
+        for r in app.reviews("overdue", 500, 0, facility="Prison P", scope=EVERY_CASE)["items"]
         if r["case_id"] == str(model.case_id)
     ]
     assert sorted(overdue) == sorted(d for d, satisfied in model.dues if not satisfied and d < now)
@@ -324,12 +328,16 @@ def test_rebuilt_views_answer_as_before(app: AssessmentApplication) -> None:
 
     def answers() -> list[Any]:
         return [
-            app.list_cases(500, 0),
+            app.list_cases(500, 0, scope=EVERY_CASE),
             *(
-                {k: v for k, v in app.reviews(status, 500, 0).items() if k != "as_of"}
+                {
+                    k: v
+                    for k, v in app.reviews(status, 500, 0, scope=EVERY_CASE).items()
+                    if k != "as_of"
+                }
                 for status in ("open", "overdue", "due_soon", "satisfied")
             ),
-            app.placement_conflicts(None),
+            app.placement_conflicts(None, scope=EVERY_CASE),
             app.instruments(),
         ]
 

@@ -1,4 +1,5 @@
-"""Voiding mistaken entries: what may be voided, by whom, and what then counts."""
+"""Voiding mistaken entries: what may be voided, by whom (the agency that recorded it), and what
+then counts."""
 
 from __future__ import annotations
 
@@ -8,15 +9,22 @@ from uuid import UUID
 from tests.assessment.conftest import ASSESSOR, SECOND, Service
 from tests.assessment.test_assessments import assert_refused
 from tests.assessment.test_placement import conflicts, place
+from tests.conftest import auth
 
 FACILITY = "Maison d'arrêt de Koulikoro"
 
 
-def void(service: Service, event_id: str, role: str = "assessor", sub: str = ASSESSOR) -> Any:
+def void(
+    service: Service,
+    event_id: str,
+    role: str = "assessor",
+    sub: str = ASSESSOR,
+    facility: str | None = None,
+) -> Any:
     return service.client.post(
         f"/entries/{event_id}/void",
         json={"reason": "Recorded on the wrong case."},
-        headers=service.headers(role, sub),
+        headers=service.headers(role, sub, facility=facility),
     )
 
 
@@ -105,7 +113,9 @@ def test_an_entry_is_voided_once(service: Service) -> None:
 def test_an_automatic_due_date_cannot_be_voided_by_anyone(service: Service) -> None:
     case_id = service.open_case(FACILITY)
 
-    r = void(service, entry(service, case_id, "AssessmentDue"), role="prison_director", sub="dir-1")
+    due = entry(service, case_id, "AssessmentDue")
+
+    r = void(service, due, role="prison_director", sub="dir-1", facility=FACILITY)
 
     assert r.status_code == 403
 
@@ -121,7 +131,9 @@ def test_a_voided_placement_gives_way_to_the_one_before(service: Service) -> Non
     place(service, a, b, level="maximum")
     place(service, a, level="medium")
 
-    r = void(service, entry(service, a, "PlacementDecided"), role="prison_director", sub="dir-1")
+    decided = entry(service, a, "PlacementDecided")
+
+    r = void(service, decided, role="prison_director", sub="dir-1", facility="Prison V")
 
     assert r.status_code == 201, r.text
     assert service.case(a)["placement"]["security_level"] == "maximum"
@@ -142,3 +154,46 @@ def test_a_voided_needs_assessment_no_longer_counts(service: Service) -> None:
     void(service, entry(service, case_id, "NeedsAssessed"))
 
     assert service.case(case_id)["needs"] is None
+
+
+_NEEDS = {
+    "literacy": "basic",
+    "languages": ["Fulfulde"],
+    "education_level": "primary",
+    "vocational_interests": [],
+    "skills": [],
+}
+
+
+def _needs_recorded_for(service: Service, agency: str) -> tuple[UUID, str]:
+    case_id = service.open_case(FACILITY)
+    headers = auth(service.settings, "social_worker", sub="sw-1", agency=agency)
+    recorded = service.client.post(f"/cases/{case_id}/needs", json=_NEEDS, headers=headers)
+    assert recorded.status_code == 201, recorded.text
+    return case_id, recorded.json()["event_id"]
+
+
+def _void_for(service: Service, event_id: str, agency: str) -> Any:
+    headers = auth(service.settings, "social_worker", sub="sw-2", agency=agency)
+    body = {"reason": "Recorded on the wrong case."}
+    return service.client.post(f"/entries/{event_id}/void", json=body, headers=headers)
+
+
+def test_a_colleague_of_the_recording_agency_voids_an_entry(service: Service) -> None:
+    case_id, needs = _needs_recorded_for(service, "service-social-koulikoro")
+
+    r = _void_for(service, needs, "service-social-koulikoro")
+
+    assert r.status_code == 201, r.text
+    assert service.case(case_id)["needs"] is None
+
+
+def test_another_agency_may_not_void_an_entry(service: Service) -> None:
+    case_id, needs = _needs_recorded_for(service, "service-social-koulikoro")
+    before = service.event_count()
+
+    r = _void_for(service, needs, "ong-jeunesse")
+
+    assert r.status_code == 403, r.text
+    assert service.event_count() == before
+    assert service.case(case_id)["needs"] is not None

@@ -189,6 +189,40 @@ def test_a_naive_envelope_time_is_refused() -> None:
         parse_envelope(raw)
 
 
+TRACE_ID, PARENT_ID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+
+
+@pytest.mark.parametrize(
+    "traceparent",
+    [
+        f"01-{TRACE_ID}-{PARENT_ID}-01",
+        f"ff-{TRACE_ID}-{PARENT_ID}-01",
+        f"00-{'0' * 32}-{PARENT_ID}-01",
+        f"00-{TRACE_ID}-{'0' * 16}-01",
+        f"00-{TRACE_ID.upper()}-{PARENT_ID}-01",
+        f"00-{TRACE_ID}-{PARENT_ID}-01-extra",
+        f"00-{TRACE_ID}-{PARENT_ID}-01\n",
+        "not a trace context",
+    ],
+    ids=["version-01", "version-ff", "zero-trace", "zero-parent", "uppercase", "extra-field",
+         "newline", "garbage"],
+)  # fmt: skip
+def test_a_malformed_traceparent_is_refused(traceparent: str) -> None:
+    raw = _envelope_bytes("caseline.intake.ArrestRecorded.v1", traceparent=traceparent)
+
+    with pytest.raises(EnvelopeError, match="invalid attribute 'traceparent'"):
+        parse_envelope(raw)
+
+
+def test_a_version_00_traceparent_is_accepted() -> None:
+    traceparent = f"00-{TRACE_ID}-{PARENT_ID}-01"
+    raw = _envelope_bytes("caseline.intake.ArrestRecorded.v1", traceparent=traceparent)
+
+    envelope, _ = parse_envelope(raw)
+
+    assert envelope.traceparent == traceparent
+
+
 def test_a_source_of_another_service_is_refused() -> None:
     raw = _envelope_bytes("caseline.intake.ArrestRecorded.v1", source="/caseline/judicial")
 

@@ -18,7 +18,7 @@ from services.intake.application import IntakeApplication
 from shared.events import CLOUDEVENTS_JSON, CatalogueEvent, build_envelope, by_type, parse_envelope
 from shared.events.registry import EVENT_TYPES
 from shared.kit.bus import Bus
-from shared.kit.relay import outgoing
+from shared.kit.relay import RefusedEventError, outgoing
 from shared.kit.settings import Settings
 from shared.kit.store import Meta
 
@@ -143,6 +143,38 @@ def test_a_catalogue_object_must_be_its_own_subject(app):  # type: ignore[no-unt
     )
     with pytest.raises(ValueError, match="must be the payload's"):
         outgoing(Bus(app.settings, "test"), "programmes", state)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"traceparent": "not-a-trace"}, "invalid attribute 'traceparent'"),
+        ({"traceparent": "00-" + "0" * 32 + "-" + "b" * 16 + "-01"}, "invalid attribute 'traceparent'"),
+        ({"actor": ""}, "invalid attribute 'actor'"),
+        ({"subject": "case.with.dots"}, "invalid attribute 'subject'"),
+    ],
+    ids=["garbage-traceparent", "zero-trace-id", "blank-actor", "subject-with-dots"],
+)  # fmt: skip
+def test_a_stored_event_the_catalogue_refuses_is_not_made_a_message(app, overrides, reason):  # type: ignore[no-untyped-def]
+    type_name = "caseline.intake.CustodyStarted.v1"
+    meta = _meta(type_name, **overrides)
+    state = _stored(app, by_type(type_name).model_validate(SAMPLES[type_name]), meta)
+
+    with pytest.raises(RefusedEventError, match=reason) as refused:
+        outgoing(Bus(app.settings, "test"), "intake", state)
+
+    assert refused.value.event_id == str(meta.event_id)
+
+
+def test_a_stored_payload_the_catalogue_refuses_is_not_made_a_message(app):  # type: ignore[no-untyped-def]
+    type_name = "caseline.intake.CustodyStarted.v1"
+    meta = _meta(type_name)
+    state = _stored(app, by_type(type_name).model_validate(SAMPLES[type_name]), meta)
+    # As a payload stored under a rule the catalogue has since tightened would read.
+    tampered = state.replace(b'"max_hours":', b'"max_hours_":')
+
+    with pytest.raises(RefusedEventError, match="invalid payload"):
+        outgoing(Bus(app.settings, "test"), "intake", tampered)
 
 
 def _as_stored(app: IntakeApplication, state: bytes):  # type: ignore[no-untyped-def]

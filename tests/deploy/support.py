@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -139,6 +140,22 @@ class NatsProcess(ServerProcess):
 
     def url(self, user: str, password: str) -> str:
         return f"nats://{user}:{password}@127.0.0.1:{self.port}"
+
+
+def user_url(process: NatsProcess, env: Mapping[str, str], user: str) -> str:
+    """The URL of a generated NATS user, with its password from the environment."""
+    return process.url(user, env[f"NATS_PASSWORD_{user.upper().replace('-', '_')}"])
+
+
+def make_stream(ops_url: str, replicas: int = 1) -> None:
+    """`caseline nats-stream`, the operators' step before the services start, as a process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASELINE_")}
+    env.update(CASELINE_NATS_URL=ops_url, CASELINE_STREAM_REPLICAS=str(replicas))
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "caseline"), "nats-stream", "--timeout", "60"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=90,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def wait_until(predicate: Any, timeout: float, what: str) -> Any:

@@ -214,6 +214,12 @@ def test_caseline_demo_runs_end_to_end_through_the_compose_stack(stack):
     assert "chain verified: True" in demo.stdout
 
 
+def test_no_service_was_refused_anything_by_nats_under_its_own_user(stack):
+    # After the demo: every service published, consumed and acked with its least-privilege user.
+    for name in stack.processes:
+        assert "permissions violation" not in stack.log(name).lower(), name
+
+
 def test_service_logs_are_json_lines_with_the_requests_correlationid_and_traceparent(stack):
     settings = Settings(jwt_secret=stack.env["CASELINE_JWT_SECRET"])
     token = mint_token(settings, sub="police-1", agency="police", role="police")

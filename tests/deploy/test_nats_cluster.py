@@ -1,6 +1,6 @@
 """Three nats-server processes run with deploy/nats/cluster/node.conf, the stream with three
-replicas (the kit's `ensure_stream`): publishing goes on while the stream's leader is killed with
-kill -9, and no acknowledged event is lost."""
+replicas (made by `ops`, `caseline nats-stream`): publishing goes on while the stream's leader is
+killed with kill -9, and no acknowledged event is lost."""
 
 from __future__ import annotations
 
@@ -23,9 +23,11 @@ from tests.deploy.support import (
     NatsProcess,
     example_env,
     load_compose,
+    make_stream,
     nats_conf_copy,
     nats_environment,
     stream_messages,
+    user_url,
 )
 
 pytestmark = pytest.mark.timeout(120)
@@ -59,8 +61,8 @@ def cluster(tmp_path: Path) -> Iterator[tuple[list[NatsProcess], dict[str, str]]
             node.stop()
 
 
-def _urls(nodes: list[NatsProcess], env: dict[str, str]) -> list[str]:
-    return [n.url("svc-intake", env["NATS_PASSWORD_SVC_INTAKE"]) for n in nodes]
+def _urls(nodes: list[NatsProcess], env: dict[str, str], user: str = "svc-intake") -> list[str]:
+    return [user_url(n, env, user) for n in nodes]
 
 
 async def _leader(js, stream: str) -> str:  # type: ignore[no-untyped-def]
@@ -78,7 +80,9 @@ async def _leader(js, stream: str) -> str:  # type: ignore[no-untyped-def]
 async def _publish_through_a_crash(
     nodes: list[NatsProcess], env: dict[str, str]
 ) -> tuple[list[str], int, str]:
-    """Through the kit's Bus, as a service would: all nodes in its URL, the stream made R3."""
+    """Through the kit's Bus, as a service would: all nodes in its URL, the stream made R3 by
+    the operators first (a service's user may not create it)."""
+    await asyncio.to_thread(make_stream, ",".join(_urls(nodes, env, "ops")), 3)
     settings = Settings(nats_url=",".join(_urls(nodes, env)), stream="CASELINE", stream_replicas=3)
     bus = Bus(settings, "cluster-test")
     bus.start()
@@ -120,7 +124,9 @@ def test_the_r3_stream_loses_no_acknowledged_event_when_its_leader_is_killed(clu
         warnings.simplefilter("ignore", ResourceWarning)
         acked, after_kill, leader = asyncio.run(_publish_through_a_crash(nodes, env))
         survivors = [n for n in nodes if n.process is not None]
-        stored = asyncio.run(stream_messages(_urls(survivors, env), "CASELINE", "caseline.>"))
+        # Reading the stream back takes a consumer of its own: the operators' job.
+        ops = _urls(survivors, env, "ops")
+        stored = asyncio.run(stream_messages(ops, "CASELINE", "caseline.>"))
         gc.collect()
 
     assert len(survivors) == 2

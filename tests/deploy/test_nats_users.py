@@ -1,24 +1,41 @@
-"""Per-agency NATS users (SPEC §8): generated from the visibility table, and enforced by a real
-nats-server started with the repository's own nats.conf and agencies.conf."""
+"""The NATS users (SPEC §8, least privilege): one per registered agency and per service, generated
+from deploy/agencies.yaml, and enforced by a real nats-server started with the repository's own
+nats.conf and agencies.conf — every forbidden action of an agency or a service is refused there."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import nats
 import pytest
 from nats.errors import Error as NatsError
-from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import AckPolicy, ConsumerConfig
 
-from caseline.natsconf import AGENCIES, DEFAULT_PATH, render, subscribe_subjects, users
+from caseline.natsconf import CONSUMERS, DEFAULT_PATH, DEFAULT_REGISTRY, render, users
+from services.assessment.inbound import reactions as assessment_reactions
+from services.intake.service import _reactions as intake_reactions
+from services.judicial.service import _reactions as judicial_reactions
+from services.programmes.inbound import reactions as programmes_reactions
+from shared.agencies import load_agencies
 from shared.events import EVENT_TYPES
-from shared.permissions import ROLES, may_see
-from tests.deploy.support import ROOT, NatsProcess, example_env, load_compose, nats_conf_copy
+from shared.kit.scope import access_reactions
+from tests.deploy.support import (
+    ROOT,
+    NatsProcess,
+    example_env,
+    load_compose,
+    make_stream,
+    nats_conf_copy,
+    user_url,
+)
 from tests.deploy.support import nats_environment as nats_env
+
+AGENCIES = load_agencies(ROOT / DEFAULT_REGISTRY)
+NGO, OTHER_NGO = "ngo-sahel-avenir", "ngo-nouveau-depart"
 
 
 def _matches(pattern: str, subject: str) -> bool:
@@ -32,151 +49,299 @@ def _matches(pattern: str, subject: str) -> bool:
     return len(want) == len(have)
 
 
-def test_agencies_conf_is_generated_from_the_permissions_table():
-    assert (ROOT / DEFAULT_PATH).read_text() == render(), "run `caseline nats-config`"
+def _event_subjects() -> list[tuple[str, str]]:
+    return [(m.service, f"caseline.{m.service}.{m.event_name}.case-1") for m in EVENT_TYPES]
 
 
-def test_every_role_but_admin_works_in_an_agency():
-    assigned = {role for roles in AGENCIES.values() for role in roles}
-
-    assert assigned == ROLES - {"admin"}
+def test_agencies_conf_is_generated_from_the_agency_registry():
+    assert (ROOT / DEFAULT_PATH).read_text() == render(AGENCIES), "run `caseline nats-config`"
 
 
-@pytest.mark.parametrize("agency", sorted(AGENCIES))
-def test_an_agency_may_subscribe_to_exactly_the_event_types_its_roles_see(agency):
-    allowed = subscribe_subjects(AGENCIES[agency])
+def test_each_agency_may_read_only_its_own_deliveries_and_publish_nothing():
+    by_name = {u.name: u for u in users(AGENCIES)}
 
-    for model in EVENT_TYPES:
-        subject = f"caseline.{model.service}.{model.event_name}.case-1"
-        visible = any(may_see(role, model.type_name()) for role in AGENCIES[agency])
-        assert any(_matches(p, subject) for p in allowed) == visible, (agency, subject)
+    for agency in AGENCIES:
+        user = by_name[f"agency-{agency.id}"]
+        assert user.subscribe == (f"deliver.{agency.id}.>",)
+        assert user.publish == ()
+        for _, subject in _event_subjects():
+            assert not any(_matches(p, subject) for p in user.subscribe)
 
 
-def test_no_agency_may_publish_or_read_inboxes_and_no_file_holds_a_password():
-    text = render()
+def test_each_service_may_publish_only_its_own_events():
+    by_name = {u.name: u for u in users(AGENCIES)}
 
-    for user in users():
-        if user.name in AGENCIES:
-            assert user.publish == ()
-            assert not any(s.startswith("_INBOX") for s in user.subscribe)
-        assert f"password: ${user.password_variable}" in text
-    assert '{ deny: [">"] }' in text
+    for service, subject in _event_subjects():
+        for other in CONSUMERS:
+            allowed = any(_matches(p, subject) for p in by_name[f"svc-{other}"].publish)
+            assert allowed == (other == service), (other, subject)
+
+
+def test_no_service_holds_the_stream_administration_or_anothers_consumers():
+    for user in users(AGENCIES):
+        if not user.name.startswith("svc-"):
+            continue
+        own = CONSUMERS[user.name.removeprefix("svc-")]
+        api = [s for s in user.publish if s.startswith("$JS.")]
+
+        assert "$JS.API.STREAM.INFO.CASELINE" in api
+        for subject in set(api) - {"$JS.API.STREAM.INFO.CASELINE"}:
+            assert subject.removesuffix(".>").rsplit(".", 1)[1] in own, subject
+        assert user.subscribe == (f"_INBOX.{user.name}.>",)
+
+
+class _AnyApplication:
+    """Stands in for a service's application where only its reactions' names are read."""
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *args, **kwargs: None
+
+
+REACTIONS: dict[str, Callable[[Any], list[Any]]] = {
+    "intake": intake_reactions,
+    "judicial": judicial_reactions,
+    "assessment": assessment_reactions,
+    "programmes": programmes_reactions,
+}
+
+
+@pytest.mark.parametrize("service", ["intake", "judicial", "assessment", "programmes"])
+def test_the_consumer_table_names_every_durable_consumer_a_service_makes(service):
+    app = _AnyApplication()
+    made = [*REACTIONS[service](app), access_reactions(app)]
+
+    durables = {f"{service}-{r.consumer}" for r in made}
+
+    assert durables == set(CONSUMERS[service])
 
 
 # --- against a real nats-server ---------------------------------------------------------------
 
 
+Server = tuple[NatsProcess, dict[str, str]]
+
+
 @pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[NatsProcess, dict[str, str]]]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("nats-users")
     env = example_env()
     config = nats_conf_copy(root, root / "store")
     process = NatsProcess(config, nats_env(env, load_compose()), root / "server.log").start()
     try:
+        make_stream(user_url(process, env, "ops"))
         yield process, env
     finally:
         process.stop()
 
 
-def _url(server: tuple[NatsProcess, dict[str, str]], user: str) -> str:
-    process, env = server
-    return process.url(user, env[f"NATS_PASSWORD_{user.upper().replace('-', '_')}"])
+def _url(server: Server, user: str) -> str:
+    return user_url(*server, user)
 
 
-async def _errors_of(url: str, act, expect: int = 1) -> tuple[list[str], object]:  # type: ignore[no-untyped-def]
-    """What `act` returned and the errors the server sent back, once `expect` of them came
-    (or 5 s passed: the assertions then say what was missing)."""
+@pytest.fixture(scope="module")
+def held_ack(server: Server) -> str:
+    """The ack subject of a message the ledger's consumer holds, unacknowledged."""
+    return asyncio.run(_ledger_consumer_holding_a_message(server))
+
+
+async def _ledger_consumer_holding_a_message(server: Server) -> str:
+    """As the services do it with their own users: intake publishes an event, the ledger makes
+    its durable consumer and takes the message without acking it yet."""
+    intake = await nats.connect(_url(server, "svc-intake"), inbox_prefix="_INBOX.svc-intake")
+    ledger = await nats.connect(_url(server, "svc-ledger"), inbox_prefix="_INBOX.svc-ledger")
+    try:
+        await intake.jetstream(timeout=5).publish("caseline.intake.ArrestRecorded.case-1", b"{}")
+        js = ledger.jetstream(timeout=5)
+        await js.add_consumer(
+            "CASELINE", ConsumerConfig(durable_name="ledger", ack_policy=AckPolicy.EXPLICIT)
+        )
+        sub = await js.pull_subscribe_bind("ledger", stream="CASELINE")
+        (msg,) = await sub.fetch(1, timeout=5)
+    finally:
+        await intake.close()
+        await ledger.close()
+    assert msg.reply.startswith("$JS.ACK.CASELINE.ledger.")
+    return str(msg.reply)
+
+
+async def _errors_of(url: str, act: Callable[[Any], Awaitable[Any]], expect: int = 1) -> list[str]:
+    """The errors the server sent back while `act` ran, once `expect` of them came (or 5 s
+    passed: the assertions then say what was missing)."""
     errors: list[str] = []
     enough = asyncio.Event()
 
     async def on_error(exc: Exception) -> None:
-        errors.append(str(exc))
+        errors.append(str(exc).lower())
         if len(errors) >= expect:
             enough.set()
 
-    nc = await nats.connect(url, error_cb=on_error, allow_reconnect=False)
+    user = url.split("//", 1)[1].split(":", 1)[0]
+    nc = await nats.connect(
+        url, error_cb=on_error, allow_reconnect=False, inbox_prefix=f"_INBOX.{user}"
+    )
     try:
-        result = await act(nc)
+        with contextlib.suppress(NatsError, TimeoutError):
+            await act(nc)
         await nc.flush(timeout=2)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(enough.wait(), 5)
-        await asyncio.sleep(0.2)  # and nothing more than expected
     finally:
         await nc.close()
-    return errors, result
+    return errors
 
 
-async def test_civil_society_is_refused_a_subscription_to_judicial_events_by_the_server(server):
-    async def act(nc):  # type: ignore[no-untyped-def]
-        return await nc.subscribe("caseline.judicial.>")
-
-    errors, _ = await _errors_of(_url(server, "civil_society"), act)
-
-    assert any("permissions violation for subscription" in e.lower() for e in errors), errors
-    assert any("caseline.judicial.>" in e for e in errors)
-
-
-async def test_civil_society_cannot_publish_at_all(server):
-    async def act(nc):  # type: ignore[no-untyped-def]
-        await nc.publish("caseline.programmes.ProgrammeCreated.p-1", b"{}")
-        await nc.publish("_INBOX.anything", b"{}")
-
-    errors, _ = await _errors_of(_url(server, "civil_society"), act, expect=2)
-
-    refused = [e for e in errors if "permissions violation for publish" in e.lower()]
-    assert len(refused) == 2, errors
-
-
-async def _first_delivery(sub, publisher, subject: str, data: bytes, within: float = 10.0):  # type: ignore[no-untyped-def]
-    """Publish until the subscription receives. A core subscription is at most once, and a
-    message published a few milliseconds after another connection's SUB and flush can miss it
-    (seen in about 1 run in 25 here); only a delivery proves the subscription works."""
-    deadline = time.monotonic() + within
-    while True:
-        await publisher.publish(subject, data)
-        await publisher.flush()
-        try:
-            return await sub.next_msg(timeout=0.2)
-        except NatsTimeoutError:
-            if time.monotonic() > deadline:
-                raise
-
-
-async def test_civil_society_receives_programme_events_a_service_publishes(server):
-    agency = await nats.connect(_url(server, "civil_society"))
-    service = await nats.connect(_url(server, "svc-programmes"))
+async def _state(server: Server) -> tuple[int, int, bool]:
+    """What the operators see: the stream's messages, the ledger consumer's pending acks, and
+    whether some consumer other than the ledger's exists."""
+    nc = await nats.connect(_url(server, "ops"))
     try:
-        sub = await agency.subscribe("caseline.programmes.>")
+        jsm = nc.jetstream(timeout=5)
+        stream = await jsm.stream_info("CASELINE")
+        ledger = await jsm.consumer_info("CASELINE", "ledger")
+        names = [c.name for c in await jsm.consumers_info("CASELINE")]
+    finally:
+        await nc.close()
+    return stream.state.messages, ledger.num_ack_pending, names != ["ledger"]
+
+
+def _publish(subject: str) -> Callable[[Any], Awaitable[None]]:
+    async def act(nc: Any) -> None:
+        await nc.publish(subject, b"{}")
+
+    return act
+
+
+def _subscribe(subject: str) -> Callable[[Any], Awaitable[None]]:
+    async def act(nc: Any) -> None:
+        await nc.subscribe(subject)
+
+    return act
+
+
+AGENCY_REFUSED = {
+    "the raw stream": "caseline.>",
+    "a service's raw events": "caseline.programmes.>",
+    "one raw event type": "caseline.intake.ArrestRecorded.*",
+    "another organisation's deliveries": f"deliver.{OTHER_NGO}.>",
+    "every agency's deliveries": "deliver.>",
+    "the services' replies": "_INBOX.>",
+}
+
+
+@pytest.mark.parametrize("subject", AGENCY_REFUSED.values(), ids=AGENCY_REFUSED.keys())
+async def test_an_agency_is_refused_every_subscription_but_its_own_deliveries(server, subject):
+    errors = await _errors_of(_url(server, f"agency-{NGO}"), _subscribe(subject))
+
+    assert f'permissions violation for subscription to "{subject.lower()}"' in " ".join(errors)
+
+
+async def test_an_agency_cannot_publish_at_all(server):
+    async def act(nc: Any) -> None:
+        await nc.publish("caseline.programmes.ProgrammeCreated.p-1", b"{}")
+        await nc.publish(f"deliver.{OTHER_NGO}.caseline.intake.ArrestRecorded.c-1", b"{}")
+
+    errors = await _errors_of(_url(server, f"agency-{NGO}"), act, expect=2)
+
+    assert sum("permissions violation for publish" in e for e in errors) == 2, errors
+
+
+async def test_an_agency_receives_what_the_ledger_delivers_to_it(server):
+    agency = await nats.connect(_url(server, f"agency-{NGO}"))
+    ledger = await nats.connect(_url(server, "svc-ledger"), inbox_prefix="_INBOX.svc-ledger")
+    subject = f"deliver.{NGO}.caseline.programmes.ReferralAccepted.case-1"
+    try:
+        sub = await agency.subscribe(f"deliver.{NGO}.>")
         await agency.flush()
-        msg = await _first_delivery(
-            sub, service, "caseline.programmes.ProgrammeCreated.p-1", b'{"ok":1}'
-        )
+        # A core subscription made on another connection can miss a message published a few
+        # milliseconds after it: publish until one arrives (only a delivery proves it works).
+        for _ in range(50):
+            await ledger.publish(subject, b'{"ok":1}')
+            await ledger.flush()
+            with contextlib.suppress(NatsError, TimeoutError):
+                msg = await sub.next_msg(timeout=0.2)
+                break
+        else:
+            raise AssertionError("no delivery reached the agency")
     finally:
         await agency.close()
-        await service.close()
+        await ledger.close()
 
-    assert msg.subject == "caseline.programmes.ProgrammeCreated.p-1"
-    assert msg.data == b'{"ok":1}'
+    assert (msg.subject, msg.data) == (subject, b'{"ok":1}')
 
 
-async def test_a_service_publishes_its_own_events_to_jetstream_and_not_another_services(server):
-    async def act(nc):  # type: ignore[no-untyped-def]
-        js = nc.jetstream(timeout=3)
-        await js.add_stream(name="CASELINE", subjects=["caseline.>"])
-        ack = await js.publish("caseline.intake.ArrestRecorded.case-1", b"{}")
-        with pytest.raises((NatsError, TimeoutError)):
-            await js.publish("caseline.judicial.ReleaseOrdered.case-1", b"{}", timeout=1)
-        info = await js.stream_info("CASELINE")
-        return ack.seq, info.state.messages
+SERVICE_REFUSED = {
+    "publish another service's event": ("svc-programmes", "caseline.judicial.EntryVoided.c-1"),
+    "the ledger forging an event": ("svc-ledger", "caseline.intake.ArrestRecorded.c-1"),
+    "forge a delivery": ("svc-intake", f"deliver.{NGO}.caseline.intake.ArrestRecorded.c-1"),
+    "another consumer's dead letters": ("svc-intake", "caseline.deadletter.ledger"),
+    "purge the stream": ("svc-intake", "$JS.API.STREAM.PURGE.CASELINE"),
+    "delete the stream": ("svc-intake", "$JS.API.STREAM.DELETE.CASELINE"),
+    "change the stream": ("svc-ledger", "$JS.API.STREAM.UPDATE.CASELINE"),
+    "create a stream": ("svc-ledger", "$JS.API.STREAM.CREATE.CASELINE2"),
+    "read any stored message": ("svc-intake", "$JS.API.STREAM.MSG.GET.CASELINE"),
+    "delete a stored message": ("svc-intake", "$JS.API.STREAM.MSG.DELETE.CASELINE"),
+    "read any stored message directly": ("svc-intake", "$JS.API.DIRECT.GET.CASELINE"),
+    "delete another's consumer": ("svc-intake", "$JS.API.CONSUMER.DELETE.CASELINE.ledger"),
+    "delete its own consumer": ("svc-intake", "$JS.API.CONSUMER.DELETE.CASELINE.intake-access"),
+    "re-point another's consumer": (
+        "svc-intake", "$JS.API.CONSUMER.DURABLE.CREATE.CASELINE.ledger"),
+    "create another's consumer by name": (
+        "svc-intake", "$JS.API.CONSUMER.CREATE.CASELINE.ledger"),
+    "an ephemeral consumer on everything": ("svc-intake", "$JS.API.CONSUMER.CREATE.CASELINE"),
+    "pull from another's consumer": ("svc-intake", "$JS.API.CONSUMER.MSG.NEXT.CASELINE.ledger"),
+    "ack for another consumer": ("svc-intake", "$JS.ACK.CASELINE.ledger.1.1.1.1.0"),
+    "list the consumers": ("svc-intake", "$JS.API.CONSUMER.LIST.CASELINE"),
+}  # fmt: skip
 
-    errors, (seq, stored) = await _errors_of(_url(server, "svc-intake"), act)
 
-    assert seq >= 1
-    assert stored == seq  # the judicial subject never reached the stream
-    refused = 'permissions violation for publish to "caseline.judicial.releaseordered.case-1"'
-    assert any(refused in e.lower() for e in errors), errors
+@pytest.mark.parametrize(("user", "subject"), SERVICE_REFUSED.values(), ids=SERVICE_REFUSED.keys())
+async def test_every_forbidden_publish_of_a_service_is_refused_by_the_server(server, user, subject):
+    errors = await _errors_of(_url(server, user), _publish(subject))
+
+    assert f'permissions violation for publish to "{subject.lower()}"' in " ".join(errors)
+
+
+@pytest.mark.parametrize(
+    "subject", ["_INBOX.>", "_INBOX.svc-judicial.>", "_INBOX.svc-ledger.abc.*", "caseline.>"]
+)
+async def test_a_service_is_refused_any_subscription_but_its_own_inbox(server, subject):
+    errors = await _errors_of(_url(server, "svc-intake"), _subscribe(subject))
+
+    assert f'permissions violation for subscription to "{subject.lower()}"' in " ".join(errors)
+
+
+async def test_a_service_cannot_purge_or_delete_the_stream_or_the_ledgers_consumer(
+    server, held_ack
+):
+    before = await _state(server)
+
+    async def act(nc: Any) -> None:
+        jsm = nc.jetstream(timeout=1)
+        for attempt in (
+            jsm.purge_stream("CASELINE"),
+            jsm.delete_stream("CASELINE"),
+            jsm.delete_consumer("CASELINE", "ledger"),
+            jsm.add_consumer("CASELINE", ConsumerConfig(durable_name="spy")),
+        ):
+            with contextlib.suppress(NatsError, TimeoutError):
+                await attempt
+
+    errors = await _errors_of(_url(server, "svc-intake"), act, expect=4)
+    after = await _state(server)
+
+    assert sum("permissions violation for publish" in e for e in errors) == 4, errors
+    assert before[0] >= 1
+    assert after == before  # every message kept, the ledger's consumer and nothing else
+
+
+async def test_a_service_cannot_ack_a_message_held_by_the_ledgers_consumer(server, held_ack):
+    pending = (await _state(server))[1]
+
+    errors = await _errors_of(_url(server, "svc-judicial"), _publish(held_ack))
+
+    assert f'permissions violation for publish to "{held_ack.lower()}"' in " ".join(errors)
+    assert pending == 1
+    assert (await _state(server))[1] == 1
 
 
 async def test_a_wrong_password_is_refused(server):

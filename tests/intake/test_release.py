@@ -1,17 +1,28 @@
-"""A release is recorded only under a release order judicial made (learnt over the bus), once,
-and not before the order takes effect; the release names the order as its cause."""
+"""A release is recorded by the prison that holds the person, only under a release order judicial
+made (learnt over the bus), once, and not before the order takes effect; the release names the
+order as its cause."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import timedelta
 
+from shared.events import DetaineeReleased
 from shared.kit.testing import eventually
 from tests.judicial.pathway import assert_refused, iso
 
 
+def held_case(stack) -> str:
+    """A charged case whose person the tests' prison admitted."""
+    case_id = stack.charged_case()
+    admitted = stack.admit(case_id)
+    assert admitted.status_code == 201, admitted.text
+    return case_id
+
+
 def test_a_release_without_an_order_from_judicial_is_refused(stack):
     case_id = stack.open_case()
+    assert stack.admit(case_id).status_code == 201
     before = stack.version(stack.intake, case_id)
 
     response = stack.release(case_id, str(uuid.uuid4()))
@@ -21,7 +32,7 @@ def test_a_release_without_an_order_from_judicial_is_refused(stack):
 
 
 def test_a_release_under_an_order_is_recorded_and_judicial_learns_it(stack):
-    case_id = stack.charged_case()
+    case_id = held_case(stack)
     order_id = stack.order_release(case_id).json()["release_order_id"]
     stack.intake_knows_order(case_id, order_id)
 
@@ -39,13 +50,20 @@ def test_a_person_is_released_once(stack):
     before = stack.version(stack.intake, case_id)
 
     response = stack.release(case_id, order_id)
+    again = DetaineeReleased(released_at=stack.now(), release_order_id=uuid.UUID(order_id))
+    rule = stack.rule_refusing(
+        lambda ctx: stack.intake_app.release(uuid.UUID(case_id), again, ctx), "prison_registry"
+    )
 
-    assert_refused(response, "already-released", "already released")
+    # The prison that released the person holds them no more: for it the case is gone.
+    assert response.status_code == 404, response.text
+    assert rule.rule == "already-released"
+    assert "already released" in rule.detail
     assert stack.version(stack.intake, case_id) == before
 
 
 def test_a_release_cannot_precede_the_order_taking_effect(stack):
-    case_id = stack.charged_case()
+    case_id = held_case(stack)
     effective = stack.now() + timedelta(hours=2)
     order_id = stack.order_release(case_id, effective_at=iso(effective)).json()["release_order_id"]
     stack.intake_knows_order(case_id, order_id)
@@ -58,7 +76,7 @@ def test_a_release_cannot_precede_the_order_taking_effect(stack):
 
 
 def test_an_order_voided_in_judicial_no_longer_allows_the_release(stack):
-    case_id = stack.charged_case()
+    case_id = held_case(stack)
     order = stack.order_release(case_id).json()
     stack.intake_knows_order(case_id, order["release_order_id"])
     assert stack.void(stack.judicial, order["event_id"], "judge").status_code == 201

@@ -4,16 +4,20 @@ stream, payloads dated around an injectable clock, and the steps that bring a ca
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
 from services.intake.service import create_app as intake_app
 from services.judicial.service import create_app as judicial_app
 from shared.kit.clock import Clock
+from shared.kit.errors import RuleViolation
 from shared.kit.settings import Settings
-from shared.kit.testing import Servers, eventually, running, settings_for
+from shared.kit.store import CommandContext
+from shared.kit.testing import TEST_FACILITY, Servers, eventually, running, settings_for
 from tests.conftest import arrest_payload, auth
 
 __all__ = ["Stack", "assert_refused", "iso", "module_settings", "stack_of"]
@@ -37,12 +41,26 @@ class Stack:
     def __init__(self, settings: Settings, clock: Clock, intake: Any, judicial: Any) -> None:
         self.settings, self.clock, self.intake, self.judicial = settings, clock, intake, judicial
 
-    def h(self, role: str, **extra: str) -> dict[str, str]:
-        return {**auth(self.settings, role), **extra}
+    def h(self, role: str, *, facility: str | None = None, **extra: str) -> dict[str, str]:
+        """Headers of `role` (prison staff of `facility`, by default the tests' own prison)."""
+        return {**auth(self.settings, role, facility=facility), **extra}
 
     @property
     def judicial_app(self) -> Any:
         return self.judicial.app.state.parts.application
+
+    @property
+    def intake_app(self) -> Any:
+        return self.intake.app.state.parts.application
+
+    def rule_refusing(self, command: Callable[[CommandContext], Any], role: str) -> RuleViolation:
+        """The rule that refuses `command` run by an application itself for `role` (of its
+        default agency), beneath the case scope: a rule the scope now hides from every caller
+        who may record the entry (a released person is no prison's) still holds."""
+        ctx = CommandContext(actor=f"{role}-1", agency=f"{role}-agency", role=role)
+        with pytest.raises(RuleViolation) as refused:
+            command(ctx)
+        return refused.value
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -82,8 +100,17 @@ class Stack:
 
     # --- steps ----------------------------------------------------------------------------
 
-    def post(self, client: Any, path: str, role: str, body: dict[str, Any], **headers: str) -> Any:
-        return client.post(path, json=body, headers=self.h(role, **headers))
+    def post(
+        self,
+        client: Any,
+        path: str,
+        role: str,
+        body: dict[str, Any],
+        *,
+        facility: str | None = None,
+        **headers: str,
+    ) -> Any:
+        return client.post(path, json=body, headers=self.h(role, facility=facility, **headers))
 
     def open_case(self, **overrides: Any) -> str:
         body = arrest_payload(**{"arrested_at": iso(self.now() - 3 * HOUR), **overrides})
@@ -164,32 +191,39 @@ class Stack:
         }
         return self.post(self.judicial, f"/cases/{case_id}/sentence", "judge", body)
 
-    def admit(
-        self, case_id: str, facility: str = "Maison Centrale d'Arrêt de Bamako", **extra: Any
-    ) -> Any:
+    def admit(self, case_id: str, facility: str = TEST_FACILITY, **extra: Any) -> Any:
+        """The registry of `facility` admits the person there."""
         body = {
             "facility": facility,
             "admitted_at": iso(self.now() - 20 * timedelta(minutes=1)),
             "warrant_ref": "MD-2026-0042",
             **extra,
         }
-        return self.post(self.intake, f"/cases/{case_id}/admission", "prison_registry", body)
+        path = f"/cases/{case_id}/admission"
+        return self.post(self.intake, path, "prison_registry", body, facility=facility)
 
     def order_release(self, case_id: str, kind: str = "bail", **extra: Any) -> Any:
         body = {"kind": kind, "effective_at": iso(self.now() - 5 * timedelta(minutes=1)), **extra}
         return self.post(self.judicial, f"/cases/{case_id}/release-orders", "judge", body)
 
-    def release(self, case_id: str, order_id: str, **extra: Any) -> Any:
+    def release(
+        self, case_id: str, order_id: str, *, facility: str = TEST_FACILITY, **extra: Any
+    ) -> Any:
+        """The registry of `facility` (the prison that holds the person) releases them."""
         body = {
             "released_at": iso(self.now() - timedelta(minutes=1)),
             "release_order_id": order_id,
             **extra,
         }
-        return self.post(self.intake, f"/cases/{case_id}/release", "prison_registry", body)
+        path = f"/cases/{case_id}/release"
+        return self.post(self.intake, path, "prison_registry", body, facility=facility)
 
     def released_case(self) -> tuple[str, str]:
-        """A case whose person intake released on bail; returns (case_id, release_order_id)."""
+        """A case whose person the tests' prison admitted, then released on bail; returns
+        (case_id, release_order_id)."""
         case_id = self.charged_case()
+        admitted = self.admit(case_id)
+        assert admitted.status_code == 201, admitted.text
         order = self.order_release(case_id)
         assert order.status_code == 201, order.text
         order_id = order.json()["release_order_id"]
@@ -198,8 +232,17 @@ class Stack:
         assert response.status_code == 201, response.text
         return case_id, order_id
 
-    def void(self, client: Any, event_id: str, role: str, reason: str = "recorded in error") -> Any:
-        return self.post(client, f"/entries/{event_id}/void", role, {"reason": reason})
+    def void(
+        self,
+        client: Any,
+        event_id: str,
+        role: str,
+        reason: str = "recorded in error",
+        *,
+        facility: str | None = None,
+    ) -> Any:
+        path = f"/entries/{event_id}/void"
+        return self.post(client, path, role, {"reason": reason}, facility=facility)
 
 
 @contextmanager

@@ -7,15 +7,33 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from shared.kit.testing import eventually
 from tests.judicial.pathway import DAY, HOUR, iso
 
 
-def deadlines(stack, role: str = "judge", **query: str) -> list[dict[str, Any]]:
+def deadlines(
+    stack, role: str = "judge", at: str | None = None, **query: str
+) -> list[dict[str, Any]]:
+    """The deadlines `role` sees (prison staff: of the facility `at`, by default the tests')."""
     response = stack.judicial.get(
-        "/deadlines", params={"limit": 500, **query}, headers=stack.h(role)
+        "/deadlines", params={"limit": 500, **query}, headers=stack.h(role, facility=at)
     )
     assert response.status_code == 200, response.text
     return list(response.json()["items"])
+
+
+def known_held(stack, facility: str, *case_ids: str) -> None:
+    """Wait until judicial has learnt over the bus that the prison holds these persons."""
+    eventually(
+        lambda: (
+            set(case_ids)
+            <= {
+                d["case_id"]
+                for d in deadlines(stack, "prison_director", facility, facility=facility)
+            }
+        ),
+        timeout=15,
+    )
 
 
 def custody_started_hours_ago(stack, hours: int) -> str:
@@ -27,7 +45,8 @@ def custody_started_hours_ago(stack, hours: int) -> str:
 
 def detained_in(stack, facility: str, ordered_days_ago: int) -> str:
     case_id = stack.charged_case()
-    stack.admit(case_id, facility, register_number=f"ECROU-{facility[-4:]}")
+    admitted = stack.admit(case_id, facility, register_number=f"ECROU-{facility[-4:]}")
+    assert admitted.status_code == 201, admitted.text
     stack.judicial_learnt(case_id, lambda v: v["facility"] == facility)
     ordered = stack.now() - ordered_days_ago * DAY
     assert stack.order_detention(case_id, ordered).status_code == 201
@@ -50,20 +69,23 @@ def test_custody_near_its_limit_is_due_soon_and_past_it_overdue(stack):
 def test_the_prison_sees_the_detention_deadlines_of_its_facility(stack):
     facility = f"Prison due {stack.now().timestamp()}"
     due = detained_in(stack, facility, ordered_days_ago=360)
-    detained_in(stack, facility, ordered_days_ago=10)
+    later = detained_in(stack, facility, ordered_days_ago=10)
+    known_held(stack, facility, due, later)
 
-    seen = deadlines(stack, "prison_registry", facility=facility, status="due_soon")
+    seen = deadlines(stack, "prison_registry", facility, facility=facility, status="due_soon")
 
     assert [(d["case_id"], d["kind"]) for d in seen] == [(due, "pre_trial")]
     assert seen[0]["register_number"].startswith("ECROU-")
-    assert len(deadlines(stack, "prison_director", facility=facility)) == 2
+    assert len(deadlines(stack, "prison_director", facility, facility=facility)) == 2
+    # Another prison asking for this facility's deadlines sees none of them.
+    assert deadlines(stack, "prison_director", facility=facility) == []
 
 
 def test_an_overdue_detention_tells_the_prison_to_bring_the_detainee_before_the_prosecutor(stack):
     facility = f"Prison overdue {stack.now().timestamp()}"
-    detained_in(stack, facility, ordered_days_ago=370)
+    known_held(stack, facility, detained_in(stack, facility, ordered_days_ago=370))
 
-    [overdue] = deadlines(stack, "prison_registry", facility=facility, status="overdue")
+    [overdue] = deadlines(stack, "prison_registry", facility, facility=facility, status="overdue")
 
     assert "bring the detainee before the prosecutor" in overdue["action"]
     assert "art. 135" in overdue["legal_source"]
@@ -122,9 +144,13 @@ def test_a_verdict_before_expiry_means_no_breach(stack):
 def test_a_release_after_the_limit_is_still_a_breach(stack):
     ordered = stack.now() - 400 * DAY
     case_id = stack.detained_case(ordered)
+    assert stack.admit(case_id).status_code == 201
     order = stack.order_release(case_id, "bail", effective_at=iso(stack.now() - 10 * DAY)).json()
     stack.intake_knows_order(case_id, order["release_order_id"])
-    stack.release(case_id, order["release_order_id"], released_at=iso(stack.now() - 9 * DAY))
+    released = stack.release(
+        case_id, order["release_order_id"], released_at=iso(stack.now() - 9 * DAY)
+    )
+    assert released.status_code == 201, released.text
     stack.judicial_learnt(case_id, lambda v: v["released_at"] is not None)
 
     stack.judicial_app.detect_breaches()

@@ -1,10 +1,12 @@
 """Voiding judicial entries: a voided detention order stops counting for deadlines; an executed
-release order, an automatic seal and a voiding cannot be voided; dependants are voided first."""
+release order, an automatic seal and a voiding cannot be voided; dependants are voided first;
+only the agency that recorded an entry voids it."""
 
 from __future__ import annotations
 
 import uuid
 
+from tests.conftest import auth
 from tests.judicial.pathway import assert_refused
 
 
@@ -123,3 +125,33 @@ def test_voiding_an_unknown_entry_is_not_found(stack):
     response = stack.void(stack.judicial, str(uuid.uuid4()), "judge")
 
     assert response.status_code == 404, response.text
+
+
+def _as(stack, role: str, agency: str, sub: str) -> dict[str, str]:
+    return auth(stack.settings, role, sub=sub, agency=agency)
+
+
+def _void_as(stack, event_id: str, headers: dict[str, str]):
+    body = {"reason": "recorded in error"}
+    return stack.judicial.post(f"/entries/{event_id}/void", json=body, headers=headers)
+
+
+def test_another_prosecutor_of_the_office_that_filed_charges_voids_them(stack):
+    case_id = stack.charged_case()  # filed for the default prosecutors' office
+    charges = entry(stack, case_id, "ChargesFiled")
+
+    response = _void_as(stack, charges, _as(stack, "prosecutor", "prosecutor-agency", "substitut"))
+
+    assert response.status_code == 201, response.text
+    assert stack.view(stack.judicial, case_id)["charges"] == []
+
+
+def test_a_prosecutor_of_another_office_may_not_void_the_charges(stack):
+    case_id = stack.charged_case()
+    charges = entry(stack, case_id, "ChargesFiled")
+    before = stack.version(stack.judicial, case_id)
+
+    response = _void_as(stack, charges, _as(stack, "prosecutor", "parquet-mopti", "procureur-2"))
+
+    assert response.status_code == 403, response.text
+    assert stack.version(stack.judicial, case_id) == before

@@ -12,10 +12,9 @@ from tests.conftest import arrest_payload, auth
 from tests.integration.bus import envelope_bytes, publish, subject
 
 
-def _open_case(client, settings) -> str:
-    return client.post("/cases", json=arrest_payload(), headers=auth(settings, "police")).json()[
-        "case_id"
-    ]
+def _open_case(client, settings, **who) -> str:
+    headers = auth(settings, "police", **who)
+    return client.post("/cases", json=arrest_payload(), headers=headers).json()["case_id"]
 
 
 def _audit(client, settings, case_id):
@@ -25,7 +24,8 @@ def _audit(client, settings, case_id):
 
 def test_a_read_is_audited_with_who_what_and_why(settings):
     with running(intake_app(settings)) as intake:
-        case_id = _open_case(intake, settings)
+        # The reader's own agency recorded the arrest: police see the cases their agency recorded.
+        case_id = _open_case(intake, settings, agency="gendarmerie-gao")
         headers = {**auth(settings, "police", sub="officer-7", agency="gendarmerie-gao"),
                    "Caseline-Purpose": "preparing the transfer file"}  # fmt: skip
 

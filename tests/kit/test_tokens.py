@@ -1,4 +1,5 @@
-"""Tokens: HS256 in development, EdDSA or RS256 public keys in production; every failure is a 401."""
+"""Tokens: HS256 in development, EdDSA or RS256 public keys in production, where a token also
+needs `iat` and may live no longer than the configured maximum; every failure is a 401."""
 
 from __future__ import annotations
 
@@ -83,3 +84,70 @@ def test_a_minted_development_token_round_trips():
 def test_production_refuses_the_development_secret():
     with pytest.raises(ValueError, match="production"):
         Settings(environment="production")
+
+
+PRODUCTION_SECRET = "a-production-secret-of-32-bytes!"
+
+
+def _production(**overrides):
+    master_key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+    fields = {
+        "environment": "production",
+        "jwt_secret": PRODUCTION_SECRET,
+        "master_key": master_key,
+    }
+    return Settings(**{**fields, **overrides})
+
+
+def _signed(claims):
+    return jwt.encode(claims, PRODUCTION_SECRET, algorithm="HS256")
+
+
+def test_production_accepts_a_token_living_up_to_the_maximum():
+    now = int(time.time())
+
+    user = decode_token(_signed(_claims(iat=now, exp=now + 720 * 60)), _production())
+
+    assert user.sub == "judge-2"
+
+
+def test_production_refuses_a_token_living_longer_than_the_maximum():
+    now = int(time.time())
+
+    with pytest.raises(AuthenticationError):
+        decode_token(_signed(_claims(iat=now, exp=now + 720 * 60 + 1)), _production())
+
+
+def test_the_maximum_lifetime_is_configured():
+    now = int(time.time())
+    token = _signed(_claims(iat=now, exp=now + 61 * 60))
+
+    with pytest.raises(AuthenticationError):
+        decode_token(token, _production(jwt_max_ttl_minutes=60))
+    assert decode_token(token, _production(jwt_max_ttl_minutes=61)).role == "judge"
+
+
+def test_production_refuses_a_token_without_an_issue_time():
+    with pytest.raises(AuthenticationError):
+        decode_token(_signed(_claims(iat=None)), _production())
+
+
+def test_production_refuses_a_long_lived_token_of_the_identity_provider():
+    key = ed25519.Ed25519PrivateKey.generate()
+    settings = _production(jwt_secret=None, jwt_public_key=_pem(key.public_key()))
+    now = int(time.time())
+
+    with pytest.raises(AuthenticationError):
+        decode_token(
+            jwt.encode(_claims(iat=now, exp=now + 30 * 24 * 3600), key, algorithm="EdDSA"),
+            settings,
+        )
+
+
+def test_outside_production_a_token_is_not_held_to_the_maximum():
+    now = int(time.time())
+    settings = Settings(jwt_secret=PRODUCTION_SECRET)
+
+    user = decode_token(_signed(_claims(iat=None, exp=now + 30 * 24 * 3600)), settings)
+
+    assert user.role == "judge"

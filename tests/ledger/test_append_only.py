@@ -21,6 +21,7 @@ COLUMN = {
     "tree_nodes": "hash",
     "checkpoints": "signature",
     "cosignatures": "signature",
+    "audit_anchors": "hash",
 }
 
 
@@ -41,7 +42,8 @@ def restricted(settings):
 
 
 def _signed_ledger(settings) -> None:
-    """Two entries, a checkpoint, and a (made-up) cosignature row: every table has rows."""
+    """Two entries, a checkpoint, a (made-up) cosignature row and an anchor: every table has
+    rows."""
     ledger = LedgerApplication(settings)
     fill(ledger, cases=1, per_case=2)
     ledger.checkpointer.checkpoint_now()
@@ -50,6 +52,10 @@ def _signed_ledger(settings) -> None:
         conn.execute(
             "INSERT INTO ledger.cosignatures (tree_size, witness, key_id, signature)"
             " VALUES (2, 'court', 'k', '\\x00')"
+        )
+        conn.execute(
+            "INSERT INTO ledger.audit_anchors (anchor_seq, service, audit_seq, audit_hash,"
+            " anchored_at, prev_hash, hash) VALUES (1, 'intake', 1, '\\x00', now(), '\\x00', '\\x00')"
         )
 
 

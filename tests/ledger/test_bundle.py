@@ -15,9 +15,11 @@ from caseline.bundle import verify_bundle
 from caseline.cli import main
 from services.ledger.application import LedgerApplication
 from services.ledger.service import create_app as ledger_app
+from shared.events.intake import DetaineeAdmitted
+from shared.kit.scope import access_ops
 from shared.kit.testing import running
 from tests.conftest import auth
-from tests.ledger.helpers import fill
+from tests.ledger.helpers import appendable, fill
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,14 +108,31 @@ def test_a_changed_entry_is_named_by_the_verifier(exported, capsys):
     assert "FAILED at entry 3 of the case (ledger entry 9)" in out
 
 
+def _admitted(ledger: LedgerApplication) -> str:
+    """A case whose one entry is an admission at MCA Bamako, appended as the bus would have it:
+    with the access fact it brings (the prison holds the person)."""
+    admission = appendable(uuid4(), 0)
+    ledger.store.append([admission])
+    data = DetaineeAdmitted.model_validate(admission.envelope["data"])
+    ledger.note_access(
+        access_ops(admission.type, admission.case_id, admission.event_id, "test", data)
+    )
+    return admission.case_id
+
+
 def test_only_roles_that_see_a_whole_case_may_export_it(settings):
     ledger = LedgerApplication(settings)
-    case_id = str(fill(ledger, cases=1, per_case=1)[0])
+    case_id = _admitted(ledger)
     ledger.close()
 
+    # The prison that holds the person sees the case, but not the whole of it; the police of an
+    # agency that recorded nothing of it do not see it at all.
+    prison = auth(settings, "prison_director", facility="MCA Bamako")
     with running(ledger_app(settings)) as client:
+        held = client.get(f"/cases/{case_id}/export", headers=prison)
         police = client.get(f"/cases/{case_id}/export", headers=auth(settings, "police"))
         unknown = client.get(f"/cases/{uuid4()}/export", headers=auth(settings, "auditor"))
         judge = client.get(f"/cases/{case_id}/export", headers=auth(settings, "judge"))
 
-    assert (police.status_code, unknown.status_code, judge.status_code) == (403, 404, 200)
+    statuses = (held.status_code, police.status_code, unknown.status_code, judge.status_code)
+    assert statuses == (403, 404, 404, 200)

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from caseline.bundle import verify_bundle
+from caseline.cli import main
 from caseline.witness import Witness, witness_roots
 from services.ledger.application import LedgerApplication
 from services.ledger.checkpoints import CaseHeads
@@ -192,3 +193,40 @@ def test_cosignatures_from_unknown_witnesses_or_with_bad_signatures_are_refused(
     assert [a.status_code for a in answers] == [403, 403, 404, 422, 400]
     assert json.loads(answers[1].text)["detail"].startswith("the signature does not verify")
     assert stored == ()
+
+
+def test_a_tail_cut_with_the_checkpoints_over_it_is_caught_against_a_witness(
+    settings, court, capsys
+):
+    settings, state = _witnessed(settings, court)
+    ledger = LedgerApplication(settings)
+    token = token_for(settings, "auditor")
+    with running(ledger_app(settings)) as client:
+        witness = Witness(state, "http://testserver", name="court", token=token, client=client)
+        fill(ledger, cases=2, per_case=3)
+        ledger.checkpointer.checkpoint_now()
+        witness.step(say=lambda _: None)
+        fill(ledger, cases=1, per_case=3)
+        ledger.checkpointer.checkpoint_now()
+        witness.step(say=lambda _: None)
+    ledger.close()
+    with tampering(settings, "entries", "tree_nodes", "checkpoints", "cosignatures") as conn:
+        conn.execute("DELETE FROM ledger.entries WHERE ledger_seq > 6")
+        conn.execute("DELETE FROM ledger.tree_nodes WHERE (idx + 1) << level > 6")
+        conn.execute("DELETE FROM ledger.cosignatures WHERE tree_size > 6")
+        conn.execute("DELETE FROM ledger.checkpoints WHERE tree_size > 6")
+
+    codes = []
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CASELINE_DATABASE_URL", settings.database_url)
+        env.setenv("CASELINE_ENVIRONMENT", "test")
+        env.setenv("CASELINE_LEDGER_WITNESS_KEYS", settings.ledger_witness_keys)
+        for argv in (["verify", "--all"], ["verify", "--all", "--witness", str(state)]):
+            with pytest.raises(SystemExit) as exit_:
+                main(argv)
+            codes.append(exit_.value.code)
+    out = capsys.readouterr().out
+
+    assert codes == [0, 1], "a tail cut with its checkpoints fools the ledger alone"
+    assert "first bad entry: 7; entries 7 to 9 are missing: the tail was cut" in out
+    assert "witness court's copy covers 9 entries" in out

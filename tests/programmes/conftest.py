@@ -78,7 +78,9 @@ class Feeder:
     def __init__(self, settings: Settings, client: Any) -> None:
         self.settings = settings
         self.client = client
-        self.reader = auth(settings, "social_worker", sub="feeder-reader", agency="ministry")
+        # An assessor sees every unsealed case and every key the feeder waits on; a social worker
+        # would not see the risk level (the visibility table keeps assessments from them).
+        self.reader = auth(settings, "assessor", sub="feeder-reader", agency="ministry")
 
     def case(self, facility: str | None = BAMAKO, name: str = "Amadou Traoré") -> UUID:
         """A new case: arrested and, unless `facility` is None, admitted there."""
@@ -253,6 +255,14 @@ def enrol(
         json={"case_id": str(case_id), "enrolled_at": at or ago(days=30).isoformat()},
         headers=headers,
     )
+
+
+def link_organisation(client: Any, headers: dict[str, str], agency: str, case_id: UUID) -> None:
+    """Make the person one the organisation works with: enrolled (by `headers`, a social worker)
+    in a programme it provides, so that it may see the case and its rules are what answer it."""
+    programme_id = create_programme(client, headers, provider_agency=agency)
+    enrolled = enrol(client, headers, programme_id, case_id)
+    assert enrolled.status_code == 201, enrolled.text
 
 
 def rule_of(response: Any) -> str:

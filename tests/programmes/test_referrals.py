@@ -5,7 +5,7 @@ by the agency referred to, revocable (voided) by the referrer until accepted, se
 from __future__ import annotations
 
 from tests.conftest import auth
-from tests.programmes.conftest import NGO, rule_of, unique
+from tests.programmes.conftest import NGO, link_organisation, rule_of, unique
 
 MENTAL_HEALTH = "Centre de santé mentale, Bamako"
 
@@ -55,12 +55,17 @@ def test_only_a_social_worker_makes_a_referral(client, feed, settings):
 def test_only_the_agency_referred_to_may_accept(client, feed, settings, social_worker):
     case_id = feed.case()
     referral_id = _refer(client, social_worker, case_id).json()["referral_id"]
+    # Another organisation working with the person sees the case, yet may not answer for NGO.
+    another = unique("NGO")
+    link_organisation(client, social_worker, another, case_id)
 
-    by_another = _answer(client, _ngo(settings, "Other NGO"), case_id, referral_id, "acceptance")
+    by_another = _answer(client, _ngo(settings, another), case_id, referral_id, "acceptance")
+    by_stranger = _answer(client, _ngo(settings, "Other NGO"), case_id, referral_id, "acceptance")
     by_referrer = _answer(client, social_worker, case_id, referral_id, "acceptance")
     by_recipient = _answer(client, _ngo(settings), case_id, referral_id, "acceptance")
 
     assert by_another.status_code == 403
+    assert by_stranger.status_code == 404
     assert by_referrer.status_code == 403
     assert by_recipient.status_code == 201, by_recipient.text
     history = client.get(f"/cases/{case_id}/referrals/{referral_id}", headers=social_worker)
@@ -94,11 +99,15 @@ def test_the_referrer_revokes_a_referral_by_voiding_it_until_it_is_accepted(
         f"/entries/{pending['event_id']}/void", json=reason, headers=social_worker
     )
     too_late = client.post(f"/entries/{taken['event_id']}/void", json=reason, headers=social_worker)
+    # The revoked referral was the organisation's only link to the person: it no longer sees them.
+    unlinked = _answer(client, _ngo(settings), case_id, pending["referral_id"], "acceptance")
+    link_organisation(client, social_worker, NGO, case_id)
     answer = _answer(client, _ngo(settings), case_id, pending["referral_id"], "acceptance")
 
     assert revoked.status_code == 201, revoked.text
     assert too_late.status_code == 409
     assert rule_of(too_late) == "not-voidable"
+    assert unlinked.status_code == 404
     assert answer.status_code == 409
     assert rule_of(answer) == "referral-revoked"
     statuses = {r["referral_id"]: r["status"] for r in feed.view(case_id)["referrals"]}
@@ -127,7 +136,9 @@ def test_a_referrals_history_is_visible_to_both_agencies_and_to_no_other(
     client, feed, settings, social_worker
 ):
     case_id = feed.case()
-    referral_id = _refer(client, social_worker, case_id).json()["referral_id"]
+    basis = "Art. 12 of the 2008 counter-terrorism law: court-ordered follow-up"
+    made = _refer(client, social_worker, case_id, consent="legal_basis", legal_basis=basis)
+    referral_id = made.json()["referral_id"]
     _answer(client, _ngo(settings), case_id, referral_id, "declination", reason="Full until May")
     path = f"/cases/{case_id}/referrals/{referral_id}"
 
@@ -136,7 +147,11 @@ def test_a_referrals_history_is_visible_to_both_agencies_and_to_no_other(
     stranger = client.get(path, headers=_ngo(settings, "Other NGO"))
 
     assert referrer.status_code == recipient.status_code == 200
-    assert referrer.json() == recipient.json()
+    # The legal basis of a referral is not civil society's to see; all else is the same.
+    shown = {k: v for k, v in referrer.json().items() if k != "legal_basis"}
+    assert referrer.json()["legal_basis"] == basis
+    assert recipient.json() == shown
+    assert basis not in recipient.text
     assert [h["event"] for h in referrer.json()["history"]] == ["ReferralMade", "ReferralDeclined"]
     assert referrer.json()["history"][1]["reason"] == "Full until May"
     assert stranger.status_code == 404

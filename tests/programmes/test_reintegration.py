@@ -109,9 +109,13 @@ def test_an_organisation_records_follow_up_only_of_people_it_works_with(
     stranger = _follow_up(client, ngo, case_id, ago(minutes=30))
     referral = {"to_agency": agency, "reason": "Mentoring", "consent": "given"}
     made = client.post(f"/cases/{case_id}/referrals", json=referral, headers=social_worker)
+    # A referral waiting for its answer lets the organisation answer it, nothing more.
+    pending = _follow_up(client, ngo, case_id, ago(minutes=30))
     accept = f"/cases/{case_id}/referrals/{made.json()['referral_id']}/acceptance"
     assert client.post(accept, json={}, headers=ngo).status_code == 201
     mentor = _follow_up(client, ngo, case_id, ago(minutes=30))
 
-    assert stranger.status_code == 403
+    # A person the organisation does not work with is, to it, no one: 404, as for an unknown case.
+    assert stranger.status_code == pending.status_code == 404
     assert mentor.status_code == 201, mentor.text
+    assert [f["recorded_by"] for f in feed.view(case_id)["follow_ups"]] == [agency]

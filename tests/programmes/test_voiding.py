@@ -1,5 +1,6 @@
-"""Mistaken entries are voided, never edited: views and rules then ignore them, and voiding is
-refused where something recorded since rests on the entry.
+"""Mistaken entries are voided, never edited: views and rules then ignore them, voiding is
+refused where something recorded since rests on the entry, and only the agency that recorded an
+entry voids it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from tests.programmes.conftest import (
     ago,
     create_programme,
     enrol,
+    link_organisation,
     programme_body,
     rule_of,
     unique,
@@ -102,9 +104,14 @@ def test_voiding_needs_the_role_that_records_the_entry(client, feed, settings, s
     case_id = feed.case()
     plan = {"goals": ["Return to school"], "community_contact": "Village chief, Douentza"}
     agreed = client.post(f"/cases/{case_id}/reintegration-plan", json=plan, headers=social_worker)
+    plan_id = agreed.json()["event_id"]
+    stranger = _void(client, auth(settings, "civil_society", agency=unique("NGO")), plan_id)
+    # An organisation that works with the person sees the case; its role still may not void.
+    link_organisation(client, social_worker, NGO, case_id)
 
-    refused = _void(client, auth(settings, "civil_society", agency=NGO), agreed.json()["event_id"])
+    refused = _void(client, auth(settings, "civil_society", agency=NGO), plan_id)
 
+    assert stranger.status_code == 404
     assert refused.status_code == 403
     assert feed.view(case_id)["reintegration_plan"] is not None
 
@@ -129,3 +136,32 @@ def test_a_voided_programme_leaves_the_catalogue_and_takes_no_one(client, feed, 
     assert listed.json()["total"] == 0
     assert refused.status_code == 409
     assert rule_of(refused) == "programme-voided"
+
+
+def _follow_up(client, feed, headers):
+    case_id = feed.case()
+    feed.release(case_id)
+    body = {"at": ago(hours=1).isoformat(), "status": "on_track", "note": "Seen at home."}
+    recorded = client.post(f"/cases/{case_id}/follow-ups", json=body, headers=headers)
+    assert recorded.status_code == 201, recorded.text
+    return case_id, recorded.json()["event_id"]
+
+
+def test_a_colleague_of_the_recording_agency_voids_an_entry(client, feed, settings, social_worker):
+    case_id, follow_up = _follow_up(client, feed, social_worker)
+    colleague = auth(settings, "social_worker", sub="oumar", agency="ministry")
+
+    voided = _void(client, colleague, follow_up)
+
+    assert voided.status_code == 201, voided.text
+    assert feed.view(case_id)["follow_ups"] == []
+
+
+def test_another_agency_may_not_void_an_entry(client, feed, settings, social_worker):
+    case_id, follow_up = _follow_up(client, feed, social_worker)
+    elsewhere = auth(settings, "social_worker", sub="oumar", agency="another ministry office")
+
+    refused = _void(client, elsewhere, follow_up)
+
+    assert refused.status_code == 403, refused.text
+    assert len(feed.view(case_id)["follow_ups"]) == 1

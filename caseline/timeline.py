@@ -1,0 +1,144 @@
+"""`caseline timeline CASE_ID`: a case's timeline as the ledger holds it, and whether it verifies.
+
+Asks the ledger's `GET /cases/{id}/timeline` and `GET /cases/{id}/verify` with the caller's token
+(the ledger shows what the token's role may see, and records the read). Exit status 0 when the
+case's chain verifies, 1 when it does not or the ledger could not be asked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from shared.kit.settings import Settings
+
+__all__ = ["add_parser", "describe", "show_timeline"]
+
+Say = Callable[[str], None]
+DEFAULT_LEDGER = "http://127.0.0.1:8005"
+
+
+class _RefusedError(Exception):
+    """The ledger could not be asked, or refused: the message says why."""
+
+
+def show_timeline(
+    case_id: str,
+    ledger_url: str,
+    token: str,
+    *,
+    purpose: str | None = None,
+    say: Say = print,
+) -> int:
+    """Print the case's visible entries in ledger order, then the verdict; 0 when it verifies."""
+    headers = {"Authorization": f"Bearer {token}"}
+    if purpose:
+        headers["Caseline-Purpose"] = purpose
+    with httpx.Client(base_url=ledger_url.rstrip("/"), headers=headers, timeout=60) as http:
+        try:
+            timeline = _get(http, f"/cases/{case_id}/timeline")
+            verdict = _get(http, f"/cases/{case_id}/verify")
+        except _RefusedError as exc:
+            say(str(exc))
+            return 1
+    for line in describe(timeline, verdict):
+        say(line)
+    return 0 if verdict.get("ok") else 1
+
+
+def _get(http: httpx.Client, path: str) -> dict[str, Any]:
+    try:
+        response = http.get(path)
+    except httpx.HTTPError as exc:
+        raise _RefusedError(f"the ledger at {http.base_url} did not answer: {exc}") from None
+    if response.status_code != 200:
+        try:
+            detail = response.json().get("detail") or response.reason_phrase
+        except ValueError:
+            detail = response.text[:300]
+        raise _RefusedError(f"the ledger refused {path} ({response.status_code}): {detail}")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def describe(timeline: dict[str, Any], verdict: dict[str, Any]) -> list[str]:
+    """The printed lines: a heading, one line per visible entry, the verification verdict."""
+    entries = timeline["entries"]
+    positions = {e["event"]["id"]: e["case_seq"] for e in entries}
+    voided_by = {
+        e["event"]["data"]["voided_event_id"]: e["case_seq"]
+        for e in entries
+        if "voided_event_id" in (e["event"].get("data") or {})
+    }
+    hidden = verdict.get("events", len(entries)) - len(entries)
+    lines = [
+        f"Timeline of case {timeline['case_id']}: {len(entries)} entries"
+        + (f" ({hidden} more in the ledger, not shown to you)" if hidden > 0 else ""),
+        f"{'#':>4}  {'when (world time)':<27}  {'service':<10}  {'event':<26}  recorded by",
+    ]
+    lines += [_line(e, positions, voided_by) for e in entries]
+    lines.append(_verdict(verdict))
+    return lines
+
+
+def _line(entry: dict[str, Any], positions: dict[str, int], voided_by: dict[str, int]) -> str:
+    event = entry["event"]
+    parts = str(event.get("type", "")).split(".")
+    service, name = (parts[1], parts[2]) if len(parts) == 4 else ("?", ".".join(parts))
+    notes = []
+    voided = (event.get("data") or {}).get("voided_event_id")
+    if voided:
+        target = positions.get(voided)
+        notes.append(f"voids #{target}" if target else f"voids {voided} (hidden from you)")
+    if event["id"] in voided_by:
+        notes.append(f"VOIDED by #{voided_by[event['id']]}")
+    if event.get("personaldata") == "erased":
+        notes.append("personal data erased")
+    if entry.get("redacted"):
+        notes.append(f"withheld: {', '.join(entry['redacted'])}")
+    who = f"{event.get('actor', '?')} ({event.get('agency', '?')})"
+    tail = f"  [{'; '.join(notes)}]" if notes else ""
+    return f"{entry['case_seq']:>4}  {event.get('time', ''):<27}  {service:<10}  {name:<26}  {who}{tail}"
+
+
+def _verdict(verdict: dict[str, Any]) -> str:
+    if verdict.get("ok"):
+        head = str(verdict.get("head_hash") or "")[:16]
+        return f"verified: OK ({verdict.get('events')} entries in the ledger, chain head {head}…)"
+    where = f" at entry {verdict['first_bad_seq']}" if verdict.get("first_bad_seq") else ""
+    return f"verified: FAILED{where}: {verdict.get('reason', 'the chain does not verify')}"
+
+
+def _command(args: argparse.Namespace) -> int:
+    token = args.token or os.environ.get("CASELINE_TOKEN")
+    if not token:
+        sys.stderr.write(
+            "a bearer token is needed: --token or CASELINE_TOKEN (`caseline token` mints one"
+            " in development)\n"
+        )
+        return 1
+    try:
+        url = args.ledger or Settings().ledger_url or DEFAULT_LEDGER
+    except ValueError as exc:  # the environment's settings
+        sys.stderr.write(f"{exc}\n")
+        return 1
+    return show_timeline(args.case, url, token, purpose=args.purpose)
+
+
+def add_parser(sub: Any) -> None:
+    """Register `caseline timeline` on the CLI's subparsers."""
+    parser = sub.add_parser(
+        "timeline", help="print a case's timeline from the ledger, and whether it verifies"
+    )
+    parser.add_argument("case", help="the case id")
+    parser.add_argument(
+        "--ledger", help=f"the ledger's base URL (CASELINE_LEDGER_URL, else {DEFAULT_LEDGER})"
+    )
+    parser.add_argument("--token", help="your bearer token (or CASELINE_TOKEN)")
+    parser.add_argument("--purpose", help="why you read the case (Caseline-Purpose)")
+    parser.set_defaults(func=_command)
