@@ -21,6 +21,9 @@ from shared.kit.settings import Settings
 
 __all__ = ["Driver", "Sample"]
 
+FACILITY = "Maison Centrale d'Arrêt de Bamako"
+"""The prison of the scenario's admissions (`bench/scenario.py`)."""
+
 REACTION_WAIT_SECONDS = 30.0
 
 
@@ -52,8 +55,15 @@ class Driver:
     def headers(self, role: str, sub: str | None = None) -> dict[str, str]:
         key = (role, sub or f"bench-{role}")
         if key not in self._tokens:
+            # Prison officers act for the facility the scenario admits to (SPEC §8 scoping).
+            facility = FACILITY if role in ("prison_registry", "prison_director") else None
             self._tokens[key] = mint_token(
-                self.settings, sub=key[1], agency=f"{role}-agency", role=role, ttl_minutes=120
+                self.settings,
+                sub=key[1],
+                agency=f"{role}-agency",
+                role=role,
+                ttl_minutes=120,
+                facility=facility,
             )
         return {"Authorization": f"Bearer {self._tokens[key]}", "Caseline-Purpose": "benchmark"}
 
