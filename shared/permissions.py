@@ -55,6 +55,7 @@ _JUDICIAL = {
     "SentenceImposed": _roles("judge"),
     "ReleaseOrdered": _roles("judge"),
     "CaseSealed": _roles("judge"),
+    "ErasureOrdered": _roles("judge"),
 }
 _ASSESSMENT = {
     "InstrumentPublished": _roles("admin", "prison_director"),

@@ -34,7 +34,14 @@ from shared.kit.runtime import RECORDED, Context, MetricsDep, application
 from shared.kit.scope import require_own_facility
 from shared.kit.store import CommandContext, Recorded
 
-__all__ = ["CustodyRequest", "VoidRequest", "entries", "router"]
+__all__ = [
+    "CustodyRequest",
+    "ErasureConfirmation",
+    "ErasureRequest",
+    "VoidRequest",
+    "entries",
+    "router",
+]
 
 IntakeDep = Annotated[IntakeApplication, Depends(application)]
 
@@ -53,6 +60,19 @@ class CustodyRequest(PayloadModel):
         pattern=r"^[a-z][a-z0-9_]{0,31}$",
         description="The jurisdiction's custody regime (e.g. `terrorism`); default: its default.",
     )
+
+
+class ErasureRequest(PayloadModel):
+    """The first person's request to execute a judicial erasure order, and why."""
+
+    erasure_order_id: UUID = Field(description="The order (`ErasureOrdered`) to execute.")
+    reason: ShortText
+
+
+class ErasureConfirmation(PayloadModel):
+    """The second person's confirmation of the pending request for this order."""
+
+    erasure_order_id: UUID
 
 
 class VoidRequest(PayloadModel):
@@ -220,22 +240,45 @@ def record_family_contact(
     )
 
 
-@router.post("/{case_id}/erasure", status_code=201, responses=RECORDED)
-def erase_personal_data(
+@router.post("/{case_id}/erasure-requests", status_code=201, responses=RECORDED)
+def request_erasure(
     case_id: UUID,
-    body: PersonalDataErased,
+    body: ErasureRequest,
     intake: IntakeDep,
     user: CurrentUser,
     ctx: Context,
     m: MetricsDep,
 ) -> JSONResponse:
-    """Erase the case's personal data everywhere by destroying its key (admin only; final)."""
+    """Ask to execute a judicial erasure order once the person is released (first of four eyes;
+    nothing is erased until a second person confirms)."""
     require_command(user, PersonalDataErased)
     return run_command(
         intake,
         ctx,
         PersonalDataErased.type_name(),
-        lambda c: intake.erase_personal_data(case_id, body, c),
+        lambda c: intake.request_erasure(case_id, body.erasure_order_id, body.reason, c),
+        _case_location,
+        m,
+    )
+
+
+@router.post("/{case_id}/erasure", status_code=201, responses=RECORDED)
+def erase_personal_data(
+    case_id: UUID,
+    body: ErasureConfirmation,
+    intake: IntakeDep,
+    user: CurrentUser,
+    ctx: Context,
+    m: MetricsDep,
+) -> JSONResponse:
+    """Confirm a pending erasure request, as a second person: the erasure is recorded, then the
+    case's key destroyed, erasing its personal data everywhere (final)."""
+    require_command(user, PersonalDataErased)
+    return run_command(
+        intake,
+        ctx,
+        PersonalDataErased.type_name(),
+        lambda c: intake.erase_personal_data(case_id, body.erasure_order_id, c),
         _case_location,
         m,
     )

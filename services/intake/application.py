@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 from services.intake.domain import Case
 from services.intake.errors import FactNotYetLearntError, InvalidFieldsError
 from services.intake.record import Custody
-from services.intake.views import CaseRegister
+from services.intake.views import CaseRegister, PendingErasures
 from shared.events import Envelope
 from shared.events.intake import (
     ArrestRecorded,
@@ -22,9 +22,8 @@ from shared.events.intake import (
     DetaineeTransferred,
     EvidenceLogged,
     FamilyContactRecorded,
-    PersonalDataErased,
 )
-from shared.events.judicial import ReleaseOrdered
+from shared.events.judicial import ErasureOrdered, ReleaseOrdered
 from shared.events.voiding import EntryVoided, IntakeEntryVoided
 from shared.kit.clock import Clock
 from shared.kit.jurisdiction import load_jurisdiction
@@ -41,12 +40,14 @@ class IntakeApplication(CaselineApplication):
 
     service = "intake"
     name = "intake"
-    views = (CaseRegister,)
+    views = (CaseRegister, PendingErasures)
 
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         # Rules first: a malformed rules file stops start-up before anything is touched.
         self.rules = load_jurisdiction(settings)
         super().__init__(settings, clock)
+        # An erasure on record whose key a crash left alive is finished before anything else.
+        self.finish_erasures()
 
     def record_arrest(self, data: ArrestRecorded, ctx: CommandContext) -> Recorded:
         case_id = uuid4()
@@ -107,15 +108,39 @@ class IntakeApplication(CaselineApplication):
     def release(self, case_id: UUID, data: DetaineeReleased, ctx: CommandContext) -> Recorded:
         return self._on_case(case_id, ctx, lambda case, meta: case.release(data, meta))
 
-    def erase_personal_data(
-        self, case_id: UUID, data: PersonalDataErased, ctx: CommandContext
+    def request_erasure(
+        self, case_id: UUID, erasure_order_id: UUID, reason: str, ctx: CommandContext
     ) -> Recorded:
-        """Destroy the case's key (erasing its personal fields everywhere), then record that."""
-        case = self.load(Case, case_id, ctx)
-        case.erase_personal_data(data, self.meta(ctx, case_id))
-        # Before the record: should the commit fail, a retry finds the key gone and records.
-        self.keys.erase(str(case_id))
-        return self.commit(ctx, case)
+        """The first of four eyes: ask to execute a judicial erasure order (nothing erased)."""
+        return self._on_case(
+            case_id, ctx, lambda case, meta: case.request_erasure(erasure_order_id, reason, meta)
+        )
+
+    def erase_personal_data(
+        self, case_id: UUID, erasure_order_id: UUID, ctx: CommandContext
+    ) -> Recorded:
+        """The second person confirms: the erasure is recorded, then the case's key destroyed."""
+        recorded = self._on_case(
+            case_id, ctx, lambda case, meta: case.erase_personal_data(erasure_order_id, meta)
+        )
+        # Only once the erasure is on record; a crash here leaves its pending row for the restart.
+        self.finish_erasures()
+        return recorded
+
+    def finish_erasures(self) -> list[str]:
+        """Destroy the key of every erasure on record whose key still exists; the cases."""
+        rows = self.fetch("SELECT case_id FROM {schema}.pending_erasures ORDER BY recorded_at")
+        finished = []
+        for (case_id,) in rows:
+            self.keys.erase(str(case_id))
+            with self.cursor() as curs:
+                curs.execute(
+                    self.store.fmt("DELETE FROM {schema}.pending_erasures WHERE case_id = %s"),
+                    (case_id,),
+                )
+                curs.connection.commit()
+            finished.append(str(case_id))
+        return finished
 
     def void(self, event_id: UUID, reason: str, ctx: CommandContext) -> Recorded:
         entry = self.entry_to_void(event_id, ctx)
@@ -140,6 +165,20 @@ class IntakeApplication(CaselineApplication):
         )
         self.commit(CommandContext.system(envelope, purpose="release-order"), case, inbound=inbound)
 
+    def on_erasure_ordered(
+        self, envelope: Envelope, event: ErasureOrdered, inbound: tuple[str, UUID]
+    ) -> None:
+        """Judicial ordered an erasure: from now on intake may execute it (four eyes)."""
+        case_id = UUID(envelope.subject)
+        if not self.exists(case_id):
+            self.record_inbound_only(*inbound, [])
+            return
+        case = self.load(Case, case_id)
+        case.note_erasure_order(
+            event.erasure_order_id, event.order_reference, event.legal_basis, UUID(str(envelope.id))
+        )
+        self.commit(CommandContext.system(envelope, purpose="erasure-order"), case, inbound=inbound)
+
     def on_judicial_entry_voided(
         self, envelope: Envelope, event: EntryVoided, inbound: tuple[str, UUID]
     ) -> None:
@@ -149,11 +188,16 @@ class IntakeApplication(CaselineApplication):
             self.record_inbound_only(*inbound, [])
             return
         case = self.load(Case, case_id)
-        known = any(o.order_event_id == event.voided_event_id for o in case.release_orders.values())
-        if not known and event.voided_event_type == ReleaseOrdered.type_name():
+        known = any(
+            o.order_event_id == event.voided_event_id
+            for o in (*case.release_orders.values(), *case.erasure_orders().values())
+        )
+        orders = (ReleaseOrdered.type_name(), ErasureOrdered.type_name())
+        if not known and event.voided_event_type in orders:
             # The order itself may still be on its way (replicas consume in parallel).
-            raise FactNotYetLearntError(f"release order {event.voided_event_id} not learnt yet")
-        if not case.withdraw_release_order(event.voided_event_id):
+            raise FactNotYetLearntError(f"order {event.voided_event_id} not learnt yet")
+        withdrawn = case.withdraw_release_order(event.voided_event_id)
+        if not (withdrawn or case.withdraw_erasure_order(event.voided_event_id)):
             self.record_inbound_only(*inbound, [])
             return
         ctx = CommandContext.system(envelope, purpose="release-order-voided")
@@ -178,6 +222,10 @@ class IntakeApplication(CaselineApplication):
             "release_orders": [
                 _plain(asdict(order), leave_out="order_event_id")
                 for order in case.release_orders.values()
+            ],
+            "erasure_orders": [
+                _plain(asdict(order), leave_out="order_event_id")
+                for order in case.erasure_orders().values()
             ],
             "family_contacts": state.family_contacts,
             "entries": [
@@ -247,6 +295,7 @@ CASE_VIEW_SOURCES: ViewSources = {
     "custody": Source(CustodyStarted.type_name()),
     "evidence": Source(EvidenceLogged.type_name()),
     "release_orders": Source(ReleaseOrdered.type_name()),
+    "erasure_orders": Source(ErasureOrdered.type_name()),
     "family_contacts": Source(FamilyContactRecorded.type_name()),
     "entries": Entries("intake"),
 }

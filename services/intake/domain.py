@@ -27,6 +27,11 @@ from services.intake.errors import (
     CustodyNotRunningError,
     EntryAlreadyVoidedError,
     EntryNotVoidableError,
+    ErasureAlreadyRequestedError,
+    ErasureByOnePersonError,
+    ErasureInCustodyError,
+    ErasureNotRequestedError,
+    ErasureWithoutOrderError,
     EvidenceOutOfOrderError,
     ExtensionNotLaterError,
     ExtensionTooLongError,
@@ -41,7 +46,14 @@ from services.intake.errors import (
     TransferToSameFacilityError,
     VoidLaterEntriesFirstError,
 )
-from services.intake.record import CaseState, Entry, ReleaseOrder, fold
+from services.intake.record import (
+    CaseState,
+    Entry,
+    ErasureOrder,
+    ErasureRequest,
+    ReleaseOrder,
+    fold,
+)
 from shared.events.intake import (
     ArrestRecorded,
     CustodyExtended,
@@ -287,16 +299,115 @@ class Case(Aggregate):
         order = self.release_orders[release_order_id]
         self.release_orders[release_order_id] = replace(order, withdrawn=True)
 
-    # --- erasure (crypto-shredding) -------------------------------------------------------
+    # --- erasure (crypto-shredding, under a court order, four eyes) -----------------------
+    # Aggregates recorded before these rules existed have none of these attributes: `getattr`.
 
-    def erase_personal_data(self, data: PersonalDataErased, meta: Meta) -> None:
+    def erasure_orders(self) -> dict[UUID, ErasureOrder]:
+        return dict(getattr(self, "_erasure_orders", {}))
+
+    def note_erasure_order(
+        self, erasure_order_id: UUID, order_reference: str, legal_basis: str, order_event_id: UUID
+    ) -> None:
+        """What judicial ordered (learnt over the bus): the erasure it allows."""
+        if erasure_order_id not in self.erasure_orders():
+            self._erasure_order_noted(
+                erasure_order_id=erasure_order_id,
+                order_reference=order_reference,
+                legal_basis=legal_basis,
+                order_event_id=order_event_id,
+            )
+
+    @event("ErasureOrderNoted")
+    def _erasure_order_noted(
+        self, erasure_order_id: UUID, order_reference: str, legal_basis: str, order_event_id: UUID
+    ) -> None:
+        order = ErasureOrder(erasure_order_id, order_reference, legal_basis, order_event_id)
+        self._erasure_orders = {**self.erasure_orders(), erasure_order_id: order}
+
+    def withdraw_erasure_order(self, order_event_id: UUID) -> bool:
+        """Judicial voided the order's entry; returns whether it was one of ours."""
+        for order in self.erasure_orders().values():
+            if order.order_event_id == order_event_id and not order.withdrawn:
+                self._erasure_order_withdrawn(erasure_order_id=order.erasure_order_id)
+                return True
+        return False
+
+    @event("ErasureOrderWithdrawn")
+    def _erasure_order_withdrawn(self, erasure_order_id: UUID) -> None:
+        orders = self.erasure_orders()
+        orders[erasure_order_id] = replace(orders[erasure_order_id], withdrawn=True)
+        self._erasure_orders = orders
+        request = self.erasure_request()
+        if request is not None and request.erasure_order_id == erasure_order_id:
+            self._erasure_request = None
+
+    def erasure_request(self) -> ErasureRequest | None:
+        return getattr(self, "_erasure_request", None)
+
+    def request_erasure(self, erasure_order_id: UUID, reason: str, meta: Meta) -> None:
+        """The first person asks to execute a judicial erasure order."""
+        self._check_erasable(erasure_order_id)
+        pending = self.erasure_request()
+        if pending is not None:
+            raise ErasureAlreadyRequestedError(
+                f"an erasure under order {pending.erasure_order_id} was already requested by "
+                f"{pending.requested_by}: a second person confirms it"
+            )
+        self._erasure_requested(
+            erasure_order_id=erasure_order_id,
+            reason=reason,
+            requested_by=meta.actor,
+            requested_at=meta.recorded_at,
+        )
+
+    @event("ErasureRequested")
+    def _erasure_requested(
+        self, erasure_order_id: UUID, reason: str, requested_by: str, requested_at: datetime
+    ) -> None:
+        self._erasure_request = ErasureRequest(erasure_order_id, reason, requested_by, requested_at)
+
+    def erase_personal_data(self, erasure_order_id: UUID, meta: Meta) -> None:
+        """The second person confirms the pending request: the erasure is recorded (the key is
+        destroyed after, by the application)."""
+        order = self._check_erasable(erasure_order_id)
+        request = self.erasure_request()
+        if request is None or request.erasure_order_id != erasure_order_id:
+            raise ErasureNotRequestedError(
+                f"no erasure under order {erasure_order_id} was requested: one person requests "
+                "it, a second confirms it"
+            )
+        if request.requested_by == meta.actor:
+            raise ErasureByOnePersonError(
+                f"{meta.actor} requested this erasure: a second, different person confirms it"
+            )
+        data = PersonalDataErased(
+            reason=request.reason,
+            legal_basis=f"{order.order_reference}: {order.legal_basis}"[:500],
+            erasure_order_id=erasure_order_id,
+        )
+        # The erasure executes the order: its entry is caused by the order's event.
+        self._personal_data_erased(data=data, meta=replace(meta, causation_id=order.order_event_id))
+
+    def _check_erasable(self, erasure_order_id: UUID) -> ErasureOrder:
         if getattr(self, "erased_at", None) is not None:
             raise AlreadyErasedError("the personal data of this case was already erased")
-        self._personal_data_erased(data=data, meta=meta)
+        order = self.erasure_orders().get(erasure_order_id)
+        if order is None or order.withdrawn:
+            raise ErasureWithoutOrderError(
+                f"judicial has ordered no erasure {erasure_order_id} for this case: an erasure "
+                "needs a recorded judicial order"
+            )
+        if self.state().released_at is None:
+            raise ErasureInCustodyError(
+                "the person is in custody or detention until the release is recorded: "
+                "no erasure before then"
+            )
+        return order
 
     @event("PersonalDataErased")
     def _personal_data_erased(self, data: PersonalDataErased, meta: Meta) -> None:
         self.erased_at = meta.recorded_at
+        self._erasure_request = None
 
     # --- corrections ----------------------------------------------------------------------
 

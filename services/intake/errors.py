@@ -25,6 +25,11 @@ __all__ = [
     "CustodyNotRunningError",
     "EntryAlreadyVoidedError",
     "EntryNotVoidableError",
+    "ErasureAlreadyRequestedError",
+    "ErasureByOnePersonError",
+    "ErasureInCustodyError",
+    "ErasureNotRequestedError",
+    "ErasureWithoutOrderError",
     "EvidenceOutOfOrderError",
     "ExtensionNotLaterError",
     "ExtensionTooLongError",
@@ -146,3 +151,24 @@ class VoidLaterEntriesFirstError(IntakeError):
 
 class AlreadyErasedError(IntakeError):
     """A case's personal data is erased once; its key no longer exists."""
+
+
+class ErasureWithoutOrderError(IntakeError):
+    """Personal data is erased only under a judicial erasure order recorded for this case."""
+
+
+class ErasureInCustodyError(IntakeError):
+    """No erasure while the person is held: custody, prison or pre-trial detention, until the
+    release is recorded (what was recorded of the detention may be evidence of ill-treatment)."""
+
+
+class ErasureAlreadyRequestedError(IntakeError):
+    """One erasure request at a time: a second person confirms the one pending."""
+
+
+class ErasureNotRequestedError(IntakeError):
+    """An erasure is confirmed only against a pending request for the same order."""
+
+
+class ErasureByOnePersonError(IntakeError):
+    """Four eyes: the person who asked for an erasure cannot also confirm it."""

@@ -12,7 +12,16 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-__all__ = ["CaseState", "Custody", "Entry", "EvidenceTrail", "ReleaseOrder", "fold"]
+__all__ = [
+    "CaseState",
+    "Custody",
+    "Entry",
+    "ErasureOrder",
+    "ErasureRequest",
+    "EvidenceTrail",
+    "ReleaseOrder",
+    "fold",
+]
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,27 @@ class ReleaseOrder:
     effective_at: datetime
     order_event_id: UUID
     withdrawn: bool = False
+
+
+@dataclass(frozen=True)
+class ErasureOrder:
+    """An erasure order learnt from judicial; `order_event_id` is its `ErasureOrdered` event."""
+
+    erasure_order_id: UUID
+    order_reference: str
+    legal_basis: str
+    order_event_id: UUID
+    withdrawn: bool = False
+
+
+@dataclass(frozen=True)
+class ErasureRequest:
+    """The first of the four eyes: who asked to execute which erasure order, and why."""
+
+    erasure_order_id: UUID
+    reason: str
+    requested_by: str
+    requested_at: datetime
 
 
 @dataclass

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from services.intake.api import entries, router
 from services.intake.application import IntakeApplication
-from shared.events.judicial import ReleaseOrdered
+from shared.events.judicial import ErasureOrdered, ReleaseOrdered
 from shared.events.voiding import JudicialEntryVoided
 from shared.kit.clock import Clock
 from shared.kit.runtime import service_app
@@ -19,13 +19,15 @@ __all__ = ["create_app"]
 
 
 def _reactions(app: Any) -> list[Reactions]:
-    # One consumer: an order and its voiding are handled in the order judicial recorded them.
+    # One consumer (named for its first use): judicial's orders and their voidings are handled in
+    # the order judicial recorded them.
     return [
         Reactions(
             app,
             "release-orders",
             {
                 ReleaseOrdered: app.on_release_ordered,
+                ErasureOrdered: app.on_erasure_ordered,
                 JudicialEntryVoided: app.on_judicial_entry_voided,
             },
         )

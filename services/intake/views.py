@@ -10,7 +10,7 @@ from shared.kit.store import Op, View
 
 _NAME_AAD = b"caseline:intake.case_register.name"
 
-__all__ = ["CaseRegister"]
+__all__ = ["CaseRegister", "PendingErasures"]
 
 
 class CaseRegister(View):
@@ -112,6 +112,33 @@ class CaseRegister(View):
                     meta.recorded_at,
                     event.originator_id,
                 ),
+            )
+        ]
+
+
+class PendingErasures(View):
+    """Erasures on record whose case key may not be destroyed yet.
+
+    A row is written in the transaction that records `PersonalDataErased`, and deleted once the
+    key is destroyed: an erasure is never on record without its key destruction following, even
+    after a crash between the two (the application finishes the rows on start). Replaying the
+    views writes the rows again; destroying a destroyed key changes nothing.
+    """
+
+    tables: ClassVar[tuple[str, ...]] = ("pending_erasures",)
+    create_statements: ClassVar[tuple[str, ...]] = (
+        "CREATE TABLE IF NOT EXISTS {schema}.pending_erasures ("
+        " case_id uuid PRIMARY KEY, recorded_at timestamptz NOT NULL)",
+    )
+
+    def apply(self, event: Any) -> list[Op]:
+        if type(event).__name__ != "PersonalDataErased":
+            return []
+        return [
+            (
+                "INSERT INTO {schema}.pending_erasures (case_id, recorded_at) VALUES (%s, %s)"
+                " ON CONFLICT (case_id) DO NOTHING",
+                (event.originator_id, event.meta.recorded_at),
             )
         ]
 

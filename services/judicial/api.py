@@ -28,6 +28,7 @@ from shared.events.base import (
 from shared.events.judicial import (
     CaseSealed,
     ChargesFiled,
+    ErasureOrdered,
     HearingAdjourned,
     HearingHeld,
     HearingScheduled,
@@ -142,6 +143,16 @@ class ReleaseOrderRequest(PayloadModel):
     kind: ReleaseKind
     effective_at: Instant
     conditions: Annotated[tuple[ShortText, ...], Field(max_length=50)] = ()
+    ordered_by: Name | None = None
+    ordered_at: Instant | None = None
+
+
+class ErasureOrderRequest(PayloadModel):
+    """`ErasureOrdered` less `erasure_order_id`, which judicial gives; `ordered_by` defaults to
+    the judge making the request."""
+
+    order_reference: ShortText
+    legal_basis: ShortText
     ordered_by: Name | None = None
     ordered_at: Instant | None = None
 
@@ -334,6 +345,22 @@ def seal(
     require_command(user, CaseSealed)
     by = body.sealed_by or user.sub
     return _command(app, ctx, m, CaseSealed, lambda c: app.seal(case_id, body.reason, by, c))
+
+
+@cases.post("/{case_id}/erasure-orders", status_code=201, responses=RECORDED)
+def order_erasure(
+    case_id: UUID,
+    body: ErasureOrderRequest,
+    app: JudicialDep,
+    user: CurrentUser,
+    ctx: Context,
+    m: MetricsDep,
+) -> JSONResponse:
+    """A judge records a court's order to erase the person's personal data; answers the new
+    `erasure_order_id` intake will execute (after release, with four eyes)."""
+    require_command(user, ErasureOrdered)
+    fields = {**body.model_dump(), "ordered_by": body.ordered_by or user.sub}
+    return _command(app, ctx, m, ErasureOrdered, lambda c: app.order_erasure(case_id, fields, c))
 
 
 @entries.post("/{event_id}/void", status_code=201, responses=RECORDED)

@@ -28,6 +28,7 @@ from shared.events.intake import (
 from shared.events.judicial import (
     CaseSealed,
     ChargesFiled,
+    ErasureOrdered,
     HearingAdjourned,
     HearingHeld,
     HearingScheduled,
@@ -188,6 +189,17 @@ class JudicialApplication(CaselineApplication):
             ctx,
             lambda case, meta: case.order_release(data, meta),
             {"release_order_id": order_id},
+        )
+
+    def order_erasure(self, case_id: UUID, fields: dict[str, Any], ctx: CommandContext) -> Recorded:
+        """A court's order to erase the person's personal data; intake executes it."""
+        order_id = uuid4()
+        data = build(ErasureOrdered, erasure_order_id=order_id, **fields)
+        return self._run(
+            case_id,
+            ctx,
+            lambda case, meta: case.order_erasure(data, meta),
+            {"erasure_order_id": order_id},
         )
 
     def seal(self, case_id: UUID, reason: str, sealed_by: str, ctx: CommandContext) -> Recorded:

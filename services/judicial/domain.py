@@ -36,6 +36,7 @@ from shared.events.judicial import (
     CaseSealed,
     ChargesFiled,
     DetentionDeadlineBreached,
+    ErasureOrdered,
     HearingAdjourned,
     HearingHeld,
     HearingScheduled,
@@ -229,6 +230,10 @@ class Case(Aggregate):
         check_release_order(self._open_state(), data)
         self._record("ReleaseOrdered", data, meta, {})
 
+    def order_erasure(self, data: ErasureOrdered, meta: Meta) -> None:
+        # A sealed case may still be erased: the seal hides it, the order ends the personal data.
+        self._record("ErasureOrdered", data, meta, {})
+
     def seal(self, data: CaseSealed, meta: Meta) -> None:
         self._open_state()
         self._record("CaseSealed", data, meta, {"automatic": False})
@@ -378,6 +383,12 @@ class Case(Aggregate):
     ) -> None:
         self._append("CaseSealed", data, meta, extras)
 
+    @event("ErasureOrdered")
+    def _erasure_ordered(
+        self, data: ErasureOrdered, meta: Meta, extras: dict[str, Any], after: dict[str, Any]
+    ) -> None:
+        self._append("ErasureOrdered", data, meta, extras)
+
     @event("EntryVoided")
     def _entry_voided(
         self, data: JudicialEntryVoided, meta: Meta, extras: dict[str, Any], after: dict[str, Any]
@@ -398,5 +409,6 @@ _RECORDERS = {
     "SentenceImposed": "_sentence",
     "ReleaseOrdered": "_release_ordered",
     "CaseSealed": "_sealed",
+    "ErasureOrdered": "_erasure_ordered",
     "EntryVoided": "_entry_voided",
 }

@@ -249,6 +249,9 @@ class PersonalDataErased(CatalogueEvent):
         description="Why, e.g. the court order or the request that it executes."
     )
     legal_basis: ShortText | None = Field(default=None, description="The order or law relied on.")
+    erasure_order_id: UUID | None = Field(
+        default=None, description="The judicial erasure order it executes (`ErasureOrdered`)."
+    )
 
 
 EVENTS: tuple[type[CatalogueEvent], ...] = (

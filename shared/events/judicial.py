@@ -27,6 +27,7 @@ __all__ = [
     "ChargesFiled",
     "DeadlineKind",
     "DetentionDeadlineBreached",
+    "ErasureOrdered",
     "HearingAdjourned",
     "HearingHeld",
     "HearingScheduled",
@@ -256,6 +257,23 @@ class CaseSealed(CatalogueEvent):
     sealed_by: Name = Field(description="The judge who ordered it, or `system` when automatic.")
 
 
+class ErasureOrdered(CatalogueEvent):
+    """A court ordered the erasure of the person's personal data (an addition to SPEC §5)."""
+
+    # Intake executes it by destroying the case's key, once the person is released and two
+    # different people have asked for and confirmed the erasure.
+
+    service: ClassVar[str] = "judicial"
+    event_name: ClassVar[str] = "ErasureOrdered"
+    time_field: ClassVar[str | None] = "ordered_at"
+
+    erasure_order_id: UUID
+    order_reference: ShortText = Field(description="The court's reference of the order.")
+    legal_basis: ShortText = Field(description="The law or ruling the order relies on.")
+    ordered_by: Name = Field(description="The judge who ordered it.")
+    ordered_at: Instant | None = None
+
+
 EVENTS: tuple[type[CatalogueEvent], ...] = (
     ChargesFiled,
     PreTrialDetentionOrdered,
@@ -268,5 +286,6 @@ EVENTS: tuple[type[CatalogueEvent], ...] = (
     SentenceImposed,
     ReleaseOrdered,
     CaseSealed,
+    ErasureOrdered,
 )
-"""Every judicial event, in SPEC §5 order."""
+"""Every judicial event, in SPEC §5 order, then the additions."""

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.events import ReleaseOrdered
+from shared.events import ErasureOrdered, ReleaseOrdered
 from shared.kit.testing import TEST_FACILITY
 from tests.access.world import HOUR, Attempt, Entry, World, ago
 from tests.conftest import admission_payload, arrest_payload
@@ -63,7 +63,7 @@ _TRANSFER = {
     "reason": "Space",
 }
 _FAMILY = {"kind": "visit", "with_whom": "Awa Traoré", "relationship": "sister"}
-_ERASURE = {"reason": "Order of the investigating judge to erase the file"}
+_ERASURE = "Order of the investigating judge to erase the file"
 
 
 def _held(world: World) -> str:
@@ -111,8 +111,8 @@ def _family_contact(world: World, role: str) -> Attempt:
     return _intake_attempt(world, "family-contacts", {**_FAMILY, "at": ago()}, _held(world))
 
 
-def _release(world: World, role: str) -> Attempt:
-    case_id = _held(world)
+def _release_order(world: World, case_id: str) -> str:
+    """A release order judicial made for the case (on the bus), once intake knows it."""
     order_id = uuid.uuid4()
     order = ReleaseOrdered(
         release_order_id=order_id, kind="bail", effective_at=datetime.now(UTC) - 2 * HOUR
@@ -124,12 +124,62 @@ def _release(world: World, role: str) -> Attempt:
             for o in world.view("intake", f"/cases/{case_id}")["release_orders"]
         )
     )
-    body = {"released_at": ago(), "release_order_id": str(order_id)}
+    return str(order_id)
+
+
+def _release(world: World, role: str) -> Attempt:
+    case_id = _held(world)
+    body = {"released_at": ago(), "release_order_id": _release_order(world, case_id)}
     return _intake_attempt(world, "release", body, case_id)
 
 
+def _ordered_erasure(world: World) -> tuple[str, str]:
+    """A released person's case with an erasure order judicial made (on the bus), once intake
+    knows it: (case_id, erasure_order_id)."""
+    case_id = _held(world)
+    body = {"released_at": ago(), "release_order_id": _release_order(world, case_id)}
+    world.recorded("intake", f"/cases/{case_id}/release", body, "prison_registry")
+    order_id = uuid.uuid4()
+    order = ErasureOrdered(
+        erasure_order_id=order_id,
+        order_reference="TGI Bamako n° 2031/17",
+        legal_basis="Loi 2013-015 art. 12",
+        ordered_by="Juge d'instruction",
+    )
+    world.publish(order, case_id)
+    world.until(
+        lambda: any(
+            o["erasure_order_id"] == str(order_id)
+            for o in world.view("intake", f"/cases/{case_id}")["erasure_orders"]
+        )
+    )
+    return case_id, str(order_id)
+
+
+def _requested_erasure(world: World) -> tuple[str, str]:
+    """An erasure requested by one admin, for a second (`admin-1`, the matrix's) to confirm."""
+    case_id, order_id = _ordered_erasure(world)
+    body = {"erasure_order_id": order_id, "reason": _ERASURE}
+    world.recorded("intake", f"/cases/{case_id}/erasure-requests", body, "admin", sub="requester")
+    return case_id, order_id
+
+
+def _request_erasure(world: World, role: str) -> Attempt:
+    case_id, order_id = _ordered_erasure(world)
+    body = {"erasure_order_id": order_id, "reason": _ERASURE}
+    return _intake_attempt(world, "erasure-requests", body, case_id)
+
+
 def _erase(world: World, role: str) -> Attempt:
-    return _intake_attempt(world, "erasure", _ERASURE, world.intake_case())
+    case_id, order_id = _requested_erasure(world)
+    return _intake_attempt(world, "erasure", {"erasure_order_id": order_id}, case_id)
+
+
+def _erasure(world: World) -> Entry:
+    case_id, order_id = _requested_erasure(world)
+    path = f"/cases/{case_id}/erasure"
+    answer = world.recorded("intake", path, {"erasure_order_id": order_id}, "admin")
+    return Entry(str(answer["event_id"]), _intake_version(world, case_id))
 
 
 INTAKE: dict[str, Prepare] = {
@@ -141,6 +191,7 @@ INTAKE: dict[str, Prepare] = {
     "/cases/{case_id}/admission": _admit,
     "/cases/{case_id}/family-contacts": _family_contact,
     "/cases/{case_id}/release": _release,
+    "/cases/{case_id}/erasure-requests": _request_erasure,
     "/cases/{case_id}/erasure": _erase,
 }
 
@@ -184,7 +235,7 @@ INTAKE_VOIDS: dict[str, tuple[str, Target]] = {
         "FamilyContactRecorded",
         _intake_entry("family-contacts", "social_worker", lambda w, c: {**_FAMILY, "at": ago()}),
     ),
-    "admin": ("PersonalDataErased", _intake_entry("erasure", "admin", lambda w, c: _ERASURE)),
+    "admin": ("PersonalDataErased", _erasure),
     "prison_director": ("DetaineeAdmitted", _admission_of_a_prison),
 }
 """Voiding role → the entry type it voids in the matrix, and how to record one."""
@@ -296,6 +347,11 @@ def _order_release(world: World, role: str) -> Attempt:
     return _judicial(world, world.fresh_case(), "release-orders", body)
 
 
+def _order_erasure(world: World, role: str) -> Attempt:
+    body = {"order_reference": "TGI Bamako n° 2031/17", "legal_basis": "Loi 2013-015 art. 12"}
+    return _judicial(world, world.fresh_case(), "erasure-orders", body)
+
+
 def _seal(world: World, role: str) -> Attempt:
     return _judicial(world, world.fresh_case(), "seal", {"reason": "Sealed by order of the court"})
 
@@ -315,6 +371,7 @@ JUDICIAL: dict[str, Prepare] = {
     "/cases/{case_id}/sentence": _impose_sentence,
     "/cases/{case_id}/release-orders": _order_release,
     "/cases/{case_id}/seal": _seal,
+    "/cases/{case_id}/erasure-orders": _order_erasure,
 }
 
 

@@ -24,6 +24,7 @@ COMMAND_ROUTES: dict[str, dict[str, str]] = {
         "/cases/{case_id}/admission": "DetaineeAdmitted",
         "/cases/{case_id}/family-contacts": "FamilyContactRecorded",
         "/cases/{case_id}/release": "DetaineeReleased",
+        "/cases/{case_id}/erasure-requests": "PersonalDataErased",
         "/cases/{case_id}/erasure": "PersonalDataErased",
         _VOID: "EntryVoided",
     },
@@ -38,6 +39,7 @@ COMMAND_ROUTES: dict[str, dict[str, str]] = {
         "/cases/{case_id}/sentence": "SentenceImposed",
         "/cases/{case_id}/release-orders": "ReleaseOrdered",
         "/cases/{case_id}/seal": "CaseSealed",
+        "/cases/{case_id}/erasure-orders": "ErasureOrdered",
         _VOID: "EntryVoided",
     },
     "assessment": {
@@ -65,7 +67,7 @@ COMMAND_ROUTES: dict[str, dict[str, str]] = {
     },
 }
 """Service → command route → the catalogue event it records (SPEC §7, voiding on every service,
-and intake's erasure, an addition to SPEC §5)."""
+and intake's erasure in two steps and judicial's erasure order, additions to SPEC §5)."""
 
 _AUDIT = ("/audit", "/audit/head", "/audit/verify")
 

@@ -55,6 +55,8 @@ CROSS_VOIDS = sorted(
 UNSEEN_VOIDS = frozenset(
     {
         *(("intake", "CustodyExtended", r) for r in ("prison_registry", "prison_director")),
+        # An erasure is recorded only after the release: the person is no prison's any more.
+        *(("intake", "PersonalDataErased", r) for r in ("prison_registry", "prison_director")),
         *(("programmes", "ReferralMade", r) for r in ("civil_society", "religious_counsellor")),
     }
 )

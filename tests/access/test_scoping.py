@@ -478,11 +478,19 @@ def test_an_organisation_records_nothing_of_a_person_not_its_own(world, organisa
 # --- sealing -----------------------------------------------------------------------------
 
 
+_ORDER = "8e7d6c5b-4a3f-4e2d-9c1b-0a9f8e7d6c5b"
+
+
+def _erasure_request() -> dict[str, Any]:
+    return {"erasure_order_id": _ORDER, "reason": "Judge's order"}
+
+
 SEALED_COMMANDS = [
     Command("intake", "/cases/{case}/evidence", "police", _evidence),
     Command("intake", "/cases/{case}/family-contacts", "prison_registry", _family),
     Command("intake", "/cases/{case}/family-contacts", "social_worker", _family),
-    Command("intake", "/cases/{case}/erasure", "admin", lambda s: {"reason": "Judge's order"}),
+    Command("intake", "/cases/{case}/erasure-requests", "admin", lambda s: _erasure_request()),
+    Command("intake", "/cases/{case}/erasure", "admin", lambda s: {"erasure_order_id": _ORDER}),
     Command("intake", "/entries/{evidence}/void", "police", lambda s: {"reason": "Wrong case"}),
     Command("judicial", "/cases/{case}/charges", "prosecutor", _charges),
     Command("assessment", "/cases/{case}/assessments", "assessor", _start),

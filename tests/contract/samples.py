@@ -125,6 +125,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "caseline.intake.PersonalDataErased.v1": {
         "reason": "Order of the specialised court after a final acquittal (sample)",
         "legal_basis": "Data-protection law, right to erasure",
+        "erasure_order_id": "8e7d6c5b-4a3f-4e2d-9c1b-0a9f8e7d6c5b",
     },
     "caseline.intake.EntryVoided.v1": _voided(
         "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f", "caseline.intake.FamilyContactRecorded.v1"
@@ -211,6 +212,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "caseline.judicial.CaseSealed.v1": {
         "reason": "Acquittal final after the appeal period",
         "sealed_by": "system",
+    },
+    "caseline.judicial.ErasureOrdered.v1": {
+        "erasure_order_id": "8e7d6c5b-4a3f-4e2d-9c1b-0a9f8e7d6c5b",
+        "order_reference": "TGI Bamako, ordonnance n° 2031/17",
+        "legal_basis": "Loi n° 2013-015 sur la protection des données, art. 12",
+        "ordered_by": "Juge d'instruction du pôle spécialisé",
+        "ordered_at": "2028-01-04T10:00:00Z",
     },
     "caseline.judicial.EntryVoided.v1": _voided(
         "4d5e6f7a-8b9c-4d0e-9f1a-2b3c4d5e6f7a", "caseline.judicial.HearingScheduled.v1"

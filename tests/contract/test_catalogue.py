@@ -31,6 +31,7 @@ EXPECTED_TYPES = {
     "caseline.judicial.SentenceImposed.v1",
     "caseline.judicial.ReleaseOrdered.v1",
     "caseline.judicial.CaseSealed.v1",
+    "caseline.judicial.ErasureOrdered.v1",
     "caseline.judicial.EntryVoided.v1",
     "caseline.assessment.InstrumentPublished.v1",
     "caseline.assessment.AssessmentDue.v1",

@@ -57,6 +57,7 @@ EXPECTED_EXPORTS = {
     "ChargesFiled",
     "DeadlineKind",
     "DetentionDeadlineBreached",
+    "ErasureOrdered",
     "HearingAdjourned",
     "HearingHeld",
     "HearingScheduled",

@@ -1,6 +1,6 @@
-"""Erasure by crypto-shredding: after an admin erases a case, no personal field can be read from
-any service, the ledger, an evidence bundle, the raw database or the NATS stream — and every chain,
-tree and checkpoint still verifies.
+"""Erasure by crypto-shredding: after a judge orders it and two admins request and confirm it for a
+released person, no personal field can be read from any service, the ledger, an evidence bundle, the
+raw database or the NATS stream — and every chain, tree and checkpoint still verifies.
 """
 
 from __future__ import annotations
@@ -11,11 +11,14 @@ import os
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import nats
 
 from services.assessment.service import create_app as assessment_app
 from services.intake.service import create_app as intake_app
+from services.judicial.service import create_app as judicial_app
 from services.ledger.service import create_app as ledger_app
 from shared.kit.servers import _pg_bin
 from shared.kit.testing import eventually, running
@@ -44,6 +47,38 @@ def _payloads() -> tuple[dict, dict, dict]:
              "vocational_interests": ["tailoring"], "skills": ["sewing"],
              "family_situation": SECRETS["family"]}  # fmt: skip
     return arrest, admission, needs
+
+
+def _ago(minutes: int) -> str:
+    return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat()
+
+
+def _released_with_erasure_order(settings, intake: Any, judicial: Any, case_id: str) -> str:
+    """Judicial orders release (intake executes it) and erasure; the erasure order's id."""
+    judge, auditor = auth(settings, "judge"), auth(settings, "auditor")
+    eventually(lambda: judicial.get(f"/cases/{case_id}", headers=auditor).status_code == 200)
+    release = {"kind": "bail", "effective_at": _ago(30)}
+    order = judicial.post(f"/cases/{case_id}/release-orders", json=release, headers=judge)
+    body = {"released_at": _ago(10), "release_order_id": order.json()["release_order_id"]}
+    registry = auth(settings, "prison_registry")
+    eventually(lambda: intake.post(f"/cases/{case_id}/release", json=body,
+                                   headers=registry).status_code == 201)  # fmt: skip
+    erasure = {"order_reference": "TGI Bamako n° 2031/17", "legal_basis": "Loi 2013-015 art. 12"}
+    ordered = judicial.post(f"/cases/{case_id}/erasure-orders", json=erasure, headers=judge)
+    assert ordered.status_code == 201, ordered.text
+    order_id = str(ordered.json()["erasure_order_id"])
+    eventually(lambda: intake.get(f"/cases/{case_id}", headers=auditor).json()["erasure_orders"])
+    return order_id
+
+
+def _erase(settings, intake: Any, case_id: str, order_id: str) -> Any:
+    """One admin requests the erasure, a second confirms it; the confirmation's answer."""
+    body = {"erasure_order_id": order_id, "reason": "Court order (test)"}
+    asked = intake.post(f"/cases/{case_id}/erasure-requests", json=body,
+                        headers=auth(settings, "admin", sub="admin-one"))  # fmt: skip
+    assert asked.status_code == 201, asked.text
+    return intake.post(f"/cases/{case_id}/erasure", json={"erasure_order_id": order_id},
+                       headers=auth(settings, "admin", sub="admin-two"))  # fmt: skip
 
 
 def _leaks(blob: bytes) -> list[str]:
@@ -113,7 +148,7 @@ def test_after_erasure_no_personal_field_can_be_read_anywhere_and_everything_ver
     arrest, admission, needs = _payloads()
     auditor = {**auth(settings, "auditor"), "Caseline-Purpose": "erasure check"}
     with running(intake_app(settings)) as intake, running(assessment_app(settings)) as assessment, \
-            running(ledger_app(settings)) as ledger:  # fmt: skip
+            running(ledger_app(settings)) as ledger, running(judicial_app(settings)) as judicial:  # fmt: skip
         case_id = intake.post("/cases", json=arrest, headers=auth(settings, "police")).json()[
             "case_id"
         ]
@@ -126,8 +161,8 @@ def test_after_erasure_no_personal_field_can_be_read_anywhere_and_everything_ver
                             ledger.get(f"/cases/{case_id}/timeline", headers=auditor).json())  # fmt: skip
         assert SECRETS["name"] in str(before)  # the auditor saw the record before the erasure
 
-        erased = intake.post(f"/cases/{case_id}/erasure", json={"reason": "Court order (test)"},
-                             headers=auth(settings, "admin"))  # fmt: skip
+        order_id = _released_with_erasure_order(settings, intake, judicial, case_id)
+        erased = _erase(settings, intake, case_id, order_id)
         assert erased.status_code == 201, erased.text
         eventually(
             lambda: (
@@ -166,23 +201,24 @@ def test_after_erasure_no_personal_field_can_be_read_anywhere_and_everything_ver
     assert verify_all.returncode == 0, verify_all.stdout + verify_all.stderr
 
 
-def test_only_an_admin_may_erase_and_only_once(settings):
-    with running(intake_app(settings)) as intake:
+def test_only_admins_may_erase_and_only_once(settings):
+    with running(intake_app(settings)) as intake, running(judicial_app(settings)) as judicial:
         case_id = intake.post(
             "/cases", json=arrest_payload(), headers=auth(settings, "police")
         ).json()["case_id"]
+        assert intake.post(f"/cases/{case_id}/admission", json=admission_payload(),
+                           headers=auth(settings, "prison_registry")).status_code == 201  # fmt: skip
+        order_id = _released_with_erasure_order(settings, intake, judicial, case_id)
+        body = {"erasure_order_id": order_id, "reason": "x"}
 
         by_judge = intake.post(
-            f"/cases/{case_id}/erasure", json={"reason": "x"}, headers=auth(settings, "judge")
+            f"/cases/{case_id}/erasure-requests", json=body, headers=auth(settings, "judge")
         )
-        first = intake.post(
-            f"/cases/{case_id}/erasure", json={"reason": "Order 1"}, headers=auth(settings, "admin")
-        )
-        second = intake.post(
-            f"/cases/{case_id}/erasure", json={"reason": "Order 2"}, headers=auth(settings, "admin")
-        )
+        first = _erase(settings, intake, case_id, order_id)
+        second = intake.post(f"/cases/{case_id}/erasure-requests", json=body,
+                             headers=auth(settings, "admin", sub="admin-three"))  # fmt: skip
 
     assert by_judge.status_code == 403
-    assert first.status_code == 201
+    assert first.status_code == 201, first.text
     assert second.status_code == 409
     assert "already erased" in second.json()["detail"]
