@@ -140,6 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     from caseline.operations import add_parsers as add_operations
 
     add_operations(sub)
+
+    from caseline.keys import add_parser as add_keys
+
+    add_keys(sub)
     return parser
 
 

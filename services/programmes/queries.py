@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from services.programmes.domain import CaseFile, Programme, Referral
+from services.programmes.views import Referrals
 from shared.kit.errors import NotFoundError
 from shared.kit.redaction import ALWAYS, Source, ViewSources, redact_view
 from shared.kit.scope import Scope, condition
@@ -305,19 +306,25 @@ class ProgrammesQueries(CaselineApplication):
             where += " AND r.status = %s"
             params.append(status)
         rows = self.fetch(
-            "SELECT r.referral_id, r.case_id, r.from_agency, r.to_agency, r.reason, r.status,"
-            f" r.made_at, r.answered_at FROM {{schema}}.referrals r WHERE {where}"
+            "SELECT r.referral_id, r.case_id, r.from_agency, r.to_agency, r.reason_kid,"
+            " r.reason_ct, r.status, r.made_at, r.answered_at"
+            f" FROM {{schema}}.referrals r WHERE {where}"
             " ORDER BY r.made_at DESC, r.referral_id LIMIT %s OFFSET %s",
             [*params, limit, offset],
         )
         counted = self.fetch(f"SELECT count(*) FROM {{schema}}.referrals r WHERE {where}", params)
         total = counted[0][0]
-        keys = ("referral_id", "case_id", "from_agency", "to_agency", "reason", "status")
+        reason = next(v for v in self._view_objects if isinstance(v, Referrals)).reason
         items = [
             {
-                **dict(zip(keys, (str(r[0]), str(r[1]), *r[2:6]), strict=True)),
-                "made_at": _iso(r[6]),
-                "answered_at": _iso(r[7]),
+                "referral_id": str(r[0]),
+                "case_id": str(r[1]),
+                "from_agency": r[2],
+                "to_agency": r[3],
+                "reason": reason(r[1], r[4], r[5]),
+                "status": r[6],
+                "made_at": _iso(r[7]),
+                "answered_at": _iso(r[8]),
             }
             for r in rows
         ]

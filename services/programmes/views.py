@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from shared.events.personal import ENCRYPTED, ERASED, KeyErasedError
+from shared.kit.keystore import CaseKeyCipher
 from shared.kit.store import Op, View
 
 __all__ = ["CaseRegister", "Catalogue", "FollowUps", "Participation", "Referrals"]
@@ -330,14 +332,45 @@ class FollowUps(View):
         return []
 
 
+_REASON_AAD = b"caseline:programmes.referrals.reason"
+
+
 class Referrals(View):
-    """Each referral between agencies and where it stands: what each agency's inbox shows."""
+    """Each referral between agencies and where it stands: what each agency's inbox shows.
+
+    The reason is personal: it is kept encrypted under the case's key (deterministically, so a
+    rebuilt view equals the live one), never in clear, and reads as erased once the key is gone.
+    """
+
+    cipher: CaseKeyCipher | None = None
+
+    def bind(self, app: Any) -> None:
+        self.cipher = CaseKeyCipher(app.keys)
+
+    def _sealed_reason(self, case_id: Any, reason: str) -> tuple[str | None, bytes | None]:
+        if self.cipher is None or reason in (ENCRYPTED, ERASED):
+            return None, None
+        try:
+            return self.cipher.seal_value(str(case_id), reason.encode(), _REASON_AAD)
+        except KeyErasedError:
+            return None, None
+
+    def reason(self, case_id: Any, key_id: str | None, ciphertext: bytes | None) -> str:
+        """The referral's reason, or `[erased]` once the case's key is gone."""
+        if self.cipher is None or key_id is None or ciphertext is None:
+            return ERASED
+        try:
+            return self.cipher.open_value(
+                str(case_id), key_id, bytes(ciphertext), _REASON_AAD
+            ).decode()
+        except KeyErasedError:
+            return ERASED
 
     tables: ClassVar[tuple[str, ...]] = ("referrals",)
     create_statements: ClassVar[tuple[str, ...]] = (
         "CREATE TABLE IF NOT EXISTS {schema}.referrals ("
         " referral_id uuid PRIMARY KEY, case_id uuid NOT NULL, from_agency text NOT NULL,"
-        " to_agency text NOT NULL, reason text NOT NULL, status text NOT NULL,"
+        " to_agency text NOT NULL, reason_kid text, reason_ct bytea, status text NOT NULL,"
         " made_at timestamptz NOT NULL, made_event_id uuid NOT NULL, answer_event_id uuid,"
         " answered_at timestamptz)",
         "CREATE INDEX IF NOT EXISTS referrals_to ON {schema}.referrals (to_agency, status)",
@@ -351,15 +384,15 @@ class Referrals(View):
             return [
                 (
                     "INSERT INTO {schema}.referrals (referral_id, case_id, from_agency, to_agency,"
-                    " reason, status, made_at, made_event_id)"
-                    " VALUES (%s, %s, %s, %s, %s, 'pending', %s, %s)"
+                    " reason_kid, reason_ct, status, made_at, made_event_id)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, 'pending', %s, %s)"
                     " ON CONFLICT (referral_id) DO NOTHING",
                     (
                         d.referral_id,
                         event.originator_id,
                         meta.agency,
                         d.to_agency,
-                        d.reason,
+                        *self._sealed_reason(event.originator_id, d.reason),
                         meta.recorded_at,
                         meta.event_id,
                     ),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import Any, Protocol, get_origin
+from typing import Any, Protocol, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -36,15 +36,21 @@ ERASED = "[erased]"
 
 PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
     "caseline.intake.ArrestRecorded.v1": (
-        "person.full_name", "person.aliases", "person.date_of_birth", "person.place_of_origin",
-        "person.identity_document", "grounds", "accompanying_family",
+        "person.full_name", "person.aliases", "person.date_of_birth", "person.nationality",
+        "person.place_of_origin", "person.identity_document", "grounds", "accompanying_family",
     ),
+    "caseline.intake.CustodyExtended.v1": ("reason",),
+    "caseline.intake.EvidenceLogged.v1": ("description",),
+    "caseline.intake.DetaineeTransferred.v1": ("reason",),
     "caseline.intake.DetaineeAdmitted.v1": (
         "next_of_kin", "health_screening", "injuries_observed", "property_inventory",
     ),
     "caseline.intake.FamilyContactRecorded.v1": ("with_whom", "note"),
     "caseline.intake.DetaineeReleased.v1": ("destination",),
+    "caseline.judicial.ChargesFiled.v1": ("offences[].description",),
+    "caseline.judicial.PreTrialDetentionRenewed.v1": ("reason",),
     "caseline.judicial.HearingHeld.v1": ("outcome_summary",),
+    "caseline.judicial.HearingAdjourned.v1": ("reason",),
     "caseline.assessment.IndicatorRated.v1": ("evidence_note",),
     "caseline.assessment.AssessmentSubmitted.v1": ("rationale",),
     "caseline.assessment.AssessmentCountersigned.v1": ("note",),
@@ -52,12 +58,19 @@ PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
     "caseline.assessment.PlacementDecided.v1": ("rationale",),
     "caseline.programmes.ParticipantWithdrawn.v1": ("reason",),
     "caseline.programmes.ReferralMade.v1": ("reason",),
+    "caseline.programmes.ReferralAccepted.v1": ("reason",),
+    "caseline.programmes.ReferralDeclined.v1": ("reason",),
     "caseline.programmes.ReintegrationPlanAgreed.v1": (
         "goals", "employment", "housing", "mentor", "community_contact",
     ),
     "caseline.programmes.FollowUpRecorded.v1": ("note",),
 }  # fmt: skip
-"""Event type → dotted payload fields that identify or describe the person (erasable)."""
+"""Event type → dotted payload fields that identify or describe the person (erasable).
+
+Names, aliases, birth, nationality and origin, next of kin, health and injuries, free-text notes,
+reasons and outcomes, evidence and offence descriptions. `[]` walks every item of a list
+(`offences[].description`); the sealed extension names the concrete paths (`offences.0.description`).
+"""
 
 
 class KeyErasedError(Exception):
@@ -86,9 +99,10 @@ def personal_fields(event_type: str) -> tuple[str, ...]:
 
 def _placeholder(model: type[BaseModel], path: str) -> Any:
     head, _, rest = path.partition(".")
-    field = model.model_fields[head]
+    many = head.endswith("[]")
+    field = model.model_fields[head.removesuffix("[]")]
     if rest:
-        nested = field.annotation
+        nested = get_args(field.annotation)[0] if many else field.annotation
         if not (isinstance(nested, type) and issubclass(nested, BaseModel)):
             raise TypeError(f"{path}: only nested models can hold personal fields")
         return _placeholder(nested, rest)
@@ -98,19 +112,40 @@ def _placeholder(model: type[BaseModel], path: str) -> Any:
     return [ENCRYPTED] if origin in (tuple, list) else ENCRYPTED
 
 
+def _concrete(document: dict[str, Any], path: str) -> list[str]:
+    """The declared path with each `[]` expanded to the indices present (`a[].b` → `a.0.b`)."""
+    head, _, rest = path.partition("[]")
+    if not _:
+        return [path]
+    items = _get(document, head)
+    found: list[str] = []
+    for index in range(len(items) if isinstance(items, list) else 0):
+        found += _concrete(document, f"{head}.{index}{rest}")
+    return found
+
+
+def _step(node: Any, part: str) -> Any:
+    if isinstance(node, list):
+        return node[int(part)] if part.isdigit() and int(part) < len(node) else None
+    return node.get(part) if isinstance(node, dict) else None
+
+
 def _get(document: dict[str, Any], path: str) -> Any:
     node: Any = document
     for part in path.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
+        node = _step(node, part)
     return node
 
 
 def _set(document: dict[str, Any], path: str, value: Any) -> None:
     *parents, last = path.split(".")
-    node = document
+    node: Any = document
     for part in parents:
-        node = node[part]
-    node[last] = value
+        node = _step(node, part)
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
 
 
 def _aad(case_id: str, event_id: str) -> bytes:
@@ -119,13 +154,19 @@ def _aad(case_id: str, event_id: str) -> bytes:
 
 def seal(event: CatalogueEvent, case_id: str, event_id: str, cipher: CaseCipher) -> Sealed:
     """Move the event's personal fields into a ciphertext under the case's key."""
-    paths = personal_fields(event.type_name())
-    if not paths:
+    declared = personal_fields(event.type_name())
+    if not declared:
         return Sealed(event, None)
     document = event.model_dump(mode="json")
+    placeholders = {
+        path: _placeholder(type(event), declared_path)
+        for declared_path in declared
+        for path in _concrete(document, declared_path)
+    }
+    paths = tuple(placeholders)
     values = {path: _get(document, path) for path in paths}
-    for path in paths:
-        _set(document, path, _placeholder(type(event), path))
+    for path, placeholder in placeholders.items():
+        _set(document, path, placeholder)
     plaintext = json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode()
     key_id, ciphertext = cipher.encrypt(case_id, plaintext, _aad(case_id, event_id))
     extension = {

@@ -111,6 +111,11 @@ class Settings(BaseSettings):
         default=None,
         description="base64 of 32 bytes wrapping every per-case data key (crypto-shredding)",
     )
+    master_key_previous: SecretStr | None = Field(
+        default=None,
+        description="during a master-key rotation: the previous master keys (base64, comma-"
+        "separated), still accepted to unwrap until `caseline keys rotate-master` has re-wrapped",
+    )
     ledger_signing_key: SecretStr | None = Field(
         default=None, description="Ed25519 key (PEM, or base64 of the raw 32 bytes) for checkpoints"
     )

@@ -4,6 +4,8 @@ by the agency referred to, revocable (voided) by the referrer until accepted, se
 
 from __future__ import annotations
 
+import psycopg
+
 from tests.conftest import auth
 from tests.programmes.conftest import NGO, link_organisation, rule_of, unique
 
@@ -173,3 +175,20 @@ def test_an_organisation_lists_the_referrals_waiting_for_its_answer(
 
     assert [r["referral_id"] for r in inbox["items"]] == [waiting]
     assert {r["referral_id"] for r in outbox.json()["items"]} == {waiting, answered}
+
+
+def test_a_referrals_reason_is_listed_in_clear_and_stored_only_encrypted(
+    client, feed, settings, social_worker
+):
+    case_id, reason = feed.case(), "Reason Referral-Shredtest for the inbox"
+    _refer(client, social_worker, case_id, reason=reason)
+
+    outbox = client.get("/referrals", params={"direction": "outgoing"}, headers=social_worker)
+    with psycopg.connect(settings.database.conninfo()) as conn:
+        stored = conn.execute(
+            "SELECT reason_ct FROM programmes.referrals WHERE case_id = %s", (case_id,)
+        ).fetchone()
+
+    assert [r["reason"] for r in outbox.json()["items"] if r["case_id"] == str(case_id)] == [reason]
+    assert stored is not None and stored[0] is not None
+    assert reason.encode() not in bytes(stored[0])
