@@ -1,7 +1,8 @@
 """The offline verifier of evidence bundles and RFC 9162 proofs: no server, no database.
 
-Self-contained on purpose (standard library and `cryptography` only), sharing no code with the
-ledger it checks; entry bytes are hashed exactly as carried.
+Self-contained on purpose (standard library, `cryptography` and `rfc8785` only), sharing no code
+with the ledger it checks; entry bytes are hashed exactly as carried, and each entry's event must be
+signed by a key of the service owning its type (SPEC §3), among the service keys the bundle carries.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -263,7 +265,11 @@ def _verify(
     if exact.encode() != raw:
         raise BundleError("the file is not byte for byte as exported: it was edited")
     checkpoint = _verify_checkpoint(bundle, report, trusted_key, witness_keys)
-    last, unproven = _verify_entries(bundle, report, checkpoint)
+    services = _service_keys(bundle)
+    last, unproven = _verify_entries(bundle, report, checkpoint, services)
+    signers = {entry_event(e).get("originkeyid") for e in bundle["entries"]}
+    if set(services) - signers:
+        raise BundleError("the bundle carries a service key that signed none of its entries")
     _verify_head(bundle, checkpoint, last, report.events)
     if unproven is not None:
         raise BundleError(
@@ -312,8 +318,48 @@ def _verify_checkpoint(
     return checkpoint
 
 
+def _service_keys(bundle: dict[str, Any]) -> dict[str, tuple[str, Ed25519PublicKey]]:
+    """The services' public keys the bundle carries: key id → (service, key)."""
+    keys = bundle.get("service_keys")
+    if not isinstance(keys, dict):
+        raise BundleError("the bundle carries no service keys: no entry's origin can be checked")
+    out: dict[str, tuple[str, Ed25519PublicKey]] = {}
+    for kid, item in keys.items():
+        public, actual = public_key(item["public_key"])
+        if actual != kid or not isinstance(item.get("service"), str):
+            raise BundleError(f"service key {kid} does not match its key id")
+        out[kid] = (item["service"], public)
+    return out
+
+
+def entry_event(entry: dict[str, Any]) -> dict[str, Any]:
+    """The event an entry's canonical bytes hold."""
+    event = json.loads(_b64(entry["canonical"])).get("event")
+    return event if isinstance(event, dict) else {}
+
+
+def _verify_origin(event: Any, services: Mapping[str, tuple[str, Ed25519PublicKey]]) -> None:
+    """The event was signed by a key of the service its type belongs to."""
+    if not isinstance(event, dict):
+        raise BundleError("the entry holds no event")
+    owner = str(event.get("type", "")).split(".")
+    if len(owner) < 3 or event.get("source") != f"/caseline/{owner[1]}":
+        raise BundleError("the event's type and source do not name one service")
+    kid, signature = event.get("originkeyid"), event.get("originsig")
+    if not isinstance(kid, str) or not isinstance(signature, str):
+        raise BundleError("the event carries no origin signature")
+    if kid not in services or services[kid][0] != owner[1]:
+        raise BundleError(f"the event is not signed by a key of {owner[1]}, owner of its type")
+    unsigned = {k: v for k, v in event.items() if k not in ("originkeyid", "originsig")}
+    if not signed_by(services[kid][1], _b64(signature), rfc8785.dumps(unsigned)):
+        raise BundleError("the event's origin signature does not verify")
+
+
 def _verify_entries(
-    bundle: dict[str, Any], report: BundleReport, checkpoint: Checkpoint
+    bundle: dict[str, Any],
+    report: BundleReport,
+    checkpoint: Checkpoint,
+    services: Mapping[str, tuple[str, Ed25519PublicKey]],
 ) -> tuple[dict[str, Any], tuple[int, int] | None]:
     """Each entry in turn: its chain link, its fields, its inclusion in the signed tree.
 
@@ -327,6 +373,7 @@ def _verify_entries(
             prev, hashed = _verify_entry(
                 bundle["case_id"], entry, seq, prev, last_ledger_seq, checkpoint
             )
+            _verify_origin(hashed.get("event"), services)
         except (BundleError, KeyError, TypeError, AttributeError, ValueError) as exc:
             reason = exc.reason if isinstance(exc, BundleError) else "the entry is malformed"
             raise BundleError(reason, seq, at if isinstance(at, int) else None) from None

@@ -2,7 +2,9 @@
 
 Keys that must be 32 bytes (`CASELINE_MASTER_KEY`, `CASELINE_LEDGER_SIGNING_KEY`) get base64 of 32
 random bytes; every other empty value gets 48 hex digits (URL-safe, so passwords fit in URLs).
-Values that are set (or meant to stay empty, like `OTEL_EXPORTER_OTLP_ENDPOINT`) are kept.
+Values that are set (or meant to stay empty, like `OTEL_EXPORTER_OTLP_ENDPOINT`) are kept. An empty
+`CASELINE_SERVICE_PUBLIC_KEYS` is derived from the services' signing keys (`CASELINE_<SERVICE>_
+SIGNING_KEY`, base64 of 32 bytes each).
 """
 
 from __future__ import annotations
@@ -12,7 +14,12 @@ import secrets
 
 __all__ = ["KEEP_EMPTY", "fill", "parse"]
 
-BASE64_KEYS = frozenset({"CASELINE_MASTER_KEY", "CASELINE_LEDGER_SIGNING_KEY"})
+SERVICE_KEYS = {
+    f"CASELINE_{service.upper()}_SIGNING_KEY": service
+    for service in ("intake", "judicial", "assessment", "programmes")  # the ledger publishes none
+}
+BASE64_KEYS = frozenset({"CASELINE_MASTER_KEY", "CASELINE_LEDGER_SIGNING_KEY", *SERVICE_KEYS})
+PUBLIC_KEYS = "CASELINE_SERVICE_PUBLIC_KEYS"
 KEEP_EMPTY = frozenset({"OTEL_EXPORTER_OTLP_ENDPOINT"})
 
 
@@ -40,7 +47,31 @@ def fill(text: str) -> str:
     for raw in text.splitlines():
         name, sep, value = raw.partition("=")
         key = name.strip()
-        if sep and not raw.lstrip().startswith("#") and not value.strip() and key not in KEEP_EMPTY:
+        empty = sep and not raw.lstrip().startswith("#") and not value.strip()
+        if empty and key not in KEEP_EMPTY and key != PUBLIC_KEYS:
             raw = f"{key}={_secret(key)}"
         lines.append(raw)
-    return "\n".join(lines) + "\n"
+    filled = "\n".join(lines) + "\n"
+    return "\n".join(_public_keys(line, filled) for line in lines) + "\n"
+
+
+def _public_keys(line: str, text: str) -> str:
+    """The `CASELINE_SERVICE_PUBLIC_KEYS` line, when empty: the public keys of the signing keys."""
+    name, _, value = line.partition("=")
+    if name.strip() != PUBLIC_KEYS or value.strip():
+        return line
+    from shared.kit.origins import ServiceKey, public_keys_json
+
+    values = parse(text)
+    keys = [
+        ServiceKey(service, _ed25519(values[name]))
+        for name, service in SERVICE_KEYS.items()
+        if values.get(name)
+    ]
+    return f"{PUBLIC_KEYS}='{public_keys_json(keys)}'"
+
+
+def _ed25519(b64: str):  # type: ignore[no-untyped-def]
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(b64))

@@ -22,6 +22,7 @@ from services.ledger.verification import LedgerReport, Verification, verify_case
 from shared.kit.clock import Clock
 from shared.kit.errors import NotFoundError
 from shared.kit.keystore import CaseKeyCipher, PostgresKeyStore
+from shared.kit.origins import origin_keys
 from shared.kit.recorder import Op
 from shared.kit.scope import CaseAccess
 from shared.kit.settings import Settings
@@ -164,7 +165,14 @@ class LedgerApplication:
 
     def export(self, case_id: str) -> bytes:
         """The case's evidence bundle, as the exact bytes of its file."""
-        bundle = build_bundle(self.store, self.checkpointer, self.key, case_id, self.witnesses)
+        bundle = build_bundle(
+            self.store,
+            self.checkpointer,
+            self.key,
+            case_id,
+            self.witnesses,
+            origin_keys(self.settings).public_body(),
+        )
         return bundle_bytes(bundle)
 
     # --- checkpoints and proofs -----------------------------------------------------------

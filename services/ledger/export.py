@@ -37,6 +37,7 @@ def build_bundle(
     key: LedgerKey,
     case_id: str,
     witnesses: Mapping[str, Ed25519PublicKey],
+    service_keys: Mapping[str, dict[str, str]],
 ) -> dict[str, Any]:
     """The evidence bundle of a case, against a checkpoint covering the ledger as it stands."""
     try:
@@ -68,9 +69,19 @@ def build_bundle(
             "signature": _b64(checkpoint.signature),
         },
         "cosignatures": cosignatures,
+        "service_keys": _signing_keys(rows, service_keys),
         "entries": entries,
         "case_head": checkpointer.heads_at(checkpoint.tree_size).proof(case_id),
     }
+
+
+def _signing_keys(
+    rows: list[tuple[Any, ...]], service_keys: Mapping[str, dict[str, str]]
+) -> dict[str, dict[str, str]]:
+    """The trusted service keys that signed the case's entries: each entry's origin is checked
+    offline with them, and the bundle carries no key that checks nothing."""
+    used = {json.loads(bytes(row[5]))["event"].get("originkeyid") for row in rows}
+    return {kid: dict(key) for kid, key in service_keys.items() if kid in used}
 
 
 def _entries(store: LedgerStore, rows: list[tuple[Any, ...]], size: int) -> list[dict[str, Any]]:

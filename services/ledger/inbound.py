@@ -1,6 +1,7 @@
-"""The ledger's intake from the bus: validate each envelope against the catalogue, then append.
+"""The ledger's intake from the bus: validate each envelope against the catalogue and its origin
+(signed by the service owning its type, on that type's subject of its case), then append.
 
-A message that fails validation is dead-lettered with the reason and never stored; the consumer
+A message that fails either is dead-lettered with the reason and never stored; the consumer
 keeps going. Dead letters themselves (on `caseline.deadletter.>`) are not ledger entries.
 """
 
@@ -11,6 +12,7 @@ from datetime import datetime
 
 from services.ledger.store import Appendable, LedgerStore
 from shared.events import DEADLETTER_PREFIX, EnvelopeError, load_envelope, validate_envelope
+from shared.kit.origins import OriginKeys, origin_problem
 from shared.kit.recorder import Op
 from shared.kit.scope import access_ops
 from shared.kit.subscriber import ACK, Dead, Delivery, Outcome, Retry
@@ -29,8 +31,12 @@ class LedgerIntake:
         store: LedgerStore,
         subject_prefix: str = "",
         note_access: Callable[[list[Op]], None] | None = None,
+        *,
+        keys: OriginKeys,
     ) -> None:
         self.store = store
+        self.subject_prefix = subject_prefix
+        self.keys = keys
         self.deadletter_prefix = subject_prefix + DEADLETTER_PREFIX
         self.note_access = note_access
 
@@ -47,6 +53,12 @@ class LedgerIntake:
                 envelope, event = validate_envelope(document)
             except EnvelopeError as exc:
                 outcomes.append(Dead(exc.reason))
+                continue
+            forged = origin_problem(
+                document, envelope, delivery.subject, self.subject_prefix, self.keys
+            )
+            if forged is not None:
+                outcomes.append(Dead(forged, origin=True))
                 continue
             msg_id = delivery.headers.get("Nats-Msg-Id")
             if msg_id is not None and msg_id != str(envelope.id):

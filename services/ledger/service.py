@@ -19,6 +19,7 @@ from shared.agencies import load_agencies
 from shared.kit.bus import Bus
 from shared.kit.clock import Clock
 from shared.kit.http import ServiceParts, create_service_app
+from shared.kit.origins import origin_keys
 from shared.kit.settings import Settings
 from shared.kit.subscriber import Subscriber
 
@@ -38,7 +39,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         # An unreadable registry stops the start: delivering to no one would go unnoticed.
         agencies = load_agencies(settings.agencies_file) if settings.agencies_file else ()
         deliveries = Deliveries(ledger, bus, agencies)
-        intake = LedgerIntake(ledger.store, settings.subject_prefix, ledger.note_access)
+        intake = LedgerIntake(
+            ledger.store, settings.subject_prefix, ledger.note_access, keys=origin_keys(settings)
+        )
         consumer = Subscriber(
             bus,
             "ledger",

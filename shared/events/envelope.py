@@ -115,6 +115,18 @@ class Envelope(BaseModel):
         "(crypto-shredding); `data` holds placeholders for them.",
     )
     data: dict[str, Any]
+    originkeyid: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{16}$",
+        description="Extension: the id of the publishing service's Ed25519 key (required by every "
+        "consumer).",
+    )
+    originsig: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9+/]{86}==$",
+        description="Extension: the publishing service's Ed25519 signature, base64, of the RFC 8785 "
+        "canonical envelope without `originkeyid` and `originsig` (required by every consumer).",
+    )
 
     @field_serializer("time", "recordedtime", when_used="json")
     def _rfc3339_utc(self, value: datetime) -> str:

@@ -70,6 +70,13 @@ class Metrics:
             ["consumer"],
             **labels,
         )
+        self.origin_refused = Counter(
+            "caseline_origin_refused_total",
+            "Events dead-lettered because they were not signed by the service owning their type,"
+            " or came on another subject than their type's",
+            ["consumer"],
+            **labels,
+        )
         self.deadline_breaches = Counter(
             "caseline_deadline_breaches_total", "Detention deadline breaches recorded", **labels
         )

@@ -1,6 +1,7 @@
 """What a service publishes for one stored event: its CloudEvents envelope, subject and headers,
-built from the stored JSON and validated against the catalogue (`outgoing`). The relay and
-reconciliation both publish through here, so neither can send what the ledger would refuse.
+built from the stored JSON, validated against the catalogue and signed with the service's key
+(`outgoing`). The relay and reconciliation both publish through here, so neither can send what the
+ledger would refuse; stored events stay unsigned.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from uuid import UUID
 from shared.events import CLOUDEVENTS_JSON, CatalogueEvent, EnvelopeError, validate_envelope
 from shared.events.registry import UnknownEventType, by_type
 from shared.kit.bus import Bus
+from shared.kit.origins import service_key
 from shared.kit.recorder import MetaTranscoding
 
 __all__ = ["Outgoing", "RefusedEventError", "outgoing"]
@@ -130,6 +132,8 @@ def _message(
     body = {k: envelope[k] for k in _ENVELOPE_ORDER if envelope[k] is not None}
     # What the ledger and every reaction will check: were it refused there, it would be lost.
     validate_envelope(body)
+    # Signed last, over what is published: every consumer checks it came from this service.
+    body = service_key(bus.settings, kind.service).sign(body)
     headers = {"Nats-Msg-Id": meta["event_id"], "Content-Type": CLOUDEVENTS_JSON}
     if envelope["traceparent"]:
         headers["traceparent"] = envelope["traceparent"]

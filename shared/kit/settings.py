@@ -119,6 +119,16 @@ class Settings(BaseSettings):
     ledger_signing_key: SecretStr | None = Field(
         default=None, description="Ed25519 key (PEM, or base64 of the raw 32 bytes) for checkpoints"
     )
+    service_signing_key: SecretStr | None = Field(
+        default=None,
+        description="this service's Ed25519 key (PEM, or base64 of the raw 32 bytes) signing what"
+        " it publishes; unset outside production: a development key derived from its name",
+    )
+    service_public_keys: str = Field(
+        default="",
+        description='every service\'s public keys, current and retired, as JSON {key_id: {"service":'
+        ' …, "public_key": base64}}; outside production the development keys are added',
+    )
     ledger_checkpoint_every: int = Field(
         default=1000, ge=1, description="the ledger signs a checkpoint after this many new entries"
     )

@@ -20,11 +20,18 @@ from uuid import UUID
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from shared.events import CatalogueEvent, Envelope, EnvelopeError, parse_envelope
+from shared.events import (
+    CatalogueEvent,
+    Envelope,
+    EnvelopeError,
+    load_envelope,
+    validate_envelope,
+)
 from shared.kit.bus import Bus
 from shared.kit.errors import RuleViolation
 from shared.kit.metrics import Metrics
 from shared.kit.observability import consumer_span, log_context
+from shared.kit.origins import origin_keys, origin_problem
 from shared.kit.pull import fetch
 from shared.kit.store import CaselineApplication, IntegrityError
 
@@ -54,6 +61,7 @@ class Delivery:
 @dataclass(frozen=True)
 class Dead:
     reason: str
+    origin: bool = False  # refused because it did not truly come from the owner of its type
 
 
 @dataclass(frozen=True)
@@ -189,6 +197,8 @@ class Subscriber:
                 await msg.nak()
                 continue
             if isinstance(outcome, Dead):
+                if outcome.origin and self.metrics:
+                    self.metrics.origin_refused.labels(self.durable).inc()
                 await self.dead_letter(delivery, outcome.reason)
                 await msg.term()
                 continue
@@ -235,6 +245,7 @@ class Reactions:
         self.app = app
         self.consumer = consumer
         self.handlers = handlers
+        self.keys = origin_keys(app.settings)
 
     def subjects(self) -> list[str]:
         return [f"caseline.{m.service}.{m.event_name}.*" for m in self.handlers]
@@ -259,9 +270,14 @@ class Reactions:
 
     def handle_one(self, delivery: Delivery) -> Outcome:
         try:
-            envelope, event = parse_envelope(delivery.data)
+            document = load_envelope(delivery.data)
+            envelope, event = validate_envelope(document)
         except EnvelopeError as exc:
             return Dead(exc.reason)
+        prefix = self.app.settings.subject_prefix
+        forged = origin_problem(document, envelope, delivery.subject, prefix, self.keys)
+        if forged is not None:
+            return Dead(forged, origin=True)
         handler = self.handlers.get(type(event))
         if handler is None:
             return ACK

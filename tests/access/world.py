@@ -23,6 +23,7 @@ from shared.kit.settings import Settings
 from shared.kit.testing import TEST_FACILITY, Servers, eventually, fresh_database, running
 from tests.access.routes import READ_SERVICES
 from tests.conftest import admission_payload, arrest_payload, auth
+from tests.integration.bus import signed
 
 __all__ = ["HOUR", "Attempt", "Entry", "World", "ago", "world_of"]
 
@@ -211,7 +212,7 @@ class World:
             js = nc.jetstream()
             await js.publish(
                 self.settings.subject_prefix + subject_for(event, subject_id),
-                envelope.to_json_bytes(),
+                signed(envelope),
                 stream=self.settings.stream,
                 headers={"Nats-Msg-Id": str(event_id)},
             )

@@ -7,6 +7,7 @@ the bus changes because of it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from uuid import UUID, uuid4
@@ -18,6 +19,7 @@ from services.intake.application import IntakeApplication
 from shared.events import CLOUDEVENTS_JSON, CatalogueEvent, build_envelope, by_type, parse_envelope
 from shared.events.registry import EVENT_TYPES
 from shared.kit.bus import Bus
+from shared.kit.origins import development_key, origin_keys
 from shared.kit.relay import RefusedEventError, outgoing
 from shared.kit.settings import Settings
 from shared.kit.store import Meta
@@ -112,7 +114,10 @@ def test_the_message_is_the_envelope_of_the_decoded_event(app, type_name, traced
         traceparent=meta.traceparent,
         personaldata=getattr(decoded, "personal", None),
     ).to_json_bytes()
-    assert message.body == expected
+    # The service's development key signs it, after every other attribute.
+    signed = development_key(cls.service).sign(json.loads(expected))
+    assert message.body == json.dumps(signed, separators=(",", ":"), ensure_ascii=False).encode()
+    assert origin_keys(app.settings).problem(json.loads(message.body), cls.service) is None
     assert message.subject == bus.subject(cls, meta.subject)
     assert message.event_id == meta.event_id
     assert message.case == meta.subject

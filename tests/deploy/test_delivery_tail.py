@@ -24,6 +24,7 @@ from services.ledger.schema import create_owned_tables, grant_ledger_role
 from shared.agencies import Agency
 from shared.events import CaseSealed, EvidenceLogged
 from shared.kit.bus import Bus
+from shared.kit.origins import origin_keys
 from shared.kit.settings import Settings
 from shared.kit.subscriber import Delivery
 from tests.integration.bus import envelope_bytes, subject
@@ -58,8 +59,12 @@ class Tail:
     sub: Any
 
     def intake(self) -> LedgerIntake:
+        # Deliveries are handed over directly, on unprefixed subjects (see `_message`).
         return LedgerIntake(
-            self.ledger.store, self.settings.subject_prefix, self.ledger.note_access
+            self.ledger.store,
+            "",
+            self.ledger.note_access,
+            keys=origin_keys(self.settings),
         )
 
     async def received(self) -> dict[str, list[dict[str, Any]]]:

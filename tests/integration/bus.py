@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 from uuid import UUID, uuid4
 
 import nats
 
-from shared.events import CatalogueEvent, build_envelope, subject_for
+from shared.events import CatalogueEvent, Envelope, build_envelope, subject_for
 from shared.kit.clock import Clock
+from shared.kit.origins import development_key
 from shared.kit.settings import Settings
 
 
@@ -25,7 +27,17 @@ def envelope_bytes(event: CatalogueEvent, subject_id: UUID | str, **kw: Any) -> 
         recorded_at=kw.pop("recorded_at", Clock().now()),
         **kw,
     )
-    return str(event_id), env.to_json_bytes()
+    return str(event_id), signed(env)
+
+
+def signed_document(env: Envelope) -> dict[str, Any]:
+    """The envelope as its service's relay publishes it: signed with its (development) key."""
+    return development_key(env.source.rsplit("/", 1)[1]).sign(json.loads(env.to_json_bytes()))
+
+
+def signed(env: Envelope) -> bytes:
+    """The bytes of `signed_document`."""
+    return json.dumps(signed_document(env), separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def publish(settings: Settings, messages: list[tuple[str, bytes, dict[str, str]]]) -> None:

@@ -13,9 +13,11 @@ from uuid import UUID, uuid4
 import jwt
 import psycopg
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.intake.service import create_app as intake_app
 from shared.kit.audit import case_ids_in
+from shared.kit.origins import ServiceKey, public_keys_json
 from shared.kit.settings import Settings
 from shared.kit.testing import running
 from tests.conftest import arrest_payload, auth
@@ -221,8 +223,12 @@ def test_no_token_content_makes_a_5xx_and_every_one_is_audited(settings, token):
 
 # --- purpose in production ---------------------------------------------------------------------
 
+_INTAKE_SEED = os.urandom(32)
+_INTAKE_KEY = ServiceKey("intake", Ed25519PrivateKey.from_private_bytes(_INTAKE_SEED))
 PRODUCTION = {
     "environment": "production",
+    "service_signing_key": base64.b64encode(_INTAKE_SEED).decode(),
+    "service_public_keys": public_keys_json([_INTAKE_KEY]),
     "jwt_secret": "a-production-secret-of-more-than-32-bytes",
     "master_key": base64.b64encode(os.urandom(32)).decode(),
 }

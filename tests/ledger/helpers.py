@@ -16,6 +16,7 @@ from services.ledger.store import Appendable
 from shared.events import build_envelope
 from shared.events.intake import DetaineeAdmitted, FamilyContactRecorded
 from shared.kit.settings import Settings
+from tests.integration.bus import signed_document
 
 BASE_TIME = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
 
@@ -46,7 +47,7 @@ def appendable(case_id: UUID, n: int) -> Appendable:
         type=env.type,
         time=at,
         recordedtime=at,
-        envelope=json.loads(env.to_json_bytes()),
+        envelope=signed_document(env),
     )
 
 

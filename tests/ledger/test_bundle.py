@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -16,6 +19,7 @@ from caseline.cli import main
 from services.ledger.application import LedgerApplication
 from services.ledger.service import create_app as ledger_app
 from shared.events.intake import DetaineeAdmitted
+from shared.kit.origins import development_key
 from shared.kit.scope import access_ops
 from shared.kit.testing import running
 from tests.conftest import auth
@@ -136,3 +140,50 @@ def test_only_roles_that_see_a_whole_case_may_export_it(settings):
 
     statuses = (held.status_code, police.status_code, unknown.status_code, judge.status_code)
     assert statuses == (403, 404, 404, 200)
+
+
+def _export(settings, case_id: UUID) -> bytes:  # type: ignore[no-untyped-def]
+    with running(ledger_app(settings)) as client:
+        response = client.get(f"/cases/{case_id}/export", headers=auth(settings, "auditor"))
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+@pytest.mark.parametrize(
+    ("forge", "reason"),
+    [
+        (
+            lambda doc: {**doc, "originsig": base64.b64encode(bytes(64)).decode()},
+            "origin signature does not verify",
+        ),
+        (lambda doc: development_key("programmes").sign(doc), "not signed by a key of intake"),
+        (lambda doc: {k: v for k, v in doc.items() if k != "originsig"}, "no origin signature"),
+    ],
+    ids=["tampered-signature", "another-service-key", "unsigned"],
+)
+def test_an_entry_without_its_owners_signature_fails_the_bundle_at_that_entry(
+    settings, capsys, forge, reason
+):  # type: ignore[no-untyped-def]
+    """An entry the ledger was made to hold (and sign into a checkpoint) that its service never
+    signed: the bundle verifies byte for byte and proof for proof, and still fails there."""
+    ledger = LedgerApplication(settings)
+    case_id = uuid4()
+    entries = [appendable(case_id, n) for n in range(3)]
+    entries[1] = dataclasses.replace(entries[1], envelope=forge(entries[1].envelope))
+    ledger.store.append(entries)
+    ledger.close()
+
+    report = verify_bundle(_export(settings, case_id))
+
+    assert not report.ok
+    assert report.first_bad_seq == 2, report.lines()
+    assert reason in (report.reason or ""), report.reason
+
+
+def test_the_bundle_carries_the_service_keys(exported):
+    bundle = json.loads(exported[0].read_bytes())
+    intake = development_key("intake")
+    assert bundle["service_keys"][intake.key_id] == {
+        "service": "intake",
+        "public_key": base64.b64encode(intake.public_raw).decode(),
+    }

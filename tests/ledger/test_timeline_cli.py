@@ -3,7 +3,6 @@ the verdict, and a non-zero exit when the chain does not verify."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from uuid import UUID, uuid4
 
@@ -17,6 +16,7 @@ from shared.events import build_envelope
 from shared.events.voiding import IntakeEntryVoided
 from shared.kit.testing import serving
 from tests.conftest import token_for
+from tests.integration.bus import signed_document
 from tests.ledger.helpers import BASE_TIME, appendable, tampering
 
 
@@ -30,7 +30,7 @@ def _voiding(case_id: UUID, voided: Appendable) -> Appendable:
         recorded_at=BASE_TIME,
     )  # fmt: skip
     return Appendable(
-        str(env.id), str(case_id), env.type, BASE_TIME, BASE_TIME, json.loads(env.to_json_bytes())
+        str(env.id), str(case_id), env.type, BASE_TIME, BASE_TIME, signed_document(env)
     )
 
 

@@ -27,6 +27,7 @@ from shared.kit.auth import User
 from shared.kit.testing import running
 from shared.permissions import ROLES
 from tests.conftest import admission_payload, arrest_payload, auth
+from tests.integration.bus import signed_document
 from tests.ledger.helpers import BASE_TIME
 
 
@@ -38,7 +39,7 @@ def _sealed(ledger: LedgerApplication, event: CatalogueEvent, case_id: UUID, n: 
         sealed.data, event_id=event_id, subject=case_id, actor="clerk « Ké »", agency="test",
         recorded_at=at, personaldata=sealed.personaldata,
     )  # fmt: skip
-    return Appendable(str(env.id), str(case_id), env.type, at, at, json.loads(env.to_json_bytes()))
+    return Appendable(str(env.id), str(case_id), env.type, at, at, signed_document(env))
 
 
 def _events() -> list[CatalogueEvent]:

@@ -33,6 +33,7 @@ from shared.kit.clock import Clock
 from shared.kit.settings import Settings
 from shared.kit.testing import Servers, eventually, fresh_database, running
 from tests.conftest import auth
+from tests.integration.bus import signed
 
 BAMAKO = "Maison Centrale d'Arrêt de Bamako"
 KOULIKORO = "Centre de détention de Koulikoro"
@@ -62,7 +63,7 @@ def publish(settings: Settings, *events: tuple[CatalogueEvent, UUID | str]) -> l
             )
             await js.publish(
                 settings.subject_prefix + subject_for(event, subject_id),
-                envelope.to_json_bytes(),
+                signed(envelope),
                 stream=settings.stream,
                 headers={"Nats-Msg-Id": str(event_id)},
             )

@@ -1,0 +1,228 @@
+"""Signed origins: each service signs the envelopes it publishes with its own Ed25519 key, and every
+consumer accepts an event only when a key of the service owning its type signed it and it came on
+the subject of its type and case (SPEC §3).
+
+The signature covers the RFC 8785 canonical bytes of the envelope without the two extension
+attributes that carry it (`originkeyid`, `originsig`), so it survives any re-encoding of the JSON
+(the ledger stores envelopes canonically). Development keys are derived from each service's name,
+so every development process and test agrees on them; production refuses them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import rfc8785
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from shared.events import Envelope, subject_for
+from shared.events.registry import SERVICES, by_type
+from shared.kit.settings import Settings
+
+__all__ = [
+    "ORIGIN_KEY_ID",
+    "ORIGIN_SIGNATURE",
+    "OriginKeys",
+    "ServiceKey",
+    "development_key",
+    "origin_keys",
+    "origin_problem",
+    "public_keys_json",
+    "service_key",
+    "signed_message",
+]
+
+ORIGIN_KEY_ID = "originkeyid"
+ORIGIN_SIGNATURE = "originsig"
+_DEVELOPMENT_LABEL = (
+    b"caseline DEVELOPMENT service signing key - publicly known - never use in production: "
+)
+
+
+def key_id(public_raw: bytes) -> str:
+    """A short id of a public key: the first 8 bytes of its SHA-256, in hex (as the ledger's)."""
+    return hashlib.sha256(public_raw).digest()[:8].hex()
+
+
+def _raw(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def signed_message(document: Mapping[str, Any]) -> bytes:
+    """What an origin signature signs: the envelope's canonical bytes, its signature left out."""
+    unsigned = {k: v for k, v in document.items() if k not in (ORIGIN_KEY_ID, ORIGIN_SIGNATURE)}
+    return rfc8785.dumps(unsigned)
+
+
+@dataclass(frozen=True)
+class ServiceKey:
+    """A service's private signing key."""
+
+    service: str
+    private: Ed25519PrivateKey
+    development: bool = False
+
+    @property
+    def public_raw(self) -> bytes:
+        return _raw(self.private.public_key())
+
+    @property
+    def key_id(self) -> str:
+        return key_id(self.public_raw)
+
+    def sign(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        """The envelope with its origin attributes, which come last."""
+        signature = self.private.sign(signed_message(document))
+        return {
+            **document,
+            ORIGIN_KEY_ID: self.key_id,
+            ORIGIN_SIGNATURE: base64.b64encode(signature).decode(),
+        }
+
+
+def public_keys_json(keys: list[ServiceKey]) -> str:
+    """`CASELINE_SERVICE_PUBLIC_KEYS` for these keys."""
+    return json.dumps(
+        OriginKeys({k.key_id: (k.service, k.private.public_key()) for k in keys}).public_body()
+    )
+
+
+def development_key(service: str) -> ServiceKey:
+    """The publicly known key of `service` for development and tests."""
+    seed = hashlib.sha256(_DEVELOPMENT_LABEL + service.encode()).digest()
+    return ServiceKey(service, Ed25519PrivateKey.from_private_bytes(seed), development=True)
+
+
+def _private_key(text: str) -> Ed25519PrivateKey:
+    """A PEM (PKCS #8) Ed25519 private key, or the base64 of its raw 32-byte seed."""
+    text = text.strip()
+    if text.startswith("-----BEGIN"):
+        key = serialization.load_pem_private_key(text.encode(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("CASELINE_SERVICE_SIGNING_KEY is not an Ed25519 key")
+        return key
+    raw = _base64(text, "CASELINE_SERVICE_SIGNING_KEY")
+    if len(raw) != 32:
+        raise ValueError("a raw Ed25519 private key has 32 bytes")
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def _base64(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text.strip(), validate=True)
+    except binascii.Error:
+        raise ValueError(f"{what} is not base64") from None
+
+
+def service_key(settings: Settings, service: str) -> ServiceKey:
+    """The configured key of `service`; its development key outside production when none is."""
+    secret = settings.service_signing_key
+    text = None if secret is None else secret.get_secret_value()
+    return _service_key(text, settings.environment, service)
+
+
+@functools.cache
+def _service_key(text: str | None, environment: str, service: str) -> ServiceKey:
+    development = development_key(service)
+    if text is None:
+        if environment == "production":
+            raise RuntimeError("production needs CASELINE_SERVICE_SIGNING_KEY (an Ed25519 key)")
+        return development
+    key = ServiceKey(service, _private_key(text))
+    if key.public_raw in {development_key(s).public_raw for s in SERVICES}:
+        if environment == "production":
+            raise RuntimeError("production refuses a development service signing key")
+        return ServiceKey(service, key.private, development=True)
+    return key
+
+
+@dataclass(frozen=True)
+class OriginKeys:
+    """Every service public key a verifier trusts, current and retired: key id → (service, key)."""
+
+    keys: Mapping[str, tuple[str, Ed25519PublicKey]]
+
+    def public_body(self) -> dict[str, dict[str, str]]:
+        """The keys as configured and as evidence bundles carry them."""
+        return {
+            kid: {"service": service, "public_key": base64.b64encode(_raw(key)).decode()}
+            for kid, (service, key) in sorted(self.keys.items())
+        }
+
+    def problem(self, document: Mapping[str, Any], service: str) -> str | None:
+        """Why `document` is not signed by a key of `service`, if it is not."""
+        kid, signature = document.get(ORIGIN_KEY_ID), document.get(ORIGIN_SIGNATURE)
+        if not isinstance(kid, str) or not isinstance(signature, str):
+            return "the event carries no origin signature"
+        known = self.keys.get(kid)
+        if known is None:
+            return f"the event is signed by unknown key {kid!r}"
+        if known[0] != service:
+            return (
+                f"the event is signed by a key of {known[0]}, not of {service}, owner of its type"
+            )
+        try:
+            known[1].verify(_base64(signature, "originsig"), signed_message(document))
+        except (InvalidSignature, ValueError):
+            return "the event's origin signature does not verify"
+        except rfc8785.CanonicalizationError as error:
+            return f"the event has no canonical form: {error}"
+        return None
+
+
+def parse_public_keys(text: str) -> dict[str, tuple[str, Ed25519PublicKey]]:
+    """`{key_id: {"service": …, "public_key": base64}}`; each key id must be its key's."""
+    if not text.strip():
+        return {}
+    document = json.loads(text)
+    if not isinstance(document, dict):
+        raise ValueError("CASELINE_SERVICE_PUBLIC_KEYS is a JSON object of key ids")
+    keys: dict[str, tuple[str, Ed25519PublicKey]] = {}
+    for kid, item in document.items():
+        service, public = item.get("service"), item.get("public_key")
+        if service not in SERVICES or not isinstance(public, str):
+            raise ValueError(f"CASELINE_SERVICE_PUBLIC_KEYS[{kid!r}] needs a service and a key")
+        raw = _base64(public, f"CASELINE_SERVICE_PUBLIC_KEYS[{kid!r}]")
+        if len(raw) != 32 or key_id(raw) != kid:
+            raise ValueError(f"CASELINE_SERVICE_PUBLIC_KEYS[{kid!r}] is not that key id's key")
+        keys[kid] = (service, Ed25519PublicKey.from_public_bytes(raw))
+    return keys
+
+
+def origin_keys(settings: Settings) -> OriginKeys:
+    """The configured public keys; outside production, every development key as well."""
+    return _origin_keys(settings.service_public_keys, settings.environment)
+
+
+@functools.cache
+def _origin_keys(text: str, environment: str) -> OriginKeys:
+    keys = parse_public_keys(text)
+    if environment == "production":
+        if not keys:
+            raise RuntimeError("production needs CASELINE_SERVICE_PUBLIC_KEYS")
+        return OriginKeys(keys)
+    for service in SERVICES:
+        dev = development_key(service)
+        keys.setdefault(dev.key_id, (service, dev.private.public_key()))
+    return OriginKeys(keys)
+
+
+def origin_problem(
+    document: Mapping[str, Any], envelope: Envelope, subject: str, prefix: str, keys: OriginKeys
+) -> str | None:
+    """Why a validated envelope did not truly come from the service owning its type, if it did
+    not: it must come on exactly its type's subject of its case, signed by that service."""
+    cls = by_type(envelope.type)
+    expected = prefix + subject_for(cls, envelope.subject)
+    if subject != expected:
+        return f"{envelope.type} came on subject {subject!r}, not on {expected!r}"
+    return keys.problem(document, cls.service)
