@@ -23,6 +23,7 @@ from services.programmes.inbound import reactions as programmes_reactions
 from shared.agencies import load_agencies
 from shared.events import EVENT_TYPES
 from shared.kit.scope import access_reactions
+from shared.kit.settings import Settings
 from tests.deploy.support import (
     ROOT,
     NatsProcess,
@@ -91,7 +92,10 @@ def test_no_service_holds_the_stream_administration_or_anothers_consumers():
 
 
 class _AnyApplication:
-    """Stands in for a service's application where only its reactions' names are read."""
+    """Stands in for a service's application where only its reactions' names are read (the
+    reactions read the settings for the keys they accept signatures of)."""
+
+    settings = Settings(environment="test")
 
     def __getattr__(self, name: str) -> Callable[..., None]:
         return lambda *args, **kwargs: None
