@@ -155,29 +155,43 @@ class IntakeApplication(CaselineApplication):
         self, envelope: Envelope, event: ReleaseOrdered, inbound: tuple[str, UUID]
     ) -> None:
         """Judicial ordered a release: from now on intake may record it."""
-        case_id = UUID(envelope.subject)
-        if not self.exists(case_id):
-            self.record_inbound_only(*inbound, [])
-            return
-        case = self.load(Case, case_id)
-        case.note_release_order(
-            event.release_order_id, event.kind.value, event.effective_at, UUID(str(envelope.id))
+        self._note_from_judicial(
+            envelope,
+            inbound,
+            "release-order",
+            lambda case, cause: case.note_release_order(
+                event.release_order_id, event.kind.value, event.effective_at, cause
+            ),
         )
-        self.commit(CommandContext.system(envelope, purpose="release-order"), case, inbound=inbound)
 
     def on_erasure_ordered(
         self, envelope: Envelope, event: ErasureOrdered, inbound: tuple[str, UUID]
     ) -> None:
         """Judicial ordered an erasure: from now on intake may execute it (four eyes)."""
+        self._note_from_judicial(
+            envelope,
+            inbound,
+            "erasure-order",
+            lambda case, cause: case.note_erasure_order(
+                event.erasure_order_id, event.order_reference, event.legal_basis, cause
+            ),
+        )
+
+    def _note_from_judicial(
+        self,
+        envelope: Envelope,
+        inbound: tuple[str, UUID],
+        purpose: str,
+        note: Callable[[Case, UUID], None],
+    ) -> None:
+        """Note an order learnt from judicial on its case, once (nothing for an unknown case)."""
         case_id = UUID(envelope.subject)
         if not self.exists(case_id):
             self.record_inbound_only(*inbound, [])
             return
         case = self.load(Case, case_id)
-        case.note_erasure_order(
-            event.erasure_order_id, event.order_reference, event.legal_basis, UUID(str(envelope.id))
-        )
-        self.commit(CommandContext.system(envelope, purpose="erasure-order"), case, inbound=inbound)
+        note(case, UUID(str(envelope.id)))
+        self.commit(CommandContext.system(envelope, purpose=purpose), case, inbound=inbound)
 
     def on_judicial_entry_voided(
         self, envelope: Envelope, event: EntryVoided, inbound: tuple[str, UUID]

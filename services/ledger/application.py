@@ -6,7 +6,7 @@ The routes, the CLI and the tests all go through this one object; it holds no pe
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,31 +86,6 @@ class LedgerApplication:
         with self.store.connection() as conn, conn.transaction():
             for statement, params in ops:
                 conn.execute(statement.replace("{schema}", SCHEMA), params)  # type: ignore[arg-type]
-
-    def sealed_cases(self, case_ids: Iterable[str]) -> set[str]:
-        """Which of these cases are sealed: a `CaseSealed` entry that no later voiding undid."""
-        wanted = sorted(set(case_ids))
-        if not wanted:
-            return set()
-        with self.store.connection() as conn:
-            rows = conn.execute(
-                f"SELECT case_id, event_id, type, convert_from(canonical, 'UTF8')::jsonb"
-                f" #>> '{{event,data,voided_event_id}}' FROM {SCHEMA}.entries"
-                " WHERE case_id = ANY(%s) AND type IN ("
-                "'caseline.judicial.CaseSealed.v1', 'caseline.judicial.EntryVoided.v1')"
-                " ORDER BY ledger_seq",
-                (wanted,),
-            ).fetchall()
-        seals: dict[str, set[str]] = {}
-        for case_id, event_id, type_, voided in rows:
-            if type_.endswith("CaseSealed.v1"):
-                seals.setdefault(case_id, set()).add(str(event_id))
-            elif voided:
-                seals.get(case_id, set()).discard(voided)
-        return {case_id for case_id, live in seals.items() if live}
-
-    def is_sealed(self, case_id: str) -> bool:
-        return bool(self.sealed_cases([case_id]))
 
     @property
     def cipher(self) -> CaseKeyCipher:

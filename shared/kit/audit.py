@@ -93,11 +93,6 @@ CREATE TRIGGER read_audit_append_only BEFORE UPDATE OR DELETE ON "{schema}".read
 DROP TRIGGER IF EXISTS read_audit_no_truncate ON "{schema}".read_audit;
 CREATE TRIGGER read_audit_no_truncate BEFORE TRUNCATE ON "{schema}".read_audit
     FOR EACH STATEMENT EXECUTE FUNCTION "{schema}".read_audit_append_only();
-CREATE TABLE IF NOT EXISTS "{schema}".sealed_cases (
-    case_id text PRIMARY KEY,
-    sealed_at timestamptz NOT NULL,
-    event_id uuid NOT NULL
-);
 """
 
 
@@ -226,10 +221,10 @@ class AuditLog:
 
     def _up_to_date(self, conn: psycopg.Connection[Any]) -> bool:
         row = conn.execute(
-            "SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL AND EXISTS ("
+            "SELECT to_regclass(%s) IS NOT NULL AND EXISTS ("
             " SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s)"
             " AND attname = 'case_ids' AND NOT attisdropped)",
-            (self.table, f'"{self.schema}".sealed_cases', self.table),
+            (self.table, self.table),
         ).fetchone()
         return bool(row and row[0])
 
@@ -312,16 +307,6 @@ class AuditLog:
             check = check_chain(cur)
         out = {"ok": check.ok, "entries": check.entries, "first_bad_seq": check.first_bad_seq}
         return out | ({"reason": check.reason} if check.reason else {})
-
-    # --- sealing --------------------------------------------------------------------------
-
-    def is_sealed(self, case_id: str) -> bool:
-        with self.pool.connection() as conn:
-            row = conn.execute(
-                f'SELECT 1 FROM "{self.schema}".sealed_cases WHERE case_id = %s',
-                (case_id,),
-            ).fetchone()
-        return row is not None
 
 
 def _entry(row: Sequence[Any]) -> dict[str, Any]:
