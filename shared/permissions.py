@@ -249,6 +249,19 @@ SEALED_CASE_READERS = _roles("auditor", "judge")
 __all__ += ["SEALED_CASE_READERS", "SERVICE_READERS"]
 
 
+# --- what services may ask of each other (no human role: `shared.kit.service_auth`) ------------
+
+SERVICE_CALLS: dict[str, frozenset[str]] = {
+    # Reconciliation: which of the events a service published does the ledger lack?
+    "reconcile": frozenset({"intake", "judicial", "assessment", "programmes"}),
+    # Anchoring: the head of a service's read audit, anchored by the ledger.
+    "audit-head": frozenset({"ledger"}),
+}
+"""Call → the services that may make it with a service token (each over its own signing key)."""
+
+__all__ += ["SERVICE_CALLS"]
+
+
 # --- which cases (SPEC §8, scoped to the agencies linked to them) -------------------------------
 # Roles not named here see every case of the types they may see (sealed ones only if they are
 # SEALED_CASE_READERS). The links come from events (`shared.kit.scope`), never from a filter.

@@ -6,11 +6,12 @@ and the log's own chain would still verify. So the ledger holds, now and then, e
 
 How the ledger gets them (decided here): **the ledger pulls**. Every
 `CASELINE_AUDIT_ANCHOR_SECONDS` it asks each service in `CASELINE_SERVICE_URLS` for
-`GET /audit/head?seq=<the last seq it anchored>` (as an auditor: `CASELINE_AUDIT_ANCHOR_TOKEN`, or
-a token it mints) and reads its own log directly. The alternative — each service publishing its
-head as an event the ledger chains — would need a catalogue type, subjects and permissions for
-something that is no fact about a case, and a service whose owner stops publishing would simply
-fall silent; a service that stops answering the ledger is seen at once (logged each round).
+`GET /audit/head?seq=<the last seq it anchored>` (as itself: a service token of its own signing
+key, good for that call only, `shared.kit.service_auth`) and reads its own log directly. The
+alternative — each service publishing its head as an event the ledger chains — would need a
+catalogue type, subjects and permissions for something that is no fact about a case, and a service
+whose owner stops publishing would simply fall silent; a service that stops answering the ledger is
+seen at once (logged each round).
 
 Anchors go into `ledger.audit_anchors`: append-only like every ledger table (triggers, and the
 ledger's role may only insert), and hash-chained row to row, so that a changed or removed anchor
@@ -41,6 +42,7 @@ from services.ledger.schema import SCHEMA
 from services.ledger.store import LedgerStore
 from shared.events.registry import SERVICES
 from shared.kit.audit import COLUMNS, GENESIS, AuditLog, ChainCheck, check_chain
+from shared.kit.service_auth import mint_service_token
 from shared.kit.settings import Settings
 
 __all__ = [
@@ -159,20 +161,14 @@ class OwnAudit:
 
 
 class ServiceAudit:
-    """Another service's read audit, asked over HTTP as an auditor."""
+    """Another service's read audit, asked over HTTP as the ledger."""
 
     def __init__(self, settings: Settings, url: str) -> None:
         self.settings = settings
         self.url = url
 
     def _token(self) -> str:
-        if self.settings.audit_anchor_token is not None:
-            return self.settings.audit_anchor_token.get_secret_value()
-        from shared.kit.auth import mint_token
-
-        return mint_token(
-            self.settings, sub="service:ledger", agency="caseline", role="auditor", ttl_minutes=5
-        )
+        return mint_service_token(self.settings, "ledger", "audit-head")
 
     async def head(self, at: int | None) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {self._token()}", "Caseline-Purpose": PURPOSE}

@@ -12,13 +12,14 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.kit.auth import CurrentUser, require_role
+from shared.kit.auth import current_user, require_role
+from shared.kit.service_auth import service_caller
 
 __all__ = ["MAX_EVENT_IDS", "router"]
 
 MAX_EVENT_IDS = 5000
-# Reconciliation runs with a service token (role `admin`); auditors may ask the same question.
-_ASKERS = ("admin", "auditor")
+# Services ask with their own service token (`shared.kit.service_auth`); auditors may ask too.
+_ASKERS = ("auditor",)
 
 router = APIRouter(prefix="/reconcile", tags=["reconciliation"])
 
@@ -38,10 +39,12 @@ def _store(request: Request) -> Any:
 
 @router.post("/missing")
 def missing(
-    body: MissingQuestion, user: CurrentUser, store: Annotated[Any, Depends(_store)]
+    body: MissingQuestion, request: Request, store: Annotated[Any, Depends(_store)]
 ) -> dict[str, list[str]]:
-    """The given event ids that are not in the ledger, in the order given."""
-    require_role(user, *_ASKERS)
+    """The given event ids that are not in the ledger, in the order given (a publishing service,
+    with its service token, or an auditor)."""
+    if service_caller(request, "reconcile") is None:
+        require_role(current_user(request), *_ASKERS)
     asked = list(dict.fromkeys(body.event_ids))
     with store.connection() as conn:
         present = {

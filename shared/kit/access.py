@@ -26,6 +26,7 @@ from shared.kit.audit import (
 from shared.kit.auth import current_user
 from shared.kit.errors import CaselineError, ForbiddenError, NotFoundError, UnavailableError
 from shared.kit.scope import Scope, canonical_id, scope_of
+from shared.kit.service_auth import service_caller, service_user
 from shared.permissions import READ_AS, SERVICE_READERS
 
 __all__ = [
@@ -45,6 +46,11 @@ __all__ = [
 _UNGUARDED = frozenset(
     {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 )
+
+SERVICE_READS = {"/audit/head": "audit-head"}
+"""Routes a service may also read as itself (`shared.kit.service_auth`), and the call each is."""
+NO_CASES = Scope("service", "linked", "caseline", (), False)
+"""A service caller's scope: no case."""
 
 
 class PurposeRequiredError(CaselineError):
@@ -102,8 +108,11 @@ class ReadGuard:
             case_id = canonical_id(raw_case_id) if raw_case_id is not None else None
         except CaselineError as exc:
             refusal, case_id = exc, None
-        user = current_user(request)
-        scope = scope_of(user)
+        call = SERVICE_READS.get(route)
+        service = service_caller(request, call) if call is not None else None
+        request.state.service_caller = service
+        user = service_user(service) if service is not None else current_user(request)
+        scope = scope_of(user) if service is None else NO_CASES
         request.state.scope = scope
         purpose = request.headers.get(PURPOSE_HEADER)
         if purpose is not None:
@@ -114,7 +123,7 @@ class ReadGuard:
             refusal = PurposeRequiredError(
                 "reads must state a purpose in the Caseline-Purpose header"
             )
-        elif user.role not in SERVICE_READERS.get(self.service, frozenset()):
+        elif service is None and user.role not in SERVICE_READERS.get(self.service, frozenset()):
             refusal = ForbiddenError(f"role {user.role!r} may not read the {self.service} record")
         elif case_id is not None and not self._visible(scope, case_id, READ_AS.get(route)):
             refusal = NotFoundError(f"no case {case_id}")

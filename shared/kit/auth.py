@@ -94,6 +94,8 @@ def decode_token(token: str, settings: Settings) -> User:
         algorithms = ["HS256"]
     production = settings.environment == "production"
     try:
+        if jwt.get_unverified_header(token).get("typ") == "caseline-service+jwt":
+            raise AuthenticationError()  # a service's token names no person (shared.kit.service_auth)
         claims = jwt.decode(
             token,
             key,

@@ -23,6 +23,7 @@ import httpx
 
 from shared.kit.bus import Bus
 from shared.kit.outgoing import Outgoing, RefusedEventError, outgoing
+from shared.kit.service_auth import mint_service_token
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication
 
@@ -52,7 +53,8 @@ class LedgerQuery(Protocol):
 
 
 class HttpLedger:
-    """The ledger's `POST /reconcile/missing`, with a service token."""
+    """The ledger's `POST /reconcile/missing`, asked as the service itself
+    (`shared.kit.service_auth`: a token of its own signing key, good for this call only)."""
 
     def __init__(self, settings: Settings, service: str, client: httpx.AsyncClient | None = None):
         if not settings.ledger_url:
@@ -62,12 +64,7 @@ class HttpLedger:
         self.client = client or httpx.AsyncClient(base_url=settings.ledger_url, timeout=15)
 
     def _token(self) -> str:
-        if self.settings.ledger_token is not None:
-            return self.settings.ledger_token.get_secret_value()
-        from shared.kit.auth import mint_token
-
-        sub = f"service:{self.service}"
-        return mint_token(self.settings, sub=sub, agency="caseline", role="admin", ttl_minutes=5)
+        return mint_service_token(self.settings, self.service, "reconcile")
 
     async def missing(self, event_ids: Sequence[UUID]) -> set[UUID]:
         response = await self.client.post(

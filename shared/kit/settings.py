@@ -141,9 +141,6 @@ class Settings(BaseSettings):
     ledger_url: str | None = Field(
         default=None, description="the ledger's base URL, asked by reconciliation; unset: none runs"
     )
-    ledger_token: SecretStr | None = Field(
-        default=None, description="bearer token for the ledger's reconcile route (else minted)"
-    )
     service_urls: str = Field(
         default="",
         description="the ledger: the other services' base URLs, name=url,… (their read audits)",
@@ -153,11 +150,6 @@ class Settings(BaseSettings):
         ge=0,
         le=86_400,
         description="the ledger: how often it anchors every service's read-audit head; 0: never",
-    )
-    audit_anchor_token: SecretStr | None = Field(
-        default=None,
-        description="the ledger: an auditor's bearer token to read the services' audit heads"
-        " (else minted)",
     )
     agencies_file: str | None = Field(
         default=None,

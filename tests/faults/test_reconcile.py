@@ -22,12 +22,17 @@ from services.ledger.reconcile_api import MAX_EVENT_IDS
 from services.ledger.service import create_app as ledger_app
 from shared.kit.bus import Bus
 from shared.kit.servers import NatsServer, free_port, wait_for_port
+from shared.kit.service_auth import mint_service_token
 from shared.kit.settings import Settings
 from shared.kit.testing import eventually, running
 from tests.conftest import arrest_payload, auth
 from tests.faults.harness import ROWS, audit, ledger_entries, record_cases
 
 CASES = 15
+
+
+def _service(settings: Settings, service: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_service_token(settings, service, 'reconcile')}"}
 
 
 async def _delete(settings: Settings, *seqs: int) -> int:
@@ -109,18 +114,20 @@ def serving_on(app: Any, port: int) -> Iterator[None]:
 
 
 def test_the_ledger_names_the_event_ids_it_lacks_in_the_order_asked(settings):
-    police, admin = auth(settings, "police"), auth(settings, "admin")
-    auditor = auth(settings, "auditor")
+    police, auditor = auth(settings, "police"), auth(settings, "auditor")
+    intake_itself = _service(settings, "intake")
     absent = [str(uuid4()), str(uuid4())]
 
     with running(intake_app(settings)) as intake, running(ledger_app(settings)) as ledger:
         opened = intake.post("/cases", json=arrest_payload(), headers=police).json()
         eventually(lambda: len(ledger_entries(ledger, auditor)) == 1)
         asked = [absent[0], opened["event_id"], absent[1]]
-        answer = ledger.post("/reconcile/missing", json={"event_ids": asked}, headers=admin)
+        answer = ledger.post("/reconcile/missing", json={"event_ids": asked}, headers=intake_itself)
+        by_auditor = ledger.post("/reconcile/missing", json={"event_ids": asked}, headers=auditor)
 
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"missing": absent}
+    assert by_auditor.json() == {"missing": absent}
 
 
 def test_the_reconcile_route_refuses_anonymous_callers_other_roles_and_oversized_questions(
@@ -128,16 +135,19 @@ def test_the_reconcile_route_refuses_anonymous_callers_other_roles_and_oversized
 ):
     body = {"event_ids": [str(uuid4())]}
     too_many = {"event_ids": [str(uuid4()) for _ in range(MAX_EVENT_IDS + 1)]}
-    admin = auth(settings, "admin")
+    admin = _service(settings, "judicial")
 
     with running(ledger_app(settings)) as ledger:
         anonymous = ledger.post("/reconcile/missing", json=body)
         police = ledger.post("/reconcile/missing", json=body, headers=auth(settings, "police"))
+        # An administrator is a person, not a service: reconciliation is no human's work.
+        human_admin = ledger.post("/reconcile/missing", json=body, headers=auth(settings, "admin"))
         oversized = ledger.post("/reconcile/missing", json=too_many, headers=admin)
         malformed = ledger.post("/reconcile/missing", json={"event_ids": ["x"]}, headers=admin)
 
     assert anonymous.status_code == 401
     assert police.status_code == 403
+    assert human_admin.status_code == 403
     assert oversized.status_code == 422
     assert malformed.status_code == 422
     assert malformed.headers["content-type"].startswith("application/problem+json")
