@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
+
 from services.ledger.checkpoints import Checkpoint, Checkpointer
 from services.ledger.export import build_bundle, bundle_bytes
 from services.ledger.proofs import consistency_proof, inclusion_proof
@@ -79,13 +81,11 @@ class LedgerApplication:
         with self.store.connection() as conn:
             return list(conn.execute(statement.replace("{schema}", SCHEMA), params).fetchall())  # type: ignore[arg-type]
 
-    def note_access(self, ops: Sequence[Op]) -> None:
-        """Apply the access rows of appended entries (idempotent: a redelivery applies them again)."""
-        if not ops:
-            return
-        with self.store.connection() as conn, conn.transaction():
-            for statement, params in ops:
-                conn.execute(statement.replace("{schema}", SCHEMA), params)  # type: ignore[arg-type]
+    def note_access(self, ops: Sequence[Op], conn: psycopg.Connection[Any]) -> None:
+        """Apply the access rows of appended entries in the append's transaction (idempotent: a
+        redelivery applies them again)."""
+        for statement, params in ops:
+            conn.execute(statement.replace("{schema}", SCHEMA), params)  # type: ignore[arg-type]
 
     @property
     def cipher(self) -> CaseKeyCipher:

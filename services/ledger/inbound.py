@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from services.ledger.store import Appendable, LedgerStore
 from shared.events import DEADLETTER_PREFIX, EnvelopeError, load_envelope, validate_envelope
@@ -30,7 +31,7 @@ class LedgerIntake:
         self,
         store: LedgerStore,
         subject_prefix: str = "",
-        note_access: Callable[[list[Op]], None] | None = None,
+        note_access: Callable[[list[Op], Any], None] | None = None,
         *,
         keys: OriginKeys,
     ) -> None:
@@ -79,11 +80,10 @@ class LedgerIntake:
             )
             outcomes.append(ACK)
         try:
-            self.store.append(items)
-            # After the append, in a transaction of its own: a crash between the two redelivers
-            # the batch, whose entries are then known and whose access rows are applied again.
-            if self.note_access is not None:
-                self.note_access(access)
+            # The access rows in the append's own transaction: a sealed case is hidden from the
+            # instant its seal is in the ledger, never a moment later.
+            note = self.note_access
+            self.store.append(items, also=None if note is None else lambda conn: note(access, conn))
         except Exception as exc:
             return [Retry(f"the ledger store failed: {exc!r}") for _ in deliveries]
         return outcomes

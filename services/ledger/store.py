@@ -170,13 +170,21 @@ class LedgerStore:
 
     # --- append ---------------------------------------------------------------------------
 
-    def append(self, items: Sequence[Appendable]) -> int:
-        """Append the items not yet in the ledger, in order, in one transaction; return how many."""
+    def append(
+        self,
+        items: Sequence[Appendable],
+        also: Callable[[psycopg.Connection[Any]], None] | None = None,
+    ) -> int:
+        """Append the items not yet in the ledger, in order, in one transaction; return how many.
+        `also` writes in that same transaction (what the entries imply: who may see their case),
+        whether or not the items were known already (it must be idempotent)."""
         if not items:
             return 0
         with self.pool.connection() as conn, conn.transaction():
             # One appender at a time, whatever the number of ledger processes.
             conn.execute(f"SELECT pg_advisory_xact_lock({_APPEND_LOCK})")
+            if also is not None:
+                also(conn)
             fresh = _unknown(conn, items)
             if not fresh:
                 return 0

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from nats.errors import Error as NatsError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
@@ -118,9 +119,12 @@ class Subscriber:
         )
         try:
             info = await js.consumer_info(stream, self.durable)
-            # pull_subscribe ignores a changed config for an existing consumer: update it.
-            with contextlib.suppress(Exception):
-                await js.update_consumer(stream, config)
+            # pull_subscribe ignores a changed config for an existing consumer: creating it again
+            # with the same name updates what the server lets change (filters, limits).
+            try:
+                await js.add_consumer(stream, config)
+            except NatsError as exc:
+                log.warning("consumer %s keeps its old configuration: %r", self.durable, exc)
             if info.num_ack_pending:
                 # Messages handed to a process that died come back only after ack_wait; a fetch
                 # now would let later messages overtake them (tests/faults shows it).

@@ -116,11 +116,9 @@ def _admitted(ledger: LedgerApplication) -> str:
     """A case whose one entry is an admission at MCA Bamako, appended as the bus would have it:
     with the access fact it brings (the prison holds the person)."""
     admission = appendable(uuid4(), 0)
-    ledger.store.append([admission])
     data = DetaineeAdmitted.model_validate(admission.envelope["data"])
-    ledger.note_access(
-        access_ops(admission.type, admission.case_id, admission.event_id, "test", data)
-    )
+    ops = access_ops(admission.type, admission.case_id, admission.event_id, "test", data)
+    ledger.store.append([admission], also=lambda conn: ledger.note_access(ops, conn))
     return admission.case_id
 
 
