@@ -11,8 +11,8 @@ same `Nats-Msg-Id`s, which the stream de-duplicates.
 
 Each message is written as the HPUB command `publish` would write, through the same two client
 calls (`_send_command`, `_flush_pending`, of the client version `constraints.txt` pins), after
-refusing what could break the protocol. Per message this is 7 µs of CPU here, against 19 µs for
-`publish_async`; tests/kit/test_publish.py runs it against a real server.
+refusing what could break the protocol. It costs a fraction of `publish_async`'s CPU per message
+(bench/RESULTS.md has the figures); tests/kit/test_publish.py runs it against a real server.
 """
 
 from __future__ import annotations

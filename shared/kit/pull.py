@@ -1,9 +1,9 @@
 """A batch fetch from a JetStream pull consumer without an asyncio task per message.
 
 nats-py's `PullSubscription.fetch` waits for each message of a batch with `next_msg`, which
-creates a task and a timer for every message. In a loop that also reads each message's metadata
-and acks it, that was 32 µs of CPU per message here, and is 13 µs with this fetch, which takes the
-batch from the subscription's queue as it comes and awaits the queue only when it is empty.
+creates a task and a timer for every message (bench/RESULTS.md measures the difference). This
+fetch takes the batch from the subscription's queue as it comes and awaits the queue only when it
+is empty.
 
 It asks the server for a batch with a no-wait pull, which the server answers at once with what it
 has and ends with a status when that is less. Only when nothing is there does it wait, with a pull
