@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from shared.events.personal import ENCRYPTED, ERASED, KeyErasedError
-from shared.kit.keystore import CaseKeyCipher
+from shared.kit.keystore import SealedColumn
 from shared.kit.store import Op, View
 
 _NAME_AAD = b"caseline:intake.case_register.name"
@@ -20,29 +19,15 @@ class CaseRegister(View):
     it reaches the database, and erasing the case's key erases it here too.
     """
 
-    cipher: CaseKeyCipher | None = None
+    sealed_name = SealedColumn(_NAME_AAD)
 
     def bind(self, app: Any) -> None:
-        self.cipher = CaseKeyCipher(app.keys)
-
-    def _sealed_name(self, case_id: Any, name: str) -> tuple[str | None, bytes | None]:
-        if self.cipher is None or name in (ENCRYPTED, ERASED):
-            return None, None
-        try:
-            return self.cipher.seal_value(str(case_id), name.encode(), _NAME_AAD)
-        except KeyErasedError:
-            return None, None
+        self.sealed_name = SealedColumn(_NAME_AAD)
+        self.sealed_name.bind(app.keys)
 
     def name(self, case_id: Any, key_id: str | None, ciphertext: bytes | None) -> str:
         """The person's name, or `[erased]` once the case's key is gone."""
-        if self.cipher is None or key_id is None or ciphertext is None:
-            return ERASED
-        try:
-            return self.cipher.open_value(
-                str(case_id), key_id, bytes(ciphertext), _NAME_AAD
-            ).decode()
-        except KeyErasedError:
-            return ERASED
+        return self.sealed_name.open(case_id, key_id, ciphertext)
 
     tables: ClassVar[tuple[str, ...]] = ("case_register",)
     create_statements: ClassVar[tuple[str, ...]] = (
@@ -81,7 +66,7 @@ class CaseRegister(View):
                     " ON CONFLICT (case_id) DO NOTHING",
                     (
                         event.originator_id,
-                        *self._sealed_name(event.originator_id, data.person.full_name),
+                        *self.sealed_name.seal(event.originator_id, data.person.full_name),
                         data.arrested_at,
                         data.returning_foreign_fighter,
                         event.originator_version,

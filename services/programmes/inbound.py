@@ -25,6 +25,8 @@ from shared.events import (
     IntakeEntryVoided,
     PlacementDecided,
 )
+from shared.events.personal import reveal
+from shared.kit.keystore import CaseKeyCipher
 from shared.kit.store import CommandContext
 from shared.kit.subscriber import Handler, Reactions
 
@@ -53,13 +55,17 @@ def _case_id(envelope: Envelope) -> UUID | None:
 
 
 def _noting(app: ProgrammesApplication, note: Note) -> Handler:
+    cipher = CaseKeyCipher(app.keys)
+
     def handle(envelope: Envelope, event: CatalogueEvent, inbound: tuple[str, UUID]) -> None:
         case_id, event_id = _case_id(envelope), UUID(str(envelope.id))
         if case_id is None:  # not about a case: nothing programmes needs
             app.record_inbound_only(*inbound, [])
             return
         ctx = CommandContext.system(envelope, purpose="note")
-        app.note_fact(case_id, event_id, ctx, inbound, lambda case: note(case, event_id, event))
+        # The name arrives sealed under the case's key: programmes keeps it sealed in turn.
+        fact, _ = reveal(event, envelope.personaldata, envelope.subject, str(event_id), cipher)
+        app.note_fact(case_id, event_id, ctx, inbound, lambda case: note(case, event_id, fact))
 
     return handle
 

@@ -5,18 +5,20 @@ aggregate. Agency-bound roles (civil society, religious counsellors) see only th
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from services.programmes.domain import CaseFile, Programme, Referral
-from services.programmes.views import Referrals
+from services.programmes.views import CaseRegister, Referrals
 from shared.kit.errors import NotFoundError
 from shared.kit.redaction import ALWAYS, Source, ViewSources, redact_view
 from shared.kit.scope import Scope, condition
-from shared.kit.store import CaselineApplication
+from shared.kit.store import CaselineApplication, View
 from shared.permissions import ROLES, may_see
 
 __all__ = ["AGENCY_BOUND_ROLES", "RISK_READERS", "ProgrammesQueries", "Reader"]
+
+V = TypeVar("V", bound=View)
 
 AGENCY_BOUND_ROLES = frozenset({"civil_society", "religious_counsellor"})
 """Roles that act only for their own organisation: its programmes, its referrals, its people."""
@@ -184,6 +186,15 @@ class ProgrammesQueries(CaselineApplication):
 
     # --- cases -----------------------------------------------------------------------------
 
+    def _view(self, kind: type[V]) -> V:
+        return next(v for v in self._view_objects if isinstance(v, kind))
+
+    def _full_name(self, case_id: Any, key_id: str | None, ciphertext: bytes | None) -> str | None:
+        """The register's sealed name (None: not learnt yet; `[erased]` once its key is gone)."""
+        if key_id is None:
+            return None
+        return self._view(CaseRegister).name.open(case_id, key_id, ciphertext)
+
     def list_cases(
         self, reader: Reader, limit: int, offset: int, released: bool | None = None
     ) -> dict[str, Any]:
@@ -191,7 +202,7 @@ class ProgrammesQueries(CaselineApplication):
         if released is not None:
             scope += " AND r.released_at IS " + ("NOT NULL" if released else "NULL")
         rows = self.fetch(
-            "SELECT r.case_id, r.full_name, r.facility, r.released_at, r.version,"
+            "SELECT r.case_id, r.name_kid, r.name_ct, r.facility, r.released_at, r.version,"
             " (SELECT count(*) FROM {schema}.participations p WHERE p.case_id = r.case_id"
             "  AND p.status = 'active' AND NOT p.voided)"
             f" FROM {{schema}}.case_register r WHERE {scope}"
@@ -201,14 +212,15 @@ class ProgrammesQueries(CaselineApplication):
         total = self.fetch(
             f"SELECT count(*) FROM {{schema}}.case_register r WHERE {scope}", params
         )[0][0]
+        name = self._full_name
         items = [
             {
                 "case_id": str(r[0]),
-                "full_name": r[1],
-                "facility": r[2],
-                "released_at": _iso(r[3]),
-                "version": r[4],
-                "active_programmes": int(r[5]),
+                "full_name": name(r[0], r[1], r[2]),
+                "facility": r[3],
+                "released_at": _iso(r[4]),
+                "version": r[5],
+                "active_programmes": int(r[6]),
             }
             for r in rows
         ]
@@ -314,7 +326,7 @@ class ProgrammesQueries(CaselineApplication):
         )
         counted = self.fetch(f"SELECT count(*) FROM {{schema}}.referrals r WHERE {where}", params)
         total = counted[0][0]
-        reason = next(v for v in self._view_objects if isinstance(v, Referrals)).reason
+        reason = self._view(Referrals).reason.open
         items = [
             {
                 "referral_id": str(r[0]),
@@ -349,12 +361,12 @@ class ProgrammesQueries(CaselineApplication):
         )
         filters = [*params, days, now] if overdue_only else params
         rows = self.fetch(
-            f"SELECT r.case_id, r.full_name, r.released_at, f.at, f.status, {due}{base}"
+            f"SELECT r.case_id, r.name_kid, r.name_ct, r.released_at, f.at, f.status, {due}{base}"
             f" ORDER BY {due}, r.case_id LIMIT %s OFFSET %s",
             [days, *filters, days, limit, offset],
         )
         total = self.fetch(f"SELECT count(*){base}", filters)[0][0]
-        items = [_due(r, now) for r in rows]
+        items = [_due((r[0], self._full_name(*r[:3]), *r[3:]), now) for r in rows]
         return {
             "items": items,
             "total": int(total),

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from shared.events.personal import ENCRYPTED, ERASED, KeyErasedError
-from shared.kit.keystore import CaseKeyCipher
+from shared.kit.keystore import SealedColumn
 from shared.kit.store import Op, View
 
 __all__ = ["CaseRegister", "Catalogue", "FollowUps", "Participation", "Referrals"]
@@ -223,14 +222,27 @@ _FACTS = {
 
 
 class CaseRegister(View):
-    """Whom programmes knows: name, current facility, release, countersigned risk, placement."""
+    """Whom programmes knows: name, current facility, release, countersigned risk, placement.
+
+    The name is kept encrypted under the case's key: erasing the case's key erases it here too.
+    """
+
+    name = SealedColumn(b"caseline:programmes.case_register.name")
+
+    def bind(self, app: Any) -> None:
+        self.name = SealedColumn(self.name.aad)
+        self.name.bind(app.keys)
 
     tables: ClassVar[tuple[str, ...]] = ("case_register", "case_facts")
     create_statements: ClassVar[tuple[str, ...]] = (
         "CREATE TABLE IF NOT EXISTS {schema}.case_register ("
-        " case_id uuid PRIMARY KEY, full_name text, facility text, released_at timestamptz,"
-        " risk text, keep_separate_from uuid[] NOT NULL DEFAULT '{}',"
+        " case_id uuid PRIMARY KEY, name_kid text, name_ct bytea, facility text,"
+        " released_at timestamptz, risk text, keep_separate_from uuid[] NOT NULL DEFAULT '{}',"
         " opened_at timestamptz NOT NULL, version int NOT NULL)",
+        # The register once kept the name in clear: the column goes, a view rebuild seals it.
+        "ALTER TABLE {schema}.case_register ADD COLUMN IF NOT EXISTS name_kid text",
+        "ALTER TABLE {schema}.case_register ADD COLUMN IF NOT EXISTS name_ct bytea",
+        "ALTER TABLE {schema}.case_register DROP COLUMN IF EXISTS full_name",
         "CREATE INDEX IF NOT EXISTS case_register_released ON {schema}.case_register (released_at)",
         "CREATE INDEX IF NOT EXISTS case_register_apart ON {schema}.case_register"
         " USING gin (keep_separate_from)",
@@ -264,8 +276,9 @@ class CaseRegister(View):
         if name == "CaseFile.NameNoted":
             ops.append(
                 (
-                    "UPDATE {schema}.case_register SET full_name = %s WHERE case_id = %s",
-                    (event.full_name, case_id),
+                    "UPDATE {schema}.case_register SET name_kid = %s, name_ct = %s"
+                    " WHERE case_id = %s",
+                    (*self.name.seal(case_id, event.full_name), case_id),
                 )
             )
         elif name in _FACTS or name == "CaseFile.FactVoided":
@@ -332,39 +345,18 @@ class FollowUps(View):
         return []
 
 
-_REASON_AAD = b"caseline:programmes.referrals.reason"
-
-
 class Referrals(View):
     """Each referral between agencies and where it stands: what each agency's inbox shows.
 
-    The reason is personal: it is kept encrypted under the case's key (deterministically, so a
-    rebuilt view equals the live one), never in clear, and reads as erased once the key is gone.
+    The reason is personal: it is kept encrypted under the case's key, never in clear, and reads
+    as erased once the key is gone.
     """
 
-    cipher: CaseKeyCipher | None = None
+    reason = SealedColumn(b"caseline:programmes.referrals.reason")
 
     def bind(self, app: Any) -> None:
-        self.cipher = CaseKeyCipher(app.keys)
-
-    def _sealed_reason(self, case_id: Any, reason: str) -> tuple[str | None, bytes | None]:
-        if self.cipher is None or reason in (ENCRYPTED, ERASED):
-            return None, None
-        try:
-            return self.cipher.seal_value(str(case_id), reason.encode(), _REASON_AAD)
-        except KeyErasedError:
-            return None, None
-
-    def reason(self, case_id: Any, key_id: str | None, ciphertext: bytes | None) -> str:
-        """The referral's reason, or `[erased]` once the case's key is gone."""
-        if self.cipher is None or key_id is None or ciphertext is None:
-            return ERASED
-        try:
-            return self.cipher.open_value(
-                str(case_id), key_id, bytes(ciphertext), _REASON_AAD
-            ).decode()
-        except KeyErasedError:
-            return ERASED
+        self.reason = SealedColumn(self.reason.aad)
+        self.reason.bind(app.keys)
 
     tables: ClassVar[tuple[str, ...]] = ("referrals",)
     create_statements: ClassVar[tuple[str, ...]] = (
@@ -392,7 +384,7 @@ class Referrals(View):
                         event.originator_id,
                         meta.agency,
                         d.to_agency,
-                        *self._sealed_reason(event.originator_id, d.reason),
+                        *self.reason.seal(event.originator_id, d.reason),
                         meta.recorded_at,
                         meta.event_id,
                     ),

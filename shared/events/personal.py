@@ -29,6 +29,7 @@ __all__ = [
     "reveal",
     "reveal_document",
     "seal",
+    "seal_values",
 ]
 
 ENCRYPTED = "[encrypted]"
@@ -163,19 +164,29 @@ def seal(event: CatalogueEvent, case_id: str, event_id: str, cipher: CaseCipher)
         for declared_path in declared
         for path in _concrete(document, declared_path)
     }
-    paths = tuple(placeholders)
-    values = {path: _get(document, path) for path in paths}
+    values = {path: _get(document, path) for path in placeholders}
     for path, placeholder in placeholders.items():
         _set(document, path, placeholder)
+    extension = seal_values(values, case_id, event_id, cipher)
+    return Sealed(type(event).model_validate(document), extension)
+
+
+def seal_values(
+    values: dict[str, Any], case_id: str, event_id: str, cipher: CaseCipher
+) -> dict[str, Any]:
+    """The sealed extension holding `values` (path → JSON value) under the case's key.
+
+    What `seal` stores for a catalogue payload, and the store's mapper for a service's internal
+    events that copy a personal value; `reveal_document` restores either.
+    """
     plaintext = json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode()
     key_id, ciphertext = cipher.encrypt(case_id, plaintext, _aad(case_id, event_id))
-    extension = {
+    return {
         "alg": "AES-256-GCM",
         "kid": key_id,
-        "fields": list(paths),
+        "fields": list(values),
         "ct": base64.b64encode(ciphertext).decode(),
     }
-    return Sealed(type(event).model_validate(document), extension)
 
 
 def reveal_document(

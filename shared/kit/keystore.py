@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
-from shared.events.personal import KeyErasedError
+from shared.events.personal import ENCRYPTED, ERASED, KeyErasedError
 from shared.kit.settings import Settings
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "CaseKeyCipher",
     "KeyStore",
     "PostgresKeyStore",
+    "SealedColumn",
     "master_key",
     "master_key_id",
     "master_keys",
@@ -262,3 +263,39 @@ class CaseKeyCipher:
 
     def open_value(self, case_id: str, key_id: str, ciphertext: bytes, aad: bytes) -> bytes:
         return AESSIV(self.keys.key(case_id, key_id)).decrypt(ciphertext, [aad])
+
+
+class SealedColumn:
+    """One personal value a read model keeps: encrypted under the case's key, never in clear.
+
+    Deterministic (AES-SIV), so a rebuilt view equals the live one; a key id and a ciphertext
+    column hold it, and it reads as `[erased]` once the case's key is destroyed. `aad` names the
+    column (`caseline:<service>.<table>.<column>`), so a ciphertext cannot be moved to another.
+    """
+
+    def __init__(self, aad: bytes) -> None:
+        self.aad = aad
+        self.cipher: CaseKeyCipher | None = None
+
+    def bind(self, keys: KeyStore) -> None:
+        self.cipher = CaseKeyCipher(keys)
+
+    def seal(self, case_id: Any, value: str | None) -> tuple[str | None, bytes | None]:
+        """The key id and ciphertext to store (both None: nothing to keep, or already erased)."""
+        if self.cipher is None or value is None or value in (ENCRYPTED, ERASED):
+            return None, None
+        try:
+            return self.cipher.seal_value(str(case_id), value.encode(), self.aad)
+        except KeyErasedError:
+            return None, None
+
+    def open(self, case_id: Any, key_id: str | None, ciphertext: bytes | None) -> str:
+        """The value, or `[erased]` once the case's key is gone (or nothing was kept)."""
+        if self.cipher is None or key_id is None or ciphertext is None:
+            return ERASED
+        try:
+            return self.cipher.open_value(
+                str(case_id), key_id, bytes(ciphertext), self.aad
+            ).decode()
+        except KeyErasedError:
+            return ERASED

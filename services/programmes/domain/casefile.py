@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -100,7 +100,14 @@ class CaseFile(Aggregate):
     def note_name(self, event_id: UUID, full_name: str) -> None:
         self._name_noted(event_id=event_id, full_name=full_name)
 
-    @event("NameNoted")
+    class NameNoted(Aggregate.Event):
+        """The person's name, learnt from intake's arrest record (sealed under the case's key)."""
+
+        personal_attributes: ClassVar[tuple[str, ...]] = ("full_name",)
+        event_id: UUID
+        full_name: str
+
+    @event(NameNoted)
     def _name_noted(self, event_id: UUID, full_name: str) -> None:
         self.noted.add(event_id)
         self.full_name = full_name
