@@ -49,6 +49,10 @@ PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
     "caseline.intake.FamilyContactRecorded.v1": ("with_whom", "note"),
     "caseline.intake.DetaineeReleased.v1": ("destination",),
     "caseline.judicial.ChargesFiled.v1": ("offences[].description",),
+    "caseline.judicial.HearingScheduled.v1": ("purpose",),
+    "caseline.judicial.SentenceImposed.v1": ("conditions",),
+    "caseline.judicial.ReleaseOrdered.v1": ("conditions",),
+    "caseline.judicial.CaseSealed.v1": ("reason",),
     "caseline.judicial.PreTrialDetentionRenewed.v1": ("reason",),
     "caseline.judicial.HearingHeld.v1": ("outcome_summary",),
     "caseline.judicial.HearingAdjourned.v1": ("reason",),
@@ -65,11 +69,17 @@ PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
         "goals", "employment", "housing", "mentor", "community_contact",
     ),
     "caseline.programmes.FollowUpRecorded.v1": ("note",),
+    # A correction's reason may say what was wrong about the person ("the name was another's").
+    **{f"caseline.{s}.EntryVoided.v1": ("reason",)
+       for s in ("intake", "judicial", "assessment", "programmes")},
 }  # fmt: skip
 """Event type → dotted payload fields that identify or describe the person (erasable).
 
 Names, aliases, birth, nationality and origin, next of kin, health and injuries, free-text notes,
-reasons and outcomes, evidence and offence descriptions. `[]` walks every item of a list
+reasons (corrections' and seals' included), conditions and outcomes, evidence and offence
+descriptions. Left in clear, as the legal acts they are: an erasure order and the erasure's own
+reason (they must outlive the key they destroy), and procedural facts (courts, dates, facilities,
+legal bases, register numbers). `[]` walks every item of a list
 (`offences[].description`); the sealed extension names the concrete paths (`offences.0.description`).
 """
 
