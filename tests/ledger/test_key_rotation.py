@@ -109,7 +109,12 @@ def test_checkpoints_before_and_after_a_rotation_verify_everywhere(rotation, cap
         CASELINE_LEDGER_RETIRED_KEYS=rotation.old_public,
     )
     out = capsys.readouterr().out
+    trusting_old = _cli(rotation.after, ["verify", "--all", "--key", rotation.old_public])
+    stranger = _cli(
+        rotation.after, ["verify", "--all", "--key", _public(Ed25519PrivateKey.generate())]
+    )
 
+    assert (trusting_old, stranger) == (0, 1), "--key follows the handovers from the key given"
     assert verified_old["ok"] and all(v["ok"] for v in verified), (verified_old, verified)
     assert [r["key_id"] for r in roots] == [rotation.old.key_id, key["key_id"]]
     assert key["public_key"] == _public(rotation.new)
