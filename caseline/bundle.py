@@ -26,6 +26,7 @@ __all__ = [
     "BundleError",
     "BundleReport",
     "Checkpoint",
+    "follow_handovers",
     "parse_statement",
     "public_key",
     "signed_by",
@@ -37,6 +38,7 @@ __all__ = [
 BUNDLE_FORMAT = "caseline-evidence-bundle/1"
 STATEMENT_HEADER = "caseline-ledger checkpoint v1"
 COSIGNATURE_HEADER = "caseline-ledger cosignature v1"
+HANDOVER_HEADER = "caseline-ledger key handover v1"
 GENESIS = bytes(32)
 
 
@@ -156,6 +158,57 @@ def public_key(b64: str) -> tuple[Ed25519PublicKey, str]:
     return Ed25519PublicKey.from_public_bytes(raw), hashlib.sha256(raw).digest()[:8].hex()
 
 
+def _handover(item: Any) -> tuple[str, str, Ed25519PublicKey]:
+    """A key handover (as served and carried) signed by both keys: (old id, new id, new key)."""
+    if not isinstance(item, dict):
+        raise BundleError("a key handover is malformed")
+    statement = _b64(item.get("statement"))
+    lines = statement.decode("utf-8").split("\n")
+    names = ["old_key_id", "old_public_key", "new_key_id", "new_public_key", "handed_over_at"]
+    if len(lines) != 7 or lines[0] != HANDOVER_HEADER or lines[6] != "":
+        raise BundleError("a key handover statement is malformed")
+    values = {}
+    for name, line in zip(names, lines[1:6], strict=True):
+        label, _, value = line.partition(" ")
+        if label != name or not value:
+            raise BundleError("a key handover statement is malformed")
+        values[name] = value
+    old, old_kid = public_key(values["old_public_key"])
+    new, new_kid = public_key(values["new_public_key"])
+    if (old_kid, new_kid) != (values["old_key_id"], values["new_key_id"]) or (
+        old_kid, new_kid) != (item.get("old_key_id"), item.get("new_key_id")):  # fmt: skip
+        raise BundleError(f"the key handover to key {new_kid} names other keys than its own")
+    if not signed_by(old, _b64(item.get("old_signature")), statement):
+        raise BundleError(f"the key handover from key {old_kid} is not signed by that key")
+    if not signed_by(new, _b64(item.get("new_signature")), statement):
+        raise BundleError(f"the key handover to key {new_kid} is not signed by that key")
+    return old_kid, new_kid, new
+
+
+def follow_handovers(trusted: str, target_kid: str, handovers: Sequence[Any]) -> list[str]:
+    """The key ids from the `trusted` key (base64) to `target_kid`, each step a handover signed by
+    the key before it and the key after; a BundleError when none leads there."""
+    start = public_key(trusted)[1]
+    successors: dict[str, list[str]] = {}
+    for item in handovers:
+        old_kid, new_kid, _ = _handover(item)
+        successors.setdefault(old_kid, []).append(new_kid)
+    paths = {start: [start]}
+    frontier = [start]
+    while frontier:
+        kid = frontier.pop(0)
+        if kid == target_kid:
+            return paths[kid]
+        for nxt in successors.get(kid, []):
+            if nxt not in paths:
+                paths[nxt] = [*paths[kid], nxt]
+                frontier.append(nxt)
+    raise BundleError(
+        f"signed by key {target_kid}, not by the key you trust ({start}), and no handover signed"
+        " by the key you trust leads to it"
+    )
+
+
 def _b64(value: Any) -> bytes:
     if not isinstance(value, str):
         raise BundleError("a base64 field is not a string")
@@ -197,6 +250,7 @@ class BundleReport:
     last_time: str | None = None
     checkpoint: Checkpoint | None = None
     cosigners: list[str] = field(default_factory=list)
+    handed_over: list[str] = field(default_factory=list)
     first_bad_seq: int | None = None
     first_bad_ledger_seq: int | None = None
     reason: str | None = None
@@ -211,6 +265,9 @@ class BundleReport:
                 f"  checkpoint:  {cp.tree_size} ledger entries, root {cp.root_hash.hex()[:16]}…,"
                 f" signed {cp.signed_at} by key {cp.key_id}"
             )
+        if self.handed_over:
+            out.append(f"  key:         handed over {' → '.join(self.handed_over)}"
+                       " from the key you trust")  # fmt: skip
         if self.cosigners:
             out.append(f"  cosigned by: {', '.join(self.cosigners)}")
         if self.ok:
@@ -289,8 +346,16 @@ def _verify_checkpoint(
     public, kid = public_key(key_info["public_key"])
     if key_info.get("algorithm") != "Ed25519" or key_info.get("key_id") != kid:
         raise BundleError("the bundle's public key does not match its key id")
+    handovers = bundle.get("key_handovers", [])
+    if not isinstance(handovers, list):
+        raise BundleError("the bundle's key handovers are malformed")
+    for item in handovers:
+        _handover(item)
     if trusted_key is not None and public_key(trusted_key)[1] != kid:
-        raise BundleError(f"the bundle is signed by key {kid}, not by the key you trust")
+        try:
+            report.handed_over = follow_handovers(trusted_key, kid, handovers)
+        except BundleError as exc:
+            raise BundleError(f"the bundle is {exc.reason}") from None
     statement = _b64(bundle["checkpoint"]["statement"])
     checkpoint = parse_statement(statement)
     report.checkpoint = checkpoint

@@ -2,7 +2,8 @@
 
 Keys that must be 32 bytes (`CASELINE_MASTER_KEY`, `CASELINE_LEDGER_SIGNING_KEY`) get base64 of 32
 random bytes; every other empty value gets 48 hex digits (URL-safe, so passwords fit in URLs).
-Values that are set (or meant to stay empty, like `OTEL_EXPORTER_OTLP_ENDPOINT`) are kept. An empty
+Values that are set (or meant to stay empty, like `OTEL_EXPORTER_OTLP_ENDPOINT` and
+`CASELINE_LEDGER_RETIRED_KEYS`) are kept. An empty
 `CASELINE_SERVICE_PUBLIC_KEYS` is derived from the services' signing keys (`CASELINE_<SERVICE>_
 SIGNING_KEY`, base64 of 32 bytes each).
 """
@@ -20,7 +21,7 @@ SERVICE_KEYS = {
 }
 BASE64_KEYS = frozenset({"CASELINE_MASTER_KEY", "CASELINE_LEDGER_SIGNING_KEY", *SERVICE_KEYS})
 PUBLIC_KEYS = "CASELINE_SERVICE_PUBLIC_KEYS"
-KEEP_EMPTY = frozenset({"OTEL_EXPORTER_OTLP_ENDPOINT"})
+KEEP_EMPTY = frozenset({"OTEL_EXPORTER_OTLP_ENDPOINT", "CASELINE_LEDGER_RETIRED_KEYS"})
 
 
 def parse(text: str) -> dict[str, str]:

@@ -1,14 +1,19 @@
-"""`caseline keys rotate-master`: re-wrap every case key under the current master key.
+"""`caseline keys rotate-master`: re-wrap every case key under the current master key;
+`caseline keys rotate-ledger`: record the handover of the checkpoint key to a new one.
 
-Run with `CASELINE_MASTER_KEY` set to the new master and `CASELINE_MASTER_KEY_PREVIOUS` to the old
-one, the same settings the services run with during the rotation; they keep reading every key
-meanwhile. Once it reports nothing left under another master, the previous key can be removed.
+Run `rotate-master` with `CASELINE_MASTER_KEY` set to the new master and
+`CASELINE_MASTER_KEY_PREVIOUS` to the old one, the same settings the services run with during the
+rotation; they keep reading every key meanwhile. Once it reports nothing left under another master,
+the previous key can be removed. Run `rotate-ledger` with `CASELINE_LEDGER_SIGNING_KEY` set to the
+new checkpoint key and the old private key in a file (docs/operations.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import sys
+from pathlib import Path
 from typing import Any
 
 __all__ = ["add_parser"]
@@ -36,9 +41,53 @@ def _rotate_master(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rotate_ledger(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from services.ledger.application import LedgerApplication
+    from services.ledger.handovers import StoredHandover
+    from services.ledger.signing import Handover, ledger_key, parse_private_key
+    from services.ledger.store import rfc3339
+    from shared.kit.settings import Settings
+
+    settings = Settings()
+    try:
+        new = ledger_key(settings)
+        old = parse_private_key(Path(args.old_key).read_text())
+    except (OSError, RuntimeError, ValueError) as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 1
+    if new.private is None or new.development:
+        sys.stderr.write(
+            "set CASELINE_LEDGER_SIGNING_KEY to the new key (not the development key)\n"
+        )
+        return 1
+    handover, data, old_sig, new_sig = Handover.signed(old, new.private, rfc3339(datetime.now(UTC)))
+    if handover.old_key_id == handover.new_key_id:
+        sys.stderr.write("the old and the new key are the same key\n")
+        return 1
+    ledger = LedgerApplication(settings, create=False, key=new)
+    try:
+        ledger.record_handover(
+            StoredHandover(handover.old_key_id, handover.new_key_id, data, old_sig, new_sig)
+        )
+    finally:
+        ledger.close()
+    old_public = base64.b64encode(handover.old_public).decode()
+    sys.stdout.write(
+        f"recorded the handover of the checkpoint key {handover.old_key_id} to key"
+        f" {handover.new_key_id}, signed by both\n"
+        f"now run the ledger with the new CASELINE_LEDGER_SIGNING_KEY and"
+        f" CASELINE_LEDGER_RETIRED_KEYS={old_public} (added to any retired before)\n"
+    )
+    return 0
+
+
 def add_parser(sub: Any) -> None:
     """Register `caseline keys …` on `caseline`'s subcommand parser."""
-    keys = sub.add_parser("keys", help="manage the master key that wraps the case keys")
+    keys = sub.add_parser(
+        "keys", help="rotate the master key that wraps the case keys, or the checkpoint key"
+    )
     actions = keys.add_subparsers(dest="keys_command", required=True)
     rotate = actions.add_parser(
         "rotate-master",
@@ -47,3 +96,12 @@ def add_parser(sub: Any) -> None:
     )
     rotate.add_argument("--batch", type=int, default=500, help="keys per transaction")
     rotate.set_defaults(func=_rotate_master)
+    ledger = actions.add_parser(
+        "rotate-ledger",
+        help="record the handover of the checkpoint key to CASELINE_LEDGER_SIGNING_KEY, signed by"
+        " the old key and the new",
+    )
+    ledger.add_argument(
+        "--old-key", required=True, help="file of the old private key (PEM or base64 raw)"
+    )
+    ledger.set_defaults(func=_rotate_ledger)

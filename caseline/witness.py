@@ -1,7 +1,8 @@
 """`caseline witness`: an agency keeps its own copy of the ledger's checkpoints and cosigns them.
 
 A checkpoint is kept and cosigned only if the pinned ledger key signed it and it is consistent
-(RFC 9162) with the last one held, so a re-signed rewrite of history alerts (exit 2).
+(RFC 9162) with the last one held, so a re-signed rewrite of history alerts (exit 2). A checkpoint
+of another key is followed only through handovers signed by the pinned key; the witness re-pins.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from caseline.bundle import (
     COSIGNATURE_HEADER,
     BundleError,
     Checkpoint,
+    follow_handovers,
     parse_statement,
     public_key,
     signed_by,
@@ -95,7 +97,8 @@ class Witness:
         config["name"] = name or config.get("name")
         if not config["name"]:
             raise WitnessError("name this witness with --name on its first run")
-        if ledger_key:
+        # A key this witness has followed a handover from stays acceptable on its command line.
+        if ledger_key and ledger_key not in config.get("handed_over_from", []):
             if config.get("ledger_key") not in (None, ledger_key):
                 raise WitnessError("another ledger key is pinned in this state directory")
             config["ledger_key"] = ledger_key
@@ -164,9 +167,9 @@ class Witness:
         except BundleError as exc:
             raise WitnessError(str(exc)) from None
         ledger_public, kid = public_key(self._ledger_key(say))
-        if checkpoint.key_id != kid or not signed_by(
-            ledger_public, base64.b64decode(body["signature"]), statement
-        ):
+        if checkpoint.key_id != kid:
+            ledger_public, kid = self._follow_handover(checkpoint, say)
+        if not signed_by(ledger_public, base64.b64decode(body["signature"]), statement):
             raise WitnessError(
                 f"checkpoint {checkpoint.tree_size} is not signed by the pinned ledger key"
             )
@@ -185,6 +188,30 @@ class Witness:
             with (self.state / "checkpoints.jsonl").open("a") as out:
                 out.write(json.dumps(record, sort_keys=True) + "\n")
         return checkpoint
+
+    def _follow_handover(self, checkpoint: Checkpoint, say: Callable[[str], None]) -> Any:
+        """Re-pin to the checkpoint's key if handovers signed by the pinned key lead to it."""
+        pinned = str(self.config["ledger_key"])
+        served = self._get("/checkpoints/key")
+        try:
+            path = follow_handovers(pinned, checkpoint.key_id, served.get("handovers", []))
+        except BundleError as exc:
+            raise WitnessError(
+                f"checkpoint {checkpoint.tree_size} is {exc.reason}: refusing it (pin a new key"
+                " in witness.json only once the ledger's operator has confirmed it to you)"
+            ) from None
+        # The key id is a hash of the key: the served key is the one the handovers lead to.
+        if public_key(served["public_key"])[1] != checkpoint.key_id:
+            raise WitnessError(
+                f"checkpoint {checkpoint.tree_size} is signed by key {checkpoint.key_id}, which"
+                " the ledger does not serve as its current key"
+            )
+        self.config["handed_over_from"] = [*self.config.get("handed_over_from", []), pinned]
+        self.config["ledger_key"] = served["public_key"]
+        self._save_config()
+        say(f"followed the ledger's key handover {' → '.join(path)} (signed by the pinned key);"
+            f" now pinned to key {checkpoint.key_id}")  # fmt: skip
+        return public_key(self.config["ledger_key"])
 
     def _check_consistent(self, last: Held, checkpoint: Checkpoint) -> None:
         if checkpoint.tree_size < last.tree_size:

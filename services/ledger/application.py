@@ -11,12 +11,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from services.ledger.checkpoints import Checkpoint, Checkpointer
 from services.ledger.export import build_bundle, bundle_bytes
+from services.ledger.handovers import StoredHandover, handovers, record_handover
 from services.ledger.proofs import consistency_proof, inclusion_proof
 from services.ledger.schema import SCHEMA
-from services.ledger.signing import LedgerKey, ledger_key, witness_keys
+from services.ledger.signing import (
+    Handover,
+    LedgerKey,
+    LedgerKeys,
+    ledger_key,
+    retired_keys,
+    witness_keys,
+)
 from services.ledger.store import LedgerStore, read_nodes
 from services.ledger.stored import StoredEntry
 from services.ledger.tree import TreeBuilder, leaf_hash
@@ -64,6 +73,11 @@ class LedgerApplication:
         self.store = LedgerStore(settings, pool_size=settings.pool_size)
         if create:
             self.store.create()
+        # An auditor's key stands alone: it trusts only the keys handed over from it.
+        self.keys = (
+            self._handed_over_from(self.key) if key is not None
+            else LedgerKeys(self.key, retired_keys(settings))
+        )  # fmt: skip
         self.checkpointer = Checkpointer(
             self.store,
             self.key,
@@ -121,7 +135,7 @@ class LedgerApplication:
     # --- verification and evidence --------------------------------------------------------
 
     def verify_case(self, case_id: str) -> Verification:
-        result = verify_case(self.store, self.checkpointer, self.key.public, case_id)
+        result = verify_case(self.store, self.checkpointer, self.keys, case_id)
         if result.events == 0:
             raise NotFoundError(f"no case {case_id} in the ledger")
         return result
@@ -132,7 +146,7 @@ class LedgerApplication:
         return verify_ledger(
             self.store,
             self.checkpointer.all(),
-            self.key.public,
+            self.keys,
             witnesses=self.witnesses,
             witness_roots=witness_roots,
             progress=progress,
@@ -143,7 +157,8 @@ class LedgerApplication:
         bundle = build_bundle(
             self.store,
             self.checkpointer,
-            self.key,
+            self.keys,
+            handovers(self.store),
             case_id,
             self.witnesses,
             origin_keys(self.settings).public_body(),
@@ -215,5 +230,31 @@ class LedgerApplication:
         check.differing += sorted(k for k, v in made.items() if stored.get(k) != v)
         made.clear()
 
+    # --- the checkpoint key and its rotations --------------------------------------------
+
     def public_key(self) -> dict[str, Any]:
-        return self.key.public_body()
+        """The current key, the retired keys whose checkpoints still verify, and the handovers."""
+        retired = [self.keys.public_body(kid) for kid in sorted(self.keys.retired)]
+        return {
+            **self.key.public_body(),
+            "retired": retired,
+            "handovers": [h.body() for h in handovers(self.store)],
+        }
+
+    def record_handover(self, handover: StoredHandover) -> None:
+        record_handover(self.store, handover)
+
+    def _handed_over_from(self, trusted: LedgerKey) -> LedgerKeys:
+        """`trusted` and every key reached from it by handovers, each signed by the key before."""
+        valid = [h for h in handovers(self.store) if h.problem() is None]
+        reached: dict[str, Ed25519PublicKey] = {}
+        frontier = [trusted.key_id]
+        while frontier:
+            kid = frontier.pop()
+            for step in valid:
+                if step.old_key_id == kid and step.new_key_id not in reached:
+                    new = Handover.decode(step.statement).new_public
+                    reached[step.new_key_id] = Ed25519PublicKey.from_public_bytes(new)
+                    frontier.append(step.new_key_id)
+        reached.pop(trusted.key_id, None)
+        return LedgerKeys(trusted, reached)

@@ -37,7 +37,8 @@ def latest(ledger: LedgerDep) -> dict[str, Any]:
 
 @router.get("/checkpoints/key")
 def public_key(ledger: LedgerDep) -> dict[str, Any]:
-    """The public key checkpoints are signed with (raw Ed25519, base64) and its key id."""
+    """The key new checkpoints are signed with (raw Ed25519, base64), the retired keys, and the
+    handovers from each old key to its successor, signed by both."""
     return ledger.public_key()
 
 

@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from services.ledger.checkpoints import Checkpointer
-from services.ledger.signing import LedgerKey
+from services.ledger.handovers import StoredHandover, chain_to
+from services.ledger.signing import LedgerKeys
 from services.ledger.store import LedgerCorruptedError, LedgerStore
 from services.ledger.verification import case_paths
 from shared.kit.errors import NotFoundError
@@ -34,12 +35,17 @@ def _b64(data: bytes) -> str:
 def build_bundle(
     store: LedgerStore,
     checkpointer: Checkpointer,
-    key: LedgerKey,
+    keys: LedgerKeys,
+    handovers: list[StoredHandover],
     case_id: str,
     witnesses: Mapping[str, Ed25519PublicKey],
     service_keys: Mapping[str, dict[str, str]],
 ) -> dict[str, Any]:
-    """The evidence bundle of a case, against a checkpoint covering the ledger as it stands."""
+    """The evidence bundle of a case, against a checkpoint covering the ledger as it stands.
+
+    It carries the key that signed that checkpoint (current or retired) and the handovers that
+    lead to it, so whoever trusts an older key of the ledger can follow them offline.
+    """
     try:
         checkpoint = checkpointer.checkpoint_now()
     except LedgerCorruptedError as exc:
@@ -59,11 +65,8 @@ def build_bundle(
     return {
         "format": BUNDLE_FORMAT,
         "case_id": case_id,
-        "public_key": {
-            "algorithm": "Ed25519",
-            "key_id": key.key_id,
-            "public_key": _b64(key.public_raw),
-        },
+        "public_key": keys.public_body(checkpoint.key_id) or keys.public_body(keys.current.key_id),
+        "key_handovers": [h.body() for h in chain_to(checkpoint.key_id, handovers)],
         "checkpoint": {
             "statement": _b64(checkpoint.statement),
             "signature": _b64(checkpoint.signature),

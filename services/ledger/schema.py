@@ -23,7 +23,9 @@ __all__ = [
 ]
 
 SCHEMA = "ledger"
-TABLES = ("entries", "tree_nodes", "checkpoints", "cosignatures", "audit_anchors")
+TABLES = (
+    "entries", "tree_nodes", "checkpoints", "cosignatures", "audit_anchors", "key_handovers",
+)  # fmt: skip
 DELIVERY_TABLES = ("delivery_position", "delivery_noted")
 """Where the agencies' deliveries stand (`deliveries`): positions, so not append-only."""
 
@@ -67,6 +69,15 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.cosignatures (
     signature bytea NOT NULL,
     received_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (tree_size, witness)
+);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.key_handovers (
+    old_key_id text NOT NULL,
+    new_key_id text NOT NULL,
+    statement bytea NOT NULL,
+    old_signature bytea NOT NULL,
+    new_signature bytea NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (old_key_id, new_key_id)
 );
 CREATE TABLE IF NOT EXISTS {SCHEMA}.audit_anchors (
     anchor_seq bigint PRIMARY KEY,

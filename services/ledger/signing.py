@@ -8,7 +8,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -17,19 +18,25 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from shared.kit.settings import Settings
 
 __all__ = [
+    "HANDOVER_HEADER",
     "STATEMENT_HEADER",
+    "Handover",
     "LedgerKey",
+    "LedgerKeys",
     "Statement",
     "cosignature_message",
     "key_id",
     "ledger_key",
+    "parse_private_key",
     "parse_public_key",
+    "retired_keys",
     "verify_signature",
     "witness_keys",
 ]
 
 STATEMENT_HEADER = "caseline-ledger checkpoint v1"
 COSIGNATURE_HEADER = "caseline-ledger cosignature v1"
+HANDOVER_HEADER = "caseline-ledger key handover v1"
 # Derived, not random, so every development process (and test) agrees on it; its key id is
 # reported as a development key, and production refuses it.
 _DEVELOPMENT_SEED = hashlib.sha256(
@@ -135,6 +142,37 @@ def verify_signature(public: Ed25519PublicKey, signature: bytes, message: bytes)
     return True
 
 
+def retired_keys(settings: Settings) -> dict[str, Ed25519PublicKey]:
+    """`CASELINE_LEDGER_RETIRED_KEYS=base64,base64`: keys that no longer sign, by key id."""
+    retired: dict[str, Ed25519PublicKey] = {}
+    for item in settings.ledger_retired_keys.split(","):
+        if item.strip():
+            public = parse_public_key(item)
+            retired[key_id(_raw_public(public))] = public
+    return retired
+
+
+@dataclass(frozen=True)
+class LedgerKeys:
+    """The key that signs new checkpoints, and the retired keys whose checkpoints still verify."""
+
+    current: LedgerKey
+    retired: Mapping[str, Ed25519PublicKey] = field(default_factory=dict)
+
+    def public_for(self, kid: str) -> Ed25519PublicKey | None:
+        """The public key with this key id, if the ledger trusts it (current or retired)."""
+        if kid == self.current.key_id:
+            return self.current.public
+        return self.retired.get(kid)
+
+    def public_body(self, kid: str) -> dict[str, object] | None:
+        public = self.public_for(kid)
+        if public is None:
+            return None
+        raw = _raw_public(public)
+        return {"algorithm": "Ed25519", "key_id": kid, "public_key": base64.b64encode(raw).decode()}
+
+
 def witness_keys(settings: Settings) -> dict[str, Ed25519PublicKey]:
     """The registered witnesses: `CASELINE_LEDGER_WITNESS_KEYS=name=base64,name=base64`."""
     registry: dict[str, Ed25519PublicKey] = {}
@@ -192,3 +230,57 @@ class Statement:
         if statement.encode() != data:
             raise ValueError("not a checkpoint statement in its exact form")
         return statement
+
+
+@dataclass(frozen=True)
+class Handover:
+    """The old key's statement that the new key signs the ledger's checkpoints from now on.
+
+    Signed by the old key (whoever trusted it may follow) and by the new one (it accepts).
+    """
+
+    old_public: bytes
+    new_public: bytes
+    handed_over_at: str
+
+    @property
+    def old_key_id(self) -> str:
+        return key_id(self.old_public)
+
+    @property
+    def new_key_id(self) -> str:
+        return key_id(self.new_public)
+
+    def encode(self) -> bytes:
+        return (
+            f"{HANDOVER_HEADER}\n"
+            f"old_key_id {self.old_key_id}\n"
+            f"old_public_key {base64.b64encode(self.old_public).decode()}\n"
+            f"new_key_id {self.new_key_id}\n"
+            f"new_public_key {base64.b64encode(self.new_public).decode()}\n"
+            f"handed_over_at {self.handed_over_at}\n"
+        ).encode()
+
+    @classmethod
+    def signed(
+        cls, old: Ed25519PrivateKey, new: Ed25519PrivateKey, at: str
+    ) -> tuple[Handover, bytes, bytes, bytes]:
+        """The handover from `old` to `new`, its statement, and both keys' signatures of it."""
+        handover = cls(_raw_public(old.public_key()), _raw_public(new.public_key()), at)
+        data = handover.encode()
+        return handover, data, old.sign(data), new.sign(data)
+
+    @classmethod
+    def decode(cls, data: bytes) -> Handover:
+        lines = data.decode().split("\n")
+        if len(lines) != 7 or lines[0] != HANDOVER_HEADER or lines[6] != "":
+            raise ValueError("not a key handover statement")
+        fields = dict(line.split(" ", 1) for line in lines[1:6])
+        handover = cls(
+            _raw_public(parse_public_key(fields["old_public_key"])),
+            _raw_public(parse_public_key(fields["new_public_key"])),
+            fields["handed_over_at"],
+        )
+        if handover.encode() != data:
+            raise ValueError("not a key handover statement in its exact form")
+        return handover

@@ -18,7 +18,7 @@ import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from services.ledger.checkpoints import CaseHeads, Checkpoint, Checkpointer
-from services.ledger.signing import Statement, cosignature_message, verify_signature
+from services.ledger.signing import LedgerKeys, Statement, cosignature_message, verify_signature
 from services.ledger.store import GENESIS, LedgerCorruptedError, LedgerStore, rfc3339
 from services.ledger.tree import (
     TreeBuilder,
@@ -100,16 +100,28 @@ def check_entry(row: Sequence[Any], case_seq: int, prev: bytes) -> str | None:
     return None
 
 
-def check_checkpoint(checkpoint: Checkpoint, public: Ed25519PublicKey) -> str | None:
-    """Why a stored checkpoint is not a valid signed statement of its columns, if it is not."""
+def check_checkpoint(checkpoint: Checkpoint, keys: LedgerKeys) -> str | None:
+    """Why a stored checkpoint is not a valid signed statement of its columns, if it is not.
+
+    It must be signed by the ledger's current key or a retired one (`CASELINE_LEDGER_RETIRED_KEYS`).
+    """
     try:
         statement = Statement.decode(checkpoint.statement)
     except (ValueError, KeyError, UnicodeDecodeError):
         return f"checkpoint {checkpoint.tree_size}: its statement is malformed"
+    public = keys.public_for(statement.key_id)
+    if public is None:
+        return (
+            f"checkpoint {checkpoint.tree_size}: signed by key {statement.key_id}, which is neither"
+            " the ledger's current key nor a retired one"
+        )
     if not verify_signature(public, checkpoint.signature, checkpoint.statement):
-        return f"checkpoint {checkpoint.tree_size}: its signature does not verify with the key"
-    if (statement.tree_size, statement.root_hash, statement.heads_root) != (
-        checkpoint.tree_size, checkpoint.root_hash, checkpoint.heads_root,
+        return (
+            f"checkpoint {checkpoint.tree_size}: its signature does not verify with the key"
+            f" {statement.key_id}"
+        )
+    if (statement.tree_size, statement.root_hash, statement.heads_root, statement.key_id) != (
+        checkpoint.tree_size, checkpoint.root_hash, checkpoint.heads_root, checkpoint.key_id,
     ):  # fmt: skip
         return f"checkpoint {checkpoint.tree_size}: its columns differ from the signed statement"
     return None
@@ -140,7 +152,7 @@ def case_paths(
 
 
 def verify_case(
-    store: LedgerStore, checkpointer: Checkpointer, public: Ed25519PublicKey, case_id: str
+    store: LedgerStore, checkpointer: Checkpointer, keys: LedgerKeys, case_id: str
 ) -> Verification:
     """The case's chain, its entries' inclusion in the latest checkpoint (the leaves stored when
     they were appended, for those it does not cover yet), and its signed head.
@@ -153,7 +165,7 @@ def verify_case(
     checkpoint = checkpointer.latest()
     rows = store.case_rows(case_id)
     if checkpoint is not None and rows:
-        bad = check_checkpoint(checkpoint, public)
+        bad = check_checkpoint(checkpoint, keys)
         if bad:
             return Verification(False, len(rows), None, None, bad)
     size = checkpoint.tree_size if checkpoint is not None else 0
@@ -315,13 +327,13 @@ class LedgerReport:
 def _check_signatures(
     report: LedgerReport,
     checkpoints: Sequence[Checkpoint],
-    public: Ed25519PublicKey,
+    keys: LedgerKeys,
     witnesses: Mapping[str, Ed25519PublicKey],
 ) -> dict[int, bytes]:
     """The roots of the checkpoints whose signatures hold; failures go into the report."""
     roots: dict[int, bytes] = {}
     for checkpoint in checkpoints:
-        bad = check_checkpoint(checkpoint, public)
+        bad = check_checkpoint(checkpoint, keys)
         if bad:
             report.fail(bad)
             continue
@@ -343,7 +355,7 @@ def _check_signatures(
 def verify_ledger(
     store: LedgerStore,
     checkpoints: Sequence[Checkpoint],
-    public: Ed25519PublicKey,
+    keys: LedgerKeys,
     *,
     witnesses: Mapping[str, Ed25519PublicKey] | None = None,
     witness_roots: Mapping[int, tuple[str, bytes]] | None = None,
@@ -353,7 +365,7 @@ def verify_ledger(
     started = time.perf_counter()
     report = LedgerReport(checkpoints=len(checkpoints))
     roots = {s: ("the signed checkpoint", r) for s, r in
-             _check_signatures(report, checkpoints, public, witnesses or {}).items()}  # fmt: skip
+             _check_signatures(report, checkpoints, keys, witnesses or {}).items()}  # fmt: skip
     valid = {c.tree_size: c for c in checkpoints if c.tree_size in roots}
     for size, (holder, root) in (witness_roots or {}).items():
         if size in roots and roots[size][1] != root:

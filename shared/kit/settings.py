@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     ledger_signing_key: SecretStr | None = Field(
         default=None, description="Ed25519 key (PEM, or base64 of the raw 32 bytes) for checkpoints"
     )
+    ledger_retired_keys: str = Field(
+        default="",
+        description="the ledger's retired checkpoint keys (base64 raw Ed25519 public keys, comma-"
+        "separated): checkpoints they signed before a rotation still verify",
+    )
     service_signing_key: SecretStr | None = Field(
         default=None,
         description="this service's Ed25519 key (PEM, or base64 of the raw 32 bytes) signing what"

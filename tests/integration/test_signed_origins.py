@@ -1,6 +1,6 @@
 """Only what a service truly said is appended or reacted to: an event must be signed by a key of
 the service owning its type and come on its type's subject of its case; anything else is
-dead-lettered, counted and never recorded."""
+dead-lettered, counted and never recorded. A rotated key is trusted while it stays listed."""
 
 from __future__ import annotations
 
@@ -9,16 +9,20 @@ import json
 from typing import Any
 from uuid import UUID, uuid4
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from caseline.bundle import verify_bundle
 from services.judicial.application import JudicialApplication
 from services.judicial.service import create_app as judicial_app
 from services.ledger.service import create_app as ledger_app
 from shared.events import ArrestRecorded, ReferralMade, ReleaseOrdered, build_envelope
 from shared.kit.clock import Clock
-from shared.kit.origins import development_key
+from shared.kit.origins import ServiceKey, development_key, public_keys_json
 from shared.kit.testing import eventually, running
 from tests.conftest import auth
 from tests.contract.samples import SAMPLES
 from tests.integration.bus import publish, read_subject, signed_document, subject
+from tests.ledger.helpers import appendable, settings_for
 
 
 def _event(cls: Any) -> Any:
@@ -131,3 +135,50 @@ def test_a_reacting_service_follows_only_what_the_owner_of_a_type_signed(setting
         assert not any(app.exists(case) for case in forged_cases)
     finally:
         app.close()
+
+
+def _intake_signed_by(key: ServiceKey, case_id: UUID, n: int) -> tuple[str, bytes, dict[str, str]]:
+    """The `n`-th intake event of a case as intake publishes it, signed by `key`."""
+    item = appendable(case_id, n)
+    unsigned = {k: v for k, v in item.envelope.items() if not k.startswith("origin")}
+    name = item.type.split(".")[2]
+    return f"caseline.intake.{name}.{case_id}", _bytes(key.sign(unsigned)), {}
+
+
+def test_a_rotated_service_key_is_accepted_while_its_old_key_verifies_history_until_removed(
+    settings,
+):
+    old, new = (ServiceKey("intake", Ed25519PrivateKey.generate()) for _ in range(2))
+    rotating = settings_for(settings, service_public_keys=public_keys_json([old, new]))
+    rotated = settings_for(settings, service_public_keys=public_keys_json([new]))
+    case_id = uuid4()
+    auditor = auth(settings, "auditor")
+
+    def entries(ledger: Any, count: int) -> Any:
+        return eventually(
+            lambda: (
+                (r := ledger.get(f"/cases/{case_id}/timeline", headers=auditor)).status_code == 200
+                and len(r.json()["entries"]) == count
+            )
+        )
+
+    with running(ledger_app(rotating)) as ledger:
+        eventually(lambda: ledger.get("/readyz").status_code == 200)
+        publish(rotating, [_intake_signed_by(old, case_id, 0), _intake_signed_by(new, case_id, 1)])
+        entries(ledger, 2)
+        during = ledger.get(f"/cases/{case_id}/export", headers=auditor).content
+    with running(ledger_app(rotated)) as ledger:
+        eventually(lambda: ledger.get("/readyz").status_code == 200)
+        publish(rotated, [_intake_signed_by(old, case_id, 2), _intake_signed_by(new, case_id, 3)])
+        entries(ledger, 3)
+        timeline = ledger.get(f"/cases/{case_id}/timeline", headers=auditor).json()
+    reasons = _reasons(settings, "ledger", 1)
+
+    report = verify_bundle(during)
+    assert report.ok, report.lines()
+    assert report.events == 2
+    assert sorted(json.loads(during)["service_keys"]) == sorted([old.key_id, new.key_id])
+    assert [e["event"]["originkeyid"] for e in timeline["entries"]] == [
+        old.key_id, new.key_id, new.key_id,
+    ]  # fmt: skip
+    assert reasons == [f"the event is signed by unknown key {old.key_id!r}"]

@@ -22,6 +22,7 @@ COLUMN = {
     "checkpoints": "signature",
     "cosignatures": "signature",
     "audit_anchors": "hash",
+    "key_handovers": "statement",
 }
 
 
@@ -42,8 +43,8 @@ def restricted(settings):
 
 
 def _signed_ledger(settings) -> None:
-    """Two entries, a checkpoint, a (made-up) cosignature row and an anchor: every table has
-    rows."""
+    """Two entries, a checkpoint, a (made-up) cosignature row, an anchor and a key handover:
+    every table has rows."""
     ledger = LedgerApplication(settings)
     fill(ledger, cases=1, per_case=2)
     ledger.checkpointer.checkpoint_now()
@@ -56,6 +57,10 @@ def _signed_ledger(settings) -> None:
         conn.execute(
             "INSERT INTO ledger.audit_anchors (anchor_seq, service, audit_seq, audit_hash,"
             " anchored_at, prev_hash, hash) VALUES (1, 'intake', 1, '\\x00', now(), '\\x00', '\\x00')"
+        )
+        conn.execute(
+            "INSERT INTO ledger.key_handovers (old_key_id, new_key_id, statement, old_signature,"
+            " new_signature) VALUES ('a', 'b', '\\x00', '\\x00', '\\x00')"
         )
 
 

@@ -1,0 +1,248 @@
+"""Rotating the checkpoint key: old checkpoints still verify with the retired key, a handover
+signed by the old key lets witnesses and offline verifiers follow, anything else is refused."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from caseline.bundle import verify_bundle, verify_consistency
+from caseline.cli import main
+from caseline.witness import Witness
+from services.ledger.application import LedgerApplication
+from services.ledger.handovers import StoredHandover
+from services.ledger.service import create_app as ledger_app
+from services.ledger.signing import Handover, ledger_key
+from shared.kit.testing import running
+from tests.conftest import auth, token_for
+from tests.ledger.helpers import fill, settings_for
+
+
+def _seed(key: Ed25519PrivateKey) -> str:
+    raw = key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    return base64.b64encode(raw).decode()
+
+
+def _public(key: Ed25519PrivateKey) -> str:
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode()
+
+
+def _cli(settings, argv: list[str], **env: str) -> int:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CASELINE_DATABASE_URL", settings.database_url)
+        patch.setenv("CASELINE_ENVIRONMENT", "test")
+        for name, value in env.items():
+            patch.setenv(name, value)
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+    return int(exit_.value.code)
+
+
+class Rotation:
+    """A ledger signed with its first key, and the settings of the same ledger after rotating."""
+
+    def __init__(self, settings, tmp_path) -> None:
+        self.before = settings
+        old = ledger_key(settings)
+        assert old.private is not None
+        self.old, self.old_public = old, _public(old.private)
+        self.new = Ed25519PrivateKey.generate()
+        self.old_file = tmp_path / "old-ledger.key"
+        self.old_file.write_text(_seed(old.private))
+        self.after = settings_for(
+            settings, ledger_signing_key=_seed(self.new), ledger_retired_keys=self.old_public
+        )
+
+    def hand_over(self) -> int:
+        return _cli(
+            self.before,
+            ["keys", "rotate-ledger", "--old-key", str(self.old_file)],
+            CASELINE_LEDGER_SIGNING_KEY=_seed(self.new),
+        )
+
+    def sign(self, settings, cases: int = 1) -> list[str]:
+        """New entries and a checkpoint over them, signed by the key `settings` name."""
+        ledger = LedgerApplication(settings)
+        try:
+            ids = [str(c) for c in fill(ledger, cases=cases, per_case=3)]
+            ledger.checkpointer.checkpoint_now()
+        finally:
+            ledger.close()
+        return ids
+
+
+@pytest.fixture
+def rotation(settings, tmp_path) -> Rotation:
+    return Rotation(settings, tmp_path)
+
+
+def test_checkpoints_before_and_after_a_rotation_verify_everywhere(rotation, capsys):
+    first = rotation.sign(rotation.before, cases=2)[0]
+    assert rotation.hand_over() == 0
+    auditor = auth(rotation.after, "auditor")
+
+    with running(ledger_app(rotation.after)) as client:
+        # Before the new key signs anything: the latest checkpoint is the retired key's.
+        verified_old = client.get(f"/cases/{first}/verify", headers=auditor).json()
+        bundle_old = client.get(f"/cases/{first}/export", headers=auditor).content
+        later = rotation.sign(rotation.after)[0]
+        verified = [
+            client.get(f"/cases/{c}/verify", headers=auditor).json() for c in (first, later)
+        ]
+        key = client.get("/checkpoints/key", headers=auditor).json()
+        sizes = [6, 9]
+        roots = [client.get(f"/checkpoints/{n}", headers=auditor).json() for n in sizes]
+        proof = client.get("/proofs/consistency?first=6&second=9", headers=auditor).json()
+        bundle_new = client.get(f"/cases/{first}/export", headers=auditor).content
+    capsys.readouterr()
+    code = _cli(
+        rotation.after,
+        ["verify", "--all"],
+        CASELINE_LEDGER_SIGNING_KEY=_seed(rotation.new),
+        CASELINE_LEDGER_RETIRED_KEYS=rotation.old_public,
+    )
+    out = capsys.readouterr().out
+    trusting_old = _cli(rotation.after, ["verify", "--all", "--key", rotation.old_public])
+    stranger = _cli(
+        rotation.after, ["verify", "--all", "--key", _public(Ed25519PrivateKey.generate())]
+    )
+
+    assert (trusting_old, stranger) == (0, 1), "--key follows the handovers from the key given"
+    assert verified_old["ok"] and all(v["ok"] for v in verified), (verified_old, verified)
+    assert [r["key_id"] for r in roots] == [rotation.old.key_id, key["key_id"]]
+    assert key["public_key"] == _public(rotation.new)
+    assert [r["key_id"] for r in key["retired"]] == [rotation.old.key_id]
+    assert [(h["old_key_id"], h["new_key_id"]) for h in key["handovers"]] == [
+        (rotation.old.key_id, key["key_id"])
+    ]
+    assert verify_consistency(
+        6, 9, *(bytes.fromhex(r["root_hash"]) for r in roots),
+        [bytes.fromhex(p) for p in proof["proof"]],
+    )  # fmt: skip
+    assert code == 0, out
+    assert "2 checkpoints" in out
+    old_report = verify_bundle(bundle_old, trusted_key=rotation.old_public)
+    assert old_report.ok, old_report.lines()
+    assert old_report.checkpoint.key_id == rotation.old.key_id
+    new_report = verify_bundle(bundle_new, trusted_key=rotation.old_public)
+    assert new_report.ok, new_report.lines()
+    assert new_report.handed_over == [rotation.old.key_id, key["key_id"]]
+    assert verify_bundle(bundle_new, trusted_key=_public(rotation.new)).ok
+
+
+def test_verify_bundle_refuses_a_key_no_handover_from_the_trusted_key_leads_to(rotation):
+    rotation.sign(rotation.before)
+    assert rotation.hand_over() == 0
+    case = rotation.sign(rotation.after)[0]
+    ledger = LedgerApplication(rotation.after)
+    raw = ledger.export(case)
+    ledger.close()
+    stranger = _public(Ed25519PrivateKey.generate())
+    bundle = json.loads(raw)
+    bundle["key_handovers"] = []
+    stripped = (json.dumps(bundle, sort_keys=True, separators=(",", ":")) + "\n").encode()
+
+    refused = [verify_bundle(raw, trusted_key=stranger), verify_bundle(stripped,
+               trusted_key=rotation.old_public)]  # fmt: skip
+
+    assert verify_bundle(stripped).ok, "without a trusted key the bundle stands on its own"
+    for report in refused:
+        assert not report.ok
+        assert "not by the key you trust" in report.reason
+        assert "no handover signed by the key you trust leads to it" in report.reason
+
+
+def _witness(settings, state, client) -> Witness:
+    token = token_for(settings, "auditor")
+    return Witness(state, "http://testserver", name="court", token=token, client=client)
+
+
+def test_a_witness_follows_a_handover_signed_by_its_pinned_key_and_repins(rotation, tmp_path):
+    state = tmp_path / "court"
+    rotation.sign(rotation.before)
+    with running(ledger_app(rotation.before)) as client:
+        _witness(rotation.before, state, client).step(say=lambda _: None)
+    assert rotation.hand_over() == 0
+    rotation.sign(rotation.after)
+    said: list[str] = []
+
+    with running(ledger_app(rotation.after)) as client:
+        witness = _witness(rotation.after, state, client)
+        checkpoint = witness.step(say=said.append)
+        again = witness.step(say=said.append)
+    config = json.loads((state / "witness.json").read_text())
+    reopened = Witness(state, "http://x", ledger_key=rotation.old_public)
+
+    assert checkpoint.tree_size == 6 and again.tree_size == 6
+    assert checkpoint.key_id == ledger_key(rotation.after).key_id
+    assert config["ledger_key"] == _public(rotation.new)
+    assert config["handed_over_from"] == [rotation.old_public]
+    assert reopened.config["ledger_key"] == _public(rotation.new)
+    assert len([s for s in said if s.startswith("followed the ledger's key handover")]) == 1
+
+
+def test_a_witness_refuses_a_rotation_without_a_handover(rotation, tmp_path):
+    state = tmp_path / "court"
+    rotation.sign(rotation.before)
+    with running(ledger_app(rotation.before)) as client:
+        _witness(rotation.before, state, client).step(say=lambda _: None)
+    rotation.sign(rotation.after)
+    said: list[str] = []
+
+    with running(ledger_app(rotation.after)) as client:
+        status = _witness(rotation.after, state, client).run(0, once=True, say=said.append)
+    config = json.loads((state / "witness.json").read_text())
+
+    assert status == 2
+    assert said[-1].startswith(
+        f"ALERT: checkpoint 6 is signed by key {ledger_key(rotation.after).key_id}, not by the key"
+        " you trust"
+    ), said
+    assert config["ledger_key"] == rotation.old_public
+
+
+def test_a_checkpoint_signed_by_a_key_neither_current_nor_retired_is_reported(rotation, capsys):
+    case = rotation.sign(rotation.before)[0]
+    forgotten = settings_for(rotation.after, ledger_retired_keys="")
+    auditor = auth(forgotten, "auditor")
+
+    with running(ledger_app(forgotten)) as client:
+        verified = client.get(f"/cases/{case}/verify", headers=auditor).json()
+    capsys.readouterr()
+    code = _cli(forgotten, ["verify", "--all"], CASELINE_LEDGER_SIGNING_KEY=_seed(rotation.new))
+    out = capsys.readouterr().out
+
+    named = (
+        f"checkpoint 3: signed by key {rotation.old.key_id}, which is neither the ledger's current"
+        " key nor a retired one"
+    )
+    assert not verified["ok"]
+    assert verified["reason"] == named
+    assert code == 1
+    assert named in out
+
+
+def test_a_handover_not_signed_by_both_keys_is_not_recorded(rotation):
+    stranger = Ed25519PrivateKey.generate()
+    assert rotation.old.private is not None
+    handover, data, _, new_sig = Handover.signed(rotation.old.private, rotation.new, "2026-12-01Z")
+    forged = StoredHandover(
+        handover.old_key_id, handover.new_key_id, data, stranger.sign(data), new_sig
+    )
+    ledger = LedgerApplication(rotation.before)
+
+    try:
+        with pytest.raises(ValueError, match="not signed by the old key"):
+            ledger.record_handover(forged)
+        listed = ledger.public_key()["handovers"]
+    finally:
+        ledger.close()
+
+    assert listed == []
