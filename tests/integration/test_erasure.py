@@ -53,11 +53,13 @@ def _ago(minutes: int) -> str:
     return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat()
 
 
-def _released_with_erasure_order(settings, intake: Any, judicial: Any, case_id: str) -> str:
+def _released_with_erasure_order(
+    settings, intake: Any, judicial: Any, case_id: str, conditions: tuple[str, ...] = ()
+) -> str:
     """Judicial orders release (intake executes it) and erasure; the erasure order's id."""
     judge, auditor = auth(settings, "judge"), auth(settings, "auditor")
     eventually(lambda: judicial.get(f"/cases/{case_id}", headers=auditor).status_code == 200)
-    release = {"kind": "bail", "effective_at": _ago(30)}
+    release = {"kind": "bail", "effective_at": _ago(30), "conditions": list(conditions)}
     order = judicial.post(f"/cases/{case_id}/release-orders", json=release, headers=judge)
     body = {"released_at": _ago(10), "release_order_id": order.json()["release_order_id"]}
     registry = auth(settings, "prison_registry")

@@ -52,6 +52,9 @@ MARKERS = {
     "plan_goal": "Shredscan-Plan goal",
     "community_contact": "Shredscan-Community contact",
     "follow_up_note": "Shredscan-Follow-up note",
+    "hearing_purpose": "Shredscan-Hearing purpose",
+    "release_condition": "Shredscan-Release condition",
+    "void_reason": "Shredscan-Correction reason",
 }
 """One marker per kind of personal field; each is declared in `PERSONAL_FIELDS`."""
 
@@ -96,6 +99,11 @@ def _intake(settings, intake: Any) -> str:
     _post(intake, f"{path}/evidence",
           {"item_id": "SCEL-SHRED-1", "description": MARKERS["evidence"],
            "collected_by": "Adjudant", "collected_at": _at(29.95)}, police)  # fmt: skip
+    mistaken = _post(intake, f"{path}/evidence",
+                     {"item_id": "SCEL-SHRED-2", "description": "Logged on the wrong case",
+                      "collected_by": "Adjudant", "collected_at": _at(29.95)}, police)  # fmt: skip
+    _post(intake, f"/entries/{mistaken['event_id']}/void", {"reason": MARKERS["void_reason"]},
+          police)  # fmt: skip
     admission = admission_payload(
         admitted_at=_at(28),
         next_of_kin=[{"full_name": MARKERS["next_of_kin"], "relationship": "brother"}],
@@ -114,7 +122,8 @@ def _judicial(settings, judicial: Any, case_id: str) -> None:
     _post(judicial, f"{path}/charges", charges, auth(settings, "prosecutor"))
     judge = auth(settings, "judge")
     hearing = _post(judicial, f"{path}/hearings",
-                    {"court": "Pôle spécialisé", "scheduled_for": _at(20), "purpose": "Trial"},
+                    {"court": "Pôle spécialisé", "scheduled_for": _at(20),
+                     "purpose": MARKERS["hearing_purpose"]},
                     judge)  # fmt: skip
     _post(judicial, f"{path}/hearings/{hearing['hearing_id']}/held",
           {"held_at": _at(20), "outcome_summary": MARKERS["hearing_outcome"]}, judge)  # fmt: skip
@@ -198,7 +207,8 @@ def test_every_declared_kind_of_personal_field_is_a_marker_here():
         "person.place_of_origin", "person.identity_document", "grounds", "description",
         "reason", "next_of_kin", "health_screening", "injuries_observed",
         "offences[].description", "outcome_summary", "evidence_note", "rationale",
-        "family_situation", "health_needs", "goals", "community_contact", "note",
+        "family_situation", "health_needs", "goals", "community_contact", "note", "purpose",
+        "conditions",
     }  # fmt: skip
 
     assert expected <= declared
@@ -215,7 +225,9 @@ def test_after_erasure_no_marker_is_left_in_any_service_store_stream_or_bundle(s
         _judicial(settings, judicial, case_id)
         _assessment(settings, assessment, case_id)
         _programmes(settings, programmes, case_id)
-        order_id = _released_with_erasure_order(settings, intake, judicial, case_id)
+        order_id = _released_with_erasure_order(
+            settings, intake, judicial, case_id, conditions=(MARKERS["release_condition"],)
+        )
         _post(programmes, f"/cases/{case_id}/follow-ups",
               {"at": _at(0.001), "status": "on_track", "note": MARKERS["follow_up_note"]},
               auth(settings, "civil_society", sub="shredscan-ngo-worker", agency=NGO))  # fmt: skip
