@@ -150,6 +150,9 @@ class OriginKeys:
     """Every service public key a verifier trusts, current and retired: key id → (service, key)."""
 
     keys: Mapping[str, tuple[str, Ed25519PublicKey]]
+    retired: frozenset[str] = frozenset()
+    """Key ids that verify history (bundles, audits) but sign nothing new: an event arriving
+    signed by one, or a service token, is refused."""
 
     def public_body(self) -> dict[str, dict[str, str]]:
         """The keys as configured and as evidence bundles carry them."""
@@ -158,11 +161,17 @@ class OriginKeys:
             for kid, (service, key) in sorted(self.keys.items())
         }
 
+    def live(self, kid: str) -> tuple[str, Ed25519PublicKey] | None:
+        """The service and key of a key id that may sign now (known, not retired)."""
+        return None if kid in self.retired else self.keys.get(kid)
+
     def problem(self, document: Mapping[str, Any], service: str) -> str | None:
-        """Why `document` is not signed by a key of `service`, if it is not."""
+        """Why `document`, arriving now, is not signed by a live key of `service`, if it is not."""
         kid, signature = document.get(ORIGIN_KEY_ID), document.get(ORIGIN_SIGNATURE)
         if not isinstance(kid, str) or not isinstance(signature, str):
             return "the event carries no origin signature"
+        if kid in self.retired:
+            return f"the event is signed by retired key {kid!r}"
         known = self.keys.get(kid)
         if known is None:
             return f"the event is signed by unknown key {kid!r}"
@@ -181,8 +190,13 @@ class OriginKeys:
 
 def parse_public_keys(text: str) -> dict[str, tuple[str, Ed25519PublicKey]]:
     """`{key_id: {"service": …, "public_key": base64}}`; each key id must be its key's."""
+    return _parse(text)[0]
+
+
+def _parse(text: str) -> tuple[dict[str, tuple[str, Ed25519PublicKey]], frozenset[str]]:
+    """The keys, and the ids of those marked `"retired": true`."""
     if not text.strip():
-        return {}
+        return {}, frozenset()
     document = json.loads(text)
     if not isinstance(document, dict):
         raise ValueError("CASELINE_SERVICE_PUBLIC_KEYS is a JSON object of key ids")
@@ -195,7 +209,10 @@ def parse_public_keys(text: str) -> dict[str, tuple[str, Ed25519PublicKey]]:
         if len(raw) != 32 or key_id(raw) != kid:
             raise ValueError(f"CASELINE_SERVICE_PUBLIC_KEYS[{kid!r}] is not that key id's key")
         keys[kid] = (service, Ed25519PublicKey.from_public_bytes(raw))
-    return keys
+        if item.get("retired", False) not in (True, False):
+            raise ValueError(f"CASELINE_SERVICE_PUBLIC_KEYS[{kid!r}].retired is true or false")
+    retired = frozenset(kid for kid, item in document.items() if item.get("retired") is True)
+    return keys, retired
 
 
 def origin_keys(settings: Settings) -> OriginKeys:
@@ -205,15 +222,15 @@ def origin_keys(settings: Settings) -> OriginKeys:
 
 @functools.cache
 def _origin_keys(text: str, environment: str) -> OriginKeys:
-    keys = parse_public_keys(text)
+    keys, retired = _parse(text)
     if environment == "production":
         if not keys:
             raise RuntimeError("production needs CASELINE_SERVICE_PUBLIC_KEYS")
-        return OriginKeys(keys)
+        return OriginKeys(keys, retired)
     for service in SERVICES:
         dev = development_key(service)
         keys.setdefault(dev.key_id, (service, dev.private.public_key()))
-    return OriginKeys(keys)
+    return OriginKeys(keys, retired)
 
 
 def origin_problem(

@@ -93,7 +93,7 @@ def service_caller(request: Request, call: str) -> str | None:
     if header.get("typ") != SERVICE_TOKEN_TYPE:
         return None
     settings: Settings = request.app.state.settings
-    known = origin_keys(settings).keys.get(str(header.get("kid")))
+    known = origin_keys(settings).live(str(header.get("kid")))
     if known is None:
         raise AuthenticationError()
     service, public = known

@@ -9,6 +9,7 @@ identity provider's key configured (no token secret anywhere) both calls still w
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -20,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from services.intake.service import create_app as intake_app
 from services.ledger.anchors import ServiceAudit
 from services.ledger.service import create_app as ledger_app
-from shared.kit.origins import development_key
+from shared.kit.origins import development_key, public_keys_json
 from shared.kit.reconcile import HttpLedger
 from shared.kit.service_auth import SERVICE_TOKEN_TYPE, mint_service_token
 from shared.kit.testing import running, serving
@@ -139,3 +140,13 @@ async def _ask(settings) -> set[str]:
         return {str(i) for i in await ledger.missing([QUESTION["event_ids"][0]])}
     finally:
         await ledger.aclose()
+
+
+def test_a_retired_key_mints_no_service_token(settings_factory):
+    listed = json.loads(public_keys_json([development_key("intake")]))
+    listed[development_key("intake").key_id]["retired"] = True
+    settings = settings_factory(service_public_keys=json.dumps(listed))
+    token = mint_service_token(settings, "intake", "reconcile")
+    with running(ledger_app(settings)) as ledger:
+        asked = ledger.post("/reconcile/missing", json=QUESTION, headers=_bearer(token))
+    assert asked.status_code == 401

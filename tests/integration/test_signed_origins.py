@@ -145,12 +145,14 @@ def _intake_signed_by(key: ServiceKey, case_id: UUID, n: int) -> tuple[str, byte
     return f"caseline.intake.{name}.{case_id}", _bytes(key.sign(unsigned)), {}
 
 
-def test_a_rotated_service_key_is_accepted_while_its_old_key_verifies_history_until_removed(
+def test_a_rotated_service_key_is_accepted_until_retired_and_its_history_verifies_after(
     settings,
 ):
     old, new = (ServiceKey("intake", Ed25519PrivateKey.generate()) for _ in range(2))
     rotating = settings_for(settings, service_public_keys=public_keys_json([old, new]))
-    rotated = settings_for(settings, service_public_keys=public_keys_json([new]))
+    listed = json.loads(public_keys_json([old, new]))
+    listed[old.key_id]["retired"] = True
+    rotated = settings_for(settings, service_public_keys=json.dumps(listed))
     case_id = uuid4()
     auditor = auth(settings, "auditor")
 
@@ -172,13 +174,18 @@ def test_a_rotated_service_key_is_accepted_while_its_old_key_verifies_history_un
         publish(rotated, [_intake_signed_by(old, case_id, 2), _intake_signed_by(new, case_id, 3)])
         entries(ledger, 3)
         timeline = ledger.get(f"/cases/{case_id}/timeline", headers=auditor).json()
+        after = ledger.get(f"/cases/{case_id}/export", headers=auditor).content
     reasons = _reasons(settings, "ledger", 1)
 
     report = verify_bundle(during)
     assert report.ok, report.lines()
     assert report.events == 2
+    # A retired key signs nothing new, and still vouches for what it signed before.
+    later = verify_bundle(after)
+    assert later.ok, later.lines()
+    assert later.events == 3
     assert sorted(json.loads(during)["service_keys"]) == sorted([old.key_id, new.key_id])
     assert [e["event"]["originkeyid"] for e in timeline["entries"]] == [
         old.key_id, new.key_id, new.key_id,
     ]  # fmt: skip
-    assert reasons == [f"the event is signed by unknown key {old.key_id!r}"]
+    assert reasons == [f"the event is signed by retired key {old.key_id!r}"]
