@@ -1,11 +1,12 @@
 """`caseline env-file`: `.env.example` with every empty secret filled with a fresh random value.
 
-Keys that must be 32 bytes (`CASELINE_MASTER_KEY`, `CASELINE_LEDGER_SIGNING_KEY`) get base64 of 32
+Keys that must be 32 bytes (`CASELINE_MASTER_KEY`, the Ed25519 signing keys) get base64 of 32
 random bytes; every other empty value gets 48 hex digits (URL-safe, so passwords fit in URLs).
 Values that are set (or meant to stay empty, like `OTEL_EXPORTER_OTLP_ENDPOINT` and
 `CASELINE_LEDGER_RETIRED_KEYS`) are kept. An empty
 `CASELINE_SERVICE_PUBLIC_KEYS` is derived from the services' signing keys (`CASELINE_<SERVICE>_
-SIGNING_KEY`, base64 of 32 bytes each).
+SIGNING_KEY`, base64 of 32 bytes each), and an empty `CASELINE_JWT_PUBLIC_KEY` from the token
+issuer's `CASELINE_TOKEN_SIGNING_KEY`.
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ SERVICE_KEYS = {
     f"CASELINE_{service.upper()}_SIGNING_KEY": service
     for service in ("intake", "judicial", "assessment", "programmes")  # the ledger publishes none
 }
-BASE64_KEYS = frozenset({"CASELINE_MASTER_KEY", "CASELINE_LEDGER_SIGNING_KEY", *SERVICE_KEYS})
+TOKEN_KEY, TOKEN_PUBLIC_KEY = "CASELINE_TOKEN_SIGNING_KEY", "CASELINE_JWT_PUBLIC_KEY"
+BASE64_KEYS = frozenset(
+    {"CASELINE_MASTER_KEY", "CASELINE_LEDGER_SIGNING_KEY", TOKEN_KEY, *SERVICE_KEYS}
+)
 PUBLIC_KEYS = "CASELINE_SERVICE_PUBLIC_KEYS"
+DERIVED = frozenset({PUBLIC_KEYS, TOKEN_PUBLIC_KEY})
 KEEP_EMPTY = frozenset({"OTEL_EXPORTER_OTLP_ENDPOINT", "CASELINE_LEDGER_RETIRED_KEYS"})
 
 
@@ -49,21 +54,32 @@ def fill(text: str) -> str:
         name, sep, value = raw.partition("=")
         key = name.strip()
         empty = sep and not raw.lstrip().startswith("#") and not value.strip()
-        if empty and key not in KEEP_EMPTY and key != PUBLIC_KEYS:
+        if empty and key not in KEEP_EMPTY and key not in DERIVED:
             raw = f"{key}={_secret(key)}"
         lines.append(raw)
     filled = "\n".join(lines) + "\n"
-    return "\n".join(_public_keys(line, filled) for line in lines) + "\n"
+    return "\n".join(_derived(line, filled) for line in lines) + "\n"
 
 
-def _public_keys(line: str, text: str) -> str:
-    """The `CASELINE_SERVICE_PUBLIC_KEYS` line, when empty: the public keys of the signing keys."""
+def _derived(line: str, text: str) -> str:
+    """A public-key line, when empty: derived from the private keys `text` holds."""
     name, _, value = line.partition("=")
-    if name.strip() != PUBLIC_KEYS or value.strip():
+    if name.strip() not in DERIVED or value.strip():
         return line
+    values = parse(text)
+    if name.strip() == TOKEN_PUBLIC_KEY:
+        if not values.get(TOKEN_KEY):
+            return line  # an identity provider's key is to be set by hand
+        from cryptography.hazmat.primitives import serialization
+
+        public = (
+            _ed25519(values[TOKEN_KEY])
+            .public_key()
+            .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        )
+        return f"{TOKEN_PUBLIC_KEY}={base64.b64encode(public).decode()}"
     from shared.kit.origins import ServiceKey, public_keys_json
 
-    values = parse(text)
     keys = [
         ServiceKey(service, _ed25519(values[name]))
         for name, service in SERVICE_KEYS.items()

@@ -1,16 +1,21 @@
 """Bearer-token authentication (SPEC §8 claims) and the per-command role check.
 
-Development and tests use HS256 with `CASELINE_JWT_SECRET`; production may configure an EdDSA or
-RS256 public key (`CASELINE_JWT_PUBLIC_KEY`). Every failure is the same terse 401.
+Development and tests use HS256 with `CASELINE_JWT_SECRET`; the compose stack and production verify
+with a public key only (`CASELINE_JWT_PUBLIC_KEY`: an identity provider's EdDSA or RS256 key, or the
+token issuer's Ed25519 key, whose private half `CASELINE_TOKEN_SIGNING_KEY` only `caseline token`
+holds), so that no service can mint a person's token. Every failure is the same terse 401.
 """
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, Request
 
 from shared.kit.errors import CaselineError, ForbiddenError
@@ -64,7 +69,8 @@ def mint_token(
     now: datetime | None = None,
     facility: str | None = None,
 ) -> str:
-    """A signed HS256 token for development and tests."""
+    """A signed token: EdDSA with the token issuer's key (`CASELINE_TOKEN_SIGNING_KEY`) when one
+    is configured, else HS256 with the shared secret (development and tests)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; roles: {', '.join(sorted(ROLES))}")
     issued = now or datetime.now(UTC)
@@ -80,14 +86,36 @@ def mint_token(
     }
     if facility is not None:
         claims["facility"] = facility
+    if settings.token_signing_key is not None:
+        issuer = _private_key(settings.token_signing_key.get_secret_value())
+        return jwt.encode(claims, issuer, algorithm="EdDSA")
     return jwt.encode(claims, settings.jwt_key(), algorithm="HS256")
+
+
+def _private_key(text: str) -> Ed25519PrivateKey:
+    """A PEM Ed25519 private key, or the base64 of its raw 32 bytes."""
+    text = text.strip()
+    if text.startswith("-----BEGIN"):
+        key = serialization.load_pem_private_key(text.encode(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("CASELINE_TOKEN_SIGNING_KEY is not an Ed25519 key")
+        return key
+    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(text, validate=True))
+
+
+def _public_key(text: str) -> Any:
+    """An identity provider's PEM public key as PyJWT takes it, or a base64 raw Ed25519 key."""
+    text = text.strip()
+    if text.startswith("-----BEGIN"):
+        return text
+    return Ed25519PublicKey.from_public_bytes(base64.b64decode(text, validate=True))
 
 
 def decode_token(token: str, settings: Settings) -> User:
     """Check signature, `exp`, `nbf`, `iss`, `aud` and the claims (in production also `iat` and
     the token's lifetime); raise 401 on any failure."""
     if settings.jwt_public_key:
-        key: Any = settings.jwt_public_key
+        key: Any = _public_key(settings.jwt_public_key)
         algorithms = ["EdDSA", "RS256"]
     else:
         key = settings.jwt_key()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any, Literal, Self
@@ -81,7 +83,16 @@ class Settings(BaseSettings):
         default=1, ge=1, le=5, description="copies of the stream in a NATS cluster (3 there)"
     )
     jwt_secret: SecretStr | None = Field(default=None, description="HS256 key for tokens")
-    jwt_public_key: str | None = Field(default=None, description="PEM key for EdDSA/RS256 tokens")
+    jwt_public_key: str | None = Field(
+        default=None,
+        description="the key people's tokens are verified with: an identity provider's PEM key"
+        " (EdDSA or RS256), or base64 of a raw Ed25519 public key (the token issuer's below)",
+    )
+    token_signing_key: SecretStr | None = Field(
+        default=None,
+        description="`caseline token`: the issuer's Ed25519 private key (base64 of 32 raw bytes,"
+        " or PEM) it signs people's tokens with; given to no service (they hold its public key)",
+    )
     jwt_max_ttl_minutes: float = Field(
         default=720,
         gt=0,
@@ -199,6 +210,19 @@ class Settings(BaseSettings):
         ):
             return {**data, "require_purpose": True}
         return data
+
+    @field_validator("jwt_public_key")
+    @classmethod
+    def _a_pem_or_a_raw_ed25519_key(cls, value: str | None) -> str | None:
+        if value is None or value.strip().startswith("-----BEGIN"):
+            return value
+        try:
+            raw = base64.b64decode(value.strip(), validate=True)
+        except binascii.Error:
+            raise ValueError("CASELINE_JWT_PUBLIC_KEY is neither PEM nor base64") from None
+        if len(raw) != 32:
+            raise ValueError("a raw Ed25519 public key has 32 bytes")
+        return value
 
     @field_validator("service_urls")
     @classmethod

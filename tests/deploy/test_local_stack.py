@@ -203,7 +203,7 @@ def test_every_caseline_service_of_the_compose_file_is_up(stack):
 
 def test_caseline_demo_runs_end_to_end_through_the_compose_stack(stack):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASELINE_")}
-    env["CASELINE_JWT_SECRET"] = stack.env["CASELINE_JWT_SECRET"]
+    env["CASELINE_TOKEN_SIGNING_KEY"] = stack.env["CASELINE_TOKEN_SIGNING_KEY"]
 
     demo = subprocess.run(
         [_caseline(), "demo", "--base-port", str(stack.base_port)],
@@ -214,6 +214,21 @@ def test_caseline_demo_runs_end_to_end_through_the_compose_stack(stack):
     assert "chain verified: True" in demo.stdout
 
 
+def test_no_service_holds_a_key_that_mints_a_persons_token(stack):
+    compose = load_compose()["services"]
+    for name in stack.processes:
+        env = service_environment(compose[name], stack.env)
+        assert "CASELINE_TOKEN_SIGNING_KEY" not in env, name
+        assert "CASELINE_JWT_SECRET" not in env, name
+        assert env["CASELINE_JWT_PUBLIC_KEY"] == stack.env["CASELINE_JWT_PUBLIC_KEY"], name
+    # What the development secret would mint opens nothing.
+    forged = mint_token(Settings(), sub="x", agency="x", role="auditor")
+    answer = httpx.get(
+        f"{stack.urls['ledger']}/events", headers={"Authorization": f"Bearer {forged}"}
+    )
+    assert answer.status_code == 401
+
+
 def test_no_service_was_refused_anything_by_nats_under_its_own_user(stack):
     # After the demo: every service published, consumed and acked with its least-privilege user.
     for name in stack.processes:
@@ -221,7 +236,7 @@ def test_no_service_was_refused_anything_by_nats_under_its_own_user(stack):
 
 
 def test_service_logs_are_json_lines_with_the_requests_correlationid_and_traceparent(stack):
-    settings = Settings(jwt_secret=stack.env["CASELINE_JWT_SECRET"])
+    settings = Settings(token_signing_key=stack.env["CASELINE_TOKEN_SIGNING_KEY"])
     token = mint_token(settings, sub="police-1", agency="police", role="police")
     correlation = str(uuid4())
     traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"

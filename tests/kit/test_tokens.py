@@ -3,6 +3,7 @@ needs `iat` and may live no longer than the configured maximum; every failure is
 
 from __future__ import annotations
 
+import base64
 import time
 
 import jwt
@@ -151,3 +152,29 @@ def test_outside_production_a_token_is_not_held_to_the_maximum():
     user = decode_token(_signed(_claims(iat=None, exp=now + 30 * 24 * 3600)), settings)
 
     assert user.role == "judge"
+
+
+def test_the_token_issuers_key_signs_and_its_raw_public_key_alone_verifies():
+    issuer = ed25519.Ed25519PrivateKey.generate()
+    raw = issuer.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    private = issuer.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    minting = Settings(token_signing_key=base64.b64encode(private).decode())
+    verifying = Settings(jwt_public_key=base64.b64encode(raw).decode())
+
+    token = mint_token(minting, sub="judge-2", agency="pole", role="judge")
+
+    assert jwt.get_unverified_header(token)["alg"] == "EdDSA"
+    assert decode_token(token, verifying).role == "judge"
+    with pytest.raises(AuthenticationError):  # what the shared secret mints is refused
+        decode_token(mint_token(Settings(), sub="x", agency="x", role="judge"), verifying)
+
+
+def test_a_public_key_that_is_neither_pem_nor_a_raw_ed25519_key_is_refused_at_start():
+    with pytest.raises(ValueError, match="raw Ed25519 public key has 32 bytes"):
+        Settings(jwt_public_key=base64.b64encode(b"short").decode())
+    with pytest.raises(ValueError, match="neither PEM nor base64"):
+        Settings(jwt_public_key="not a key!")
