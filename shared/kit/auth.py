@@ -8,16 +8,14 @@ holds), so that no service can mint a person's token. Every failure is the same 
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, Request
 
+from shared.kit.ed25519 import private_key, public_key
 from shared.kit.errors import CaselineError, ForbiddenError
 from shared.kit.settings import Settings
 from shared.permissions import COMMAND_ROLES, ROLES, VOID_SUPERVISORS
@@ -87,35 +85,25 @@ def mint_token(
     if facility is not None:
         claims["facility"] = facility
     if settings.token_signing_key is not None:
-        issuer = _private_key(settings.token_signing_key.get_secret_value())
+        issuer = private_key(settings.token_signing_key.get_secret_value(), _ISSUER_KEY)
         return jwt.encode(claims, issuer, algorithm="EdDSA")
     return jwt.encode(claims, settings.jwt_key(), algorithm="HS256")
 
 
-def _private_key(text: str) -> Ed25519PrivateKey:
-    """A PEM Ed25519 private key, or the base64 of its raw 32 bytes."""
-    text = text.strip()
-    if text.startswith("-----BEGIN"):
-        key = serialization.load_pem_private_key(text.encode(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError("CASELINE_TOKEN_SIGNING_KEY is not an Ed25519 key")
-        return key
-    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(text, validate=True))
+_ISSUER_KEY = "CASELINE_TOKEN_SIGNING_KEY"
 
 
-def _public_key(text: str) -> Any:
+def verifying_key(text: str) -> Any:
     """An identity provider's PEM public key as PyJWT takes it, or a base64 raw Ed25519 key."""
     text = text.strip()
-    if text.startswith("-----BEGIN"):
-        return text
-    return Ed25519PublicKey.from_public_bytes(base64.b64decode(text, validate=True))
+    return text if text.startswith("-----BEGIN") else public_key(text, "CASELINE_JWT_PUBLIC_KEY")
 
 
 def decode_token(token: str, settings: Settings) -> User:
     """Check signature, `exp`, `nbf`, `iss`, `aud` and the claims (in production also `iat` and
     the token's lifetime); raise 401 on any failure."""
     if settings.jwt_public_key:
-        key: Any = _public_key(settings.jwt_public_key)
+        key: Any = verifying_key(settings.jwt_public_key)
         algorithms = ["EdDSA", "RS256"]
     else:
         key = settings.jwt_key()

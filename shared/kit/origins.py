@@ -11,7 +11,6 @@ so every development process and test agrees on them; production refuses them.
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 import hashlib
 import json
@@ -26,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from shared.events import Envelope, subject_for
 from shared.events.registry import SERVICES, by_type
+from shared.kit.ed25519 import b64decode, private_key
 from shared.kit.settings import Settings
 
 __all__ = [
@@ -103,24 +103,7 @@ def development_key(service: str) -> ServiceKey:
 
 
 def _private_key(text: str) -> Ed25519PrivateKey:
-    """A PEM (PKCS #8) Ed25519 private key, or the base64 of its raw 32-byte seed."""
-    text = text.strip()
-    if text.startswith("-----BEGIN"):
-        key = serialization.load_pem_private_key(text.encode(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError("CASELINE_SERVICE_SIGNING_KEY is not an Ed25519 key")
-        return key
-    raw = _base64(text, "CASELINE_SERVICE_SIGNING_KEY")
-    if len(raw) != 32:
-        raise ValueError("a raw Ed25519 private key has 32 bytes")
-    return Ed25519PrivateKey.from_private_bytes(raw)
-
-
-def _base64(text: str, what: str) -> bytes:
-    try:
-        return base64.b64decode(text.strip(), validate=True)
-    except binascii.Error:
-        raise ValueError(f"{what} is not base64") from None
+    return private_key(text, "CASELINE_SERVICE_SIGNING_KEY")
 
 
 def service_key(settings: Settings, service: str) -> ServiceKey:
@@ -180,7 +163,7 @@ class OriginKeys:
                 f"the event is signed by a key of {known[0]}, not of {service}, owner of its type"
             )
         try:
-            known[1].verify(_base64(signature, "originsig"), signed_message(document))
+            known[1].verify(b64decode(signature, "originsig"), signed_message(document))
         except (InvalidSignature, ValueError):
             return "the event's origin signature does not verify"
         except rfc8785.CanonicalizationError as error:
@@ -205,7 +188,7 @@ def _parse(text: str) -> tuple[dict[str, tuple[str, Ed25519PublicKey]], frozense
         service, public = item.get("service"), item.get("public_key")
         if service not in SERVICES or not isinstance(public, str):
             raise ValueError(f"CASELINE_SERVICE_PUBLIC_KEYS[{kid!r}] needs a service and a key")
-        raw = _base64(public, f"CASELINE_SERVICE_PUBLIC_KEYS[{kid!r}]")
+        raw = b64decode(public, f"CASELINE_SERVICE_PUBLIC_KEYS[{kid!r}]")
         if len(raw) != 32 or key_id(raw) != kid:
             raise ValueError(f"CASELINE_SERVICE_PUBLIC_KEYS[{kid!r}] is not that key id's key")
         keys[kid] = (service, Ed25519PublicKey.from_public_bytes(raw))

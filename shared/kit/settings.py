@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any, Literal, Self
@@ -11,6 +9,8 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.kit.ed25519 import public_key
 
 __all__ = [
     "DEVELOPMENT_JWT_SECRET",
@@ -214,14 +214,8 @@ class Settings(BaseSettings):
     @field_validator("jwt_public_key")
     @classmethod
     def _a_pem_or_a_raw_ed25519_key(cls, value: str | None) -> str | None:
-        if value is None or value.strip().startswith("-----BEGIN"):
-            return value
-        try:
-            raw = base64.b64decode(value.strip(), validate=True)
-        except binascii.Error:
-            raise ValueError("CASELINE_JWT_PUBLIC_KEY is neither PEM nor base64") from None
-        if len(raw) != 32:
-            raise ValueError("a raw Ed25519 public key has 32 bytes")
+        if value is not None and not value.strip().startswith("-----BEGIN"):
+            public_key(value, "CASELINE_JWT_PUBLIC_KEY")
         return value
 
     @field_validator("service_urls")

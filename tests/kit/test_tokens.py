@@ -174,7 +174,7 @@ def test_the_token_issuers_key_signs_and_its_raw_public_key_alone_verifies():
 
 
 def test_a_public_key_that_is_neither_pem_nor_a_raw_ed25519_key_is_refused_at_start():
-    with pytest.raises(ValueError, match="raw Ed25519 public key has 32 bytes"):
+    with pytest.raises(ValueError, match="a raw Ed25519 public key has 32 bytes"):
         Settings(jwt_public_key=base64.b64encode(b"short").decode())
-    with pytest.raises(ValueError, match="neither PEM nor base64"):
+    with pytest.raises(ValueError, match="is not base64"):
         Settings(jwt_public_key="not a key!")
