@@ -12,7 +12,7 @@ __all__ = ["main"]
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    from caseline.stack import Stack
+    from caseline.stack import PortTakenError, Stack
     from shared.kit.auth import mint_token
     from shared.kit.settings import Settings
 
@@ -25,7 +25,11 @@ def _cmd_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     try:
-        stack.start()
+        try:
+            stack.start()
+        except PortTakenError as exc:
+            print(f"caseline up: {exc}", file=sys.stderr)
+            return 1
         print("\nCaseline is up:")
         for name, url in stack.urls.items():
             print(f"  {name:<11} {url}   (docs: {url}/docs)")
@@ -144,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     from caseline.keys import add_parser as add_keys
 
     add_keys(sub)
+
+    from caseline.migrate import add_parser as add_migrate
+
+    add_migrate(sub)
     return parser
 
 

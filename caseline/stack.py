@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ from shared.kit.runtime import DEFAULT_PORTS
 from shared.kit.servers import EmbeddedPostgres, NatsServer, free_port
 from shared.kit.settings import Settings
 
-__all__ = ["SERVICES", "Stack"]
+__all__ = ["SERVICES", "PortTakenError", "Stack", "check_ports_free"]
 
 SERVICES = ("intake", "judicial", "assessment", "programmes", "ledger")
 
@@ -32,6 +33,26 @@ def installed_services() -> tuple[str, ...]:
     return tuple(
         s for s in SERVICES if importlib.util.find_spec(f"services.{s}.__main__") is not None
     )
+
+
+class PortTakenError(RuntimeError):
+    """A port the stack needs is already in use: nothing was started."""
+
+
+def check_ports_free(needed: dict[str, int], host: str = "127.0.0.1") -> None:
+    """Raise `PortTakenError` naming the first port of `needed` ({what: port}) that is taken."""
+    for what, port in needed.items():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As a server binds (address reuse on): a closing connection does not count as taken.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError:
+                raise PortTakenError(
+                    f"port {port} on {host} is already in use, and {what} needs it:"
+                    " another Caseline stack or another program holds it. Stop it, or start"
+                    " on other ports with --base-port."
+                ) from None
 
 
 @dataclass
@@ -50,21 +71,34 @@ class Stack:
         settings = Settings()
         env = dict(os.environ)
         env.update(self.environment)
-        if not (self.environment.get("CASELINE_DATABASE_URL") or settings.database_url):
-            self.postgres = EmbeddedPostgres(self.var_dir / "postgres", free_port()).start()
+        ports = {
+            name: DEFAULT_PORTS[name] if self.base_port is None else self.base_port + port - 8000
+            for name, port in DEFAULT_PORTS.items()
+        }
+        embed_postgres = not (
+            self.environment.get("CASELINE_DATABASE_URL") or settings.database_url
+        )
+        embed_nats = not (self.environment.get("CASELINE_NATS_URL") or settings.nats_url)
+        needed = {f"the {name} service": ports[name] for name in installed_services()}
+        if embed_postgres:
+            needed["the embedded PostgreSQL"] = free_port()
+        if embed_nats:
+            needed["the embedded NATS server"] = free_port()
+        # Before anything starts: a port another stack holds would answer our readiness checks.
+        check_ports_free(needed, settings.host)
+        if embed_postgres:
+            port = needed["the embedded PostgreSQL"]
+            self.postgres = EmbeddedPostgres(self.var_dir / "postgres", port).start()
             env["CASELINE_DATABASE_URL"] = self.postgres.url
             log(f"PostgreSQL (embedded)  {self.postgres.url}")
-        if not (self.environment.get("CASELINE_NATS_URL") or settings.nats_url):
-            self.nats = NatsServer(self.var_dir / "nats", free_port()).start()
+        if embed_nats:
+            port = needed["the embedded NATS server"]
+            self.nats = NatsServer(self.var_dir / "nats", port).start()
             env["CASELINE_NATS_URL"] = self.nats.url
             log(f"NATS JetStream (embedded) {self.nats.url}")
         self.environment = env
         logs = self.var_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        ports = {
-            name: DEFAULT_PORTS[name] if self.base_port is None else self.base_port + port - 8000
-            for name, port in DEFAULT_PORTS.items()
-        }
         # Each service asks the ledger, now and then, whether it lacks any of its events.
         env.setdefault("CASELINE_LEDGER_URL", f"http://127.0.0.1:{ports['ledger']}")
         # The ledger asks the others for their read audits (a case's reads; anchoring).

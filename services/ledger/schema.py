@@ -164,6 +164,8 @@ def grant_ledger_role(
             sql.SQL(", ").join(sql.Identifier(SCHEMA, t) for t in ACCESS_TABLES), ident
         )
     )
+    if conn.execute("SELECT to_regclass('ledger.schema_migrations')").fetchone() != (None,):
+        conn.execute(sql.SQL("REVOKE INSERT ON ledger.schema_migrations FROM {}").format(ident))
     conn.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(schema, ident))
     conn.execute(
         sql.SQL("GRANT UPDATE, DELETE ON {} TO {}").format(
@@ -205,10 +207,14 @@ def _grant_key_reading(conn: psycopg.Connection, ledger: sql.Identifier) -> None
 
 
 def create_owned_tables(settings: Settings) -> None:
-    """As the owner: the ledger's tables and the kit's read-audit tables in the ledger's schema."""
+    """As the owner: the ledger's migrations, tables and the kit's read-audit tables in the ledger's schema."""
     from shared.kit.access import AuditLog
     from shared.kit.clock import Clock
+    from shared.kit.migrations import Migrator
 
+    # The versioned schema first (services/ledger/migrations): what the restricted role then
+    # finds at its start, up to date, so that it never needs to run DDL.
+    Migrator(settings, SCHEMA).run()
     with psycopg.connect(settings.database.conninfo(), autocommit=True) as conn:
         create_tables(conn)
     audit = AuditLog(settings, SCHEMA, Clock().now)

@@ -19,6 +19,7 @@ from shared.agencies import load_agencies
 from shared.kit.bus import Bus
 from shared.kit.clock import Clock
 from shared.kit.http import ServiceParts, create_service_app
+from shared.kit.migrations import open_migrated
 from shared.kit.origins import origin_keys
 from shared.kit.settings import Settings
 from shared.kit.subscriber import Subscriber
@@ -30,7 +31,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     settings = settings or Settings()
 
     async def start(parts: ServiceParts) -> None:
-        ledger = await asyncio.to_thread(LedgerApplication, settings, clock)
+        ledger = await asyncio.to_thread(
+            open_migrated, settings, "ledger", lambda: LedgerApplication(settings, clock)
+        )
         parts.application = ledger
         parts.access = ledger.access
         bus = Bus(settings, "ledger")

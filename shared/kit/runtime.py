@@ -18,6 +18,7 @@ from shared.kit.bus import Bus
 from shared.kit.clock import Clock
 from shared.kit.http import ServiceParts, command_context, create_service_app
 from shared.kit.metrics import Metrics
+from shared.kit.migrations import open_migrated
 from shared.kit.observability import configure_logging, configure_tracing
 from shared.kit.relay import Relay
 from shared.kit.scope import access_reactions
@@ -81,7 +82,9 @@ def service_app(
     settings = settings or Settings()
 
     async def start(parts: ServiceParts) -> None:
-        app = await asyncio.to_thread(application_class, settings, clock)
+        app = await asyncio.to_thread(
+            open_migrated, settings, service, lambda: application_class(settings, clock)
+        )
         parts.application = app
         parts.access = app.access
         bus = Bus(settings, service)

@@ -106,6 +106,10 @@ class Settings(BaseSettings):
         default=None,
         description="directory of the <jurisdiction>.yaml rules; default: deploy/jurisdictions",
     )
+    migrations_dir: str | None = Field(
+        default=None,
+        description="a folder of <service>/NNNN_name.sql migrations; default: services/*/migrations",
+    )
     deadline_check_seconds: float = Field(
         default=30.0, gt=0, le=3600, description="judicial: how often legal deadlines are checked"
     )

@@ -407,18 +407,38 @@ class CaselineApplication(Application[UUID]):
                 return self._rebuild_views(curs, progress)
         return self._rebuild_views(within, progress)
 
+    def rebuild_view_tables(self, tables: Sequence[str], curs: Any) -> int:
+        """Drop the views owning `tables`, create them as this code defines them, and refold
+        them from every stored event (a migration's "rebuild view"); returns the events read."""
+        views = [v for v in self._view_objects if set(v.tables) & set(tables)]
+        unknown = set(tables) - {t for v in views for t in v.tables}
+        if unknown:
+            raise LookupError(f"{self.service} has no view {', '.join(sorted(unknown))}")
+        owned = [t for v in views for t in v.tables]
+        curs.execute(f"DROP TABLE IF EXISTS {self._qualified(owned)} CASCADE")
+        for view in views:
+            for statement in view.create_statements:
+                curs.execute(self.store.fmt(statement))
+        return self._refold(curs, views, None)
+
     def _rebuild_views(self, curs: Any, progress: Callable[[int], None] | None) -> int:
         tables = self.view_tables
-        count = 0
         if tables:
             curs.execute(f"TRUNCATE {self._qualified(tables)}")  # type: ignore[call-overload]
+        return self._refold(curs, self._view_objects, progress)
+
+    def _refold(
+        self, curs: Any, views: Sequence[View], progress: Callable[[int], None] | None
+    ) -> int:
+        count = 0
         start = 1
         while True:
             batch = self.recorder.select_notifications(start=start, limit=500)
             if not batch:
                 break
             for notification in batch:
-                for statement, params in self.view_ops([self.decode(notification)]):
+                event = self.decode(notification)
+                for statement, params in (op for view in views for op in view.apply(event)):
                     curs.execute(self.store.fmt(statement), params)  # type: ignore[call-overload]
             count += len(batch)
             start = batch[-1].id + 1
