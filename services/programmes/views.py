@@ -239,10 +239,6 @@ class CaseRegister(View):
         " case_id uuid PRIMARY KEY, name_kid text, name_ct bytea, facility text,"
         " released_at timestamptz, risk text, keep_separate_from uuid[] NOT NULL DEFAULT '{}',"
         " opened_at timestamptz NOT NULL, version int NOT NULL)",
-        # The register once kept the name in clear: the column goes, a view rebuild seals it.
-        "ALTER TABLE {schema}.case_register ADD COLUMN IF NOT EXISTS name_kid text",
-        "ALTER TABLE {schema}.case_register ADD COLUMN IF NOT EXISTS name_ct bytea",
-        "ALTER TABLE {schema}.case_register DROP COLUMN IF EXISTS full_name",
         "CREATE INDEX IF NOT EXISTS case_register_released ON {schema}.case_register (released_at)",
         "CREATE INDEX IF NOT EXISTS case_register_apart ON {schema}.case_register"
         " USING gin (keep_separate_from)",
