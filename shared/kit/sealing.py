@@ -13,7 +13,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 
 from shared.events import CatalogueEvent
 from shared.events.personal import CaseCipher, personal_fields, reveal, seal
-from shared.kit.store import Meta
+from shared.kit.domain import Meta
 
 __all__ = ["SealingMapper"]
 

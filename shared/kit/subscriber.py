@@ -35,7 +35,7 @@ from shared.kit.origins import origin_keys, origin_problem
 from shared.kit.pull import fetch
 from shared.kit.store import CaselineApplication, IntegrityError
 
-__all__ = ["ACK", "Dead", "Delivery", "Reactions", "Retry", "Subscriber"]
+__all__ = ["ACK", "Dead", "Delivery", "Handler", "Reactions", "Retry", "Subscriber"]
 
 log = logging.getLogger("caseline.subscriber")
 
@@ -118,9 +118,10 @@ class Subscriber:
         )
         try:
             info = await js.consumer_info(stream, self.durable)
-            # pull_subscribe ignores a changed config for an existing consumer: update it.
+            # pull_subscribe ignores a changed config for an existing consumer: update it (the
+            # server's create updates a durable in place when only editable fields changed).
             with contextlib.suppress(Exception):
-                await js.update_consumer(stream, config)
+                await js.add_consumer(stream, config)
             if info.num_ack_pending:
                 # Messages handed to a process that died come back only after ack_wait; a fetch
                 # now would let later messages overtake them (tests/faults shows it).
