@@ -1,6 +1,6 @@
-"""How a service's events are stored: the transcodings of what each carries (`Meta`) and of catalogue
-payloads, read models (`View`) and the recorder that writes views, idempotency keys and inbound
-records in the same transaction as the events.
+"""How a service's events are stored: the transcodings of what each carries (`Meta`) and of
+catalogue payloads, read models (`View`) and the recorder that writes views, idempotency keys and
+inbound records in the same transaction as the events.
 """
 
 from __future__ import annotations
