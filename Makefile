@@ -20,9 +20,11 @@ run: install  ## the stack (embedded PostgreSQL and NATS unless configured) plus
 test: install  ## the whole suite against real PostgreSQL and NATS
 	$(BIN)/python -m pytest
 
-lint: install
+lint: install  ## ruff (check and format), the import contracts (lint-imports) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: install  ## benchmarks with raw limits in the same run; appends to bench/RESULTS.md
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -57,7 +57,8 @@ class _Client:
                 self.urls[service] + path, json=body, headers=self.headers(role, **who)
             )
             if response.status_code == 201:
-                return response.json()  # type: ignore[no-any-return]
+                recorded: dict[str, Any] = response.json()
+                return recorded
             if response.status_code not in (404, 409) or time.monotonic() > deadline:
                 raise DemoError(f"{service} POST {path}: {response.status_code} {response.text}")
             time.sleep(0.25)

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import base64
 import secrets
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 __all__ = ["KEEP_EMPTY", "fill", "parse"]
 
@@ -88,7 +92,7 @@ def _derived(line: str, text: str) -> str:
     return f"{PUBLIC_KEYS}='{public_keys_json(keys)}'"
 
 
-def _ed25519(b64: str):  # type: ignore[no-untyped-def]
+def _ed25519(b64: str) -> Ed25519PrivateKey:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     return Ed25519PrivateKey.from_private_bytes(base64.b64decode(b64))

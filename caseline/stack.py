@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,7 +68,7 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
 
-    def start(self, log=print) -> None:  # type: ignore[no-untyped-def]
+    def start(self, log: Callable[[str], None] = print) -> None:
         settings = Settings()
         env = dict(os.environ)
         env.update(self.environment)

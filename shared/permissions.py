@@ -264,7 +264,7 @@ __all__ += ["SERVICE_CALLS"]
 
 # --- which cases (SPEC §8, scoped to the agencies linked to them) -------------------------------
 # Roles not named here see every case of the types they may see (sealed ones only if they are
-# SEALED_CASE_READERS). The links come from events (`shared.kit.scope`), never from a filter.
+# SEALED_CASE_READERS). The links come from events (`shared.kit.access_facts`), never from a filter.
 
 CASE_SCOPE: dict[str, str] = {
     "police": "agency",

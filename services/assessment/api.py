@@ -28,8 +28,8 @@ from shared.events.base import Code, Instant, LongText, Name, PayloadModel, Shor
 from shared.events.voiding import AssessmentEntryVoided
 from shared.kit.access import CallerScope
 from shared.kit.auth import CurrentUser, require_command
+from shared.kit.commands import run_command, view_response
 from shared.kit.errors import ForbiddenError
-from shared.kit.http import run_command, view_response
 from shared.kit.redaction import redact_view
 from shared.kit.runtime import RECORDED, Context, MetricsDep, application
 from shared.kit.store import Recorded

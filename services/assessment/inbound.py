@@ -19,7 +19,7 @@ from shared.events import (
     Envelope,
 )
 from shared.kit.store import CommandContext
-from shared.kit.subscriber import Reactions
+from shared.kit.subscriber import Handler, Reactions
 
 __all__ = ["CONSUMER", "reactions"]
 
@@ -31,12 +31,14 @@ Inbound = tuple[str, UUID]
 
 def reactions(app: AssessmentApplication) -> list[Reactions]:
     def arrested(envelope: Envelope, event: CatalogueEvent, inbound: Inbound) -> None:
-        assert isinstance(event, ArrestRecorded)
+        if not isinstance(event, ArrestRecorded):
+            raise TypeError(f"not a ArrestRecorded: {type(event).__name__}")
         ctx = CommandContext.system(envelope, purpose="case-opened")
         app.open_case(UUID(envelope.subject), event.arrested_at, ctx, inbound)
 
     def admitted(envelope: Envelope, event: CatalogueEvent, inbound: Inbound) -> None:
-        assert isinstance(event, DetaineeAdmitted)
+        if not isinstance(event, DetaineeAdmitted):
+            raise TypeError(f"not a DetaineeAdmitted: {type(event).__name__}")
         ctx = CommandContext.system(envelope, purpose="admission-review")
         app.note_custody(
             UUID(envelope.subject),
@@ -49,7 +51,8 @@ def reactions(app: AssessmentApplication) -> list[Reactions]:
         )
 
     def transferred(envelope: Envelope, event: CatalogueEvent, inbound: Inbound) -> None:
-        assert isinstance(event, DetaineeTransferred)
+        if not isinstance(event, DetaineeTransferred):
+            raise TypeError(f"not a DetaineeTransferred: {type(event).__name__}")
         ctx = CommandContext.system(envelope, purpose="transfer")
         app.note_custody(
             UUID(envelope.subject),
@@ -61,14 +64,15 @@ def reactions(app: AssessmentApplication) -> list[Reactions]:
         )
 
     def released(envelope: Envelope, event: CatalogueEvent, inbound: Inbound) -> None:
-        assert isinstance(event, DetaineeReleased)
+        if not isinstance(event, DetaineeReleased):
+            raise TypeError(f"not a DetaineeReleased: {type(event).__name__}")
         ctx = CommandContext.system(envelope, purpose="release")
         app.note_custody(UUID(envelope.subject), "released", None, event.released_at, ctx, inbound)
 
-    handlers = {
+    handlers: dict[type[CatalogueEvent], Handler] = {
         ArrestRecorded: arrested,
         DetaineeAdmitted: admitted,
         DetaineeTransferred: transferred,
         DetaineeReleased: released,
     }
-    return [Reactions(app, CONSUMER, handlers)]  # type: ignore[dict-item]
+    return [Reactions(app, CONSUMER, handlers)]

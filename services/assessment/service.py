@@ -15,7 +15,7 @@ from services.assessment.application import AssessmentApplication
 from services.assessment.inbound import reactions
 from services.assessment.instruments import DEFAULT_INSTRUMENT, publish_instrument_file
 from shared.kit.clock import Clock
-from shared.kit.http import ServiceParts
+from shared.kit.lifecycle import ServiceParts
 from shared.kit.runtime import service_app
 from shared.kit.settings import Settings
 

@@ -27,7 +27,7 @@ from shared.events.intake import (
 from shared.events.voiding import IntakeEntryVoided
 from shared.kit.access import CallerScope
 from shared.kit.auth import CurrentUser, require_command
-from shared.kit.http import run_command, view_response
+from shared.kit.commands import run_command, view_response
 from shared.kit.metrics import Metrics
 from shared.kit.redaction import redact_view
 from shared.kit.runtime import RECORDED, Context, MetricsDep, application

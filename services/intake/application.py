@@ -26,11 +26,12 @@ from shared.events.intake import (
 from shared.events.judicial import ErasureOrdered, ReleaseOrdered
 from shared.events.voiding import EntryVoided, IntakeEntryVoided
 from shared.kit.clock import Clock
+from shared.kit.domain import Meta
 from shared.kit.jurisdiction import load_jurisdiction
 from shared.kit.redaction import ALWAYS, Entries, Source, ViewSources
 from shared.kit.scope import Scope, condition, former_condition
 from shared.kit.settings import Settings
-from shared.kit.store import CaselineApplication, CommandContext, Meta, Recorded
+from shared.kit.store import CaselineApplication, CommandContext, Recorded
 
 __all__ = ["IntakeApplication"]
 
@@ -203,9 +204,8 @@ class IntakeApplication(CaselineApplication):
             return
         case = self.load(Case, case_id)
         known = any(
-            o.order_event_id == event.voided_event_id
-            for o in (*case.release_orders.values(), *case.erasure_orders().values())
-        )
+            o.order_event_id == event.voided_event_id for o in case.release_orders.values()
+        ) or any(o.order_event_id == event.voided_event_id for o in case.erasure_orders().values())
         orders = (ReleaseOrdered.type_name(), ErasureOrdered.type_name())
         if not known and event.voided_event_type in orders:
             # The order itself may still be on its way (replicas consume in parallel).

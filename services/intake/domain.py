@@ -66,8 +66,8 @@ from shared.events.intake import (
     PersonalDataErased,
 )
 from shared.events.voiding import IntakeEntryVoided
+from shared.kit.domain import Meta
 from shared.kit.errors import NotFoundError
-from shared.kit.store import Meta
 
 __all__ = ["AdmissionAfterReleaseError", "Case", "IntakeError"]
 
@@ -339,7 +339,7 @@ class Case(Aggregate):
         self._erasure_orders = orders
         request = self.erasure_request()
         if request is not None and request.erasure_order_id == erasure_order_id:
-            self._erasure_request = None
+            self._erasure_request: ErasureRequest | None = None
 
     def erasure_request(self) -> ErasureRequest | None:
         return getattr(self, "_erasure_request", None)

@@ -43,7 +43,7 @@ from shared.events.judicial import (
 from shared.events.voiding import JudicialEntryVoided
 from shared.kit.access import CallerScope
 from shared.kit.auth import CurrentUser, require_command, require_role
-from shared.kit.http import run_command, view_response
+from shared.kit.commands import run_command, view_response
 from shared.kit.metrics import Metrics
 from shared.kit.redaction import redact_view
 from shared.kit.runtime import RECORDED, Context, MetricsDep, application

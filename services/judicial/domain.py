@@ -49,8 +49,8 @@ from shared.events.judicial import (
     VerdictOutcome,
 )
 from shared.events.voiding import JudicialEntryVoided
+from shared.kit.domain import Meta
 from shared.kit.errors import NotFoundError
-from shared.kit.store import Meta
 
 __all__ = ["Case"]
 

@@ -215,7 +215,8 @@ def deadlines(
 def _deadline_filter(
     now: datetime, status: str | None, facility: str | None, kind: str | None
 ) -> tuple[str, list[Any]]:
-    clauses, params = ["ended_at IS NULL"], []
+    clauses: list[str] = ["ended_at IS NULL"]
+    params: list[Any] = []
     if status == "overdue":
         clauses.append("expires_at < %s")
         params.append(now)

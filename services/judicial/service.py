@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -23,7 +23,7 @@ from shared.events.intake import (
 )
 from shared.events.voiding import IntakeEntryVoided
 from shared.kit.clock import Clock
-from shared.kit.http import ServiceParts
+from shared.kit.lifecycle import ServiceParts
 from shared.kit.runtime import service_app
 from shared.kit.settings import Settings
 from shared.kit.subscriber import Reactions
@@ -63,7 +63,7 @@ async def check_deadlines(parts: ServiceParts) -> None:
         await asyncio.sleep(parts.settings.deadline_check_seconds)
 
 
-def _background(parts: ServiceParts) -> Sequence[Awaitable[None]]:
+def _background(parts: ServiceParts) -> Sequence[Coroutine[Any, Any, None]]:
     return [check_deadlines(parts)]
 
 

@@ -95,7 +95,8 @@ class DeadlineBoard(View):
         after = getattr(event, "after", None)
         if after is None:
             return []
-        register, ops = after["register"], []
+        register = after["register"]
+        ops: list[Op] = []
         for kind in _KINDS:
             deadline = after["deadlines"].get(kind)
             if deadline is None:

@@ -222,7 +222,9 @@ class Anchorer:
                 service, last.audit_seq, last.anchored_at.isoformat(),
             )  # fmt: skip
         # A rewritten log's new head is anchored too: the older anchors keep the evidence.
-        anchored = head is not None and await asyncio.to_thread(self.anchors.append, service, *head)
+        anchored = head is not None and (
+            await asyncio.to_thread(self.anchors.append, service, *head) is not None
+        )
         if rewritten:
             return "rewritten"
         return "anchored" if anchored else ("empty" if head is None else "unchanged")
@@ -274,7 +276,8 @@ class AuditCheck:
             return f"{self.service}: FAILED: {self.problem}"
         if not self.present:
             return f"{self.service}: no read audit in this database"
-        assert self.check is not None
+        if self.check is None:
+            raise RuntimeError(f"{self.service}: a read audit present but not checked")
         held = f"{self.check.anchors_held} of {self.anchors} anchors hold"
         if self.check.ok:
             return f"{self.service}: {self.check.entries:,} entries, {held}: OK"
@@ -324,7 +327,7 @@ def _check_one(store: LedgerStore, service: str, anchors: Sequence[Anchor]) -> A
                     )
                 return result
             with conn.cursor(name=f"audit_{service}") as cur:
-                cur.execute(f"SELECT {COLUMNS} FROM {table} ORDER BY seq")  # type: ignore[arg-type]
+                cur.execute(f"SELECT {COLUMNS} FROM {table} ORDER BY seq")
                 result.check = check_chain(cur, held)
     except psycopg.errors.InsufficientPrivilege:
         result.problem = (

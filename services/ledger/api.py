@@ -31,7 +31,8 @@ __all__ = ["LedgerDep", "ledger_of", "router"]
 
 
 def ledger_of(request: Request) -> LedgerApplication:
-    return request.app.state.parts.application  # type: ignore[no-any-return]
+    application: LedgerApplication = request.app.state.parts.application
+    return application
 
 
 LedgerDep = Annotated[LedgerApplication, Depends(ledger_of)]
@@ -39,7 +40,9 @@ AwareInstantQuery = Annotated[AwareDatetime | None, Query()]
 router = APIRouter(tags=["ledger"])
 
 
-_JSON_OBJECT = {200: {"content": {"application/json": {"schema": {"type": "object"}}}}}
+_JSON_OBJECT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {"schema": {"type": "object"}}}}
+}
 
 
 @router.get("/cases/{case_id}/timeline", response_model=None, responses=_JSON_OBJECT)

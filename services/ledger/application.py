@@ -93,13 +93,13 @@ class LedgerApplication:
     def fetch(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """A read of the ledger's own schema (`{schema}` is replaced)."""
         with self.store.connection() as conn:
-            return list(conn.execute(statement.replace("{schema}", SCHEMA), params).fetchall())  # type: ignore[arg-type]
+            return list(conn.execute(statement.replace("{schema}", SCHEMA), params).fetchall())
 
     def note_access(self, ops: Sequence[Op], conn: psycopg.Connection[Any]) -> None:
         """Apply the access rows of appended entries in the append's transaction (idempotent: a
         redelivery applies them again)."""
         for statement, params in ops:
-            conn.execute(statement.replace("{schema}", SCHEMA), params)  # type: ignore[arg-type]
+            conn.execute(statement.replace("{schema}", SCHEMA), params)
 
     @property
     def cipher(self) -> CaseKeyCipher:

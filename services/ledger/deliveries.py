@@ -278,7 +278,7 @@ def _fetch_on(conn: psycopg.Connection[Any]) -> Any:
     """`CaseAccess`'s reads on the batch's own connection (the ledger's `fetch`, unpooled)."""
 
     def fetch(statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return list(conn.execute(statement.replace("{schema}", SCHEMA), params).fetchall())  # type: ignore[arg-type]
+        return list(conn.execute(statement.replace("{schema}", SCHEMA), params).fetchall())
 
     return fetch
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from services.ledger.store import Appendable, LedgerStore
 from shared.events import DEADLETTER_PREFIX, EnvelopeError, load_envelope, validate_envelope
+from shared.kit.access_facts import access_ops
 from shared.kit.origins import OriginKeys, origin_problem
 from shared.kit.recorder import Op
-from shared.kit.scope import access_ops
 from shared.kit.subscriber import ACK, Dead, Delivery, Outcome, Retry
 
 __all__ = ["LedgerIntake"]

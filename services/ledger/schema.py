@@ -5,11 +5,13 @@ The owner creates the tables once (`caseline ledger-role`); the restricted role 
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 from psycopg import sql
 
-from shared.kit.scope import ACCESS_TABLES
-from shared.kit.scope import CREATE_STATEMENTS as ACCESS_DDL
+from shared.kit.access_facts import ACCESS_TABLES
+from shared.kit.access_facts import CREATE_STATEMENTS as ACCESS_DDL
 from shared.kit.settings import Settings
 
 __all__ = [
@@ -113,7 +115,7 @@ CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {schema}.{table}
 """
 
 
-def tables_exist(conn: psycopg.Connection) -> bool:  # type: ignore[type-arg]
+def tables_exist(conn: psycopg.Connection[Any]) -> bool:
     """Whether every ledger table is there (then a restricted role need not create anything)."""
     names = [f"{SCHEMA}.{t}" for t in (*TABLES, *ACCESS_TABLES, *DELIVERY_TABLES)]
     row = conn.execute(
@@ -122,18 +124,18 @@ def tables_exist(conn: psycopg.Connection) -> bool:  # type: ignore[type-arg]
     return bool(row and row[0])
 
 
-def create_tables(conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
+def create_tables(conn: psycopg.Connection[Any]) -> None:
     """Create the schema, the tables and their append-only triggers (idempotent; as the owner)."""
-    conn.execute(_CREATE)  # type: ignore[arg-type]
+    conn.execute(_CREATE)
     for table in TABLES:
-        conn.execute(_TRIGGERS.format(schema=SCHEMA, table=table))  # type: ignore[arg-type]
+        conn.execute(_TRIGGERS.format(schema=SCHEMA, table=table))
     # Who may see which case: derived from the entries, so not append-only (a voiding deletes).
     for statement in ACCESS_DDL:
-        conn.execute(statement.replace("{schema}", SCHEMA))  # type: ignore[arg-type]
+        conn.execute(statement.replace("{schema}", SCHEMA))
 
 
 def grant_ledger_role(
-    conn: psycopg.Connection,  # type: ignore[type-arg]
+    conn: psycopg.Connection[Any],
     role: str = "caseline_ledger",
     password: str | None = None,
 ) -> None:
@@ -175,13 +177,13 @@ def grant_ledger_role(
     _grant_key_reading(conn, ident)
 
 
-def _grant_key_reading(conn: psycopg.Connection, ledger: sql.Identifier) -> None:  # type: ignore[type-arg]
+def _grant_key_reading(conn: psycopg.Connection[Any], ledger: sql.Identifier) -> None:
     """The ledger reads per-case keys (to show personal fields to those who may see them); it
     never adds or erases one. The key table is made here if no service has made it yet, and the
     services' roles (where they exist) keep their rights on it."""
     from shared.kit.keystore import KEYSTORE_DDL
 
-    conn.execute(KEYSTORE_DDL)  # type: ignore[arg-type]
+    conn.execute(KEYSTORE_DDL)
     conn.execute(sql.SQL("GRANT USAGE ON SCHEMA keystore TO {}").format(ledger))
     conn.execute(sql.SQL("GRANT SELECT ON keystore.case_keys TO {}").format(ledger))
     services = [
@@ -208,7 +210,7 @@ def _grant_key_reading(conn: psycopg.Connection, ledger: sql.Identifier) -> None
 
 def create_owned_tables(settings: Settings) -> None:
     """As the owner: the ledger's migrations, tables and the kit's read-audit tables in the ledger's schema."""
-    from shared.kit.access import AuditLog
+    from shared.kit.audit import AuditLog
     from shared.kit.clock import Clock
     from shared.kit.migrations import Migrator
 

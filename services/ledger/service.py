@@ -18,7 +18,8 @@ from services.ledger.reconcile_api import router as reconcile_router
 from shared.agencies import load_agencies
 from shared.kit.bus import Bus
 from shared.kit.clock import Clock
-from shared.kit.http import ServiceParts, create_service_app
+from shared.kit.http import create_service_app
+from shared.kit.lifecycle import ServiceParts
 from shared.kit.migrations import open_migrated
 from shared.kit.origins import origin_keys
 from shared.kit.settings import Settings

@@ -35,8 +35,8 @@ from shared.events import (
     SessionAttended,
 )
 from shared.kit.auth import CurrentUser, User, require_command
+from shared.kit.commands import run_command, view_response
 from shared.kit.errors import ForbiddenError
-from shared.kit.http import run_command, view_response
 from shared.kit.metrics import Metrics
 from shared.kit.runtime import RECORDED, Context, MetricsDep, application
 from shared.kit.scope import scope_of

@@ -195,7 +195,8 @@ class ProgrammesApplication(ProgrammesQueries):
         )
 
         def attempt() -> Recorded:
-            target = self.repository.get(entry.aggregate_id)
+            # The entry index holds this service's entries only: of a programme or a case file.
+            target: Programme | CaseFile = self.repository.get(entry.aggregate_id)
             if isinstance(target, Programme):
                 self._check_provider(ctx, target)
             else:

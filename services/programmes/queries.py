@@ -121,7 +121,8 @@ class ProgrammesQueries(CaselineApplication):
         total = self.fetch(
             f"SELECT count(*) FROM {{schema}}.programme_catalogue c WHERE {condition}", params
         )[0][0]
-        keys = ("programme_id", "kind", "title", "provider_agency", "capacity", "max_risk_level")
+        keys: tuple[str, ...] = ("programme_id", "kind", "title", "provider_agency", "capacity")
+        keys += ("max_risk_level",)
         keys += ("facility", "attendance_threshold", "starts_on", "ends_on", "version")
         items = []
         for row in rows:

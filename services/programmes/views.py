@@ -367,7 +367,7 @@ class Referrals(View):
 
     def apply(self, event: Any) -> list[Op]:
         name, meta = _name(event), getattr(event, "meta", None)
-        if name == "CaseFile.ReferralMade":
+        if name == "CaseFile.ReferralMade" and meta is not None:
             d = event.data
             return [
                 (
@@ -386,7 +386,7 @@ class Referrals(View):
                     ),
                 )
             ]
-        if name in ("CaseFile.ReferralAccepted", "CaseFile.ReferralDeclined"):
+        if name in ("CaseFile.ReferralAccepted", "CaseFile.ReferralDeclined") and meta is not None:
             status = "accepted" if name.endswith("Accepted") else "declined"
             return [
                 (

@@ -4,7 +4,8 @@ Every `GET` of a service passes `ReadGuard`: it checks the caller's role may rea
 hides sealed cases from all but auditors and judges (404, as if they did not exist), requires a
 `Caseline-Purpose` when configured, and writes an entry to the service's append-only,
 hash-chained read-audit log before any data is returned — a read that cannot be audited is refused.
-The read audit itself (its log, entries and routes) is `shared.kit.audit`, re-exported here.
+The read audit itself is `shared.kit.audit` (the log), `shared.kit.audit_capture` (its entries,
+written by the HTTP middleware) and `shared.kit.audit_routes` (the auditors' routes).
 """
 
 from __future__ import annotations
@@ -14,34 +15,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from shared.kit.audit import (
-    AUDIT_READERS,
-    PURPOSE_HEADER,
-    AuditLog,
-    PendingRead,
-    audit_read,
-    audit_router,
-    open_read_audit,
-)
+from shared.kit.audit import PURPOSE_HEADER, AuditLog
+from shared.kit.audit_capture import PendingRead
 from shared.kit.auth import current_user
 from shared.kit.errors import CaselineError, ForbiddenError, NotFoundError, UnavailableError
 from shared.kit.scope import Scope, canonical_id, scope_of
 from shared.kit.service_auth import service_caller, service_user
 from shared.permissions import READ_AS, SERVICE_READERS
 
-__all__ = [
-    "AUDIT_READERS",
-    "PURPOSE_HEADER",
-    "AuditLog",
-    "CallerScope",
-    "PendingRead",
-    "ReadGuard",
-    "audit_read",
-    "audit_router",
-    "caller_scope",
-    "open_read_audit",
-    "refuse_control_characters",
-]
+__all__ = ["CallerScope", "ReadGuard", "caller_scope", "refuse_control_characters"]
 
 _UNGUARDED = frozenset(
     {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}

@@ -58,14 +58,14 @@ def inbox_prefix(user: str | None) -> str:
     return f"_INBOX.{user}" if user else "_INBOX"
 
 
-def _servers(url: str) -> tuple[list[str], dict[str, str]]:
+def _servers(url: str) -> tuple[list[str], str | None, str | None]:
     """A cluster's comma-separated URLs, and the first one's user and password as options: the
     client uses no URL's credentials for the servers the cluster tells it about, only these."""
     servers = [u.strip() for u in url.split(",") if u.strip()]
     first = urlsplit(servers[0])
     if first.username is None or first.password is None:
-        return servers, {}
-    return servers, {"user": unquote(first.username), "password": unquote(first.password)}
+        return servers, None, None
+    return servers, unquote(first.username), unquote(first.password)
 
 
 class Bus:
@@ -84,7 +84,7 @@ class Bus:
 
     async def _connect(self) -> None:
         delay = 0.2
-        servers, credentials = _servers(self.settings.nats_url or "nats://127.0.0.1:4222")
+        servers, user, password = _servers(self.settings.nats_url or "nats://127.0.0.1:4222")
         while True:
             nc = Client()
             try:
@@ -93,11 +93,13 @@ class Bus:
                     name=self.name,
                     allow_reconnect=True,
                     max_reconnect_attempts=-1,
-                    reconnect_time_wait=0.5,
+                    # Seconds, which nats-py annotates as `int` but sleeps for as given.
+                    reconnect_time_wait=0.5,  # type: ignore[arg-type]
                     connect_timeout=2,
                     error_cb=self._on_error,
-                    inbox_prefix=inbox_prefix(credentials.get("user")),
-                    **credentials,
+                    inbox_prefix=inbox_prefix(user),
+                    user=user,
+                    password=password,
                 )
                 js = nc.jetstream(timeout=5)
                 await ensure_stream(js, self.settings)
@@ -132,7 +134,8 @@ class Bus:
     async def jetstream(self) -> JetStreamContext:
         """The JetStream context, once connected (waits until then)."""
         await self._ready.wait()
-        assert self._js is not None
+        if self._js is None:
+            raise ConnectionError("JetStream is not connected")
         return self._js
 
     def subject(self, event: CatalogueEvent | type[CatalogueEvent], subject_id: Any) -> str:

@@ -1,4 +1,4 @@
-"""The one error tree of Caseline's services; `shared.kit.http` maps it to RFC 9457 problems."""
+"""The one error tree of Caseline's services; `shared.kit.problems` maps it to RFC 9457 problems."""
 
 from __future__ import annotations
 

@@ -183,7 +183,8 @@ class PostgresKeyStore(KeyStore):
             )
             conn.commit()
         found = self._load(case_id)  # another process may have won the race: use its key
-        assert found is not None
+        if found is None:
+            raise RuntimeError(f"the key of case {case_id} was stored but cannot be read back")
         return found
 
     def key(self, case_id: str, key_id: str) -> bytes:

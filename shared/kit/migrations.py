@@ -225,7 +225,7 @@ class Migrator:
             # (those its options asked for). The baseline is idempotent, so it is run all the
             # same, filling what that start-up left out, and recorded as adopted.
             with conn.transaction():
-                conn.execute(baseline.text)  # type: ignore[arg-type]
+                conn.execute(baseline.text)
                 self._record(conn, baseline, adopted=True)
             done.append(f"{baseline.version:04d}_{baseline.name} (adopted)")
             return pending[1:]
@@ -259,7 +259,7 @@ class Migrator:
     def _apply(self, conn: psycopg.Connection[Any], m: Migration, app: Any) -> None:
         if not m.rebuild_views:
             with conn.transaction():
-                conn.execute(m.text)  # type: ignore[arg-type]
+                conn.execute(m.text)
                 self._record(conn, m)
             return
         # The statements, the rebuilt views and the version row: one transaction of the service.
@@ -274,5 +274,6 @@ def open_migrated(settings: Settings, service: str, open_app: Callable[[], T]) -
     done, app = Migrator(settings, service).run(open_app)
     if done:
         log.info("%s schema migrated: %s", service, ", ".join(done))
-    assert app is not None
+    if app is None:  # `run` opens the application whenever it is given a way to
+        raise RuntimeError(f"{service}: the application was not opened")
     return app

@@ -49,6 +49,9 @@ _ENVELOPE_ORDER = (
 )  # fmt: skip
 
 
+_EventClass = type[CatalogueEvent]  # named apart: inside `_Kind`, `type` is a field
+
+
 class _Kind(NamedTuple):
     """What the envelope takes from an event's class, looked up once per type."""
 
@@ -58,7 +61,7 @@ class _Kind(NamedTuple):
     dataschema: str
     subject_field: str | None  # a catalogue object is its own subject: its id field
     time_field: str | None
-    cls: type[CatalogueEvent]
+    cls: _EventClass
 
 
 @functools.cache

@@ -219,7 +219,8 @@ class Reconciler:
                 continue
             report.missing += 1
             message = entry.message
-            assert message is not None  # an entry with an event id carries its message
+            if message is None:  # an entry with an event id carries its message
+                raise RuntimeError(f"the outbox entry of {entry.event_id} has no message")
             if message.recorded_at > cutoff or not await self._republish(message):
                 report.deferred += 1
                 settled.append(False)

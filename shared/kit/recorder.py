@@ -1,6 +1,6 @@
-"""How a service's events are stored: what each carries (`Meta`), the transcodings of catalogue
-payloads, read models (`View`) and the recorder that writes views, idempotency keys and inbound
-records in the same transaction as the events.
+"""How a service's events are stored: the transcodings of what each carries (`Meta`) and of
+catalogue payloads, read models (`View`) and the recorder that writes views, idempotency keys and
+inbound records in the same transaction as the events.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from psycopg import sql
 from psycopg.rows import tuple_row
 
 from shared.events import CatalogueEvent
+from shared.kit.domain import Meta
 from shared.kit.settings import Settings
 
 __all__ = [
@@ -27,7 +28,6 @@ __all__ = [
     "Entry",
     "EntryIndex",
     "Idempotency",
-    "Meta",
     "MetaTranscoding",
     "Op",
     "View",
@@ -36,20 +36,6 @@ __all__ = [
 
 Op = tuple[str, Sequence[Any]]
 """One SQL statement for a view, with `{schema}` where the service's schema goes."""
-
-
-@dataclass(frozen=True)
-class Meta:
-    """What every stored event carries besides its payload: the envelope's facts."""
-
-    event_id: UUID
-    subject: str
-    actor: str
-    agency: str
-    recorded_at: datetime
-    correlation_id: UUID | None = None
-    causation_id: UUID | None = None
-    traceparent: str | None = None
 
 
 class MetaTranscoding(Transcoding):
@@ -82,14 +68,14 @@ class CatalogueTranscoding(Transcoding):
     """Stores a catalogue payload as its JSON form, tagged with its event type."""
 
     def __init__(self, model: type[CatalogueEvent]) -> None:
-        self.type = model
+        self.type = self.model = model
         self.name = model.type_name()
 
     def encode(self, obj: CatalogueEvent) -> dict[str, Any]:
         return obj.model_dump(mode="json")
 
     def decode(self, data: dict[str, Any]) -> CatalogueEvent:
-        return self.type.model_validate(data)
+        return self.model.model_validate(data)
 
 
 @dataclass(frozen=True)

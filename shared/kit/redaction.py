@@ -91,7 +91,8 @@ def _paths(hidden: tuple[str, ...], within: str) -> list[str] | object:
 def _without(value: Any, paths: list[str] | object) -> Any:
     if paths is _GONE:
         return _GONE
-    assert isinstance(paths, list)
+    if not isinstance(paths, list):
+        raise TypeError(f"redaction paths must be a list, not {type(paths).__name__}")
     if not paths or value is None:
         return value
     if isinstance(value, list):

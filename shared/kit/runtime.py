@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Annotated, Any
+from uuid import UUID
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Request
 
+from shared.events import by_type
+from shared.kit.access_facts import ACCESS_TYPES, access_ops
 from shared.kit.bus import Bus
 from shared.kit.clock import Clock
-from shared.kit.http import ServiceParts, command_context, create_service_app
+from shared.kit.commands import command_context
+from shared.kit.http import create_service_app
+from shared.kit.lifecycle import ServiceParts
 from shared.kit.metrics import Metrics
 from shared.kit.migrations import open_migrated
 from shared.kit.observability import configure_logging, configure_tracing
 from shared.kit.relay import Relay
-from shared.kit.scope import access_reactions
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication, CommandContext
 from shared.kit.subscriber import Reactions, Subscriber
@@ -31,6 +35,7 @@ __all__ = [
     "RECORDED",
     "Context",
     "MetricsDep",
+    "access_reactions",
     "application",
     "metrics",
     "serve",
@@ -67,6 +72,18 @@ RECORDED: dict[int | str, dict[str, Any]] = {
 """The documented answer of every command route."""
 
 
+def access_reactions(app: CaselineApplication) -> Reactions:
+    """Every event-sourced service learns the access facts of the others' events from the bus."""
+
+    def on_event(envelope: Any, event: Any, inbound: tuple[str, UUID]) -> None:
+        ops = access_ops(
+            envelope.type, str(envelope.subject), envelope.id, str(envelope.agency or ""), event
+        )
+        app.record_inbound_only(inbound[0], inbound[1], ops)
+
+    return Reactions(app, "access", {by_type(t): on_event for t in sorted(ACCESS_TYPES)})
+
+
 def service_app(
     service: str,
     application_class: type[CaselineApplication],
@@ -75,7 +92,7 @@ def service_app(
     settings: Settings | None = None,
     clock: Clock | None = None,
     reactions: Callable[[Any], Sequence[Reactions]] | None = None,
-    background: Callable[[ServiceParts], Sequence[Awaitable[None]]] | None = None,
+    background: Callable[[ServiceParts], Sequence[Coroutine[Any, Any, None]]] | None = None,
     description: str = "",
 ) -> FastAPI:
     """The FastAPI app of one event-sourced service, with its relay and reactions."""

@@ -26,7 +26,7 @@ from shared.events.personal import (
     seal,
     seal_values,
 )
-from shared.kit.store import Meta
+from shared.kit.domain import Meta
 
 __all__ = ["SealingMapper"]
 

@@ -29,8 +29,10 @@ from eventsourcing.persistence import (
 )
 
 from shared.events import EVENT_TYPES
+from shared.kit.access_facts import CaseAccessView
 from shared.kit.auth import require_voider
 from shared.kit.clock import Clock
+from shared.kit.domain import Meta
 from shared.kit.errors import NotFoundError, StaleVersionError
 from shared.kit.observability import current_traceparent
 from shared.kit.recorder import (
@@ -39,13 +41,13 @@ from shared.kit.recorder import (
     Entry,
     EntryIndex,
     Idempotency,
-    Meta,
     MetaTranscoding,
     Op,
     View,
     ensure_schema,
 )
-from shared.kit.scope import CaseAccess, CaseAccessView
+from shared.kit.scope import CaseAccess
+from shared.kit.sealing import SealingMapper
 from shared.kit.settings import Settings
 
 __all__ = [
@@ -56,7 +58,6 @@ __all__ = [
     "Entry",
     "EntryIndex",
     "Idempotency",
-    "Meta",
     "Op",
     "Recorded",
     "View",
@@ -181,18 +182,18 @@ class CaselineApplication(Application[UUID]):
 
     def construct_recorder(self) -> Any:
         recorder = super().construct_recorder()
-        assert isinstance(recorder, CaselineRecorder)
+        if not isinstance(recorder, CaselineRecorder):
+            raise TypeError(f"the recorder is a {type(recorder).__name__}, not a CaselineRecorder")
         statements = [s for v in self._view_objects for s in v.create_statements]
         if statements:
             recorder.add_create_statements(statements)
             with recorder.datastore.transaction(commit=True) as curs:
                 for statement in statements:
-                    curs.execute(recorder.fmt(statement))  # type: ignore[call-overload]
+                    curs.execute(recorder.fmt(statement))
         return recorder
 
     def construct_mapper(self) -> Any:
         from shared.kit.keystore import CaseKeyCipher
-        from shared.kit.sealing import SealingMapper
 
         return SealingMapper(self.construct_transcoder(), CaseKeyCipher(self.keys))
 
@@ -210,7 +211,8 @@ class CaselineApplication(Application[UUID]):
     @property
     def store(self) -> CaselineRecorder:
         recorder = self.recorder
-        assert isinstance(recorder, CaselineRecorder)
+        if not isinstance(recorder, CaselineRecorder):
+            raise TypeError(f"the recorder is a {type(recorder).__name__}, not a CaselineRecorder")
         return recorder
 
     # --- commands -------------------------------------------------------------------------
@@ -234,7 +236,7 @@ class CaselineApplication(Application[UUID]):
         from eventsourcing.application import AggregateNotFoundError
 
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFoundError(f"no {cls.__name__.lower()} {aggregate_id}") from None
         if not isinstance(aggregate, cls):
@@ -392,7 +394,7 @@ class CaselineApplication(Application[UUID]):
         locked against every writer (reads go on) until it ends. Writers wait meanwhile."""
         tables = [f'"{self.store.events_table_name}"', *self.view_tables]
         with self.store.datastore.transaction(commit=True) as curs:
-            curs.execute(f"LOCK TABLE {self._qualified(tables)} IN EXCLUSIVE MODE")  # type: ignore[call-overload]
+            curs.execute(f"LOCK TABLE {self._qualified(tables)} IN EXCLUSIVE MODE")
             yield curs
 
     def rebuild_views(
@@ -424,7 +426,7 @@ class CaselineApplication(Application[UUID]):
     def _rebuild_views(self, curs: Any, progress: Callable[[int], None] | None) -> int:
         tables = self.view_tables
         if tables:
-            curs.execute(f"TRUNCATE {self._qualified(tables)}")  # type: ignore[call-overload]
+            curs.execute(f"TRUNCATE {self._qualified(tables)}")
         return self._refold(curs, self._view_objects, progress)
 
     def _refold(
@@ -439,7 +441,7 @@ class CaselineApplication(Application[UUID]):
             for notification in batch:
                 event = self.decode(notification)
                 for statement, params in (op for view in views for op in view.apply(event)):
-                    curs.execute(self.store.fmt(statement), params)  # type: ignore[call-overload]
+                    curs.execute(self.store.fmt(statement), params)
             count += len(batch)
             start = batch[-1].id + 1
             if progress:

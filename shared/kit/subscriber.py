@@ -36,7 +36,7 @@ from shared.kit.origins import origin_keys, origin_problem
 from shared.kit.pull import fetch
 from shared.kit.store import CaselineApplication, IntegrityError
 
-__all__ = ["ACK", "Dead", "Delivery", "Reactions", "Retry", "Subscriber"]
+__all__ = ["ACK", "Dead", "Delivery", "Handler", "Reactions", "Retry", "Subscriber"]
 
 log = logging.getLogger("caseline.subscriber")
 

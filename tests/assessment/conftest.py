@@ -14,8 +14,8 @@ import pytest
 from services.assessment.application import AssessmentApplication
 from services.assessment.service import create_app
 from shared.events import ArrestRecorded, DetaineeAdmitted, DetaineeReleased, DetaineeTransferred
+from shared.kit.access_facts import access_ops
 from shared.kit.clock import Clock
-from shared.kit.scope import access_ops
 from shared.kit.settings import Settings
 from shared.kit.store import CommandContext
 from shared.kit.testing import Servers, eventually, fresh_database, running

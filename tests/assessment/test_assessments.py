@@ -6,7 +6,7 @@ from typing import Any
 from uuid import uuid4
 
 from shared.events import CaseSealed
-from shared.kit.scope import access_ops
+from shared.kit.access_facts import access_ops
 from tests.assessment.conftest import ASSESSOR, SECOND, Service
 
 FACILITY = "Maison Centrale d'Arrêt de Bamako"

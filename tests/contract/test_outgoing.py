@@ -19,10 +19,10 @@ from services.intake.application import IntakeApplication
 from shared.events import CLOUDEVENTS_JSON, CatalogueEvent, build_envelope, by_type, parse_envelope
 from shared.events.registry import EVENT_TYPES
 from shared.kit.bus import Bus
+from shared.kit.domain import Meta
 from shared.kit.origins import development_key, origin_keys
 from shared.kit.relay import RefusedEventError, outgoing
 from shared.kit.settings import Settings
-from shared.kit.store import Meta
 
 from .samples import SAMPLES, subject_of
 

@@ -22,7 +22,7 @@ from services.judicial.service import _reactions as judicial_reactions
 from services.programmes.inbound import reactions as programmes_reactions
 from shared.agencies import load_agencies
 from shared.events import EVENT_TYPES
-from shared.kit.scope import access_reactions
+from shared.kit.runtime import access_reactions
 from shared.kit.settings import Settings
 from tests.deploy.support import (
     ROOT,

@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.intake.service import create_app as intake_app
-from shared.kit.audit import case_ids_in
+from shared.kit.audit_capture import case_ids_in
 from shared.kit.origins import ServiceKey, public_keys_json
 from shared.kit.settings import Settings
 from shared.kit.testing import running

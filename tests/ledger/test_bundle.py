@@ -19,8 +19,8 @@ from caseline.cli import main
 from services.ledger.application import LedgerApplication
 from services.ledger.service import create_app as ledger_app
 from shared.events.intake import DetaineeAdmitted
+from shared.kit.access_facts import access_ops
 from shared.kit.origins import development_key
-from shared.kit.scope import access_ops
 from shared.kit.testing import running
 from tests.conftest import auth
 from tests.ledger.helpers import appendable, fill

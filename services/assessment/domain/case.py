@@ -48,8 +48,8 @@ from shared.events.assessment import (
     RiskLevel,
 )
 from shared.events.voiding import AssessmentEntryVoided
+from shared.kit.domain import Meta
 from shared.kit.errors import NotFoundError
-from shared.kit.store import Meta
 
 __all__ = ["Case"]
 
@@ -193,13 +193,12 @@ class Case(Aggregate):
         record = self.assessment(data.assessment_id)
         if record.status == "countersigned":
             raise AlreadyCountersignedError("the assessment is already countersigned")
-        if record.status != "submitted":
+        if record.status != "submitted" or record.submission is None:
             raise NotSubmittedError(
                 f"the assessment is {record.status.replace('_', ' ')}, not submitted"
             )
         if data.countersigned_by == record.assessor:
             raise FourEyesError("the assessor cannot countersign their own assessment")
-        assert record.submission is not None
         self._countersigned(data=data, meta=meta, overall_risk=record.submission.overall_risk.value)
         review = AssessmentDue(
             assessment_kind=AssessmentKind.RISK,
@@ -281,12 +280,11 @@ class Case(Aggregate):
                 else "a due date set by the service cannot be voided; it is met by an assessment"
             )
         if entry.assessment_id is not None:
-            self._check_assessment_voidable(entry, by)
+            self._check_assessment_voidable(entry, entry.assessment_id, by)
         self._voided(data=data, meta=meta)
 
-    def _check_assessment_voidable(self, entry: CaseEntry, by: str) -> None:
-        assert entry.assessment_id is not None
-        record = self.assessments[entry.assessment_id]
+    def _check_assessment_voidable(self, entry: CaseEntry, assessment_id: UUID, by: str) -> None:
+        record = self.assessments[assessment_id]
         if record.status == "countersigned" or entry.type == "AssessmentCountersigned":
             raise CountersignedEntryError(
                 "a countersigned assessment stands; record a new assessment to supersede it"

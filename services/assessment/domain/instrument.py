@@ -17,7 +17,7 @@ from services.assessment.domain.errors import (
     UnknownInstrumentError,
 )
 from shared.events.assessment import AssessmentKind, InstrumentPublished
-from shared.kit.store import Meta
+from shared.kit.domain import Meta
 
 __all__ = ["Instrument", "InstrumentVersion"]
 

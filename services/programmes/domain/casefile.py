@@ -33,8 +33,8 @@ from shared.events import (
     ReintegrationPlanAgreed,
     RiskLevel,
 )
+from shared.kit.domain import Meta
 from shared.kit.errors import NotFoundError
-from shared.kit.store import Meta
 
 __all__ = ["ACCEPTED", "DECLINED", "PENDING", "REVOKED", "CaseFile", "Referral"]
 

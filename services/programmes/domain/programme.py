@@ -40,7 +40,7 @@ from shared.events import (
     RiskLevel,
     SessionAttended,
 )
-from shared.kit.store import Meta
+from shared.kit.domain import Meta
 
 __all__ = ["ACTIVE", "COMPLETED", "VOIDED", "WITHDRAWN", "CaseFacts", "Participation", "Programme"]
 
