@@ -26,8 +26,11 @@ __all__ = [
     "BundleError",
     "BundleReport",
     "Checkpoint",
+    "KeyHandover",
     "follow_handovers",
+    "handover_ends",
     "parse_statement",
+    "past_handover",
     "public_key",
     "signed_by",
     "verify_bundle",
@@ -158,21 +161,34 @@ def public_key(b64: str) -> tuple[Ed25519PublicKey, str]:
     return Ed25519PublicKey.from_public_bytes(raw), hashlib.sha256(raw).digest()[:8].hex()
 
 
-def _handover(item: Any) -> tuple[str, str, Ed25519PublicKey]:
-    """A key handover (as served and carried) signed by both keys: (old id, new id, new key)."""
+@dataclass(frozen=True)
+class KeyHandover:
+    """A key handover whose two signatures hold: the old key signed up to `last_tree_size`."""
+
+    old_kid: str
+    new_kid: str
+    last_tree_size: int
+
+
+def _handover(item: Any) -> KeyHandover:
+    """A key handover (as served and carried) signed by both keys."""
     if not isinstance(item, dict):
         raise BundleError("a key handover is malformed")
     statement = _b64(item.get("statement"))
     lines = statement.decode("utf-8").split("\n")
-    names = ["old_key_id", "old_public_key", "new_key_id", "new_public_key", "handed_over_at"]
-    if len(lines) != 7 or lines[0] != HANDOVER_HEADER or lines[6] != "":
+    names = ["old_key_id", "old_public_key", "new_key_id", "new_public_key", "last_tree_size",
+             "handed_over_at"]  # fmt: skip
+    if len(lines) != 8 or lines[0] != HANDOVER_HEADER or lines[7] != "":
         raise BundleError("a key handover statement is malformed")
     values = {}
-    for name, line in zip(names, lines[1:6], strict=True):
+    for name, line in zip(names, lines[1:7], strict=True):
         label, _, value = line.partition(" ")
         if label != name or not value:
             raise BundleError("a key handover statement is malformed")
         values[name] = value
+    last = values["last_tree_size"]
+    if not (last.isascii() and last.isdigit()) or str(int(last)) != last:
+        raise BundleError("a key handover statement is malformed")
     old, old_kid = public_key(values["old_public_key"])
     new, new_kid = public_key(values["new_public_key"])
     if (old_kid, new_kid) != (values["old_key_id"], values["new_key_id"]) or (
@@ -182,30 +198,59 @@ def _handover(item: Any) -> tuple[str, str, Ed25519PublicKey]:
         raise BundleError(f"the key handover from key {old_kid} is not signed by that key")
     if not signed_by(new, _b64(item.get("new_signature")), statement):
         raise BundleError(f"the key handover to key {new_kid} is not signed by that key")
-    return old_kid, new_kid, new
+    return KeyHandover(old_kid, new_kid, int(last))
+
+
+def _path(start: str, target: str, handovers: Sequence[KeyHandover]) -> list[str] | None:
+    """The key ids from `start` to `target` through handovers, oldest first, if any lead there."""
+    successors: dict[str, list[str]] = {}
+    for step in handovers:
+        successors.setdefault(step.old_kid, []).append(step.new_kid)
+    paths = {start: [start]}
+    frontier = [start]
+    while frontier:
+        kid = frontier.pop(0)
+        if kid == target:
+            return paths[kid]
+        for nxt in successors.get(kid, []):
+            if nxt not in paths:
+                paths[nxt] = [*paths[kid], nxt]
+                frontier.append(nxt)
+    return None
 
 
 def follow_handovers(trusted: str, target_kid: str, handovers: Sequence[Any]) -> list[str]:
     """The key ids from the `trusted` key (base64) to `target_kid`, each step a handover signed by
     the key before it and the key after; a BundleError when none leads there."""
     start = public_key(trusted)[1]
-    successors: dict[str, list[str]] = {}
-    for item in handovers:
-        old_kid, new_kid, _ = _handover(item)
-        successors.setdefault(old_kid, []).append(new_kid)
-    paths = {start: [start]}
-    frontier = [start]
-    while frontier:
-        kid = frontier.pop(0)
-        if kid == target_kid:
-            return paths[kid]
-        for nxt in successors.get(kid, []):
-            if nxt not in paths:
-                paths[nxt] = [*paths[kid], nxt]
-                frontier.append(nxt)
-    raise BundleError(
-        f"signed by key {target_kid}, not by the key you trust ({start}), and no handover signed"
-        " by the key you trust leads to it"
+    path = _path(start, target_kid, [_handover(item) for item in handovers])
+    if path is None:
+        raise BundleError(
+            f"signed by key {target_kid}, not by the key you trust ({start}), and no handover"
+            " signed by the key you trust leads to it"
+        )
+    return path
+
+
+def handover_ends(handovers: Sequence[Any]) -> dict[str, KeyHandover]:
+    """For each key that handed over, its handover naming the lowest last tree size (a key hands
+    over once; should two handovers of it be shown, the stricter stands)."""
+    ends: dict[str, KeyHandover] = {}
+    for step in (_handover(item) for item in handovers):
+        if step.old_kid not in ends or step.last_tree_size < ends[step.old_kid].last_tree_size:
+            ends[step.old_kid] = step
+    return ends
+
+
+def past_handover(checkpoint: Checkpoint, ends: Mapping[str, KeyHandover]) -> str | None:
+    """Why the checkpoint's key cannot have signed it, being past that key's handover, if so."""
+    end = ends.get(checkpoint.key_id)
+    if end is None or checkpoint.tree_size <= end.last_tree_size:
+        return None
+    return (
+        f"checkpoint {checkpoint.tree_size} is signed by key {checkpoint.key_id} after it stopped"
+        f" signing: the last tree size it signed is {end.last_tree_size} (its handover to key"
+        f" {end.new_kid}), this checkpoint's is {checkpoint.tree_size}"
     )
 
 
@@ -251,6 +296,7 @@ class BundleReport:
     checkpoint: Checkpoint | None = None
     cosigners: list[str] = field(default_factory=list)
     handed_over: list[str] = field(default_factory=list)
+    trusted_is_newer: bool = False
     first_bad_seq: int | None = None
     first_bad_ledger_seq: int | None = None
     reason: str | None = None
@@ -266,8 +312,9 @@ class BundleReport:
                 f" signed {cp.signed_at} by key {cp.key_id}"
             )
         if self.handed_over:
+            trust = "to" if self.trusted_is_newer else "from"
             out.append(f"  key:         handed over {' → '.join(self.handed_over)}"
-                       " from the key you trust")  # fmt: skip
+                       f" ({trust} the key you trust)")  # fmt: skip
         if self.cosigners:
             out.append(f"  cosigned by: {', '.join(self.cosigners)}")
         if self.ok:
@@ -349,13 +396,9 @@ def _verify_checkpoint(
     handovers = bundle.get("key_handovers", [])
     if not isinstance(handovers, list):
         raise BundleError("the bundle's key handovers are malformed")
-    for item in handovers:
-        _handover(item)
-    if trusted_key is not None and public_key(trusted_key)[1] != kid:
-        try:
-            report.handed_over = follow_handovers(trusted_key, kid, handovers)
-        except BundleError as exc:
-            raise BundleError(f"the bundle is {exc.reason}") from None
+    steps = [_handover(item) for item in handovers]
+    if trusted_key is not None:
+        _reach(report, public_key(trusted_key)[1], kid, steps)
     statement = _b64(bundle["checkpoint"]["statement"])
     checkpoint = parse_statement(statement)
     report.checkpoint = checkpoint
@@ -363,6 +406,9 @@ def _verify_checkpoint(
         raise BundleError("the checkpoint names another key than the bundle's")
     if not signed_by(public, _b64(bundle["checkpoint"]["signature"]), statement):
         raise BundleError("the checkpoint's signature does not verify: the checkpoint was replaced")
+    past = past_handover(checkpoint, handover_ends(handovers))
+    if past:
+        raise BundleError(f"the bundle's {past}")
     for cosig in bundle["cosignatures"]:
         name = cosig["witness"]
         given = witness_keys.get(name, cosig.get("public_key"))
@@ -381,6 +427,25 @@ def _verify_checkpoint(
     if missing:
         raise BundleError(f"no cosignature from {', '.join(sorted(missing))}")
     return checkpoint
+
+
+def _reach(report: BundleReport, trusted: str, kid: str, steps: Sequence[KeyHandover]) -> None:
+    """The bundle's key is the trusted key, or handovers link the two: from the trusted key to
+    it (it took over later), or from it to the trusted key (it signed before, and each key after
+    it signed where it stopped)."""
+    if trusted == kid:
+        return
+    forward = _path(trusted, kid, steps)
+    if forward is not None:
+        report.handed_over = forward
+        return
+    backward = _path(kid, trusted, steps)
+    if backward is None:
+        raise BundleError(
+            f"the bundle is signed by key {kid}, not by the key you trust ({trusted}), and no"
+            " handover signed by the key you trust leads to it or from it"
+        )
+    report.handed_over, report.trusted_is_newer = backward, True
 
 
 def _service_keys(bundle: dict[str, Any]) -> dict[str, tuple[str, Ed25519PublicKey]]:

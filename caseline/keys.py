@@ -45,8 +45,8 @@ def _rotate_ledger(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from services.ledger.application import LedgerApplication
-    from services.ledger.handovers import StoredHandover
-    from services.ledger.signing import Handover, ledger_key, parse_private_key
+    from services.ledger.handovers import HandoverError
+    from services.ledger.signing import ledger_key, parse_private_key
     from services.ledger.store import rfc3339
     from shared.kit.settings import Settings
 
@@ -62,21 +62,20 @@ def _rotate_ledger(args: argparse.Namespace) -> int:
             "set CASELINE_LEDGER_SIGNING_KEY to the new key (not the development key)\n"
         )
         return 1
-    handover, data, old_sig, new_sig = Handover.signed(old, new.private, rfc3339(datetime.now(UTC)))
-    if handover.old_key_id == handover.new_key_id:
-        sys.stderr.write("the old and the new key are the same key\n")
-        return 1
     ledger = LedgerApplication(settings, create=False, key=new)
     try:
-        ledger.record_handover(
-            StoredHandover(handover.old_key_id, handover.new_key_id, data, old_sig, new_sig)
-        )
+        stored = ledger.hand_over(old, new.private, rfc3339(datetime.now(UTC)))
+    except HandoverError as exc:
+        sys.stderr.write(f"no handover recorded: {exc}\n")
+        return 1
     finally:
         ledger.close()
+    handover = stored.handover
     old_public = base64.b64encode(handover.old_public).decode()
     sys.stdout.write(
-        f"recorded the handover of the checkpoint key {handover.old_key_id} to key"
-        f" {handover.new_key_id}, signed by both\n"
+        f"the handover of the checkpoint key {handover.old_key_id} to key {handover.new_key_id},"
+        f" signed by both, is on record: the old key signed checkpoints up to tree size"
+        f" {handover.last_tree_size}, and verifiers refuse any it signs beyond\n"
         f"now run the ledger with the new CASELINE_LEDGER_SIGNING_KEY and"
         f" CASELINE_LEDGER_RETIRED_KEYS={old_public} (added to any retired before)\n"
     )

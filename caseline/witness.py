@@ -3,6 +3,8 @@
 A checkpoint is kept and cosigned only if the pinned ledger key signed it and it is consistent
 (RFC 9162) with the last one held, so a re-signed rewrite of history alerts (exit 2). A checkpoint
 of another key is followed only through handovers signed by the pinned key; the witness re-pins.
+A key's handover names the last tree size it signed: the witness remembers it, and refuses any
+checkpoint of that key beyond it.
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ from caseline.bundle import (
     COSIGNATURE_HEADER,
     BundleError,
     Checkpoint,
+    KeyHandover,
     follow_handovers,
+    handover_ends,
     parse_statement,
+    past_handover,
     public_key,
     signed_by,
     verify_consistency,
@@ -167,8 +172,10 @@ class Witness:
         except BundleError as exc:
             raise WitnessError(str(exc)) from None
         ledger_public, kid = public_key(self._ledger_key(say))
+        served = self._get("/checkpoints/key")
+        self._refuse_past_handover(checkpoint, served.get("handovers", []))
         if checkpoint.key_id != kid:
-            ledger_public, kid = self._follow_handover(checkpoint, say)
+            ledger_public, kid = self._follow_handover(checkpoint, served, say)
         if not signed_by(ledger_public, base64.b64decode(body["signature"]), statement):
             raise WitnessError(
                 f"checkpoint {checkpoint.tree_size} is not signed by the pinned ledger key"
@@ -189,10 +196,33 @@ class Witness:
                 out.write(json.dumps(record, sort_keys=True) + "\n")
         return checkpoint
 
-    def _follow_handover(self, checkpoint: Checkpoint, say: Callable[[str], None]) -> Any:
+    def _refuse_past_handover(self, checkpoint: Checkpoint, served: list[Any]) -> None:
+        """Remember where each key the ledger shows handed over stopped signing (the ledger could
+        hide the handover later), and refuse a checkpoint of such a key beyond that."""
+        try:
+            shown = handover_ends(served)
+        except BundleError as exc:
+            raise WitnessError(f"the ledger serves a bad key handover: {exc.reason}") from None
+        kept: dict[str, dict[str, Any]] = self.config.setdefault("key_ends", {})
+        changed = False
+        for kid, end in shown.items():
+            if kid not in kept or end.last_tree_size < kept[kid]["last_tree_size"]:
+                kept[kid] = {"last_tree_size": end.last_tree_size, "new_key_id": end.new_kid}
+                changed = True
+        if changed:
+            self._save_config()
+        ends = {
+            kid: KeyHandover(kid, e["new_key_id"], e["last_tree_size"]) for kid, e in kept.items()
+        }
+        past = past_handover(checkpoint, ends)
+        if past:
+            raise WitnessError(f"{past}: refusing it")
+
+    def _follow_handover(
+        self, checkpoint: Checkpoint, served: dict[str, Any], say: Callable[[str], None]
+    ) -> Any:
         """Re-pin to the checkpoint's key if handovers signed by the pinned key lead to it."""
         pinned = str(self.config["ledger_key"])
-        served = self._get("/checkpoints/key")
         try:
             path = follow_handovers(pinned, checkpoint.key_id, served.get("handovers", []))
         except BundleError as exc:

@@ -11,21 +11,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.ledger.checkpoints import Checkpoint, Checkpointer
 from services.ledger.export import build_bundle, bundle_bytes
-from services.ledger.handovers import StoredHandover, handovers, record_handover
+from services.ledger.handovers import (
+    StoredHandover,
+    hand_over,
+    handed_over_from,
+    handovers,
+    record_handover,
+    trusted_keys,
+)
 from services.ledger.proofs import consistency_proof, inclusion_proof
 from services.ledger.schema import SCHEMA
-from services.ledger.signing import (
-    Handover,
-    LedgerKey,
-    LedgerKeys,
-    ledger_key,
-    retired_keys,
-    witness_keys,
-)
+from services.ledger.signing import LedgerKey, LedgerKeys, ledger_key, retired_keys, witness_keys
 from services.ledger.store import LedgerStore, read_nodes
 from services.ledger.stored import StoredEntry
 from services.ledger.tree import TreeBuilder, leaf_hash
@@ -74,10 +74,8 @@ class LedgerApplication:
         if create:
             self.store.create()
         # An auditor's key stands alone: it trusts only the keys handed over from it.
-        self.keys = (
-            self._handed_over_from(self.key) if key is not None
-            else LedgerKeys(self.key, retired_keys(settings))
-        )  # fmt: skip
+        self._auditor = key is not None
+        self._retired, self._retired_ends = ({}, {}) if self._auditor else retired_keys(settings)
         self.checkpointer = Checkpointer(
             self.store,
             self.key,
@@ -135,7 +133,7 @@ class LedgerApplication:
     # --- verification and evidence --------------------------------------------------------
 
     def verify_case(self, case_id: str) -> Verification:
-        result = verify_case(self.store, self.checkpointer, self.keys, case_id)
+        result = verify_case(self.store, self.checkpointer, self.trusted_keys(), case_id)
         if result.events == 0:
             raise NotFoundError(f"no case {case_id} in the ledger")
         return result
@@ -146,7 +144,7 @@ class LedgerApplication:
         return verify_ledger(
             self.store,
             self.checkpointer.all(),
-            self.keys,
+            self.trusted_keys(),
             witnesses=self.witnesses,
             witness_roots=witness_roots,
             progress=progress,
@@ -154,11 +152,12 @@ class LedgerApplication:
 
     def export(self, case_id: str) -> bytes:
         """The case's evidence bundle, as the exact bytes of its file."""
+        recorded = handovers(self.store)
         bundle = build_bundle(
             self.store,
             self.checkpointer,
-            self.keys,
-            handovers(self.store),
+            self._keys_with(recorded),
+            recorded,
             case_id,
             self.witnesses,
             origin_keys(self.settings).public_body(),
@@ -232,29 +231,35 @@ class LedgerApplication:
 
     # --- the checkpoint key and its rotations --------------------------------------------
 
+    def trusted_keys(self) -> LedgerKeys:
+        """The keys whose checkpoints verify, each retired one up to where it stopped signing
+        (read with the handovers as they stand now)."""
+        return self._keys_with(handovers(self.store))
+
+    def _keys_with(self, recorded: list[StoredHandover]) -> LedgerKeys:
+        if self._auditor:
+            return handed_over_from(self.key, recorded)
+        return trusted_keys(self.key, self._retired, self._retired_ends, recorded)
+
     def public_key(self) -> dict[str, Any]:
-        """The current key, the retired keys whose checkpoints still verify, and the handovers."""
-        retired = [self.keys.public_body(kid) for kid in sorted(self.keys.retired)]
+        """The current key, the retired keys (each with the last tree size it signed, when on
+        record) and the handovers."""
+        recorded = handovers(self.store)
+        keys = self._keys_with(recorded)
+        retired = []
+        for kid in sorted(keys.retired):
+            end = keys.ends.get(kid)
+            body = keys.public_body(kid) or {}
+            retired.append({**body, "last_tree_size": end.last_tree_size if end else None})
         return {
             **self.key.public_body(),
             "retired": retired,
-            "handovers": [h.body() for h in handovers(self.store)],
+            "handovers": [h.body() for h in recorded],
         }
 
-    def record_handover(self, handover: StoredHandover) -> None:
-        record_handover(self.store, handover)
+    def hand_over(self, old: Ed25519PrivateKey, new: Ed25519PrivateKey, at: str) -> StoredHandover:
+        """Record the handover of the checkpoint key `old` to `new` after the latest checkpoint."""
+        return hand_over(self.store, old, new, at)
 
-    def _handed_over_from(self, trusted: LedgerKey) -> LedgerKeys:
-        """`trusted` and every key reached from it by handovers, each signed by the key before."""
-        valid = [h for h in handovers(self.store) if h.problem() is None]
-        reached: dict[str, Ed25519PublicKey] = {}
-        frontier = [trusted.key_id]
-        while frontier:
-            kid = frontier.pop()
-            for step in valid:
-                if step.old_key_id == kid and step.new_key_id not in reached:
-                    new = Handover.decode(step.statement).new_public
-                    reached[step.new_key_id] = Ed25519PublicKey.from_public_bytes(new)
-                    frontier.append(step.new_key_id)
-        reached.pop(trusted.key_id, None)
-        return LedgerKeys(trusted, reached)
+    def record_handover(self, handover: StoredHandover) -> StoredHandover:
+        return record_handover(self.store, handover)

@@ -48,7 +48,7 @@ from services.ledger.tree import (
 from shared.kit.clock import Clock
 from shared.kit.errors import ForbiddenError, NotFoundError
 
-__all__ = ["CaseHeads", "Checkpoint", "Checkpointer", "Cosignature"]
+__all__ = ["CaseHeads", "Checkpoint", "Checkpointer", "Cosignature", "lock_checkpoints"]
 
 log = logging.getLogger("caseline.ledger.checkpoints")
 _CHECKPOINT_LOCK = zlib.crc32(b"caseline-ledger-checkpoint")
@@ -247,10 +247,20 @@ class Checkpointer:
     def checkpoint_now(self) -> Checkpoint | None:
         """Sign the tree as it stands unless the latest checkpoint already covers it."""
         with self.store.connection() as conn, conn.transaction():
-            conn.execute(f"SELECT pg_advisory_xact_lock({_CHECKPOINT_LOCK})")
+            lock_checkpoints(conn)
             latest = _latest_row(conn)
             size, last = _sizes(conn)
             if size == 0 or (latest is not None and size <= int(latest[0])):
+                made = None
+            elif (successor := _successor(conn, self.key.key_id)) is not None:
+                # The handover named the last tree size this key signed: anything it signed
+                # now would be refused by every verifier.
+                log.warning(
+                    "no checkpoint signed: the checkpoint key %s was handed over to key %s;"
+                    " restart the ledger with the new key",
+                    self.key.key_id,
+                    successor,
+                )
                 made = None
             else:
                 if last != size:
@@ -351,6 +361,19 @@ class Checkpointer:
                 (size, witness, key_id(raw), signature),
             )
         return self.get(size)  # type: ignore[return-value]
+
+
+def lock_checkpoints(conn: psycopg.Connection[Any]) -> None:
+    """Hold, until the transaction ends, the lock under which checkpoints are signed."""
+    conn.execute(f"SELECT pg_advisory_xact_lock({_CHECKPOINT_LOCK})")
+
+
+def _successor(conn: psycopg.Connection[Any], kid: str) -> str | None:
+    """The key that key `kid` was handed over to, if it was."""
+    row = conn.execute(
+        f"SELECT new_key_id FROM {SCHEMA}.key_handovers WHERE old_key_id = %s LIMIT 1", (kid,)
+    ).fetchone()
+    return str(row[0]) if row else None
 
 
 def _latest_row(conn: psycopg.Connection[Any]) -> Any:

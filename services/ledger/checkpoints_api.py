@@ -37,8 +37,9 @@ def latest(ledger: LedgerDep) -> dict[str, Any]:
 
 @router.get("/checkpoints/key")
 def public_key(ledger: LedgerDep) -> dict[str, Any]:
-    """The key new checkpoints are signed with (raw Ed25519, base64), the retired keys, and the
-    handovers from each old key to its successor, signed by both."""
+    """The key new checkpoints are signed with (raw Ed25519, base64), the retired keys with the
+    last tree size each signed, and the handovers from each old key to its successor, signed by
+    both."""
     return ledger.public_key()
 
 

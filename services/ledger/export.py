@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from services.ledger.checkpoints import Checkpointer
-from services.ledger.handovers import StoredHandover, chain_to
+from services.ledger.handovers import StoredHandover, chain_through
 from services.ledger.signing import LedgerKeys
 from services.ledger.store import LedgerCorruptedError, LedgerStore
 from services.ledger.verification import case_paths
@@ -44,7 +44,8 @@ def build_bundle(
     """The evidence bundle of a case, against a checkpoint covering the ledger as it stands.
 
     It carries the key that signed that checkpoint (current or retired) and the handovers that
-    lead to it, so whoever trusts an older key of the ledger can follow them offline.
+    lead to it and on from it, so whoever trusts an older or a newer key of the ledger can follow
+    them offline, and see where the checkpoint's key stopped signing.
     """
     try:
         checkpoint = checkpointer.checkpoint_now()
@@ -66,7 +67,7 @@ def build_bundle(
         "format": BUNDLE_FORMAT,
         "case_id": case_id,
         "public_key": keys.public_body(checkpoint.key_id) or keys.public_body(keys.current.key_id),
-        "key_handovers": [h.body() for h in chain_to(checkpoint.key_id, handovers)],
+        "key_handovers": [h.body() for h in chain_through(checkpoint.key_id, handovers)],
         "checkpoint": {
             "statement": _b64(checkpoint.statement),
             "signature": _b64(checkpoint.signature),

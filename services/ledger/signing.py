@@ -21,6 +21,7 @@ __all__ = [
     "HANDOVER_HEADER",
     "STATEMENT_HEADER",
     "Handover",
+    "KeyEnd",
     "LedgerKey",
     "LedgerKeys",
     "Statement",
@@ -142,28 +143,81 @@ def verify_signature(public: Ed25519PublicKey, signature: bytes, message: bytes)
     return True
 
 
-def retired_keys(settings: Settings) -> dict[str, Ed25519PublicKey]:
-    """`CASELINE_LEDGER_RETIRED_KEYS=base64,base64`: keys that no longer sign, by key id."""
+@dataclass(frozen=True)
+class KeyEnd:
+    """The last tree size a key that no longer signs signed, and who says so: its handover to
+    the key `successor`, or the configuration (`successor` is None)."""
+
+    last_tree_size: int
+    successor: str | None = None
+
+    def earlier(self, other: KeyEnd | None) -> KeyEnd:
+        """The stricter of two ends of one key."""
+        return self if other is None or self.last_tree_size <= other.last_tree_size else other
+
+
+def retired_keys(settings: Settings) -> tuple[dict[str, Ed25519PublicKey], dict[str, KeyEnd]]:
+    """`CASELINE_LEDGER_RETIRED_KEYS=base64[@N],…`: keys that no longer sign, by key id, and the
+    last tree size the configuration gives for those whose handover could not be signed."""
     retired: dict[str, Ed25519PublicKey] = {}
+    ends: dict[str, KeyEnd] = {}
     for item in settings.ledger_retired_keys.split(","):
-        if item.strip():
-            public = parse_public_key(item)
-            retired[key_id(_raw_public(public))] = public
-    return retired
+        if not item.strip():
+            continue
+        text, sep, last = item.partition("@")
+        public = parse_public_key(text)
+        kid = key_id(_raw_public(public))
+        retired[kid] = public
+        if sep:
+            if not (last.strip().isascii() and last.strip().isdigit()):
+                raise ValueError(
+                    "CASELINE_LEDGER_RETIRED_KEYS items are base64, or base64@N with N the last"
+                    " tree size the key signed"
+                )
+            ends[kid] = KeyEnd(int(last)).earlier(ends.get(kid))
+    return retired, ends
 
 
 @dataclass(frozen=True)
 class LedgerKeys:
-    """The key that signs new checkpoints, and the retired keys whose checkpoints still verify."""
+    """The keys whose checkpoints verify, and where each key that no longer signs stopped.
+
+    `retired` keys stopped signing: a checkpoint of theirs verifies only up to their end (a
+    handover, or the configuration); one with no end on record verifies nowhere. `successors`
+    are keys reached by handovers from an auditor's own key, bounded by their own handovers only.
+    """
 
     current: LedgerKey
     retired: Mapping[str, Ed25519PublicKey] = field(default_factory=dict)
+    ends: Mapping[str, KeyEnd] = field(default_factory=dict)
+    successors: Mapping[str, Ed25519PublicKey] = field(default_factory=dict)
 
     def public_for(self, kid: str) -> Ed25519PublicKey | None:
-        """The public key with this key id, if the ledger trusts it (current or retired)."""
+        """The public key with this key id, if trusted (current, retired or a successor)."""
         if kid == self.current.key_id:
             return self.current.public
-        return self.retired.get(kid)
+        return self.retired.get(kid) or self.successors.get(kid)
+
+    def past_end(self, kid: str, tree_size: int) -> str | None:
+        """Why key `kid` cannot have signed a checkpoint of `tree_size` entries, if it cannot."""
+        end = self.ends.get(kid)
+        if end is None:
+            if kid in self.retired and kid != self.current.key_id:
+                return (
+                    f"signed by retired key {kid}, whose last tree size is on record nowhere (no"
+                    " handover from it to a key the ledger trusts, none configured for it)"
+                )
+            return None
+        if tree_size <= end.last_tree_size:
+            return None
+        by = (
+            f"its handover to key {end.successor}" if end.successor is not None
+            else "CASELINE_LEDGER_RETIRED_KEYS"
+        )  # fmt: skip
+        return (
+            f"signed by key {kid} after it stopped signing: the last tree size it signed is"
+            f" {end.last_tree_size} ({by}), this checkpoint's is {tree_size}"
+        )
 
     def public_body(self, kid: str) -> dict[str, object] | None:
         public = self.public_for(kid)
@@ -234,13 +288,16 @@ class Statement:
 
 @dataclass(frozen=True)
 class Handover:
-    """The old key's statement that the new key signs the ledger's checkpoints from now on.
+    """The old key's statement that the new key signs the ledger's checkpoints from now on, and
+    that the old key signed none past `last_tree_size` entries (0: it signed none at all).
 
-    Signed by the old key (whoever trusted it may follow) and by the new one (it accepts).
+    Signed by the old key (whoever trusted it may follow) and by the new one (it accepts, and
+    vouches for where the old key stopped).
     """
 
     old_public: bytes
     new_public: bytes
+    last_tree_size: int
     handed_over_at: str
 
     @property
@@ -258,29 +315,33 @@ class Handover:
             f"old_public_key {base64.b64encode(self.old_public).decode()}\n"
             f"new_key_id {self.new_key_id}\n"
             f"new_public_key {base64.b64encode(self.new_public).decode()}\n"
+            f"last_tree_size {self.last_tree_size}\n"
             f"handed_over_at {self.handed_over_at}\n"
         ).encode()
 
     @classmethod
     def signed(
-        cls, old: Ed25519PrivateKey, new: Ed25519PrivateKey, at: str
+        cls, old: Ed25519PrivateKey, new: Ed25519PrivateKey, last_tree_size: int, at: str
     ) -> tuple[Handover, bytes, bytes, bytes]:
         """The handover from `old` to `new`, its statement, and both keys' signatures of it."""
-        handover = cls(_raw_public(old.public_key()), _raw_public(new.public_key()), at)
+        handover = cls(
+            _raw_public(old.public_key()), _raw_public(new.public_key()), last_tree_size, at
+        )
         data = handover.encode()
         return handover, data, old.sign(data), new.sign(data)
 
     @classmethod
     def decode(cls, data: bytes) -> Handover:
         lines = data.decode().split("\n")
-        if len(lines) != 7 or lines[0] != HANDOVER_HEADER or lines[6] != "":
+        if len(lines) != 8 or lines[0] != HANDOVER_HEADER or lines[7] != "":
             raise ValueError("not a key handover statement")
-        fields = dict(line.split(" ", 1) for line in lines[1:6])
+        fields = dict(line.split(" ", 1) for line in lines[1:7])
         handover = cls(
             _raw_public(parse_public_key(fields["old_public_key"])),
             _raw_public(parse_public_key(fields["new_public_key"])),
+            int(fields["last_tree_size"]),
             fields["handed_over_at"],
         )
-        if handover.encode() != data:
+        if handover.encode() != data or handover.last_tree_size < 0:
             raise ValueError("not a key handover statement in its exact form")
         return handover

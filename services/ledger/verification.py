@@ -103,7 +103,8 @@ def check_entry(row: Sequence[Any], case_seq: int, prev: bytes) -> str | None:
 def check_checkpoint(checkpoint: Checkpoint, keys: LedgerKeys) -> str | None:
     """Why a stored checkpoint is not a valid signed statement of its columns, if it is not.
 
-    It must be signed by the ledger's current key or a retired one (`CASELINE_LEDGER_RETIRED_KEYS`).
+    It must be signed by the ledger's current key or a retired one (`CASELINE_LEDGER_RETIRED_KEYS`),
+    and a retired key only up to the last tree size its handover (or the configuration) names.
     """
     try:
         statement = Statement.decode(checkpoint.statement)
@@ -124,6 +125,9 @@ def check_checkpoint(checkpoint: Checkpoint, keys: LedgerKeys) -> str | None:
         checkpoint.tree_size, checkpoint.root_hash, checkpoint.heads_root, checkpoint.key_id,
     ):  # fmt: skip
         return f"checkpoint {checkpoint.tree_size}: its columns differ from the signed statement"
+    past = keys.past_end(statement.key_id, statement.tree_size)
+    if past:
+        return f"checkpoint {checkpoint.tree_size}: {past}"
     return None
 
 

@@ -137,7 +137,8 @@ class Settings(BaseSettings):
     ledger_retired_keys: str = Field(
         default="",
         description="the ledger's retired checkpoint keys (base64 raw Ed25519 public keys, comma-"
-        "separated): checkpoints they signed before a rotation still verify",
+        "separated): checkpoints they signed verify up to the last tree size their handover names;"
+        " `base64@N` gives it for a key lost before it could hand over",
     )
     service_signing_key: SecretStr | None = Field(
         default=None,

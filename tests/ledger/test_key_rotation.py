@@ -1,81 +1,24 @@
 """Rotating the checkpoint key: old checkpoints still verify with the retired key, a handover
-signed by the old key lets witnesses and offline verifiers follow, anything else is refused."""
+signed by the old key and naming the last tree size it signed lets witnesses and offline
+verifiers follow, anything else is refused."""
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from caseline.bundle import verify_bundle, verify_consistency
-from caseline.cli import main
 from caseline.witness import Witness
 from services.ledger.application import LedgerApplication
-from services.ledger.handovers import StoredHandover
+from services.ledger.handovers import HandoverError, StoredHandover, handovers
 from services.ledger.service import create_app as ledger_app
 from services.ledger.signing import Handover, ledger_key
 from shared.kit.testing import running
-from tests.conftest import auth, token_for
-from tests.ledger.helpers import fill, settings_for
-
-
-def _seed(key: Ed25519PrivateKey) -> str:
-    raw = key.private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    )
-    return base64.b64encode(raw).decode()
-
-
-def _public(key: Ed25519PrivateKey) -> str:
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return base64.b64encode(raw).decode()
-
-
-def _cli(settings, argv: list[str], **env: str) -> int:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CASELINE_DATABASE_URL", settings.database_url)
-        patch.setenv("CASELINE_ENVIRONMENT", "test")
-        for name, value in env.items():
-            patch.setenv(name, value)
-        with pytest.raises(SystemExit) as exit_:
-            main(argv)
-    return int(exit_.value.code)
-
-
-class Rotation:
-    """A ledger signed with its first key, and the settings of the same ledger after rotating."""
-
-    def __init__(self, settings, tmp_path) -> None:
-        self.before = settings
-        old = ledger_key(settings)
-        assert old.private is not None
-        self.old, self.old_public = old, _public(old.private)
-        self.new = Ed25519PrivateKey.generate()
-        self.old_file = tmp_path / "old-ledger.key"
-        self.old_file.write_text(_seed(old.private))
-        self.after = settings_for(
-            settings, ledger_signing_key=_seed(self.new), ledger_retired_keys=self.old_public
-        )
-
-    def hand_over(self) -> int:
-        return _cli(
-            self.before,
-            ["keys", "rotate-ledger", "--old-key", str(self.old_file)],
-            CASELINE_LEDGER_SIGNING_KEY=_seed(self.new),
-        )
-
-    def sign(self, settings, cases: int = 1) -> list[str]:
-        """New entries and a checkpoint over them, signed by the key `settings` name."""
-        ledger = LedgerApplication(settings)
-        try:
-            ids = [str(c) for c in fill(ledger, cases=cases, per_case=3)]
-            ledger.checkpointer.checkpoint_now()
-        finally:
-            ledger.close()
-        return ids
+from tests.conftest import auth
+from tests.ledger.helpers import settings_for
+from tests.ledger.rotation import Rotation, cli, public, seed, witness_for
 
 
 @pytest.fixture
@@ -102,23 +45,25 @@ def test_checkpoints_before_and_after_a_rotation_verify_everywhere(rotation, cap
         proof = client.get("/proofs/consistency?first=6&second=9", headers=auditor).json()
         bundle_new = client.get(f"/cases/{first}/export", headers=auditor).content
     capsys.readouterr()
-    code = _cli(
+    code = cli(
         rotation.after,
         ["verify", "--all"],
-        CASELINE_LEDGER_SIGNING_KEY=_seed(rotation.new),
+        CASELINE_LEDGER_SIGNING_KEY=seed(rotation.new),
         CASELINE_LEDGER_RETIRED_KEYS=rotation.old_public,
     )
     out = capsys.readouterr().out
-    trusting_old = _cli(rotation.after, ["verify", "--all", "--key", rotation.old_public])
-    stranger = _cli(
-        rotation.after, ["verify", "--all", "--key", _public(Ed25519PrivateKey.generate())]
+    trusting_old = cli(rotation.after, ["verify", "--all", "--key", rotation.old_public])
+    stranger = cli(
+        rotation.after, ["verify", "--all", "--key", public(Ed25519PrivateKey.generate())]
     )
 
     assert (trusting_old, stranger) == (0, 1), "--key follows the handovers from the key given"
     assert verified_old["ok"] and all(v["ok"] for v in verified), (verified_old, verified)
     assert [r["key_id"] for r in roots] == [rotation.old.key_id, key["key_id"]]
-    assert key["public_key"] == _public(rotation.new)
-    assert [r["key_id"] for r in key["retired"]] == [rotation.old.key_id]
+    assert key["public_key"] == public(rotation.new)
+    assert [(r["key_id"], r["last_tree_size"]) for r in key["retired"]] == [
+        (rotation.old.key_id, 6)
+    ]
     assert [(h["old_key_id"], h["new_key_id"]) for h in key["handovers"]] == [
         (rotation.old.key_id, key["key_id"])
     ]
@@ -134,7 +79,11 @@ def test_checkpoints_before_and_after_a_rotation_verify_everywhere(rotation, cap
     new_report = verify_bundle(bundle_new, trusted_key=rotation.old_public)
     assert new_report.ok, new_report.lines()
     assert new_report.handed_over == [rotation.old.key_id, key["key_id"]]
-    assert verify_bundle(bundle_new, trusted_key=_public(rotation.new)).ok
+    assert verify_bundle(bundle_new, trusted_key=public(rotation.new)).ok
+    trusting_new = verify_bundle(bundle_old, trusted_key=public(rotation.new))
+    assert trusting_new.ok, trusting_new.lines()
+    assert trusting_new.handed_over == [rotation.old.key_id, key["key_id"]]
+    assert trusting_new.trusted_is_newer
 
 
 def test_verify_bundle_refuses_a_key_no_handover_from_the_trusted_key_leads_to(rotation):
@@ -144,7 +93,7 @@ def test_verify_bundle_refuses_a_key_no_handover_from_the_trusted_key_leads_to(r
     ledger = LedgerApplication(rotation.after)
     raw = ledger.export(case)
     ledger.close()
-    stranger = _public(Ed25519PrivateKey.generate())
+    stranger = public(Ed25519PrivateKey.generate())
     bundle = json.loads(raw)
     bundle["key_handovers"] = []
     stripped = (json.dumps(bundle, sort_keys=True, separators=(",", ":")) + "\n").encode()
@@ -159,22 +108,17 @@ def test_verify_bundle_refuses_a_key_no_handover_from_the_trusted_key_leads_to(r
         assert "no handover signed by the key you trust leads to it" in report.reason
 
 
-def _witness(settings, state, client) -> Witness:
-    token = token_for(settings, "auditor")
-    return Witness(state, "http://testserver", name="court", token=token, client=client)
-
-
 def test_a_witness_follows_a_handover_signed_by_its_pinned_key_and_repins(rotation, tmp_path):
     state = tmp_path / "court"
     rotation.sign(rotation.before)
     with running(ledger_app(rotation.before)) as client:
-        _witness(rotation.before, state, client).step(say=lambda _: None)
+        witness_for(rotation.before, state, client).step(say=lambda _: None)
     assert rotation.hand_over() == 0
     rotation.sign(rotation.after)
     said: list[str] = []
 
     with running(ledger_app(rotation.after)) as client:
-        witness = _witness(rotation.after, state, client)
+        witness = witness_for(rotation.after, state, client)
         checkpoint = witness.step(say=said.append)
         again = witness.step(say=said.append)
     config = json.loads((state / "witness.json").read_text())
@@ -182,9 +126,9 @@ def test_a_witness_follows_a_handover_signed_by_its_pinned_key_and_repins(rotati
 
     assert checkpoint.tree_size == 6 and again.tree_size == 6
     assert checkpoint.key_id == ledger_key(rotation.after).key_id
-    assert config["ledger_key"] == _public(rotation.new)
+    assert config["ledger_key"] == public(rotation.new)
     assert config["handed_over_from"] == [rotation.old_public]
-    assert reopened.config["ledger_key"] == _public(rotation.new)
+    assert reopened.config["ledger_key"] == public(rotation.new)
     assert len([s for s in said if s.startswith("followed the ledger's key handover")]) == 1
 
 
@@ -192,12 +136,12 @@ def test_a_witness_refuses_a_rotation_without_a_handover(rotation, tmp_path):
     state = tmp_path / "court"
     rotation.sign(rotation.before)
     with running(ledger_app(rotation.before)) as client:
-        _witness(rotation.before, state, client).step(say=lambda _: None)
+        witness_for(rotation.before, state, client).step(say=lambda _: None)
     rotation.sign(rotation.after)
     said: list[str] = []
 
     with running(ledger_app(rotation.after)) as client:
-        status = _witness(rotation.after, state, client).run(0, once=True, say=said.append)
+        status = witness_for(rotation.after, state, client).run(0, once=True, say=said.append)
     config = json.loads((state / "witness.json").read_text())
 
     assert status == 2
@@ -216,7 +160,7 @@ def test_a_checkpoint_signed_by_a_key_neither_current_nor_retired_is_reported(ro
     with running(ledger_app(forgotten)) as client:
         verified = client.get(f"/cases/{case}/verify", headers=auditor).json()
     capsys.readouterr()
-    code = _cli(forgotten, ["verify", "--all"], CASELINE_LEDGER_SIGNING_KEY=_seed(rotation.new))
+    code = cli(forgotten, ["verify", "--all"], CASELINE_LEDGER_SIGNING_KEY=seed(rotation.new))
     out = capsys.readouterr().out
 
     named = (
@@ -232,7 +176,9 @@ def test_a_checkpoint_signed_by_a_key_neither_current_nor_retired_is_reported(ro
 def test_a_handover_not_signed_by_both_keys_is_not_recorded(rotation):
     stranger = Ed25519PrivateKey.generate()
     assert rotation.old.private is not None
-    handover, data, _, new_sig = Handover.signed(rotation.old.private, rotation.new, "2026-12-01Z")
+    handover, data, _, new_sig = Handover.signed(
+        rotation.old.private, rotation.new, 0, "2026-12-01Z"
+    )
     forged = StoredHandover(
         handover.old_key_id, handover.new_key_id, data, stranger.sign(data), new_sig
     )
@@ -246,3 +192,98 @@ def test_a_handover_not_signed_by_both_keys_is_not_recorded(rotation):
         ledger.close()
 
     assert listed == []
+
+
+def _recorded(settings) -> list[Handover]:
+    ledger = LedgerApplication(settings)
+    try:
+        return [h.handover for h in handovers(ledger.store)]
+    finally:
+        ledger.close()
+
+
+def test_the_handover_names_the_last_tree_size_the_old_key_signed(rotation, capsys):
+    rotation.sign(rotation.before, cases=2)
+    capsys.readouterr()
+
+    code = rotation.hand_over()
+
+    recorded = _recorded(rotation.before)
+    assert code == 0
+    assert [(h.old_key_id, h.new_key_id, h.last_tree_size) for h in recorded] == [
+        (rotation.old.key_id, rotation.new_id, 6)
+    ]
+    assert b"\nlast_tree_size 6\n" in recorded[0].encode()
+    assert "the old key signed checkpoints up to tree size 6," in capsys.readouterr().out
+
+
+def test_a_rotation_is_refused_while_the_latest_checkpoint_is_signed_by_another_key(
+    rotation, capsys
+):
+    rotation.sign(rotation.before)
+    rotation.sign(rotation.after)
+    capsys.readouterr()
+
+    code = rotation.hand_over()
+
+    assert code == 1
+    assert (
+        f"no handover recorded: the latest checkpoint (6 entries) is signed by key"
+        f" {rotation.new_id}, not by the old key {rotation.old.key_id}"
+    ) in capsys.readouterr().err
+    assert _recorded(rotation.before) == []
+
+
+def test_a_ledger_still_running_with_a_handed_over_key_signs_no_more_checkpoints(rotation):
+    rotation.sign(rotation.before)
+    assert rotation.hand_over() == 0
+
+    rotation.sign(rotation.before)
+
+    ledger = LedgerApplication(rotation.after)
+    try:
+        sizes = [(c.tree_size, c.key_id) for c in ledger.checkpointer.all()]
+    finally:
+        ledger.close()
+    assert sizes == [(3, rotation.old.key_id)]
+
+
+def test_a_handover_naming_another_tree_size_than_the_old_keys_last_is_not_recorded(rotation):
+    rotation.sign(rotation.before)
+    assert rotation.old.private is not None
+    handover, data, old_sig, new_sig = Handover.signed(
+        rotation.old.private, rotation.new, 2, "2026-12-01Z"
+    )
+    ledger = LedgerApplication(rotation.before)
+
+    try:
+        with pytest.raises(HandoverError) as refused:
+            ledger.record_handover(
+                StoredHandover(handover.old_key_id, handover.new_key_id, data, old_sig, new_sig)
+            )
+    finally:
+        ledger.close()
+
+    assert str(refused.value) == (
+        f"the handover names 2 as the last tree size key {rotation.old.key_id} signed; its"
+        " latest checkpoint is of 3 entries"
+    )
+    assert _recorded(rotation.before) == []
+
+
+def test_a_key_is_handed_over_once(rotation):
+    rotation.sign(rotation.before)
+    assert rotation.hand_over() == 0
+    assert rotation.old.private is not None
+    ledger = LedgerApplication(rotation.before)
+
+    try:
+        again = ledger.hand_over(rotation.old.private, rotation.new, "2026-12-02T00:00:00Z")
+        with pytest.raises(HandoverError) as refused:
+            ledger.hand_over(rotation.old.private, Ed25519PrivateKey.generate(), "2026-12-02Z")
+    finally:
+        ledger.close()
+
+    assert again.new_key_id == rotation.new_id
+    assert "was already handed over, to key" in str(refused.value)
+    assert len(_recorded(rotation.before)) == 1
