@@ -6,7 +6,6 @@ The statement is a short UTF-8 text signed and stored as exact bytes (docs/audit
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from shared.kit.ed25519 import private_key, public_key
 from shared.kit.settings import Settings
 
 __all__ = [
@@ -95,19 +95,7 @@ class LedgerKey:
 
 def parse_private_key(text: str) -> Ed25519PrivateKey:
     """A PEM (PKCS #8) Ed25519 private key, or the base64 of its raw 32-byte seed."""
-    text = text.strip()
-    if text.startswith("-----BEGIN"):
-        key = serialization.load_pem_private_key(text.encode(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError("CASELINE_LEDGER_SIGNING_KEY is not an Ed25519 key")
-        return key
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except binascii.Error:
-        raise ValueError("CASELINE_LEDGER_SIGNING_KEY is neither PEM nor base64") from None
-    if len(raw) != 32:
-        raise ValueError("a raw Ed25519 private key has 32 bytes")
-    return Ed25519PrivateKey.from_private_bytes(raw)
+    return private_key(text, "CASELINE_LEDGER_SIGNING_KEY")
 
 
 def ledger_key(settings: Settings) -> LedgerKey:
@@ -126,13 +114,7 @@ def ledger_key(settings: Settings) -> LedgerKey:
 
 def parse_public_key(text: str) -> Ed25519PublicKey:
     """A raw 32-byte Ed25519 public key in base64."""
-    try:
-        raw = base64.b64decode(text.strip(), validate=True)
-    except binascii.Error:
-        raise ValueError("a public key must be base64") from None
-    if len(raw) != 32:
-        raise ValueError("a raw Ed25519 public key has 32 bytes")
-    return Ed25519PublicKey.from_public_bytes(raw)
+    return public_key(text, "a public key")
 
 
 def verify_signature(public: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
