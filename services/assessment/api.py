@@ -26,7 +26,7 @@ from shared.events.assessment import (
 )
 from shared.events.base import Code, Instant, LongText, Name, PayloadModel, ShortText, StrictInt
 from shared.events.voiding import AssessmentEntryVoided
-from shared.kit.access import CallerScope
+from shared.kit.access import CallerScope, query_text
 from shared.kit.auth import CurrentUser, require_command
 from shared.kit.errors import ForbiddenError
 from shared.kit.http import run_command, view_response
@@ -40,7 +40,7 @@ __all__ = ["routers"]
 AppDep = Annotated[AssessmentApplication, Depends(application)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
-Facility = Annotated[str | None, Query(max_length=200)]
+Facility = Annotated[str | None, query_text(200)]
 
 
 class InstrumentRequest(PayloadModel):

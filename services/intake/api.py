@@ -25,7 +25,7 @@ from shared.events.intake import (
     PersonalDataErased,
 )
 from shared.events.voiding import IntakeEntryVoided
-from shared.kit.access import CallerScope
+from shared.kit.access import CallerScope, query_text
 from shared.kit.auth import CurrentUser, require_command
 from shared.kit.http import run_command, view_response
 from shared.kit.metrics import Metrics
@@ -333,7 +333,7 @@ def list_cases(
     scope: CallerScope,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    facility: Annotated[str | None, Query(max_length=200)] = None,
+    facility: Annotated[str | None, query_text(200)] = None,
 ) -> dict[str, Any]:
     """The cases, newest arrest first, a page at a time."""
     return intake.list_cases(scope, limit, offset, facility)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 
 from services.ledger.application import LedgerApplication
 from services.ledger.visibility import (
@@ -25,6 +25,7 @@ from services.ledger.visibility import (
 from shared.events import by_schema_name, json_schema
 from shared.kit.auth import CurrentUser
 from shared.kit.errors import NotFoundError
+from shared.kit.params import QUERY_TEXT_PATTERN
 from shared.kit.scope import scope_of
 
 __all__ = ["LedgerDep", "ledger_of", "router"]
@@ -35,6 +36,7 @@ def ledger_of(request: Request) -> LedgerApplication:
 
 
 LedgerDep = Annotated[LedgerApplication, Depends(ledger_of)]
+PlainText = Annotated[str, Field(json_schema_extra={"pattern": QUERY_TEXT_PATTERN})]
 AwareInstantQuery = Annotated[AwareDatetime | None, Query()]
 router = APIRouter(tags=["ledger"])
 
@@ -47,7 +49,7 @@ def timeline(
     case_id: UUID,
     ledger: LedgerDep,
     user: CurrentUser,
-    types: Annotated[list[str] | None, Query(max_length=50)] = None,
+    types: Annotated[list[PlainText] | None, Query(max_length=50)] = None,
     since: AwareInstantQuery = None,
     until: AwareInstantQuery = None,
     as_of: Annotated[
@@ -105,7 +107,9 @@ def feed(
 
 
 @router.get("/schemas/{name}")
-def schema(name: str) -> dict[str, Any]:
+def schema(
+    name: Annotated[str, Path(json_schema_extra={"pattern": QUERY_TEXT_PATTERN})],
+) -> dict[str, Any]:
     """The JSON Schema of an event type, e.g. `intake.ArrestRecorded.v1`."""
     try:
         model = by_schema_name(name)

@@ -25,6 +25,7 @@ from shared.kit.audit import (
 )
 from shared.kit.auth import current_user
 from shared.kit.errors import CaselineError, ForbiddenError, NotFoundError, UnavailableError
+from shared.kit.params import QUERY_TEXT_PATTERN, has_control, query_text
 from shared.kit.scope import Scope, canonical_id, scope_of
 from shared.kit.service_auth import service_caller, service_user
 from shared.permissions import READ_AS, SERVICE_READERS
@@ -32,6 +33,7 @@ from shared.permissions import READ_AS, SERVICE_READERS
 __all__ = [
     "AUDIT_READERS",
     "PURPOSE_HEADER",
+    "QUERY_TEXT_PATTERN",
     "AuditLog",
     "CallerScope",
     "PendingRead",
@@ -40,6 +42,7 @@ __all__ = [
     "audit_router",
     "caller_scope",
     "open_read_audit",
+    "query_text",
     "refuse_control_characters",
 ]
 
@@ -65,15 +68,11 @@ class ControlCharacterError(CaselineError):
     slug = "control-characters"
 
 
-def _has_control(text: str) -> bool:
-    return any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text)
-
-
 def refuse_control_characters(request: Request) -> None:
     """400 for a path or query holding control characters (a NUL cannot even be stored)."""
     # The raw path: `request.url` drops line feeds and tabs on its way.
-    if _has_control(str(request.scope.get("path", ""))) or any(
-        _has_control(k) or _has_control(v) for k, v in request.query_params.multi_items()
+    if has_control(str(request.scope.get("path", ""))) or any(
+        has_control(k) or has_control(v) for k, v in request.query_params.multi_items()
     ):
         raise ControlCharacterError("the path or query holds control characters")
 

@@ -35,6 +35,7 @@ from pydantic import AwareDatetime
 
 from shared.kit.auth import User, current_user
 from shared.kit.errors import CaselineError, ForbiddenError, UnavailableError
+from shared.kit.params import query_text
 from shared.kit.scope import canonical_id
 from shared.kit.settings import Settings
 
@@ -543,8 +544,8 @@ def _log(request: Request) -> AuditLog:
 @audit_router.get("/audit")
 def read_audit(
     request: Request,
-    case_id: Annotated[str | None, Query(max_length=100)] = None,
-    actor: Annotated[str | None, Query(max_length=300)] = None,
+    case_id: Annotated[str | None, query_text(100)] = None,
+    actor: Annotated[str | None, query_text(300)] = None,
     since: InstantQuery = None,
     until: InstantQuery = None,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,

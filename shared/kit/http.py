@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from shared.events import by_type
 from shared.events.envelope import is_traceparent
@@ -150,11 +151,15 @@ def _install_problem_handlers(app: FastAPI) -> None:
         return problem(422, "Invalid fields", f"invalid fields: {named}", "invalid-fields", errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
-        return problem(
+        response = problem(
             exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), "http"
         )
+        if exc.status_code == 405:
+            # RFC 9110 §15.5.6: a 405 lists the methods the resource supports.
+            response.headers["Allow"] = ", ".join(sorted(_methods_of(request)))
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -170,6 +175,21 @@ def _install_problem_handlers(app: FastAPI) -> None:
         return problem(
             500, "Internal error", "an unexpected error; nothing was recorded", "internal"
         )
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _methods_of(request: Request) -> set[str]:
+    """Every method some route serves at the request's path (Starlette's own 405 names only the
+    methods of the first route whose path matched)."""
+    return {m for m in _METHODS if _routed(request, m)}
+
+
+def _routed(request: Request, method: str | None = None) -> bool:
+    """Whether a route serves `method` (the request's own by default) at the request's path."""
+    scope = {**request.scope, "method": method or request.method}
+    return any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes)
 
 
 def _is_database_down(exc: BaseException) -> bool:
@@ -194,7 +214,7 @@ def _install_middleware(app: FastAPI, metrics: Metrics) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         started = time.perf_counter()
-        if request.method in ("POST", "PUT", "PATCH"):
+        if request.method in ("POST", "PUT", "PATCH") and _routed(request):
             length = request.headers.get("content-length")
             if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
                 return problem(
