@@ -11,7 +11,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BeforeValidator, Field
 
 from services.ledger.application import LedgerApplication
 from services.ledger.visibility import (
@@ -25,7 +25,7 @@ from services.ledger.visibility import (
 from shared.events import by_schema_name, json_schema
 from shared.kit.auth import CurrentUser
 from shared.kit.errors import NotFoundError
-from shared.kit.params import QUERY_TEXT_PATTERN
+from shared.kit.params import QUERY_TEXT_PATTERN, InstantQuery, rfc3339_text
 from shared.kit.scope import scope_of
 
 __all__ = ["LedgerDep", "ledger_of", "router"]
@@ -37,7 +37,6 @@ def ledger_of(request: Request) -> LedgerApplication:
 
 LedgerDep = Annotated[LedgerApplication, Depends(ledger_of)]
 PlainText = Annotated[str, Field(json_schema_extra={"pattern": QUERY_TEXT_PATTERN})]
-AwareInstantQuery = Annotated[AwareDatetime | None, Query()]
 router = APIRouter(tags=["ledger"])
 
 
@@ -50,10 +49,12 @@ def timeline(
     ledger: LedgerDep,
     user: CurrentUser,
     types: Annotated[list[PlainText] | None, Query(max_length=50)] = None,
-    since: AwareInstantQuery = None,
-    until: AwareInstantQuery = None,
+    since: InstantQuery = None,
+    until: InstantQuery = None,
     as_of: Annotated[
-        AwareDatetime | None, Query(description="the record as it stood at this recorded time")
+        AwareDatetime | None,
+        BeforeValidator(rfc3339_text),
+        Query(description="the record as it stood at this recorded time"),
     ] = None,
 ) -> Response:
     """Every event of the case in ledger order, with its chain position and hashes."""

@@ -31,11 +31,10 @@ import psycopg
 from fastapi import APIRouter, Query, Request
 from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
-from pydantic import AwareDatetime
 
 from shared.kit.auth import User, current_user
 from shared.kit.errors import CaselineError, ForbiddenError, UnavailableError
-from shared.kit.params import query_text
+from shared.kit.params import InstantQuery, query_text
 from shared.kit.scope import canonical_id
 from shared.kit.settings import Settings
 
@@ -524,7 +523,6 @@ async def open_read_audit(parts: Any, service: str) -> None:
 # --- the auditors' routes ----------------------------------------------------------------------
 
 audit_router = APIRouter(tags=["audit"])
-InstantQuery = Annotated[AwareDatetime | None, Query()]
 
 
 def _audit_of(request: Request) -> AuditLog:
