@@ -30,6 +30,7 @@ from shared.kit.access import CallerScope
 from shared.kit.auth import CurrentUser, require_command
 from shared.kit.commands import run_command, view_response
 from shared.kit.errors import ForbiddenError
+from shared.kit.params import query_text
 from shared.kit.redaction import redact_view
 from shared.kit.runtime import RECORDED, Context, MetricsDep, application
 from shared.kit.store import Recorded
@@ -40,7 +41,7 @@ __all__ = ["routers"]
 AppDep = Annotated[AssessmentApplication, Depends(application)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
-Facility = Annotated[str | None, Query(max_length=200)]
+Facility = Annotated[str | None, query_text(200)]
 
 
 class InstrumentRequest(PayloadModel):

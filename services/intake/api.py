@@ -29,6 +29,7 @@ from shared.kit.access import CallerScope
 from shared.kit.auth import CurrentUser, require_command
 from shared.kit.commands import run_command, view_response
 from shared.kit.metrics import Metrics
+from shared.kit.params import query_text
 from shared.kit.redaction import redact_view
 from shared.kit.runtime import RECORDED, Context, MetricsDep, application
 from shared.kit.scope import require_own_facility
@@ -333,7 +334,7 @@ def list_cases(
     scope: CallerScope,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    facility: Annotated[str | None, Query(max_length=200)] = None,
+    facility: Annotated[str | None, query_text(200)] = None,
 ) -> dict[str, Any]:
     """The cases, newest arrest first, a page at a time."""
     return intake.list_cases(scope, limit, offset, facility)

@@ -45,6 +45,7 @@ from shared.kit.access import CallerScope
 from shared.kit.auth import CurrentUser, require_command, require_role
 from shared.kit.commands import run_command, view_response
 from shared.kit.metrics import Metrics
+from shared.kit.params import query_text
 from shared.kit.redaction import redact_view
 from shared.kit.runtime import RECORDED, Context, MetricsDep, application
 from shared.kit.store import CommandContext, Recorded
@@ -384,7 +385,7 @@ def list_cases(
     scope: CallerScope,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    facility: Annotated[str | None, Query(max_length=200)] = None,
+    facility: Annotated[str | None, query_text(200)] = None,
 ) -> dict[str, Any]:
     """The cases judicial follows, newest arrest first, a page at a time."""
     return queries.list_cases(app, scope, limit, offset, facility)
@@ -403,7 +404,7 @@ def list_deadlines(
     user: CurrentUser,
     scope: CallerScope,
     status: Literal["overdue", "due_soon", "running"] | None = None,
-    facility: Annotated[str | None, Query(max_length=200)] = None,
+    facility: Annotated[str | None, query_text(200)] = None,
     kind: Literal["custody", "pre_trial"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,

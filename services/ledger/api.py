@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BeforeValidator, Field
 
 from services.ledger.application import LedgerApplication
 from services.ledger.visibility import (
@@ -25,6 +25,7 @@ from services.ledger.visibility import (
 from shared.events import by_schema_name, json_schema
 from shared.kit.auth import CurrentUser
 from shared.kit.errors import NotFoundError
+from shared.kit.params import QUERY_TEXT_PATTERN, InstantQuery, rfc3339_text
 from shared.kit.scope import scope_of
 
 __all__ = ["LedgerDep", "ledger_of", "router"]
@@ -36,7 +37,7 @@ def ledger_of(request: Request) -> LedgerApplication:
 
 
 LedgerDep = Annotated[LedgerApplication, Depends(ledger_of)]
-AwareInstantQuery = Annotated[AwareDatetime | None, Query()]
+PlainText = Annotated[str, Field(json_schema_extra={"pattern": QUERY_TEXT_PATTERN})]
 router = APIRouter(tags=["ledger"])
 
 
@@ -50,11 +51,13 @@ def timeline(
     case_id: UUID,
     ledger: LedgerDep,
     user: CurrentUser,
-    types: Annotated[list[str] | None, Query(max_length=50)] = None,
-    since: AwareInstantQuery = None,
-    until: AwareInstantQuery = None,
+    types: Annotated[list[PlainText] | None, Query(max_length=50)] = None,
+    since: InstantQuery = None,
+    until: InstantQuery = None,
     as_of: Annotated[
-        AwareDatetime | None, Query(description="the record as it stood at this recorded time")
+        AwareDatetime | None,
+        BeforeValidator(rfc3339_text),
+        Query(description="the record as it stood at this recorded time"),
     ] = None,
 ) -> Response:
     """Every event of the case in ledger order, with its chain position and hashes."""
@@ -108,7 +111,9 @@ def feed(
 
 
 @router.get("/schemas/{name}")
-def schema(name: str) -> dict[str, Any]:
+def schema(
+    name: Annotated[str, Path(json_schema_extra={"pattern": QUERY_TEXT_PATTERN})],
+) -> dict[str, Any]:
     """The JSON Schema of an event type, e.g. `intake.ArrestRecorded.v1`."""
     try:
         model = by_schema_name(name)

@@ -18,24 +18,23 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import httpx
-from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime
+from fastapi import APIRouter, Request
 
 from shared.events.registry import SERVICES
 from shared.kit.audit import AUDIT_READERS, PURPOSE_HEADER, AuditLog
 from shared.kit.auth import current_user
 from shared.kit.errors import ForbiddenError, UnavailableError
+from shared.kit.params import InstantQuery
 
 __all__ = ["MAX_PER_SERVICE", "router"]
 
 MAX_PER_SERVICE = 10_000
 _PAGE = 1000
 router = APIRouter(tags=["audit"])
-InstantQuery = Annotated[AwareDatetime | None, Query()]
 
 
 class _MissingError(Exception):

@@ -38,6 +38,7 @@ from shared.kit.auth import CurrentUser, User, require_command
 from shared.kit.commands import run_command, view_response
 from shared.kit.errors import ForbiddenError
 from shared.kit.metrics import Metrics
+from shared.kit.params import query_text
 from shared.kit.runtime import RECORDED, Context, MetricsDep, application
 from shared.kit.scope import scope_of
 from shared.kit.store import CommandContext, Recorded
@@ -97,7 +98,7 @@ def list_programmes(
     app: App,
     user: CurrentUser,
     kind: ProgrammeKind | None = None,
-    facility: Annotated[str | None, Query(max_length=200)] = None,
+    facility: Annotated[str | None, query_text(200)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 __all__ = [
+    "TEXT_PATTERN",
     "CalendarDate",
     "CatalogueEvent",
     "Code",
@@ -51,6 +52,18 @@ def _reject_non_text_date(value: Any) -> Any:
 
 _FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
+# What `_refuse_control_characters` accepts, stated as a JSON Schema `pattern` so clients and
+# generated SDKs know it: optional whitespace, one character that is neither whitespace nor a
+# control, then any characters but the controls. "Whitespace" is Python's `str.isspace` less the
+# controls. The classes do not overlap, so matching is linear in any engine. Lone surrogates are
+# not characters a portable pattern can name (I-JSON, RFC 7493, excludes them from JSON texts and
+# the Rust and ECMAScript engines of validators refuse such a class); they stay refused all the same.
+_SPACE = r"\t\n\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f"
+TEXT_PATTERN = rf"^[{_SPACE}]*[^{_SPACE}{_CONTROLS}][^{_CONTROLS}]*$"
+"""The JSON Schema `pattern` of every free text: not blank, no control character but tab, line
+feed and carriage return."""
+
 
 def _refuse_control_characters(value: str) -> str:
     # Tab, newline and carriage return are kept literally; other C0 controls (NUL cannot even be
@@ -62,6 +75,11 @@ def _refuse_control_characters(value: str) -> str:
     return value
 
 
+def _text(max_length: int) -> Any:
+    # The validator refuses, with its own message; the pattern states the same in the schema.
+    return Field(min_length=1, max_length=max_length, json_schema_extra={"pattern": TEXT_PATTERN})
+
+
 Instant = Annotated[AwareDatetime, BeforeValidator(_reject_non_text_time)]
 """A timezone-aware moment; naive datetimes and numbers are refused."""
 
@@ -71,19 +89,13 @@ CalendarDate = Annotated[date, BeforeValidator(_reject_non_text_date)]
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")]
 """A short identifier chosen by people (an indicator id like `R3.1`): letters, digits, `_.-`."""
 
-Name = Annotated[
-    str, Field(min_length=1, max_length=200), AfterValidator(_refuse_control_characters)
-]
+Name = Annotated[str, _text(200), AfterValidator(_refuse_control_characters)]
 """A name or short label: 1 to 200 characters."""
 
-ShortText = Annotated[
-    str, Field(min_length=1, max_length=500), AfterValidator(_refuse_control_characters)
-]
+ShortText = Annotated[str, _text(500), AfterValidator(_refuse_control_characters)]
 """A short free text: 1 to 500 characters."""
 
-LongText = Annotated[
-    str, Field(min_length=1, max_length=8000), AfterValidator(_refuse_control_characters)
-]
+LongText = Annotated[str, _text(8000), AfterValidator(_refuse_control_characters)]
 """A longer free text (a rationale, a note): 1 to 8,000 characters."""
 
 

@@ -19,6 +19,7 @@ from shared.kit.audit import PURPOSE_HEADER, AuditLog
 from shared.kit.audit_capture import PendingRead
 from shared.kit.auth import current_user
 from shared.kit.errors import CaselineError, ForbiddenError, NotFoundError, UnavailableError
+from shared.kit.params import has_control
 from shared.kit.scope import Scope, canonical_id, scope_of
 from shared.kit.service_auth import service_caller, service_user
 from shared.permissions import READ_AS, SERVICE_READERS
@@ -47,15 +48,11 @@ class ControlCharacterError(CaselineError):
     slug = "control-characters"
 
 
-def _has_control(text: str) -> bool:
-    return any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text)
-
-
 def refuse_control_characters(request: Request) -> None:
     """400 for a path or query holding control characters (a NUL cannot even be stored)."""
     # The raw path: `request.url` drops line feeds and tabs on its way.
-    if _has_control(str(request.scope.get("path", ""))) or any(
-        _has_control(k) or _has_control(v) for k, v in request.query_params.multi_items()
+    if has_control(str(request.scope.get("path", ""))) or any(
+        has_control(k) or has_control(v) for k, v in request.query_params.multi_items()
     ):
         raise ControlCharacterError("the path or query holds control characters")
 

@@ -8,17 +8,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime
 
 from shared.kit.audit import AUDIT_READERS, AuditLog
 from shared.kit.auth import current_user
 from shared.kit.errors import ForbiddenError, UnavailableError
+from shared.kit.params import InstantQuery, query_text
 from shared.kit.scope import canonical_id
 
 __all__ = ["audit_router"]
 
 audit_router = APIRouter(tags=["audit"])
-InstantQuery = Annotated[AwareDatetime | None, Query()]
 
 
 def _audit_of(request: Request) -> AuditLog:
@@ -38,8 +37,8 @@ def _log(request: Request) -> AuditLog:
 @audit_router.get("/audit")
 def read_audit(
     request: Request,
-    case_id: Annotated[str | None, Query(max_length=100)] = None,
-    actor: Annotated[str | None, Query(max_length=300)] = None,
+    case_id: Annotated[str | None, query_text(100)] = None,
+    actor: Annotated[str | None, query_text(300)] = None,
     since: InstantQuery = None,
     until: InstantQuery = None,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,

@@ -21,7 +21,7 @@ from shared.kit.observability import (
     new_traceparent,
     server_span,
 )
-from shared.kit.problems import is_database_down, problem
+from shared.kit.problems import is_database_down, problem, routed
 
 __all__ = ["MAX_BODY_BYTES", "incoming_traceparent", "install_middleware"]
 
@@ -36,7 +36,7 @@ def install_middleware(app: FastAPI, metrics: Metrics) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         started = time.perf_counter()
-        if request.method in ("POST", "PUT", "PATCH"):
+        if request.method in ("POST", "PUT", "PATCH") and routed(request):
             length = request.headers.get("content-length")
             if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
                 return problem(

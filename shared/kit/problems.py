@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from shared.kit.errors import CaselineError
 
@@ -26,7 +27,9 @@ __all__ = [
     "Problem",
     "install_problem_handlers",
     "is_database_down",
+    "methods_of",
     "problem",
+    "routed",
 ]
 
 log = logging.getLogger("caseline.http")
@@ -96,6 +99,21 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def methods_of(request: Request) -> set[str]:
+    """Every method some route serves at the request's path (Starlette's own 405 names only the
+    methods of the first route whose path matched)."""
+    return {m for m in _METHODS if routed(request, m)}
+
+
+def routed(request: Request, method: str | None = None) -> bool:
+    """Whether a route serves `method` (the request's own by default) at the request's path."""
+    scope = {**request.scope, "method": method or request.method}
+    return any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(CaselineError)
     async def _caseline(_: Request, exc: CaselineError) -> JSONResponse:
@@ -117,11 +135,15 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(422, "Invalid fields", f"invalid fields: {named}", "invalid-fields", errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
-        return problem(
+        response = problem(
             exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), "http"
         )
+        if exc.status_code == 405:
+            # RFC 9110 §15.5.6: a 405 lists the methods the resource supports.
+            response.headers["Allow"] = ", ".join(sorted(methods_of(request)))
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
