@@ -3,8 +3,10 @@
 The file (`deploy/agencies.yaml`, the setting `CASELINE_AGENCIES_FILE`) names each agency once:
 its `id` — the `agency` claim of its people's tokens and the `agency` of what it records — the
 `role` whose visibility it receives, and for a prison the `facility` (the `facility` claim).
-`caseline nats-config` makes each a NATS user that may read only `deliver.<id>.>`; the ledger
-publishes there each entry that agency may see, as its `GET /events` feed would show it.
+The ledger publishes each entry an agency may see, as its `GET /events` feed would show it, on
+`deliver.<id>.>` into the JetStream stream `CASELINE_DELIVERIES`, and makes for each agency one
+durable pull consumer, `agency-<id>`; `caseline nats-config` makes each agency a NATS user that may
+pull from that consumer and ack its messages, and nothing else (docs/agencies.md).
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from shared.kit.auth import User
 from shared.permissions import CASE_SCOPE, ROLES
 
 __all__ = [
+    "DELIVERY_BACKOFF",
+    "DELIVERY_MAX_DELIVER",
     "DELIVERY_PREFIX",
+    "DELIVERY_STREAM_SUFFIX",
     "Agency",
     "AgencyRegistryError",
     "delivery_subject",
@@ -31,6 +36,15 @@ __all__ = [
 DELIVERY_PREFIX = "deliver."
 """Deliveries go to `deliver.<agency>.<the event's subject>`: outside the stream's `caseline.>`,
 so that neither the stream nor the ledger's consumer ever takes them in."""
+
+DELIVERY_STREAM_SUFFIX = "_DELIVERIES"
+"""The deliveries' stream is the events' stream's name with this suffix: `CASELINE_DELIVERIES`."""
+
+DELIVERY_BACKOFF: tuple[float, ...] = (10.0, 30.0, 120.0, 600.0, 1800.0)
+"""Seconds before each redelivery of a message an agency did not ack (or nak'd): its ack wait."""
+
+DELIVERY_MAX_DELIVER = 6
+"""Deliveries of one message before it is parked (an advisory, then `caseline agencies parked`)."""
 
 _ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _KEYS = frozenset({"id", "role", "facility"})
@@ -58,8 +72,13 @@ class Agency:
         return f"agency-{self.id}"
 
     @property
+    def durable(self) -> str:
+        """Its durable consumer on the deliveries' stream, which the ledger makes."""
+        return f"agency-{self.id}"
+
+    @property
     def subjects(self) -> str:
-        """What the agency's NATS user may subscribe to: its own deliveries, nothing else."""
+        """The subjects of its deliveries (its consumer's filter), nothing else."""
         return f"{DELIVERY_PREFIX}{self.id}.>"
 
 

@@ -1,56 +1,125 @@
-"""Per-agency deliveries on NATS: each appended entry, as each registered agency may see it.
+"""Per-agency deliveries over JetStream: each appended entry, as each registered agency may see it.
 
 The ledger tails its own entries by `ledger_seq` and publishes, for every agency of the registry
 (`shared.agencies`), the entries that agency's `GET /events` feed would show it — by type, by case
 (sealed, or not linked to it), fields removed, other cases unnamed — on
-`deliver.<agency>.caseline.<service>.<EventName>.<case_id>`, with the entry's `ledger_seq` and
-hash in headers. Only appended entries are delivered, so never an event the ledger refused.
+`deliver.<agency>.caseline.<service>.<EventName>.<case_id>` into the stream `CASELINE_DELIVERIES`,
+with the entry's `ledger_seq` and hash in headers and `Nats-Msg-Id` `<agency>.<ledger_seq>`. Only
+appended entries are delivered, so never an event the ledger refused; an entry's access facts are
+written in its append's own transaction, so a sealing or a link in the same batch already counts.
 
-Delivery is live, with core NATS (at most once for an agency not listening). A batch is published
-and flushed before the position moves, in one transaction that locks the position, so one ledger
-process delivers at a time; a batch is sent again only when its publication failed or the ledger
-stopped mid-batch, and the `Caseline-Ledger-Seq` header lets an agency drop a repeat.
+Personal fields are never delivered: they stay `[encrypted]` placeholders (the ciphertext is left
+out, `personaldata: "withheld"`), and an agency resolves them through the ledger's timeline with
+its token, an audited read that answers `[erased]` once the case's key is destroyed
+(docs/agencies.md). So the stream never holds what an erasure must remove.
 
-An entry's access facts (who may see its case) are applied after its append, in a transaction of
-their own (`LedgerIntake`): an entry is delivered only once the intake has noted them, which it
-records here (`delivery_noted`) — else a sealing, or a link just made, would not yet count.
+The ledger makes the stream and one durable pull consumer per agency (`agency-<id>`), with a
+back-off and `max_deliver`; a message delivered that many times unacked is parked: the server's
+advisory becomes a row of `delivery_parked`, which an operator lists and delivers again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import logging
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
+
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+from prometheus_client import Gauge
 
 from services.ledger.schema import SCHEMA
 from services.ledger.store import feed_on
 from services.ledger.visibility import feed_view
-from shared.agencies import Agency, delivery_subject
+from shared.agencies import (
+    DELIVERY_BACKOFF,
+    DELIVERY_MAX_DELIVER,
+    DELIVERY_PREFIX,
+    DELIVERY_STREAM_SUFFIX,
+    Agency,
+    delivery_subject,
+)
 from shared.events import by_type, subject_for
 from shared.kit.bus import Bus
 from shared.kit.scope import CaseAccess
-from shared.kit.subscriber import ACK, BatchHandler, Delivery, Outcome, Retry
 
 if TYPE_CHECKING:
     import psycopg
+    from nats.js import JetStreamContext
 
     from services.ledger.application import LedgerApplication
+    from shared.kit.metrics import Metrics
 
-__all__ = ["Deliveries", "NotingIntake"]
+__all__ = ["Deliveries", "agency_view", "delivery_consumer", "delivery_stream"]
 
 log = logging.getLogger("caseline.ledger.deliveries")
 
 SEQ_HEADER = "Caseline-Ledger-Seq"
 HASH_HEADER = "Caseline-Entry-Hash"
+WITHHELD = "withheld"
 _PUBLISH_SECONDS = 30.0
-_STUCK_SECONDS = 60.0
+_IN_FLIGHT = 256
+_WATCH_SECONDS = 5.0
 
 Message = tuple[str, bytes, dict[str, str]]
+
+
+def agency_view(
+    agency: Agency, entries: Sequence[dict[str, Any]], access: CaseAccess
+) -> list[dict[str, Any]]:
+    """What `agency` may see of these entries, redacted, in their order: its role's types and
+    fields, its cases only, no other case named, personal fields withheld (placeholders)."""
+    own = [{**e, "event": _withheld(e["event"])} for e in entries]
+    return feed_view(agency.user, own, access, None)
+
+
+def _withheld(event: dict[str, Any]) -> dict[str, Any]:
+    """The envelope with its own copy of `data` (fields are removed from it) and no ciphertext."""
+    shown = {**event, "data": copy.deepcopy(event.get("data") or {})}
+    if isinstance(event.get("personaldata"), dict):
+        shown["personaldata"] = WITHHELD
+    return shown
+
+
+def delivery_stream(bus: Bus) -> StreamConfig:
+    """`CASELINE_DELIVERIES`: file storage, `deliver.>`, kept 30 days and 10 GiB at most
+    (the oldest go first); an agency away longer catches up from `GET /events`."""
+    return StreamConfig(
+        name=bus.settings.stream + DELIVERY_STREAM_SUFFIX,
+        subjects=[bus.prefixed(f"{DELIVERY_PREFIX}>")],
+        storage=StorageType.FILE,
+        duplicate_window=float(bus.settings.duplicate_window_seconds),
+        num_replicas=bus.settings.stream_replicas,
+        max_age=30 * 24 * 3600.0,
+        max_bytes=10 * 1024**3,
+    )
+
+
+def delivery_consumer(
+    agency: Agency,
+    bus: Bus,
+    backoff: Sequence[float] = DELIVERY_BACKOFF,
+    max_deliver: int = DELIVERY_MAX_DELIVER,
+) -> ConsumerConfig:
+    """The agency's durable pull consumer: its own subjects, explicit acks, back-off, parking."""
+    return ConsumerConfig(
+        durable_name=agency.durable,
+        filter_subject=bus.prefixed(agency.subjects),
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=backoff[0],
+        backoff=list(backoff),
+        max_deliver=max_deliver,
+        # One in flight: a message retried holds back the ones after it, so an agency receives
+        # each case's entries in ledger order even across a disconnection (docs/agencies.md).
+        max_ack_pending=1,
+    )
 
 
 class Deliveries:
@@ -64,44 +133,25 @@ class Deliveries:
         *,
         batch: int = 256,
         poll_seconds: float = 1.0,
+        metrics: Metrics | None = None,
+        backoff: Sequence[float] = DELIVERY_BACKOFF,
+        max_deliver: int = DELIVERY_MAX_DELIVER,
     ) -> None:
         self.ledger = ledger
         self.bus = bus
         self.agencies = tuple(agencies)
         self.batch = batch
         self.poll_seconds = poll_seconds
+        self.metrics = metrics
+        self.backoff = tuple(backoff)
+        self.max_deliver = max_deliver
+        self.stream = bus.settings.stream + DELIVERY_STREAM_SUFFIX
         self.published = 0
+        self.last_delivery: dict[str, float] = {}
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._idle_since: float | None = None
-
-    # --- what the intake tells it ---------------------------------------------------------
-
-    def noting(self, intake: BatchHandler) -> NotingIntake:
-        return NotingIntake(intake, self)
-
-    def noted(self, deliveries: Sequence[Delivery]) -> None:
-        """Record that the entries of these messages are appended with their access facts."""
-        ids = [i for i in (_event_id(d) for d in deliveries) if i is not None]
-        if not ids:
-            return
-        with self.ledger.store.connection() as conn, conn.transaction():
-            seqs = [
-                int(r[0])
-                for r in conn.execute(
-                    f"SELECT ledger_seq FROM {SCHEMA}.entries WHERE event_id = ANY(%s::uuid[])"
-                    " ORDER BY ledger_seq",
-                    (ids,),
-                )
-            ]
-            for first, last in _runs(seqs):
-                conn.execute(
-                    f"INSERT INTO {SCHEMA}.delivery_noted (first_seq, last_seq) VALUES (%s, %s)"
-                    " ON CONFLICT (first_seq) DO UPDATE"
-                    " SET last_seq = GREATEST(delivery_noted.last_seq, EXCLUDED.last_seq)",
-                    (first, last),
-                )
-        self.wake()
+        self._gauges = _gauges(metrics) if metrics is not None else None
+        ledger.store.listeners.append(self.wake)
 
     def wake(self) -> None:
         """Deliver now rather than at the next poll (safe from any thread)."""
@@ -112,30 +162,65 @@ class Deliveries:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
+        await self._until(self._prepare)
+        watch = asyncio.create_task(self._watch(), name="ledger-deliveries-watch")
+        try:
+            backoff = 0.2
+            while True:
+                try:
+                    if await self.step():
+                        backoff = 0.2
+                        continue
+                except Exception as exc:
+                    log.warning("deliveries wait: %s", exc)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                self._wake.clear()
+        finally:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watch
+
+    async def _until(self, step: Any) -> None:
         backoff = 0.2
         while True:
             try:
-                await asyncio.to_thread(self._start_position)
-                break
+                await step()
+                return
             except Exception as exc:
-                log.warning("deliveries wait for the database: %s", exc)
+                log.warning("deliveries wait to start: %s", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
-        while True:
-            try:
-                if await self.step():
-                    backoff = 0.2
-                    continue
-            except Exception as exc:
-                log.warning("deliveries wait: %s", exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-            self._wake.clear()
+
+    async def _prepare(self) -> None:
+        """The position (from the first start on, what is appended from then on), the stream,
+        each agency's consumer, and the subscription to the server's parking advisories."""
+        await asyncio.to_thread(self._start_position)
+        js = await self.bus.jetstream()
+        await self.ensure(js)
+        nc = self.bus.nc
+        assert nc is not None  # noqa: S101 (jetstream() returned: connected once)
+        advisory = f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{self.stream}.*"
+        await nc.subscribe(advisory, cb=self._on_parked)
+
+    async def ensure(self, js: JetStreamContext) -> None:
+        """Make (or bring up to date) the stream and every registered agency's consumer."""
+        if not self.agencies:  # delivering to no one: no stream to keep
+            return
+        config = delivery_stream(self.bus)
+        try:
+            await js.stream_info(self.stream)
+        except NotFoundError:
+            await js.add_stream(config)
+        for agency in self.agencies:
+            consumer = delivery_consumer(agency, self.bus, self.backoff, self.max_deliver)
+            # Without an action the server creates the durable, or updates it to this config.
+            await js.add_consumer(self.stream, consumer)
 
     async def step(self) -> bool:
-        """Deliver the next batch of noted entries; False when there was none (or no NATS)."""
+        """Deliver the next batch of appended entries; False when there was none (or no NATS)."""
         await self.bus.jetstream()  # connected once
         if not self.bus.connected:
             return False
@@ -145,14 +230,14 @@ class Deliveries:
             return await asyncio.shield(work)
         except asyncio.CancelledError:
             # Stopping: let the batch in hand end (its publication needs this loop) before the
-            # pool closes under it; unfinished, it is delivered again after the restart.
+            # pool closes under it; unfinished, it is published again after the restart, and
+            # the stream drops the repeats by their `Nats-Msg-Id`.
             await asyncio.wait({work}, timeout=10)
             raise
 
     # --- one batch, in a worker thread ----------------------------------------------------
 
     def _start_position(self) -> None:
-        """From the first start on, agencies receive what is appended from then on."""
         with self.ledger.store.connection() as conn:
             conn.execute(
                 f"INSERT INTO {SCHEMA}.delivery_position (delivered_seq)"
@@ -162,7 +247,10 @@ class Deliveries:
             conn.commit()
 
     def _deliver_batch(self, loop: asyncio.AbstractEventLoop) -> bool:
-        """Publish the next noted entries and move the position; False when there were none."""
+        """Publish the next appended entries and move the position; False when there were none.
+
+        Appends are serialised by one lock and commit in `ledger_seq` order, so every entry
+        this reads is complete with its access facts, and none before it is still to come."""
         with self.ledger.store.connection() as conn, conn.transaction():
             row = conn.execute(
                 f"SELECT delivered_seq FROM {SCHEMA}.delivery_position FOR UPDATE SKIP LOCKED"
@@ -170,14 +258,9 @@ class Deliveries:
             if row is None:  # another ledger process is delivering
                 return False
             delivered = int(row[0])
-            bound = _noted_bound(conn, delivered)
-            if bound <= delivered:
-                self._note_idle(conn, delivered)
+            entries = feed_on(conn, delivered, self.batch)
+            if not entries:
                 return False
-            self._idle_since = None
-            limit = min(self.batch, bound - delivered)
-            entries = [e for e in feed_on(conn, delivered, limit) if e["ledger_seq"] <= bound]
-            upto = entries[-1]["ledger_seq"] if len(entries) == limit else bound
             messages = self.messages(entries, CaseAccess(_fetch_on(conn)))
             if messages:
                 future = asyncio.run_coroutine_threadsafe(self._publish(messages), loop)
@@ -186,8 +269,8 @@ class Deliveries:
                 except BaseException:
                     future.cancel()
                     raise
+            upto = int(entries[-1]["ledger_seq"])
             conn.execute(f"UPDATE {SCHEMA}.delivery_position SET delivered_seq = %s", (upto,))
-            conn.execute(f"DELETE FROM {SCHEMA}.delivery_noted WHERE last_seq <= %s", (upto,))
         self.published += len(messages)
         return True
 
@@ -196,13 +279,17 @@ class Deliveries:
         out: list[Message] = []
         if not entries:
             return out
-        cipher = self.ledger.cipher
         for agency in self.agencies:
-            for entry in feed_view(agency.user, entries, access, cipher):
+            for entry in agency_view(agency, entries, access):
                 subject = self._subject(agency, entry["event"])
                 if subject is None:
                     continue
-                headers = {SEQ_HEADER: str(entry["ledger_seq"]), HASH_HEADER: entry["hash"]}
+                seq = str(entry["ledger_seq"])
+                headers = {
+                    SEQ_HEADER: seq,
+                    HASH_HEADER: entry["hash"],
+                    "Nats-Msg-Id": f"{agency.id}.{seq}",
+                }
                 out.append((subject, _json(entry), headers))
         return out
 
@@ -216,62 +303,142 @@ class Deliveries:
         return self.bus.prefixed(delivery_subject(agency.id, subject))
 
     async def _publish(self, messages: Sequence[Message]) -> None:
-        nc = self.bus.nc
-        if nc is None or not nc.is_connected:
-            raise ConnectionError("NATS is not connected")
-        for subject, body, headers in messages:
-            await nc.publish(subject, body, headers=headers)
-        await nc.flush(timeout=10)
+        """Publish with up to `_IN_FLIGHT` acks awaited at once; every one stored, or raise."""
+        js = await self.bus.jetstream()
+        gate = asyncio.Semaphore(_IN_FLIGHT)
 
-    def _note_idle(self, conn: psycopg.Connection[Any], delivered: int) -> None:
-        """Say so when entries wait for a noting that does not come (a ledger process of an
-        older version appended them): an operator moves `delivery_position` past them."""
-        now = time.monotonic()
-        if self._idle_since is None:
-            self._idle_since = now
-            return
-        if now - self._idle_since < _STUCK_SECONDS:
-            return
-        self._idle_since = now
-        row = conn.execute(f"SELECT max(ledger_seq) FROM {SCHEMA}.entries").fetchone()
-        if row and row[0] and int(row[0]) > delivered:
-            log.warning(
-                "deliveries wait at ledger_seq %d: entry %d is not noted as appended by the intake",
-                delivered,
-                delivered + 1,
-            )
+        async def one(subject: str, body: bytes, headers: dict[str, str]) -> None:
+            async with gate:
+                await js.publish(subject, body, stream=self.stream, headers=headers)
 
+        await asyncio.gather(*(one(*m) for m in messages))
+        now = time.time()
+        prefix = self.bus.prefixed(DELIVERY_PREFIX)
+        for subject, _, _ in messages:
+            self.last_delivery[subject.removeprefix(prefix).split(".", 1)[0]] = now
 
-class NotingIntake:
-    """The ledger's intake, then the note that its appended entries may now be delivered."""
+    # --- parking --------------------------------------------------------------------------
 
-    def __init__(self, intake: BatchHandler, deliveries: Deliveries) -> None:
-        self.intake = intake
-        self.deliveries = deliveries
-
-    def __call__(self, batch: Sequence[Delivery]) -> list[Outcome]:
-        outcomes = self.intake(batch)
-        appended = [d for d, o in zip(batch, outcomes, strict=True) if o == ACK]
+    async def _on_parked(self, msg: Any) -> None:
+        """A message an agency did not ack `max_deliver` times: record it for the operators."""
         try:
-            self.deliveries.noted(appended)
+            advisory = json.loads(msg.data)
+            durable, stream_seq = str(advisory["consumer"]), int(advisory["stream_seq"])
+            js = await self.bus.jetstream()
+            stored = await js.get_msg(self.stream, stream_seq)
+            headers = stored.headers or {}
+            agency = durable.removeprefix("agency-")
+            ledger_seq = int(headers.get(SEQ_HEADER, "0"))
+            await asyncio.to_thread(self._park, agency, ledger_seq, stream_seq)
         except Exception as exc:
-            # Redelivered, the batch is known and noted again: nothing is delivered unnoted.
-            return [Retry(f"deliveries could not note the batch: {exc!r}") for _ in batch]
-        return outcomes
+            log.warning("a parking advisory could not be recorded: %s", exc)
+            return
+        log.warning(
+            "delivery %d to %s parked after %d attempts", ledger_seq, agency, self.max_deliver
+        )
+
+    def _park(self, agency: str, ledger_seq: int, stream_seq: int) -> None:
+        with self.ledger.store.connection() as conn:
+            conn.execute(
+                f"INSERT INTO {SCHEMA}.delivery_parked (agency, ledger_seq, stream_seq)"
+                " VALUES (%s, %s, %s) ON CONFLICT (agency, ledger_seq) DO UPDATE"
+                " SET stream_seq = EXCLUDED.stream_seq, parked_at = clock_timestamp(),"
+                " redelivered_at = NULL",
+                (agency, ledger_seq, stream_seq),
+            )
+            conn.commit()
+
+    def parked(self) -> list[dict[str, Any]]:
+        """The parked deliveries not delivered again since, oldest first."""
+        rows = self.ledger.fetch(
+            "SELECT agency, ledger_seq, stream_seq, parked_at FROM {schema}.delivery_parked"
+            " WHERE redelivered_at IS NULL ORDER BY parked_at, agency, ledger_seq"
+        )
+        return [
+            {"agency": a, "ledger_seq": int(q), "stream_seq": int(s), "parked_at": t.isoformat()}
+            for a, q, s, t in rows
+        ]
+
+    async def redeliver(self, agency: str, ledger_seq: int) -> bool:
+        """Deliver a parked message again (as a new message of the stream, so the consumer
+        takes it with its whole back-off anew); False when no such parked message is held."""
+        rows = await asyncio.to_thread(
+            self.ledger.fetch,
+            "SELECT stream_seq FROM {schema}.delivery_parked"
+            " WHERE agency = %s AND ledger_seq = %s AND redelivered_at IS NULL",
+            (agency, ledger_seq),
+        )
+        if not rows:
+            return False
+        js = await self.bus.jetstream()
+        stored = await js.get_msg(self.stream, int(rows[0][0]))
+        headers = {k: v for k, v in (stored.headers or {}).items() if k != "Nats-Msg-Id"}
+        headers["Nats-Msg-Id"] = f"{agency}.{ledger_seq}.again-{time.time_ns()}"
+        await js.publish(
+            str(stored.subject), stored.data or b"", stream=self.stream, headers=headers
+        )
+        await asyncio.to_thread(self._redelivered, agency, ledger_seq)
+        return True
+
+    def _redelivered(self, agency: str, ledger_seq: int) -> None:
+        with self.ledger.store.connection() as conn:
+            conn.execute(
+                f"UPDATE {SCHEMA}.delivery_parked SET redelivered_at = clock_timestamp()"
+                " WHERE agency = %s AND ledger_seq = %s",
+                (agency, ledger_seq),
+            )
+            conn.commit()
+
+    # --- what operators see ---------------------------------------------------------------
+
+    async def _watch(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                await self.observe()
+            await asyncio.sleep(_WATCH_SECONDS)
+
+    async def observe(self) -> dict[str, dict[str, float]]:
+        """Per agency: messages not yet acked (`lag`), parked, and the last delivery's time."""
+        js = await self.bus.jetstream()
+        parked: dict[str, int] = {}
+        for row in await asyncio.to_thread(self.parked):
+            parked[row["agency"]] = parked.get(row["agency"], 0) + 1
+        out: dict[str, dict[str, float]] = {}
+        for agency in self.agencies:
+            info = await js.consumer_info(self.stream, agency.durable)
+            lag = float((info.num_pending or 0) + (info.num_ack_pending or 0))
+            active = info.delivered.last_active if info.delivered else None
+            last = active.timestamp() if isinstance(active, datetime) else 0.0
+            out[agency.id] = {"lag": lag, "parked": float(parked.get(agency.id, 0)), "last": last}
+        if self._gauges is not None:
+            for agency_id, figures in out.items():
+                for name, gauge in self._gauges.items():
+                    gauge.labels(agency_id).set(figures[name])
+        return out
 
 
-def _noted_bound(conn: psycopg.Connection[Any], delivered: int) -> int:
-    """The end of the run of noted entries that starts right after `delivered`."""
-    bound = delivered
-    for first, last in conn.execute(
-        f"SELECT first_seq, last_seq FROM {SCHEMA}.delivery_noted WHERE last_seq > %s"
-        " ORDER BY first_seq",
-        (delivered,),
-    ):
-        if first > bound + 1:
-            break
-        bound = max(bound, int(last))
-    return bound
+def _gauges(metrics: Metrics) -> dict[str, Gauge]:
+    """The ledger's delivery metrics (docs/operations.md), by agency."""
+    return {
+        "lag": Gauge(
+            "caseline_delivery_lag_messages",
+            "Deliveries an agency has not acked yet (pending and in flight)",
+            ["agency"],
+            registry=metrics.registry,
+        ),
+        "parked": Gauge(
+            "caseline_delivery_parked_messages",
+            "Deliveries parked after max_deliver attempts, not delivered again since",
+            ["agency"],
+            registry=metrics.registry,
+        ),
+        "last": Gauge(
+            "caseline_delivery_last_timestamp_seconds",
+            "When the agency's consumer last handed it a delivery (Unix time; 0: never)",
+            ["agency"],
+            registry=metrics.registry,
+        ),
+    }
 
 
 def _fetch_on(conn: psycopg.Connection[Any]) -> Any:
@@ -281,29 +448,6 @@ def _fetch_on(conn: psycopg.Connection[Any]) -> Any:
         return list(conn.execute(statement.replace("{schema}", SCHEMA), params).fetchall())
 
     return fetch
-
-
-def _runs(seqs: Sequence[int]) -> list[tuple[int, int]]:
-    """Consecutive positions as (first, last) runs: each is noted as a whole or not at all."""
-    runs: list[tuple[int, int]] = []
-    for seq in seqs:
-        if runs and seq == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], seq)
-        elif not runs or seq > runs[-1][1]:
-            runs.append((seq, seq))
-    return runs
-
-
-def _event_id(delivery: Delivery) -> str | None:
-    """The event id of a message (its `Nats-Msg-Id`, which the intake checked, or its body's)."""
-    candidate: Any = delivery.headers.get("Nats-Msg-Id")
-    if candidate is None:
-        with contextlib.suppress(ValueError, AttributeError):
-            candidate = json.loads(delivery.data).get("id")
-    try:
-        return str(UUID(str(candidate)))
-    except ValueError:
-        return None
 
 
 def _json(entry: dict[str, Any]) -> bytes:

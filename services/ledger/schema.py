@@ -28,8 +28,9 @@ SCHEMA = "ledger"
 TABLES = (
     "entries", "tree_nodes", "checkpoints", "cosignatures", "audit_anchors", "key_handovers",
 )  # fmt: skip
-DELIVERY_TABLES = ("delivery_position", "delivery_noted")
-"""Where the agencies' deliveries stand (`deliveries`): positions, so not append-only."""
+DELIVERY_TABLES = ("delivery_position", "delivery_parked")
+"""Where the agencies' deliveries stand (`deliveries`): a position and parked messages, so not
+append-only."""
 
 _CREATE = f"""
 CREATE SCHEMA IF NOT EXISTS {SCHEMA};
@@ -95,9 +96,13 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.delivery_position (
     only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
     delivered_seq bigint NOT NULL
 );
-CREATE TABLE IF NOT EXISTS {SCHEMA}.delivery_noted (
-    first_seq bigint PRIMARY KEY,
-    last_seq bigint NOT NULL
+CREATE TABLE IF NOT EXISTS {SCHEMA}.delivery_parked (
+    agency text NOT NULL,
+    ledger_seq bigint NOT NULL,
+    stream_seq bigint NOT NULL,
+    parked_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    redelivered_at timestamptz,
+    PRIMARY KEY (agency, ledger_seq)
 );
 CREATE OR REPLACE FUNCTION {SCHEMA}.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

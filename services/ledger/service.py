@@ -13,6 +13,7 @@ from services.ledger.application import LedgerApplication
 from services.ledger.audit_api import router as audit_router
 from services.ledger.checkpoints_api import router as checkpoints_router
 from services.ledger.deliveries import Deliveries
+from services.ledger.deliveries_api import router as deliveries_router
 from services.ledger.inbound import LedgerIntake
 from services.ledger.reconcile_api import router as reconcile_router
 from shared.agencies import load_agencies
@@ -30,6 +31,7 @@ __all__ = ["create_app"]
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
+    held: dict[str, Deliveries] = {}
 
     async def start(parts: ServiceParts) -> None:
         ledger = await asyncio.to_thread(
@@ -42,7 +44,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         parts.bus = bus
         # An unreadable registry stops the start: delivering to no one would go unnoticed.
         agencies = load_agencies(settings.agencies_file) if settings.agencies_file else ()
-        deliveries = Deliveries(ledger, bus, agencies)
+        deliveries = Deliveries(ledger, bus, agencies, metrics=parts.metrics)
+        held["deliveries"] = deliveries
         intake = LedgerIntake(
             ledger.store, settings.subject_prefix, ledger.note_access, keys=origin_keys(settings)
         )
@@ -50,7 +53,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             bus,
             "ledger",
             ["caseline.>"],
-            deliveries.noting(intake),
+            intake,
             parts.metrics,
             # One transaction (and one tree extension) for up to this many events: a backlog is
             # appended in a few large batches; a live event is fetched at once all the same.
@@ -80,11 +83,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await asyncio.to_thread(parts.application.close)
             parts.application = None
 
-    return create_service_app(
+    app = create_service_app(
         "ledger",
         settings,
-        routers=[router, checkpoints_router, reconcile_router, audit_router],
+        routers=[router, checkpoints_router, reconcile_router, audit_router, deliveries_router],
         start=start,
         stop=stop,
         description="The append-only, hash-chained record of every event; timelines and proofs.",
     )
+    app.state.deliveries = held
+    return app

@@ -38,9 +38,10 @@ _HEADER = (
 _DESCRIPTION = """\
 Every Caseline service publishes what it records as CloudEvents 1.0 in structured JSON mode on
 NATS JetStream, after committing it to its own event store. Subjects are
-`caseline.<service>.<EventName>.<case_id>`: follow one event type
-(`caseline.judicial.ReleaseOrdered.*`), one service (`caseline.programmes.>`) or one case
-(`caseline.*.*.<case_id>`). The ledger consumes every event type. Payloads are validated by the
+`caseline.<service>.<EventName>.<case_id>`, read by the services and the ledger, which consumes
+every event type. Partner agencies do not read these subjects: each receives what it may see,
+redacted, from its own durable consumer `agency-<id>` of the stream `CASELINE_DELIVERIES`, on
+`deliver.<id>.caseline.<service>.<EventName>.<case_id>` (docs/agencies.md). Payloads are validated by the
 models of `shared/events`; their JSON Schemas are served at `GET /schemas/<service>.<EventName>.vN`.
 """
 

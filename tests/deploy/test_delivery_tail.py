@@ -1,11 +1,11 @@
-"""The ledger's tail of its entries for the agencies' deliveries: an entry goes out only once the
-intake has noted its access facts, so a sealing or a voided link in the same batch already counts;
-the position moves past what was published, and stays where it is while nothing is noted."""
+"""The ledger's tail of its entries for the agencies' deliveries, over a real nats-server and
+PostgreSQL: an entry goes out once appended (its access facts are in the append's transaction),
+into the deliveries' stream, which each agency pulls from its own durable consumer — resuming
+where it left off, retried with back-off, parked after `max_deliver`, delivered again on request."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
@@ -55,49 +55,41 @@ class Tail:
     ledger: LedgerApplication
     bus: Bus
     deliveries: Deliveries
-    listener: Any
-    sub: Any
+    agency: Any
 
     def intake(self) -> LedgerIntake:
         # Deliveries are handed over directly, on unprefixed subjects (see `_message`).
         return LedgerIntake(
-            self.ledger.store,
-            "",
-            self.ledger.note_access,
-            keys=origin_keys(self.settings),
+            self.ledger.store, "", self.ledger.note_access, keys=origin_keys(self.settings)
         )
 
-    async def received(self) -> dict[str, list[dict[str, Any]]]:
-        """What each agency received so far: everything published before a marker the test
-        sends on the ledger's own connection, which arrives after all of it."""
-        marker = self.bus.prefixed("deliver.marker.end")
-        await self.bus.nc.publish(marker, b"")  # type: ignore[union-attr]
-        out: dict[str, list[dict[str, Any]]] = {a.id: [] for a in AGENCIES}
-        while (msg := await self.sub.next_msg(timeout=10)).subject != marker:
-            if msg.subject == self.bus.prefixed(_PROBE):
-                continue
-            agency = msg.subject.removeprefix(self.bus.prefixed("deliver.")).split(".", 1)[0]
-            out[agency].append(json.loads(msg.data))
+    async def pull(self, agency: str, most: int = 100, ack: bool = True) -> list[Any]:
+        """Up to `most` messages of the agency's consumer (acked unless told), as it pulls them."""
+        js = self.agency.jetstream(timeout=5)
+        sub = await js.pull_subscribe_bind(f"agency-{agency}", stream=self.deliveries.stream)
+        try:
+            msgs = await sub.fetch(most, timeout=1)
+        except (NatsTimeoutError, TimeoutError):
+            return []
+        finally:
+            await sub.unsubscribe()
+        for msg in msgs if ack else ():
+            await msg.ack_sync()
+        return list(msgs)
+
+    async def drain(self, agency: str) -> list[Any]:
+        """Everything the agency's consumer hands it now (one in flight at a time), acked."""
+        out: list[Any] = []
+        while got := await self.pull(agency, most=1):
+            out += got
         return out
+
+    async def received(self) -> dict[str, list[dict[str, Any]]]:
+        return {a.id: [json.loads(m.data) for m in await self.drain(a.id)] for a in AGENCIES}
 
     def position(self) -> int:
         rows = self.ledger.fetch("SELECT delivered_seq FROM {schema}.delivery_position")
         return int(rows[0][0])
-
-
-_PROBE = "deliver.probe.ready"
-
-
-async def _until_live(bus: Bus, sub: Any) -> None:
-    """A core subscription can miss what another connection publishes a few milliseconds after
-    it was made: only a message received proves it is in place."""
-    for _ in range(100):
-        await bus.nc.publish(bus.prefixed(_PROBE), b"")  # type: ignore[union-attr]
-        await bus.nc.flush()  # type: ignore[union-attr]
-        with contextlib.suppress(NatsTimeoutError):
-            await sub.next_msg(timeout=0.2)
-            return
-    raise AssertionError("the listener's subscription never received")
 
 
 @pytest.fixture(params=["owner", "ledger role"])
@@ -126,40 +118,36 @@ async def tail(ledger_settings: Settings) -> AsyncIterator[Tail]:
     ledger = await asyncio.to_thread(LedgerApplication, settings)
     bus = Bus(settings, "ledger")
     bus.start()
-    await bus.jetstream()
-    deliveries = Deliveries(ledger, bus, AGENCIES)
-    await asyncio.to_thread(deliveries._start_position)
-    listener = await nats.connect(settings.nats_url)
-    sub = await listener.subscribe(bus.prefixed("deliver.>"))
-    await _until_live(bus, sub)
+    js = await bus.jetstream()
+    deliveries = Deliveries(ledger, bus, AGENCIES, backoff=(0.3, 0.3), max_deliver=2)
+    await deliveries._prepare()
+    agency = await nats.connect(settings.nats_url)
     try:
-        yield Tail(settings, ledger, bus, deliveries, listener, sub)
+        yield Tail(settings, ledger, bus, deliveries, agency)
     finally:
-        await listener.close()
+        await agency.close()
+        await js.delete_stream(deliveries.stream)
         await bus.close()
         await asyncio.to_thread(ledger.close)
 
 
-async def _append(tail: Tail, handler: Any, messages: Sequence[Delivery]) -> None:
-    outcomes = await asyncio.to_thread(handler, list(messages))
+async def _append(tail: Tail, messages: Sequence[Delivery]) -> None:
+    outcomes = await asyncio.to_thread(tail.intake(), list(messages))
     assert outcomes == ["ack"] * len(messages)
 
 
-async def test_an_entry_waits_until_the_intake_has_noted_its_access_facts(tail):
+async def test_an_appended_entry_is_delivered_as_the_agency_may_see_it(tail):
     case_id = str(uuid4())
-    message = _message(_evidence("SCELLE-1"), case_id, "police-a")
-    await _append(tail, tail.intake(), [message])  # appended, its note not yet taken
+    await _append(tail, [_message(_evidence("SCELLE-1"), case_id, "police-a")])
 
-    waited = await tail.deliveries.step()
-    position = tail.position()
-    await asyncio.to_thread(tail.deliveries.noted, [message])
     delivered = await tail.deliveries.step()
     received = await tail.received()
 
-    assert (waited, delivered) == (False, True)
-    assert position == 0
+    assert delivered is True
     assert tail.position() == 1
-    assert [e["event"]["subject"] for e in received["police-a"]] == [case_id]
+    (entry,) = received["police-a"]
+    assert (entry["event"]["subject"], entry["ledger_seq"]) == (case_id, 1)
+    assert len(entry["hash"]) == 64
 
 
 async def test_a_sealing_in_the_same_batch_hides_the_case_from_those_who_may_not_see_it(tail):
@@ -169,7 +157,7 @@ async def test_a_sealing_in_the_same_batch_hides_the_case_from_those_who_may_not
         _message(_sealing(), case_id, "tribunal"),
         _message(_evidence("SCELLE-3"), case_id, "police-a"),
     ]
-    await _append(tail, tail.deliveries.noting(tail.intake()), batch)
+    await _append(tail, batch)
 
     assert await tail.deliveries.step()
     received = await tail.received()
@@ -178,17 +166,79 @@ async def test_a_sealing_in_the_same_batch_hides_the_case_from_those_who_may_not
     assert [e["ledger_seq"] for e in received["inspection"]] == [1, 2, 3]
 
 
-async def test_the_position_moves_past_every_batch_and_nothing_is_delivered_twice(tail):
-    noting = tail.deliveries.noting(tail.intake())
+async def test_a_batch_published_again_after_a_crash_is_not_stored_twice(tail):
     case_id = str(uuid4())
     for item in ("SCELLE-4", "SCELLE-5"):
-        await _append(tail, noting, [_message(_evidence(item), case_id, "police-a")])
+        await _append(tail, [_message(_evidence(item), case_id, "police-a")])
         assert await tail.deliveries.step()
+    # As if the ledger stopped after publishing, before its position moved.
+    await asyncio.to_thread(
+        tail.ledger.fetch, "UPDATE {schema}.delivery_position SET delivered_seq = 0 RETURNING 1"
+    )
 
     again = await tail.deliveries.step()
     received = await tail.received()
 
-    assert again is False
+    assert again is True
     assert tail.position() == 2
     assert [e["ledger_seq"] for e in received["police-a"]] == [1, 2]
-    assert tail.ledger.fetch("SELECT count(*) FROM {schema}.delivery_noted") == [(0,)]
+
+
+async def test_an_agency_killed_mid_stream_resumes_with_every_entry_once_and_in_order(tail):
+    cases = [str(uuid4()) for _ in range(3)]
+    await _append(tail, [
+        _message(_evidence(f"S-{i}"), cases[i % 3], "police-a") for i in range(30)
+    ])  # fmt: skip
+    sealed = str(uuid4())
+    await _append(tail, [_message(_evidence("S-X"), sealed, "police-a"),
+                         _message(_sealing(), sealed, "tribunal")])  # fmt: skip
+    while await tail.deliveries.step():
+        pass
+
+    first = [m for _ in range(10) for m in await tail.pull("police-a", most=1)]
+    held = await tail.pull("police-a", most=1, ack=False)  # in hand when it is killed
+    await tail.agency.close()
+    tail.agency = await nats.connect(tail.settings.nats_url)
+    rest = await tail.drain("police-a")
+
+    acked = [json.loads(m.data) for m in [*first, *rest]]
+    seqs = [e["ledger_seq"] for e in acked]
+    assert len(first) == 10
+    assert json.loads(held[0].data)["ledger_seq"] == 11
+    assert sorted(seqs) == list(range(1, 31)) == sorted(set(seqs))
+    for case_id in cases:
+        mine = [e["ledger_seq"] for e in acked if e["event"]["subject"] == case_id]
+        assert mine == sorted(mine)
+    assert sealed not in {e["event"]["subject"] for e in acked}
+
+
+async def test_a_delivery_never_acked_is_parked_then_delivered_again_on_request(tail):
+    case_id = str(uuid4())
+    await _append(tail, [_message(_evidence("SCELLE-P"), case_id, "police-a")])
+    assert await tail.deliveries.step()
+
+    for _ in range(2):  # max_deliver: each attempt taken and not acked
+        got: list[Any] = []
+        for _ in range(20):
+            got = await tail.pull("police-a", most=1, ack=False)
+            if got:
+                break
+        assert len(got) == 1
+    parked: list[dict[str, Any]] = []
+    for _ in range(15):  # the server parks it when the agency next asks (an advisory)
+        assert await tail.pull("police-a", most=1, ack=False) == []
+        if parked := await asyncio.to_thread(tail.deliveries.parked):
+            break
+    after_parking = await tail.drain("police-a")
+    done = await tail.deliveries.redeliver("police-a", 1)
+    again = await tail.drain("police-a")
+    figures = await tail.deliveries.observe()
+
+    assert [(p["agency"], p["ledger_seq"]) for p in parked] == [("police-a", 1)]
+    assert after_parking == []
+    assert done is True
+    assert [json.loads(m.data)["ledger_seq"] for m in again] == [1]
+    assert tail.deliveries.parked() == []
+    assert figures["police-a"]["parked"] == 0
+    assert figures["police-a"]["lag"] == 0
+    assert figures["police-a"]["last"] > 0

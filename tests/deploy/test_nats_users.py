@@ -19,9 +19,11 @@ from caseline.natsconf import CONSUMERS, DEFAULT_PATH, DEFAULT_REGISTRY, render,
 from services.assessment.inbound import reactions as assessment_reactions
 from services.intake.service import _reactions as intake_reactions
 from services.judicial.service import _reactions as judicial_reactions
+from services.ledger.deliveries import delivery_consumer, delivery_stream
 from services.programmes.inbound import reactions as programmes_reactions
 from shared.agencies import load_agencies
 from shared.events import EVENT_TYPES
+from shared.kit.bus import Bus
 from shared.kit.runtime import access_reactions
 from shared.kit.settings import Settings
 from tests.deploy.support import (
@@ -36,6 +38,7 @@ from tests.deploy.support import (
 from tests.deploy.support import nats_environment as nats_env
 
 AGENCIES = load_agencies(ROOT / DEFAULT_REGISTRY)
+BY_ID = {a.id: a for a in AGENCIES}
 NGO, OTHER_NGO = "ngo-sahel-avenir", "ngo-nouveau-depart"
 
 
@@ -58,15 +61,18 @@ def test_agencies_conf_is_generated_from_the_agency_registry():
     assert (ROOT / DEFAULT_PATH).read_text() == render(AGENCIES), "run `caseline nats-config`"
 
 
-def test_each_agency_may_read_only_its_own_deliveries_and_publish_nothing():
+def test_each_agency_may_only_pull_its_own_consumer_of_the_deliveries():
     by_name = {u.name: u for u in users(AGENCIES)}
 
     for agency in AGENCIES:
         user = by_name[f"agency-{agency.id}"]
-        assert user.subscribe == (f"deliver.{agency.id}.>",)
-        assert user.publish == ()
+        own = f"CASELINE_DELIVERIES.agency-{agency.id}"
+        assert user.subscribe == (f"_INBOX.agency-{agency.id}.>",)
+        assert user.publish == (
+            f"$JS.API.CONSUMER.INFO.{own}", f"$JS.API.CONSUMER.MSG.NEXT.{own}", f"$JS.ACK.{own}.>",
+        )  # fmt: skip
         for _, subject in _event_subjects():
-            assert not any(_matches(p, subject) for p in user.subscribe)
+            assert not any(_matches(p, subject) for p in (*user.subscribe, *user.publish))
 
 
 def test_each_service_may_publish_only_its_own_events():
@@ -83,12 +89,13 @@ def test_no_service_holds_the_stream_administration_or_anothers_consumers():
         if not user.name.startswith("svc-"):
             continue
         own = CONSUMERS[user.name.removeprefix("svc-")]
-        api = [s for s in user.publish if s.startswith("$JS.")]
+        # The ledger's deliveries' stream and its agencies' consumers are its own (below).
+        api = [s for s in user.publish if s.startswith("$JS.") and "_DELIVERIES" not in s]
 
         assert "$JS.API.STREAM.INFO.CASELINE" in api
         for subject in set(api) - {"$JS.API.STREAM.INFO.CASELINE"}:
             assert subject.removesuffix(".>").rsplit(".", 1)[1] in own, subject
-        assert user.subscribe == (f"_INBOX.{user.name}.>",)
+        assert user.subscribe[0] == f"_INBOX.{user.name}.>"
 
 
 class _AnyApplication:
@@ -249,28 +256,98 @@ async def test_an_agency_cannot_publish_at_all(server):
     assert sum("permissions violation for publish" in e for e in errors) == 2, errors
 
 
-async def test_an_agency_receives_what_the_ledger_delivers_to_it(server):
-    agency = await nats.connect(_url(server, f"agency-{NGO}"))
+def _ledger_bus() -> Bus:
+    return Bus(Settings(environment="test"), "ledger")
+
+
+@pytest.fixture(scope="module")
+def deliveries(server: Server) -> None:
+    """As the ledger does it with its own user: the deliveries' stream, the two organisations'
+    consumers, and one delivery to each."""
+    asyncio.run(_ledger_delivers(server))
+
+
+async def _ledger_delivers(server: Server) -> None:
     ledger = await nats.connect(_url(server, "svc-ledger"), inbox_prefix="_INBOX.svc-ledger")
-    subject = f"deliver.{NGO}.caseline.programmes.ReferralAccepted.case-1"
+    bus = _ledger_bus()
     try:
-        sub = await agency.subscribe(f"deliver.{NGO}.>")
-        await agency.flush()
-        # A core subscription made on another connection can miss a message published a few
-        # milliseconds after it: publish until one arrives (only a delivery proves it works).
-        for _ in range(50):
-            await ledger.publish(subject, b'{"ok":1}')
-            await ledger.flush()
-            with contextlib.suppress(NatsError, TimeoutError):
-                msg = await sub.next_msg(timeout=0.2)
-                break
-        else:
-            raise AssertionError("no delivery reached the agency")
+        js = ledger.jetstream(timeout=5)
+        await js.add_stream(delivery_stream(bus))
+        for agency in (BY_ID[NGO], BY_ID[OTHER_NGO]):
+            await js.add_consumer("CASELINE_DELIVERIES", delivery_consumer(agency, bus))
+            await js.consumer_info("CASELINE_DELIVERIES", agency.durable)
+            subject = f"deliver.{agency.id}.caseline.programmes.ReferralAccepted.case-1"
+            await js.publish(subject, agency.id.encode(), headers={"Nats-Msg-Id": agency.id})
     finally:
-        await agency.close()
         await ledger.close()
 
-    assert (msg.subject, msg.data) == (subject, b'{"ok":1}')
+
+async def test_an_agency_pulls_and_acks_what_the_ledger_delivers_to_it(server, deliveries):
+    agency = await nats.connect(_url(server, f"agency-{NGO}"), inbox_prefix=f"_INBOX.agency-{NGO}")
+    try:
+        js = agency.jetstream(timeout=5)
+        sub = await js.pull_subscribe_bind(f"agency-{NGO}", stream="CASELINE_DELIVERIES")
+        (msg,) = await sub.fetch(1, timeout=5)
+        await msg.ack_sync()
+        info = await js.consumer_info("CASELINE_DELIVERIES", f"agency-{NGO}")
+    finally:
+        await agency.close()
+
+    assert (msg.subject, msg.data) == (
+        f"deliver.{NGO}.caseline.programmes.ReferralAccepted.case-1",
+        NGO.encode(),
+    )
+    assert info.num_ack_pending == 0
+
+
+_DS = "CASELINE_DELIVERIES"
+AGENCY_API_REFUSED = {
+    "bind another agency's consumer": f"$JS.API.CONSUMER.MSG.NEXT.{_DS}.agency-{OTHER_NGO}",
+    "read another agency's consumer": f"$JS.API.CONSUMER.INFO.{_DS}.agency-{OTHER_NGO}",
+    "ack for another agency": f"$JS.ACK.{_DS}.agency-{OTHER_NGO}.1.1.1.1.0",
+    "create a consumer by name": f"$JS.API.CONSUMER.CREATE.{_DS}.spy",
+    "create a durable consumer": f"$JS.API.CONSUMER.DURABLE.CREATE.{_DS}.spy",
+    "an ephemeral consumer on the deliveries": f"$JS.API.CONSUMER.CREATE.{_DS}",
+    "re-point its own consumer": f"$JS.API.CONSUMER.DURABLE.CREATE.{_DS}.agency-{NGO}",
+    "delete its own consumer": f"$JS.API.CONSUMER.DELETE.{_DS}.agency-{NGO}",
+    "delete another's consumer": f"$JS.API.CONSUMER.DELETE.{_DS}.agency-{OTHER_NGO}",
+    "list the consumers": f"$JS.API.CONSUMER.LIST.{_DS}",
+    "read a stored delivery": f"$JS.API.STREAM.MSG.GET.{_DS}",
+    "read a delivery directly": f"$JS.API.DIRECT.GET.{_DS}",
+    "purge the deliveries": f"$JS.API.STREAM.PURGE.{_DS}",
+    "the events stream's info": "$JS.API.STREAM.INFO.CASELINE",
+    "a consumer on the events stream": "$JS.API.CONSUMER.CREATE.CASELINE",
+    "pull the ledger's consumer": "$JS.API.CONSUMER.MSG.NEXT.CASELINE.ledger",
+    "read a stored event": "$JS.API.STREAM.MSG.GET.CASELINE",
+    "publish an event": "caseline.programmes.ProgrammeCreated.p-1",
+    "forge a delivery": f"deliver.{OTHER_NGO}.caseline.intake.ArrestRecorded.c-1",
+}
+
+
+@pytest.mark.parametrize("subject", AGENCY_API_REFUSED.values(), ids=AGENCY_API_REFUSED.keys())
+async def test_every_forbidden_action_of_an_agency_is_refused_by_the_server(
+    server, deliveries, subject
+):
+    errors = await _errors_of(_url(server, f"agency-{NGO}"), _publish(subject))
+
+    assert f'permissions violation for publish to "{subject.lower()}"' in " ".join(errors)
+
+
+async def test_an_agency_cannot_take_another_agencys_deliveries(server, deliveries):
+    async def act(nc: Any) -> None:
+        js = nc.jetstream(timeout=1)
+        sub = await js.pull_subscribe_bind(f"agency-{OTHER_NGO}", stream=_DS)
+        await sub.fetch(1, timeout=1)
+
+    errors = await _errors_of(_url(server, f"agency-{NGO}"), act)
+    nc = await nats.connect(_url(server, "ops"))
+    try:
+        info = await nc.jetstream(timeout=5).consumer_info(_DS, f"agency-{OTHER_NGO}")
+    finally:
+        await nc.close()
+
+    assert "permissions violation for publish" in " ".join(errors), errors
+    assert (info.num_pending, info.num_ack_pending) == (1, 0)
 
 
 SERVICE_REFUSED = {

@@ -81,6 +81,7 @@ def test_a_previous_release_database_is_migrated_and_every_chain_verifies(
     assert _rows(settings, "SELECT version, adopted FROM ledger.schema_migrations ORDER BY 1") == [
         (1, True),
         (2, False),
+        (3, False),
     ]
     assert _rows(
         settings,
