@@ -308,3 +308,20 @@ def _event_id(delivery: Delivery) -> str | None:
 
 def _json(entry: dict[str, Any]) -> bytes:
     return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+# --- The same selection for the agencies' other channels (services/ledger/webhooks.py) ---------
+
+
+def appended_bound(conn: psycopg.Connection[Any]) -> int:
+    """The last `ledger_seq` up to which every entry is appended with its access facts: what
+    the NATS deliveries have passed, then the run of noted entries after it."""
+    row = conn.execute(f"SELECT delivered_seq FROM {SCHEMA}.delivery_position").fetchone()
+    return _noted_bound(conn, int(row[0]) if row else 0)
+
+
+def agency_view(
+    agency: Agency, entries: Sequence[dict[str, Any]], conn: psycopg.Connection[Any], cipher: Any
+) -> list[dict[str, Any]]:
+    """What `agency` may see of these entries, as its NATS deliveries carry them."""
+    return feed_view(agency.user, entries, CaseAccess(_fetch_on(conn)), cipher)

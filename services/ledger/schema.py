@@ -28,7 +28,9 @@ SCHEMA = "ledger"
 TABLES = (
     "entries", "tree_nodes", "checkpoints", "cosignatures", "audit_anchors", "key_handovers",
 )  # fmt: skip
-DELIVERY_TABLES = ("delivery_position", "delivery_noted")
+DELIVERY_TABLES = (
+    "delivery_position", "delivery_noted", "webhook_endpoints", "webhook_deliveries",
+)  # fmt: skip
 """Where the agencies' deliveries stand (`deliveries`): positions, so not append-only."""
 
 _CREATE = f"""
@@ -99,6 +101,31 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.delivery_noted (
     first_seq bigint PRIMARY KEY,
     last_seq bigint NOT NULL
 );
+CREATE TABLE IF NOT EXISTS {SCHEMA}.webhook_endpoints (
+    agency text PRIMARY KEY,
+    url text NOT NULL,
+    master_kid text NOT NULL,
+    secret bytea NOT NULL,
+    previous_secret bytea,
+    previous_until timestamptz,
+    enqueued_seq bigint NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.webhook_deliveries (
+    agency text NOT NULL,
+    ledger_seq bigint NOT NULL,
+    case_id text NOT NULL,
+    message_id text NOT NULL,
+    state text NOT NULL DEFAULT 'pending',
+    attempts integer NOT NULL DEFAULT 0,
+    first_tried_at timestamptz,
+    next_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    last_error text,
+    delivered_at timestamptz,
+    PRIMARY KEY (agency, ledger_seq)
+);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_open
+    ON {SCHEMA}.webhook_deliveries (agency, case_id, ledger_seq) WHERE state IN ('pending', 'parked');
 CREATE OR REPLACE FUNCTION {SCHEMA}.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'the ledger is append-only: % refused on %', TG_OP, TG_TABLE_NAME;
