@@ -88,8 +88,9 @@ def _withheld(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def delivery_stream(bus: Bus) -> StreamConfig:
-    """`CASELINE_DELIVERIES`: file storage, `deliver.>`, kept 30 days and 10 GiB at most
-    (the oldest go first); an agency away longer catches up from `GET /events`."""
+    """`CASELINE_DELIVERIES`: file storage, `deliver.>`, kept 30 days and
+    `CASELINE_DELIVERY_STREAM_MAX_BYTES` (10 GiB) at most, the oldest going first; an agency away
+    longer catches up from `GET /events`."""
     return StreamConfig(
         name=bus.settings.stream + DELIVERY_STREAM_SUFFIX,
         subjects=[bus.prefixed(f"{DELIVERY_PREFIX}>")],
@@ -97,7 +98,7 @@ def delivery_stream(bus: Bus) -> StreamConfig:
         duplicate_window=float(bus.settings.duplicate_window_seconds),
         num_replicas=bus.settings.stream_replicas,
         max_age=30 * 24 * 3600.0,
-        max_bytes=10 * 1024**3,
+        max_bytes=bus.settings.delivery_stream_max_bytes,
     )
 
 
@@ -452,3 +453,18 @@ def _fetch_on(conn: psycopg.Connection[Any]) -> Any:
 
 def _json(entry: dict[str, Any]) -> bytes:
     return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+# --- The same selection for the agencies' other channels (services/ledger/webhooks.py) ---------
+
+
+def appended_bound(conn: psycopg.Connection[Any]) -> int:
+    """The last appended `ledger_seq`: every entry up to it is there with its access facts, which
+    are written in its append's own transaction."""
+    row = conn.execute(f"SELECT coalesce(max(ledger_seq), 0) FROM {SCHEMA}.entries").fetchone()
+    return int(row[0]) if row else 0
+
+
+def access_on(conn: psycopg.Connection[Any]) -> CaseAccess:
+    """Who may see which case, read on `conn` (a batch's own connection)."""
+    return CaseAccess(_fetch_on(conn))

@@ -28,9 +28,11 @@ SCHEMA = "ledger"
 TABLES = (
     "entries", "tree_nodes", "checkpoints", "cosignatures", "audit_anchors", "key_handovers",
 )  # fmt: skip
-DELIVERY_TABLES = ("delivery_position", "delivery_parked")
-"""Where the agencies' deliveries stand (`deliveries`): a position and parked messages, so not
-append-only."""
+DELIVERY_TABLES = (
+    "delivery_position", "delivery_parked", "webhook_endpoints", "webhook_deliveries",
+)  # fmt: skip
+"""Where the agencies' deliveries stand (`deliveries`, `webhooks`): positions, parked messages and
+webhook attempts, so not append-only."""
 
 _CREATE = f"""
 CREATE SCHEMA IF NOT EXISTS {SCHEMA};
@@ -104,6 +106,31 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.delivery_parked (
     redelivered_at timestamptz,
     PRIMARY KEY (agency, ledger_seq)
 );
+CREATE TABLE IF NOT EXISTS {SCHEMA}.webhook_endpoints (
+    agency text PRIMARY KEY,
+    url text NOT NULL,
+    master_kid text NOT NULL,
+    secret bytea NOT NULL,
+    previous_secret bytea,
+    previous_until timestamptz,
+    enqueued_seq bigint NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.webhook_deliveries (
+    agency text NOT NULL,
+    ledger_seq bigint NOT NULL,
+    case_id text NOT NULL,
+    message_id text NOT NULL,
+    state text NOT NULL DEFAULT 'pending',
+    attempts integer NOT NULL DEFAULT 0,
+    first_tried_at timestamptz,
+    next_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    last_error text,
+    delivered_at timestamptz,
+    PRIMARY KEY (agency, ledger_seq)
+);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_open
+    ON {SCHEMA}.webhook_deliveries (agency, case_id, ledger_seq) WHERE state IN ('pending', 'parked');
 CREATE OR REPLACE FUNCTION {SCHEMA}.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'the ledger is append-only: % refused on %', TG_OP, TG_TABLE_NAME;

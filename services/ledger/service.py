@@ -1,5 +1,5 @@
 """The ledger process: the durable consumer of every event, its store, checkpoints and routes,
-and the agencies' deliveries over NATS."""
+and the agencies' deliveries over NATS and webhooks."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from services.ledger.deliveries import Deliveries
 from services.ledger.deliveries_api import router as deliveries_router
 from services.ledger.inbound import LedgerIntake
 from services.ledger.reconcile_api import router as reconcile_router
+from services.ledger.webhooks import Webhooks
+from services.ledger.webhooks_api import router as webhooks_router
 from shared.agencies import load_agencies
 from shared.kit.bus import Bus
 from shared.kit.clock import Clock
@@ -64,6 +66,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             asyncio.create_task(ledger.checkpointer.run(), name="ledger-checkpoints")
         )
         parts.tasks.append(asyncio.create_task(deliveries.run(), name="ledger-deliveries"))
+        webhooks = Webhooks(ledger, agencies, settings)
+        parts.extras["webhooks"] = webhooks
+        parts.tasks.append(asyncio.create_task(webhooks.run(), name="ledger-webhooks"))
         if settings.audit_anchor_seconds > 0:
             anchorer = anchorer_for(settings, ledger.store, parts.audit)
             task = anchorer.run(settings.audit_anchor_seconds)
@@ -86,7 +91,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app = create_service_app(
         "ledger",
         settings,
-        routers=[router, checkpoints_router, reconcile_router, audit_router, deliveries_router],
+        routers=[
+            router,
+            checkpoints_router,
+            reconcile_router,
+            audit_router,
+            deliveries_router,
+            webhooks_router,
+        ],
         start=start,
         stop=stop,
         description="The append-only, hash-chained record of every event; timelines and proofs.",

@@ -33,6 +33,8 @@ class ServiceParts:
         """The service's `CaseAccess`: which cases a caller may see or act on."""
         self.tasks: list[asyncio.Task[Any]] = []
         self.readiness: list[Callable[[], Awaitable[str | None]]] = []
+        self.extras: dict[str, Any] = {}
+        """A service's own parts its routes reach (by name)."""
 
 
 async def _bounded(step: Awaitable[Any], what: str, seconds: float = 15.0) -> None:

@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     stream_replicas: int = Field(
         default=1, ge=1, le=5, description="copies of the stream in a NATS cluster (3 there)"
     )
+    delivery_stream_max_bytes: int = Field(
+        default=10 * 1024**3,
+        ge=1024**2,
+        description="the ledger: the agencies' deliveries stream's size limit (NATS reserves it)",
+    )
     jwt_secret: SecretStr | None = Field(default=None, description="HS256 key for tokens")
     jwt_public_key: str | None = Field(
         default=None,
@@ -177,6 +182,25 @@ class Settings(BaseSettings):
         description="the ledger: the agency registry it delivers to over NATS"
         " (deploy/agencies.yaml); unset: no agency receives anything",
     )
+    webhook_retry_base_seconds: float = Field(
+        default=10.0, gt=0, le=3600, description="the ledger: a webhook's first retry delay"
+    )
+    webhook_retry_max_seconds: float = Field(
+        default=3600.0, gt=0, le=86_400, description="the ledger: the longest delay between retries"
+    )
+    webhook_park_after_seconds: float = Field(
+        default=93_600.0,
+        gt=0,
+        description="the ledger: a webhook failing this long is parked (production: ≥ 24 hours)",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="the ledger: one webhook request's time limit"
+    )
+    webhook_secret_overlap_seconds: float = Field(
+        default=86_400.0,
+        ge=0,
+        description="the ledger: how long a rotated webhook secret still signs",
+    )
     reconcile_seconds: float = Field(
         default=60.0, ge=0, le=86_400, description="how often a service reconciles; 0: never"
     )
@@ -237,6 +261,8 @@ class Settings(BaseSettings):
     def _refuse_default_secrets_in_production(self) -> Settings:
         if self.environment == "production":
             self._check_production_jwt()
+            if self.webhook_park_after_seconds < 86_400:
+                raise ValueError("production retries webhooks for 24 hours at least")
             if self.clock_offset_seconds:
                 raise ValueError("production refuses CASELINE_CLOCK_OFFSET_SECONDS")
             if self.master_key is None:

@@ -26,7 +26,15 @@ from shared.kit.auth import mint_token
 from shared.kit.servers import EmbeddedPostgres, NatsServer
 from shared.kit.settings import DatabaseParts, Settings
 
-__all__ = ["TEST_FACILITY", "Servers", "eventually", "fresh_database", "settings_for", "token_for"]
+__all__ = [
+    "TEST_FACILITY",
+    "TEST_STREAM_BYTES",
+    "Servers",
+    "eventually",
+    "fresh_database",
+    "settings_for",
+    "token_for",
+]
 
 
 @dataclass
@@ -135,6 +143,10 @@ def settings_factory(servers: Servers) -> Callable[..., Settings]:
     return lambda **overrides: settings_for(servers, **overrides)
 
 
+TEST_STREAM_BYTES = 64 * 1024**2
+"""A test's deliveries stream: NATS reserves a stream's limit on disk, and tests make many."""
+
+
 def settings_for(servers: Servers, **overrides: Any) -> Settings:
     """Settings on a fresh database, with a stream and subject prefix of their own."""
     run = uuid.uuid4().hex[:10]
@@ -143,6 +155,7 @@ def settings_for(servers: Servers, **overrides: Any) -> Settings:
         "database_url": fresh_database(servers.database_url),
         "nats_url": servers.nats_url,
         "stream": f"CASELINE_{run}",
+        "delivery_stream_max_bytes": TEST_STREAM_BYTES,
         "subject_prefix": f"t{run}.",
         "pool_size": 4,
         "relay_poll_seconds": 0.05,

@@ -20,7 +20,14 @@ import nats
 
 from shared.events import CatalogueEvent, build_envelope, subject_for
 from shared.kit.settings import Settings
-from shared.kit.testing import TEST_FACILITY, Servers, eventually, fresh_database, running
+from shared.kit.testing import (
+    TEST_FACILITY,
+    TEST_STREAM_BYTES,
+    Servers,
+    eventually,
+    fresh_database,
+    running,
+)
 from tests.access.routes import READ_SERVICES
 from tests.conftest import admission_payload, arrest_payload, auth
 from tests.integration.bus import signed
@@ -229,6 +236,7 @@ def world_settings(servers: Servers) -> Settings:
         database_url=fresh_database(servers.database_url),
         nats_url=servers.nats_url,
         stream=f"CASELINE_{run}",
+        delivery_stream_max_bytes=TEST_STREAM_BYTES,
         subject_prefix=f"t{run}.",
         pool_size=4,
         relay_poll_seconds=0.05,

@@ -18,7 +18,7 @@ from shared.kit.access_facts import access_ops
 from shared.kit.clock import Clock
 from shared.kit.settings import Settings
 from shared.kit.store import CommandContext
-from shared.kit.testing import Servers, eventually, fresh_database, running
+from shared.kit.testing import TEST_STREAM_BYTES, Servers, eventually, fresh_database, running
 from tests.conftest import auth
 
 ASSESSOR = "assessor-awa"
@@ -190,6 +190,7 @@ def module_settings(servers: Servers) -> Settings:
         database_url=fresh_database(servers.database_url),
         nats_url=servers.nats_url,
         stream=f"CASELINE_{run}",
+        delivery_stream_max_bytes=TEST_STREAM_BYTES,
         subject_prefix=f"t{run}.",
         pool_size=4,
         relay_poll_seconds=0.05,

@@ -183,9 +183,9 @@ def test_caseline_migrate_shows_pending_then_applies_then_shows_applied(settings
     ran = migrate(settings, ["intake", "ledger"])
     after = migrate(settings, ["intake", "ledger"], status=True)
 
-    assert [line.split()[-1] for line in before] == ["pending"] * 4
+    assert [line.split()[-1] for line in before] == ["pending"] * 5
     assert ran == [
         "intake      0001_baseline",
-        "ledger      0001_baseline, 0002_key_handovers, 0003_delivery_parking",
+        "ledger      0001_baseline, 0002_key_handovers, 0003_delivery_parking, 0004_webhooks",
     ]
-    assert [line.split()[3] for line in after] == ["applied"] * 4
+    assert [line.split()[3] for line in after] == ["applied"] * 5

@@ -31,7 +31,7 @@ from shared.events import (
 )
 from shared.kit.clock import Clock
 from shared.kit.settings import Settings
-from shared.kit.testing import Servers, eventually, fresh_database, running
+from shared.kit.testing import TEST_STREAM_BYTES, Servers, eventually, fresh_database, running
 from tests.conftest import auth
 from tests.integration.bus import signed
 
@@ -194,6 +194,7 @@ def settings(servers: Servers) -> Settings:
         database_url=fresh_database(servers.database_url),
         nats_url=servers.nats_url,
         stream=f"CASELINE_{run}",
+        delivery_stream_max_bytes=TEST_STREAM_BYTES,
         subject_prefix=f"t{run}.",
         pool_size=4,
         relay_poll_seconds=0.05,

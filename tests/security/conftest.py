@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from shared.kit.settings import Settings
-from shared.kit.testing import Servers, fresh_database, serving
+from shared.kit.testing import TEST_STREAM_BYTES, Servers, fresh_database, serving
 
 ROLE_FOR = {
     "intake": "police",
@@ -28,6 +28,7 @@ def module_settings(servers: Servers) -> Settings:
         database_url=fresh_database(servers.database_url),
         nats_url=servers.nats_url,
         stream=f"CASELINE_{run}",
+        delivery_stream_max_bytes=TEST_STREAM_BYTES,
         subject_prefix=f"t{run}.",
         pool_size=4,
     )
