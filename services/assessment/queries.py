@@ -10,12 +10,19 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
+from pydantic import BaseModel
+
 from services.assessment.domain import Case
 from shared.kit.errors import NotFoundError
+from shared.kit.paging import Page, TimeText, Where, fetch_page
 from shared.kit.redaction import ALWAYS, Entries, Source, ViewSources
-from shared.kit.scope import Scope, condition
+from shared.kit.scope import Scope
 
 __all__ = [
+    "CaseItem",
+    "CasePage",
+    "Review",
+    "ReviewPage",
     "case_view",
     "default_instrument",
     "instrument_version",
@@ -27,6 +34,44 @@ __all__ = [
 ]
 
 REVIEW_STATUSES = ("open", "overdue", "due_soon", "satisfied")
+
+
+class CaseItem(BaseModel):
+    """A case known to assessment: its current risk and security level."""
+
+    case_id: UUID
+    status: str
+    facility: str | None
+    current_risk: str | None
+    risk_assessment_id: UUID | None
+    risk_countersigned_at: TimeText | None
+    security_level: str | None
+    version: int
+
+
+class CasePage(Page[CaseItem]):
+    """A page of the cases known to assessment."""
+
+
+class Review(BaseModel):
+    """An assessment due, and whether (and by which assessment) it was met."""
+
+    event_id: UUID
+    case_id: UUID
+    assessment_kind: str
+    due_by: TimeText
+    trigger: str
+    caused_by: UUID | None
+    recorded_at: TimeText
+    satisfied_by: UUID | None
+    facility: str | None
+    overdue: bool
+
+
+class ReviewPage(Page[Review]):
+    """A page of the assessments due, and the moment they were computed at."""
+
+    as_of: TimeText
 
 
 _T = "caseline.assessment.{}.v1".format
@@ -64,11 +109,6 @@ ASSESSMENT_VIEW_SOURCES: ViewSources = {
     "countersigned_at": Source(_T("AssessmentCountersigned")),
 }
 """Where each key of one assessment's view comes from."""
-
-
-def _visible(scope: Scope, alias: str) -> tuple[str, list[Any]]:
-    """The cases of `alias` the caller may see (`shared.kit.scope`)."""
-    return condition(scope, f"{alias}.case_id")
 
 
 class Reader(Protocol):
@@ -116,9 +156,9 @@ def case_view(case: Case, now: datetime, soon: timedelta) -> dict[str, Any]:
             {
                 "type": e.type,
                 "event_id": str(i),
-                "voided_by": str(e.voided_by) if e.voided_by else None,
+                "voided_by": str(case.voided_by[i]) if case.is_voided(i) else None,
             }
-            for i, e in case.entries.items()
+            for i, e in case.entry_log.items()
         ],
     }
 
@@ -132,20 +172,18 @@ def list_cases(
     *,
     scope: Scope,
 ) -> dict[str, Any]:
-    where, params = _where({"c.facility = %s": facility, "c.current_risk = %s": risk})
-    visible, visible_params = _visible(scope, "c")
-    where = f"{where} AND {visible}" if where else f"WHERE {visible}"
-    params = [*params, *visible_params]
-    rows = app.fetch(
-        "SELECT c.case_id, c.status, c.facility, c.current_risk, c.risk_assessment_id,"
-        " c.risk_countersigned_at, p.security_level, c.version"
-        " FROM {schema}.assessed_cases c LEFT JOIN LATERAL (SELECT security_level"
-        "  FROM {schema}.placements WHERE case_id = c.case_id AND NOT voided"
-        "  ORDER BY seq DESC LIMIT 1) p ON true"
-        f" {where} ORDER BY c.opened_at DESC, c.case_id LIMIT %s OFFSET %s",
-        [*params, limit, offset],
+    where = Where().given(facility, "c.facility = %s").given(risk, "c.current_risk = %s")
+    page = fetch_page(
+        app.fetch,
+        select="SELECT c.case_id, c.status, c.facility, c.current_risk, c.risk_assessment_id,"
+        " c.risk_countersigned_at, (SELECT security_level FROM {schema}.placements"
+        "  WHERE case_id = c.case_id AND NOT voided ORDER BY seq DESC LIMIT 1), c.version",
+        source="FROM {schema}.assessed_cases c",
+        where=where.visible(scope, "c.case_id"),
+        order_by="c.opened_at DESC, c.case_id",
+        limit=limit,
+        offset=offset,
     )
-    total = app.fetch(f"SELECT count(*) FROM {{schema}}.assessed_cases c {where}", params)[0][0]
     items = [
         {
             "case_id": str(r[0]),
@@ -157,9 +195,9 @@ def list_cases(
             "security_level": r[6],
             "version": r[7],
         }
-        for r in rows
+        for r in page.rows
     ]
-    return {"items": items, "total": int(total), "limit": limit, "offset": offset}
+    return page.answer(items)
 
 
 def reviews(
@@ -175,26 +213,24 @@ def reviews(
 ) -> dict[str, Any]:
     """Due assessments by status; those of released persons are not listed."""
     soon = now + timedelta(days=within_days)
-    by_status = {
+    by_status: dict[str, tuple[str, list[Any]]] = {
         "open": ("r.satisfied_by IS NULL", []),
         "overdue": ("r.satisfied_by IS NULL AND r.due_by < %s", [now]),
         "due_soon": ("r.satisfied_by IS NULL AND r.due_by >= %s AND r.due_by < %s", [now, soon]),
         "satisfied": ("r.satisfied_by IS NOT NULL", []),
     }
-    condition, params = by_status[status]
-    extra, extra_params = _where({"c.facility = %s": facility}, prefix="AND")
-    visible, visible_params = _visible(scope, "c")
-    extra, extra_params = f"{extra} AND {visible}", [*extra_params, *visible_params]
-    base = (
-        " FROM {schema}.review_schedule r JOIN {schema}.assessed_cases c USING (case_id)"
-        f" WHERE c.status <> 'released' AND {condition} {extra}"
+    clause, params = by_status[status]
+    where = Where().add("c.status <> 'released'").add(clause, *params)
+    page = fetch_page(
+        app.fetch,
+        select="SELECT r.event_id, r.case_id, r.kind, r.due_by, r.trigger, r.caused_by,"
+        " r.recorded_at, r.satisfied_by, c.facility",
+        source="FROM {schema}.review_schedule r JOIN {schema}.assessed_cases c USING (case_id)",
+        where=where.given(facility, "c.facility = %s").visible(scope, "c.case_id"),
+        order_by="r.due_by, r.event_id",
+        limit=limit,
+        offset=offset,
     )
-    rows = app.fetch(
-        "SELECT r.event_id, r.case_id, r.kind, r.due_by, r.trigger, r.caused_by, r.recorded_at,"
-        f" r.satisfied_by, c.facility{base} ORDER BY r.due_by, r.event_id LIMIT %s OFFSET %s",
-        [*params, *extra_params, limit, offset],
-    )
-    total = app.fetch(f"SELECT count(*){base}", [*params, *extra_params])[0][0]
     items = [
         {
             "event_id": str(r[0]),
@@ -208,24 +244,18 @@ def reviews(
             "facility": r[8],
             "overdue": r[7] is None and r[3] < now,
         }
-        for r in rows
+        for r in page.rows
     ]
-    return {
-        "items": items,
-        "total": int(total),
-        "limit": limit,
-        "offset": offset,
-        "as_of": now.isoformat(),
-    }
+    return page.answer(items, as_of=now.isoformat())
 
 
 def placement_conflicts(app: Reader, facility: str | None, *, scope: Scope) -> dict[str, Any]:
     """Pairs of people held in one facility although a standing placement keeps them apart
     (only pairs whose two people the caller may see)."""
-    extra, params = _where({"a.facility = %s": facility}, prefix="AND")
-    seen_a, params_a = _visible(scope, "a")
-    seen_b, params_b = _visible(scope, "b")
-    extra, params = f"{extra} AND {seen_a} AND {seen_b}", [*params, *params_a, *params_b]
+    where = Where().add("a.facility = b.facility")
+    where.add("a.status <> 'released'").add("b.status <> 'released'")
+    where.given(facility, "a.facility = %s")
+    where.visible(scope, "a.case_id").visible(scope, "b.case_id")
     rows = app.fetch(
         "WITH standing AS (SELECT DISTINCT ON (case_id) case_id, keep_separate_from, event_id"
         "  FROM {schema}.placements WHERE NOT voided ORDER BY case_id, seq DESC),"
@@ -234,10 +264,9 @@ def placement_conflicts(app: Reader, facility: str | None, *, scope: Scope) -> d
         " SELECT LEAST(d.by_case, d.other), GREATEST(d.by_case, d.other), a.facility,"
         "  array_agg(DISTINCT d.by_case), array_agg(DISTINCT d.event_id)"
         " FROM demands d JOIN {schema}.assessed_cases a ON a.case_id = d.by_case"
-        " JOIN {schema}.assessed_cases b ON b.case_id = d.other"
-        " WHERE a.facility = b.facility AND a.status <> 'released' AND b.status <> 'released'"
-        f" {extra} GROUP BY 1, 2, 3 ORDER BY 3, 1, 2",
-        params,
+        f" JOIN {{schema}}.assessed_cases b ON b.case_id = d.other{where.sql}"
+        " GROUP BY 1, 2, 3 ORDER BY 3, 1, 2",
+        where.params,
     )
     items = [
         {
@@ -310,10 +339,3 @@ def instrument_version(app: Reader, instrument_id: UUID, version: int) -> dict[s
         "published_by": by,
         "published_at": at.isoformat(),
     }
-
-
-def _where(conditions: dict[str, Any], prefix: str = "WHERE") -> tuple[str, list[Any]]:
-    used = [(sql, value) for sql, value in conditions.items() if value is not None]
-    if not used:
-        return "", []
-    return f"{prefix} " + " AND ".join(sql for sql, _ in used), [value for _, value in used]

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from services.intake.domain import Case
-from services.intake.errors import FactNotYetLearntError, InvalidFieldsError
+from services.intake.errors import FactNotYetLearntError, InvalidFieldsError, within_calendar
 from services.intake.record import Custody
 from services.intake.views import CaseRegister, PendingErasures
 from shared.events import Envelope
@@ -29,7 +29,6 @@ from shared.kit.clock import Clock
 from shared.kit.domain import Meta
 from shared.kit.jurisdiction import load_jurisdiction
 from shared.kit.redaction import ALWAYS, Entries, Source, ViewSources
-from shared.kit.scope import Scope, condition, former_condition
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication, CommandContext, Recorded
 
@@ -49,6 +48,12 @@ class IntakeApplication(CaselineApplication):
         super().__init__(settings, clock)
         # An erasure on record whose key a crash left alive is finished before anything else.
         self.finish_erasures()
+
+    def guarded(
+        self, do: Callable[[CommandContext], Recorded]
+    ) -> Callable[[CommandContext], Recorded]:
+        """A date pushed past the calendar by a legal limit is an invalid field, not a fault."""
+        return within_calendar(do)
 
     def record_arrest(self, data: ArrestRecorded, ctx: CommandContext) -> Recorded:
         case_id = uuid4()
@@ -246,54 +251,13 @@ class IntakeApplication(CaselineApplication):
                 {
                     "type": e.name,
                     "event_id": str(e.event_id),
-                    "voided": e.event_id in case.voided,
-                    "voided_by": _plain(case.voided.get(e.event_id)),
+                    "voided": case.is_voided(e.event_id),
+                    "voided_by": _plain(case.voided_by.get(e.event_id)),
                 }
                 for e in case.entries
             ],
         }
         return view, case.version
-
-    def list_cases(
-        self, scope: Scope, limit: int, offset: int, facility: str | None = None
-    ) -> dict[str, Any]:
-        """The cases the scope may see, newest arrest first; a facility's former detainees as
-        history entries (the name and that they left, nothing of the case)."""
-        current, params = condition(scope, "r.case_id")
-        former, former_params = former_condition(scope, "r.case_id")
-        where, where_params = f"(({current}) OR ({former}))", [*params, *former_params]
-        if facility:
-            where, where_params = f"{where} AND r.facility = %s", [*where_params, facility]
-        rows = self.fetch(
-            f"SELECT r.case_id, r.name_kid, r.name_ct, r.arrested_at, r.returning_foreign_fighter,"
-            f" r.status, r.facility, r.version, ({current}) FROM {{schema}}.case_register r"
-            f" WHERE {where} ORDER BY r.arrested_at DESC, r.case_id LIMIT %s OFFSET %s",
-            [*params, *where_params, limit, offset],
-        )
-        total = self.fetch(
-            f"SELECT count(*) FROM {{schema}}.case_register r WHERE {where}", where_params
-        )[0][0]
-        register = next(v for v in self._view_objects if isinstance(v, CaseRegister))
-        items = [
-            {
-                "case_id": str(r[0]),
-                "full_name": register.name(r[0], r[1], r[2]),
-                "arrested_at": r[3].isoformat(),
-                "returning_foreign_fighter": r[4],
-                "status": r[5],
-                "facility": r[6],
-                "version": r[7],
-            }
-            if r[8]
-            else {
-                "case_id": str(r[0]),
-                "full_name": register.name(r[0], r[1], r[2]),
-                "status": "left_facility",
-                "history": True,
-            }
-            for r in rows
-        ]
-        return {"items": items, "total": int(total), "limit": limit, "offset": offset}
 
 
 CASE_VIEW_SOURCES: ViewSources = {

@@ -66,14 +66,18 @@ from shared.events.intake import (
     PersonalDataErased,
 )
 from shared.events.voiding import IntakeEntryVoided
-from shared.kit.domain import Meta
+from shared.kit.domain import Meta, VoidableEntries
 from shared.kit.errors import NotFoundError
 
 __all__ = ["AdmissionAfterReleaseError", "Case", "IntakeError"]
 
 
-class Case(Aggregate):
+class Case(Aggregate, VoidableEntries[Entry]):
     """One person's case from arrest. Invariant: no release without a release order."""
+
+    unknown_entry_error = NotFoundError
+    voided_twice_error = EntryAlreadyVoidedError
+    not_voidable_error = EntryNotVoidableError
 
     @staticmethod
     def create_id(case_id: UUID, **_: object) -> UUID:
@@ -82,26 +86,21 @@ class Case(Aggregate):
     @event("ArrestRecorded")
     def __init__(self, case_id: UUID, data: ArrestRecorded, meta: Meta) -> None:
         self.arrest = data
-        self.entries: list[Entry] = [Entry(meta.event_id, "ArrestRecorded", data, meta.recorded_at)]
-        self.voided: dict[UUID, UUID] = {}
+        self._open_log()
+        self._log(Entry(meta.event_id, "ArrestRecorded", data, meta.recorded_at))
         self.release_orders: dict[UUID, ReleaseOrder] = {}
 
     # --- reads ----------------------------------------------------------------------------
 
     def state(self, leaving_out: UUID | None = None) -> CaseState:
         """The state from the live entries (and without `leaving_out`, to preview a voiding)."""
-        return fold(
-            e for e in self.entries if e.event_id not in self.voided and e.event_id != leaving_out
-        )
+        return fold(self.live_entries(leaving_out))
 
     def _live_with(self, entry: Entry) -> CaseState:
-        return fold([*(e for e in self.entries if e.event_id not in self.voided), entry])
+        return fold([*self.live_entries(), entry])
 
-    def entry(self, event_id: UUID) -> Entry:
-        for entry in self.entries:
-            if entry.event_id == event_id:
-                return entry
-        raise NotFoundError(f"no entry {event_id} in case {self.id}")
+    def _log(self, entry: Entry) -> None:
+        self._log_entry(entry.event_id, entry)
 
     # --- custody --------------------------------------------------------------------------
 
@@ -127,7 +126,7 @@ class Case(Aggregate):
 
     @event("CustodyStarted")
     def _custody_started(self, data: CustodyStarted, meta: Meta, limits: dict[str, Any]) -> None:
-        self.entries.append(Entry(meta.event_id, "CustodyStarted", data, meta.recorded_at, limits))
+        self._log(Entry(meta.event_id, "CustodyStarted", data, meta.recorded_at, limits))
 
     def extend_custody(self, data: CustodyExtended, meta: Meta) -> None:
         custody = self.state().custody
@@ -164,7 +163,7 @@ class Case(Aggregate):
 
     @event("CustodyExtended")
     def _custody_extended(self, data: CustodyExtended, meta: Meta) -> None:
-        self.entries.append(Entry(meta.event_id, "CustodyExtended", data, meta.recorded_at))
+        self._log(Entry(meta.event_id, "CustodyExtended", data, meta.recorded_at))
 
     # --- evidence -------------------------------------------------------------------------
 
@@ -190,7 +189,7 @@ class Case(Aggregate):
 
     @event("EvidenceLogged")
     def _evidence_logged(self, data: EvidenceLogged, meta: Meta) -> None:
-        self.entries.append(Entry(meta.event_id, "EvidenceLogged", data, meta.recorded_at))
+        self._log(Entry(meta.event_id, "EvidenceLogged", data, meta.recorded_at))
 
     # --- where the person is --------------------------------------------------------------
 
@@ -207,7 +206,7 @@ class Case(Aggregate):
 
     @event("DetaineeTransferred")
     def _transferred(self, data: DetaineeTransferred, meta: Meta) -> None:
-        self.entries.append(Entry(meta.event_id, "DetaineeTransferred", data, meta.recorded_at))
+        self._log(Entry(meta.event_id, "DetaineeTransferred", data, meta.recorded_at))
 
     def admit(self, data: DetaineeAdmitted, meta: Meta) -> None:
         state = self.state()
@@ -223,7 +222,7 @@ class Case(Aggregate):
 
     @event("DetaineeAdmitted")
     def _admitted(self, data: DetaineeAdmitted, meta: Meta) -> None:
-        self.entries.append(Entry(meta.event_id, "DetaineeAdmitted", data, meta.recorded_at))
+        self._log(Entry(meta.event_id, "DetaineeAdmitted", data, meta.recorded_at))
 
     def record_family_contact(self, data: FamilyContactRecorded, meta: Meta) -> None:
         self._refuse_after_release(self.state())
@@ -231,7 +230,7 @@ class Case(Aggregate):
 
     @event("FamilyContactRecorded")
     def _family_contact(self, data: FamilyContactRecorded, meta: Meta) -> None:
-        self.entries.append(Entry(meta.event_id, "FamilyContactRecorded", data, meta.recorded_at))
+        self._log(Entry(meta.event_id, "FamilyContactRecorded", data, meta.recorded_at))
 
     def _refuse_after_release(self, state: CaseState) -> None:
         if state.released_at is not None:
@@ -264,7 +263,7 @@ class Case(Aggregate):
 
     @event("DetaineeReleased")
     def _released(self, data: DetaineeReleased, meta: Meta) -> None:
-        self.entries.append(Entry(meta.event_id, "DetaineeReleased", data, meta.recorded_at))
+        self._log(Entry(meta.event_id, "DetaineeReleased", data, meta.recorded_at))
 
     def note_release_order(
         self, release_order_id: UUID, kind: str, effective_at: datetime, order_event_id: UUID
@@ -412,9 +411,7 @@ class Case(Aggregate):
     # --- corrections ----------------------------------------------------------------------
 
     def void(self, data: IntakeEntryVoided, meta: Meta) -> None:
-        target = self.entry(data.voided_event_id)
-        if target.event_id in self.voided:
-            raise EntryAlreadyVoidedError(f"entry {target.event_id} is already voided")
+        target = self.voidable(data.voided_event_id)
         self._check_voidable(target)
         after = self.state(leaving_out=target.event_id)
         register = {"status": after.status, "facility": after.facility}
@@ -429,8 +426,6 @@ class Case(Aggregate):
             raise EntryNotVoidableError(
                 "the arrest opens the case and cannot be voided; correct it with a new entry"
             )
-        if target.name == "EntryVoided":
-            raise EntryNotVoidableError("a voiding cannot be voided: record the entry anew")
         if target.name == "DetaineeReleased":
             raise ReleaseNotVoidableError("a release that happened cannot be voided")
         state = self.state()
@@ -443,8 +438,8 @@ class Case(Aggregate):
 
     @event("EntryVoided")
     def _entry_voided(self, data: IntakeEntryVoided, meta: Meta, register: dict[str, Any]) -> None:
-        self.entries.append(Entry(meta.event_id, "EntryVoided", data, meta.recorded_at))
-        self.voided[data.voided_event_id] = meta.event_id
+        entry = Entry(meta.event_id, "EntryVoided", data, meta.recorded_at)
+        self._log_voiding(data.voided_event_id, meta.event_id, entry)
 
 
 def _later_dependants(state: CaseState, target: Entry) -> list[UUID]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -13,7 +14,7 @@ from uuid import UUID, uuid4
 from pydantic import ValidationError
 
 from services.judicial.domain import Case
-from services.judicial.errors import FactNotYetLearntError, InvalidFieldsError
+from services.judicial.errors import FactNotYetLearntError, InvalidFieldsError, within_calendar
 from services.judicial.state import release_date
 from services.judicial.views import DeadlineBoard, JudicialRegister
 from shared.events import CatalogueEvent, Envelope
@@ -74,6 +75,12 @@ class JudicialApplication(CaselineApplication):
         # Rules first: a malformed rules file stops start-up before anything is touched.
         self.rules = load_jurisdiction(settings)
         super().__init__(settings, clock)
+
+    def guarded(
+        self, do: Callable[[CommandContext], Recorded]
+    ) -> Callable[[CommandContext], Recorded]:
+        """A date pushed past the calendar by a legal term is an invalid field, not a fault."""
+        return within_calendar(do)
 
     def _run(
         self, case_id: UUID, ctx: CommandContext, act: Any, ids: dict[str, Any] | None = None

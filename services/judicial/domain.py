@@ -19,6 +19,8 @@ from services.judicial.errors import (
     ChargesAfterVerdictError,
     ChargesRequiredError,
     CreditExceedsTermError,
+    EntryAlreadyVoidedError,
+    EntryNotVoidableError,
     SentenceAlreadyImposedError,
     SentenceWithoutConvictionError,
     VerdictAlreadyDeliveredError,
@@ -49,7 +51,7 @@ from shared.events.judicial import (
     VerdictOutcome,
 )
 from shared.events.voiding import JudicialEntryVoided
-from shared.kit.domain import Meta
+from shared.kit.domain import Meta, VoidableEntries
 from shared.kit.errors import NotFoundError
 
 __all__ = ["Case"]
@@ -60,8 +62,12 @@ _FINAL_OUTCOMES = {
 }
 
 
-class Case(Aggregate):
+class Case(Aggregate, VoidableEntries[Entry]):
     """One case before the courts, as judicial follows it from intake's arrest record."""
+
+    unknown_entry_error = NotFoundError
+    voided_twice_error = EntryAlreadyVoidedError
+    not_voidable_error = EntryNotVoidableError
 
     @staticmethod
     def create_id(case_id: UUID, **_: object) -> UUID:
@@ -91,24 +97,17 @@ class Case(Aggregate):
         at: datetime,
         after: dict[str, Any],
     ) -> None:
-        self.entries: list[Entry] = [Entry(source_event_id, "CaseOpened", fields, at)]
-        self.voided: dict[UUID, UUID] = {}
+        self._open_log()
+        self._log_entry(source_event_id, Entry(source_event_id, "CaseOpened", fields, at))
 
     # --- reads ----------------------------------------------------------------------------
 
     def state(self, leaving_out: UUID | None = None) -> CaseState:
-        return fold(self._live(leaving_out))
+        return fold(self.live_entries(leaving_out))
 
-    def _live(self, leaving_out: UUID | None = None) -> list[Entry]:
-        return [
-            e for e in self.entries if e.event_id not in self.voided and e.event_id != leaving_out
-        ]
-
-    def own_entry(self, event_id: UUID) -> Entry:
-        for entry in self.entries:
-            if entry.event_id == event_id and entry.actor:
-                return entry
-        raise NotFoundError(f"judicial recorded no entry {event_id} in case {self.id}")
+    def _may_void(self, entry: Entry) -> bool:
+        # What was learnt from intake is intake's to void.
+        return bool(entry.actor)
 
     def _open_state(self) -> CaseState:
         state = self.state()
@@ -123,9 +122,9 @@ class Case(Aggregate):
         if not worth_noting(self.entries, source_event_id, fact, fields):
             return False
         if fact == "EntryVoided":
-            after = snapshot(fold(self._live(leaving_out=fields["voided_event_id"])))
+            after = snapshot(fold(self.live_entries(leaving_out=fields["voided_event_id"])))
         else:
-            after = snapshot(fold([*self._live(), Entry(source_event_id, fact, fields, at)]))
+            after = snapshot(fold([*self.live_entries(), Entry(source_event_id, fact, fields, at)]))
         self._intake_record_noted(
             fact=fact, source_event_id=source_event_id, at=at, fields=fields, after=after
         )
@@ -140,9 +139,11 @@ class Case(Aggregate):
         fields: dict[str, Any],
         after: dict[str, Any],
     ) -> None:
-        self.entries.append(Entry(source_event_id, fact, fields, at))
+        entry = Entry(source_event_id, fact, fields, at)
         if fact == "EntryVoided":
-            self.voided[fields["voided_event_id"]] = source_event_id
+            self._log_voiding(fields["voided_event_id"], source_event_id, entry)
+        else:
+            self._log_entry(source_event_id, entry)
 
     # --- charges and detention ------------------------------------------------------------
 
@@ -281,8 +282,8 @@ class Case(Aggregate):
     # --- corrections ----------------------------------------------------------------------
 
     def void(self, data: JudicialEntryVoided, meta: Meta) -> None:
-        target = self.own_entry(data.voided_event_id)
-        check_voidable(self.state(), target, self.voided)
+        target = self.voidable(data.voided_event_id)
+        check_voidable(self.state(), target)
         voiding = data.model_copy(
             update={"voided_event_type": f"caseline.judicial.{target.name}.v1"}
         )
@@ -299,11 +300,12 @@ class Case(Aggregate):
         leaving_out: UUID | None = None,
     ) -> None:
         entry = Entry(meta.event_id, name, data, meta.recorded_at, extras, meta.actor)
-        after = snapshot(fold([*self._live(leaving_out), entry]))
+        after = snapshot(fold([*self.live_entries(leaving_out), entry]))
         getattr(self, _RECORDERS[name])(data=data, meta=meta, extras=extras, after=after)
 
     def _append(self, name: str, data: Any, meta: Meta, extras: dict[str, Any]) -> None:
-        self.entries.append(Entry(meta.event_id, name, data, meta.recorded_at, extras, meta.actor))
+        entry = Entry(meta.event_id, name, data, meta.recorded_at, extras, meta.actor)
+        self._log_entry(meta.event_id, entry)
 
     @event("ChargesFiled")
     def _charges_filed(
@@ -393,8 +395,8 @@ class Case(Aggregate):
     def _entry_voided(
         self, data: JudicialEntryVoided, meta: Meta, extras: dict[str, Any], after: dict[str, Any]
     ) -> None:
-        self._append("EntryVoided", data, meta, extras)
-        self.voided[data.voided_event_id] = meta.event_id
+        entry = Entry(meta.event_id, "EntryVoided", data, meta.recorded_at, extras, meta.actor)
+        self._log_voiding(data.voided_event_id, meta.event_id, entry)
 
 
 _RECORDERS = {

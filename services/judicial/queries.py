@@ -7,13 +7,26 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from pydantic import BaseModel, Field
+
 from services.judicial.application import JudicialApplication
 from services.judicial.domain import Case
 from services.judicial.state import CaseState, Limit
+from shared.kit.paging import Page, TimeText, Where, fetch_page
 from shared.kit.redaction import ALWAYS, Entries, Source, ViewSources
-from shared.kit.scope import Scope, condition
+from shared.kit.scope import Scope
 
-__all__ = ["CASE_VIEW_SOURCES", "DEADLINE_STATUSES", "case_view", "deadlines", "list_cases"]
+__all__ = [
+    "CASE_VIEW_SOURCES",
+    "DEADLINE_STATUSES",
+    "CaseItem",
+    "CasePage",
+    "Deadline",
+    "DeadlinePage",
+    "case_view",
+    "deadlines",
+    "list_cases",
+]
 
 DEADLINE_STATUSES = ("overdue", "due_soon", "running")
 _CASE_COLUMNS = (
@@ -27,6 +40,48 @@ _ACTIONS = {
     "pre_trial": "no renewal order: the prison administration must bring the detainee before "
     "the prosecutor",
 }
+
+
+class CaseItem(BaseModel):
+    """A case judicial follows."""
+
+    case_id: UUID
+    arrested_at: TimeText
+    facility: str | None
+    register_number: str | None
+    stage: str
+    offence_class: str | None
+    verdict_outcome: str | None
+    sealed: bool
+    version: int
+
+
+class CasePage(Page[CaseItem]):
+    """A page of the cases judicial follows."""
+
+
+class Deadline(BaseModel):
+    """A custody or pre-trial detention limit of a person held; an overdue one says what to do."""
+
+    case_id: UUID
+    kind: str
+    facility: str | None
+    register_number: str | None
+    started_at: TimeText
+    expires_at: TimeText
+    status: str
+    renewals: int
+    breach_recorded: bool
+    breach_detected_at: TimeText | None
+    legal_source: str | None
+    hours_past_limit: float | None = Field(default=None, description="Only when overdue.")
+    action: str | None = Field(default=None, description="Only when overdue.")
+
+
+class DeadlinePage(Page[Deadline]):
+    """A page of the limits, and the moment they were computed at."""
+
+    as_of: TimeText
 
 
 _T = "caseline.{}.{}.v1".format
@@ -89,7 +144,7 @@ def case_view(app: JudicialApplication, case_id: UUID) -> tuple[dict[str, Any], 
                 "type": e.name,
                 "event_id": str(e.event_id),
                 "learnt_from_intake": not e.actor,
-                "voided": e.event_id in case.voided,
+                "voided": case.is_voided(e.event_id),
             }
             for e in case.entries
         ],
@@ -98,7 +153,7 @@ def case_view(app: JudicialApplication, case_id: UUID) -> tuple[dict[str, Any], 
 
 
 def _payload(case: Case, event_id: UUID) -> dict[str, Any]:
-    entry = next(e for e in case.entries if e.event_id == event_id)
+    entry = case.entry_log[event_id]
     return {
         "event_id": str(event_id),
         **_data(entry.data),
@@ -156,19 +211,18 @@ def list_cases(
 ) -> dict[str, Any]:
     """The cases judicial follows that the scope may see, newest arrest first, a page at a time."""
     # Qualified: inside the scope's subqueries a bare `case_id` is theirs.
-    visible, params = condition(scope, "j.case_id")
-    where = f"WHERE {visible}"
-    if facility:
-        where, params = f"{where} AND facility = %s", [*params, facility]
-    rows = app.fetch(
-        f"SELECT {_CASE_COLUMNS} FROM {{schema}}.judicial_cases j {where}"
-        " ORDER BY arrested_at DESC, case_id LIMIT %s OFFSET %s",
-        [*params, limit, offset],
+    where = Where().visible(scope, "j.case_id").given(facility or None, "facility = %s")
+    page = fetch_page(
+        app.fetch,
+        select=f"SELECT {_CASE_COLUMNS}",
+        source="FROM {schema}.judicial_cases j",
+        where=where,
+        order_by="arrested_at DESC, case_id",
+        limit=limit,
+        offset=offset,
     )
-    total = app.fetch(f"SELECT count(*) FROM {{schema}}.judicial_cases j {where}", params)[0][0]
     keys = [k.strip() for k in _CASE_COLUMNS.split(",")]
-    items = [{k: _json(v) for k, v in zip(keys, row, strict=True)} for row in rows]
-    return {"items": items, "total": int(total), "limit": limit, "offset": offset}
+    return page.answer([{k: _json(v) for k, v in zip(keys, row, strict=True)} for row in page.rows])
 
 
 def _json(value: Any) -> Any:
@@ -192,45 +246,31 @@ def deadlines(
 ) -> dict[str, Any]:
     """The custody and detention limits of the people still held, soonest first."""
     now = app.clock.now()
-    where, params = _deadline_filter(now, status, facility, kind)
-    visible, visible_params = condition(scope, "d.case_id")
-    where, params = f"({where}) AND {visible}", [*params, *visible_params]
-    rows = app.fetch(
-        "SELECT case_id, kind, facility, register_number, started_at, expires_at, alert_from,"
-        f" renewals, breach_detected_at, legal_source FROM {{schema}}.deadlines d WHERE {where}"
-        " ORDER BY expires_at, case_id LIMIT %s OFFSET %s",
-        [*params, limit, offset],
+    where = _deadline_filter(now, status, facility, kind).visible(scope, "d.case_id")
+    page = fetch_page(
+        app.fetch,
+        select="SELECT case_id, kind, facility, register_number, started_at, expires_at,"
+        " alert_from, renewals, breach_detected_at, legal_source",
+        source="FROM {schema}.deadlines d",
+        where=where,
+        order_by="expires_at, case_id",
+        limit=limit,
+        offset=offset,
     )
-    total = app.fetch(f"SELECT count(*) FROM {{schema}}.deadlines d WHERE {where}", params)[0][0]
-    items = [_deadline_item(row, now) for row in rows]
-    return {
-        "items": items,
-        "total": int(total),
-        "limit": limit,
-        "offset": offset,
-        "as_of": now.isoformat(),
-    }
+    return page.answer([_deadline_item(row, now) for row in page.rows], as_of=now.isoformat())
 
 
 def _deadline_filter(
     now: datetime, status: str | None, facility: str | None, kind: str | None
-) -> tuple[str, list[Any]]:
-    clauses: list[str] = ["ended_at IS NULL"]
-    params: list[Any] = []
+) -> Where:
+    where = Where().add("ended_at IS NULL")
     if status == "overdue":
-        clauses.append("expires_at < %s")
-        params.append(now)
+        where.add("expires_at < %s", now)
     elif status == "due_soon":
-        clauses.append("expires_at >= %s AND alert_from <= %s")
-        params += [now, now]
+        where.add("expires_at >= %s AND alert_from <= %s", now, now)
     elif status == "running":
-        clauses.append("alert_from > %s")
-        params.append(now)
-    for column, value in (("facility", facility), ("kind", kind)):
-        if value:
-            clauses.append(f"{column} = %s")
-            params.append(value)
-    return " AND ".join(clauses), params
+        where.add("alert_from > %s", now)
+    return where.given(facility or None, "facility = %s").given(kind or None, "kind = %s")
 
 
 def _deadline_item(row: tuple[Any, ...], now: datetime) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from services.judicial.errors import (
     DetentionBeyondMaximumError,
     DetentionExpiredError,
     DetentionTermTooLongError,
-    EntryAlreadyVoidedError,
     EntryNotVoidableError,
     FactNotYetLearntError,
     HearingClosedError,
@@ -174,12 +173,10 @@ def check_release_order(state: CaseState, data: ReleaseOrdered) -> None:
         raise ReleaseKindNotAllowedError("bail is granted pending trial, before the verdict")
 
 
-def check_voidable(state: CaseState, target: Entry, voided: dict[UUID, UUID]) -> None:
-    """What may be voided: not twice, not a voiding, not an executed release; dependants first."""
-    if target.event_id in voided:
-        raise EntryAlreadyVoidedError(f"entry {target.event_id} is already voided")
-    if target.name == "EntryVoided":
-        raise EntryNotVoidableError("a voiding cannot be voided: record the entry anew")
+def check_voidable(state: CaseState, target: Entry) -> None:
+    """What of judicial's own may be voided (the entry log refuses a second voiding and a
+    voiding's): not in a sealed case, not an automatic seal, not an executed release;
+    dependants first."""
     if state.sealed is not None and state.sealed.event_id != target.event_id:
         raise CaseSealedError("the case is sealed: it takes no new entry")
     if target.name == "CaseSealed" and target.extras.get("automatic"):

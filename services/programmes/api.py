@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
+from services.programmes import queries
 from services.programmes.application import ProgrammesApplication
 from services.programmes.queries import Reader
 from services.programmes.requests import (
@@ -17,7 +18,6 @@ from services.programmes.requests import (
     ProgrammeRequest,
     ReferralRequest,
     SessionRequest,
-    VoidRequest,
     WithdrawalRequest,
 )
 from shared.events import (
@@ -34,20 +34,20 @@ from shared.events import (
     ReintegrationPlanAgreed,
     SessionAttended,
 )
-from shared.kit.auth import CurrentUser, User, require_command
-from shared.kit.commands import run_command, view_response
+from shared.kit.auth import CurrentUser, User
+from shared.kit.commands import Command, case_location, route_command, view_response
 from shared.kit.errors import ForbiddenError
-from shared.kit.metrics import Metrics
+from shared.kit.paging import Paged
 from shared.kit.params import query_text
-from shared.kit.runtime import RECORDED, Context, MetricsDep, application
+from shared.kit.requests import VoidRequest
+from shared.kit.runtime import RECORDED, application
 from shared.kit.scope import scope_of
-from shared.kit.store import CommandContext, Recorded
+from shared.kit.store import Recorded
 
 __all__ = ["routers"]
 
 App = Annotated[ProgrammesApplication, Depends(application)]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+ProgrammesCommand = Annotated[Command[ProgrammesApplication], Depends(route_command)]
 
 
 programmes = APIRouter(prefix="/programmes", tags=["programmes"])
@@ -60,36 +60,22 @@ def _reader(user: User) -> Reader:
     return Reader(user.role, user.agency, scope_of(user))
 
 
-def _programme_at(programme_id: UUID) -> Any:
-    return lambda _: f"/programmes/{programme_id}"
-
-
-def _case_at(recorded: Recorded) -> str:
-    return f"/cases/{recorded.case_id}"
-
-
 def _voided_at(recorded: Recorded) -> str:
     """Where the voided entry's record lives: its programme, or its case."""
     programme_id = recorded.ids.get("programme_id")
-    return f"/programmes/{programme_id}" if programme_id else _case_at(recorded)
+    return f"/programmes/{programme_id}" if programme_id else case_location(recorded)
 
 
 # --- the catalogue -----------------------------------------------------------------------
 
 
 @programmes.post("", status_code=201, responses=RECORDED)
-def create_programme(
-    body: ProgrammeRequest, app: App, user: CurrentUser, ctx: Context, m: MetricsDep
-) -> JSONResponse:
+def create_programme(body: ProgrammeRequest, command: ProgrammesCommand) -> JSONResponse:
     """Add a programme to the catalogue; returns its new `programme_id`."""
-    require_command(user, ProgrammeCreated)
-    return run_command(
-        app,
-        ctx,
-        ProgrammeCreated.type_name(),
-        lambda c: app.create_programme(body.model_dump(), c),
-        lambda r: f"/programmes/{r.ids['programme_id']}",
-        m,
+    return command.run(
+        ProgrammeCreated,
+        lambda c: command.app.create_programme(body.model_dump(), c),
+        location=lambda r: f"/programmes/{r.ids['programme_id']}",
     )
 
 
@@ -97,13 +83,13 @@ def create_programme(
 def list_programmes(
     app: App,
     user: CurrentUser,
+    page: Paged,
     kind: ProgrammeKind | None = None,
     facility: Annotated[str | None, query_text(200)] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> dict[str, Any]:
+) -> queries.ProgrammePage:
     """The programmes of the catalogue, newest first, with the places left in each."""
-    return app.list_programmes(kind.value if kind else None, facility, limit, offset)
+    answer = app.list_programmes(kind.value if kind else None, facility, page.limit, page.offset)
+    return queries.ProgrammePage.model_validate(answer)
 
 
 @programmes.get("/{programme_id}")
@@ -123,92 +109,54 @@ def programme_summary(programme_id: UUID, app: App, user: CurrentUser) -> dict[s
 
 
 @programmes.post("/{programme_id}/enrolments", status_code=201, responses=RECORDED)
-def enrol(
-    programme_id: UUID,
-    body: EnrolmentRequest,
-    app: App,
-    user: CurrentUser,
-    ctx: Context,
-    m: MetricsDep,
-) -> JSONResponse:
+def enrol(programme_id: UUID, body: EnrolmentRequest, command: ProgrammesCommand) -> JSONResponse:
     """Enrol a person, if eligible (risk, facility, separation, release, capacity)."""
-    require_command(user, ParticipantEnrolled)
-    return run_command(
-        app,
-        ctx,
-        ParticipantEnrolled.type_name(),
-        lambda c: app.enrol(programme_id, body.case_id, body.enrolled_at, c),
-        _programme_at(programme_id),
-        m,
+    return command.run(
+        ParticipantEnrolled,
+        lambda c: command.app.enrol(programme_id, body.case_id, body.enrolled_at, c),
+        location=f"/programmes/{programme_id}",
         cases=[body.case_id],
     )
 
 
 @programmes.post("/{programme_id}/sessions", status_code=201, responses=RECORDED)
 def record_session(
-    programme_id: UUID,
-    body: SessionRequest,
-    app: App,
-    user: CurrentUser,
-    ctx: Context,
-    m: MetricsDep,
+    programme_id: UUID, body: SessionRequest, command: ProgrammesCommand
 ) -> JSONResponse:
     """Record one session's attendance: one `SessionAttended` per case in `attendees`."""
-    require_command(user, SessionAttended)
     fields = body.model_dump(exclude={"attendees"})
-    return run_command(
-        app,
-        ctx,
-        SessionAttended.type_name(),
-        lambda c: app.record_session(programme_id, body.attendees, fields, c),
-        _programme_at(programme_id),
-        m,
+    return command.run(
+        SessionAttended,
+        lambda c: command.app.record_session(programme_id, body.attendees, fields, c),
+        location=f"/programmes/{programme_id}",
         cases=body.attendees,
     )
 
 
 @programmes.post("/{programme_id}/completions", status_code=201, responses=RECORDED)
 def complete(
-    programme_id: UUID,
-    body: CompletionRequest,
-    app: App,
-    user: CurrentUser,
-    ctx: Context,
-    m: MetricsDep,
+    programme_id: UUID, body: CompletionRequest, command: ProgrammesCommand
 ) -> JSONResponse:
     """Record that a participant completed the programme (attendance threshold met)."""
-    require_command(user, ParticipantCompleted)
     fields = body.model_dump(exclude={"case_id"})
-    return run_command(
-        app,
-        ctx,
-        ParticipantCompleted.type_name(),
-        lambda c: app.complete(programme_id, body.case_id, fields, c),
-        _programme_at(programme_id),
-        m,
+    return command.run(
+        ParticipantCompleted,
+        lambda c: command.app.complete(programme_id, body.case_id, fields, c),
+        location=f"/programmes/{programme_id}",
         cases=[body.case_id],
     )
 
 
 @programmes.post("/{programme_id}/withdrawals", status_code=201, responses=RECORDED)
 def withdraw(
-    programme_id: UUID,
-    body: WithdrawalRequest,
-    app: App,
-    user: CurrentUser,
-    ctx: Context,
-    m: MetricsDep,
+    programme_id: UUID, body: WithdrawalRequest, command: ProgrammesCommand
 ) -> JSONResponse:
     """Record that a participant left the programme, with the reason."""
-    require_command(user, ParticipantWithdrawn)
     fields = body.model_dump(exclude={"case_id"})
-    return run_command(
-        app,
-        ctx,
-        ParticipantWithdrawn.type_name(),
-        lambda c: app.withdraw(programme_id, body.case_id, fields, c),
-        _programme_at(programme_id),
-        m,
+    return command.run(
+        ParticipantWithdrawn,
+        lambda c: command.app.withdraw(programme_id, body.case_id, fields, c),
+        location=f"/programmes/{programme_id}",
         cases=[body.case_id],
     )
 
@@ -218,14 +166,11 @@ def withdraw(
 
 @cases.get("")
 def list_cases(
-    app: App,
-    user: CurrentUser,
-    released: bool | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> dict[str, Any]:
+    app: App, user: CurrentUser, page: Paged, released: bool | None = None
+) -> queries.CasePage:
     """The people programmes knows (civil society: only those it works with), a page at a time."""
-    return app.list_cases(_reader(user), limit, offset, released)
+    answer = app.list_cases(_reader(user), page.limit, page.offset, released)
+    return queries.CasePage.model_validate(answer)
 
 
 @cases.get("/{case_id}")
@@ -236,18 +181,12 @@ def get_case(case_id: UUID, app: App, user: CurrentUser) -> JSONResponse:
 
 
 @cases.post("/{case_id}/referrals", status_code=201, responses=RECORDED)
-def refer(
-    case_id: UUID, body: ReferralRequest, app: App, user: CurrentUser, ctx: Context, m: MetricsDep
-) -> JSONResponse:
+def refer(case_id: UUID, body: ReferralRequest, command: ProgrammesCommand) -> JSONResponse:
     """Refer the person to another agency, with their consent or a stated legal basis."""
-    require_command(user, ReferralMade)
-    return run_command(
-        app,
-        ctx,
-        ReferralMade.type_name(),
-        lambda c: app.refer(case_id, body.model_dump(), c),
-        lambda r: f"/cases/{case_id}/referrals/{r.ids['referral_id']}",
-        m,
+    return command.run(
+        ReferralMade,
+        lambda c: command.app.refer(case_id, body.model_dump(), c),
+        location=lambda r: f"/cases/{case_id}/referrals/{r.ids['referral_id']}",
     )
 
 
@@ -262,88 +201,50 @@ def _answer(
     case_id: UUID,
     referral_id: UUID,
     body: AnswerRequest,
-    app: App,
-    user: User,
-    ctx: CommandContext,
-    m: Metrics,
+    command: Command[ProgrammesApplication],
 ) -> JSONResponse:
     model = ReferralAccepted if accept else ReferralDeclined
-    require_command(user, model)
-    if body.by_agency is not None and body.by_agency != user.agency:
-        raise ForbiddenError(f"you answer for {user.agency}, not {body.by_agency}")
-    return run_command(
-        app,
-        ctx,
-        model.type_name(),
-        lambda c: app.answer_referral(case_id, referral_id, accept, body.reason, c),
-        lambda _: f"/cases/{case_id}/referrals/{referral_id}",
-        m,
+    command.require(model)
+    agency = command.user.agency
+    if body.by_agency is not None and body.by_agency != agency:
+        raise ForbiddenError(f"you answer for {agency}, not {body.by_agency}")
+    return command.run(
+        model,
+        lambda c: command.app.answer_referral(case_id, referral_id, accept, body.reason, c),
+        location=f"/cases/{case_id}/referrals/{referral_id}",
     )
 
 
 @cases.post("/{case_id}/referrals/{referral_id}/acceptance", status_code=201, responses=RECORDED)
 def accept_referral(
-    case_id: UUID,
-    referral_id: UUID,
-    body: AnswerRequest,
-    app: App,
-    user: CurrentUser,
-    ctx: Context,
-    m: MetricsDep,
+    case_id: UUID, referral_id: UUID, body: AnswerRequest, command: ProgrammesCommand
 ) -> JSONResponse:
     """The agency referred to accepts the referral."""
-    return _answer(True, case_id, referral_id, body, app, user, ctx, m)
+    return _answer(True, case_id, referral_id, body, command)
 
 
 @cases.post("/{case_id}/referrals/{referral_id}/declination", status_code=201, responses=RECORDED)
 def decline_referral(
-    case_id: UUID,
-    referral_id: UUID,
-    body: AnswerRequest,
-    app: App,
-    user: CurrentUser,
-    ctx: Context,
-    m: MetricsDep,
+    case_id: UUID, referral_id: UUID, body: AnswerRequest, command: ProgrammesCommand
 ) -> JSONResponse:
     """The agency referred to declines the referral."""
-    return _answer(False, case_id, referral_id, body, app, user, ctx, m)
+    return _answer(False, case_id, referral_id, body, command)
 
 
 @cases.post("/{case_id}/reintegration-plan", status_code=201, responses=RECORDED)
 def agree_plan(
-    case_id: UUID,
-    body: ReintegrationPlanAgreed,
-    app: App,
-    user: CurrentUser,
-    ctx: Context,
-    m: MetricsDep,
+    case_id: UUID, body: ReintegrationPlanAgreed, command: ProgrammesCommand
 ) -> JSONResponse:
     """Record the reintegration plan agreed with the person, before or at release."""
-    require_command(user, ReintegrationPlanAgreed)
-    return run_command(
-        app,
-        ctx,
-        ReintegrationPlanAgreed.type_name(),
-        lambda c: app.agree_plan(case_id, body, c),
-        _case_at,
-        m,
-    )
+    return command.run(ReintegrationPlanAgreed, lambda c: command.app.agree_plan(case_id, body, c))
 
 
 @cases.post("/{case_id}/follow-ups", status_code=201, responses=RECORDED)
 def record_follow_up(
-    case_id: UUID, body: FollowUpRecorded, app: App, user: CurrentUser, ctx: Context, m: MetricsDep
+    case_id: UUID, body: FollowUpRecorded, command: ProgrammesCommand
 ) -> JSONResponse:
     """Record a follow-up of a released person."""
-    require_command(user, FollowUpRecorded)
-    return run_command(
-        app,
-        ctx,
-        FollowUpRecorded.type_name(),
-        lambda c: app.record_follow_up(case_id, body, c),
-        _case_at,
-        m,
-    )
+    return command.run(FollowUpRecorded, lambda c: command.app.record_follow_up(case_id, body, c))
 
 
 # --- work lists --------------------------------------------------------------------------
@@ -353,40 +254,34 @@ def record_follow_up(
 def list_referrals(
     app: App,
     user: CurrentUser,
+    page: Paged,
     direction: Literal["incoming", "outgoing"] = "incoming",
     status: Literal["pending", "accepted", "declined", "revoked"] | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> dict[str, Any]:
+) -> queries.ReferralPage:
     """The caller's agency's referrals: received (`incoming`) or made (`outgoing`)."""
-    return app.list_referrals(_reader(user), direction, status, limit, offset)
+    answer = app.list_referrals(_reader(user), direction, status, page.limit, page.offset)
+    return queries.ReferralPage.model_validate(answer)
 
 
 @work.get("/follow-ups")
 def list_follow_ups(
     app: App,
     user: CurrentUser,
+    page: Paged,
     status: Literal["overdue"] | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> dict[str, Any]:
+) -> queries.FollowUpPage:
     """Released people and when each is due a follow-up; `status=overdue` for those past due."""
-    return app.follow_ups(_reader(user), status == "overdue", limit, offset)
+    answer = app.follow_ups(_reader(user), status == "overdue", page.limit, page.offset)
+    return queries.FollowUpPage.model_validate(answer)
 
 
 @entries.post("/{event_id}/void", status_code=201, responses=RECORDED)
-def void_entry(
-    event_id: UUID, body: VoidRequest, app: App, user: CurrentUser, ctx: Context, m: MetricsDep
-) -> JSONResponse:
+def void_entry(event_id: UUID, body: VoidRequest, command: ProgrammesCommand) -> JSONResponse:
     """Void a mistaken entry of this service; voiding a referral revokes it (until accepted)."""
-    require_command(user, ProgrammesEntryVoided)
-    return run_command(
-        app,
-        ctx,
-        ProgrammesEntryVoided.type_name(),
-        lambda c: app.void(event_id, body.reason, c),
-        _voided_at,
-        m,
+    return command.run(
+        ProgrammesEntryVoided,
+        lambda c: command.app.void(event_id, body.reason, c),
+        location=_voided_at,
     )
 
 

@@ -211,7 +211,7 @@ class ProgrammesApplication(ProgrammesQueries):
 
     @staticmethod
     def _check_case_entry_agency(ctx: CommandContext, case: CaseFile, event_id: UUID) -> None:
-        if event_id not in case.entries:
+        if event_id not in case.entry_log:
             return
         kind, referral, agency = case.entry(event_id)
         if kind == "ReferralMade" and referral is not None:

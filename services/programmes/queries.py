@@ -5,20 +5,35 @@ aggregate. Agency-bound roles (civil society, religious counsellors) see only th
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Annotated, Any
 from uuid import UUID
+
+from pydantic import BaseModel, Field
 
 from services.programmes.domain import CaseFile, Programme, Referral
 from services.programmes.views import CaseRegister, Referrals
 from shared.kit.errors import NotFoundError
+from shared.kit.paging import Page, TimeText, Where, fetch_page
 from shared.kit.redaction import ALWAYS, Source, ViewSources, redact_view
-from shared.kit.scope import Scope, condition
-from shared.kit.store import CaselineApplication, View
+from shared.kit.scope import Scope
+from shared.kit.store import CaselineApplication
 from shared.permissions import ROLES, may_see
 
-__all__ = ["AGENCY_BOUND_ROLES", "RISK_READERS", "ProgrammesQueries", "Reader"]
+__all__ = [
+    "AGENCY_BOUND_ROLES",
+    "RISK_READERS",
+    "CaseItem",
+    "CasePage",
+    "FollowUpDue",
+    "FollowUpPage",
+    "ProgrammeItem",
+    "ProgrammePage",
+    "ProgrammesQueries",
+    "Reader",
+    "ReferralItem",
+    "ReferralPage",
+]
 
-V = TypeVar("V", bound=View)
 
 AGENCY_BOUND_ROLES = frozenset({"civil_society", "religious_counsellor"})
 """Roles that act only for their own organisation: its programmes, its referrals, its people."""
@@ -86,9 +101,80 @@ class Reader:
             referral.to_agency,
         )
 
-    def scope(self, command: str | None = None) -> tuple[str, list[Any]]:
-        """A SQL condition on `r.case_id` limiting rows to this reader's people, and its params."""
-        return condition(self.kit_scope, "r.case_id", command=command)
+
+DateText = Annotated[str, Field(json_schema_extra={"format": "date"})]
+
+
+class ProgrammeItem(BaseModel):
+    """A programme of the catalogue, with the places taken and left."""
+
+    programme_id: UUID
+    kind: str
+    title: str
+    provider_agency: str
+    capacity: int
+    max_risk_level: str | None
+    facility: str | None
+    attendance_threshold: int
+    starts_on: DateText | None
+    ends_on: DateText | None
+    version: int
+    places_taken: int
+    places_left: int
+
+
+class ProgrammePage(Page[ProgrammeItem]):
+    """A page of the programme catalogue."""
+
+
+class CaseItem(BaseModel):
+    """A person programmes knows, and how many programmes they take part in now."""
+
+    case_id: UUID
+    full_name: str | None
+    facility: str | None
+    released_at: TimeText | None
+    version: int
+    active_programmes: int
+
+
+class CasePage(Page[CaseItem]):
+    """A page of the people programmes knows."""
+
+
+class ReferralItem(BaseModel):
+    """A referral made or received by the caller's agency."""
+
+    referral_id: UUID
+    case_id: UUID
+    from_agency: str
+    to_agency: str
+    reason: str
+    status: str
+    made_at: TimeText | None
+    answered_at: TimeText | None
+
+
+class ReferralPage(Page[ReferralItem]):
+    """A page of the caller's agency's referrals."""
+
+
+class FollowUpDue(BaseModel):
+    """A released person, their last follow-up and when the next one is due."""
+
+    case_id: UUID
+    full_name: str | None
+    released_at: TimeText | None
+    last_follow_up_at: TimeText | None
+    last_status: str | None
+    due_by: TimeText | None
+    overdue: bool
+
+
+class FollowUpPage(Page[FollowUpDue]):
+    """A page of the released people due a follow-up, and the interval between follow-ups."""
+
+    interval_days: int
 
 
 def _iso(value: Any) -> Any:
@@ -103,29 +189,24 @@ class ProgrammesQueries(CaselineApplication):
     def list_programmes(
         self, kind: str | None, facility: str | None, limit: int, offset: int
     ) -> dict[str, Any]:
-        where, params = ["NOT c.voided"], []
-        for column, value in (("kind", kind), ("facility", facility)):
-            if value is not None:
-                where.append(f"c.{column} = %s")
-                params.append(value)
-        condition = " AND ".join(where)
-        rows = self.fetch(
-            "SELECT c.programme_id, c.kind, c.title, c.provider_agency, c.capacity,"
+        where = Where().add("NOT c.voided").given(kind, "c.kind = %s")
+        page = fetch_page(
+            self.fetch,
+            select="SELECT c.programme_id, c.kind, c.title, c.provider_agency, c.capacity,"
             " c.max_risk_level, c.facility, c.attendance_threshold, c.starts_on, c.ends_on,"
             " c.version, (SELECT count(*) FROM {schema}.participations p"
-            "  WHERE p.programme_id = c.programme_id AND p.status = 'active' AND NOT p.voided)"
-            f" FROM {{schema}}.programme_catalogue c WHERE {condition}"
-            " ORDER BY c.created_at DESC, c.programme_id LIMIT %s OFFSET %s",
-            [*params, limit, offset],
+            "  WHERE p.programme_id = c.programme_id AND p.status = 'active' AND NOT p.voided)",
+            source="FROM {schema}.programme_catalogue c",
+            where=where.given(facility, "c.facility = %s"),
+            order_by="c.created_at DESC, c.programme_id",
+            limit=limit,
+            offset=offset,
         )
-        total = self.fetch(
-            f"SELECT count(*) FROM {{schema}}.programme_catalogue c WHERE {condition}", params
-        )[0][0]
         keys: tuple[str, ...] = ("programme_id", "kind", "title", "provider_agency", "capacity")
         keys += ("max_risk_level",)
         keys += ("facility", "attendance_threshold", "starts_on", "ends_on", "version")
         items = []
-        for row in rows:
+        for row in page.rows:
             item = {
                 k: (str(v) if k == "programme_id" else _iso(v) if "_on" in k else v)
                 for k, v in zip(keys, row, strict=False)
@@ -133,7 +214,7 @@ class ProgrammesQueries(CaselineApplication):
             item["places_taken"] = int(row[-1])
             item["places_left"] = max(0, int(row[4]) - int(row[-1]))
             items.append(item)
-        return {"items": items, "total": int(total), "limit": limit, "offset": offset}
+        return page.answer(items)
 
     def programme_view(self, programme_id: UUID) -> tuple[dict[str, Any], int]:
         programme = self.load(Programme, programme_id)
@@ -187,32 +268,29 @@ class ProgrammesQueries(CaselineApplication):
 
     # --- cases -----------------------------------------------------------------------------
 
-    def _view(self, kind: type[V]) -> V:
-        return next(v for v in self._view_objects if isinstance(v, kind))
-
     def _full_name(self, case_id: Any, key_id: str | None, ciphertext: bytes | None) -> str | None:
         """The register's sealed name (None: not learnt yet; `[erased]` once its key is gone)."""
         if key_id is None:
             return None
-        return self._view(CaseRegister).name.open(case_id, key_id, ciphertext)
+        return self.view_object(CaseRegister).name.open(case_id, key_id, ciphertext)
 
     def list_cases(
         self, reader: Reader, limit: int, offset: int, released: bool | None = None
     ) -> dict[str, Any]:
-        scope, params = reader.scope()
+        where = Where().visible(reader.kit_scope, "r.case_id")
         if released is not None:
-            scope += " AND r.released_at IS " + ("NOT NULL" if released else "NULL")
-        rows = self.fetch(
-            "SELECT r.case_id, r.name_kid, r.name_ct, r.facility, r.released_at, r.version,"
+            where.add("r.released_at IS " + ("NOT NULL" if released else "NULL"))
+        page = fetch_page(
+            self.fetch,
+            select="SELECT r.case_id, r.name_kid, r.name_ct, r.facility, r.released_at, r.version,"
             " (SELECT count(*) FROM {schema}.participations p WHERE p.case_id = r.case_id"
-            "  AND p.status = 'active' AND NOT p.voided)"
-            f" FROM {{schema}}.case_register r WHERE {scope}"
-            " ORDER BY r.opened_at DESC, r.case_id LIMIT %s OFFSET %s",
-            [*params, limit, offset],
+            "  AND p.status = 'active' AND NOT p.voided)",
+            source="FROM {schema}.case_register r",
+            where=where,
+            order_by="r.opened_at DESC, r.case_id",
+            limit=limit,
+            offset=offset,
         )
-        total = self.fetch(
-            f"SELECT count(*) FROM {{schema}}.case_register r WHERE {scope}", params
-        )[0][0]
         name = self._full_name
         items = [
             {
@@ -223,9 +301,9 @@ class ProgrammesQueries(CaselineApplication):
                 "version": r[5],
                 "active_programmes": int(r[6]),
             }
-            for r in rows
+            for r in page.rows
         ]
-        return {"items": items, "total": int(total), "limit": limit, "offset": offset}
+        return page.answer(items)
 
     def _visible_case(self, case_id: UUID, reader: Reader) -> CaseFile:
         try:
@@ -251,7 +329,7 @@ class ProgrammesQueries(CaselineApplication):
             "follow_ups": [
                 {"event_id": str(e), **d.model_dump(mode="json"), "recorded_by": m.agency}
                 for e, d, m in case.follow_ups
-                if e not in case.voided_entries
+                if not case.is_voided(e)
             ],
             "next_follow_up_due": _iso(self._next_due(case)),
         }
@@ -288,7 +366,7 @@ class ProgrammesQueries(CaselineApplication):
         released = case.released_at
         if released is None:
             return None
-        seen = [d.at for e, d, _ in case.follow_ups if e not in case.voided_entries]
+        seen = [d.at for e, d, _ in case.follow_ups if not case.is_voided(e)]
         return max([released, *seen]) + timedelta(days=self.settings.follow_up_interval_days)
 
     # --- referrals -------------------------------------------------------------------------
@@ -313,21 +391,20 @@ class ProgrammesQueries(CaselineApplication):
     ) -> dict[str, Any]:
         column = "to_agency" if direction == "incoming" else "from_agency"
         # A referral made to the reader's organisation is theirs to answer before the person is.
-        visible, params = reader.scope(_ANSWER if direction == "incoming" else None)
-        where, params = f"r.{column} = %s AND {visible}", [reader.agency, *params]
-        if status is not None:
-            where += " AND r.status = %s"
-            params.append(status)
-        rows = self.fetch(
-            "SELECT r.referral_id, r.case_id, r.from_agency, r.to_agency, r.reason_kid,"
-            " r.reason_ct, r.status, r.made_at, r.answered_at"
-            f" FROM {{schema}}.referrals r WHERE {where}"
-            " ORDER BY r.made_at DESC, r.referral_id LIMIT %s OFFSET %s",
-            [*params, limit, offset],
+        command = _ANSWER if direction == "incoming" else None
+        where = Where().add(f"r.{column} = %s", reader.agency)
+        where.visible(reader.kit_scope, "r.case_id", command=command)
+        page = fetch_page(
+            self.fetch,
+            select="SELECT r.referral_id, r.case_id, r.from_agency, r.to_agency, r.reason_kid,"
+            " r.reason_ct, r.status, r.made_at, r.answered_at",
+            source="FROM {schema}.referrals r",
+            where=where.given(status, "r.status = %s"),
+            order_by="r.made_at DESC, r.referral_id",
+            limit=limit,
+            offset=offset,
         )
-        counted = self.fetch(f"SELECT count(*) FROM {{schema}}.referrals r WHERE {where}", params)
-        total = counted[0][0]
-        reason = self._view(Referrals).reason.open
+        reason = self.view_object(Referrals).reason.open
         items = [
             {
                 "referral_id": str(r[0]),
@@ -339,9 +416,9 @@ class ProgrammesQueries(CaselineApplication):
                 "made_at": _iso(r[7]),
                 "answered_at": _iso(r[8]),
             }
-            for r in rows
+            for r in page.rows
         ]
-        return {"items": items, "total": int(total), "limit": limit, "offset": offset}
+        return page.answer(items)
 
     # --- follow-up -------------------------------------------------------------------------
 
@@ -350,31 +427,25 @@ class ProgrammesQueries(CaselineApplication):
     ) -> dict[str, Any]:
         """Released people and when each is next due a follow-up; overdue ones if asked."""
         now, days = self.clock.now(), self.settings.follow_up_interval_days
-        scope, params = reader.scope()
         due = "greatest(r.released_at, coalesce(f.at, r.released_at)) + make_interval(days => %s)"
-        where = f"r.released_at IS NOT NULL AND {scope}"
+        where = Where().add("r.released_at IS NOT NULL").visible(reader.kit_scope, "r.case_id")
         if overdue_only:
-            where += f" AND {due} < %s"
-        base = (
-            f" FROM {{schema}}.case_register r LEFT JOIN LATERAL (SELECT at, status"
+            where.add(f"{due} < %s", days, now)
+        page = fetch_page(
+            self.fetch,
+            select=f"SELECT r.case_id, r.name_kid, r.name_ct, r.released_at, f.at, f.status, {due}",
+            select_params=[days],
+            source="FROM {schema}.case_register r LEFT JOIN LATERAL (SELECT at, status"
             " FROM {schema}.follow_ups WHERE case_id = r.case_id AND NOT voided"
-            f" ORDER BY at DESC LIMIT 1) f ON true WHERE {where}"
+            " ORDER BY at DESC LIMIT 1) f ON true",
+            where=where,
+            order_by=f"{due}, r.case_id",
+            order_params=[days],
+            limit=limit,
+            offset=offset,
         )
-        filters = [*params, days, now] if overdue_only else params
-        rows = self.fetch(
-            f"SELECT r.case_id, r.name_kid, r.name_ct, r.released_at, f.at, f.status, {due}{base}"
-            f" ORDER BY {due}, r.case_id LIMIT %s OFFSET %s",
-            [days, *filters, days, limit, offset],
-        )
-        total = self.fetch(f"SELECT count(*){base}", filters)[0][0]
-        items = [_due((r[0], self._full_name(*r[:3]), *r[3:]), now) for r in rows]
-        return {
-            "items": items,
-            "total": int(total),
-            "limit": limit,
-            "offset": offset,
-            "interval_days": days,
-        }
+        items = [_due((r[0], self._full_name(*r[:3]), *r[3:]), now) for r in page.rows]
+        return page.answer(items, interval_days=days)
 
 
 def _due(row: tuple[Any, ...], now: datetime) -> dict[str, Any]:

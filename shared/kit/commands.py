@@ -1,8 +1,9 @@
 """Running a command from HTTP: its context from the request, once, with retries and answers.
 
 `command_context` reads the caller and the request's headers; `run_command` checks the cases it
-names, replays an idempotent retry, retries a lost race and maps the outcome; `respond_recorded`
-and `view_response` answer with the version as `ETag`.
+names, replays an idempotent retry, retries a lost race and maps the outcome; `Command` (the
+`route_command` dependency) gives a route all of it in one object; `respond_recorded` and
+`view_response` answer with the version as `ETag`.
 """
 
 from __future__ import annotations
@@ -11,17 +12,18 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID, uuid4
 
 import psycopg
 from eventsourcing.persistence import OperationalError
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
 from shared.events import by_type
-from shared.kit.auth import CurrentUser
+from shared.events.base import CatalogueEvent
+from shared.kit.auth import CurrentUser, User, require_command
 from shared.kit.errors import CaselineError, ConflictError, StaleVersionError
 from shared.kit.metrics import Metrics
 from shared.kit.middleware import incoming_traceparent
@@ -35,12 +37,17 @@ from shared.kit.store import (
 )
 
 __all__ = [
+    "Command",
+    "case_location",
     "command_context",
     "require_case",
     "respond_recorded",
+    "route_command",
     "run_command",
     "view_response",
 ]
+
+App = TypeVar("App", bound=CaselineApplication)
 
 
 async def command_context(request: Request, user: CurrentUser) -> CommandContext:
@@ -193,6 +200,59 @@ def run_command(
         return respond_recorded(recorded, location(recorded))
     _count(metrics, name, "conflict")
     raise ConflictError("the record is being changed by others right now; retry")
+
+
+def case_location(recorded: Recorded) -> str:
+    """Where a command's case is read: `/cases/{case_id}`."""
+    return f"/cases/{recorded.case_id}"
+
+
+@dataclass(frozen=True)
+class Command(Generic[App]):
+    """What a command route works with: the service's application, the caller, the command's
+    context and the service's metrics; `run` records."""
+
+    app: App
+    user: User
+    ctx: CommandContext
+    metrics: Metrics | None = None
+
+    def require(self, event: type[CatalogueEvent]) -> None:
+        """403 unless the caller's role may record `event` (`run` checks it too): for a route
+        with a check of its own that must come after the role's."""
+        require_command(self.user, event)
+
+    def run(
+        self,
+        event: type[CatalogueEvent],
+        do: Callable[[CommandContext], Recorded],
+        *,
+        location: str | Callable[[Recorded], str] = case_location,
+        cases: Sequence[UUID | str] = (),
+    ) -> JSONResponse:
+        """Record `event` by `do`: the role check, then `run_command` (with the application's own
+        error translation, `guarded`) answered with `location` (the case's by default)."""
+        self.require(event)
+        where = location if callable(location) else lambda _: location
+        return run_command(
+            self.app,
+            self.ctx,
+            event.type_name(),
+            self.app.guarded(do),
+            where,
+            self.metrics,
+            cases=cases,
+        )
+
+
+async def route_command(
+    request: Request,
+    user: CurrentUser,
+    ctx: Annotated[CommandContext, Depends(command_context)],
+) -> Command[Any]:
+    """FastAPI dependency: the route's `Command` (declare it as `Command[YourApplication]`)."""
+    state = request.app.state
+    return Command(state.parts.application, user, ctx, state.metrics)
 
 
 def _lost_race(exc: BaseException) -> bool:

@@ -9,35 +9,30 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import uvicorn
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 
 from shared.events import by_type
 from shared.kit.access_facts import ACCESS_TYPES, access_ops
 from shared.kit.bus import Bus
 from shared.kit.clock import Clock
-from shared.kit.commands import command_context
 from shared.kit.http import create_service_app
 from shared.kit.lifecycle import ServiceParts
-from shared.kit.metrics import Metrics
 from shared.kit.migrations import open_migrated
 from shared.kit.observability import configure_logging, configure_tracing
 from shared.kit.relay import Relay
 from shared.kit.settings import Settings
-from shared.kit.store import CaselineApplication, CommandContext
+from shared.kit.store import CaselineApplication
 from shared.kit.subscriber import Reactions, Subscriber
 
 __all__ = [
     "DEFAULT_PORTS",
     "RECORDED",
-    "Context",
-    "MetricsDep",
     "access_reactions",
     "application",
-    "metrics",
     "serve",
     "service_app",
 ]
@@ -55,16 +50,6 @@ def application(request: Request) -> Any:
     """FastAPI dependency: the service's application object."""
     return request.app.state.parts.application
 
-
-def metrics(request: Request) -> Any:
-    """FastAPI dependency: the service's metrics."""
-    return request.app.state.metrics
-
-
-Context = Annotated[CommandContext, Depends(command_context)]
-"""A command's context: the caller, the request's headers, a fingerprint of its body."""
-
-MetricsDep = Annotated[Metrics, Depends(metrics)]
 
 RECORDED: dict[int | str, dict[str, Any]] = {
     201: {"description": "Recorded: `{case_id, event_id, version}` and the id of anything new"}

@@ -127,6 +127,7 @@ class Recorded:
 
 
 A = TypeVar("A", bound=Aggregate)
+V = TypeVar("V", bound=View)
 
 
 class CaselineApplication(Application[UUID]):
@@ -168,6 +169,16 @@ class CaselineApplication(Application[UUID]):
         self.listeners: list[Callable[[], None]] = []
         super().__init__(env)
         _ping_only_when_idle(self.store.datastore.pool)
+
+    def view_object(self, kind: type[V]) -> V:
+        """The application's read model of class `kind` (one of its `views`)."""
+        return next(v for v in self._view_objects if isinstance(v, kind))
+
+    def guarded(
+        self, do: Callable[[CommandContext], Recorded]
+    ) -> Callable[[CommandContext], Recorded]:
+        """`do`, with this service's own translation of errors into refusals (none here)."""
+        return do
 
     def _notify(self, recordings: list[Any]) -> None:
         super()._notify(recordings)

@@ -48,14 +48,18 @@ from shared.events.assessment import (
     RiskLevel,
 )
 from shared.events.voiding import AssessmentEntryVoided
-from shared.kit.domain import Meta
+from shared.kit.domain import Meta, VoidableEntries
 from shared.kit.errors import NotFoundError
 
 __all__ = ["Case"]
 
 
-class Case(Aggregate):
+class Case(Aggregate, VoidableEntries[CaseEntry]):
     """What the assessment service holds about one case (the id is intake's `case_id`)."""
+
+    unknown_entry_error = NotFoundError
+    voided_twice_error = AlreadyVoidedError
+    not_voidable_error = EntryNotVoidableError
 
     @staticmethod
     def create_id(case_id: UUID, **_: object) -> UUID:
@@ -72,7 +76,7 @@ class Case(Aggregate):
         self.dues: list[Due] = []
         self.needs: list[Decision] = []
         self.placements: list[Decision] = []
-        self.entries: dict[UUID, CaseEntry] = {}
+        self._open_log()
 
     # --- what intake tells us -------------------------------------------------------------
 
@@ -108,7 +112,7 @@ class Case(Aggregate):
                 cause=meta.causation_id,
             )
         )
-        self.entries[meta.event_id] = CaseEntry("AssessmentDue")
+        self._log_entry(meta.event_id, CaseEntry("AssessmentDue"))
 
     # --- risk assessments -----------------------------------------------------------------
 
@@ -134,7 +138,7 @@ class Case(Aggregate):
             started_event=meta.event_id,
             scales=dict(scales),
         )
-        self.entries[meta.event_id] = CaseEntry("AssessmentStarted", data.assessment_id)
+        self._log_entry(meta.event_id, CaseEntry("AssessmentStarted", data.assessment_id))
 
     def _open_for(self, assessment_id: UUID, by: str) -> AssessmentRecord:
         record = self.assessment(assessment_id)
@@ -165,7 +169,7 @@ class Case(Aggregate):
         self.assessments[data.assessment_id].ratings.setdefault(data.indicator_id, []).append(
             rating
         )
-        self.entries[meta.event_id] = CaseEntry("IndicatorRated", data.assessment_id)
+        self._log_entry(meta.event_id, CaseEntry("IndicatorRated", data.assessment_id))
 
     def submit(self, data: AssessmentSubmitted, by: str, meta: Meta) -> None:
         record = self._open_for(data.assessment_id, by)
@@ -186,7 +190,7 @@ class Case(Aggregate):
         record.submission = data
         record.submitted_event = meta.event_id
         record.submitted_at = data.submitted_at or meta.recorded_at
-        self.entries[meta.event_id] = CaseEntry("AssessmentSubmitted", data.assessment_id)
+        self._log_entry(meta.event_id, CaseEntry("AssessmentSubmitted", data.assessment_id))
 
     def countersign(self, data: AssessmentCountersigned, meta: Meta, review_meta: Meta) -> None:
         """Countersign (four eyes); the next review then falls due at `next_review_by`."""
@@ -217,7 +221,7 @@ class Case(Aggregate):
         for due in self.dues:
             if due.kind == AssessmentKind.RISK.value and due.satisfied_by is None:
                 due.satisfied_by = data.assessment_id
-        self.entries[meta.event_id] = CaseEntry("AssessmentCountersigned", data.assessment_id)
+        self._log_entry(meta.event_id, CaseEntry("AssessmentCountersigned", data.assessment_id))
 
     @property
     def current_assessment(self) -> AssessmentRecord | None:
@@ -230,7 +234,7 @@ class Case(Aggregate):
         return current.submission.overall_risk if current and current.submission else None
 
     def reviews(self, now: datetime, soon: timedelta) -> list[tuple[Due, str]]:
-        return [(d, d.status(now, soon)) for d in self.dues if not self._is_voided(d.event_id)]
+        return [(d, d.status(now, soon)) for d in self.dues if not self.is_voided(d.event_id)]
 
     # --- needs and placement --------------------------------------------------------------
 
@@ -240,7 +244,7 @@ class Case(Aggregate):
     @event("NeedsAssessed")
     def _needs_assessed(self, data: NeedsAssessed, meta: Meta) -> None:
         self.needs.append(Decision(meta.event_id, data, meta.actor, meta.recorded_at))
-        self.entries[meta.event_id] = CaseEntry("NeedsAssessed")
+        self._log_entry(meta.event_id, CaseEntry("NeedsAssessed"))
 
     def decide_placement(self, data: PlacementDecided, meta: Meta) -> None:
         if self.id in data.keep_separate_from:
@@ -250,7 +254,7 @@ class Case(Aggregate):
     @event("PlacementDecided")
     def _placed(self, data: PlacementDecided, meta: Meta) -> None:
         self.placements.append(Decision(meta.event_id, data, meta.actor, meta.recorded_at))
-        self.entries[meta.event_id] = CaseEntry("PlacementDecided")
+        self._log_entry(meta.event_id, CaseEntry("PlacementDecided"))
 
     @property
     def current_needs(self) -> Decision | None:
@@ -262,22 +266,12 @@ class Case(Aggregate):
 
     # --- voiding --------------------------------------------------------------------------
 
-    def _is_voided(self, event_id: UUID) -> bool:
-        entry = self.entries.get(event_id)
-        return entry is not None and entry.voided_by is not None
-
     def void(self, data: AssessmentEntryVoided, by: str, meta: Meta) -> None:
         """Void a mistaken entry; what it decided no longer counts (SPEC §5)."""
-        entry = self.entries.get(data.voided_event_id)
-        if entry is None:
-            raise NotFoundError(f"no entry {data.voided_event_id} in case {self.id}")
-        if entry.voided_by is not None:
-            raise AlreadyVoidedError("this entry is already voided")
-        if entry.type in ("EntryVoided", "AssessmentDue"):
+        entry = self.voidable(data.voided_event_id)
+        if entry.type == "AssessmentDue":
             raise EntryNotVoidableError(
-                "a voiding or an automatic due date cannot be voided"
-                if entry.type == "EntryVoided"
-                else "a due date set by the service cannot be voided; it is met by an assessment"
+                "a due date set by the service cannot be voided; it is met by an assessment"
             )
         if entry.assessment_id is not None:
             self._check_assessment_voidable(entry, entry.assessment_id, by)
@@ -298,8 +292,7 @@ class Case(Aggregate):
 
     @event("EntryVoided")
     def _voided(self, data: AssessmentEntryVoided, meta: Meta) -> None:
-        entry = self.entries[data.voided_event_id]
-        entry.voided_by = meta.event_id
+        entry = self.entry_log[data.voided_event_id]
         record = self.assessments.get(entry.assessment_id) if entry.assessment_id else None
         if record is not None and entry.type == "AssessmentStarted":
             record.abandoned = True
@@ -311,4 +304,4 @@ class Case(Aggregate):
         for decision in (*self.needs, *self.placements):
             if decision.event_id == data.voided_event_id:
                 decision.voided = True
-        self.entries[meta.event_id] = CaseEntry("EntryVoided")
+        self._log_voiding(data.voided_event_id, meta.event_id, CaseEntry("EntryVoided"))

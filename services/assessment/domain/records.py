@@ -138,4 +138,3 @@ class CaseEntry:
 
     type: str
     assessment_id: UUID | None = None
-    voided_by: UUID | None = None

@@ -33,7 +33,7 @@ from shared.events import (
     ReintegrationPlanAgreed,
     RiskLevel,
 )
-from shared.kit.domain import Meta
+from shared.kit.domain import Meta, VoidableEntries
 from shared.kit.errors import NotFoundError
 
 __all__ = ["ACCEPTED", "DECLINED", "PENDING", "REVOKED", "CaseFile", "Referral"]
@@ -69,8 +69,15 @@ def _history_line(name: str, meta: Meta, **extra: Any) -> dict[str, Any]:
     }
 
 
-class CaseFile(Aggregate):
-    """One person as programmes knows them. Invariant: follow-up only after release."""
+class CaseFile(Aggregate, VoidableEntries[tuple[str, UUID | None, str]]):
+    """One person as programmes knows them. Invariant: follow-up only after release.
+
+    Its log holds the case's own entries: each one's kind, referral (if any) and agency.
+    """
+
+    unknown_entry_error = NotVoidableError
+    voided_twice_error = AlreadyVoidedError
+    not_voidable_error = NotVoidableError
 
     @staticmethod
     def create_id(case_id: UUID, **_: object) -> UUID:
@@ -89,8 +96,7 @@ class CaseFile(Aggregate):
         self.referrals: dict[UUID, Referral] = {}
         self.plans: list[tuple[UUID, ReintegrationPlanAgreed, Meta]] = []
         self.follow_ups: list[tuple[UUID, FollowUpRecorded, Meta]] = []
-        self.entries: dict[UUID, tuple[str, UUID | None, str]] = {}
-        self.voided_entries: set[UUID] = set()
+        self._open_log()
 
     # --- facts from other services ---------------------------------------------------------
 
@@ -229,7 +235,7 @@ class CaseFile(Aggregate):
             made_event=meta.event_id,
             history=[_history_line("ReferralMade", meta, reason=data.reason)],
         )
-        self.entries[meta.event_id] = ("ReferralMade", data.referral_id, meta.agency)
+        self._log_entry(meta.event_id, ("ReferralMade", data.referral_id, meta.agency))
 
     def answer(self, data: ReferralAccepted | ReferralDeclined, meta: Meta) -> None:
         """The receiving agency accepts or declines a pending referral, once."""
@@ -257,7 +263,7 @@ class CaseFile(Aggregate):
         r = self.referrals[data.referral_id]
         r.status, r.answer_event = status, meta.event_id
         r.history.append(_history_line(name, meta, reason=data.reason))
-        self.entries[meta.event_id] = (name, data.referral_id, meta.agency)
+        self._log_entry(meta.event_id, (name, data.referral_id, meta.agency))
 
     # --- reintegration ---------------------------------------------------------------------
 
@@ -274,11 +280,11 @@ class CaseFile(Aggregate):
     @event("ReintegrationPlanAgreed")
     def _plan_agreed(self, data: ReintegrationPlanAgreed, meta: Meta) -> None:
         self.plans.append((meta.event_id, data, meta))
-        self.entries[meta.event_id] = ("ReintegrationPlanAgreed", None, meta.agency)
+        self._log_entry(meta.event_id, ("ReintegrationPlanAgreed", None, meta.agency))
 
     @property
     def plan(self) -> tuple[UUID, ReintegrationPlanAgreed, Meta] | None:
-        valid = [p for p in self.plans if p[0] not in self.voided_entries]
+        valid = [p for p in self.plans if not self.is_voided(p[0])]
         return valid[-1] if valid else None
 
     def follow_up(self, data: FollowUpRecorded, meta: Meta) -> None:
@@ -297,23 +303,19 @@ class CaseFile(Aggregate):
     @event("FollowUpRecorded")
     def _followed_up(self, data: FollowUpRecorded, meta: Meta) -> None:
         self.follow_ups.append((meta.event_id, data, meta))
-        self.entries[meta.event_id] = ("FollowUpRecorded", None, meta.agency)
+        self._log_entry(meta.event_id, ("FollowUpRecorded", None, meta.agency))
 
     # --- voiding ---------------------------------------------------------------------------
 
     def entry(self, event_id: UUID) -> tuple[str, Referral | None, str]:
         """One of this case's entries: its kind, its referral if any, the recording agency."""
-        kind, referral_id, agency = self.entries[event_id]
+        kind, referral_id, agency = self.entry_log[event_id]
         return kind, self.referrals[referral_id] if referral_id else None, agency
 
     def void(self, data: ProgrammesEntryVoided, meta: Meta) -> None:
         """Void a mistaken entry; a referral is revocable (voidable) until it is accepted."""
-        target = data.voided_event_id
-        if target in self.voided_entries:
-            raise AlreadyVoidedError("this entry was already voided")
-        if target not in self.entries:
-            raise NotVoidableError("the entry is not one of this case's")
-        kind, referral, _ = self.entry(target)
+        self.voidable(data.voided_event_id)
+        kind, referral, _ = self.entry(data.voided_event_id)
         if referral is not None and referral.status == REVOKED:
             raise NotVoidableError("the referral was revoked: its entries are settled")
         if kind == "ReferralMade" and referral is not None and referral.status == ACCEPTED:
@@ -323,8 +325,8 @@ class CaseFile(Aggregate):
     @event("EntryVoided")
     def _entry_voided(self, data: ProgrammesEntryVoided, meta: Meta) -> None:
         target = data.voided_event_id
-        self.voided_entries.add(target)
-        kind, referral_id, _ = self.entries[target]
+        kind, referral_id, _ = self.entry_log[target]
+        self._log_voiding(target, meta.event_id, ("EntryVoided", None, meta.agency))
         if referral_id is None:
             return
         r = self.referrals[referral_id]

@@ -40,7 +40,7 @@ from shared.events import (
     RiskLevel,
     SessionAttended,
 )
-from shared.kit.domain import Meta
+from shared.kit.domain import Meta, VoidableEntries
 
 __all__ = ["ACTIVE", "COMPLETED", "VOIDED", "WITHDRAWN", "CaseFacts", "Participation", "Programme"]
 
@@ -70,8 +70,17 @@ class Participation:
     ended_at: datetime | None = None
 
 
-class Programme(Aggregate):
-    """A programme and who takes part in it. Invariant: active participants ≤ capacity."""
+class Programme(Aggregate, VoidableEntries[tuple[str, UUID]]):
+    """A programme and who takes part in it. Invariant: active participants ≤ capacity.
+
+    Its log holds the programme's entries: each one's kind and participation (for its creation,
+    the programme's id).
+    """
+
+    record_name = "programme"
+    unknown_entry_error = NotVoidableError
+    voided_twice_error = AlreadyVoidedError
+    not_voidable_error = NotVoidableError
 
     @staticmethod
     def create_id(programme_id: UUID, **_: object) -> UUID:
@@ -84,8 +93,8 @@ class Programme(Aggregate):
         self.created_at = meta.recorded_at
         self.voided = False
         self.participations: dict[UUID, Participation] = {}
-        self.lines: dict[UUID, tuple[str, UUID]] = {}
-        self.voided_entries: set[UUID] = set()
+        self._open_log()
+        self._log_entry(meta.event_id, ("ProgrammeCreated", programme_id))
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -166,7 +175,7 @@ class Programme(Aggregate):
         self.participations[meta.event_id] = Participation(
             id=meta.event_id, case_id=case_id, enrolled_at=data.enrolled_at
         )
-        self.lines[meta.event_id] = ("ParticipantEnrolled", meta.event_id)
+        self._log_entry(meta.event_id, ("ParticipantEnrolled", meta.event_id))
 
     # --- attendance and exits --------------------------------------------------------------
 
@@ -190,7 +199,7 @@ class Programme(Aggregate):
     def _attended(self, case_id: UUID, data: SessionAttended, meta: Meta) -> None:
         p = self._current_of(case_id)
         p.sessions[data.session_date] = meta.event_id
-        self.lines[meta.event_id] = ("SessionAttended", p.id)
+        self._log_entry(meta.event_id, ("SessionAttended", p.id))
 
     def complete(self, case_id: UUID, data: ParticipantCompleted, meta: Meta) -> None:
         """Record completion once the person attended the programme's threshold of sessions."""
@@ -224,26 +233,21 @@ class Programme(Aggregate):
     def _ended(self, case_id: UUID, status: str, at: datetime, event_id: UUID) -> None:
         p = self._current_of(case_id)
         p.status, p.ended_at, p.exit_event = status, at, event_id
-        self.lines[event_id] = (status, p.id)
+        self._log_entry(event_id, (status, p.id))
 
     # --- voiding ---------------------------------------------------------------------------
 
     def void(self, data: ProgrammesEntryVoided, meta: Meta) -> None:
         """Void a mistaken entry of this programme, if nothing recorded since rests on it."""
-        target = data.voided_event_id
-        if target in self.voided_entries:
-            raise AlreadyVoidedError("this entry was already voided")
-        if target == self.created_event:
+        kind, pid = self.voidable(data.voided_event_id)
+        if kind == "ProgrammeCreated":
             if any(p.status != VOIDED for p in self.participations.values()):
                 raise NotVoidableError("the programme has enrolments: void them first")
-        elif target in self.lines:
-            self._check_line_voidable(target)
         else:
-            raise NotVoidableError("the entry is not one of this programme's")
+            self._check_line_voidable(kind, pid)
         self._entry_voided(data=data, meta=meta)
 
-    def _check_line_voidable(self, target: UUID) -> None:
-        kind, pid = self.lines[target]
+    def _check_line_voidable(self, kind: str, pid: UUID) -> None:
         p = self.participations[pid]
         if self.current(p.case_id) is not p:
             raise NotVoidableError("the person was enrolled again since: this entry is settled")
@@ -257,11 +261,11 @@ class Programme(Aggregate):
     @event("EntryVoided")
     def _entry_voided(self, data: ProgrammesEntryVoided, meta: Meta) -> None:
         target = data.voided_event_id
-        self.voided_entries.add(target)
-        if target == self.created_event:
+        kind, pid = self.entry_log[target]
+        self._log_voiding(target, meta.event_id, ("EntryVoided", pid))
+        if kind == "ProgrammeCreated":
             self.voided = True
             return
-        kind, pid = self.lines[target]
         p = self.participations[pid]
         if kind == "ParticipantEnrolled":
             p.status = VOIDED
