@@ -152,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     from caseline.migrate import add_parser as add_migrate
 
     add_migrate(sub)
+
+    from caseline.agencies import add_parser as add_agencies
+
+    add_agencies(sub)
     return parser
 
 
