@@ -184,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     from caseline.agencies import add_parser as add_agencies
 
     add_agencies(sub)
+
+    from caseline.client_models import add_parser as add_client_models
+
+    add_client_models(sub)
     return parser
 
 
