@@ -73,8 +73,31 @@ def _cmd_token(args: argparse.Namespace) -> int:
 def _cmd_asyncapi(args: argparse.Namespace) -> int:
     from shared.events.generate import write_all
 
+    if args.agency:
+        return _agency_asyncapi(args)
+
     write_all(Path(args.root).resolve())
     print("wrote the JSON Schemas and deploy/asyncapi.yaml")
+    return 0
+
+
+def _agency_asyncapi(args: argparse.Namespace) -> int:
+    from caseline.agency_asyncapi import render_agency_asyncapi
+    from shared.agencies import AgencyRegistryError, load_agencies
+
+    try:
+        agencies = {a.id: a for a in load_agencies(Path(args.agencies))}
+    except AgencyRegistryError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.agency not in agencies:
+        print(f"agency {args.agency} is not in {args.agencies}", file=sys.stderr)
+        return 2
+    text = render_agency_asyncapi(agencies[args.agency])
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -122,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
         "asyncapi", help="regenerate the JSON Schemas and the AsyncAPI document"
     )
     asyncapi.add_argument("--root", default=".")
+    asyncapi.add_argument(
+        "--agency", help="instead: print what this registered agency receives (its document)"
+    )
+    asyncapi.add_argument("--agencies", default="deploy/agencies.yaml", help="the registry")
+    asyncapi.add_argument("--output", help="with --agency: write here instead of printing")
     asyncapi.set_defaults(func=_cmd_asyncapi)
 
     demo = sub.add_parser("demo", help="record a realistic synthetic case through the public APIs")
@@ -152,6 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
     from caseline.migrate import add_parser as add_migrate
 
     add_migrate(sub)
+
+    from caseline.agencies import add_parser as add_agencies
+
+    add_agencies(sub)
+
+    from caseline.client_models import add_parser as add_client_models
+
+    add_client_models(sub)
     return parser
 
 

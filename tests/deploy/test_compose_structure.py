@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from caseline.stack import SERVICES
+from services.ledger.deliveries import _gauges as delivery_gauges
 from shared.kit.metrics import Metrics
 from shared.kit.runtime import DEFAULT_PORTS
 from shared.kit.settings import Settings
@@ -228,8 +229,9 @@ def test_the_dockerignore_keeps_secrets_and_the_virtualenv_out_of_the_image():
 
 def test_the_example_dashboard_shows_only_metrics_the_services_export():
     dashboard = json.loads((ROOT / "deploy/grafana/dashboards/caseline.json").read_text())
-    metrics = Metrics("intake")
-    exported = {m.name for m in metrics.registry.collect()}
+    metrics, ledger = Metrics("intake"), Metrics("ledger")
+    delivery_gauges(ledger)
+    exported = {m.name for r in (metrics, ledger) for m in r.registry.collect()}
     exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
 
     for expr in exprs:
@@ -237,3 +239,12 @@ def test_the_example_dashboard_shows_only_metrics_the_services_export():
             base = re.sub(r"_(bucket|count|sum|total)$", "", name)
             assert base in exported, name
     assert {p["datasource"]["uid"] for p in dashboard["panels"]} == {"caseline-prometheus"}
+
+
+def test_the_dashboard_shows_each_agencys_lag_parked_and_last_delivery():
+    dashboard = json.loads((ROOT / "deploy/grafana/dashboards/caseline.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+
+    for metric in ("lag_messages", "parked_messages", "last_timestamp_seconds"):
+        (expr,) = [e for e in exprs if f"caseline_delivery_{metric}" in e]
+        assert "by (agency)" in expr
