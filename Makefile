@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench bench-quick faults schemas clean
+.PHONY: install run test lint bench bench-quick bench-names faults schemas clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ bench: install  ## benchmarks with raw limits in the same run; appends to bench/
 
 bench-quick: install
 	$(BIN)/python -m bench --quick
+
+bench-names: install  ## the persons' blind index: recall, false candidates, speed (no servers)
+	$(BIN)/python -m bench.names $(BENCH_ARGS)
 
 faults: install  ## the fault suite: crashes and outages under load, nothing lost or duplicated
 	$(BIN)/python -m pytest -m faults --run-faults

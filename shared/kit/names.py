@@ -1,0 +1,448 @@
+"""Finding a person without names in the clear: name keys, and a blind index of them.
+
+Names are stored encrypted under each case's key, so they cannot be searched. What can be
+searched is a set of *keys* derived from a person's identity, each hashed under an index key
+(HMAC-SHA256, truncated to 64 bits), so the index holds no name, no date and no parent's name:
+
+- name forms are folded first: Unicode NFKC, case, diacritics and the Sahel's hooked letters
+  (ɓ ɗ ƙ ƴ ŋ ɲ), Arabic script transliterated letter by letter, particles (ag, ould, ben, bin, ibn,
+  bint, mint, walet, el, al…) set aside; "Abd al-" and "Abou" compounds joined;
+- each name token gives an exact key (its folded spelling), a sound key (a consonant skeleton:
+  vowels, h, w and y dropped; doubled letters collapsed; dj/j, kh/k/x, ch/sh, gh/rh/g, th/s, q/c/k
+  brought together; then a table of name forms whose skeletons differ, e.g. Mohamed/Mahamat/
+  Mamadou, Fatoumata/Fatima, Aïssata/Aïcha, Boubacar/Abubakar, Djibril/Gibril) and typo keys
+  (the skeleton with one letter deleted, which meet when two spellings are one edit apart);
+- unordered pairs of sound keys; the birth year and date; the father's and mother's name tokens
+  ("fils de … et de …"), and the name after a patronymic particle (Ag Intallah, Ould Ahmed) as a
+  father's name too.
+
+`Match` says why a candidate ranks where it does (how many name tokens met and how, birth date or
+year, parents' names), never with a name. Nothing here links persons: a registrar proposes, a
+second person confirms.
+
+What the index tells someone who holds it but not the key: how many keys each person has and of
+which kind (the kind is stored beside the digest so that scoring can explain a match); which
+persons share a key, hence which persons probably share a name, a birth year or a parent; and the
+frequencies of the keys, from which a guess at the commonest ones is possible (the most frequent
+sound key is very likely Muhammad's, the years' frequencies follow the population's ages).
+Digests are not names, and the small spaces (years, dates) cannot be enumerated without the key.
+With the key, everything that can be guessed can be tested: a year or date is found by trying
+them all, a name by trying a list of names; so the key is as sensitive as the names and lives with
+the master key, never with the index. The key is a parameter: `index_key` derives one from the
+master key, and replacing the master key means recomputing the index from the decrypted names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import combinations
+
+__all__ = [
+    "Birth",
+    "BlindIndex",
+    "Identity",
+    "Match",
+    "Probe",
+    "fold",
+    "index_key",
+    "name_tokens",
+    "parse_birth",
+    "parse_parentage",
+    "person_digests",
+    "query_probes",
+    "score",
+    "sound_key",
+]
+
+_ARABIC = {
+    "ا": "a", "أ": "a", "إ": "i", "آ": "a", "ٱ": "a", "ء": "", "ؤ": "u", "ئ": "i", "ب": "b",
+    "ت": "t", "ة": "a", "ث": "th", "ج": "j", "ح": "h", "خ": "kh", "د": "d", "ذ": "d", "ر": "r",
+    "ز": "z", "س": "s", "ش": "sh", "ص": "s", "ض": "d", "ط": "t", "ظ": "z", "ع": "a", "غ": "gh",
+    "ف": "f", "ق": "q", "ك": "k", "ل": "l", "م": "m", "ن": "n", "ه": "h", "و": "u", "ي": "i",
+    "ى": "a", "ـ": "", "گ": "g", "ڭ": "g", "ک": "k", "پ": "p", "چ": "ch", "ڤ": "v", "ی": "i",
+    "ɓ": "b", "ɗ": "d", "ƙ": "k", "ƴ": "y", "ŋ": "ng", "ɲ": "ny", "œ": "oe", "æ": "ae", "ø": "o",
+    "ł": "l", "đ": "d", "ı": "i", "'": "", "’": "", "ʼ": "", "ʻ": "", "`": "", "´": "",
+}  # fmt: skip
+_TRANSLATE = str.maketrans(_ARABIC)
+_ARTICLE = re.compile(r"(?<![\u0620-\u064a])ال(?=[\u0620-\u064a]{2,})")
+_PATRONYMIC = frozenset({
+    "ag", "agh", "ak", "ould", "uld", "wuld", "ben", "bin", "ibn", "bn", "bint", "bnt", "mint",
+    "walet", "welet",
+})  # fmt: skip
+_PARTICLES = _PATRONYMIC | {"ult", "oult", "el", "al", "ou"}
+_COMPOUND = frozenset({"abd", "abdel", "abdal", "abdul", "abdoul", "abdil", "abu", "abou", "abo"})
+_ARTICLES = frozenset({
+    "al", "el", "ar", "er", "ad", "ed", "as", "es", "at", "et", "an", "en", "az", "ez", "ach", "ech",
+})  # fmt: skip
+
+# Name forms whose skeletons differ although registrars write the same name (first: the key).
+_FORMS = (
+    "muhammad mohamed mahamat mahamane mamane mohamet",
+    "ahmad ahmed ahmat",
+    "abubakar aboubacar boubacar bakary abubakr aboubakrine boubakar",
+    "aisha aicha aissata",
+    "fatima fatoumata fatma fatimata fadimata fadima",
+    "khadija khadidja hadiza kadidia kadiatou",
+    "jibril djibril gibril djibrilla",
+    "hafsa habsatou habsa",
+)
+
+
+def fold(text: str) -> str:
+    """NFKC, case and diacritics folded, Arabic script transliterated: lowercase ASCII words."""
+    text = _ARTICLE.sub("", unicodedata.normalize("NFKC", text))
+    text = unicodedata.normalize("NFD", text.casefold().translate(_TRANSLATE))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+_DIGRAPHS = (
+    ("tch", "C"), ("sch", "C"), ("ch", "C"), ("sh", "C"), ("dj", "j"), ("dh", "d"), ("th", "s"),
+    ("kh", "k"), ("gh", "g"), ("rh", "g"), ("ph", "f"), ("qu", "k"), ("ck", "k"),
+)  # fmt: skip
+_SOFT_C = re.compile(r"c(?=[eiy])")
+_DI = re.compile(r"di(?=[aeou])")  # Diarra/Jara, Diallo/Jallo, Kadidia/Khadija
+
+
+def _skeleton(word: str) -> str:
+    word = re.sub(r"(.)\1+", r"\1", word)
+    for digraph, sound in _DIGRAPHS:
+        word = word.replace(digraph, sound)
+    word = (
+        _SOFT_C.sub("s", _DI.sub("j", word)).replace("c", "k").replace("q", "k").replace("x", "k")
+    )
+    word = word.replace("p", "b")
+    word = re.sub(r"[aeiouhwy0-9]", "", word.replace("C", "c"))
+    if word.startswith("bd") and len(word) > 3 and word[2] == "l":
+        word = "bd" + word[3:]  # Abd al-Qadir / Abdelkader / Abdoul Kader: the article goes
+    return word or "v"
+
+
+_CANONICAL = {_skeleton(form): forms.split()[0] for forms in _FORMS for form in forms.split()}
+
+
+def sound_key(word: str) -> str:
+    """The key a folded name token shares with its other spellings (see the module's docstring)."""
+    skeleton = _skeleton(word)
+    return _CANONICAL.get(skeleton, skeleton)
+
+
+def _typo_keys(word: str) -> set[str]:
+    skeleton = _skeleton(word)
+    keys = {skeleton}
+    if len(skeleton) >= 3:
+        keys.update(skeleton[:i] + skeleton[i + 1 :] for i in range(len(skeleton)))
+    return keys
+
+
+def _split(text: str) -> tuple[list[str], list[str]]:
+    """A name's tokens (compounds joined, particles dropped) and those named after a patronymic."""
+    words = fold(text).split()
+    tokens: list[str] = []
+    fathers: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word in _COMPOUND and i + 1 < len(words):
+            j = i + 1
+            while j + 1 < len(words) and words[j] in _ARTICLES:
+                j += 1
+            word, i = word + words[j], j
+        if word in _PARTICLES:
+            if word in _PATRONYMIC and i + 1 < len(words) and words[i + 1] not in _PARTICLES:
+                fathers.append(words[i + 1])
+        else:
+            tokens.append(word)
+        i += 1
+    return tokens, fathers
+
+
+def name_tokens(text: str) -> tuple[str, ...]:
+    """The sound keys of a name, sorted: two forms of one name give the same tuple."""
+    return tuple(sorted(sound_key(t) for t in _split(text)[0]))
+
+
+@dataclass(frozen=True)
+class Birth:
+    """A date of birth, or a year (`estimated`: an age or "vers 1985" rather than a document)."""
+
+    year: int
+    month: int | None = None
+    day: int | None = None
+    estimated: bool = False
+
+
+_DIGITS = {
+    c: str(unicodedata.digit(chr(c))) for r in ((0x660, 0x66A), (0x6F0, 0x6FA)) for c in range(*r)
+}
+_DAY_FIRST = re.compile(r"\b(\d{1,2})[./ -](\d{1,2})[./ -](\d{4})\b")
+_ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+_ESTIMATED = re.compile(r"\b(vers|env|environ|about|around|circa|ca|c|approx|presume)\b")
+
+
+def parse_birth(value: str | date | None) -> Birth | None:
+    """A birth from a date, `1987-03-12`, `12/03/1987` (day first), `1987`, `vers 1985`…"""
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return Birth(value.year, value.month, value.day)
+    text = unicodedata.normalize("NFKC", value).translate(_DIGITS)
+    for pattern, order in ((_ISO, (0, 1, 2)), (_DAY_FIRST, (2, 1, 0))):
+        found = pattern.search(text)
+        if found:
+            year, month, day = (int(found.group(k + 1)) for k in order)
+            try:
+                return Birth(date(year, month, day).year, month, day)
+            except ValueError:
+                return Birth(year, estimated=True)
+    found = _YEAR.search(text)
+    if found is None:
+        return None
+    return Birth(int(found.group(1)), estimated=bool(_ESTIMATED.search(fold(text))))
+
+
+_PARENTS = re.compile(
+    r"^(?:fils|fille|ne|nee|enfant|son|daughter|child)\s+(?:de|d|of)\s+(.*?)"
+    r"(?:\s+(?:et|and)\s+(?:de\s+|d\s+|of\s+)?(.*))?$"
+)
+
+
+def parse_parentage(text: str) -> tuple[str | None, str | None]:
+    """Father's and mother's names from "fils de X et de Y", "fille de X", "son of X and Y"."""
+    folded = fold(text)
+    found = _PARENTS.match(folded)
+    if found is None:
+        return (folded or None), None
+    return found.group(1) or None, found.group(2) or None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What identifies a person in court documents: names, birth and parentage."""
+
+    name: str
+    birth: Birth | None = None
+    father: str | None = None
+    mother: str | None = None
+    aliases: tuple[str, ...] = ()
+
+
+def index_key(master: bytes, purpose: str = "persons") -> bytes:
+    """The blind index's key, derived from the master key (HMAC-SHA256 with a fixed label)."""
+    return hmac.new(master, f"caseline blind index v1:{purpose}".encode(), hashlib.sha256).digest()
+
+
+def _digest(key: bytes, kind: str, value: str) -> str:
+    mac = hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:16]
+    return f"{kind}:{mac}"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One digest a query looks for: its part, which query token (group) and how close (level)."""
+
+    part: str
+    group: int
+    level: float
+    digest: str
+
+
+_EXACT, _SOUND, _TYPO = 1.0, 0.85, 0.55
+
+
+def _name_plain(tokens: list[str], part: str) -> list[list[tuple[str, str, float]]]:
+    """Per token: (kind, value, level) of its keys. Parts: n name, f father, m mother."""
+    return [
+        [(f"{part}x", t, _EXACT), (f"{part}s", sound_key(t), _SOUND)]
+        + [(f"{part}t", k, _TYPO) for k in sorted(_typo_keys(t))]
+        for t in tokens
+    ]
+
+
+def _plain(identity: Identity) -> list[tuple[str, str]]:
+    tokens, patronyms = _split(identity.name)
+    for alias in identity.aliases:
+        tokens += _split(alias)[0]
+    fathers = _split(identity.father)[0] if identity.father else []
+    fathers += patronyms
+    mothers = _split(identity.mother)[0] if identity.mother else []
+    keys = [(k, v) for part, words in (("n", tokens), ("f", fathers), ("m", mothers))
+            for group in _name_plain(words, part) for k, v, _ in group]  # fmt: skip
+    sounds = sorted({sound_key(t) for t in tokens})
+    keys += [("np", f"{a} {b}") for a, b in combinations(sounds, 2)]
+    if identity.birth is not None:
+        keys.append(("by", str(identity.birth.year)))
+        if identity.birth.month and identity.birth.day:
+            keys.append(("bd", f"{identity.birth.month}-{identity.birth.day}"))
+    return keys
+
+
+def person_digests(identity: Identity, key: bytes) -> frozenset[str]:
+    """What the index stores for a person: `kind:digest` strings, no name in them."""
+    return frozenset(_digest(key, kind, value) for kind, value in _plain(identity))
+
+
+def query_probes(identity: Identity, key: bytes) -> tuple[Probe, ...]:
+    """What a search looks for: the identity's digests, plus nearby years and a swapped date."""
+    tokens, patronyms = _split(identity.name)
+    fathers = (_split(identity.father)[0] if identity.father else []) + patronyms
+    mothers = _split(identity.mother)[0] if identity.mother else []
+    probes = [
+        Probe(part, group, level, _digest(key, kind, value))
+        for part, words in (("n", tokens), ("f", fathers), ("m", mothers))
+        for group, keys in enumerate(_name_plain(words, part))
+        for kind, value, level in keys
+    ]
+    sounds = sorted({sound_key(t) for t in tokens})
+    probes += [
+        Probe("np", 0, 1.0, _digest(key, "np", f"{a} {b}")) for a, b in combinations(sounds, 2)
+    ]
+    birth = identity.birth
+    if birth is not None:
+        for delta, level in ((0, 1.0), (-1, 0.6), (1, 0.6), (-2, 0.35), (2, 0.35)):
+            probes.append(Probe("by", 0, level, _digest(key, "by", str(birth.year + delta))))
+        if birth.month and birth.day:
+            probes.append(Probe("bd", 0, 1.0, _digest(key, "bd", f"{birth.month}-{birth.day}")))
+            if birth.day <= 12 and birth.day != birth.month:
+                swapped = f"{birth.day}-{birth.month}"
+                probes.append(Probe("bd", 0, 0.8, _digest(key, "bd", swapped)))
+    return tuple(probes)
+
+
+@dataclass(frozen=True)
+class Match:
+    """A candidate's score, its parts (name, birth, father, mother) and why, in words."""
+
+    person_id: str
+    score: float
+    parts: Mapping[str, float] = field(default_factory=dict)
+    reasons: tuple[str, ...] = ()
+
+
+_WEIGHTS = {"n": 1.0, "b": 0.45, "f": 0.35, "m": 0.25}
+
+
+def _tokens_part(
+    probes: list[Probe], held: frozenset[str], part: str, weight: Mapping[str, float]
+) -> tuple[float, int, int, Counter[float]]:
+    """Weighted share of the query's tokens met, tokens met, tokens held, and met how."""
+    best: dict[int, float] = defaultdict(float)
+    weights: dict[int, float] = {}
+    for p in probes:
+        if p.level == _SOUND:
+            weights[p.group] = weight.get(p.digest, 1.0)
+        if p.digest in held:
+            best[p.group] = max(best[p.group], p.level)
+    total = sum(weights.values()) or 1.0
+    share = sum(weights[g] * best[g] for g in weights) / total
+    count = sum(1 for d in held if d.startswith(f"{part}s:"))
+    return share, sum(1 for g in weights if best[g]), count, Counter(v for v in best.values() if v)
+
+
+def _how(levels: Counter[float]) -> str:
+    words = {_EXACT: "as written", _SOUND: "by sound", _TYPO: "one letter apart"}
+    return ", ".join(f"{n} {words[level]}" for level, n in sorted(levels.items(), reverse=True))
+
+
+def _birth_part(probes: list[Probe], held: frozenset[str]) -> tuple[float, str | None]:
+    years = [p for p in probes if p.part == "by"]
+    if not years or not any(d.startswith("by:") for d in held):
+        return 0.0, None
+    year = max((p.level for p in years if p.digest in held), default=0.0)
+    if year == 0.0:
+        return -0.6, "birth years more than two apart"
+    date_level = max((p.level for p in probes if p.part == "bd" and p.digest in held), default=0)
+    if year == 1.0 and date_level:
+        return (
+            date_level,
+            "same date of birth" if date_level == 1.0 else "date, day and month swapped",
+        )
+    return (
+        0.7 * year,
+        "same birth year" if year == 1.0 else f"birth year {2 if year < 0.5 else 1} apart",
+    )
+
+
+def score(
+    probes: Iterable[Probe], held: frozenset[str], weight: Mapping[str, float] | None = None
+) -> Match:
+    """Score one candidate's digests against a query's probes; `weight` per digest (rarer more).
+
+    The name part mixes the weighted share of the query's tokens found (three quarters) with the
+    share of the candidate's tokens met (a quarter); birth and parents add or subtract.
+    """
+    weight = weight or {}
+    probes = list(probes)
+    parts: dict[str, float] = {}
+    reasons: list[str] = []
+    for part, label in (("n", "name"), ("f", "father's name"), ("m", "mother's name")):
+        mine = [p for p in probes if p.part == part]
+        if not mine:
+            continue
+        share, met, count, how = _tokens_part(mine, held, part, weight)
+        groups = len({p.group for p in mine})
+        if part == "n":
+            parts[part] = 0.75 * share + 0.25 * (met / count if count else 0.0)
+            reasons.append(f"{label}: {met} of {groups} tokens ({_how(how) or 'none'})")
+        elif count:
+            parts[part] = share if met else -0.3
+            reasons.append(
+                f"{label}: {met} of {groups} tokens" + (f" ({_how(how)})" if met else "")
+            )
+    birth, why = _birth_part(probes, held)
+    if why:
+        parts["b"] = birth
+        reasons.append(why)
+    total = sum(_WEIGHTS[p] * v for p, v in parts.items())
+    return Match("", round(total, 4), parts, tuple(reasons))
+
+
+class BlindIndex:
+    """An in-memory blind index (the reference for a table of `(person_id, digest)` rows).
+
+    A search gathers the persons holding any of the query's name digests, ranks them first by the
+    summed rarity of what they share, then scores the best `pool` of them in full.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+        self.held: dict[str, frozenset[str]] = {}
+        self.postings: dict[str, set[str]] = defaultdict(set)
+
+    def add(self, person_id: str, identity: Identity) -> None:
+        digests = person_digests(identity, self.key)
+        self.held[person_id] = self.held.get(person_id, frozenset()) | digests
+        for d in digests:
+            self.postings[d].add(person_id)
+
+    def rarity(self, digest: str) -> float:
+        """log(1 + N / persons holding it): a key everyone holds tells little."""
+        return math.log(1 + (1 + len(self.held)) / (1 + len(self.postings.get(digest, ()))))
+
+    def search(
+        self, identity: Identity, limit: int = 5, pool: int = 200, threshold: float = 0.0
+    ) -> list[Match]:
+        probes = query_probes(identity, self.key)
+        weight = {p.digest: self.rarity(p.digest) for p in probes}
+        rough: dict[str, float] = defaultdict(float)
+        for p in probes:
+            if p.level > 0.5 and p.part in ("n", "np", "f", "m"):
+                for person in self.postings.get(p.digest, ()):
+                    rough[person] += weight[p.digest] * p.level
+        matches = []
+        for person in sorted(rough, key=rough.__getitem__, reverse=True)[:pool]:
+            found = score(probes, self.held[person], weight)
+            if found.score >= threshold:
+                matches.append(Match(person, found.score, found.parts, found.reasons))
+        matches.sort(key=lambda m: (-m.score, m.person_id))
+        return matches[:limit]

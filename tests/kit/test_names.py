@@ -1,0 +1,122 @@
+"""Name keys and the blind index: folding invariants, what the index holds, and how well it finds."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.kit.names import (
+    Birth,
+    BlindIndex,
+    Identity,
+    fold,
+    index_key,
+    name_tokens,
+    parse_birth,
+    parse_parentage,
+    person_digests,
+)
+from tests.kit.name_variants import corpus
+
+KEY = index_key(hashlib.sha256(b"test master").digest())
+WORDS = st.text(alphabet="abcdefgijklmnoprstuvz", min_size=3, max_size=10).filter(
+    lambda w: not w.startswith(("ab", "al", "el", "ag", "ou", "be", "bi", "ib", "mi", "wa", "we"))
+)
+ACCENTS = str.maketrans("aeiouc", "àéïôüç")
+
+
+@given(st.text(max_size=40))
+def test_folding_is_idempotent(text: str) -> None:
+    assert fold(fold(text)) == fold(text)
+
+
+@given(st.lists(WORDS, min_size=1, max_size=4), st.randoms())
+def test_name_keys_ignore_the_order_of_tokens(words: list[str], rng: object) -> None:
+    shuffled = list(words)
+    rng.shuffle(shuffled)  # type: ignore[attr-defined]
+
+    assert name_tokens(" ".join(shuffled)) == name_tokens(" ".join(words))
+
+
+@given(st.lists(WORDS, min_size=1, max_size=4))
+def test_name_keys_ignore_case_and_diacritics(words: list[str]) -> None:
+    plain = " ".join(words)
+
+    assert name_tokens(plain.translate(ACCENTS).upper()) == name_tokens(plain)
+
+
+def test_arabic_script_and_latin_transcriptions_share_keys() -> None:
+    assert name_tokens("محمد آغ انتالا") == name_tokens("Mohamed Ag Intallah")
+    assert name_tokens("عبد القادر تراوري") == name_tokens("Abdoul Kader TRAORÉ")
+    assert name_tokens("أبو بكر الأنصاري") == name_tokens("Boubacar El Ansari")
+    assert name_tokens("عثمان سيسي") == name_tokens("Ousmane Cissé")
+
+
+def test_regional_name_forms_share_keys() -> None:
+    assert len({name_tokens(n) for n in ("Mohamed", "Mohammed", "Muhammad", "Mahamat")}) == 1
+    assert len({name_tokens(n) for n in ("Fatoumata", "Fatimata", "Fatima", "Fatma")}) == 1
+    assert len({name_tokens(n) for n in ("Aïcha", "Aisha", "Aïssata")}) == 1
+    assert len({name_tokens(n) for n in ("Ibrahim", "Ibrahima", "Brahim", "إبراهيم")}) == 1
+    assert len({name_tokens(n) for n in ("Diarra", "Jara", "Djarra")}) == 1
+    assert name_tokens("Moussa") != name_tokens("Mohamed")
+
+
+def test_birth_is_read_from_the_forms_documents_use() -> None:
+    assert parse_birth("12/03/1987") == Birth(1987, 3, 12)
+    assert parse_birth("1987-03-12") == Birth(1987, 3, 12)
+    assert parse_birth("vers 1985") == Birth(1985, estimated=True)
+    assert parse_birth("١٩٨٧") == Birth(1987)
+    assert parse_birth("inconnue") is None
+
+
+def test_parentage_is_read_from_court_wording() -> None:
+    assert parse_parentage("fils de Hamidou Maïga et de Fatoumata Cissé") == (
+        "hamidou maiga",
+        "fatoumata cisse",
+    )
+    assert parse_parentage("fille de Moussa") == ("moussa", None)
+
+
+def test_the_index_holds_no_name_date_or_parent_in_the_clear() -> None:
+    person = Identity("Moussa Ag Intallah", Birth(1987, 3, 12), "Intallah Ag Attaher", "Aïcha")
+
+    held = person_digests(person, KEY)
+
+    assert all(re.fullmatch(r"(n[xstp]|[fm][xst]|by|bd):[0-9a-f]{16}", d) for d in held)
+    assert person_digests(person, KEY) != person_digests(person, index_key(b"\0" * 32))
+
+
+def test_a_match_says_why_without_a_name() -> None:
+    index = BlindIndex(KEY)
+    index.add("p1", Identity("Moussa Traoré", Birth(1987, 3, 12), "Seydou Traoré", "Awa Diarra"))
+    index.add("p2", Identity("Moussa Traoré", Birth(1961), "Bakary Traoré"))
+
+    found = index.search(Identity("TRAORE Musa", Birth(1987, 12, 3), "Seidou Traore"))
+
+    assert [m.person_id for m in found] == ["p1", "p2"]
+    assert found[0].reasons == (
+        "name: 2 of 2 tokens (1 as written, 1 by sound)",
+        "father's name: 2 of 2 tokens (1 as written, 1 by sound)",
+        "date, day and month swapped",
+    )
+    assert "birth years more than two apart" in found[1].reasons
+    assert not any(w in " ".join(found[0].reasons).lower() for w in ("moussa", "traore", "seydou"))
+
+
+def test_at_least_95_percent_of_true_duplicates_are_in_the_top_5() -> None:
+    registry, queries = corpus(registered=1500, searched=500, strangers=150, seed=11)
+    index = BlindIndex(KEY)
+    for person_id, identity in registry.items():
+        index.add(person_id, identity)
+
+    found = [([m.person_id for m in index.search(q, threshold=0.7)], who) for q, who in queries]
+
+    duplicates = [(ids, who) for ids, who in found if who is not None]
+    recall = sum(who in ids for ids, who in duplicates) / len(duplicates)
+    false_per_search = sum(sum(i != who for i in ids) for ids, who in found) / len(found)
+    print(f"recall@5 {recall:.3f}, false candidates per search {false_per_search:.2f}")  # noqa: T201
+    assert recall >= 0.95
+    assert false_per_search <= 4.3
