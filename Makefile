@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench bench-quick bench-names faults schemas clean
+.PHONY: help install run test test-fast lint bench bench-quick bench-names faults schemas clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ run: install  ## the stack (embedded PostgreSQL and NATS unless configured) plus
 test: install  ## the whole suite against real PostgreSQL and NATS
 	$(BIN)/python -m pytest
 
+test-fast: install  ## domain and application tests on in-memory persistence, no server: seconds
+	$(BIN)/python -m pytest tests/unit -q
+
 lint: install  ## ruff (check and format), the import contracts (lint-imports) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -29,7 +32,7 @@ lint: install  ## ruff (check and format), the import contracts (lint-imports) a
 bench: install  ## benchmarks with raw limits in the same run; appends to bench/RESULTS.md
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-bench-quick: install
+bench-quick: install  ## the same benchmarks, short (under two minutes)
 	$(BIN)/python -m bench --quick
 
 bench-names: install  ## the persons' blind index: recall, false candidates, speed (no servers)
@@ -41,5 +44,8 @@ faults: install  ## the fault suite: crashes and outages under load, nothing los
 schemas: install  ## regenerate JSON Schemas and deploy/asyncapi.yaml from the catalogue
 	$(BIN)/caseline asyncapi
 
-clean:
-	rm -rf $(VENV) var .pytest_cache
+clean:  ## remove .venv, var/ and the test caches
+	rm -rf $(VENV) var .pytest_cache .hypothesis
+
+help:  ## these targets, with what each does
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  \1\t/' | expand -t 14

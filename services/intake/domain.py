@@ -22,6 +22,7 @@ from services.intake.errors import (
     CustodyAfterAdmissionError,
     CustodyAlreadyStartedError,
     CustodyBeforeArrestError,
+    CustodyEndsBeforeStartError,
     CustodyExpiredError,
     CustodyExtensionLimitError,
     CustodyNotRunningError,
@@ -218,6 +219,7 @@ class Case(Aggregate, VoidableEntries[Entry]):
             raise AlreadyAdmittedError(
                 f"the person was already admitted to {state.facility}: record a transfer instead"
             )
+        _refuse_ending_custody_before_start(state, data.admitted_at, "admission")
         self._admitted(data=data, meta=meta)
 
     @event("DetaineeAdmitted")
@@ -258,6 +260,7 @@ class Case(Aggregate, VoidableEntries[Entry]):
                 f"the release order takes effect at {order.effective_at.isoformat()}: "
                 "the release cannot be earlier"
             )
+        _refuse_ending_custody_before_start(state, data.released_at, "release")
         # The release executes the order: its entry is caused by the order's event.
         self._released(data=data, meta=replace(meta, causation_id=order.order_event_id))
 
@@ -440,6 +443,16 @@ class Case(Aggregate, VoidableEntries[Entry]):
     def _entry_voided(self, data: IntakeEntryVoided, meta: Meta, register: dict[str, Any]) -> None:
         entry = Entry(meta.event_id, "EntryVoided", data, meta.recorded_at)
         self._log_voiding(data.voided_event_id, meta.event_id, entry)
+
+
+def _refuse_ending_custody_before_start(state: CaseState, at: datetime, what: str) -> None:
+    """An admission or a release ends a running custody: never before the custody started."""
+    custody = state.custody
+    if custody is not None and custody.ended_at is None and at < custody.started_at:
+        raise CustodyEndsBeforeStartError(
+            f"custody started at {custody.started_at.isoformat()}: the {what} that ends it "
+            "cannot be earlier"
+        )
 
 
 def _later_dependants(state: CaseState, target: Entry) -> list[UUID]:

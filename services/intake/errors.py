@@ -20,6 +20,7 @@ __all__ = [
     "CustodyAfterAdmissionError",
     "CustodyAlreadyStartedError",
     "CustodyBeforeArrestError",
+    "CustodyEndsBeforeStartError",
     "CustodyExpiredError",
     "CustodyExtensionLimitError",
     "CustodyNotRunningError",
@@ -75,6 +76,10 @@ class CustodyAfterAdmissionError(IntakeError):
 
 class CustodyBeforeArrestError(IntakeError):
     """Custody cannot start before the arrest."""
+
+
+class CustodyEndsBeforeStartError(IntakeError):
+    """What ends custody (an admission, a release) cannot be earlier than its start."""
 
 
 class NoCustodyError(IntakeError):

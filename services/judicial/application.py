@@ -71,10 +71,12 @@ class JudicialApplication(CaselineApplication):
     name = "judicial"
     views = (JudicialRegister, DeadlineBoard)
 
-    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock | None = None, *, in_memory: bool = False
+    ) -> None:
         # Rules first: a malformed rules file stops start-up before anything is touched.
         self.rules = load_jurisdiction(settings)
-        super().__init__(settings, clock)
+        super().__init__(settings, clock, in_memory=in_memory)
 
     def guarded(
         self, do: Callable[[CommandContext], Recorded]

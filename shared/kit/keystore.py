@@ -101,6 +101,9 @@ class KeyStore(ABC):
     def erase(self, case_id: str) -> bool:
         """Destroy the case's key for good; True if a key was destroyed now."""
 
+    def close(self) -> None:  # noqa: B027 - optional: only some stores hold something
+        """Release what the store holds (a connection pool); nothing by default."""
+
 
 class PostgresKeyStore(KeyStore):
     """Keys in `keystore.case_keys`, wrapped by the master key."""

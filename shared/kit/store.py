@@ -34,6 +34,8 @@ from shared.kit.auth import require_voider
 from shared.kit.clock import Clock
 from shared.kit.domain import Meta
 from shared.kit.errors import NotFoundError, StaleVersionError
+from shared.kit.keystore import CaseKeyCipher, KeyStore, PostgresKeyStore
+from shared.kit.memory import MemoryKeyStore, MemoryRecorder, NoViewsError
 from shared.kit.observability import current_traceparent
 from shared.kit.recorder import (
     CaselineRecorder,
@@ -131,17 +133,43 @@ V = TypeVar("V", bound=View)
 
 
 class CaselineApplication(Application[UUID]):
-    """Base of every service's application: PostgreSQL in the service's own schema."""
+    """Base of every service's application: PostgreSQL in the service's own schema.
+
+    `in_memory=True` (the fast tests only) runs it on the library's in-memory persistence
+    (`eventsourcing.popo`) with per-case keys in memory and no views: commands, reactions and
+    the queries that load aggregates work; whatever reads a view raises `NoViewsError`.
+    """
 
     service: ClassVar[str]
     views: ClassVar[tuple[type[View], ...]] = ()
 
-    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock | None = None, *, in_memory: bool = False
+    ) -> None:
         self.settings = settings
         self.clock = clock or Clock(offset_seconds=settings.clock_offset_seconds)
+        self.in_memory = in_memory
+        self.keys: KeyStore
+        if in_memory:
+            env = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+            self.keys = MemoryKeyStore()
+            self._view_objects: list[View] = []
+        else:
+            env = self._postgres_env(settings)
+            self.keys = PostgresKeyStore(settings)
+            self._view_objects = [EntryIndex(), CaseAccessView(), *(v() for v in self.views)]
+        self.access = CaseAccess(self.fetch)
+        for view in self._view_objects:
+            view.bind(self)
+        self.listeners: list[Callable[[], None]] = []
+        super().__init__(env)
+        if not in_memory:
+            _ping_only_when_idle(self.store.datastore.pool)
+
+    def _postgres_env(self, settings: Settings) -> dict[str, str]:
         db = settings.database
         ensure_schema(settings, self.service)
-        env = {
+        return {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": db.dbname,
             "POSTGRES_HOST": db.host,
@@ -159,16 +187,6 @@ class CaselineApplication(Application[UUID]):
             "CREATE_TABLE": "y",
             "APPLICATION_RECORDER_TOPIC": "shared.kit.recorder:CaselineRecorder",
         }
-        from shared.kit.keystore import PostgresKeyStore
-
-        self.keys = PostgresKeyStore(settings)
-        self._view_objects = [EntryIndex(), CaseAccessView(), *(view() for view in self.views)]
-        self.access = CaseAccess(self.fetch)
-        for view in self._view_objects:
-            view.bind(self)
-        self.listeners: list[Callable[[], None]] = []
-        super().__init__(env)
-        _ping_only_when_idle(self.store.datastore.pool)
 
     def view_object(self, kind: type[V]) -> V:
         """The application's read model of class `kind` (one of its `views`)."""
@@ -192,6 +210,8 @@ class CaselineApplication(Application[UUID]):
         return Environment(name, dict(env or {}))
 
     def construct_recorder(self) -> Any:
+        if self.in_memory:
+            return MemoryRecorder()
         recorder = super().construct_recorder()
         if not isinstance(recorder, CaselineRecorder):
             raise TypeError(f"the recorder is a {type(recorder).__name__}, not a CaselineRecorder")
@@ -204,8 +224,6 @@ class CaselineApplication(Application[UUID]):
         return recorder
 
     def construct_mapper(self) -> Any:
-        from shared.kit.keystore import CaseKeyCipher
-
         return SealingMapper(self.construct_transcoder(), CaseKeyCipher(self.keys))
 
     def shutdown(self) -> None:
@@ -296,7 +314,7 @@ class CaselineApplication(Application[UUID]):
 
     def record_inbound_only(self, consumer: str, event_id: UUID, ops: list[Op]) -> None:
         """Note an inbound event processed with no event of ours (views only), exactly once."""
-        self.store.insert_events([], inbound=(consumer, event_id), view_ops=ops)
+        self.recorder.insert_events([], inbound=(consumer, event_id), view_ops=ops)
 
     def view_ops(self, events: Iterable[Any]) -> list[Op]:
         return [op for event in events for view in self._view_objects for op in view.apply(event)]
@@ -308,9 +326,13 @@ class CaselineApplication(Application[UUID]):
         """
         from shared.kit.errors import IdempotencyMismatchError
 
-        rows = self.fetch(
-            "SELECT fingerprint, status, body FROM {schema}.idempotency WHERE key = %s", (key,)
-        )
+        if isinstance(self.recorder, MemoryRecorder):
+            kept = self.recorder.idempotency.get(key)
+            rows = [(kept.fingerprint, kept.status, kept.body)] if kept else []
+        else:
+            rows = self.fetch(
+                "SELECT fingerprint, status, body FROM {schema}.idempotency WHERE key = %s", (key,)
+            )
         if not rows:
             return None
         fp, status, body = rows[0]
@@ -355,6 +377,8 @@ class CaselineApplication(Application[UUID]):
         return None if agency == SYSTEM else agency
 
     def has_processed(self, consumer: str, event_id: UUID) -> bool:
+        if isinstance(self.recorder, MemoryRecorder):
+            return (consumer, event_id) in self.recorder.inbound
         return bool(
             self.fetch(
                 "SELECT 1 FROM {schema}.inbound WHERE consumer = %s AND event_id = %s",
@@ -366,6 +390,8 @@ class CaselineApplication(Application[UUID]):
 
     @contextmanager
     def cursor(self) -> Iterator[Any]:
+        if self.in_memory:
+            raise NoViewsError(f"{self.service} runs in memory: reading its views needs PostgreSQL")
         with (
             self.store.datastore.get_connection() as conn,
             conn.cursor(row_factory=psycopg.rows.tuple_row) as curs,

@@ -1,8 +1,10 @@
-"""The pytest plugin of Caseline: real PostgreSQL and NATS, isolated per test, and small helpers.
+"""The pytest plugin of Caseline: real PostgreSQL and NATS, isolated per test.
 
 Servers come from `CASELINE_DATABASE_URL` / `CASELINE_NATS_URL` when set, else embedded ones are
-started once per test session on free ports. Each `settings_factory()` call makes a fresh
-database, stream name and subject prefix, so tests and parallel runs never collide.
+started once per test session on free ports, and only when a test asks for them (through
+`servers`, `settings` or `settings_factory`): collecting or running the fast tier starts none.
+Each `settings_factory()` call makes a fresh database, stream name and subject prefix, so tests
+and parallel runs never collide. The helpers tests share live in `tests/support`.
 """
 
 from __future__ import annotations
@@ -10,10 +12,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,19 +22,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from shared.kit.auth import mint_token
 from shared.kit.servers import EmbeddedPostgres, NatsServer
 from shared.kit.settings import DatabaseParts, Settings
 
-__all__ = [
-    "TEST_FACILITY",
-    "TEST_STREAM_BYTES",
-    "Servers",
-    "eventually",
-    "fresh_database",
-    "settings_for",
-    "token_for",
-]
+__all__ = ["TEST_STREAM_BYTES", "Servers", "fresh_database", "settings_for"]
 
 
 @dataclass
@@ -48,21 +39,6 @@ class Servers:
     root: Path | None = None
 
 
-def eventually(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
-    """Wait until `predicate()` is truthy and return it; fail the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-        except AssertionError:
-            last = None
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
-
-
 def fresh_database(base_url: str, prefix: str = "t") -> str:
     """Create an empty database on the server of `base_url` and return its URL."""
     parts = DatabaseParts(base_url)
@@ -71,30 +47,6 @@ def fresh_database(base_url: str, prefix: str = "t") -> str:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     auth = parts.user + (f":{parts.password}" if parts.password else "")
     return f"postgresql://{auth}@{parts.host}:{parts.port}/{name}"
-
-
-TEST_FACILITY = "Maison Centrale d'Arrêt de Bamako"
-"""The facility of the tests' prison officers unless they name another (and of their admissions)."""
-
-_FACILITY_ROLES = frozenset({"prison_registry", "prison_director"})
-
-
-def token_for(
-    settings: Settings,
-    role: str,
-    sub: str | None = None,
-    agency: str | None = None,
-    facility: str | None = None,
-) -> str:
-    if facility is None and role in _FACILITY_ROLES:
-        facility = TEST_FACILITY
-    return mint_token(
-        settings,
-        sub=sub or f"{role}-1",
-        agency=agency or f"{role}-agency",
-        role=role,
-        facility=facility,
-    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -168,43 +120,3 @@ def settings_for(servers: Servers, **overrides: Any) -> Settings:
 def settings(settings_factory: Callable[..., Settings]) -> Settings:
     """Settings on a fresh database, stream and subject prefix."""
     return settings_factory()
-
-
-@contextmanager
-def running(app: Any) -> Iterator[Any]:
-    """A `TestClient` with the app's lifespan (relay, consumers) running in its own thread."""
-    from fastapi.testclient import TestClient
-
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client
-
-
-__all__ += ["running"]
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Serve the app over real HTTP (uvicorn in a thread, lifespan included); yields its base URL."""
-    import threading
-
-    import uvicorn
-
-    from shared.kit.servers import free_port, wait_for_port
-
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        wait_for_port(port, timeout=30)
-        while not server.started:
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-
-
-__all__ += ["serving"]

@@ -10,9 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.events import ErasureOrdered, ReleaseOrdered
-from shared.kit.testing import TEST_FACILITY
 from tests.access.world import HOUR, Attempt, Entry, World, ago
-from tests.conftest import admission_payload, arrest_payload
+from tests.support import TEST_FACILITY, admission_payload, arrest_payload
 
 __all__ = ["INTAKE", "INTAKE_VOIDS", "JUDICIAL", "JUDICIAL_VOIDS"]
 

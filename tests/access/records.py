@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.kit.testing import TEST_FACILITY, eventually
 from shared.permissions import CASE_SCOPE, REDACTED_FIELDS, SEALED_CASE_READERS, may_see
 from tests.access.care import ASSESSOR, MINISTRY, instrument, programme, started
 from tests.access.world import HOUR, World, ago
-from tests.conftest import admission_payload, arrest_payload
+from tests.support import TEST_FACILITY, admission_payload, arrest_payload, eventually
 
 __all__ = [
     "ELSEWHERE",

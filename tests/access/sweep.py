@@ -17,10 +17,10 @@ from uuid import UUID
 from fastapi.routing import iter_route_contexts
 
 from shared.kit.settings import Settings
-from shared.kit.testing import TEST_FACILITY
 from shared.permissions import may_see
 from tests.access.records import OTHER_FACILITY
 from tests.access.routes import READ_SERVICES, UNGUARDED_ROUTES
+from tests.support import TEST_FACILITY
 
 __all__ = [
     "FILLED",

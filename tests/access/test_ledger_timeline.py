@@ -22,10 +22,11 @@ from shared.events import (
     ReferralAccepted,
     ReferralMade,
 )
-from shared.kit.testing import TEST_FACILITY, Servers, eventually, running
+from shared.kit.testing import Servers
 from shared.permissions import ROLES
 from tests.access.reads import READ_AGENCY, guard_outcome
 from tests.access.world import HOUR, World, world_settings
+from tests.support import TEST_FACILITY, eventually, running
 
 ROUTE = "/cases/{case_id}/timeline"
 

@@ -33,7 +33,7 @@ from tests.access.care import (
 from tests.access.routes import READ_SERVICES
 from tests.access.sweep import carried, guarded_routes, listed, pages, path_params, query_names
 from tests.access.world import HOUR, World, ago
-from tests.conftest import admission_payload
+from tests.support import admission_payload
 
 PRISON_ROLES = ("prison_registry", "prison_director")
 CASE_SERVICES = ("intake", "judicial", "assessment", "programmes")

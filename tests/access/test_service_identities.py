@@ -24,8 +24,7 @@ from services.ledger.service import create_app as ledger_app
 from shared.kit.origins import development_key, public_keys_json
 from shared.kit.reconcile import HttpLedger
 from shared.kit.service_auth import SERVICE_TOKEN_TYPE, mint_service_token
-from shared.kit.testing import running, serving
-from tests.conftest import arrest_payload, auth
+from tests.support import arrest_payload, auth, running, serving
 
 PURPOSE = {"Caseline-Purpose": "service identity tests"}
 QUESTION = {"event_ids": [str(uuid4())]}

@@ -20,17 +20,17 @@ import nats
 
 from shared.events import CatalogueEvent, build_envelope, subject_for
 from shared.kit.settings import Settings
-from shared.kit.testing import (
+from shared.kit.testing import TEST_STREAM_BYTES, Servers, fresh_database
+from tests.access.routes import READ_SERVICES
+from tests.support import (
     TEST_FACILITY,
-    TEST_STREAM_BYTES,
-    Servers,
+    admission_payload,
+    arrest_payload,
+    auth,
     eventually,
-    fresh_database,
     running,
 )
-from tests.access.routes import READ_SERVICES
-from tests.conftest import admission_payload, arrest_payload, auth
-from tests.integration.bus import signed
+from tests.support.bus import signed
 
 __all__ = ["HOUR", "Attempt", "Entry", "World", "ago", "world_of"]
 

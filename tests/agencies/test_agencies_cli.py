@@ -12,8 +12,8 @@ import pytest
 from caseline.cli import main
 from services.ledger.service import create_app as ledger_app
 from shared.kit.settings import Settings
-from shared.kit.testing import serving, token_for
-from tests.ledger.helpers import settings_for
+from tests.support import serving, token_for
+from tests.support.database import settings_with
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def ledger(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, Settings]]
     registry.write_text(
         "agencies:\n  - id: police-a\n    role: police\n  - id: inspection\n    role: auditor\n"
     )
-    served = settings_for(settings, agencies_file=str(registry))
+    served = settings_with(settings, agencies_file=str(registry))
     with serving(ledger_app(served)) as url:
         yield url, served
 

@@ -18,8 +18,8 @@ from shared.kit.access_facts import access_ops
 from shared.kit.clock import Clock
 from shared.kit.settings import Settings
 from shared.kit.store import CommandContext
-from shared.kit.testing import TEST_STREAM_BYTES, Servers, eventually, fresh_database, running
-from tests.conftest import auth
+from shared.kit.testing import TEST_STREAM_BYTES, Servers, fresh_database
+from tests.support import auth, eventually, running
 
 ASSESSOR = "assessor-awa"
 SECOND = "assessor-boubacar"

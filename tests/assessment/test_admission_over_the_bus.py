@@ -12,8 +12,7 @@ import nats
 from services.assessment.service import create_app as assessment_app
 from services.intake.service import create_app as intake_app
 from shared.kit.settings import Settings
-from shared.kit.testing import eventually, running
-from tests.conftest import admission_payload, arrest_payload, auth
+from tests.support import admission_payload, arrest_payload, auth, eventually, running
 
 
 async def _redeliver(settings: Settings, subject: str) -> int:

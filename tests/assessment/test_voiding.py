@@ -9,7 +9,7 @@ from uuid import UUID
 from tests.assessment.conftest import ASSESSOR, SECOND, Service
 from tests.assessment.test_assessments import assert_refused
 from tests.assessment.test_placement import conflicts, place
-from tests.conftest import auth
+from tests.support import auth
 
 FACILITY = "Maison d'arrêt de Koulikoro"
 

@@ -4,7 +4,6 @@ would, and run nats-server with the repository's own configuration files on loop
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shutil
@@ -166,42 +165,3 @@ def wait_until(predicate: Any, timeout: float, what: str) -> Any:
             return value
         time.sleep(0.1)
     raise AssertionError(f"{what}: not within {timeout}s")
-
-
-async def stream_messages(
-    url: str | list[str], stream: str, subjects: str = ">"
-) -> list[tuple[str, str]]:
-    """Every message of a stream as (subject, Nats-Msg-Id), in stream order."""
-    import nats as nats_client
-    from nats.errors import TimeoutError as NatsTimeoutError
-    from nats.js.errors import ServiceUnavailableError
-
-    nc = await nats_client.connect(url)
-    try:
-        js = nc.jetstream(timeout=5)
-        # Right after a node was killed the stream may still be electing its leader: the
-        # JetStream API times out until it has one, so ask again for a while.
-        settle = time.monotonic() + 60
-        while True:
-            try:
-                info = await js.stream_info(stream)
-                sub = await js.pull_subscribe(subjects, stream=stream)
-                break
-            except (NatsTimeoutError, ServiceUnavailableError):
-                if time.monotonic() > settle:
-                    raise
-                await asyncio.sleep(1)
-        out: list[tuple[str, str]] = []
-        deadline = time.monotonic() + 30
-        while len(out) < info.state.messages and time.monotonic() < deadline:
-            try:
-                batch = await sub.fetch(500, timeout=2)
-            except TimeoutError:
-                continue
-            for msg in batch:
-                out.append((msg.subject, (msg.headers or {}).get("Nats-Msg-Id", "")))
-                await msg.ack()
-        await sub.unsubscribe()
-        return out
-    finally:
-        await nc.close()

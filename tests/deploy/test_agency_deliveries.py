@@ -24,8 +24,7 @@ from services.programmes.service import create_app as programmes_app
 from shared.agencies import load_agencies
 from shared.events.personal import PERSONAL_FIELDS
 from shared.kit.settings import Settings
-from shared.kit.testing import Servers, eventually, running, settings_for
-from tests.conftest import admission_payload, arrest_payload, auth
+from shared.kit.testing import Servers, settings_for
 from tests.deploy.support import (
     ROOT,
     NatsProcess,
@@ -34,9 +33,10 @@ from tests.deploy.support import (
     make_stream,
     nats_conf_copy,
     nats_environment,
-    stream_messages,
     user_url,
 )
+from tests.support import admission_payload, arrest_payload, auth, eventually, running
+from tests.support.bus import stream_messages
 
 pytestmark = pytest.mark.timeout(240)
 

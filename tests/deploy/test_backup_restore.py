@@ -20,9 +20,10 @@ from services.intake.service import create_app as intake_app
 from services.ledger.service import create_app as ledger_app
 from shared.kit.servers import NatsServer
 from shared.kit.settings import DatabaseParts, Settings
-from shared.kit.testing import Servers, eventually, running
-from tests.conftest import admission_payload, arrest_payload, auth
-from tests.deploy.support import ROOT, stream_messages
+from shared.kit.testing import Servers
+from tests.deploy.support import ROOT
+from tests.support import admission_payload, arrest_payload, auth, eventually, running
+from tests.support.bus import stream_messages
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -113,6 +113,7 @@ def test_each_service_connects_as_its_own_database_role_and_nats_user():
 
 def test_published_ports_do_not_collide_and_listen_on_loopback_only():
     published: list[int] = []
+    checked: set[str] = set()
     for name, service in SERVICES_OF.items():
         for mapping in service.get("ports", []):
             host_ip, host_port, container_port = str(mapping).split(":")
@@ -120,19 +121,25 @@ def test_published_ports_do_not_collide_and_listen_on_loopback_only():
             published.append(int(host_port))
             if name in SERVICES:
                 assert int(container_port) == _port_of(name) == DEFAULT_PORTS[name]
+                checked.add(name)
 
+    assert checked == set(SERVICES)  # every service publishes its port, and each was checked
     assert len(published) == len(set(published))
 
 
 def test_no_secret_is_written_in_the_compose_file():
+    secrets = 0
     for name, service in SERVICES_OF.items():
         for key, value in (service.get("environment") or {}).items():
             text = str(value)
             if SECRET_NAME.search(key):
+                secrets += 1
                 assert re.fullmatch(r"\$\{[A-Z0-9_]+:\?[^}]*\}", text), f"{name}.{key}"
             for url in re.findall(r"[a-z]+://[^@\s,]+@", text):
                 password = url.split("://", 1)[1].rsplit("@", 1)[0].partition(":")[2]
                 assert not password or password.startswith("${"), f"{name}.{key}"
+
+    assert secrets  # the compose file does pass secrets: each was checked
 
 
 def test_every_variable_the_compose_file_needs_is_in_env_example_and_none_is_unused():
@@ -187,6 +194,7 @@ def test_the_nats_service_gets_every_variable_its_configuration_reads(config):
     cluster = load_compose(NATS_DIR / "cluster" / "docker-compose.cluster.yml")["services"]
 
     given = set(SERVICES_OF["nats"]["environment"]) | set(cluster["nats"]["environment"])
+    assert needed  # the configuration does read variables (passwords, the agencies' keys)
     if config == "nats.conf":
         assert needed <= set(SERVICES_OF["nats"]["environment"])
     else:
@@ -233,11 +241,12 @@ def test_the_example_dashboard_shows_only_metrics_the_services_export():
     delivery_gauges(ledger)
     exported = {m.name for r in (metrics, ledger) for m in r.registry.collect()}
     exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    shown = [name for expr in exprs for name in re.findall(r"\b(caseline_[a-z_]+)", expr)]
 
-    for expr in exprs:
-        for name in re.findall(r"\b(caseline_[a-z_]+)", expr):
-            base = re.sub(r"_(bucket|count|sum|total)$", "", name)
-            assert base in exported, name
+    assert shown
+    for name in shown:
+        base = re.sub(r"_(bucket|count|sum|total)$", "", name)
+        assert base in exported, name
     assert {p["datasource"]["uid"] for p in dashboard["panels"]} == {"caseline-prometheus"}
 
 

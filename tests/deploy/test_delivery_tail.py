@@ -27,8 +27,8 @@ from shared.kit.bus import Bus
 from shared.kit.origins import origin_keys
 from shared.kit.settings import Settings
 from shared.kit.subscriber import Delivery
-from tests.integration.bus import envelope_bytes, subject
-from tests.ledger.helpers import owner, settings_for
+from tests.support.bus import envelope_bytes, subject
+from tests.support.database import owner, settings_with
 
 AGENCIES = (Agency("police-a", "police"), Agency("inspection", "auditor"))
 
@@ -104,7 +104,7 @@ def ledger_settings(request: pytest.FixtureRequest, settings: Settings) -> Itera
     with owner(settings) as conn:
         grant_ledger_role(conn, role)
     db = settings.database
-    yield settings_for(
+    yield settings_with(
         settings, database_url=f"postgresql://{role}@{db.host}:{db.port}/{db.dbname}"
     )
     with owner(settings) as conn:

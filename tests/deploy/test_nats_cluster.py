@@ -26,9 +26,9 @@ from tests.deploy.support import (
     make_stream,
     nats_conf_copy,
     nats_environment,
-    stream_messages,
     user_url,
 )
+from tests.support.bus import stream_messages
 
 pytestmark = pytest.mark.timeout(120)
 

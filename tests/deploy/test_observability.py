@@ -27,8 +27,7 @@ from shared.kit.bus import Bus
 from shared.kit.metrics import Metrics
 from shared.kit.observability import configure_logging, current_traceparent, use_tracer_provider
 from shared.kit.subscriber import ACK, Subscriber
-from shared.kit.testing import eventually, running
-from tests.conftest import admission_payload, arrest_payload, auth
+from tests.support import admission_payload, arrest_payload, auth, eventually, running
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CLIENT_SPAN = "00f067aa0ba902b7"

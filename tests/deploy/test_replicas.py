@@ -13,9 +13,8 @@ import pytest
 from services.assessment.service import create_app as assessment_app
 from services.intake.service import create_app as intake_app
 from services.ledger.service import create_app as ledger_app
-from shared.kit.testing import eventually, running
-from tests.conftest import admission_payload, arrest_payload, auth
-from tests.deploy.support import stream_messages
+from tests.support import admission_payload, arrest_payload, auth, eventually, running
+from tests.support.bus import stream_messages
 
 pytestmark = pytest.mark.timeout(120)
 

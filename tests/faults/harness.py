@@ -190,7 +190,7 @@ def table(rows: Sequence[Audit]) -> list[str]:
 
 def record_cases(intake: Any, settings: Settings, cases: int) -> list[UUID]:
     """Arrest and admit `cases` people through intake's API; every command must be acknowledged."""
-    from tests.conftest import admission_payload, arrest_payload, auth
+    from tests.support import admission_payload, arrest_payload, auth
 
     police, registry = auth(settings, "police"), auth(settings, "prison_registry")
     acked: list[UUID] = []

@@ -154,7 +154,7 @@ class SteadyLoad:
         self._thread.join(180)
 
     async def _main(self) -> None:
-        from tests.conftest import admission_payload, arrest_payload
+        from tests.support import admission_payload, arrest_payload
 
         limits = httpx.Limits(max_connections=16)
         async with httpx.AsyncClient(base_url=self.url, timeout=10, limits=limits) as client:

@@ -23,9 +23,9 @@ import pytest
 
 from caseline.reconcile import event_sourced_services
 from shared.kit.bus import Bus
-from shared.kit.testing import eventually
 from tests.faults.harness import ROWS, Audit, audit, ledger_entries, recorded_events
 from tests.faults.processes import FaultStack, SteadyLoad
+from tests.support import eventually
 
 # A row waits for a 30 s outage, then for quiescence (up to 150 s): more than the default limit.
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(600)]

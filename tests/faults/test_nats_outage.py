@@ -9,9 +9,8 @@ from __future__ import annotations
 from services.intake.service import create_app as intake_app
 from services.ledger.service import create_app as ledger_app
 from shared.kit.servers import NatsServer
-from shared.kit.testing import eventually, running
-from tests.conftest import auth
 from tests.faults.harness import ROWS, audit, ledger_entries, record_cases
+from tests.support import auth, eventually, running
 
 
 def test_nats_stopped_during_200_commands_loses_and_duplicates_nothing(

@@ -24,9 +24,8 @@ from shared.kit.bus import Bus
 from shared.kit.servers import NatsServer, free_port, wait_for_port
 from shared.kit.service_auth import mint_service_token
 from shared.kit.settings import Settings
-from shared.kit.testing import eventually, running
-from tests.conftest import arrest_payload, auth
 from tests.faults.harness import ROWS, audit, ledger_entries, record_cases
+from tests.support import arrest_payload, auth, eventually, running
 
 CASES = 15
 

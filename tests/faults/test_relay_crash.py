@@ -20,9 +20,8 @@ from shared.kit.bus import Bus
 from shared.kit.relay import Relay
 from shared.kit.servers import NatsServer, free_port
 from shared.kit.settings import Settings
-from shared.kit.testing import eventually, running
-from tests.conftest import auth
 from tests.faults.harness import ROWS, audit, ledger_entries, record_cases
+from tests.support import auth, eventually, running
 
 CASES = 10
 

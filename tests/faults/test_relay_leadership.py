@@ -11,8 +11,8 @@ from shared.kit.bus import Bus
 from shared.kit.relay import Relay
 from shared.kit.servers import free_port
 from shared.kit.settings import Settings
-from shared.kit.testing import running
 from tests.faults.harness import record_cases
+from tests.support import running
 
 
 def _record_offline(settings: Settings, cases: int) -> int:

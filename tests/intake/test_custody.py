@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from services.intake.service import create_app as intake_app
-from shared.kit.testing import running
-from tests.conftest import arrest_payload, auth
 from tests.judicial.pathway import HOUR, assert_refused, iso
+from tests.support import arrest_payload, auth, running
 
 
 def extension(until: datetime, authorised_at: datetime | None = None) -> dict[str, str]:

@@ -11,8 +11,8 @@ import pytest
 
 from services.intake.application import IntakeApplication
 from shared.kit.store import CommandContext
-from shared.kit.testing import eventually
 from tests.judicial.pathway import Stack, assert_refused
+from tests.support import eventually
 
 FIRST = "admin-first"
 SECOND = "admin-second"
@@ -58,7 +58,7 @@ def confirm(stack: Stack, case_id: str, order_id: str, sub: str = SECOND) -> Any
 
 
 def _admin(stack: Stack, sub: str) -> dict[str, str]:
-    from tests.conftest import auth
+    from tests.support import auth
 
     return auth(stack.settings, "admin", sub=sub)
 

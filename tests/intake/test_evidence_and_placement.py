@@ -9,8 +9,8 @@ from typing import Any
 from uuid import UUID
 
 from shared.events import DetaineeAdmitted
-from shared.kit.testing import TEST_FACILITY
 from tests.judicial.pathway import HOUR, assert_refused, iso
+from tests.support import TEST_FACILITY
 
 MINUTE = timedelta(minutes=1)
 

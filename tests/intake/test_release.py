@@ -8,8 +8,8 @@ import uuid
 from datetime import timedelta
 
 from shared.events import DetaineeReleased
-from shared.kit.testing import eventually
 from tests.judicial.pathway import assert_refused, iso
+from tests.support import eventually
 
 
 def held_case(stack) -> str:

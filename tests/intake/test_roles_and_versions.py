@@ -88,7 +88,7 @@ def test_each_command_is_refused_to_roles_that_do_not_do_that_work(stack, event)
 
 
 def test_opening_a_case_is_refused_to_all_but_the_police(stack):
-    from tests.conftest import arrest_payload
+    from tests.support import arrest_payload
 
     statuses = {
         role: stack.post(stack.intake, "/cases", role, arrest_payload()).status_code

@@ -7,9 +7,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from shared.kit.testing import TEST_FACILITY
-from tests.conftest import auth
 from tests.judicial.pathway import HOUR, assert_refused, iso
+from tests.support import TEST_FACILITY, auth
 
 
 def entry_ids(stack, case_id: str, kind: str) -> list[str]:

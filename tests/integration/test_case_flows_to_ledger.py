@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from services.intake.service import create_app as intake_app
 from services.ledger.service import create_app as ledger_app
-from shared.kit.testing import eventually, running
-from tests.conftest import admission_payload, arrest_payload
+from tests.support import admission_payload, arrest_payload, eventually, running
 
 
 def test_arrest_and_admission_appear_in_the_ledger_in_order(settings, police, registry, auditor):

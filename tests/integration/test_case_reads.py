@@ -17,8 +17,8 @@ from caseline.cli import main
 from services.ledger.service import create_app as ledger_app
 from shared.kit.servers import free_port
 from shared.kit.settings import Settings
-from shared.kit.testing import Servers, eventually, serving, settings_for
-from tests.conftest import arrest_payload, auth
+from shared.kit.testing import Servers, settings_for
+from tests.support import arrest_payload, auth, eventually, serving
 
 EVENT_SOURCED = ("intake", "judicial", "assessment", "programmes")
 FIVE = ("intake", "judicial", "assessment", "programmes", "ledger")

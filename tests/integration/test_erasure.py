@@ -21,8 +21,7 @@ from services.intake.service import create_app as intake_app
 from services.judicial.service import create_app as judicial_app
 from services.ledger.service import create_app as ledger_app
 from shared.kit.servers import _pg_bin
-from shared.kit.testing import eventually, running
-from tests.conftest import admission_payload, arrest_payload, auth
+from tests.support import admission_payload, arrest_payload, auth, eventually, running
 
 SECRETS = {
     "name": "Mariam Shredtest-Unique",
@@ -202,6 +201,7 @@ def test_after_erasure_no_personal_field_can_be_read_anywhere_and_everything_ver
     assert b"[erased]" in reads[0]
     assert _leaks(stream) == []
     assert _leaks(dump) == []
+    assert b"Maison Centrale" in dump  # the dump scanned does hold what is stored in clear
     assert _leaks(raw) == []  # not even before the erasure: personal fields never reach the disk
     assert not raw or b"Maison Centrale" in raw  # the scan does see what is stored in clear
     assert verified["ok"] is True

@@ -18,8 +18,6 @@ from services.ledger.service import create_app as ledger_app
 from services.programmes.service import create_app as programmes_app
 from shared.events.personal import PERSONAL_FIELDS
 from shared.kit.keystore import _CACHE_SECONDS
-from shared.kit.testing import eventually, running
-from tests.conftest import admission_payload, arrest_payload, auth
 from tests.integration.test_erasure import (
     _database_dump,
     _erase,
@@ -28,6 +26,7 @@ from tests.integration.test_erasure import (
     _released_with_erasure_order,
     _stream_bytes,
 )
+from tests.support import admission_payload, arrest_payload, auth, eventually, running
 
 MARKERS = {
     "name": "Shredscan-Fullname Kadidia",

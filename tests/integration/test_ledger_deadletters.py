@@ -7,9 +7,8 @@ from uuid import uuid4
 
 from services.ledger.service import create_app as ledger_app
 from shared.events import DetaineeAdmitted
-from shared.kit.testing import eventually, running
-from tests.conftest import auth
-from tests.integration.bus import envelope_bytes, publish, read_subject, subject
+from tests.support import auth, eventually, running
+from tests.support.bus import envelope_bytes, publish, read_subject, subject
 
 
 def _admission() -> DetaineeAdmitted:

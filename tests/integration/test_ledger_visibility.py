@@ -9,8 +9,7 @@ from services.assessment.service import create_app as assessment_app
 from services.intake.service import create_app as intake_app
 from services.ledger.service import create_app as ledger_app
 from services.programmes.service import create_app as programmes_app
-from shared.kit.testing import eventually, running
-from tests.conftest import admission_payload, arrest_payload, auth
+from tests.support import admission_payload, arrest_payload, auth, eventually, running
 
 NEEDS = {"literacy": "basic", "languages": ["Fulfulde"], "education_level": "none",
          "vocational_interests": ["agriculture"], "skills": ["herding"]}  # fmt: skip

@@ -22,8 +22,7 @@ from shared.events.envelope import is_traceparent
 from shared.kit.observability import use_tracer_provider
 from shared.kit.settings import Settings
 from shared.kit.store import CommandContext
-from shared.kit.testing import eventually, running
-from tests.conftest import arrest_payload
+from tests.support import arrest_payload, eventually, running
 
 TRACE_ID, PARENT_ID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 MALFORMED = [

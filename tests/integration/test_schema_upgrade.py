@@ -16,8 +16,7 @@ from services.intake.service import create_app as intake_app
 from services.ledger.service import create_app as ledger_app
 from shared.kit.migrations import migrations_folder
 from shared.kit.settings import Settings
-from shared.kit.testing import TEST_FACILITY, eventually, running
-from tests.conftest import admission_payload, arrest_payload
+from tests.support import TEST_FACILITY, admission_payload, arrest_payload, eventually, running
 
 ADD_COLUMN = "ALTER TABLE intake.idempotency ADD COLUMN client text;\n"
 REBUILD = "-- The case register changed: dropped, made anew and refolded from the events.\n" \

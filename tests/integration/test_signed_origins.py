@@ -18,11 +18,11 @@ from services.ledger.service import create_app as ledger_app
 from shared.events import ArrestRecorded, ReferralMade, ReleaseOrdered, build_envelope
 from shared.kit.clock import Clock
 from shared.kit.origins import ServiceKey, development_key, public_keys_json
-from shared.kit.testing import eventually, running
-from tests.conftest import auth
 from tests.contract.samples import SAMPLES
-from tests.integration.bus import publish, read_subject, signed_document, subject
-from tests.ledger.helpers import appendable, settings_for
+from tests.support import auth, eventually, running
+from tests.support.bus import publish, read_subject, signed_document, subject
+from tests.support.database import settings_with
+from tests.support.ledger import appendable
 
 
 def _event(cls: Any) -> Any:
@@ -149,10 +149,10 @@ def test_a_rotated_service_key_is_accepted_until_retired_and_its_history_verifie
     settings,
 ):
     old, new = (ServiceKey("intake", Ed25519PrivateKey.generate()) for _ in range(2))
-    rotating = settings_for(settings, service_public_keys=public_keys_json([old, new]))
+    rotating = settings_with(settings, service_public_keys=public_keys_json([old, new]))
     listed = json.loads(public_keys_json([old, new]))
     listed[old.key_id]["retired"] = True
-    rotated = settings_for(settings, service_public_keys=json.dumps(listed))
+    rotated = settings_with(settings, service_public_keys=json.dumps(listed))
     case_id = uuid4()
     auditor = auth(settings, "auditor")
 

@@ -17,8 +17,8 @@ from shared.kit.clock import Clock
 from shared.kit.errors import RuleViolation
 from shared.kit.settings import Settings
 from shared.kit.store import CommandContext
-from shared.kit.testing import TEST_FACILITY, Servers, eventually, running, settings_for
-from tests.conftest import arrest_payload, auth
+from shared.kit.testing import Servers, settings_for
+from tests.support import TEST_FACILITY, arrest_payload, auth, eventually, running
 
 __all__ = ["Stack", "assert_refused", "iso", "module_settings", "stack_of"]
 

@@ -13,8 +13,8 @@ from services.intake.service import create_app as intake_app
 from services.judicial.application import JudicialApplication
 from services.judicial.service import create_app as judicial_app
 from shared.kit.clock import Clock
-from shared.kit.testing import eventually, running
 from tests.judicial.pathway import HOUR, Stack, stack_of
+from tests.support import eventually, running
 
 PAST_THE_LIMIT = timedelta(hours=49)
 

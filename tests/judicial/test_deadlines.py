@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from shared.kit.testing import eventually
 from tests.judicial.pathway import DAY, HOUR, iso
+from tests.support import eventually
 
 
 def deadlines(

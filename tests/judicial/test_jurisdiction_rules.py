@@ -11,7 +11,7 @@ from services.intake.service import create_app as intake_app
 from services.judicial.service import create_app as judicial_app
 from shared.kit.jurisdiction import JurisdictionError, default_directory, load_jurisdiction
 from shared.kit.settings import Settings
-from shared.kit.testing import running
+from tests.support import running
 
 MALI = default_directory() / "mali.yaml"
 

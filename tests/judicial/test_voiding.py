@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import uuid
 
-from tests.conftest import auth
 from tests.judicial.pathway import assert_refused
+from tests.support import auth
 
 
 def entry(stack, case_id: str, kind: str) -> str:

@@ -9,8 +9,8 @@ from typing import Any
 
 from services.ledger.service import create_app as ledger_app
 from shared.kit.clock import Clock
-from shared.kit.testing import eventually, running
 from tests.judicial.pathway import HOUR, Stack, iso, stack_of
+from tests.support import eventually, running
 
 MINUTE = timedelta(minutes=1)
 
@@ -103,7 +103,7 @@ def _expected_release_date(s: Stack) -> str:
 
 
 def _arrest(now: Any) -> dict[str, Any]:
-    from tests.conftest import arrest_payload
+    from tests.support import arrest_payload
 
     return arrest_payload(arrested_at=iso(now - 3 * HOUR))
 

@@ -6,8 +6,7 @@ import jwt
 import pytest
 
 from services.intake.service import create_app as intake_app
-from shared.kit.testing import running
-from tests.conftest import admission_payload, arrest_payload, auth
+from tests.support import admission_payload, arrest_payload, auth, running
 
 PROBLEM = "application/problem+json"
 

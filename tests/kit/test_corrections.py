@@ -14,7 +14,7 @@ from shared.events import ArrestRecorded
 from shared.kit.auth import require_voider
 from shared.kit.errors import ForbiddenError
 from shared.kit.store import CommandContext
-from tests.conftest import arrest_payload
+from tests.support import arrest_payload
 
 ADMITTED = "caseline.intake.DetaineeAdmitted.v1"
 

@@ -6,9 +6,8 @@ import psycopg
 
 from services.intake.service import create_app as intake_app
 from shared.kit.keystore import PostgresKeyStore
-from shared.kit.testing import eventually, running
-from tests.conftest import arrest_payload, auth
-from tests.integration.bus import read_subject
+from tests.support import arrest_payload, auth, eventually, running
+from tests.support.bus import read_subject
 
 NAME = "Zeinabou Unmistakable-Name"
 ALIAS = "Abu Distinctive-Alias"

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from services.intake.service import create_app as intake_app
-from shared.kit.testing import running
-from tests.conftest import arrest_payload, auth
+from tests.support import arrest_payload, auth, running
 
 
 def test_a_retry_with_the_same_key_returns_the_first_response_and_records_nothing(settings):

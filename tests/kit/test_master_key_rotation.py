@@ -13,8 +13,7 @@ import pytest
 
 from services.intake.service import create_app as intake_app
 from shared.kit.keystore import PostgresKeyStore, master_key_id
-from shared.kit.testing import running
-from tests.conftest import arrest_payload, auth
+from tests.support import arrest_payload, auth, running
 
 NAME = "Aminata Rotation-Distinct"
 

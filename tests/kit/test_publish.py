@@ -13,7 +13,7 @@ from nats.errors import BadHeaderError, BadSubjectError
 from nats.js.api import StreamConfig
 
 from shared.kit.publish import BatchPublisher, PublishError
-from tests.deploy.support import stream_messages
+from tests.support.bus import stream_messages
 
 
 @pytest.fixture

@@ -7,9 +7,8 @@ import pytest
 
 from services.intake.service import create_app as intake_app
 from shared.events import CaseSealed
-from shared.kit.testing import eventually, running
-from tests.conftest import arrest_payload, auth
-from tests.integration.bus import envelope_bytes, publish, subject
+from tests.support import arrest_payload, auth, eventually, running
+from tests.support.bus import envelope_bytes, publish, subject
 
 
 def _open_case(client, settings, **who) -> str:

@@ -19,8 +19,7 @@ from services.intake.service import create_app as intake_app
 from shared.kit.audit_capture import case_ids_in
 from shared.kit.origins import ServiceKey, public_keys_json
 from shared.kit.settings import Settings
-from shared.kit.testing import running
-from tests.conftest import arrest_payload, auth
+from tests.support import arrest_payload, auth, running
 
 INSPECTION = {"Caseline-Purpose": "inspection of the reads"}
 

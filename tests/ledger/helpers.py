@@ -1,11 +1,11 @@
-"""Helpers of the ledger tests: valid envelopes appended straight to the store, owner access."""
+"""Helpers of the ledger tests: entries appended straight to the store, tampering behind its
+back (triggers off), envelopes published as the services' relays would."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -13,42 +13,9 @@ import psycopg
 
 from services.ledger.application import LedgerApplication
 from services.ledger.store import Appendable
-from shared.events import build_envelope
-from shared.events.intake import DetaineeAdmitted, FamilyContactRecorded
 from shared.kit.settings import Settings
-from tests.integration.bus import signed_document
-
-BASE_TIME = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
-
-
-def appendable(case_id: UUID, n: int) -> Appendable:
-    """A valid intake envelope about `case_id`, the `n`-th of the test (an admission first)."""
-    at = BASE_TIME + timedelta(days=n)
-    event: Any
-    if n == 0:
-        event = DetaineeAdmitted.model_validate(
-            {"facility": "MCA Bamako", "admitted_at": at.isoformat(), "warrant_ref": f"MD-{n}"}
-        )
-    else:
-        event = FamilyContactRecorded.model_validate(
-            {
-                "kind": "visit",
-                "with_whom": f"Visitor {n}",
-                "relationship": "sister",
-                "at": at.isoformat(),
-            }
-        )
-    env = build_envelope(
-        event, event_id=uuid4(), subject=case_id, actor="tester", agency="test", recorded_at=at
-    )
-    return Appendable(
-        event_id=str(env.id),
-        case_id=str(case_id),
-        type=env.type,
-        time=at,
-        recordedtime=at,
-        envelope=signed_document(env),
-    )
+from tests.support.database import owner
+from tests.support.ledger import appendable
 
 
 def fill(ledger: LedgerApplication, cases: int = 3, per_case: int = 4) -> list[UUID]:
@@ -57,17 +24,6 @@ def fill(ledger: LedgerApplication, cases: int = 3, per_case: int = 4) -> list[U
     for n in range(per_case):
         ledger.store.append([appendable(case_id, n) for case_id in ids])
     return ids
-
-
-def settings_for(settings: Settings, **overrides: Any) -> Settings:
-    return Settings(**{**settings.model_dump(), **overrides})
-
-
-@contextmanager
-def owner(settings: Settings) -> Iterator[psycopg.Connection[Any]]:
-    """A connection as the database owner (autocommit), as someone behind the ledger's back."""
-    with psycopg.connect(settings.database.conninfo(), autocommit=True) as conn:
-        yield conn
 
 
 @contextmanager

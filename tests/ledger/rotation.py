@@ -19,8 +19,9 @@ from services.ledger.signing import LedgerKey, Statement, ledger_key
 from services.ledger.store import rfc3339
 from services.ledger.tree import mth
 from shared.kit.settings import Settings
-from tests.conftest import token_for
-from tests.ledger.helpers import fill, owner, settings_for
+from tests.ledger.helpers import fill
+from tests.support import token_for
+from tests.support.database import owner, settings_with
 
 
 def seed(key: Ed25519PrivateKey) -> str:
@@ -58,7 +59,7 @@ class Rotation:
         self.new_id = LedgerKey.signing(self.new).key_id
         self.old_file = tmp_path / "old-ledger.key"
         self.old_file.write_text(seed(old.private))
-        self.after = settings_for(
+        self.after = settings_with(
             settings, ledger_signing_key=seed(self.new), ledger_retired_keys=self.old_public
         )
 

@@ -11,9 +11,10 @@ from psycopg import errors, sql
 from services.ledger.application import LedgerApplication
 from services.ledger.schema import TABLES, create_owned_tables, grant_ledger_role
 from services.ledger.service import create_app as ledger_app
-from shared.kit.testing import eventually, running
-from tests.conftest import auth
-from tests.ledger.helpers import appendable, fill, owner, publish, settings_for
+from tests.ledger.helpers import fill, publish
+from tests.support import auth, eventually, running
+from tests.support.database import owner, settings_with
+from tests.support.ledger import appendable
 
 CHANGES = ("UPDATE ledger.{t} SET {c} = {c}", "DELETE FROM ledger.{t}", "TRUNCATE ledger.{t}")
 COLUMN = {
@@ -34,7 +35,7 @@ def restricted(settings):
     with owner(settings) as conn:
         grant_ledger_role(conn, role)
     db = settings.database
-    yield settings_for(
+    yield settings_with(
         settings, database_url=f"postgresql://{role}@{db.host}:{db.port}/{db.dbname}"
     )
     with owner(settings) as conn:
@@ -100,7 +101,7 @@ def test_the_ledgers_role_is_refused_by_privileges_even_with_the_triggers_off(
 
 
 def test_the_ledger_service_runs_as_the_restricted_role(settings, restricted):
-    restricted = settings_for(restricted, ledger_checkpoint_every=2)
+    restricted = settings_with(restricted, ledger_checkpoint_every=2)
     case_id = uuid4()
 
     with running(ledger_app(restricted)) as client:

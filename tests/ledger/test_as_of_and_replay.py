@@ -18,9 +18,9 @@ from services.ledger.application import LedgerApplication
 from services.ledger.service import create_app as ledger_app
 from shared.events import ArrestRecorded
 from shared.kit.store import CommandContext
-from shared.kit.testing import running
-from tests.conftest import admission_payload, arrest_payload, auth
-from tests.ledger.helpers import appendable, tampering
+from tests.ledger.helpers import tampering
+from tests.support import admission_payload, arrest_payload, auth, running
+from tests.support.ledger import appendable
 
 
 def test_as_of_shows_exactly_the_entries_recorded_up_to_that_time(settings):

@@ -20,8 +20,7 @@ from services.ledger.service import create_app as ledger_app
 from services.ledger.store import LedgerStore
 from shared.kit.audit import COLUMNS, entry_hash
 from shared.kit.settings import Settings
-from shared.kit.testing import eventually, running, serving
-from tests.conftest import auth
+from tests.support import auth, eventually, running, serving
 
 PURPOSE = {"Caseline-Purpose": "anchoring tests"}
 

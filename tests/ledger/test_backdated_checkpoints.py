@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from caseline.bundle import verify_bundle
 from services.ledger.service import create_app as ledger_app
-from shared.kit.testing import running
-from tests.conftest import auth
-from tests.ledger.helpers import settings_for, tampering
+from tests.ledger.helpers import tampering
 from tests.ledger.rotation import Rotation, public, witness_for
+from tests.support import auth, running
+from tests.support.database import settings_with
 
 
 @pytest.fixture
@@ -104,8 +104,8 @@ def _registered(tmp_path: Path, rotation: Rotation) -> tuple[Path, str]:
 
 def test_a_witness_refuses_to_cosign_a_backdated_checkpoint_of_its_pinned_key(rotation, tmp_path):
     state, registration = _registered(tmp_path, rotation)
-    before = settings_for(rotation.before, ledger_witness_keys=registration)
-    after = settings_for(rotation.after, ledger_witness_keys=registration)
+    before = settings_with(rotation.before, ledger_witness_keys=registration)
+    after = settings_with(rotation.after, ledger_witness_keys=registration)
     rotation.sign(before, cases=2)
     with running(ledger_app(before)) as client:
         witness_for(before, state, client).step(say=lambda _: None)

@@ -21,9 +21,9 @@ from services.ledger.service import create_app as ledger_app
 from shared.events.intake import DetaineeAdmitted
 from shared.kit.access_facts import access_ops
 from shared.kit.origins import development_key
-from shared.kit.testing import running
-from tests.conftest import auth
-from tests.ledger.helpers import appendable, fill
+from tests.ledger.helpers import fill
+from tests.support import auth, running
+from tests.support.ledger import appendable
 
 ROOT = Path(__file__).resolve().parents[2]
 

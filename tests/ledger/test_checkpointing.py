@@ -15,9 +15,10 @@ from services.ledger.application import LedgerApplication
 from services.ledger.service import create_app as ledger_app
 from services.ledger.signing import ledger_key
 from shared.kit.settings import Settings
-from shared.kit.testing import eventually, running
-from tests.conftest import auth
-from tests.ledger.helpers import appendable, fill, publish, settings_for
+from tests.ledger.helpers import fill, publish
+from tests.support import auth, eventually, running
+from tests.support.database import settings_with
+from tests.support.ledger import appendable
 
 
 def _raw_public_b64(key: Ed25519PrivateKey) -> str:
@@ -31,7 +32,7 @@ def _latest(client, settings) -> int:
 
 
 def test_a_checkpoint_is_signed_after_every_n_entries_from_the_bus(settings):
-    settings = settings_for(settings, ledger_checkpoint_every=3, ledger_checkpoint_seconds=3600)
+    settings = settings_with(settings, ledger_checkpoint_every=3, ledger_checkpoint_seconds=3600)
     case_id = uuid4()
 
     with running(ledger_app(settings)) as client:
@@ -53,7 +54,7 @@ def test_a_checkpoint_is_signed_after_every_n_entries_from_the_bus(settings):
 
 
 def test_a_checkpoint_is_signed_t_seconds_after_the_last_when_entries_are_new(settings):
-    settings = settings_for(settings, ledger_checkpoint_every=1000, ledger_checkpoint_seconds=0.2)
+    settings = settings_with(settings, ledger_checkpoint_every=1000, ledger_checkpoint_seconds=0.2)
 
     with running(ledger_app(settings)) as client:
         eventually(lambda: client.get("/readyz").status_code == 200)

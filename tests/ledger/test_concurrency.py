@@ -8,7 +8,7 @@ from uuid import uuid4
 from services.ledger.application import LedgerApplication
 from services.ledger.verification import Verification
 from shared.kit.errors import NotFoundError
-from tests.ledger.helpers import appendable
+from tests.support.ledger import appendable
 
 
 def test_verifying_during_appends_and_signing_finds_nothing_wrong(settings):

@@ -15,10 +15,9 @@ from services.ledger.application import LedgerApplication
 from services.ledger.handovers import HandoverError, StoredHandover, handovers
 from services.ledger.service import create_app as ledger_app
 from services.ledger.signing import Handover, ledger_key
-from shared.kit.testing import running
-from tests.conftest import auth
-from tests.ledger.helpers import settings_for
 from tests.ledger.rotation import Rotation, cli, public, seed, witness_for
+from tests.support import auth, running
+from tests.support.database import settings_with
 
 
 @pytest.fixture
@@ -154,7 +153,7 @@ def test_a_witness_refuses_a_rotation_without_a_handover(rotation, tmp_path):
 
 def test_a_checkpoint_signed_by_a_key_neither_current_nor_retired_is_reported(rotation, capsys):
     case = rotation.sign(rotation.before)[0]
-    forgotten = settings_for(rotation.after, ledger_retired_keys="")
+    forgotten = settings_with(rotation.after, ledger_retired_keys="")
     auditor = auth(forgotten, "auditor")
 
     with running(ledger_app(forgotten)) as client:

@@ -8,9 +8,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from services.ledger.application import LedgerApplication
 from services.ledger.service import create_app as ledger_app
-from shared.kit.testing import running
 from tests.ledger import rfc9162
-from tests.ledger.helpers import fill, owner
+from tests.ledger.helpers import fill
+from tests.support import running
+from tests.support.database import owner
 
 
 def _leaves(settings) -> list[bytes]:

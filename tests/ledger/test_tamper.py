@@ -26,9 +26,10 @@ from services.ledger.service import create_app as ledger_app
 from services.ledger.signing import Statement
 from services.ledger.store import entry_hash
 from shared.kit.settings import Settings
-from shared.kit.testing import running
-from tests.conftest import auth
-from tests.ledger.helpers import appendable, fill, owner, tampering
+from tests.ledger.helpers import fill, tampering
+from tests.support import auth, running
+from tests.support.database import owner
+from tests.support.ledger import appendable
 
 
 @dataclass(frozen=True)

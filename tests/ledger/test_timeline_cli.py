@@ -14,10 +14,10 @@ from services.ledger.service import create_app as ledger_app
 from services.ledger.store import Appendable
 from shared.events import build_envelope
 from shared.events.voiding import IntakeEntryVoided
-from shared.kit.testing import serving
-from tests.conftest import token_for
-from tests.integration.bus import signed_document
-from tests.ledger.helpers import BASE_TIME, appendable, tampering
+from tests.ledger.helpers import tampering
+from tests.support import serving, token_for
+from tests.support.bus import signed_document
+from tests.support.ledger import BASE_TIME, appendable
 
 
 def _voiding(case_id: UUID, voided: Appendable) -> Appendable:

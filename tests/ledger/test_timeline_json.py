@@ -24,11 +24,10 @@ from shared.events.intake import (
 )
 from shared.events.personal import seal
 from shared.kit.auth import User
-from shared.kit.testing import running
 from shared.permissions import ROLES
-from tests.conftest import admission_payload, arrest_payload, auth
-from tests.integration.bus import signed_document
-from tests.ledger.helpers import BASE_TIME
+from tests.support import admission_payload, arrest_payload, auth, running
+from tests.support.bus import signed_document
+from tests.support.ledger import BASE_TIME
 
 
 def _sealed(ledger: LedgerApplication, event: CatalogueEvent, case_id: UUID, n: int) -> Appendable:

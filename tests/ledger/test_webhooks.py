@@ -31,8 +31,8 @@ from shared.events import CaseSealed, EvidenceLogged
 from shared.kit.origins import origin_keys
 from shared.kit.settings import Settings
 from shared.kit.subscriber import Delivery
-from tests.integration.bus import envelope_bytes, subject
-from tests.ledger.helpers import settings_for
+from tests.support.bus import envelope_bytes, subject
+from tests.support.database import settings_with
 
 AGENCIES = (Agency("police-a", "police"), Agency("inspection", "auditor"))
 
@@ -115,7 +115,7 @@ class Hooks:
 
 @pytest.fixture
 async def hooks(settings: Settings) -> AsyncIterator[Hooks]:
-    settings = settings_for(
+    settings = settings_with(
         settings,
         webhook_retry_base_seconds=0.05,
         webhook_retry_max_seconds=0.2,
@@ -174,7 +174,7 @@ async def test_an_outage_errors_and_timeouts_end_with_each_visible_event_once_in
 
 
 async def test_a_receiver_that_never_answers_well_parks_the_case_and_others_go_on(hooks):
-    hooks.webhooks.settings = settings_for(hooks.settings, webhook_park_after_seconds=0.5)
+    hooks.webhooks.settings = settings_with(hooks.settings, webhook_park_after_seconds=0.5)
     port = _free_port()
     url = f"http://127.0.0.1:{port}/hook"
     secret = hooks.webhooks.set_endpoint("police-a", url)

@@ -11,9 +11,8 @@ import pytest
 
 from services.ledger.service import create_app
 from shared.kit.settings import Settings
-from shared.kit.testing import running
-from tests.conftest import auth
-from tests.ledger.helpers import settings_for
+from tests.support import auth, running
+from tests.support.database import settings_with
 
 BASE = "/agencies/police-a/webhook"
 
@@ -22,7 +21,7 @@ BASE = "/agencies/police-a/webhook"
 def ledger(settings: Settings, tmp_path: Path) -> Iterator[Any]:
     registry = tmp_path / "agencies.yaml"
     registry.write_text("agencies:\n  - id: police-a\n    role: police\n")
-    with running(create_app(settings_for(settings, agencies_file=str(registry)))) as client:
+    with running(create_app(settings_with(settings, agencies_file=str(registry)))) as client:
         yield client
 
 

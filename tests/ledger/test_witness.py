@@ -18,9 +18,9 @@ from services.ledger.service import create_app as ledger_app
 from services.ledger.signing import Statement, ledger_key
 from services.ledger.store import GENESIS, entry_hash, rfc3339
 from services.ledger.tree import TreeBuilder, leaf_hash
-from shared.kit.testing import running
-from tests.conftest import token_for
-from tests.ledger.helpers import fill, settings_for, tampering
+from tests.ledger.helpers import fill, tampering
+from tests.support import running, token_for
+from tests.support.database import settings_with
 
 
 def _raw(key: Ed25519PrivateKey) -> str:
@@ -46,7 +46,7 @@ def court(tmp_path):
 
 def _witnessed(settings, court):
     state, public = court
-    settings = settings_for(settings, ledger_witness_keys=f"court={public}")
+    settings = settings_with(settings, ledger_witness_keys=f"court={public}")
     return settings, state
 
 

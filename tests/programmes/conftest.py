@@ -31,9 +31,9 @@ from shared.events import (
 )
 from shared.kit.clock import Clock
 from shared.kit.settings import Settings
-from shared.kit.testing import TEST_STREAM_BYTES, Servers, eventually, fresh_database, running
-from tests.conftest import auth
-from tests.integration.bus import signed
+from shared.kit.testing import TEST_STREAM_BYTES, Servers, fresh_database
+from tests.support import auth, eventually, running
+from tests.support.bus import signed
 
 BAMAKO = "Maison Centrale d'Arrêt de Bamako"
 KOULIKORO = "Centre de détention de Koulikoro"

@@ -4,8 +4,8 @@ at the programme's attendance threshold, and each organisation only in its own p
 
 from __future__ import annotations
 
-from tests.conftest import auth
 from tests.programmes.conftest import NGO, ago, create_programme, enrol, rule_of
+from tests.support import auth
 
 
 def _session(client, headers, programme_id, *cases, days_ago=7):

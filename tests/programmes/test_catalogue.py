@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import auth
 from tests.programmes.conftest import create_programme, programme_body, unique
+from tests.support import auth
 
 
 def test_a_programme_is_created_and_found_by_kind_and_facility(client, social_worker):

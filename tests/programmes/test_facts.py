@@ -5,8 +5,8 @@ and reaches each reader as their role may see it.
 from __future__ import annotations
 
 from shared.events import AssessmentEntryVoided
-from tests.conftest import auth
 from tests.programmes.conftest import create_programme, enrol, publish, unique
+from tests.support import auth
 
 
 def test_a_release_voided_by_intake_is_forgotten(client, feed, social_worker):

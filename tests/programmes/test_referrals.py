@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import psycopg
 
-from tests.conftest import auth
 from tests.programmes.conftest import NGO, link_organisation, rule_of, unique
+from tests.support import auth
 
 MENTAL_HEALTH = "Centre de santé mentale, Bamako"
 

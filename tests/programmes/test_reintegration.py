@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared.kit.clock import Clock
-from tests.conftest import auth
 from tests.programmes.conftest import Feeder, ago, programmes_service, rule_of, unique
+from tests.support import auth
 
 PLAN = {
     "goals": ["Open a repair shop", "Reconcile with the village elders"],

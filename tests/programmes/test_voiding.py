@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from tests.conftest import auth
 from tests.programmes.conftest import (
     NGO,
     ago,
@@ -18,6 +17,7 @@ from tests.programmes.conftest import (
     rule_of,
     unique,
 )
+from tests.support import auth
 
 
 def _void(client, headers, event_id, reason="Recorded on the wrong person"):

@@ -5,9 +5,8 @@ timeline of the case, in order, with a chain that verifies.
 from __future__ import annotations
 
 from services.ledger.service import create_app as ledger_app
-from shared.kit.testing import eventually, running
-from tests.conftest import auth
 from tests.programmes.conftest import NGO, ago, create_programme, enrol
+from tests.support import auth, eventually, running
 
 BEFORE_RELEASE = [
     "intake.ArrestRecorded",

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from shared.kit.settings import Settings
-from shared.kit.testing import TEST_STREAM_BYTES, Servers, fresh_database, serving
+from shared.kit.testing import TEST_STREAM_BYTES, Servers, fresh_database
+from tests.support import serving
 
 ROLE_FOR = {
     "intake": "police",

@@ -8,8 +8,7 @@ import pytest
 
 from services.intake.service import create_app as intake_app
 from services.ledger.service import create_app as ledger_app
-from shared.kit.testing import eventually, running
-from tests.conftest import arrest_payload, auth
+from tests.support import arrest_payload, auth, eventually, running
 
 HOSTILE_NAME = "Robert'); DROP TABLE intake.intake_events;-- <script>alert('x')</script> «Ağ»"
 HOSTILE_GROUNDS = (

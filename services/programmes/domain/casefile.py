@@ -216,11 +216,10 @@ class CaseFile(Aggregate, VoidableEntries[tuple[str, UUID | None, str]]):
 
     def refer(self, data: ReferralMade, meta: Meta) -> None:
         """Refer the person; one pending referral per receiving agency at a time."""
-        for r in self.referrals.values():
-            if r.status == PENDING and r.to_agency == data.to_agency:
-                raise DuplicateReferralError(
-                    f"a referral to {data.to_agency} is already waiting for an answer"
-                )
+        if self._waiting(data.to_agency):
+            raise DuplicateReferralError(
+                f"a referral to {data.to_agency} is already waiting for an answer"
+            )
         self._referred(data=data, meta=meta)
 
     @event("ReferralMade")
@@ -320,7 +319,17 @@ class CaseFile(Aggregate, VoidableEntries[tuple[str, UUID | None, str]]):
             raise NotVoidableError("the referral was revoked: its entries are settled")
         if kind == "ReferralMade" and referral is not None and referral.status == ACCEPTED:
             raise NotVoidableError("the referral was accepted: it can no longer be revoked")
+        if kind in _ANSWERS and referral is not None and self._waiting(referral.to_agency):
+            raise NotVoidableError(
+                f"another referral to {referral.to_agency} is waiting for an answer: voiding this"
+                " answer would leave two waiting"
+            )
         self._entry_voided(data=data, meta=meta)
+
+    def _waiting(self, to_agency: str) -> bool:
+        return any(
+            r.status == PENDING and r.to_agency == to_agency for r in self.referrals.values()
+        )
 
     @event("EntryVoided")
     def _entry_voided(self, data: ProgrammesEntryVoided, meta: Meta) -> None:
