@@ -111,6 +111,17 @@ READ_ROUTES: dict[str, tuple[str, ...]] = {
 }
 """Service → its guarded `GET` routes (health, readiness and metrics are open to all)."""
 
+OPERATOR_ROUTES: dict[str, dict[str, frozenset[str]]] = {
+    "ledger": {
+        "/deliveries/parked": frozenset({"admin", "auditor"}),
+        "/deliveries/agencies": frozenset({"admin", "auditor"}),
+        # An agency's own people may look at their endpoint too (`agency` = theirs).
+        "/agencies/{agency}/webhook": frozenset({"admin"}),
+    },
+}
+"""Service → guarded `GET` routes that name no case but an agency (operators' views of the
+deliveries) → the roles that read them for any agency: `tests/access/test_operator_routes.py`."""
+
 UNGUARDED = ("/healthz", "/readyz", "/metrics")
 """The open `GET` routes every service has (in its OpenAPI document)."""
 
