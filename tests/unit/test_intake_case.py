@@ -432,7 +432,7 @@ class IntakeCase(RuleBasedStateMachine):
         assert {i: (t.holder, t.entries) for i, t in state.evidence.items()} == {
             i: (trail[-1][1], [e[0] for e in trail]) for i, trail in m.evidence.items()
         }
-        assert set(self.case.voided) == m.voided
+        assert set(self.case.voided_by) == m.voided
         if m.custody is None:
             assert state.custody is None
         else:
