@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 
 from services.assessment import queries
-from services.assessment.application import DUE_SOON_DAYS, AssessmentApplication
+from services.assessment.application import AssessmentApplication
 from services.assessment.requests import (
     CountersignatureRequest,
     InstrumentRequest,
@@ -43,7 +43,7 @@ from shared.permissions import may_see
 
 __all__ = ["routers"]
 
-AppDep = Annotated[AssessmentApplication, Depends(application)]
+AssessmentApp = Annotated[AssessmentApplication, Depends(application)]
 AssessmentCommand = Annotated[Command[AssessmentApplication], Depends(route_command)]
 Facility = Annotated[str | None, query_text(200)]
 
@@ -132,7 +132,7 @@ def decide_placement(
 
 @cases.get("")
 def list_cases(
-    app: AppDep,
+    app: AssessmentApp,
     user: CurrentUser,
     facility: Facility = None,
     risk: RiskLevel | None = None,
@@ -142,16 +142,18 @@ def list_cases(
 ) -> queries.CasePage:
     """The cases known to assessment, with current risk and security level, a page at a time."""
     risk_level = risk.value if risk else None
-    answer = app.list_cases(
-        page.limit, page.offset, facility=facility, risk=risk_level, scope=scope
+    answer = queries.list_cases(
+        app, page.limit, page.offset, facility=facility, risk=risk_level, scope=scope
     )
     return queries.CasePage.model_validate(answer)
 
 
 @cases.get("/{case_id}")
-def get_case(case_id: UUID, app: AppDep, user: CurrentUser, scope: CallerScope) -> JSONResponse:
+def get_case(
+    case_id: UUID, app: AssessmentApp, user: CurrentUser, scope: CallerScope
+) -> JSONResponse:
     """Current risk, needs, placement, reviews and every assessment with its instrument version."""
-    view, version = app.case_view(case_id)
+    view, version = queries.case_view(app, case_id)
     shown = redact_view(view, user.role, queries.CASE_VIEW_SOURCES)
     placement = shown.get("placement")
     if placement and placement.get("keep_separate_from"):
@@ -164,12 +166,12 @@ def get_case(case_id: UUID, app: AppDep, user: CurrentUser, scope: CallerScope) 
 
 @cases.get("/{case_id}/assessments/{assessment_id}")
 def get_assessment(
-    case_id: UUID, assessment_id: UUID, app: AppDep, user: CurrentUser
+    case_id: UUID, assessment_id: UUID, app: AssessmentApp, user: CurrentUser
 ) -> JSONResponse:
     """One assessment: its instrument version, ratings, judgement and countersignature."""
     if not may_see(user.role, AssessmentStarted.type_name()):
         raise ForbiddenError(f"role {user.role!r} may not see assessments")
-    view, version = app.assessment_view(case_id, assessment_id)
+    view, version = queries.assessment_view(app, case_id, assessment_id)
     return view_response(redact_view(view, user.role, queries.ASSESSMENT_VIEW_SOURCES), version)
 
 
@@ -190,20 +192,20 @@ def publish_instrument(body: InstrumentRequest, command: AssessmentCommand) -> J
 
 
 @instruments.get("")
-def list_instruments(app: AppDep, user: CurrentUser) -> dict[str, Any]:
+def list_instruments(app: AssessmentApp, user: CurrentUser) -> dict[str, Any]:
     """Every instrument and its published versions; `default_instrument_id` is the one in force."""
-    return app.instruments()
+    return queries.instruments(app)
 
 
 @instruments.get("/{instrument_id}/versions/{version}")
 def get_instrument_version(
     instrument_id: UUID,
     version: Annotated[int, Path(ge=1, le=10_000)],
-    app: AppDep,
+    app: AssessmentApp,
     user: CurrentUser,
 ) -> dict[str, Any]:
     """One instrument version exactly as published."""
-    return app.instrument_version(instrument_id, version)
+    return queries.instrument_version(app, instrument_id, version)
 
 
 schedule = APIRouter(tags=["reviews and placement"])
@@ -211,17 +213,18 @@ schedule = APIRouter(tags=["reviews and placement"])
 
 @schedule.get("/reviews")
 def list_reviews(
-    app: AppDep,
+    app: AssessmentApp,
     user: CurrentUser,
     status: Literal["open", "overdue", "due_soon", "satisfied"] = "open",
-    within_days: Annotated[int, Query(ge=1, le=366)] = DUE_SOON_DAYS,
+    within_days: Annotated[int, Query(ge=1, le=366)] = queries.DUE_SOON_DAYS,
     facility: Facility = None,
     *,
     page: PagedLong,
     scope: CallerScope,
 ) -> queries.ReviewPage:
     """Due assessments: `overdue`, `due_soon` (within `within_days`), all `open`, or `satisfied`."""
-    answer = app.reviews(
+    answer = queries.reviews(
+        app,
         status,
         page.limit,
         page.offset,
@@ -234,10 +237,10 @@ def list_reviews(
 
 @schedule.get("/placements/conflicts")
 def placement_conflicts(
-    app: AppDep, user: CurrentUser, scope: CallerScope, facility: Facility = None
+    app: AssessmentApp, user: CurrentUser, scope: CallerScope, facility: Facility = None
 ) -> dict[str, Any]:
     """Pairs who must be kept apart but are held in the same facility (optionally one facility)."""
-    return app.placement_conflicts(facility, scope=scope)
+    return queries.placement_conflicts(app, facility, scope=scope)
 
 
 entries = APIRouter(prefix="/entries", tags=["entries"])

@@ -1,6 +1,6 @@
-"""The assessment application: instruments, assessments, needs, placement and reviews.
-
-Its public methods are the service's only API: commands return `Recorded`, queries small dicts.
+"""The assessment application: the write side of instruments, assessments, needs, placement and
+reviews, one method per command (each returns `Recorded`); what it learns of intake's record
+(`on_<event>`, the handlers `inbound.py` registers). The reads are in `queries.py`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from services.assessment import queries
 from services.assessment.domain import Case, Instrument
 from services.assessment.domain.errors import (
     EntryNotVoidableError,
@@ -19,6 +18,7 @@ from services.assessment.domain.errors import (
     UnknownInstrumentError,
 )
 from services.assessment.views import AssessedCases, InstrumentCatalogue, Placements, ReviewSchedule
+from shared.events import Envelope
 from shared.events.assessment import (
     AssessmentCountersigned,
     AssessmentDue,
@@ -30,15 +30,17 @@ from shared.events.assessment import (
     NeedsAssessed,
     PlacementDecided,
 )
+from shared.events.intake import (
+    ArrestRecorded,
+    DetaineeAdmitted,
+    DetaineeReleased,
+    DetaineeTransferred,
+)
 from shared.events.voiding import AssessmentEntryVoided
 from shared.kit.errors import NotFoundError
-from shared.kit.scope import Scope
 from shared.kit.store import CaselineApplication, CommandContext, Recorded
 
-__all__ = ["DUE_SOON_DAYS", "AssessmentApplication"]
-
-DUE_SOON_DAYS = 14
-"""How far ahead a review counts as 'due soon' unless the caller says otherwise."""
+__all__ = ["AssessmentApplication"]
 
 
 class AssessmentApplication(CaselineApplication):
@@ -87,7 +89,50 @@ class AssessmentApplication(CaselineApplication):
         instrument = self._instrument(instrument_id)
         return instrument.latest if instrument else None
 
-    # --- what intake tells us -------------------------------------------------------------
+    def default_instrument(self) -> UUID | None:
+        """The instrument in force: the one most recently published that is not a needs tool."""
+        rows = self.fetch(
+            "SELECT instrument_id FROM {schema}.instrument_versions"
+            " WHERE kind IS DISTINCT FROM 'needs' ORDER BY published_at DESC, version DESC LIMIT 1"
+        )
+        return UUID(str(rows[0][0])) if rows else None
+
+    # --- what intake tells us (the handlers `inbound.py` registers) ------------------------
+    # Each commits with the `inbound` record and deterministic event ids, so a redelivered
+    # message records nothing twice.
+
+    def on_arrest_recorded(
+        self, envelope: Envelope, event: ArrestRecorded, inbound: tuple[str, UUID]
+    ) -> None:
+        """A case opens on arrest."""
+        ctx = CommandContext.system(envelope, purpose="case-opened")
+        self.open_case(UUID(envelope.subject), event.arrested_at, ctx, inbound)
+
+    def on_detainee_admitted(
+        self, envelope: Envelope, event: DetaineeAdmitted, inbound: tuple[str, UUID]
+    ) -> None:
+        """Where the person is held; an admission makes the first risk assessment due (SPEC §6)."""
+        ctx = CommandContext.system(envelope, purpose="admission-review")
+        case_id = UUID(envelope.subject)
+        at = event.admitted_at
+        self.note_custody(
+            case_id, "admitted", event.facility, at, ctx, inbound, due_on_admission=True
+        )
+
+    def on_detainee_transferred(
+        self, envelope: Envelope, event: DetaineeTransferred, inbound: tuple[str, UUID]
+    ) -> None:
+        """Where the person is held now."""
+        ctx = CommandContext.system(envelope, purpose="transfer")
+        case_id, at = UUID(envelope.subject), event.transferred_at
+        self.note_custody(case_id, "transferred", event.to_facility, at, ctx, inbound)
+
+    def on_detainee_released(
+        self, envelope: Envelope, event: DetaineeReleased, inbound: tuple[str, UUID]
+    ) -> None:
+        """The person is no longer held: their reviews leave the lists."""
+        ctx = CommandContext.system(envelope, purpose="release")
+        self.note_custody(UUID(envelope.subject), "released", None, event.released_at, ctx, inbound)
 
     def open_case(
         self,
@@ -158,7 +203,7 @@ class AssessmentApplication(CaselineApplication):
         return self.commit(ctx, case, ids={"assessment_id": assessment_id})
 
     def _version_for_new_assessment(self, instrument_id: UUID | None, number: int | None) -> Any:
-        chosen = instrument_id or queries.default_instrument(self)
+        chosen = instrument_id or self.default_instrument()
         instrument = self._instrument(chosen) if chosen else None
         if instrument is None:
             raise UnknownInstrumentError(
@@ -218,7 +263,7 @@ class AssessmentApplication(CaselineApplication):
         case = self.load(Case, case_id, ctx)
         data = PlacementDecided.model_validate({"decided_by": ctx.actor, **fields})
         others = [c for c in data.keep_separate_from if c != case_id]
-        unknown = queries.unknown_cases(self, others)
+        unknown = self._unknown_cases(others)
         if unknown:
             raise UnknownCaseError(
                 "keep_separate_from names cases this service does not know: "
@@ -226,6 +271,15 @@ class AssessmentApplication(CaselineApplication):
             )
         case.decide_placement(data, self.meta(ctx, case_id))
         return self.commit(ctx, case)
+
+    def _unknown_cases(self, case_ids: list[UUID]) -> list[UUID]:
+        if not case_ids:
+            return []
+        rows = self.fetch(
+            "SELECT case_id FROM {schema}.assessed_cases WHERE case_id = ANY(%s)", [case_ids]
+        )
+        known = {r[0] for r in rows}
+        return [c for c in case_ids if c not in known]
 
     # --- voiding --------------------------------------------------------------------------
 
@@ -242,30 +296,3 @@ class AssessmentApplication(CaselineApplication):
         )
         case.void(data, ctx.actor, self.meta(ctx, case.id))
         return self.commit(ctx, case)
-
-    # --- queries --------------------------------------------------------------------------
-
-    def case_view(self, case_id: UUID) -> tuple[dict[str, Any], int]:
-        case = self.load(Case, case_id)
-        return queries.case_view(
-            case, self.clock.now(), timedelta(days=DUE_SOON_DAYS)
-        ), case.version
-
-    def assessment_view(self, case_id: UUID, assessment_id: UUID) -> tuple[dict[str, Any], int]:
-        case = self.load(Case, case_id)
-        return {"case_id": str(case_id), **case.assessment(assessment_id).as_view()}, case.version
-
-    def list_cases(self, limit: int, offset: int, **filters: Any) -> dict[str, Any]:
-        return queries.list_cases(self, limit, offset, **filters)
-
-    def reviews(self, status: str, limit: int, offset: int, **filters: Any) -> dict[str, Any]:
-        return queries.reviews(self, status, self.clock.now(), limit, offset, **filters)
-
-    def placement_conflicts(self, facility: str | None, *, scope: Scope) -> dict[str, Any]:
-        return queries.placement_conflicts(self, facility, scope=scope)
-
-    def instruments(self) -> dict[str, Any]:
-        return queries.instruments(self)
-
-    def instrument_version(self, instrument_id: UUID, version: int) -> dict[str, Any]:
-        return queries.instrument_version(self, instrument_id, version)

@@ -1,17 +1,18 @@
-"""Answers to the assessment service's questions, read from its views (and one aggregate view).
+"""Assessment's reads: one case's record and one assessment (from the `Case` aggregate), the case
+list, the reviews due, placement conflicts and the instruments (from the read models).
 
-`reviews` and `placement_conflicts` take the time from the caller (the injectable clock).
+The time of `reviews` and of a case's review statuses is the application's (injectable) clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
 
+from services.assessment.application import AssessmentApplication
 from services.assessment.domain import Case
 from shared.kit.errors import NotFoundError
 from shared.kit.paging import Page, TimeText, Where, fetch_page
@@ -19,21 +20,26 @@ from shared.kit.redaction import ALWAYS, Entries, Source, ViewSources
 from shared.kit.scope import Scope
 
 __all__ = [
+    "ASSESSMENT_VIEW_SOURCES",
+    "CASE_VIEW_SOURCES",
+    "DUE_SOON_DAYS",
     "CaseItem",
     "CasePage",
     "Review",
     "ReviewPage",
+    "assessment_view",
     "case_view",
-    "default_instrument",
     "instrument_version",
     "instruments",
     "list_cases",
     "placement_conflicts",
     "reviews",
-    "unknown_cases",
 ]
 
 REVIEW_STATUSES = ("open", "overdue", "due_soon", "satisfied")
+
+DUE_SOON_DAYS = 14
+"""How far ahead a review counts as 'due soon' unless the caller says otherwise."""
 
 
 class CaseItem(BaseModel):
@@ -111,15 +117,13 @@ ASSESSMENT_VIEW_SOURCES: ViewSources = {
 """Where each key of one assessment's view comes from."""
 
 
-class Reader(Protocol):
-    def fetch(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
-
-
-def case_view(case: Case, now: datetime, soon: timedelta) -> dict[str, Any]:
-    """The whole assessment record of one case, as `GET /cases/{id}` shows it."""
+def case_view(app: AssessmentApplication, case_id: UUID) -> tuple[dict[str, Any], int]:
+    """The whole assessment record of one case, as `GET /cases/{id}` shows it, and its version."""
+    case = app.load(Case, case_id)
+    now, soon = app.clock.now(), timedelta(days=DUE_SOON_DAYS)
     current = case.current_assessment
     needs, placement = case.current_needs, case.current_placement
-    return {
+    view = {
         "case_id": str(case.id),
         "status": case.status,
         "facility": case.facility,
@@ -161,10 +165,19 @@ def case_view(case: Case, now: datetime, soon: timedelta) -> dict[str, Any]:
             for i, e in case.entry_log.items()
         ],
     }
+    return view, case.version
+
+
+def assessment_view(
+    app: AssessmentApplication, case_id: UUID, assessment_id: UUID
+) -> tuple[dict[str, Any], int]:
+    """One assessment of the case, and the case's version."""
+    case = app.load(Case, case_id)
+    return {"case_id": str(case_id), **case.assessment(assessment_id).as_view()}, case.version
 
 
 def list_cases(
-    app: Reader,
+    app: AssessmentApplication,
     limit: int,
     offset: int,
     facility: str | None = None,
@@ -201,17 +214,17 @@ def list_cases(
 
 
 def reviews(
-    app: Reader,
+    app: AssessmentApplication,
     status: str,
-    now: datetime,
     limit: int,
     offset: int,
     facility: str | None = None,
-    within_days: int = 14,
+    within_days: int = DUE_SOON_DAYS,
     *,
     scope: Scope,
 ) -> dict[str, Any]:
     """Due assessments by status; those of released persons are not listed."""
+    now = app.clock.now()
     soon = now + timedelta(days=within_days)
     by_status: dict[str, tuple[str, list[Any]]] = {
         "open": ("r.satisfied_by IS NULL", []),
@@ -249,7 +262,9 @@ def reviews(
     return page.answer(items, as_of=now.isoformat())
 
 
-def placement_conflicts(app: Reader, facility: str | None, *, scope: Scope) -> dict[str, Any]:
+def placement_conflicts(
+    app: AssessmentApplication, facility: str | None, *, scope: Scope
+) -> dict[str, Any]:
     """Pairs of people held in one facility although a standing placement keeps them apart
     (only pairs whose two people the caller may see)."""
     where = Where().add("a.facility = b.facility")
@@ -280,26 +295,8 @@ def placement_conflicts(app: Reader, facility: str | None, *, scope: Scope) -> d
     return {"items": items, "total": len(items)}
 
 
-def unknown_cases(app: Reader, case_ids: Sequence[UUID]) -> list[UUID]:
-    if not case_ids:
-        return []
-    rows = app.fetch(
-        "SELECT case_id FROM {schema}.assessed_cases WHERE case_id = ANY(%s)", [list(case_ids)]
-    )
-    known = {r[0] for r in rows}
-    return [c for c in case_ids if c not in known]
-
-
-def default_instrument(app: Reader) -> UUID | None:
-    """The instrument in force: the one most recently published that is not a needs tool."""
-    rows = app.fetch(
-        "SELECT instrument_id FROM {schema}.instrument_versions WHERE kind IS DISTINCT FROM 'needs'"
-        " ORDER BY published_at DESC, version DESC LIMIT 1"
-    )
-    return rows[0][0] if rows else None
-
-
-def instruments(app: Reader) -> dict[str, Any]:
+def instruments(app: AssessmentApplication) -> dict[str, Any]:
+    """Every instrument and its published versions, and the one in force."""
     rows = app.fetch(
         "SELECT instrument_id, version, title, kind, event_id, published_by, published_at"
         " FROM {schema}.instrument_versions ORDER BY instrument_id, version"
@@ -317,14 +314,17 @@ def instruments(app: Reader) -> dict[str, Any]:
                 "published_at": r[6].isoformat(),
             }
         )
-    default = default_instrument(app)
+    default = app.default_instrument()
     return {
         "items": list(by_id.values()),
         "default_instrument_id": str(default) if default else None,
     }
 
 
-def instrument_version(app: Reader, instrument_id: UUID, version: int) -> dict[str, Any]:
+def instrument_version(
+    app: AssessmentApplication, instrument_id: UUID, version: int
+) -> dict[str, Any]:
+    """One instrument version exactly as published."""
     rows = app.fetch(
         "SELECT document, event_id, published_by, published_at FROM {schema}.instrument_versions"
         " WHERE instrument_id = %s AND version = %s",

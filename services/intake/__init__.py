@@ -1,1 +1,1 @@
-"""intake."""
+"""The intake service: arrest, custody, evidence, transfers, admission, family contact, release."""

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from services.intake import queries
-from services.intake.application import CASE_VIEW_SOURCES, IntakeApplication
+from services.intake.application import IntakeApplication
 from services.intake.requests import CustodyRequest, ErasureConfirmation, ErasureRequest
 from shared.events.intake import (
     ArrestRecorded,
@@ -33,22 +33,22 @@ from shared.kit.requests import VoidRequest
 from shared.kit.runtime import RECORDED, application
 from shared.kit.scope import require_own_facility
 
-__all__ = ["entries", "router"]
+__all__ = ["routers"]
 
-IntakeDep = Annotated[IntakeApplication, Depends(application)]
+IntakeApp = Annotated[IntakeApplication, Depends(application)]
 IntakeCommand = Annotated[Command[IntakeApplication], Depends(route_command)]
 
-router = APIRouter(prefix="/cases", tags=["cases"])
+cases = APIRouter(prefix="/cases", tags=["cases"])
 entries = APIRouter(prefix="/entries", tags=["corrections"])
 
 
-@router.post("", status_code=201, responses=RECORDED)
+@cases.post("", status_code=201, responses=RECORDED)
 def record_arrest(body: ArrestRecorded, command: IntakeCommand) -> JSONResponse:
     """Record an arrest; this opens a new case and returns its `case_id`."""
     return command.run(ArrestRecorded, lambda c: command.app.record_arrest(body, c))
 
 
-@router.post("/{case_id}/custody", status_code=201, responses=RECORDED)
+@cases.post("/{case_id}/custody", status_code=201, responses=RECORDED)
 def start_custody(case_id: UUID, body: CustodyRequest, command: IntakeCommand) -> JSONResponse:
     """Record that police custody (garde à vue) began; its legal limit comes from the rules."""
     fields = body.model_dump(exclude={"regime"})
@@ -57,25 +57,25 @@ def start_custody(case_id: UUID, body: CustodyRequest, command: IntakeCommand) -
     )
 
 
-@router.post("/{case_id}/custody/extensions", status_code=201, responses=RECORDED)
+@cases.post("/{case_id}/custody/extensions", status_code=201, responses=RECORDED)
 def extend_custody(case_id: UUID, body: CustodyExtended, command: IntakeCommand) -> JSONResponse:
     """Record an authorised extension of custody, within the jurisdiction's limits."""
     return command.run(CustodyExtended, lambda c: command.app.extend_custody(case_id, body, c))
 
 
-@router.post("/{case_id}/evidence", status_code=201, responses=RECORDED)
+@cases.post("/{case_id}/evidence", status_code=201, responses=RECORDED)
 def log_evidence(case_id: UUID, body: EvidenceLogged, command: IntakeCommand) -> JSONResponse:
     """Log an item of evidence collected, or handed over by the one who held it."""
     return command.run(EvidenceLogged, lambda c: command.app.log_evidence(case_id, body, c))
 
 
-@router.post("/{case_id}/transfers", status_code=201, responses=RECORDED)
+@cases.post("/{case_id}/transfers", status_code=201, responses=RECORDED)
 def transfer(case_id: UUID, body: DetaineeTransferred, command: IntakeCommand) -> JSONResponse:
     """Record a move between places of detention."""
     return command.run(DetaineeTransferred, lambda c: command.app.transfer(case_id, body, c))
 
 
-@router.post("/{case_id}/admission", status_code=201, responses=RECORDED)
+@cases.post("/{case_id}/admission", status_code=201, responses=RECORDED)
 def admit(case_id: UUID, body: DetaineeAdmitted, command: IntakeCommand) -> JSONResponse:
     """Record the person's admission to a prison (Mandela Rule 7 record)."""
     command.require(DetaineeAdmitted)
@@ -83,7 +83,7 @@ def admit(case_id: UUID, body: DetaineeAdmitted, command: IntakeCommand) -> JSON
     return command.run(DetaineeAdmitted, lambda c: command.app.admit(case_id, body, c))
 
 
-@router.post("/{case_id}/family-contacts", status_code=201, responses=RECORDED)
+@cases.post("/{case_id}/family-contacts", status_code=201, responses=RECORDED)
 def record_family_contact(
     case_id: UUID, body: FamilyContactRecorded, command: IntakeCommand
 ) -> JSONResponse:
@@ -93,7 +93,7 @@ def record_family_contact(
     )
 
 
-@router.post("/{case_id}/erasure-requests", status_code=201, responses=RECORDED)
+@cases.post("/{case_id}/erasure-requests", status_code=201, responses=RECORDED)
 def request_erasure(case_id: UUID, body: ErasureRequest, command: IntakeCommand) -> JSONResponse:
     """Ask to execute a judicial erasure order once the person is released (first of four eyes;
     nothing is erased until a second person confirms)."""
@@ -103,7 +103,7 @@ def request_erasure(case_id: UUID, body: ErasureRequest, command: IntakeCommand)
     )
 
 
-@router.post("/{case_id}/erasure", status_code=201, responses=RECORDED)
+@cases.post("/{case_id}/erasure", status_code=201, responses=RECORDED)
 def erase_personal_data(
     case_id: UUID, body: ErasureConfirmation, command: IntakeCommand
 ) -> JSONResponse:
@@ -115,7 +115,7 @@ def erase_personal_data(
     )
 
 
-@router.post("/{case_id}/release", status_code=201, responses=RECORDED)
+@cases.post("/{case_id}/release", status_code=201, responses=RECORDED)
 def release(case_id: UUID, body: DetaineeReleased, command: IntakeCommand) -> JSONResponse:
     """Record that the person left custody under a release order from judicial (409 without one)."""
     return command.run(DetaineeReleased, lambda c: command.app.release(case_id, body, c))
@@ -127,9 +127,9 @@ def void_entry(event_id: UUID, body: VoidRequest, command: IntakeCommand) -> JSO
     return command.run(IntakeEntryVoided, lambda c: command.app.void(event_id, body.reason, c))
 
 
-@router.get("", response_model_exclude_unset=True)
+@cases.get("", response_model_exclude_unset=True)
 def list_cases(
-    intake: IntakeDep,
+    app: IntakeApp,
     user: CurrentUser,
     scope: CallerScope,
     page: Paged,
@@ -137,12 +137,15 @@ def list_cases(
 ) -> queries.CasePage:
     """The cases, newest arrest first, a page at a time."""
     # Unset keys stay out: a former detainee's history entry has only its own four.
-    answer = queries.list_cases(intake, scope, page.limit, page.offset, facility)
+    answer = queries.list_cases(app, page.limit, page.offset, facility, scope=scope)
     return queries.CasePage.model_validate(answer)
 
 
-@router.get("/{case_id}")
-def get_case(case_id: UUID, intake: IntakeDep, user: CurrentUser) -> JSONResponse:
+@cases.get("/{case_id}")
+def get_case(case_id: UUID, app: IntakeApp, user: CurrentUser) -> JSONResponse:
     """Intake's current view of one case, with its `version` (also the `ETag`)."""
-    view, version = intake.case_view(case_id)
-    return view_response(redact_view(view, user.role, CASE_VIEW_SOURCES), version)
+    view, version = queries.case_view(app, case_id)
+    return view_response(redact_view(view, user.role, queries.CASE_VIEW_SOURCES), version)
+
+
+routers = [cases, entries]

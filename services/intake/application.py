@@ -1,16 +1,14 @@
-"""The intake application: the commands and queries of the case record (its only public API)."""
+"""The intake application: the write side of the case record, one method per command, and what it
+does with judicial's orders (`on_<event>`, the handlers `inbound.py` registers)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 from services.intake.domain import Case
-from services.intake.errors import FactNotYetLearntError, InvalidFieldsError, within_calendar
-from services.intake.record import Custody
+from services.intake.domain.errors import FactNotYetLearntError, InvalidFieldsError, within_calendar
 from services.intake.views import CaseRegister, PendingErasures
 from shared.events import Envelope
 from shared.events.intake import (
@@ -28,7 +26,6 @@ from shared.events.voiding import EntryVoided, IntakeEntryVoided
 from shared.kit.clock import Clock
 from shared.kit.domain import Meta
 from shared.kit.jurisdiction import load_jurisdiction
-from shared.kit.redaction import ALWAYS, Entries, Source, ViewSources
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication, CommandContext, Recorded
 
@@ -225,84 +222,3 @@ class IntakeApplication(CaselineApplication):
             return
         ctx = CommandContext.system(envelope, purpose="release-order-voided")
         self.commit(ctx, case, inbound=inbound)
-
-    # --- queries --------------------------------------------------------------------------
-
-    def case_view(self, case_id: UUID) -> tuple[dict[str, Any], int]:
-        case = self.load(Case, case_id)
-        state = case.state()
-        view = {
-            "case_id": str(case.id),
-            "status": state.status,
-            "person": case.arrest.person.model_dump(mode="json"),
-            "arrest": case.arrest.model_dump(mode="json", exclude={"person"}),
-            "facility": state.facility,
-            "admitted_at": _iso(state.admitted_at),
-            "released_at": _iso(state.released_at),
-            "release_order_id": _plain(state.release_order_id),
-            "custody": _custody(state.custody),
-            "evidence": [_plain(asdict(trail)) for trail in state.evidence.values()],
-            "release_orders": [
-                _plain(asdict(order), leave_out="order_event_id")
-                for order in case.release_orders.values()
-            ],
-            "erasure_orders": [
-                _plain(asdict(order), leave_out="order_event_id")
-                for order in case.erasure_orders().values()
-            ],
-            "family_contacts": state.family_contacts,
-            "entries": [
-                {
-                    "type": e.name,
-                    "event_id": str(e.event_id),
-                    "voided": case.is_voided(e.event_id),
-                    "voided_by": _plain(case.voided_by.get(e.event_id)),
-                }
-                for e in case.entries
-            ],
-        }
-        return view, case.version
-
-
-CASE_VIEW_SOURCES: ViewSources = {
-    "case_id": ALWAYS,
-    "status": ALWAYS,
-    "version": ALWAYS,
-    "person": Source(ArrestRecorded.type_name(), "person"),
-    "arrest": Source(ArrestRecorded.type_name()),
-    "facility": Source(DetaineeAdmitted.type_name(), "facility"),
-    "admitted_at": Source(DetaineeAdmitted.type_name(), "admitted_at"),
-    "released_at": Source(DetaineeReleased.type_name(), "released_at"),
-    "release_order_id": Source(DetaineeReleased.type_name(), "release_order_id"),
-    "custody": Source(CustodyStarted.type_name()),
-    "evidence": Source(EvidenceLogged.type_name()),
-    "release_orders": Source(ReleaseOrdered.type_name()),
-    "erasure_orders": Source(ErasureOrdered.type_name()),
-    "family_contacts": Source(FamilyContactRecorded.type_name()),
-    "entries": Entries("intake"),
-}
-"""Where each key of intake's case view comes from (`shared.kit.redaction`)."""
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _plain(value: Any, leave_out: str = "") -> Any:
-    """A value of the case's state as JSON: times in RFC 3339, ids as text."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if k != leave_out}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value) if isinstance(value, UUID) else value
-
-
-def _custody(custody: Custody | None) -> dict[str, Any] | None:
-    if custody is None:
-        return None
-    view = _plain(asdict(custody), leave_out="started_event_id")
-    view["extensions"] = len(custody.extensions)
-    view["legal_source"] = view.pop("source")
-    return dict(view)

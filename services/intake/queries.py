@@ -1,18 +1,40 @@
-"""The paged list of intake's cases: its SQL, and the items it answers."""
+"""Intake's reads: one case's view (from its aggregate) and the paged list of cases (from the
+case register)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel
 
 from services.intake.application import IntakeApplication
+from services.intake.domain import Case
+from services.intake.domain.state import Custody
 from services.intake.views import CaseRegister
+from shared.events.intake import (
+    ArrestRecorded,
+    CustodyStarted,
+    DetaineeAdmitted,
+    DetaineeReleased,
+    EvidenceLogged,
+    FamilyContactRecorded,
+)
+from shared.events.judicial import ErasureOrdered, ReleaseOrdered
 from shared.kit.paging import Page, TimeText, Where, fetch_page
+from shared.kit.redaction import ALWAYS, Entries, Source, ViewSources
 from shared.kit.scope import Scope, condition, former_condition
 
-__all__ = ["CaseItem", "CasePage", "FormerDetainee", "list_cases"]
+__all__ = [
+    "CASE_VIEW_SOURCES",
+    "CaseItem",
+    "CasePage",
+    "FormerDetainee",
+    "case_view",
+    "list_cases",
+]
 
 
 class CaseItem(BaseModel):
@@ -42,7 +64,12 @@ class CasePage(Page[CaseItem | FormerDetainee]):
 
 
 def list_cases(
-    app: IntakeApplication, scope: Scope, limit: int, offset: int, facility: str | None = None
+    app: IntakeApplication,
+    limit: int,
+    offset: int,
+    facility: str | None = None,
+    *,
+    scope: Scope,
 ) -> dict[str, Any]:
     """The cases the scope may see, newest arrest first; a facility's former detainees as
     history entries (the name and that they left, nothing of the case)."""
@@ -82,3 +109,84 @@ def list_cases(
         for r in page.rows
     ]
     return page.answer(items)
+
+
+CASE_VIEW_SOURCES: ViewSources = {
+    "case_id": ALWAYS,
+    "status": ALWAYS,
+    "version": ALWAYS,
+    "person": Source(ArrestRecorded.type_name(), "person"),
+    "arrest": Source(ArrestRecorded.type_name()),
+    "facility": Source(DetaineeAdmitted.type_name(), "facility"),
+    "admitted_at": Source(DetaineeAdmitted.type_name(), "admitted_at"),
+    "released_at": Source(DetaineeReleased.type_name(), "released_at"),
+    "release_order_id": Source(DetaineeReleased.type_name(), "release_order_id"),
+    "custody": Source(CustodyStarted.type_name()),
+    "evidence": Source(EvidenceLogged.type_name()),
+    "release_orders": Source(ReleaseOrdered.type_name()),
+    "erasure_orders": Source(ErasureOrdered.type_name()),
+    "family_contacts": Source(FamilyContactRecorded.type_name()),
+    "entries": Entries("intake"),
+}
+"""Where each key of intake's case view comes from (`shared.kit.redaction`)."""
+
+
+def case_view(app: IntakeApplication, case_id: UUID) -> tuple[dict[str, Any], int]:
+    """Intake's current view of one case, and its version."""
+    case = app.load(Case, case_id)
+    state = case.state()
+    view = {
+        "case_id": str(case.id),
+        "status": state.status,
+        "person": case.arrest.person.model_dump(mode="json"),
+        "arrest": case.arrest.model_dump(mode="json", exclude={"person"}),
+        "facility": state.facility,
+        "admitted_at": _iso(state.admitted_at),
+        "released_at": _iso(state.released_at),
+        "release_order_id": _plain(state.release_order_id),
+        "custody": _custody(state.custody),
+        "evidence": [_plain(asdict(trail)) for trail in state.evidence.values()],
+        "release_orders": [
+            _plain(asdict(order), leave_out="order_event_id")
+            for order in case.release_orders.values()
+        ],
+        "erasure_orders": [
+            _plain(asdict(order), leave_out="order_event_id")
+            for order in case.erasure_orders().values()
+        ],
+        "family_contacts": state.family_contacts,
+        "entries": [
+            {
+                "type": e.name,
+                "event_id": str(e.event_id),
+                "voided": case.is_voided(e.event_id),
+                "voided_by": _plain(case.voided_by.get(e.event_id)),
+            }
+            for e in case.entries
+        ],
+    }
+    return view, case.version
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _plain(value: Any, leave_out: str = "") -> Any:
+    """A value of the case's state as JSON: times in RFC 3339, ids as text."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if k != leave_out}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value) if isinstance(value, UUID) else value
+
+
+def _custody(custody: Custody | None) -> dict[str, Any] | None:
+    if custody is None:
+        return None
+    view = _plain(asdict(custody), leave_out="started_event_id")
+    view["extensions"] = len(custody.extensions)
+    view["legal_source"] = view.pop("source")
+    return dict(view)

@@ -1,1 +1,1 @@
-"""judicial."""
+"""The judicial service: charges, detention orders and deadlines, hearings, verdict, sentence."""

@@ -45,9 +45,9 @@ from shared.kit.redaction import redact_view
 from shared.kit.requests import VoidRequest
 from shared.kit.runtime import RECORDED, application
 
-__all__ = ["cases", "deadlines", "entries"]
+__all__ = ["routers"]
 
-JudicialDep = Annotated[JudicialApplication, Depends(application)]
+JudicialApp = Annotated[JudicialApplication, Depends(application)]
 JudicialCommand = Annotated[Command[JudicialApplication], Depends(route_command)]
 
 cases = APIRouter(prefix="/cases", tags=["cases"])
@@ -172,19 +172,19 @@ def void_entry(event_id: UUID, body: VoidRequest, command: JudicialCommand) -> J
 
 @cases.get("")
 def list_cases(
-    app: JudicialDep,
+    app: JudicialApp,
     user: CurrentUser,
     scope: CallerScope,
     page: Paged,
     facility: Annotated[str | None, query_text(200)] = None,
 ) -> queries.CasePage:
     """The cases judicial follows, newest arrest first, a page at a time."""
-    answer = queries.list_cases(app, scope, page.limit, page.offset, facility)
+    answer = queries.list_cases(app, page.limit, page.offset, facility, scope=scope)
     return queries.CasePage.model_validate(answer)
 
 
 @cases.get("/{case_id}")
-def get_case(case_id: UUID, app: JudicialDep, user: CurrentUser) -> JSONResponse:
+def get_case(case_id: UUID, app: JudicialApp, user: CurrentUser) -> JSONResponse:
     """Judicial's current view of one case, with its `version` (also the `ETag`)."""
     view, version = queries.case_view(app, case_id)
     return view_response(redact_view(view, user.role, queries.CASE_VIEW_SOURCES), version)
@@ -192,7 +192,7 @@ def get_case(case_id: UUID, app: JudicialDep, user: CurrentUser) -> JSONResponse
 
 @deadlines.get("/deadlines", response_model_exclude_unset=True)
 def list_deadlines(
-    app: JudicialDep,
+    app: JudicialApp,
     user: CurrentUser,
     scope: CallerScope,
     page: PagedLong,
@@ -207,5 +207,8 @@ def list_deadlines(
     """
     require_role(user, *_DEADLINE_READERS)
     # Unset keys stay out: only an overdue limit has `hours_past_limit` and `action`.
-    answer = queries.deadlines(app, scope, status, facility, kind, page.limit, page.offset)
+    answer = queries.deadlines(app, page.limit, page.offset, status, facility, kind, scope=scope)
     return queries.DeadlinePage.model_validate(answer)
+
+
+routers = [cases, entries, deadlines]

@@ -1,5 +1,6 @@
-"""The judicial application: charges, detention orders and deadlines, hearings, verdict,
-sentence, release orders and sealing; what it learns from intake; the deadline checker.
+"""The judicial application: the write side of charges, detention orders and deadlines, hearings,
+verdict, sentence, release orders and sealing, one method per command; what it notes of intake's
+record (`on_<event>`, the handlers `inbound.py` registers); the deadline checker.
 """
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ from uuid import UUID, uuid4
 from pydantic import ValidationError
 
 from services.judicial.domain import Case
-from services.judicial.errors import FactNotYetLearntError, InvalidFieldsError, within_calendar
-from services.judicial.state import release_date
+from services.judicial.domain.errors import (
+    FactNotYetLearntError,
+    InvalidFieldsError,
+    within_calendar,
+)
+from services.judicial.domain.state import release_date
 from services.judicial.views import DeadlineBoard, JudicialRegister
 from shared.events import CatalogueEvent, Envelope
 from shared.events.intake import (
@@ -222,62 +227,89 @@ class JudicialApplication(CaselineApplication):
         data = JudicialEntryVoided(voided_event_id=event_id, reason=reason)
         return self._run(entry.aggregate_id, ctx, lambda case, meta: case.void(data, meta))
 
-    # --- what intake recorded -------------------------------------------------------------
+    # --- what intake recorded (the handlers `inbound.py` registers) ------------------------
 
-    def on_intake_event(
-        self, envelope: Envelope, event: CatalogueEvent, inbound: tuple[str, UUID]
+    def on_arrest_recorded(
+        self, envelope: Envelope, event: ArrestRecorded, inbound: tuple[str, UUID]
     ) -> None:
-        """Follow intake's record of the case: opening, custody, where the person is, release."""
+        """Open the case from intake's arrest record (once)."""
+        case_id = UUID(envelope.subject)
+        ctx = CommandContext.system(envelope, purpose="intake-record")
+        if self.exists(case_id):
+            self.record_inbound_only(*inbound, [])
+            return
+        case = Case.open(case_id, UUID(str(envelope.id)), event.arrested_at, self.clock.now())
+        self.commit(ctx, case, inbound=inbound)
+
+    def on_custody_started(
+        self, envelope: Envelope, event: CustodyStarted, inbound: tuple[str, UUID]
+    ) -> None:
+        """Custody began: its legal limit starts to run (and its alert before it)."""
+        alert = self.rules.custody.alert_hours_before
+        fields = {"started_at": event.started_at, "max_hours": event.max_hours}
+        self._note(envelope, inbound, "CustodyNoted", {**fields, "alert_hours": alert})
+
+    def on_custody_extended(
+        self, envelope: Envelope, event: CustodyExtended, inbound: tuple[str, UUID]
+    ) -> None:
+        """Custody was extended: its limit moves."""
+        self._note(
+            envelope, inbound, "CustodyExtensionNoted", {"extended_until": event.extended_until}
+        )
+
+    def on_detainee_admitted(
+        self, envelope: Envelope, event: DetaineeAdmitted, inbound: tuple[str, UUID]
+    ) -> None:
+        """The person was admitted to a prison: where they are, under which register number."""
+        admitted = {"facility": event.facility, "admitted_at": event.admitted_at}
+        self._note(
+            envelope,
+            inbound,
+            "AdmissionNoted",
+            {**admitted, "register_number": event.register_number},
+        )
+
+    def on_detainee_transferred(
+        self, envelope: Envelope, event: DetaineeTransferred, inbound: tuple[str, UUID]
+    ) -> None:
+        """The person was moved: where they are now."""
+        fields = {"to_facility": event.to_facility, "transferred_at": event.transferred_at}
+        self._note(envelope, inbound, "TransferNoted", fields)
+
+    def on_detainee_released(
+        self, envelope: Envelope, event: DetaineeReleased, inbound: tuple[str, UUID]
+    ) -> None:
+        """The person was released: the limits that ran end."""
+        fields = {"released_at": event.released_at, "release_order_id": event.release_order_id}
+        self._note(envelope, inbound, "ReleaseNoted", fields)
+
+    def on_intake_entry_voided(
+        self, envelope: Envelope, event: EntryVoided, inbound: tuple[str, UUID]
+    ) -> None:
+        """Intake voided an entry: what judicial noted of it no longer counts."""
+        voided = {"voided_event_id": event.voided_event_id}
+        self._note(
+            envelope,
+            inbound,
+            "EntryVoided",
+            {**voided, "voided_event_type": event.voided_event_type},
+        )
+
+    def _note(
+        self, envelope: Envelope, inbound: tuple[str, UUID], fact: str, fields: dict[str, Any]
+    ) -> None:
+        """Note one fact of intake's record on its case, once."""
         case_id, source = UUID(envelope.subject), UUID(str(envelope.id))
         ctx = CommandContext.system(envelope, purpose="intake-record")
         now = self.clock.now()
-        if isinstance(event, ArrestRecorded):
-            if self.exists(case_id):
-                self.record_inbound_only(*inbound, [])
-                return
-            case = Case.open(case_id, source, event.arrested_at, now)
-            self.commit(ctx, case, inbound=inbound)
-            return
-        fact = self._fact(event)
-        if fact is None:
-            self.record_inbound_only(*inbound, [])
-            return
         if not self.exists(case_id):
             # Another replica may hold the arrest still: retried, then dead-lettered if never.
             raise FactNotYetLearntError(f"case {case_id} not learnt yet")
         case = self.load(Case, case_id)
-        if not case.note(fact[0], source, now, fact[1]):
+        if not case.note(fact, source, now, fields):
             self.record_inbound_only(*inbound, [])
             return
         self.commit(ctx, case, inbound=inbound)
-
-    def _fact(self, event: CatalogueEvent) -> tuple[str, dict[str, Any]] | None:
-        if isinstance(event, CustodyStarted):
-            alert = self.rules.custody.alert_hours_before
-            return "CustodyNoted", {
-                "started_at": event.started_at,
-                "max_hours": event.max_hours,
-                "alert_hours": alert,
-            }
-        if isinstance(event, CustodyExtended):
-            return "CustodyExtensionNoted", {"extended_until": event.extended_until}
-        if isinstance(event, DetaineeAdmitted):
-            admitted = {"facility": event.facility, "admitted_at": event.admitted_at}
-            return "AdmissionNoted", {**admitted, "register_number": event.register_number}
-        if isinstance(event, DetaineeTransferred):
-            return "TransferNoted", {
-                "to_facility": event.to_facility,
-                "transferred_at": event.transferred_at,
-            }
-        if isinstance(event, DetaineeReleased):
-            return "ReleaseNoted", {
-                "released_at": event.released_at,
-                "release_order_id": event.release_order_id,
-            }
-        if isinstance(event, EntryVoided):
-            voided = {"voided_event_id": event.voided_event_id}
-            return "EntryVoided", {**voided, "voided_event_type": event.voided_event_type}
-        return None
 
     # --- the deadline checker -------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from services.judicial.application import JudicialApplication
 from services.judicial.domain import Case
-from services.judicial.state import CaseState, Limit
+from services.judicial.domain.state import CaseState, Limit
 from shared.kit.paging import Page, TimeText, Where, fetch_page
 from shared.kit.redaction import ALWAYS, Entries, Source, ViewSources
 from shared.kit.scope import Scope
@@ -207,7 +207,12 @@ def _status(expires_at: datetime, alert_from: datetime, now: datetime) -> str:
 
 
 def list_cases(
-    app: JudicialApplication, scope: Scope, limit: int, offset: int, facility: str | None
+    app: JudicialApplication,
+    limit: int,
+    offset: int,
+    facility: str | None = None,
+    *,
+    scope: Scope,
 ) -> dict[str, Any]:
     """The cases judicial follows that the scope may see, newest arrest first, a page at a time."""
     # Qualified: inside the scope's subqueries a bare `case_id` is theirs.
@@ -237,12 +242,13 @@ def _plain(values: dict[str, Any], leave_out: tuple[str, ...] = ()) -> dict[str,
 
 def deadlines(
     app: JudicialApplication,
-    scope: Scope,
-    status: str | None,
-    facility: str | None,
-    kind: str | None,
     limit: int,
     offset: int,
+    status: str | None = None,
+    facility: str | None = None,
+    kind: str | None = None,
+    *,
+    scope: Scope,
 ) -> dict[str, Any]:
     """The custody and detention limits of the people still held, soonest first."""
     now = app.clock.now()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BeforeValidator, Field
 
@@ -26,17 +26,12 @@ from shared.events import by_schema_name, json_schema
 from shared.kit.auth import CurrentUser
 from shared.kit.errors import NotFoundError
 from shared.kit.params import QUERY_TEXT_PATTERN, InstantQuery, rfc3339_text
+from shared.kit.runtime import application
 from shared.kit.scope import scope_of
 
-__all__ = ["LedgerDep", "ledger_of", "router"]
+__all__ = ["LedgerApp", "router"]
 
-
-def ledger_of(request: Request) -> LedgerApplication:
-    application: LedgerApplication = request.app.state.parts.application
-    return application
-
-
-LedgerDep = Annotated[LedgerApplication, Depends(ledger_of)]
+LedgerApp = Annotated[LedgerApplication, Depends(application)]
 PlainText = Annotated[str, Field(json_schema_extra={"pattern": QUERY_TEXT_PATTERN})]
 router = APIRouter(tags=["ledger"])
 
@@ -49,7 +44,7 @@ _JSON_OBJECT: dict[int | str, dict[str, Any]] = {
 @router.get("/cases/{case_id}/timeline", response_model=None, responses=_JSON_OBJECT)
 def timeline(
     case_id: UUID,
-    ledger: LedgerDep,
+    ledger: LedgerApp,
     user: CurrentUser,
     types: Annotated[list[PlainText] | None, Query(max_length=50)] = None,
     since: InstantQuery = None,
@@ -78,13 +73,13 @@ def timeline(
 
 
 @router.get("/cases/{case_id}/verify")
-def verify(case_id: UUID, ledger: LedgerDep, user: CurrentUser) -> dict[str, Any]:
+def verify(case_id: UUID, ledger: LedgerApp, user: CurrentUser) -> dict[str, Any]:
     """Recompute the case's hash chain and check it against the latest signed checkpoint."""
     return ledger.verify_case(str(case_id)).body()
 
 
 @router.get("/cases/{case_id}/export")
-def export(case_id: UUID, ledger: LedgerDep, user: CurrentUser) -> Response:
+def export(case_id: UUID, ledger: LedgerApp, user: CurrentUser) -> Response:
     """The case's evidence bundle: entries, chain, signed checkpoint, proofs and public key."""
     require_full_record(user)
     data = ledger.export(str(case_id))
@@ -97,7 +92,7 @@ def export(case_id: UUID, ledger: LedgerDep, user: CurrentUser) -> Response:
 
 @router.get("/events")
 def feed(
-    ledger: LedgerDep,
+    ledger: LedgerApp,
     user: CurrentUser,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

@@ -9,6 +9,7 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -112,6 +113,10 @@ class LedgerApplication:
         if self._keys is not None:
             self._keys.close()
 
+    def shutdown(self) -> None:
+        """What the kit calls when the process stops: `close`."""
+        self.close()
+
     def ping(self) -> None:
         self.store.ping()
 
@@ -129,6 +134,18 @@ class LedgerApplication:
 
     def feed(self, after: int, limit: int) -> list[dict[str, Any]]:
         return self.store.feed(after, limit)
+
+    def missing(self, event_ids: Sequence[UUID]) -> list[UUID]:
+        """The given event ids that are not in the ledger, in the order given (once each)."""
+        asked = list(dict.fromkeys(event_ids))
+        with self.store.connection() as conn:
+            present = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT event_id FROM ledger.entries WHERE event_id = ANY(%s::uuid[])", (asked,)
+                )
+            }
+        return [i for i in asked if i not in present]
 
     # --- verification and evidence --------------------------------------------------------
 

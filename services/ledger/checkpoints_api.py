@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
 
-from services.ledger.api import LedgerDep
+from services.ledger.api import LedgerApp
+from services.ledger.requests import CosignatureRequest
 
 __all__ = ["router"]
 
@@ -20,23 +20,14 @@ Size = Annotated[int, Path(ge=1, le=2**62)]
 Position = Annotated[int, Query(ge=1, le=2**62)]
 
 
-class CosignatureRequest(BaseModel):
-    """A witness's Ed25519 signature over the checkpoint's cosignature message (base64)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    witness: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
-    signature: str = Field(min_length=1, max_length=200)
-
-
 @router.get("/checkpoints/latest")
-def latest(ledger: LedgerDep) -> dict[str, Any]:
+def latest(ledger: LedgerApp) -> dict[str, Any]:
     """The latest signed checkpoint: `{ledger_size, root_hash, signed_at, key_id, signature, …}`."""
     return ledger.latest_checkpoint().body()
 
 
 @router.get("/checkpoints/key")
-def public_key(ledger: LedgerDep) -> dict[str, Any]:
+def public_key(ledger: LedgerApp) -> dict[str, Any]:
     """The key new checkpoints are signed with (raw Ed25519, base64), the retired keys with the
     last tree size each signed, and the handovers from each old key to its successor, signed by
     both."""
@@ -44,20 +35,20 @@ def public_key(ledger: LedgerDep) -> dict[str, Any]:
 
 
 @router.get("/checkpoints/{size}")
-def checkpoint(size: Size, ledger: LedgerDep) -> dict[str, Any]:
+def checkpoint(size: Size, ledger: LedgerApp) -> dict[str, Any]:
     """The checkpoint of the tree at `size` entries, with the witnesses' cosignatures."""
     return ledger.checkpoint(size).body()
 
 
 @router.post("/checkpoints/{size}/cosignatures")
-def cosign(size: Size, body: CosignatureRequest, ledger: LedgerDep) -> dict[str, Any]:
+def cosign(size: Size, body: CosignatureRequest, ledger: LedgerApp) -> dict[str, Any]:
     """A registered witness countersigns a checkpoint it has checked; idempotent."""
     return ledger.cosign(size, body.witness, body.signature).body()
 
 
 @router.get("/proofs/inclusion")
 def inclusion(
-    ledger: LedgerDep,
+    ledger: LedgerApp,
     ledger_seq: Position,
     tree_size: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> dict[str, Any]:
@@ -66,6 +57,6 @@ def inclusion(
 
 
 @router.get("/proofs/consistency")
-def consistency(ledger: LedgerDep, first: Position, second: Position) -> dict[str, Any]:
+def consistency(ledger: LedgerApp, first: Position, second: Position) -> dict[str, Any]:
     """The proof that the tree of `second` entries extends the tree of `first` (RFC 9162)."""
     return ledger.consistency(first, second)

@@ -22,7 +22,7 @@ router = APIRouter(prefix="/deliveries", tags=["deliveries"])
 
 def _deliveries(request: Request) -> Any:
     require_role(current_user(request), *_OPERATORS)
-    deliveries = request.app.state.deliveries.get("deliveries")
+    deliveries = request.app.state.parts.extras.get("deliveries")
     if deliveries is None:
         raise NotFoundError("the ledger delivers to no agency (no registry configured)")
     return deliveries

@@ -1,8 +1,11 @@
-"""The ledger's intake from the bus: validate each envelope against the catalogue and its origin
-(signed by the service owning its type, on that type's subject of its case), then append.
+"""What the ledger does with every service's events: its intake from the bus validates each
+envelope against the catalogue and its origin (signed by the service owning its type, on that
+type's subject of its case), then appends.
 
 A message that fails either is dead-lettered with the reason and never stored; the consumer
-keeps going. Dead letters themselves (on `caseline.deadletter.>`) are not ledger entries.
+keeps going. Dead letters themselves (on `caseline.deadletter.>`) are not ledger entries. Unlike
+the other services' reactions (one application method per event type), the ledger takes every
+event alike, a batch per transaction: its consumer is one batch handler, `LedgerIntake`.
 """
 
 from __future__ import annotations
@@ -11,21 +14,32 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from services.ledger.application import LedgerApplication
 from services.ledger.store import Appendable, LedgerStore
 from shared.events import DEADLETTER_PREFIX, EnvelopeError, load_envelope, validate_envelope
 from shared.kit.access_facts import access_ops
-from shared.kit.origins import OriginKeys, origin_problem
+from shared.kit.origins import OriginKeys, origin_keys, origin_problem
 from shared.kit.recorder import Op
 from shared.kit.subscriber import ACK, Dead, Delivery, Outcome, Retry
 
-__all__ = ["LedgerIntake"]
+__all__ = ["LedgerIntake", "reactions"]
+
+
+def reactions(app: LedgerApplication) -> list[LedgerIntake]:
+    """One durable consumer, `ledger`, of every event (`caseline.>`)."""
+    keys = origin_keys(app.settings)
+    return [LedgerIntake(app.store, app.settings.subject_prefix, app.note_access, keys=keys)]
 
 
 class LedgerIntake:
     """The batch handler of the ledger's durable consumer of `caseline.>`."""
 
+    consumer = ""
+    """The durable consumer is the service's own name, `ledger`."""
+
     batch = 1024
-    """Messages fetched (and appended in one transaction) at a time."""
+    """Messages fetched at a time, and appended in one transaction (and one tree extension): a
+    backlog is appended in a few large batches; a live event is fetched at once all the same."""
 
     def __init__(
         self,
@@ -40,6 +54,9 @@ class LedgerIntake:
         self.keys = keys
         self.deadletter_prefix = subject_prefix + DEADLETTER_PREFIX
         self.note_access = note_access
+
+    def subjects(self) -> list[str]:
+        return ["caseline.>"]
 
     def __call__(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
         outcomes: list[Outcome] = []

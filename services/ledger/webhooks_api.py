@@ -11,8 +11,8 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
 
+from services.ledger.requests import EndpointRequest, ReplayRequest
 from services.ledger.webhooks import Webhooks
 from shared.kit.auth import CurrentUser, User, require_role
 from shared.kit.errors import ForbiddenError, InvalidFieldsError, UnavailableError
@@ -33,22 +33,6 @@ def webhooks_of(request: Request) -> Webhooks:
 
 
 WebhooksDep = Annotated[Webhooks, Depends(webhooks_of)]
-
-
-class EndpointRequest(BaseModel):
-    """Where the agency's deliveries go: an https URL (http outside production)."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s]+$")
-
-
-class ReplayRequest(BaseModel):
-    """Send again everything the agency may see from this ledger position on."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    from_ledger_seq: int = Field(ge=1, le=2**62)
 
 
 def _checked_url(url: str, production: bool) -> str:

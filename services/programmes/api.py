@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 
 from services.programmes import queries
 from services.programmes.application import ProgrammesApplication
-from services.programmes.queries import Reader
 from services.programmes.requests import (
     AnswerRequest,
     CompletionRequest,
@@ -46,7 +45,7 @@ from shared.kit.store import Recorded
 
 __all__ = ["routers"]
 
-App = Annotated[ProgrammesApplication, Depends(application)]
+ProgrammesApp = Annotated[ProgrammesApplication, Depends(application)]
 ProgrammesCommand = Annotated[Command[ProgrammesApplication], Depends(route_command)]
 
 
@@ -56,8 +55,8 @@ work = APIRouter(tags=["referrals and follow-up"])
 entries = APIRouter(prefix="/entries", tags=["entries"])
 
 
-def _reader(user: User) -> Reader:
-    return Reader(user.role, user.agency, scope_of(user))
+def _reader(user: User) -> queries.Reader:
+    return queries.Reader(user.role, user.agency, scope_of(user))
 
 
 def _voided_at(recorded: Recorded) -> str:
@@ -81,28 +80,30 @@ def create_programme(body: ProgrammeRequest, command: ProgrammesCommand) -> JSON
 
 @programmes.get("")
 def list_programmes(
-    app: App,
+    app: ProgrammesApp,
     user: CurrentUser,
     page: Paged,
     kind: ProgrammeKind | None = None,
     facility: Annotated[str | None, query_text(200)] = None,
 ) -> queries.ProgrammePage:
     """The programmes of the catalogue, newest first, with the places left in each."""
-    answer = app.list_programmes(kind.value if kind else None, facility, page.limit, page.offset)
+    answer = queries.list_programmes(
+        app, page.limit, page.offset, kind.value if kind else None, facility
+    )
     return queries.ProgrammePage.model_validate(answer)
 
 
 @programmes.get("/{programme_id}")
-def get_programme(programme_id: UUID, app: App, user: CurrentUser) -> JSONResponse:
+def get_programme(programme_id: UUID, app: ProgrammesApp, user: CurrentUser) -> JSONResponse:
     """One programme, with its `version` (also the `ETag`)."""
-    view, version = app.programme_view(programme_id)
+    view, version = queries.programme_view(app, programme_id)
     return view_response(view, version)
 
 
 @programmes.get("/{programme_id}/summary")
-def programme_summary(programme_id: UUID, app: App, user: CurrentUser) -> dict[str, Any]:
+def programme_summary(programme_id: UUID, app: ProgrammesApp, user: CurrentUser) -> dict[str, Any]:
     """Outcome figures: enrolled, attending, completed, withdrawn, average attendance."""
-    return app.summary(programme_id)
+    return queries.summary(app, programme_id)
 
 
 # --- participants ------------------------------------------------------------------------
@@ -166,17 +167,17 @@ def withdraw(
 
 @cases.get("")
 def list_cases(
-    app: App, user: CurrentUser, page: Paged, released: bool | None = None
+    app: ProgrammesApp, user: CurrentUser, page: Paged, released: bool | None = None
 ) -> queries.CasePage:
     """The people programmes knows (civil society: only those it works with), a page at a time."""
-    answer = app.list_cases(_reader(user), page.limit, page.offset, released)
+    answer = queries.list_cases(app, page.limit, page.offset, released, reader=_reader(user))
     return queries.CasePage.model_validate(answer)
 
 
 @cases.get("/{case_id}")
-def get_case(case_id: UUID, app: App, user: CurrentUser) -> JSONResponse:
+def get_case(case_id: UUID, app: ProgrammesApp, user: CurrentUser) -> JSONResponse:
     """Programmes' view of one case, with its `version` (also the `ETag`)."""
-    view, version = app.case_view(case_id, _reader(user))
+    view, version = queries.case_view(app, case_id, reader=_reader(user))
     return view_response(view, version)
 
 
@@ -191,9 +192,11 @@ def refer(case_id: UUID, body: ReferralRequest, command: ProgrammesCommand) -> J
 
 
 @cases.get("/{case_id}/referrals/{referral_id}")
-def get_referral(case_id: UUID, referral_id: UUID, app: App, user: CurrentUser) -> dict[str, Any]:
+def get_referral(
+    case_id: UUID, referral_id: UUID, app: ProgrammesApp, user: CurrentUser
+) -> dict[str, Any]:
     """A referral and its history, for the referring and the receiving agency."""
-    return app.referral_view(case_id, referral_id, _reader(user))
+    return queries.referral_view(app, case_id, referral_id, reader=_reader(user))
 
 
 def _answer(
@@ -252,26 +255,30 @@ def record_follow_up(
 
 @work.get("/referrals")
 def list_referrals(
-    app: App,
+    app: ProgrammesApp,
     user: CurrentUser,
     page: Paged,
     direction: Literal["incoming", "outgoing"] = "incoming",
     status: Literal["pending", "accepted", "declined", "revoked"] | None = None,
 ) -> queries.ReferralPage:
     """The caller's agency's referrals: received (`incoming`) or made (`outgoing`)."""
-    answer = app.list_referrals(_reader(user), direction, status, page.limit, page.offset)
+    answer = queries.list_referrals(
+        app, direction, page.limit, page.offset, status, reader=_reader(user)
+    )
     return queries.ReferralPage.model_validate(answer)
 
 
 @work.get("/follow-ups")
 def list_follow_ups(
-    app: App,
+    app: ProgrammesApp,
     user: CurrentUser,
     page: Paged,
     status: Literal["overdue"] | None = None,
 ) -> queries.FollowUpPage:
     """Released people and when each is due a follow-up; `status=overdue` for those past due."""
-    answer = app.follow_ups(_reader(user), status == "overdue", page.limit, page.offset)
+    answer = queries.follow_ups(
+        app, page.limit, page.offset, status == "overdue", reader=_reader(user)
+    )
     return queries.FollowUpPage.model_validate(answer)
 
 

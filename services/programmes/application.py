@@ -1,5 +1,6 @@
-"""The programmes application: its commands (this file), its queries (`queries.py`) and what
-it notes from other services' events (called by `inbound.py`). Its only public API.
+"""The programmes application: the write side of the catalogue, enrolment and attendance,
+referrals, reintegration plans and follow-up, one method per command; what it notes of other
+services' events (`on_<event>`, the handlers `inbound.py` registers). The reads are in `queries.py`.
 """
 
 from __future__ import annotations
@@ -13,13 +14,21 @@ from uuid import UUID, uuid4
 
 from services.programmes.domain import CaseFile, Programme
 from services.programmes.domain.errors import FutureTimeError, NotVoidableError
-from services.programmes.queries import AGENCY_BOUND_ROLES, ProgrammesQueries
 from services.programmes.views import CaseRegister, Catalogue, FollowUps, Participation, Referrals
 from shared.events import (
+    ArrestRecorded,
+    AssessmentCountersigned,
+    AssessmentSubmitted,
+    CatalogueEvent,
+    DetaineeAdmitted,
+    DetaineeReleased,
+    DetaineeTransferred,
+    Envelope,
     FollowUpRecorded,
     ParticipantCompleted,
     ParticipantEnrolled,
     ParticipantWithdrawn,
+    PlacementDecided,
     ProgrammeCreated,
     ProgrammesEntryVoided,
     ReferralAccepted,
@@ -28,16 +37,22 @@ from shared.events import (
     ReintegrationPlanAgreed,
     SessionAttended,
 )
+from shared.events.personal import reveal
+from shared.events.voiding import EntryVoided
 from shared.kit.errors import ForbiddenError, NotFoundError
-from shared.kit.store import CommandContext, IntegrityError, Recorded
+from shared.kit.keystore import CaseKeyCipher
+from shared.kit.store import CaselineApplication, CommandContext, IntegrityError, Recorded
 
-__all__ = ["ProgrammesApplication"]
+__all__ = ["AGENCY_BOUND_ROLES", "ProgrammesApplication"]
+
+AGENCY_BOUND_ROLES = frozenset({"civil_society", "religious_counsellor"})
+"""Roles that act only for their own organisation: its programmes, its referrals, its people."""
 
 _RACE_RETRIES = 60
 _CLOCK_SKEW = timedelta(minutes=5)
 
 
-class ProgrammesApplication(ProgrammesQueries):
+class ProgrammesApplication(CaselineApplication):
     """Programmes, enrolments and attendance; referrals, reintegration plans and follow-up."""
 
     service = "programmes"
@@ -223,17 +238,103 @@ class ProgrammesApplication(ProgrammesQueries):
         elif ctx.role in AGENCY_BOUND_ROLES and ctx.agency != agency:
             raise ForbiddenError("an organisation may void only its own entries")
 
-    # --- facts from other services (see inbound.py) ----------------------------------------
+    # --- what other services tell us (the handlers `inbound.py` registers) -------------------
 
-    def note_fact(
+    def on_arrest_recorded(
+        self, envelope: Envelope, event: ArrestRecorded, inbound: tuple[str, UUID]
+    ) -> None:
+        """The person's name (it arrives sealed under the case's key, and stays sealed here)."""
+        self._note(envelope, event, inbound, lambda c, i, e: c.note_name(i, e.person.full_name))
+
+    def on_detainee_admitted(
+        self, envelope: Envelope, event: DetaineeAdmitted, inbound: tuple[str, UUID]
+    ) -> None:
+        """Where the person is held."""
+        self._note(
+            envelope, event, inbound, lambda c, i, e: c.note_location(i, e.facility, e.admitted_at)
+        )
+
+    def on_detainee_transferred(
+        self, envelope: Envelope, event: DetaineeTransferred, inbound: tuple[str, UUID]
+    ) -> None:
+        """Where the person is held now."""
+        self._note(
+            envelope,
+            event,
+            inbound,
+            lambda c, i, e: c.note_location(i, e.to_facility, e.transferred_at),
+        )
+
+    def on_detainee_released(
+        self, envelope: Envelope, event: DetaineeReleased, inbound: tuple[str, UUID]
+    ) -> None:
+        """The person was released: follow-up is due from now on."""
+        self._note(envelope, event, inbound, lambda c, i, e: c.note_release(i, e.released_at))
+
+    def on_assessment_submitted(
+        self, envelope: Envelope, event: AssessmentSubmitted, inbound: tuple[str, UUID]
+    ) -> None:
+        """A submitted risk level (it counts once the assessment is countersigned)."""
+        self._note(
+            envelope,
+            event,
+            inbound,
+            lambda c, i, e: c.note_submission(i, e.assessment_id, e.overall_risk),
+        )
+
+    def on_assessment_countersigned(
+        self, envelope: Envelope, event: AssessmentCountersigned, inbound: tuple[str, UUID]
+    ) -> None:
+        """The assessment's risk level now counts."""
+        self._note(
+            envelope, event, inbound, lambda c, i, e: c.note_countersignature(i, e.assessment_id)
+        )
+
+    def on_placement_decided(
+        self, envelope: Envelope, event: PlacementDecided, inbound: tuple[str, UUID]
+    ) -> None:
+        """Whom the person must be kept apart from."""
+        self._note(
+            envelope, event, inbound, lambda c, i, e: c.note_placement(i, e.keep_separate_from)
+        )
+
+    def on_entry_voided(
+        self, envelope: Envelope, event: EntryVoided, inbound: tuple[str, UUID]
+    ) -> None:
+        """Intake or assessment voided an entry: a fact noted from it is forgotten (nothing if it
+        was not one of ours)."""
+        case_id = _case_id(envelope)
+        if case_id is None:
+            self.record_inbound_only(*inbound, [])
+            return
+        ctx = CommandContext.system(envelope, purpose="forget")
+        try:
+            case = self.load(CaseFile, case_id)
+        except NotFoundError:
+            self.record_inbound_only(*inbound, [])
+            return
+        if not case.note_voided(event.voided_event_id):
+            self.record_inbound_only(*inbound, [])
+            return
+        self.commit(ctx, case, inbound=inbound)
+
+    def _note(
         self,
-        case_id: UUID,
-        event_id: UUID,
-        ctx: CommandContext,
+        envelope: Envelope,
+        event: CatalogueEvent,
         inbound: tuple[str, UUID],
-        note: Callable[[CaseFile], None],
+        note: Callable[[CaseFile, UUID, Any], None],
     ) -> None:
         """Record what another service's event says of a case, exactly once."""
+        case_id, event_id = _case_id(envelope), UUID(str(envelope.id))
+        if case_id is None:  # not about a case: nothing programmes needs
+            self.record_inbound_only(*inbound, [])
+            return
+        ctx = CommandContext.system(envelope, purpose="note")
+        # The name arrives sealed under the case's key: programmes keeps it sealed in turn.
+        fact, _ = reveal(
+            event, envelope.personaldata, envelope.subject, str(event_id), CaseKeyCipher(self.keys)
+        )
         try:
             case = self.load(CaseFile, case_id)
         except NotFoundError:
@@ -241,21 +342,7 @@ class ProgrammesApplication(ProgrammesQueries):
         if case.knows(event_id):
             self.record_inbound_only(*inbound, [])
             return
-        note(case)
-        self.commit(ctx, case, inbound=inbound)
-
-    def note_voided(
-        self, case_id: UUID, voided_event_id: UUID, ctx: CommandContext, inbound: tuple[str, UUID]
-    ) -> None:
-        """Forget a fact whose entry another service voided; nothing if it was not one of ours."""
-        try:
-            case = self.load(CaseFile, case_id)
-        except NotFoundError:
-            self.record_inbound_only(*inbound, [])
-            return
-        if not case.note_voided(voided_event_id):
-            self.record_inbound_only(*inbound, [])
-            return
+        note(case, event_id, fact)
         self.commit(ctx, case, inbound=inbound)
 
     # --- helpers ---------------------------------------------------------------------------
@@ -315,3 +402,10 @@ class ProgrammesApplication(ProgrammesQueries):
     def _replayable(self, ctx: CommandContext) -> bool:
         key = ctx.idempotency_key
         return bool(key) and self.replayed_response(key or "", ctx.fingerprint) is not None
+
+
+def _case_id(envelope: Envelope) -> UUID | None:
+    try:
+        return UUID(envelope.subject)
+    except ValueError:
+        return None

@@ -1,5 +1,5 @@
-"""The queries of the programmes application: lists from the read models, one record from its
-aggregate. Agency-bound roles (civil society, religious counsellors) see only their own people.
+"""Programmes' reads: lists from the read models, one record from its aggregate. Agency-bound
+roles (civil society, religious counsellors) see only their own people: a read takes the `Reader`.
 """
 
 from __future__ import annotations
@@ -10,17 +10,18 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from services.programmes.application import AGENCY_BOUND_ROLES, ProgrammesApplication
 from services.programmes.domain import CaseFile, Programme, Referral
 from services.programmes.views import CaseRegister, Referrals
 from shared.kit.errors import NotFoundError
 from shared.kit.paging import Page, TimeText, Where, fetch_page
 from shared.kit.redaction import ALWAYS, Source, ViewSources, redact_view
 from shared.kit.scope import Scope
-from shared.kit.store import CaselineApplication
 from shared.permissions import ROLES, may_see
 
 __all__ = [
-    "AGENCY_BOUND_ROLES",
+    "CASE_VIEW_SOURCES",
+    "REFERRAL_VIEW_SOURCES",
     "RISK_READERS",
     "CaseItem",
     "CasePage",
@@ -28,15 +29,19 @@ __all__ = [
     "FollowUpPage",
     "ProgrammeItem",
     "ProgrammePage",
-    "ProgrammesQueries",
     "Reader",
     "ReferralItem",
     "ReferralPage",
+    "case_view",
+    "follow_ups",
+    "list_cases",
+    "list_programmes",
+    "list_referrals",
+    "programme_view",
+    "referral_view",
+    "summary",
 ]
 
-
-AGENCY_BOUND_ROLES = frozenset({"civil_society", "religious_counsellor"})
-"""Roles that act only for their own organisation: its programmes, its referrals, its people."""
 
 RISK_READERS = frozenset(
     role for role in ROLES if may_see(role, "caseline.assessment.AssessmentSubmitted.v1")
@@ -181,271 +186,311 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if value is not None else None
 
 
-class ProgrammesQueries(CaselineApplication):
-    """Reads of the programmes service."""
+# --- programmes ------------------------------------------------------------------------
 
-    # --- programmes ------------------------------------------------------------------------
 
-    def list_programmes(
-        self, kind: str | None, facility: str | None, limit: int, offset: int
-    ) -> dict[str, Any]:
-        where = Where().add("NOT c.voided").given(kind, "c.kind = %s")
-        page = fetch_page(
-            self.fetch,
-            select="SELECT c.programme_id, c.kind, c.title, c.provider_agency, c.capacity,"
-            " c.max_risk_level, c.facility, c.attendance_threshold, c.starts_on, c.ends_on,"
-            " c.version, (SELECT count(*) FROM {schema}.participations p"
-            "  WHERE p.programme_id = c.programme_id AND p.status = 'active' AND NOT p.voided)",
-            source="FROM {schema}.programme_catalogue c",
-            where=where.given(facility, "c.facility = %s"),
-            order_by="c.created_at DESC, c.programme_id",
-            limit=limit,
-            offset=offset,
-        )
-        keys: tuple[str, ...] = ("programme_id", "kind", "title", "provider_agency", "capacity")
-        keys += ("max_risk_level",)
-        keys += ("facility", "attendance_threshold", "starts_on", "ends_on", "version")
-        items = []
-        for row in page.rows:
-            item = {
-                k: (str(v) if k == "programme_id" else _iso(v) if "_on" in k else v)
-                for k, v in zip(keys, row, strict=False)
-            }
-            item["places_taken"] = int(row[-1])
-            item["places_left"] = max(0, int(row[4]) - int(row[-1]))
-            items.append(item)
-        return page.answer(items)
-
-    def programme_view(self, programme_id: UUID) -> tuple[dict[str, Any], int]:
-        programme = self.load(Programme, programme_id)
-        active = len(programme.active())
-        view = {
-            **programme.info.model_dump(mode="json"),
-            "voided": programme.voided,
-            "created_at": programme.created_at.isoformat(),
-            "places_taken": active,
-            "places_left": max(0, programme.info.capacity - active),
+def list_programmes(
+    app: ProgrammesApplication,
+    limit: int,
+    offset: int,
+    kind: str | None = None,
+    facility: str | None = None,
+) -> dict[str, Any]:
+    """The programmes of the catalogue, newest first, with the places left in each."""
+    where = Where().add("NOT c.voided").given(kind, "c.kind = %s")
+    page = fetch_page(
+        app.fetch,
+        select="SELECT c.programme_id, c.kind, c.title, c.provider_agency, c.capacity,"
+        " c.max_risk_level, c.facility, c.attendance_threshold, c.starts_on, c.ends_on,"
+        " c.version, (SELECT count(*) FROM {schema}.participations p"
+        "  WHERE p.programme_id = c.programme_id AND p.status = 'active' AND NOT p.voided)",
+        source="FROM {schema}.programme_catalogue c",
+        where=where.given(facility, "c.facility = %s"),
+        order_by="c.created_at DESC, c.programme_id",
+        limit=limit,
+        offset=offset,
+    )
+    keys: tuple[str, ...] = ("programme_id", "kind", "title", "provider_agency", "capacity")
+    keys += ("max_risk_level",)
+    keys += ("facility", "attendance_threshold", "starts_on", "ends_on", "version")
+    items = []
+    for row in page.rows:
+        item = {
+            k: (str(v) if k == "programme_id" else _iso(v) if "_on" in k else v)
+            for k, v in zip(keys, row, strict=False)
         }
-        return view, programme.version
+        item["places_taken"] = int(row[-1])
+        item["places_left"] = max(0, int(row[4]) - int(row[-1]))
+        items.append(item)
+    return page.answer(items)
 
-    def summary(self, programme_id: UUID) -> dict[str, Any]:
-        """Outcome figures of one programme: counts and averages, naming nobody."""
-        found = self.fetch(
-            "SELECT title, kind, capacity FROM {schema}.programme_catalogue"
-            " WHERE programme_id = %s",
-            (programme_id,),
-        )
-        if not found:
-            raise NotFoundError(f"no programme {programme_id}")
-        title, kind, capacity = found[0]
-        enrolled, attending, completed, withdrawn, average = self.fetch(
-            "SELECT count(*), count(*) FILTER (WHERE status = 'active'),"
-            " count(*) FILTER (WHERE status = 'completed'),"
-            " count(*) FILTER (WHERE status = 'withdrawn'), avg(sessions_attended)"
-            " FROM {schema}.participations p WHERE programme_id = %s AND NOT voided"
-            f" AND {_UNSEALED_P}",
-            (programme_id,),
-        )[0]
-        sessions = self.fetch(
-            "SELECT count(DISTINCT session_date) FROM {schema}.attendance"
-            " WHERE programme_id = %s AND NOT voided",
-            (programme_id,),
-        )[0][0]
-        ended = int(completed) + int(withdrawn)
-        return {
-            "programme_id": str(programme_id),
-            "title": title,
-            "kind": kind,
-            "capacity": capacity,
-            "enrolled": int(enrolled),
-            "attending": int(attending),
-            "completed": int(completed),
-            "withdrawn": int(withdrawn),
-            "sessions_held": int(sessions),
-            "average_attendance": round(float(average), 2) if average is not None else 0.0,
-            "completion_rate": round(int(completed) / ended, 3) if ended else None,
+
+def programme_view(app: ProgrammesApplication, programme_id: UUID) -> tuple[dict[str, Any], int]:
+    """One programme, and its version."""
+    programme = app.load(Programme, programme_id)
+    active = len(programme.active())
+    view = {
+        **programme.info.model_dump(mode="json"),
+        "voided": programme.voided,
+        "created_at": programme.created_at.isoformat(),
+        "places_taken": active,
+        "places_left": max(0, programme.info.capacity - active),
+    }
+    return view, programme.version
+
+
+def summary(app: ProgrammesApplication, programme_id: UUID) -> dict[str, Any]:
+    """Outcome figures of one programme: counts and averages, naming nobody."""
+    found = app.fetch(
+        "SELECT title, kind, capacity FROM {schema}.programme_catalogue WHERE programme_id = %s",
+        (programme_id,),
+    )
+    if not found:
+        raise NotFoundError(f"no programme {programme_id}")
+    title, kind, capacity = found[0]
+    enrolled, attending, completed, withdrawn, average = app.fetch(
+        "SELECT count(*), count(*) FILTER (WHERE status = 'active'),"
+        " count(*) FILTER (WHERE status = 'completed'),"
+        " count(*) FILTER (WHERE status = 'withdrawn'), avg(sessions_attended)"
+        " FROM {schema}.participations p WHERE programme_id = %s AND NOT voided"
+        f" AND {_UNSEALED_P}",
+        (programme_id,),
+    )[0]
+    sessions = app.fetch(
+        "SELECT count(DISTINCT session_date) FROM {schema}.attendance"
+        " WHERE programme_id = %s AND NOT voided",
+        (programme_id,),
+    )[0][0]
+    ended = int(completed) + int(withdrawn)
+    return {
+        "programme_id": str(programme_id),
+        "title": title,
+        "kind": kind,
+        "capacity": capacity,
+        "enrolled": int(enrolled),
+        "attending": int(attending),
+        "completed": int(completed),
+        "withdrawn": int(withdrawn),
+        "sessions_held": int(sessions),
+        "average_attendance": round(float(average), 2) if average is not None else 0.0,
+        "completion_rate": round(int(completed) / ended, 3) if ended else None,
+    }
+
+
+# --- cases -----------------------------------------------------------------------------
+
+
+def _full_name(
+    app: ProgrammesApplication, case_id: Any, key_id: str | None, ciphertext: bytes | None
+) -> str | None:
+    """The register's sealed name (None: not learnt yet; `[erased]` once its key is gone)."""
+    if key_id is None:
+        return None
+    return app.view_object(CaseRegister).name.open(case_id, key_id, ciphertext)
+
+
+def list_cases(
+    app: ProgrammesApplication,
+    limit: int,
+    offset: int,
+    released: bool | None = None,
+    *,
+    reader: Reader,
+) -> dict[str, Any]:
+    """The people programmes knows (civil society: only those it works with), newest first."""
+    where = Where().visible(reader.kit_scope, "r.case_id")
+    if released is not None:
+        where.add("r.released_at IS " + ("NOT NULL" if released else "NULL"))
+    page = fetch_page(
+        app.fetch,
+        select="SELECT r.case_id, r.name_kid, r.name_ct, r.facility, r.released_at, r.version,"
+        " (SELECT count(*) FROM {schema}.participations p WHERE p.case_id = r.case_id"
+        "  AND p.status = 'active' AND NOT p.voided)",
+        source="FROM {schema}.case_register r",
+        where=where,
+        order_by="r.opened_at DESC, r.case_id",
+        limit=limit,
+        offset=offset,
+    )
+    items = [
+        {
+            "case_id": str(r[0]),
+            "full_name": _full_name(app, r[0], r[1], r[2]),
+            "facility": r[3],
+            "released_at": _iso(r[4]),
+            "version": r[5],
+            "active_programmes": int(r[6]),
         }
+        for r in page.rows
+    ]
+    return page.answer(items)
 
-    # --- cases -----------------------------------------------------------------------------
 
-    def _full_name(self, case_id: Any, key_id: str | None, ciphertext: bytes | None) -> str | None:
-        """The register's sealed name (None: not learnt yet; `[erased]` once its key is gone)."""
-        if key_id is None:
-            return None
-        return self.view_object(CaseRegister).name.open(case_id, key_id, ciphertext)
+def _visible_case(app: ProgrammesApplication, case_id: UUID, reader: Reader) -> CaseFile:
+    try:
+        case = app.load(CaseFile, case_id)
+    except NotFoundError:
+        case = None
+    if case is not None and not app.access.visible(reader.kit_scope, str(case_id)):
+        case = None
+    if case is None:
+        raise NotFoundError(f"no case {case_id} known to programmes")
+    return case
 
-    def list_cases(
-        self, reader: Reader, limit: int, offset: int, released: bool | None = None
-    ) -> dict[str, Any]:
-        where = Where().visible(reader.kit_scope, "r.case_id")
-        if released is not None:
-            where.add("r.released_at IS " + ("NOT NULL" if released else "NULL"))
-        page = fetch_page(
-            self.fetch,
-            select="SELECT r.case_id, r.name_kid, r.name_ct, r.facility, r.released_at, r.version,"
-            " (SELECT count(*) FROM {schema}.participations p WHERE p.case_id = r.case_id"
-            "  AND p.status = 'active' AND NOT p.voided)",
-            source="FROM {schema}.case_register r",
-            where=where,
-            order_by="r.opened_at DESC, r.case_id",
-            limit=limit,
-            offset=offset,
-        )
-        name = self._full_name
-        items = [
-            {
-                "case_id": str(r[0]),
-                "full_name": name(r[0], r[1], r[2]),
-                "facility": r[3],
-                "released_at": _iso(r[4]),
-                "version": r[5],
-                "active_programmes": int(r[6]),
-            }
-            for r in page.rows
-        ]
-        return page.answer(items)
 
-    def _visible_case(self, case_id: UUID, reader: Reader) -> CaseFile:
-        try:
-            case = self.load(CaseFile, case_id)
-        except NotFoundError:
-            case = None
-        if case is not None and not self.access.visible(reader.kit_scope, str(case_id)):
-            case = None
-        if case is None:
-            raise NotFoundError(f"no case {case_id} known to programmes")
-        return case
+def case_view(
+    app: ProgrammesApplication, case_id: UUID, *, reader: Reader
+) -> tuple[dict[str, Any], int]:
+    """Programmes' view of one case as the reader may see it, and its version."""
+    case = _visible_case(app, case_id, reader)
+    view: dict[str, Any] = {
+        "case_id": str(case_id),
+        "full_name": case.full_name,
+        "facility": case.facility,
+        "released_at": _iso(case.released_at),
+        "enrolments": _enrolments(app, case_id, reader),
+        "referrals": [_referral(r) for r in case.referrals.values() if reader.sees_referral(r)],
+        "reintegration_plan": _plan(case),
+        "follow_ups": [
+            {"event_id": str(e), **d.model_dump(mode="json"), "recorded_by": m.agency}
+            for e, d, m in case.follow_ups
+            if not case.is_voided(e)
+        ],
+        "next_follow_up_due": _iso(_next_due(app, case)),
+    }
+    if reader.role in RISK_READERS:
+        view["risk"] = case.risk.value if case.risk else None
+        # Only the people the reader may see: a sealed or unlinked case is not named.
+        others = app.access.visible_set(reader.kit_scope, [str(c) for c in case.keep_separate_from])
+        view["keep_separate_from"] = sorted(others)
+    return redact_view(view, reader.role, CASE_VIEW_SOURCES), case.version
 
-    def case_view(self, case_id: UUID, reader: Reader) -> tuple[dict[str, Any], int]:
-        case = self._visible_case(case_id, reader)
-        view: dict[str, Any] = {
-            "case_id": str(case_id),
-            "full_name": case.full_name,
-            "facility": case.facility,
-            "released_at": _iso(case.released_at),
-            "enrolments": self._enrolments(case_id, reader),
-            "referrals": [_referral(r) for r in case.referrals.values() if reader.sees_referral(r)],
-            "reintegration_plan": _plan(case),
-            "follow_ups": [
-                {"event_id": str(e), **d.model_dump(mode="json"), "recorded_by": m.agency}
-                for e, d, m in case.follow_ups
-                if not case.is_voided(e)
-            ],
-            "next_follow_up_due": _iso(self._next_due(case)),
+
+def _enrolments(app: ProgrammesApplication, case_id: UUID, reader: Reader) -> list[dict[str, Any]]:
+    condition, params = (
+        ("", []) if not reader.bound else (" AND g.provider_agency = %s", [reader.agency])
+    )
+    rows = app.fetch(
+        "SELECT p.programme_id, g.title, g.kind, p.status, p.enrolled_at,"
+        " p.sessions_attended, p.ended_at FROM {schema}.participations p"
+        " JOIN {schema}.programme_catalogue g ON g.programme_id = p.programme_id"
+        f" WHERE p.case_id = %s AND NOT p.voided{condition} ORDER BY p.enrolled_at",
+        [case_id, *params],
+    )
+    keys = ("programme_id", "title", "kind", "status", "enrolled_at", "sessions_attended")
+    return [
+        {
+            **dict(zip(keys, (str(r[0]), r[1], r[2], r[3], _iso(r[4]), r[5]), strict=True)),
+            "ended_at": _iso(r[6]),
         }
-        if reader.role in RISK_READERS:
-            view["risk"] = case.risk.value if case.risk else None
-            # Only the people the reader may see: a sealed or unlinked case is not named.
-            others = self.access.visible_set(
-                reader.kit_scope, [str(c) for c in case.keep_separate_from]
-            )
-            view["keep_separate_from"] = sorted(others)
-        return redact_view(view, reader.role, CASE_VIEW_SOURCES), case.version
+        for r in rows
+    ]
 
-    def _enrolments(self, case_id: UUID, reader: Reader) -> list[dict[str, Any]]:
-        condition, params = (
-            ("", []) if not reader.bound else (" AND g.provider_agency = %s", [reader.agency])
-        )
-        rows = self.fetch(
-            "SELECT p.programme_id, g.title, g.kind, p.status, p.enrolled_at,"
-            " p.sessions_attended, p.ended_at FROM {schema}.participations p"
-            " JOIN {schema}.programme_catalogue g ON g.programme_id = p.programme_id"
-            f" WHERE p.case_id = %s AND NOT p.voided{condition} ORDER BY p.enrolled_at",
-            [case_id, *params],
-        )
-        keys = ("programme_id", "title", "kind", "status", "enrolled_at", "sessions_attended")
-        return [
-            {
-                **dict(zip(keys, (str(r[0]), r[1], r[2], r[3], _iso(r[4]), r[5]), strict=True)),
-                "ended_at": _iso(r[6]),
-            }
-            for r in rows
-        ]
 
-    def _next_due(self, case: CaseFile) -> datetime | None:
-        released = case.released_at
-        if released is None:
-            return None
-        seen = [d.at for e, d, _ in case.follow_ups if not case.is_voided(e)]
-        return max([released, *seen]) + timedelta(days=self.settings.follow_up_interval_days)
+def _next_due(app: ProgrammesApplication, case: CaseFile) -> datetime | None:
+    released = case.released_at
+    if released is None:
+        return None
+    seen = [d.at for e, d, _ in case.follow_ups if not case.is_voided(e)]
+    return max([released, *seen]) + timedelta(days=app.settings.follow_up_interval_days)
 
-    # --- referrals -------------------------------------------------------------------------
 
-    def referral_view(self, case_id: UUID, referral_id: UUID, reader: Reader) -> dict[str, Any]:
-        try:
-            case = self.load(CaseFile, case_id)
-            referral = case.referral(referral_id)
-        except NotFoundError:
-            referral = None
-        if (
-            referral is None
-            or not reader.sees_referral(referral)
-            or not self.access.visible(reader.kit_scope, str(case_id), command=_ANSWER)
-        ):
-            raise NotFoundError(f"no referral {referral_id} of case {case_id} visible to you")
-        view = {"case_id": str(case_id), **_referral(referral)}
-        return redact_view(view, reader.role, REFERRAL_VIEW_SOURCES)
+# --- referrals -------------------------------------------------------------------------
 
-    def list_referrals(
-        self, reader: Reader, direction: str, status: str | None, limit: int, offset: int
-    ) -> dict[str, Any]:
-        column = "to_agency" if direction == "incoming" else "from_agency"
-        # A referral made to the reader's organisation is theirs to answer before the person is.
-        command = _ANSWER if direction == "incoming" else None
-        where = Where().add(f"r.{column} = %s", reader.agency)
-        where.visible(reader.kit_scope, "r.case_id", command=command)
-        page = fetch_page(
-            self.fetch,
-            select="SELECT r.referral_id, r.case_id, r.from_agency, r.to_agency, r.reason_kid,"
-            " r.reason_ct, r.status, r.made_at, r.answered_at",
-            source="FROM {schema}.referrals r",
-            where=where.given(status, "r.status = %s"),
-            order_by="r.made_at DESC, r.referral_id",
-            limit=limit,
-            offset=offset,
-        )
-        reason = self.view_object(Referrals).reason.open
-        items = [
-            {
-                "referral_id": str(r[0]),
-                "case_id": str(r[1]),
-                "from_agency": r[2],
-                "to_agency": r[3],
-                "reason": reason(r[1], r[4], r[5]),
-                "status": r[6],
-                "made_at": _iso(r[7]),
-                "answered_at": _iso(r[8]),
-            }
-            for r in page.rows
-        ]
-        return page.answer(items)
 
-    # --- follow-up -------------------------------------------------------------------------
+def referral_view(
+    app: ProgrammesApplication, case_id: UUID, referral_id: UUID, *, reader: Reader
+) -> dict[str, Any]:
+    """A referral and its history, for the referring and the receiving agency."""
+    try:
+        case = app.load(CaseFile, case_id)
+        referral = case.referral(referral_id)
+    except NotFoundError:
+        referral = None
+    if (
+        referral is None
+        or not reader.sees_referral(referral)
+        or not app.access.visible(reader.kit_scope, str(case_id), command=_ANSWER)
+    ):
+        raise NotFoundError(f"no referral {referral_id} of case {case_id} visible to you")
+    view = {"case_id": str(case_id), **_referral(referral)}
+    return redact_view(view, reader.role, REFERRAL_VIEW_SOURCES)
 
-    def follow_ups(
-        self, reader: Reader, overdue_only: bool, limit: int, offset: int
-    ) -> dict[str, Any]:
-        """Released people and when each is next due a follow-up; overdue ones if asked."""
-        now, days = self.clock.now(), self.settings.follow_up_interval_days
-        due = "greatest(r.released_at, coalesce(f.at, r.released_at)) + make_interval(days => %s)"
-        where = Where().add("r.released_at IS NOT NULL").visible(reader.kit_scope, "r.case_id")
-        if overdue_only:
-            where.add(f"{due} < %s", days, now)
-        page = fetch_page(
-            self.fetch,
-            select=f"SELECT r.case_id, r.name_kid, r.name_ct, r.released_at, f.at, f.status, {due}",
-            select_params=[days],
-            source="FROM {schema}.case_register r LEFT JOIN LATERAL (SELECT at, status"
-            " FROM {schema}.follow_ups WHERE case_id = r.case_id AND NOT voided"
-            " ORDER BY at DESC LIMIT 1) f ON true",
-            where=where,
-            order_by=f"{due}, r.case_id",
-            order_params=[days],
-            limit=limit,
-            offset=offset,
-        )
-        items = [_due((r[0], self._full_name(*r[:3]), *r[3:]), now) for r in page.rows]
-        return page.answer(items, interval_days=days)
+
+def list_referrals(
+    app: ProgrammesApplication,
+    direction: str,
+    limit: int,
+    offset: int,
+    status: str | None = None,
+    *,
+    reader: Reader,
+) -> dict[str, Any]:
+    """The reader's agency's referrals: received (`incoming`) or made (`outgoing`)."""
+    column = "to_agency" if direction == "incoming" else "from_agency"
+    # A referral made to the reader's organisation is theirs to answer before the person is.
+    command = _ANSWER if direction == "incoming" else None
+    where = Where().add(f"r.{column} = %s", reader.agency)
+    where.visible(reader.kit_scope, "r.case_id", command=command)
+    page = fetch_page(
+        app.fetch,
+        select="SELECT r.referral_id, r.case_id, r.from_agency, r.to_agency, r.reason_kid,"
+        " r.reason_ct, r.status, r.made_at, r.answered_at",
+        source="FROM {schema}.referrals r",
+        where=where.given(status, "r.status = %s"),
+        order_by="r.made_at DESC, r.referral_id",
+        limit=limit,
+        offset=offset,
+    )
+    reason = app.view_object(Referrals).reason.open
+    items = [
+        {
+            "referral_id": str(r[0]),
+            "case_id": str(r[1]),
+            "from_agency": r[2],
+            "to_agency": r[3],
+            "reason": reason(r[1], r[4], r[5]),
+            "status": r[6],
+            "made_at": _iso(r[7]),
+            "answered_at": _iso(r[8]),
+        }
+        for r in page.rows
+    ]
+    return page.answer(items)
+
+
+# --- follow-up -------------------------------------------------------------------------
+
+
+def follow_ups(
+    app: ProgrammesApplication,
+    limit: int,
+    offset: int,
+    overdue_only: bool = False,
+    *,
+    reader: Reader,
+) -> dict[str, Any]:
+    """Released people and when each is next due a follow-up; overdue ones if asked."""
+    now, days = app.clock.now(), app.settings.follow_up_interval_days
+    due = "greatest(r.released_at, coalesce(f.at, r.released_at)) + make_interval(days => %s)"
+    where = Where().add("r.released_at IS NOT NULL").visible(reader.kit_scope, "r.case_id")
+    if overdue_only:
+        where.add(f"{due} < %s", days, now)
+    page = fetch_page(
+        app.fetch,
+        select=f"SELECT r.case_id, r.name_kid, r.name_ct, r.released_at, f.at, f.status, {due}",
+        select_params=[days],
+        source="FROM {schema}.case_register r LEFT JOIN LATERAL (SELECT at, status"
+        " FROM {schema}.follow_ups WHERE case_id = r.case_id AND NOT voided"
+        " ORDER BY at DESC LIMIT 1) f ON true",
+        where=where,
+        order_by=f"{due}, r.case_id",
+        order_params=[days],
+        limit=limit,
+        offset=offset,
+    )
+    items = [_due((r[0], _full_name(app, *r[:3]), *r[3:]), now) for r in page.rows]
+    return page.answer(items, interval_days=days)
 
 
 def _due(row: tuple[Any, ...], now: datetime) -> dict[str, Any]:

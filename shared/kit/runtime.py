@@ -1,13 +1,16 @@
-"""The shape every event-sourced service process has: application + relay + reactions + HTTP.
+"""The shape every service process has: application + relay + reactions + HTTP.
 
-`service_app` builds the FastAPI app of a service from its application class, routers and
-reactions; `serve` runs it under uvicorn (the services' `__main__`).
+`service_app` builds the FastAPI app of a service from its application class, routers, reactions
+and background work (the ledger's too, without the parts of a service with events of its own);
+`every` is the shape of periodic background work; `serve` runs a service under uvicorn (the
+services' `__main__`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 from uuid import UUID
@@ -26,16 +29,20 @@ from shared.kit.observability import configure_logging, configure_tracing
 from shared.kit.relay import Relay
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication
-from shared.kit.subscriber import Reactions, Subscriber
+from shared.kit.subscriber import Consumer, Reactions, Subscriber
 
 __all__ = [
     "DEFAULT_PORTS",
     "RECORDED",
     "access_reactions",
     "application",
+    "durable_name",
+    "every",
     "serve",
     "service_app",
 ]
+
+log = logging.getLogger("caseline.runtime")
 
 DEFAULT_PORTS = {
     "intake": 8001,
@@ -69,18 +76,31 @@ def access_reactions(app: CaselineApplication) -> Reactions:
     return Reactions(app, "access", {by_type(t): on_event for t in sorted(ACCESS_TYPES)})
 
 
+def durable_name(service: str, consumer: Consumer) -> str:
+    """The durable consumer's name: `<service>-<consumer>`, or the ledger's `ledger`."""
+    return f"{service}-{consumer.consumer}" if consumer.consumer else service
+
+
 def service_app(
     service: str,
-    application_class: type[CaselineApplication],
+    application_class: Callable[[Settings, Clock | None], Any],
     routers: Sequence[APIRouter],
     *,
     settings: Settings | None = None,
     clock: Clock | None = None,
-    reactions: Callable[[Any], Sequence[Reactions]] | None = None,
+    reactions: Callable[[Any], Sequence[Consumer]] | None = None,
     background: Callable[[ServiceParts], Sequence[Coroutine[Any, Any, None]]] | None = None,
+    own_events: bool = True,
     description: str = "",
 ) -> FastAPI:
-    """The FastAPI app of one event-sourced service, with its relay and reactions."""
+    """The FastAPI app of one service: its application, routes, consumers and background work.
+
+    `reactions(app)` gives the service's consumers (its `inbound.reactions`); `background(parts)`
+    its own long-running work, built before anything starts (a part that cannot be built stops
+    the start with nothing running). A service with events of its own (`own_events`, all but the
+    ledger) also gets the relay of its outbox, the consumer of the others' access facts and, with
+    a ledger configured, reconciliation against it.
+    """
     settings = settings or Settings()
 
     async def start(parts: ServiceParts) -> None:
@@ -92,24 +112,31 @@ def service_app(
         bus = Bus(settings, service)
         bus.start()
         parts.bus = bus
-        relay = Relay(
-            app,
-            bus,
-            parts.metrics,
-            batch=settings.relay_batch,
-            poll_seconds=settings.relay_poll_seconds,
-        )
-        app.listeners.append(relay.wake)
-        parts.relay = relay
-        parts.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-relay"))
-        for reaction in [*(reactions(app) if reactions else ()), access_reactions(app)]:
-            subscriber = Subscriber(
-                bus, f"{service}-{reaction.consumer}", reaction.subjects(), reaction, parts.metrics
+        work = list(background(parts)) if background else []
+        consumers = list(reactions(app)) if reactions else []
+        relay: Relay | None = None
+        if own_events:
+            relay = Relay(
+                app,
+                bus,
+                parts.metrics,
+                batch=settings.relay_batch,
+                poll_seconds=settings.relay_poll_seconds,
             )
-            parts.tasks.append(asyncio.create_task(subscriber.run(), name=subscriber.durable))
-        for coroutine in background(parts) if background else ():
-            parts.tasks.append(asyncio.create_task(coroutine))
-        if settings.ledger_url and settings.reconcile_seconds > 0:
+            app.listeners.append(relay.wake)
+            parts.relay = relay
+            parts.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-relay"))
+            consumers.append(access_reactions(app))
+        for consumer in consumers:
+            durable = durable_name(service, consumer)
+            subscriber = Subscriber(
+                bus, durable, consumer.subjects(), consumer, parts.metrics, batch=consumer.batch
+            )
+            parts.tasks.append(asyncio.create_task(subscriber.run(), name=durable))
+        for coroutine in work:
+            name = f"{service}-{getattr(coroutine, '__qualname__', 'background')}"
+            parts.tasks.append(asyncio.create_task(coroutine, name=name))
+        if own_events and settings.ledger_url and settings.reconcile_seconds > 0:
             from shared.kit.reconcile import HttpLedger, Reconciler
 
             reconciler = Reconciler(
@@ -126,11 +153,24 @@ def service_app(
                 return "the database is unreachable"
             return None
 
-        parts.readiness += [database, bus.readiness, relay.readiness]
+        parts.readiness += [database, bus.readiness, *([relay.readiness] if relay else [])]
 
     return create_service_app(
         service, settings, routers=routers, start=start, description=description
     )
+
+
+async def every(seconds: float, step: Callable[[], None], what: str) -> None:
+    """Background work: `step` (synchronous, in a worker thread) at once, then every `seconds`;
+    a failure is logged and tried again at the next interval."""
+    while True:
+        try:
+            await asyncio.to_thread(step)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("%s failed, retrying at the next interval: %s", what, exc)
+        await asyncio.sleep(seconds)
 
 
 def serve(service: str, create_app: Callable[[], FastAPI]) -> None:

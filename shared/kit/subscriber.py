@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from nats.errors import Error as NatsError
@@ -36,7 +36,17 @@ from shared.kit.origins import origin_keys, origin_problem
 from shared.kit.pull import fetch
 from shared.kit.store import CaselineApplication, IntegrityError
 
-__all__ = ["ACK", "Dead", "Delivery", "Handler", "Reactions", "Retry", "Subscriber"]
+__all__ = [
+    "ACK",
+    "BATCH",
+    "Consumer",
+    "Dead",
+    "Delivery",
+    "Handler",
+    "Reactions",
+    "Retry",
+    "Subscriber",
+]
 
 log = logging.getLogger("caseline.subscriber")
 
@@ -75,6 +85,23 @@ Outcome = str | Dead | Retry
 BatchHandler = Callable[[Sequence[Delivery]], list[Outcome]]
 
 MAX_ATTEMPTS = 8
+BATCH = 256
+"""Messages a consumer fetches (and keeps in flight) at a time, unless it says otherwise."""
+
+
+class Consumer(Protocol):
+    """What a service's durable consumer is made of: its name, subjects and batch handler.
+
+    The durable is `<service>-<consumer>`; the ledger's one consumer of everything, whose
+    `consumer` is empty, is `ledger`. `Reactions` is one; the ledger's intake is the other.
+    """
+
+    consumer: str
+    batch: int
+
+    def subjects(self) -> list[str]: ...
+
+    def __call__(self, deliveries: Sequence[Delivery]) -> list[Outcome]: ...
 
 
 class Subscriber:
@@ -88,7 +115,7 @@ class Subscriber:
         handle: BatchHandler,
         metrics: Metrics | None = None,
         *,
-        batch: int = 256,
+        batch: int = BATCH,
         ack_wait: float = 60.0,
         lag_interval: float = 5.0,
     ) -> None:
@@ -232,8 +259,10 @@ def _delivery(msg: Any) -> Delivery:
     return Delivery(subject=msg.subject, data=msg.data, headers=msg.headers or {}, msg=msg)
 
 
-Handler = Callable[[Envelope, CatalogueEvent, tuple[str, UUID]], None]
-"""A reaction: gets the envelope, its payload and the `inbound` record to commit with."""
+Handler = Callable[[Envelope, Any, tuple[str, UUID]], None]
+"""A reaction: gets the envelope, its payload (the catalogue model of the type it is registered
+for) and the `inbound` record to commit with; in practice a method `on_<event>` of the application.
+"""
 
 
 class Reactions:
@@ -242,6 +271,8 @@ class Reactions:
     Handlers record through `app.commit(..., inbound=(consumer, envelope.id))`, so the record
     that the event was processed is written in the same transaction as what it caused.
     """
+
+    batch = BATCH
 
     def __init__(
         self, app: CaselineApplication, consumer: str, handlers: dict[type[CatalogueEvent], Handler]

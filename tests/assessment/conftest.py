@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from services.assessment import queries
 from services.assessment.application import AssessmentApplication
 from services.assessment.service import create_app
 from shared.events import ArrestRecorded, DetaineeAdmitted, DetaineeReleased, DetaineeTransferred
@@ -94,9 +95,9 @@ class Service:
         self.app.record_inbound_only("access", uuid4(), ops)
 
     def indicators(self) -> list[str]:
-        instrument = self.app.instruments()["items"][0]
-        doc = self.app.instrument_version(
-            UUID(instrument["instrument_id"]), instrument["latest_version"]
+        instrument = queries.instruments(self.app)["items"][0]
+        doc = queries.instrument_version(
+            self.app, UUID(instrument["instrument_id"]), instrument["latest_version"]
         )
         return [i["id"] for d in doc["domains"] for i in d["indicators"]]
 
@@ -177,7 +178,7 @@ def serving(settings: Settings) -> Iterator[Service]:
     clock = Clock()
     with running(create_app(settings, clock=clock)) as client:
         app = client.app.state.parts.application
-        eventually(lambda: app.instruments()["items"], timeout=20)
+        eventually(lambda: queries.instruments(app)["items"], timeout=20)
         yield Service(client, app, clock, settings)
 
 

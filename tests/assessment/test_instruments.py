@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from services.assessment import queries
 from services.assessment.instruments import (
     DEFAULT_INSTRUMENT,
     load_instrument,
@@ -65,7 +66,7 @@ def test_the_default_instrument_is_published_once_and_labelled_illustrative(
 
 def test_a_published_version_cannot_be_published_again(fresh_service: Service) -> None:
     before = fresh_service.event_count()
-    original = fresh_service.app.instrument_version(DEFAULT.instrument_id, 1)
+    original = queries.instrument_version(fresh_service.app, DEFAULT.instrument_id, 1)
 
     r = fresh_service.client.post(
         "/instruments",
@@ -75,7 +76,7 @@ def test_a_published_version_cannot_be_published_again(fresh_service: Service) -
 
     assert_refused(r, 409, "instrument-version-immutable")
     assert fresh_service.event_count() == before
-    assert fresh_service.app.instrument_version(DEFAULT.instrument_id, 1) == original
+    assert queries.instrument_version(fresh_service.app, DEFAULT.instrument_id, 1) == original
 
 
 def test_a_version_gap_is_refused(fresh_service: Service) -> None:
@@ -119,14 +120,14 @@ def test_publishing_v2_leaves_v1_assessments_as_they_were(fresh_service: Service
     case_id = s.open_case(FACILITY)
     done = s.complete(case_id, "moderate")
     pending = s.start(case_id)
-    v1_document = s.app.instrument_version(DEFAULT.instrument_id, 1)
+    v1_document = queries.instrument_version(s.app, DEFAULT.instrument_id, 1)
     done_before = s.client.get(f"/cases/{case_id}/assessments/{done}", headers=s.headers()).json()
 
     published = s.client.post("/instruments", json=next_version_body(), headers=admin(s))
 
     assert published.status_code == 201, published.text
     assert published.json()["instrument_version"] == "2"
-    assert s.app.instrument_version(DEFAULT.instrument_id, 1) == v1_document
+    assert queries.instrument_version(s.app, DEFAULT.instrument_id, 1) == v1_document
     done_after = s.client.get(f"/cases/{case_id}/assessments/{done}", headers=s.headers()).json()
     assert {k: v for k, v in done_after.items() if k != "version"} == {
         k: v for k, v in done_before.items() if k != "version"
@@ -159,11 +160,11 @@ def test_new_assessments_use_the_latest_version(fresh_service: Service) -> None:
 
 
 def test_a_published_instrument_cannot_be_voided(fresh_service: Service) -> None:
-    event_id = fresh_service.app.instruments()["items"][0]["versions"][0]["event_id"]
+    event_id = queries.instruments(fresh_service.app)["items"][0]["versions"][0]["event_id"]
 
     r = fresh_service.client.post(
         f"/entries/{event_id}/void", json={"reason": "typo"}, headers=admin(fresh_service)
     )
 
     assert_refused(r, 409, "entry-not-voidable")
-    assert fresh_service.app.instrument_version(UUID(str(DEFAULT.instrument_id)), 1)
+    assert queries.instrument_version(fresh_service.app, UUID(str(DEFAULT.instrument_id)), 1)

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
+from services.assessment import queries
 from services.assessment.application import AssessmentApplication
 from services.assessment.domain import Case
 from shared.events.assessment import InstrumentPublished
@@ -293,16 +294,17 @@ def test_random_command_sequences_keep_the_invariants(
 
     case = app.load(Case, model.case_id)
     assert (case.current_risk.value if case.current_risk else None) == model.current_risk
-    listed = app.list_cases(500, 0, facility="Prison P", scope=EVERY_CASE)["items"]
+    listed = queries.list_cases(app, 500, 0, facility="Prison P", scope=EVERY_CASE)["items"]
     assert [c["current_risk"] for c in listed if c["case_id"] == str(model.case_id)] == [
         model.current_risk
     ]
     for record in case.assessments.values():
         assert not (record.countersigned_event is not None and record.submission is None)
     now = app.clock.now()
+    due = queries.reviews(app, "overdue", 500, 0, facility="Prison P", scope=EVERY_CASE)
     overdue = [
         datetime.fromisoformat(r["due_by"])
-        for r in app.reviews("overdue", 500, 0, facility="Prison P", scope=EVERY_CASE)["items"]
+        for r in due["items"]
         if r["case_id"] == str(model.case_id)
     ]
     assert sorted(overdue) == sorted(d for d, satisfied in model.dues if not satisfied and d < now)
@@ -328,17 +330,17 @@ def test_rebuilt_views_answer_as_before(app: AssessmentApplication) -> None:
 
     def answers() -> list[Any]:
         return [
-            app.list_cases(500, 0, scope=EVERY_CASE),
+            queries.list_cases(app, 500, 0, scope=EVERY_CASE),
             *(
                 {
                     k: v
-                    for k, v in app.reviews(status, 500, 0, scope=EVERY_CASE).items()
+                    for k, v in queries.reviews(app, status, 500, 0, scope=EVERY_CASE).items()
                     if k != "as_of"
                 }
                 for status in ("open", "overdue", "due_soon", "satisfied")
             ),
-            app.placement_conflicts(None, scope=EVERY_CASE),
-            app.instruments(),
+            queries.placement_conflicts(app, None, scope=EVERY_CASE),
+            queries.instruments(app),
         ]
 
     before = answers()

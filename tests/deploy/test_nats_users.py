@@ -17,14 +17,15 @@ from nats.js.api import AckPolicy, ConsumerConfig
 
 from caseline.natsconf import CONSUMERS, DEFAULT_PATH, DEFAULT_REGISTRY, render, users
 from services.assessment.inbound import reactions as assessment_reactions
-from services.intake.service import _reactions as intake_reactions
-from services.judicial.service import _reactions as judicial_reactions
+from services.intake.inbound import reactions as intake_reactions
+from services.judicial.inbound import reactions as judicial_reactions
 from services.ledger.deliveries import delivery_consumer, delivery_stream
+from services.ledger.inbound import reactions as ledger_reactions
 from services.programmes.inbound import reactions as programmes_reactions
 from shared.agencies import load_agencies
 from shared.events import EVENT_TYPES
 from shared.kit.bus import Bus
-from shared.kit.runtime import access_reactions
+from shared.kit.runtime import access_reactions, durable_name
 from shared.kit.settings import Settings
 from tests.deploy.support import (
     ROOT,
@@ -113,15 +114,18 @@ REACTIONS: dict[str, Callable[[Any], list[Any]]] = {
     "judicial": judicial_reactions,
     "assessment": assessment_reactions,
     "programmes": programmes_reactions,
+    "ledger": ledger_reactions,
 }
 
 
-@pytest.mark.parametrize("service", ["intake", "judicial", "assessment", "programmes"])
+@pytest.mark.parametrize("service", ["intake", "judicial", "assessment", "programmes", "ledger"])
 def test_the_consumer_table_names_every_durable_consumer_a_service_makes(service):
     app = _AnyApplication()
-    made = [*REACTIONS[service](app), access_reactions(app)]
+    # The ledger's one consumer takes every event, access facts included.
+    access = [access_reactions(app)] if service != "ledger" else []
+    made = [*REACTIONS[service](app), *access]
 
-    durables = {f"{service}-{r.consumer}" for r in made}
+    durables = {durable_name(service, r) for r in made}
 
     assert durables == set(CONSUMERS[service])
 

@@ -18,7 +18,7 @@ import uvicorn
 
 from caseline.reconcile import reconcile_all
 from services.intake.service import create_app as intake_app
-from services.ledger.reconcile_api import MAX_EVENT_IDS
+from services.ledger.requests import MAX_EVENT_IDS
 from services.ledger.service import create_app as ledger_app
 from shared.kit.bus import Bus
 from shared.kit.servers import NatsServer, free_port, wait_for_port

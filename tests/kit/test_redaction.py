@@ -8,7 +8,7 @@ import pytest
 
 from services.assessment.queries import ASSESSMENT_VIEW_SOURCES
 from services.assessment.queries import CASE_VIEW_SOURCES as ASSESSMENT_CASE
-from services.intake.application import CASE_VIEW_SOURCES as INTAKE_CASE
+from services.intake.queries import CASE_VIEW_SOURCES as INTAKE_CASE
 from services.judicial.queries import CASE_VIEW_SOURCES as JUDICIAL_CASE
 from services.programmes.queries import CASE_VIEW_SOURCES as PROGRAMMES_CASE
 from services.programmes.queries import REFERRAL_VIEW_SOURCES

@@ -13,11 +13,12 @@ from uuid import UUID, uuid4
 import pytest
 
 from services.intake.application import IntakeApplication
-from services.intake.errors import (
+from services.intake.domain.errors import (
     CustodyEndsBeforeStartError,
     InvalidFieldsError,
     ReleaseWithoutOrderError,
 )
+from services.intake.queries import case_view
 from shared.events.intake import ArrestRecorded, DetaineeAdmitted, DetaineeReleased
 from shared.events.judicial import ReleaseKind, ReleaseOrdered
 from shared.events.personal import ERASED
@@ -50,7 +51,7 @@ def order_release(app: IntakeApplication, case_id: UUID, effective: datetime) ->
 def test_an_arrest_reads_back_whole_and_is_stored_sealed(intake: IntakeApplication) -> None:
     case_id = arrest(intake)
 
-    view, version = intake.case_view(case_id)
+    view, version = case_view(intake, case_id)
 
     assert (view["status"], version) == ("arrested", 1)
     assert view["person"]["full_name"] == "Amadou Test Traoré"
@@ -68,7 +69,7 @@ def test_custody_runs_for_the_initial_hours_of_the_jurisdictions_regime(
 
     intake.start_custody(case_id, {"started_at": started, "legal_basis": "CPP"}, "ordinary", POLICE)
 
-    custody = intake.case_view(case_id)[0]["custody"]
+    custody = case_view(intake, case_id)[0]["custody"]
     assert custody["until"] == (started + timedelta(hours=regime.initial_hours)).isoformat()
     assert (custody["regime"], custody["max_extensions"]) == ("ordinary", regime.max_extensions)
     assert custody["legal_source"] == regime.source
@@ -82,7 +83,7 @@ def test_a_custody_regime_the_jurisdiction_lacks_is_refused(intake: IntakeApplic
             case_id, {"started_at": ARRESTED, "legal_basis": "CPP"}, "martial", POLICE
         )
 
-    assert intake.case_view(case_id)[0]["custody"] is None
+    assert case_view(intake, case_id)[0]["custody"] is None
 
 
 def test_an_admission_before_the_custody_started_is_refused(intake: IntakeApplication) -> None:
@@ -94,7 +95,7 @@ def test_an_admission_before_the_custody_started_is_refused(intake: IntakeApplic
     with pytest.raises(CustodyEndsBeforeStartError):
         intake.admit(case_id, early, POLICE)
 
-    assert intake.case_view(case_id)[0]["status"] == "in_custody"
+    assert case_view(intake, case_id)[0]["status"] == "in_custody"
 
 
 def test_a_release_executes_the_order_judicial_sent(intake: IntakeApplication) -> None:
@@ -108,7 +109,7 @@ def test_a_release_executes_the_order_judicial_sent(intake: IntakeApplication) -
         case_id, release.model_copy(update={"release_order_id": order_id}), POLICE
     )
 
-    view = intake.case_view(case_id)[0]
+    view = case_view(intake, case_id)[0]
     assert (view["status"], view["release_order_id"]) == ("released", str(order_id))
     released = list(intake.events.get(case_id))[-1]
     assert (type(released).__name__, released.meta.event_id) == (
@@ -124,13 +125,13 @@ def test_a_redelivered_order_is_refused_by_its_inbound_record(intake: IntakeAppl
     envelope = envelope_of(order, case_id)
     inbound = ("release-orders", UUID(str(envelope.id)))
     intake.on_release_ordered(envelope, order, inbound)
-    version = intake.case_view(case_id)[1]
+    version = case_view(intake, case_id)[1]
 
     with pytest.raises(IntegrityError):
         intake.on_release_ordered(envelope, order, inbound)
 
     assert intake.has_processed(*inbound)
-    assert intake.case_view(case_id)[1] == version
+    assert case_view(intake, case_id)[1] == version
 
 
 def test_a_voided_release_order_no_longer_allows_a_release(intake: IntakeApplication) -> None:
@@ -148,7 +149,7 @@ def test_a_voided_release_order_no_longer_allows_a_release(intake: IntakeApplica
     release = DetaineeReleased(released_at=ARRESTED + HOUR, release_order_id=order_id)
     with pytest.raises(ReleaseWithoutOrderError):
         intake.release(case_id, release, POLICE)
-    assert intake.case_view(case_id)[0]["release_orders"][0]["withdrawn"] is True
+    assert case_view(intake, case_id)[0]["release_orders"][0]["withdrawn"] is True
 
 
 def test_a_command_on_a_stale_version_or_an_unknown_case_is_refused(
@@ -163,7 +164,7 @@ def test_a_command_on_a_stale_version_or_an_unknown_case_is_refused(
     with pytest.raises(NotFoundError):
         intake.admit(uuid4(), admission, POLICE)
 
-    assert intake.case_view(case_id)[1] == 1
+    assert case_view(intake, case_id)[1] == 1
 
 
 def test_a_destroyed_key_leaves_the_case_readable_its_person_erased(
@@ -173,7 +174,7 @@ def test_a_destroyed_key_leaves_the_case_readable_its_person_erased(
 
     assert intake.keys.erase(str(case_id))
 
-    view = intake.case_view(case_id)[0]
+    view = case_view(intake, case_id)[0]
     assert view["person"]["full_name"] == ERASED
     assert view["arrest"]["location"] == "Sévaré checkpoint, Mopti region"
 

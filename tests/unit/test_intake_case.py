@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from services.intake.domain import Case
-from services.intake.errors import IntakeError
+from services.intake.domain.errors import IntakeError
 from shared.events.intake import (
     ArrestRecorded,
     CustodyExtended,

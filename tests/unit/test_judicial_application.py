@@ -15,7 +15,8 @@ import pytest
 
 from services.judicial.application import JudicialApplication
 from services.judicial.domain import Case
-from services.judicial.errors import FactNotYetLearntError, InvalidFieldsError
+from services.judicial.domain.errors import FactNotYetLearntError, InvalidFieldsError
+from services.judicial.inbound import reactions
 from shared.events import CatalogueEvent
 from shared.events.intake import ArrestRecorded, CustodyStarted
 from shared.events.judicial import VerdictDelivered, VerdictOutcome
@@ -35,7 +36,8 @@ CHARGES = {
 
 def learn(app: JudicialApplication, event: CatalogueEvent, case_id: UUID) -> None:
     envelope = envelope_of(event, case_id)
-    app.on_intake_event(envelope, event, ("intake-record", UUID(str(envelope.id))))
+    (handle,) = [r.handlers[type(event)] for r in reactions(app) if type(event) in r.handlers]
+    handle(envelope, event, ("intake-record", UUID(str(envelope.id))))
 
 
 def opened(app: JudicialApplication) -> UUID:

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from services.judicial.domain import Case
-from services.judicial.errors import JudicialError
-from services.judicial.state import snapshot
+from services.judicial.domain.errors import JudicialError
+from services.judicial.domain.state import snapshot
 from shared.events.judicial import (
     CaseSealed,
     ChargesFiled,

@@ -29,7 +29,7 @@ from services.assessment.domain.errors import (
     UnratedIndicatorsError,
 )
 from services.assessment.domain.instrument import InstrumentVersion
-from services.assessment.domain.records import (
+from services.assessment.domain.state import (
     AssessmentRecord,
     CaseEntry,
     Decision,

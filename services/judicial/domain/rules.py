@@ -9,7 +9,7 @@ from datetime import UTC, timedelta
 from typing import Any
 from uuid import UUID
 
-from services.judicial.errors import (
+from services.judicial.domain.errors import (
     AlreadyReleasedError,
     CaseSealedError,
     ChargesRequiredError,
@@ -31,7 +31,7 @@ from services.judicial.errors import (
     RenewalTooLongError,
     VoidLaterEntriesFirstError,
 )
-from services.judicial.state import CaseState, Entry
+from services.judicial.domain.state import CaseState, Entry
 from shared.events.judicial import (
     PreTrialDetentionOrdered,
     PreTrialDetentionRenewed,

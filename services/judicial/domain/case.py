@@ -14,7 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from services.judicial.errors import (
+from services.judicial.domain.errors import (
     CaseSealedError,
     ChargesAfterVerdictError,
     ChargesRequiredError,
@@ -25,7 +25,7 @@ from services.judicial.errors import (
     SentenceWithoutConvictionError,
     VerdictAlreadyDeliveredError,
 )
-from services.judicial.rules import (
+from services.judicial.domain.rules import (
     check_detention_order,
     check_hearing_open,
     check_release_order,
@@ -33,7 +33,7 @@ from services.judicial.rules import (
     check_voidable,
     worth_noting,
 )
-from services.judicial.state import CaseState, Entry, fold, snapshot
+from services.judicial.domain.state import CaseState, Entry, fold, snapshot
 from shared.events.judicial import (
     CaseSealed,
     ChargesFiled,

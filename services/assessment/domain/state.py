@@ -1,6 +1,7 @@
-"""The parts of a case's assessment record: assessments in progress or done, dues, decisions.
+"""The state of a case's assessment record: assessments in progress or done, dues, decisions.
 
-Plain mutable values owned by the `Case` aggregate; only its event bodies change them.
+Plain mutable values owned by the `Case` aggregate; only its event bodies change them (the state
+is kept as the events apply, not folded again from the entries as intake and judicial do).
 """
 
 from __future__ import annotations

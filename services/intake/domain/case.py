@@ -1,7 +1,7 @@
 """The intake record of one person: arrest, custody, evidence, transfers, admission, release.
 
 `Case` is the aggregate; its id is the `case_id` every other service refers to. Commands check the
-rules against the state folded from the live entries (`record.fold`), then record.
+rules against the state folded from the live entries (`state.fold`), then record.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from services.intake.errors import (
+from services.intake.domain.errors import (
     AdmissionAfterReleaseError,
     AlreadyAdmittedError,
     AlreadyErasedError,
@@ -37,7 +37,6 @@ from services.intake.errors import (
     ExtensionNotLaterError,
     ExtensionTooLongError,
     HandOverWithoutRecipientError,
-    IntakeError,
     NoCustodyError,
     PersonReleasedError,
     ReleaseBeforeOrderEffectiveError,
@@ -47,7 +46,7 @@ from services.intake.errors import (
     TransferToSameFacilityError,
     VoidLaterEntriesFirstError,
 )
-from services.intake.record import (
+from services.intake.domain.state import (
     CaseState,
     Entry,
     ErasureOrder,
@@ -70,7 +69,7 @@ from shared.events.voiding import IntakeEntryVoided
 from shared.kit.domain import Meta, VoidableEntries
 from shared.kit.errors import NotFoundError
 
-__all__ = ["AdmissionAfterReleaseError", "Case", "IntakeError"]
+__all__ = ["Case"]
 
 
 class Case(Aggregate, VoidableEntries[Entry]):
