@@ -66,7 +66,8 @@ class AgencyConsumer:
         fetch_timeout: float = 5.0,
         connect_options: Mapping[str, Any] | None = None,
     ) -> None:
-        """`batch` above 1 helps only with a consumer whose `max_ack_pending` is above 1 (the
+        """`seen` defaults to `SqliteSeen("caseline-seen-<agency>.db")` in the working directory.
+        `batch` above 1 helps only with a consumer whose `max_ack_pending` is above 1 (the
         ledger makes them with 1: one message in flight keeps each case in order)."""
         self.servers = [servers] if isinstance(servers, str) else list(servers)
         self.agency = agency
