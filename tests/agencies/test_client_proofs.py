@@ -6,6 +6,7 @@ sign is refused, and an entry past the latest checkpoint is not proven yet."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -60,7 +61,8 @@ def _rows(settings: Settings) -> dict[int, tuple[bytes, bytes]]:
     return {int(s): (bytes(c), bytes(h)) for s, c, h in rows}
 
 
-def _serve(settings: Settings) -> Iterator[Ledger]:
+@contextlib.contextmanager
+def _served(settings: Settings) -> Iterator[Ledger]:
     public = ledger_key(settings).public_body()["public_key"]
     with serving(ledger_app(settings)) as url:
         yield Ledger(settings, url, str(public), _rows(settings))
@@ -77,7 +79,8 @@ def _quiet(servers: Servers, **overrides: Any) -> Settings:
 def ledger(servers: Servers) -> Iterator[Ledger]:
     settings = _quiet(servers)
     _filled(settings)
-    yield from _serve(settings)
+    with _served(settings) as served:
+        yield served
 
 
 async def test_every_signed_entry_is_proven_with_its_leaf_and_the_checkpoints_root(ledger):
@@ -159,7 +162,7 @@ def test_an_entry_changed_after_it_was_signed_is_refused(servers: Servers):
         ).fetchall()
     assert changed == [(1,)]
 
-    for ledger in _serve(settings):
+    with _served(settings) as ledger:
         with pytest.raises(ProofError, match="audit path does not lead"):
             _run(_verify(ledger, 2))
         assert _run(_verify(ledger, 3)).ledger_seq == 3
@@ -170,7 +173,7 @@ def test_pinned_witnesses_must_have_cosigned_the_checkpoint(servers: Servers):
     settings = _quiet(servers, ledger_witness_keys=f"court={_public(witness)}")
     _filled(settings)
 
-    for ledger in _serve(settings):
+    with _served(settings) as ledger:
         with pytest.raises(NotYetProvenError, match="not cosigned yet by court"):
             _run(_verify(ledger, 4, witnesses={"court": _public(witness)}))
         _cosign(ledger, witness)
