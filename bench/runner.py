@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import components, phases, raw
+from bench import components, deliveries, phases, raw
 from bench.cpu import MACHINE, CpuMeter
 from bench.environment import Environment, LedgerFeed
 from bench.load import Driver
@@ -139,6 +139,7 @@ async def _raw_limits(env: Environment, plan: Plan, report: Report) -> dict[str,
                limits["pipeline"], "commands/s"),
     ])  # fmt: skip
     await _kit_parts(env, plan, report)
+    await _agency_deliveries(env, plan, report)
     return limits
 
 
@@ -156,6 +157,33 @@ async def _kit_parts(env: Environment, plan: Plan, report: Report) -> None:
           for name, rate in published.items()),
         *(figure(f"durable pull consumer, 1024 a batch, each acked: {name}", rate)
           for name, rate in consumed.items()),
+    ])  # fmt: skip
+
+
+async def _agency_deliveries(env: Environment, plan: Plan, report: Report) -> None:
+    count = int(3_000 * plan.raw_seconds)
+    _say(f"an agency's deliveries: {count:,} messages, raw and through the client kit")
+    rates = await deliveries.agency_rates(env.nats_url, count)
+    raw_rate = rates.raw.per_second
+
+    def figure(what: str, rate: deliveries.Rate) -> Figure:
+        note = f"{rate.per_second / raw_rate:.2f} x raw; {rate.cpu_us:.0f} µs of CPU per message"
+        return Figure(what, rate.per_second, "msgs/s", note)
+
+    window = deliveries.WINDOW
+    report.section(f"An agency's deliveries beside the raw consume ({count:,} messages each)", [
+        Figure(f"raw: a durable pull consumer, {window} a batch, each acked", raw_rate, "msgs/s",
+               f"{rates.raw.cpu_us:.0f} µs of CPU per message"),
+        figure("the agency's consumer as the ledger makes it (max_ack_pending 1), fetch(1) and"
+               " ack by hand", rates.bare_one),
+        figure("the same consumer through the client kit (SQLite seen-store)", rates.kit_one),
+        figure("the same through the client kit, seen ids in memory", rates.kit_memory),
+        figure(f"the client kit on a consumer with max_ack_pending {window}, {window} a batch",
+               rates.kit_window),
+        Figure(f"{rates.agencies} registered agencies at once, each one in flight, through the"
+               " kit: per agency", rates.each, "msgs/s",
+               f"{rates.total:,.0f} msgs/s in all; the one bench process running them all kept"
+               f" {rates.cores:.2f} cores busy"),
     ])  # fmt: skip
 
 

@@ -196,9 +196,24 @@ class LedgerApplication:
         return checkpoint
 
     def inclusion(self, ledger_seq: int, size: int | None) -> dict[str, Any]:
+        """The entry's audit path in the tree of `size` entries, with its leaf hash and chain
+        hash: hashes of its stored bytes, so one who holds only a redacted copy can still check
+        it against a signed checkpoint (docs/agencies.md)."""
         size = size if size is not None else self.latest_checkpoint().tree_size
         proof = inclusion_proof(self.store, ledger_seq, size)
-        return {"ledger_seq": ledger_seq, "tree_size": size, "proof": [p.hex() for p in proof]}
+        rows = self.fetch(
+            "SELECT canonical, hash FROM {schema}.entries WHERE ledger_seq = %s", (ledger_seq,)
+        )
+        if not rows:
+            raise NotFoundError(f"no entry {ledger_seq} in the ledger")
+        canonical, chain = rows[0]
+        return {
+            "ledger_seq": ledger_seq,
+            "tree_size": size,
+            "leaf_hash": leaf_hash(bytes(canonical)).hex(),
+            "hash": bytes(chain).hex(),
+            "proof": [p.hex() for p in proof],
+        }
 
     def consistency(self, first: int, second: int) -> dict[str, Any]:
         proof = consistency_proof(self.store, first, second)

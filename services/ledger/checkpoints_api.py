@@ -52,7 +52,8 @@ def inclusion(
     ledger_seq: Position,
     tree_size: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> dict[str, Any]:
-    """The audit path of an entry in the tree of `tree_size` entries (default: the latest)."""
+    """The audit path of an entry in the tree of `tree_size` entries (default: the latest), with
+    the entry's leaf hash and chain hash (`hash`)."""
     return ledger.inclusion(ledger_seq, tree_size)
 
 

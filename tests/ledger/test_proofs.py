@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -70,6 +71,26 @@ def test_every_inclusion_proof_verifies_independently(settings, auditor):
         assert rfc9162.verify_inclusion(seq - 1, 18, leaves[seq - 1], path, root), seq
         assert path == rfc9162.path(seq - 1, leaves)
     assert default == proofs[6]
+
+
+def test_an_inclusion_proof_names_the_entrys_leaf_hash_and_chain_hash(settings, auditor):
+    _two_checkpoints(settings)
+    with owner(settings) as conn:
+        rows = conn.execute(
+            "SELECT canonical, prev_hash, hash FROM ledger.entries ORDER BY ledger_seq"
+        ).fetchall()
+
+    with running(ledger_app(settings)) as ledger:
+        proofs = [
+            ledger.get("/proofs/inclusion", params={"ledger_seq": seq}, headers=auditor).json()
+            for seq in range(1, 19)
+        ]
+
+    for body, (canonical, prev, chain) in zip(proofs, rows, strict=True):
+        leaf = hashlib.sha256(b"\x00" + bytes(canonical)).digest()
+        assert bytes.fromhex(body["leaf_hash"]) == leaf
+        assert bytes.fromhex(body["hash"]) == bytes(chain)
+        assert hashlib.sha256(bytes(prev) + bytes(canonical)).digest() == bytes(chain)
 
 
 def test_a_consistency_proof_verifies_independently(settings, auditor):

@@ -17,10 +17,12 @@ import json
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+from caseline_client.seen import MemorySeen, Seen
 
 __all__ = ["InvalidWebhookError", "MemorySeen", "Seen", "WebhookReceiver", "verify_webhook"]
 
@@ -64,35 +66,6 @@ def verify_webhook(
         if version == "v1" and any(hmac.compare_digest(value.encode(), e) for e in expected):
             return str(message_id)
     raise InvalidWebhookError("no signature matches")
-
-
-class Seen(Protocol):
-    """Remembers handled ids."""
-
-    def seen(self, key: str) -> bool: ...
-
-    def add(self, key: str) -> None: ...
-
-
-class MemorySeen:
-    """Ids remembered in memory, for `ttl` seconds when given."""
-
-    def __init__(self, ttl: float | None = None) -> None:
-        self.ttl = ttl
-        self._ids: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def seen(self, key: str) -> bool:
-        with self._lock:
-            added = self._ids.get(key)
-            return added is not None and (self.ttl is None or time.monotonic() - added < self.ttl)
-
-    def add(self, key: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if self.ttl is not None:
-                self._ids = {k: t for k, t in self._ids.items() if now - t < self.ttl}
-            self._ids[key] = now
 
 
 Handler = Callable[[dict[str, Any]], Any]
