@@ -12,6 +12,7 @@ from services.ledger.api import router
 from services.ledger.application import LedgerApplication
 from services.ledger.audit_api import router as audit_router
 from services.ledger.checkpoints_api import router as checkpoints_router
+from services.ledger.console_api import router as console_router
 from services.ledger.deliveries import Deliveries
 from services.ledger.deliveries_api import router as deliveries_router
 from services.ledger.inbound import LedgerIntake
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             audit_router,
             deliveries_router,
             webhooks_router,
+            console_router,
         ],
         start=start,
         stop=stop,
