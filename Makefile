@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test test-fast lint bench bench-quick bench-names faults schemas clean
+.PHONY: help install browser run test test-fast lint bench bench-quick bench-names faults schemas clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +14,16 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)  ## the virtual environment in .venv with Caseline and its tools
 
+browser:  ## Debian's chromium for the console's browser tests (they skip, saying why, without it)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+		|| apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 \
+		|| sudo -n apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 \
+		|| echo "no chromium could be installed: the console's browser tests will skip"
+
 run: install  ## the stack (embedded PostgreSQL and NATS unless configured) plus a demo case
 	$(BIN)/caseline up --demo
 
-test: install  ## the whole suite against real PostgreSQL and NATS
+test: install browser  ## the whole suite against real PostgreSQL and NATS
 	$(BIN)/python -m pytest
 
 test-fast: install  ## domain and application tests on in-memory persistence, no server: seconds

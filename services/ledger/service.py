@@ -14,6 +14,7 @@ from services.ledger.api import router
 from services.ledger.application import LedgerApplication
 from services.ledger.audit_api import router as audit_router
 from services.ledger.checkpoints_api import router as checkpoints_router
+from services.ledger.console_api import router as console_router
 from services.ledger.deliveries import Deliveries
 from services.ledger.deliveries_api import router as deliveries_router
 from services.ledger.inbound import reactions
@@ -35,6 +36,7 @@ routers = [
     audit_router,
     deliveries_router,
     webhooks_router,
+    console_router,
 ]
 
 

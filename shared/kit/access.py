@@ -30,6 +30,9 @@ _UNGUARDED = frozenset(
     {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 )
 
+_UNGUARDED_UNDER = ("/schemas", "/console", "/docs/")
+"""Paths of files that hold no record: event schemas, the console's pages, the docs' assets."""
+
 SERVICE_READS = {"/audit/head": "audit-head"}
 """Routes a service may also read as itself (`shared.kit.service_auth`), and the call each is."""
 NO_CASES = Scope("service", "linked", "caseline", (), False)
@@ -74,7 +77,7 @@ class ReadGuard:
 
     def __call__(self, request: Request) -> None:
         route = getattr(request.scope.get("route"), "path", "")
-        if request.method != "GET" or route in _UNGUARDED or route.startswith("/schemas"):
+        if request.method != "GET" or route in _UNGUARDED or route.startswith(_UNGUARDED_UNDER):
             refuse_control_characters(request)
             return
         log = self.audit()

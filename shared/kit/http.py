@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from shared.kit.access import ReadGuard
 from shared.kit.audit import open_read_audit
 from shared.kit.audit_routes import audit_router
+from shared.kit.docs import install_docs
 from shared.kit.health import health_router
 from shared.kit.lifecycle import ServiceParts, stop_parts
 from shared.kit.metrics import Metrics
@@ -55,6 +56,7 @@ def create_service_app(
         lifespan=lifespan,
         dependencies=[Depends(ReadGuard(service, lambda: parts.audit, lambda: parts.access))],
         responses=PROBLEM_RESPONSES,
+        docs_url=None,
     )
     app.state.settings = settings
     app.state.parts = parts
@@ -65,4 +67,6 @@ def create_service_app(
     app.include_router(audit_router)
     for router in routers:
         app.include_router(router)
+    # Health, readiness, metrics and the event types' schemas are open to all.
+    install_docs(app, open_paths=("/healthz", "/readyz", "/metrics", "/schemas/{name}"))
     return app

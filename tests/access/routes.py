@@ -125,12 +125,20 @@ deliveries) → the roles that read them for any agency: `tests/access/test_oper
 UNGUARDED = ("/healthz", "/readyz", "/metrics")
 """The open `GET` routes every service has (in its OpenAPI document)."""
 
-UNGUARDED_PAGES = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
+UNGUARDED_PAGES = (
+    "/openapi.json", "/docs", "/docs/oauth2-redirect", "/docs/assets/{name}", "/redoc",
+)  # fmt: skip
 """The framework's own pages: the API's description, no record."""
+
+CONSOLE_PAGES = (
+    "/console", "/console/app.js", "/console/console.css", "/console/bundle-viewer.html",
+    "/console/messages/{lang}.json",
+)  # fmt: skip
+"""The ledger's console: pages, scripts and catalogues, no record (each call they make is guarded)."""
 
 UNGUARDED_ROUTES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(READ_SERVICES, (*UNGUARDED, *UNGUARDED_PAGES)),
-    "ledger": (*UNGUARDED, *UNGUARDED_PAGES, "/schemas/{name}"),
+    "ledger": (*UNGUARDED, *UNGUARDED_PAGES, "/schemas/{name}", *CONSOLE_PAGES),
 }
 """Service → the `GET` routes no read guard checks nor audits: they serve no case (the ledger's
 JSON Schemas of the event types are public)."""
