@@ -16,9 +16,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
+    Strict,
     StrictBool,
-    StrictInt,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 __all__ = [
     "TEXT_PATTERN",
@@ -41,6 +44,15 @@ def _reject_non_text_time(value: Any) -> Any:
     if isinstance(value, (str, datetime)):
         return value
     raise ValueError("a time must be an RFC 3339 string with a timezone offset")
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON has one number type: `3.0` is the integer 3 (RFC 8259 §6, JSON Schema's "integer"),
+    # stored as 3 so that canonical JSON, and so the ledger's hashes, stay the same. `3.5`, text
+    # and booleans stay what they are, and the strict integer below refuses them.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _reject_non_text_date(value: Any) -> Any:
@@ -86,6 +98,9 @@ Instant = Annotated[AwareDatetime, BeforeValidator(_reject_non_text_time)]
 CalendarDate = Annotated[date, BeforeValidator(_reject_non_text_date)]
 """A calendar day (a date of birth, the day a sentence starts); numbers are refused."""
 
+StrictInt = Annotated[int, Strict(), BeforeValidator(_whole_number)]
+"""An integer, written as JSON writes it (`3` or `3.0`); `3.5`, `"3"` and `true` are refused."""
+
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")]
 """A short identifier chosen by people (an indicator id like `R3.1`): letters, digits, `_.-`."""
 
@@ -99,10 +114,43 @@ LongText = Annotated[str, _text(8000), AfterValidator(_refuse_control_characters
 """A longer free text (a rationale, a note): 1 to 8,000 characters."""
 
 
+# pydantic names a bound by its own keyword (`ge`), not JSON Schema's (`minimum`), when the bound
+# lands outside a validated type, as in `StrictInt | None = Field(ge=1)` (pydantic issue 11576);
+# validators and JSON Schema tools ignore unknown keywords, so the bound would go unstated.
+_BOUND_KEYWORDS = {
+    "ge": "minimum",
+    "gt": "exclusiveMinimum",
+    "le": "maximum",
+    "lt": "exclusiveMaximum",
+    "multiple_of": "multipleOf",
+}
+
+
+def _state_bounds(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("type") in ("integer", "number"):
+            for bound, keyword in _BOUND_KEYWORDS.items():
+                if bound in node:
+                    node[keyword] = node.pop(bound)
+        for value in node.values():
+            _state_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            _state_bounds(value)
+
+
 class PayloadModel(BaseModel):
     """A nested part of a payload: frozen, unknown fields refused."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler, /
+    ) -> JsonSchemaValue:
+        schema = super().__get_pydantic_json_schema__(core_schema, handler)
+        _state_bounds(handler.resolve_ref_schema(schema))
+        return schema
 
 
 class CatalogueEvent(PayloadModel):

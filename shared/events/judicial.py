@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Annotated, ClassVar
 from uuid import UUID
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from shared.events.base import (
     CalendarDate,
@@ -194,6 +194,14 @@ class HearingAdjourned(CatalogueEvent):
 
 class VerdictDelivered(CatalogueEvent):
     """The court delivered its verdict."""
+
+    # The JSON Schema states the same rule as the validator, for consumers outside Python.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"outcome": {"const": "convicted"}}},
+            "else": {"properties": {"offences_proven": {"maxItems": 0}}},
+        }
+    )
 
     service: ClassVar[str] = "judicial"
     event_name: ClassVar[str] = "VerdictDelivered"

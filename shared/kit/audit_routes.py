@@ -13,7 +13,7 @@ from shared.kit.audit import AUDIT_READERS, AuditLog
 from shared.kit.auth import current_user
 from shared.kit.errors import ForbiddenError, UnavailableError
 from shared.kit.params import InstantQuery, query_text
-from shared.kit.scope import canonical_id
+from shared.kit.scope import ID_PATTERN, canonical_id
 
 __all__ = ["audit_router"]
 
@@ -37,15 +37,18 @@ def _log(request: Request) -> AuditLog:
 @audit_router.get("/audit")
 def read_audit(
     request: Request,
-    case_id: Annotated[str | None, query_text(100)] = None,
+    case_id: Annotated[
+        str | None, Query(max_length=64, json_schema_extra={"pattern": ID_PATTERN})
+    ] = None,
     actor: Annotated[str | None, query_text(300)] = None,
     since: InstantQuery = None,
     until: InstantQuery = None,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    """Who read this service, which cases, when, and why (auditors only). `case_id` (any
-    spelling) finds the reads whose path named the case and those whose answer carried it."""
+    """Who read this service, which cases, when, and why (auditors only). `case_id` (in any
+    spelling of its pattern) finds the reads whose path named the case and those whose answer
+    carried it."""
     audit = _audit_of(request)
     wanted = canonical_id(case_id) if case_id is not None else None
     entries = audit.entries(wanted, actor, after, limit, since, until)

@@ -7,6 +7,7 @@ each service keeps of who is linked to a case (`shared.kit.access_facts`).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from shared.kit.errors import CaselineError, ForbiddenError, NotFoundError
 from shared.permissions import ARRIVAL_TYPES, CASE_SCOPE, COMMAND_LINKS, SEALED_CASE_READERS
 
 __all__ = [
+    "ID_PATTERN",
     "CaseAccess",
     "InvalidIdError",
     "Scope",
@@ -86,18 +88,22 @@ class InvalidIdError(CaselineError):
         self.name = name
 
 
-_MAX_ID_TEXT = 64
+_HEX_ID = "[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}"
+# `(?!\n)`: in Python's regular expressions, and so for Python generators, `$` also matches
+# before a final line feed.
+ID_PATTERN = rf"^(?:(?:urn:uuid:)?{_HEX_ID}|\{{{_HEX_ID}\}})(?!\n)$"
+"""The spellings of a UUID that `canonical_id` reads, as a JSON Schema `pattern`: hyphenated or
+not, in capitals or not, with `urn:uuid:` before it or in braces."""
+
+_ID = re.compile(ID_PATTERN)
 
 
 def canonical_id(value: str, name: str = "case_id") -> str:
-    """The canonical spelling of a UUID (lowercase, hyphenated), from any spelling Python's
-    `UUID` accepts (capitals, no hyphens, braces, `urn:uuid:`); 422 for anything else."""
-    if not isinstance(value, str) or len(value) > _MAX_ID_TEXT or not value.isprintable():
+    """The canonical spelling of a UUID (lowercase, hyphenated), from any spelling `ID_PATTERN`
+    states (capitals, no hyphens, braces, `urn:uuid:`); 422 for anything else."""
+    if not isinstance(value, str) or not _ID.fullmatch(value):
         raise InvalidIdError(name)
-    try:
-        return str(UUID(value))
-    except ValueError:
-        raise InvalidIdError(name) from None
+    return str(UUID(value))
 
 
 # --- the one decision ------------------------------------------------------------------------

@@ -85,7 +85,7 @@ def test_a_bool_must_be_a_bool(value: object) -> None:
     _refused(ARREST, _with(ARREST, returning_foreign_fighter=value), "returning_foreign_fighter")
 
 
-@pytest.mark.parametrize("value", ["48", 48.0, True])
+@pytest.mark.parametrize("value", ["48", 48.5, True, "48.0"])
 def test_an_int_must_be_an_int(value: object) -> None:
     _refused(CUSTODY, _with(CUSTODY, max_hours=value), "max_hours")
 

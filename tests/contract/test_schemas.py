@@ -56,6 +56,19 @@ def test_schema_states_the_legal_basis_rule_of_referrals() -> None:
         jsonschema.validate(referral, schema, cls=jsonschema.Draft202012Validator)
 
 
+def test_schema_states_that_only_a_conviction_proves_offences() -> None:
+    schema = json_schema(by_type("caseline.judicial.VerdictDelivered.v1"))
+    verdict = copy.deepcopy(SAMPLES["caseline.judicial.VerdictDelivered.v1"])
+    acquittal = {**verdict, "outcome": "acquitted"}
+
+    jsonschema.validate(verdict, schema, cls=jsonschema.Draft202012Validator)
+    jsonschema.validate(
+        {**acquittal, "offences_proven": []}, schema, cls=jsonschema.Draft202012Validator
+    )
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(acquittal, schema, cls=jsonschema.Draft202012Validator)
+
+
 def test_checked_in_schemas_are_fresh() -> None:
     rendered = render_schemas()
     checked_in = {

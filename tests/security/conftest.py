@@ -1,12 +1,11 @@
-"""Fixtures for hostile-input tests: each service served over real HTTP for the whole module."""
+"""Helpers for hostile-input tests: each service served over real HTTP, on a database of its own."""
 
 from __future__ import annotations
 
 import importlib
 import uuid
 from collections.abc import Iterator
-
-import pytest
+from contextlib import contextmanager
 
 from shared.kit.settings import Settings
 from shared.kit.testing import TEST_STREAM_BYTES, Servers, fresh_database
@@ -21,8 +20,8 @@ ROLE_FOR = {
 }
 
 
-@pytest.fixture(scope="module")
-def module_settings(servers: Servers) -> Settings:
+def isolated_settings(servers: Servers) -> Settings:
+    """Settings of a fresh database and a stream of their own."""
     run = uuid.uuid4().hex[:10]
     return Settings(
         environment="test",
@@ -35,7 +34,9 @@ def module_settings(servers: Servers) -> Settings:
     )
 
 
+@contextmanager
 def served(service: str, settings: Settings) -> Iterator[str]:
+    """The service over real HTTP, lifespan included; its base URL."""
     module = importlib.import_module(f"services.{service}.service")
     with serving(module.create_app(settings)) as base_url:
         yield base_url
