@@ -51,4 +51,5 @@ class ReplayRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    from_ledger_seq: int = Field(ge=1, le=2**62)
+    # 2**53 - 1: the largest integer every JSON reader holds exactly.
+    from_ledger_seq: int = Field(ge=1, le=2**53 - 1)

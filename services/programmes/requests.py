@@ -49,7 +49,8 @@ class SessionRequest(RequestModel):
     """One session: who attended it; one `SessionAttended` is recorded per attendee."""
 
     attendees: Annotated[tuple[UUID, ...], Field(min_length=1, max_length=500)] = Field(
-        description="The cases present; one `SessionAttended` each."
+        description="The cases present, each once; one `SessionAttended` each.",
+        json_schema_extra={"uniqueItems": True},
     )
     session_id: UUID | None = Field(default=None, description="Given by the service if absent.")
 

@@ -43,7 +43,9 @@ def install_middleware(app: FastAPI, metrics: Metrics) -> None:
                     413, "Body too large", f"the body exceeds {MAX_BODY_BYTES} bytes", "too-large"
                 )
             ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if ctype not in ("application/json",) and not ctype.endswith("+json"):
+            # No body at all is no media type: the route answers it (401 first, then 422).
+            has_body = length not in (None, "0") or "transfer-encoding" in request.headers
+            if has_body and ctype != "application/json" and not ctype.endswith("+json"):
                 return problem(
                     415, "Unsupported media type", "send the body as application/json", "media-type"
                 )

@@ -29,11 +29,6 @@ UNSTATABLE_RULES = (
     # The jurisdiction's rules name these: deploy/jurisdictions/<code>.yaml.
     "has no custody regime",
     "has no offence class",
-    # JSON Schema can state these two, but the bodies of services/programmes/requests.py do not
-    # yet: `ReferralRequest` should carry `ReferralMade`'s `if`/`then`, and `SessionRequest`'s
-    # `attendees` `uniqueItems`. Remove them from here once they do.
-    "legal_basis is required when consent is 'legal_basis'",
-    "a case is listed twice in attendees",
 )
 """Words of the refusals a schema cannot state, as the services' validators phrase them."""
 
