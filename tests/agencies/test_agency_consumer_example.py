@@ -30,8 +30,7 @@ from services.ledger.signing import ledger_key
 from shared.agencies import load_agencies
 from shared.kit.servers import free_port, wait_for_port
 from shared.kit.settings import Settings
-from shared.kit.testing import Servers, eventually, running, serving, settings_for, token_for
-from tests.conftest import admission_payload, arrest_payload
+from shared.kit.testing import Servers, settings_for
 from tests.deploy.support import (
     ROOT,
     NatsProcess,
@@ -42,6 +41,7 @@ from tests.deploy.support import (
     nats_environment,
     user_url,
 )
+from tests.support import admission_payload, arrest_payload, eventually, running, serving, token_for
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -21,8 +21,10 @@ from services.ledger.application import LedgerApplication
 from services.ledger.service import create_app as ledger_app
 from services.ledger.signing import Statement, cosignature_message, ledger_key
 from shared.kit.settings import Settings
-from shared.kit.testing import Servers, serving, settings_for, token_for
-from tests.ledger.helpers import fill, owner, tampering
+from shared.kit.testing import Servers, settings_for
+from tests.ledger.helpers import fill, tampering
+from tests.support import serving, token_for
+from tests.support.database import owner
 
 PURPOSE = "checking a delivery"
 

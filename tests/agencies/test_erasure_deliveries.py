@@ -24,14 +24,14 @@ from services.intake.service import create_app as intake_app
 from services.judicial.service import create_app as judicial_app
 from services.ledger.service import create_app as ledger_app
 from shared.kit.settings import Settings
-from shared.kit.testing import Servers, eventually, running, serving, settings_for
-from tests.conftest import admission_payload, arrest_payload, auth
+from shared.kit.testing import Servers, settings_for
 from tests.integration.test_erasure import (
     SECRETS,
     _erase,
     _leaks,
     _released_with_erasure_order,
 )
+from tests.support import admission_payload, arrest_payload, auth, eventually, running, serving
 
 pytestmark = pytest.mark.timeout(240)
 
