@@ -21,8 +21,10 @@ def chromium_path() -> str | None:
     return given or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """One browser for the console's tests, closed when they end: Playwright's synchronous driver
+    keeps an event loop running in the main thread, which every later `asyncio.run` would meet."""
     playwright = pytest.importorskip(
         "playwright.sync_api", reason="the Playwright driver is not installed (make install)"
     )
