@@ -18,7 +18,9 @@ from tests.deploy.support import (
     COMPOSE,
     NATS_DIR,
     ROOT,
+    TLS_OVERRIDE,
     example_env,
+    interpolate,
     load_compose,
     service_environment,
     variables_in,
@@ -116,7 +118,7 @@ def test_published_ports_do_not_collide_and_listen_on_loopback_only():
     checked: set[str] = set()
     for name, service in SERVICES_OF.items():
         for mapping in service.get("ports", []):
-            host_ip, host_port, container_port = str(mapping).split(":")
+            host_ip, host_port, container_port = interpolate(str(mapping), ENV).split(":")
             assert host_ip == "127.0.0.1", name
             published.append(int(host_port))
             if name in SERVICES:
@@ -143,13 +145,15 @@ def test_no_secret_is_written_in_the_compose_file():
 
 
 def test_every_variable_the_compose_file_needs_is_in_env_example_and_none_is_unused():
-    raw = COMPOSE.read_text() + (NATS_DIR / "cluster" / "docker-compose.cluster.yml").read_text()
+    overrides = (NATS_DIR / "cluster" / "docker-compose.cluster.yml", TLS_OVERRIDE)
+    raw = COMPOSE.read_text() + "".join(path.read_text() for path in overrides)
     used = variables_in(raw)
     example = example_env(filled=False)
 
     assert used - set(example) == set()
-    # The token issuer's key is the operator's (`caseline token`), never a container's.
-    assert set(example) - used == {"CASELINE_TOKEN_SIGNING_KEY"}
+    # The token issuer's key is the operator's (`caseline token`), never a container's; the
+    # project's name is docker compose's own.
+    assert set(example) - used == {"CASELINE_TOKEN_SIGNING_KEY", "COMPOSE_PROJECT_NAME"}
 
 
 def test_env_example_holds_no_secret_and_env_file_fills_every_one():
