@@ -90,8 +90,10 @@ class Stack:
     """One compose project in a copy of the repository."""
 
     root: Path
-    files: list[str] = field(default_factory=lambda: ["docker-compose.yml"])
+    # Empty: docker compose's own choice (COMPOSE_FILE in .env, else docker-compose.yml).
+    files: list[str] = field(default_factory=list)
     base: int = 0
+    token_key: str | None = None  # signs people's tokens; default: .env's issuer key
 
     @property
     def env(self) -> dict[str, str]:
@@ -139,7 +141,7 @@ class Stack:
         return f"http://127.0.0.1:{self.base + PORT_OFFSETS[service]}"
 
     def settings(self) -> Settings:
-        return Settings(token_signing_key=self.env["CASELINE_TOKEN_SIGNING_KEY"])
+        return Settings(token_signing_key=self.token_key or self.env["CASELINE_TOKEN_SIGNING_KEY"])
 
     def headers(self, role: str, agency: str = "compose-test", **claims: str) -> dict[str, str]:
         token = mint_token(self.settings(), sub=f"compose-{role}", agency=agency, role=role,
