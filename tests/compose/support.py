@@ -94,6 +94,7 @@ class Stack:
     files: list[str] = field(default_factory=list)
     base: int = 0
     token_key: str | None = None  # signs people's tokens; default: .env's issuer key
+    environ: dict[str, str] | None = None  # the compose commands' environment; default: ours
 
     @property
     def env(self) -> dict[str, str]:
@@ -106,7 +107,7 @@ class Stack:
             argv += ["-f", name]
         done = subprocess.run(
             [*argv, *args], cwd=self.root, capture_output=True, text=True, timeout=timeout,
-            input=input, check=False,
+            input=input, check=False, env=self.environ,
         )  # fmt: skip
         if check and done.returncode != 0:
             raise AssertionError(

@@ -96,15 +96,16 @@ def _env(stack: Stack) -> dict[str, str]:
 # --- what each block should have done ------------------------------------------------------------
 
 
-def _after_first_start(root: Path) -> None:
-    fresh = Stack(root)
+def _after_first_start(root: Path, env: dict[str, str]) -> None:
+    fresh = Stack(root, environ=env)
     took = fresh.wait_healthy(("postgres", "nats", *SERVICES))
     check("docs", "First start, as written, in a fresh copy", f"healthy ({took:.0f} s after up)")
 
 
 def _tls(stack: Stack, out: str) -> None:
     ca = stack.root / "deploy/tls/certs/ca.crt"
-    answer = httpx.get("https://localhost:8445/readyz", verify=str(ca))
+    context = ssl.create_default_context(cafile=str(ca))
+    answer = httpx.get("https://localhost:8445/readyz", verify=context)
     with pytest.raises(httpx.HTTPError):
         httpx.get("http://127.0.0.1:8445/readyz", timeout=5).raise_for_status()
     port = int(stack.env["PUBLISHED_PORT_NATS"])
@@ -113,7 +114,6 @@ def _tls(stack: Stack, out: str) -> None:
         sock.sendall(b'CONNECT {"verbose":false}\r\nPING\r\n')
         time.sleep(0.5)
         plain = sock.recv(4096).decode(errors="replace")
-    context = ssl.create_default_context(cafile=str(ca))
     with socket.create_connection(("127.0.0.1", 4443), timeout=5) as raw:
         raw.recv(4096)  # INFO comes first, in clear; then the client starts TLS
         with context.wrap_socket(raw, server_hostname="localhost") as tls:
@@ -247,7 +247,7 @@ def _run_fresh(block: Block, tmp_path: Path) -> None:
     env["COMPOSE_PROJECT_NAME"] = "caselinefresh"  # beside the test's stack, not over it
     try:
         _bash(block.body, root, env)
-        _after_first_start(root)
+        _after_first_start(root, env)
     finally:
         _bash("docker compose down -v --remove-orphans", root, env)
         shutil.rmtree(root, ignore_errors=True)
