@@ -12,18 +12,26 @@ ENV PIP_NO_CACHE_DIR=1 \
 RUN python -m venv /opt/venv
 WORKDIR /app
 # Dependencies first, so that a code change does not reinstall them.
+# A populated deploy/wheelhouse/ (wheels of constraints.txt, see its README) builds offline.
 COPY pyproject.toml constraints.txt README.md ./
+COPY deploy/wheelhouse /wheelhouse
 RUN mkdir -p shared services caseline \
     && touch shared/__init__.py services/__init__.py caseline/__init__.py \
-    && /opt/venv/bin/pip install -c constraints.txt '.[otlp]' \
+    && if ls /wheelhouse/*.whl > /dev/null 2>&1; then \
+         set -- --no-index --find-links /wheelhouse; fi \
+    && /opt/venv/bin/pip install "$@" -c constraints.txt '.[otlp]' \
     && /opt/venv/bin/pip uninstall -y caseline
 COPY shared ./shared
 COPY services ./services
 COPY caseline ./caseline
 COPY deploy ./deploy
+# `caseline env-file` in the image fills this file (docs/operations.md, "First start").
+COPY .env.example ./
 # Editable, so that the data files beside the code (deploy/jurisdictions, deploy/instruments)
 # are found where the code looks for them: /app/deploy.
-RUN /opt/venv/bin/pip install --no-deps -c constraints.txt -e . \
+RUN if ls /wheelhouse/*.whl > /dev/null 2>&1; then set -- --no-index --find-links /wheelhouse; fi \
+    && /opt/venv/bin/pip install "$@" --no-deps -c constraints.txt -e . \
+    && rm -rf /app/deploy/wheelhouse /app/deploy/images \
     && /opt/venv/bin/python -m compileall -q /app/shared /app/services /app/caseline
 
 # --- runtime: the same slim base, no compilers, no pip cache, not root --------------------------

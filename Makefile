@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install browser run test test-fast lint bench bench-quick bench-names faults schemas clean
+.PHONY: help install browser run test test-fast lint bench bench-quick bench-names faults compose-test schemas clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ bench-names: install  ## the persons' blind index: recall, false candidates, spe
 
 faults: install  ## the fault suite: crashes and outages under load, nothing lost or duplicated
 	$(BIN)/python -m pytest -m faults --run-faults
+
+compose-test: install  ## the compose stack in containers: built, started, attacked, restored, upgraded (root; ~25 min)
+	PIP=$(BIN)/pip sh tests/compose/prepare.sh
+	CASELINE_COMPOSE_TEST=1 $(BIN)/python -m pytest tests/compose -v $(PYTEST_ARGS)
 
 schemas: install  ## regenerate JSON Schemas and deploy/asyncapi.yaml from the catalogue
 	$(BIN)/caseline asyncapi

@@ -114,7 +114,12 @@ def _say_read_audits(broken: str | None, checks: list[Any], say: Say) -> bool:
 
 
 def export(settings: Settings, args: argparse.Namespace, say: Say = print) -> int:
-    """Write a case's evidence bundle to a file."""
+    """Write a case's evidence bundle to a file, or (`-o -`) to standard output.
+
+    With `-o -` the bundle's bytes alone go to standard output and the report to standard error,
+    so that `docker compose run -T … export CASE -o - > case.bundle.json` takes the bundle out of
+    a container whose file system is read-only.
+    """
     from caseline.bundle import verify_bundle
     from services.ledger.application import LedgerApplication
 
@@ -123,13 +128,30 @@ def export(settings: Settings, args: argparse.Namespace, say: Say = print) -> in
         data = ledger.export(args.case)
     finally:
         ledger.close()
-    path = Path(args.output or f"case-{args.case}.bundle.json")
-    path.write_bytes(data)
     report = verify_bundle(data)
-    say(f"wrote {path} ({len(data):,} bytes)")
+    if args.output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        say = _to_stderr
+        say(f"wrote the bundle to standard output ({len(data):,} bytes)")
+    else:
+        path = Path(args.output or f"case-{args.case}.bundle.json")
+        try:
+            path.write_bytes(data)
+        except OSError as exc:
+            sys.stderr.write(
+                f"cannot write {path}: {exc.strerror}; give a writable path (a mounted volume)"
+                " with -o, or -o - for standard output\n"
+            )
+            return 1
+        say(f"wrote {path} ({len(data):,} bytes)")
     for line in report.lines():
         say(line)
     return 0 if report.ok else 1
+
+
+def _to_stderr(line: str) -> None:
+    sys.stderr.write(f"{line}\n")
 
 
 def verify_bundle_file(args: argparse.Namespace, say: Say = print) -> int:
@@ -322,7 +344,9 @@ def add_parsers(sub: Any) -> None:
 
     export = sub.add_parser("export", help="write a case's evidence bundle to one file")
     export.add_argument("case")
-    export.add_argument("-o", "--output", help="the file (default: case-<id>.bundle.json)")
+    export.add_argument(
+        "-o", "--output", help="the file, or - for standard output (default: case-<id>.bundle.json)"
+    )
     export.set_defaults(func=_cmd)
 
     bundle = sub.add_parser("verify-bundle", help="verify an evidence bundle offline (no server)")

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import base64
 import secrets
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-__all__ = ["KEEP_EMPTY", "fill", "parse"]
+__all__ = ["KEEP_EMPTY", "example_path", "fill", "parse"]
+
+# The checkout's (or, in the image, /app's) `.env.example`: beside the `caseline` package.
+SHIPPED_EXAMPLE = Path(__file__).resolve().parents[1] / ".env.example"
 
 SERVICE_KEYS = {
     f"CASELINE_{service.upper()}_SIGNING_KEY": service
@@ -31,6 +35,12 @@ BASE64_KEYS = frozenset(
 PUBLIC_KEYS = "CASELINE_SERVICE_PUBLIC_KEYS"
 DERIVED = frozenset({PUBLIC_KEYS, TOKEN_PUBLIC_KEY})
 KEEP_EMPTY = frozenset({"OTEL_EXPORTER_OTLP_ENDPOINT", "CASELINE_LEDGER_RETIRED_KEYS"})
+
+
+def example_path() -> Path:
+    """`.env.example` of the current directory, else the one shipped beside the code."""
+    here = Path(".env.example")
+    return here if here.is_file() else SHIPPED_EXAMPLE
 
 
 def parse(text: str) -> dict[str, str]:

@@ -58,9 +58,15 @@ def _nats_stream(args: argparse.Namespace) -> int:
 
 
 def _env_file(args: argparse.Namespace) -> int:
-    from caseline.envfile import fill
+    from caseline.envfile import example_path, fill
 
-    sys.stdout.write(fill(Path(args.source).read_text()))
+    source = Path(args.source) if args.source else example_path()
+    try:
+        text = source.read_text()
+    except OSError as exc:
+        sys.stderr.write(f"cannot read {source}: {exc.strerror}\n")
+        return 1
+    sys.stdout.write(fill(text))
     return 0
 
 
@@ -81,5 +87,8 @@ def add_parsers(sub: Any) -> None:
     stream.set_defaults(func=_nats_stream)
 
     env = sub.add_parser("env-file", help="print .env.example with fresh random secrets filled in")
-    env.add_argument("--source", default=".env.example")
+    env.add_argument(
+        "--source",
+        help="the example file (default: ./.env.example, else the one shipped with Caseline)",
+    )
     env.set_defaults(func=_env_file)

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 NATS_DIR = ROOT / "deploy" / "nats"
+TLS_OVERRIDE = ROOT / "deploy" / "tls" / "docker-compose.tls.yml"
 
 _VARIABLE = re.compile(
     r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}"
@@ -99,7 +100,9 @@ def nats_conf_copy(directory: Path, store_dir: Path, *, cluster: bool = False) -
     conf = target / ("cluster/node.conf" if cluster else "nats.conf")
     text = conf.read_text()
     assert "store_dir: /data/jetstream" in text
-    conf.write_text(text.replace("store_dir: /data/jetstream", f'store_dir: "{store_dir}"'))
+    text = text.replace("store_dir: /data/jetstream", f'store_dir: "{store_dir}"')
+    # `nats-monitor` names the server on the compose network only; here, loopback (`-m` port).
+    conf.write_text(text.replace("http: nats-monitor:8222", "http: 127.0.0.1:8222"))
     return conf
 
 

@@ -18,7 +18,9 @@ from tests.deploy.support import (
     COMPOSE,
     NATS_DIR,
     ROOT,
+    TLS_OVERRIDE,
     example_env,
+    interpolate,
     load_compose,
     service_environment,
     variables_in,
@@ -116,7 +118,7 @@ def test_published_ports_do_not_collide_and_listen_on_loopback_only():
     checked: set[str] = set()
     for name, service in SERVICES_OF.items():
         for mapping in service.get("ports", []):
-            host_ip, host_port, container_port = str(mapping).split(":")
+            host_ip, host_port, container_port = interpolate(str(mapping), ENV).split(":")
             assert host_ip == "127.0.0.1", name
             published.append(int(host_port))
             if name in SERVICES:
@@ -143,13 +145,15 @@ def test_no_secret_is_written_in_the_compose_file():
 
 
 def test_every_variable_the_compose_file_needs_is_in_env_example_and_none_is_unused():
-    raw = COMPOSE.read_text() + (NATS_DIR / "cluster" / "docker-compose.cluster.yml").read_text()
+    overrides = (NATS_DIR / "cluster" / "docker-compose.cluster.yml", TLS_OVERRIDE)
+    raw = COMPOSE.read_text() + "".join(path.read_text() for path in overrides)
     used = variables_in(raw)
     example = example_env(filled=False)
 
     assert used - set(example) == set()
-    # The token issuer's key is the operator's (`caseline token`), never a container's.
-    assert set(example) - used == {"CASELINE_TOKEN_SIGNING_KEY"}
+    # The token issuer's key is the operator's (`caseline token`), never a container's; the
+    # project's name is docker compose's own.
+    assert set(example) - used == {"CASELINE_TOKEN_SIGNING_KEY", "COMPOSE_PROJECT_NAME"}
 
 
 def test_env_example_holds_no_secret_and_env_file_fills_every_one():
@@ -257,3 +261,32 @@ def test_the_dashboard_shows_each_agencys_lag_parked_and_last_delivery():
     for metric in ("lag_messages", "parked_messages", "last_timestamp_seconds"):
         (expr,) = [e for e in exprs if f"caseline_delivery_{metric}" in e]
         assert "by (agency)" in expr
+
+
+def test_every_command_block_of_operations_md_says_whether_make_compose_test_runs_it():
+    text = (ROOT / "docs" / "operations.md").read_text()
+    marked = re.findall(r"<!-- compose-test: (run-fresh|run|skip)[^>]*-->\n```sh\n", text)
+
+    assert marked
+    assert len(marked) == text.count("```sh\n")
+
+
+def test_the_tls_override_mounts_what_nginx_and_nats_read():
+    tls = load_compose(TLS_OVERRIDE)["services"]
+    conf = (NATS_DIR / "tls.conf").read_text()
+    nginx = (ROOT / "deploy" / "tls" / "nginx.conf").read_text()
+    nats_dir, proxy_dir = (
+        next(interpolate(v, ENV).split(":")[1] for v in tls[s]["volumes"] if "TLS_CERT_DIR" in v)
+        for s in ("nats", "proxy")
+    )
+
+    assert tls["nats"]["command"] == ["-c", "/etc/nats/tls.conf"]
+    assert "include ./nats.conf" in conf
+    assert re.findall(r"(?:cert|key)_file: (\S+)", conf) == [
+        f"{nats_dir}/server.crt", f"{nats_dir}/server.key"]  # fmt: skip
+    assert not nats_dir.startswith("/etc/nats/")  # not inside the read-only mount of deploy/nats
+    assert f"ssl_certificate {proxy_dir}/server.crt;" in nginx
+    for name in SERVICES:
+        assert tls[name]["environment"]["SSL_CERT_FILE"] == "/etc/caseline/tls/ca.crt"
+    ports = {int(p) for p in re.findall(r"listen (\d+) ssl", nginx)}
+    assert ports == {8440 + DEFAULT_PORTS[n] - 8000 for n in SERVICES}
