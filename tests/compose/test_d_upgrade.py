@@ -6,6 +6,7 @@ answers, the cases recorded before are all in the ledger and new commands flow."
 
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 import subprocess
@@ -13,6 +14,9 @@ import time
 from pathlib import Path
 
 import httpx
+import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.compose.conftest import make_env
 from tests.compose.support import (
@@ -35,7 +39,7 @@ VIEWS = {
     "judicial": ["/cases", "/deadlines"],
     "assessment": ["/cases", "/reviews", "/placements/conflicts", "/instruments"],
     "programmes": ["/cases", "/programmes", "/follow-ups"],
-    "ledger": ["/events", "/stats", "/checkpoints/latest"],
+    "ledger": ["/events", "/checkpoints/latest", "/checkpoints/key", "/audit"],
 }
 
 
@@ -51,6 +55,23 @@ def _build_previous(where: Path) -> None:
         shutil.copy2(wheel, where / "deploy" / "wheelhouse" / wheel.name)
     subprocess.run(["docker", "build", "-q", "-t", "caseline:previous", "."], cwd=where,
                    capture_output=True, check=True)  # fmt: skip
+
+
+def _previous_settings(stack: Stack) -> list[str]:
+    """The previous release verifies people's tokens with a PEM key only (a base64 raw key is
+    this release's): the same issuer's key as PEM, in an override file, as a block scalar."""
+    raw = base64.b64decode(stack.env["CASELINE_TOKEN_SIGNING_KEY"])
+    pem = (
+        Ed25519PrivateKey.from_private_bytes(raw)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    override = {
+        "services": {s: {"environment": {"CASELINE_JWT_PUBLIC_KEY": pem}} for s in SERVICES}
+    }
+    (stack.root / "previous.yml").write_text(yaml.safe_dump(override))
+    return ["docker-compose.yml", "previous.yml"]
 
 
 def _views_answer(stack: Stack, case: str) -> dict[str, int]:
@@ -78,6 +99,7 @@ def test_an_upgrade_from_the_previous_image_keeps_every_chain_and_view(
     text = env_file.read_text()
     text = re.sub(r"^CASELINE_VERSION=.*$", "CASELINE_VERSION=previous", text, flags=re.M)
     env_file.write_text(text + "COMPOSE_PROJECT_NAME=caselineupgrade\n")
+    old.files = _previous_settings(old)
     try:
         old.compose("up", "-d")
         old.wait_healthy(("postgres", "nats", *SERVICES))
@@ -89,6 +111,7 @@ def test_an_upgrade_from_the_previous_image_keeps_every_chain_and_view(
 
         env_file.write_text(env_file.read_text().replace("CASELINE_VERSION=previous",
                                                          "CASELINE_VERSION=latest"))  # fmt: skip
+        old.files = []  # this release's settings: the compose file alone, as the docs run it
         (upgrade,) = [b for b in BLOCKS if "migrate --status" in b.body]
         started = time.monotonic()
         out = _bash(upgrade.body, old.root, _env(old))
@@ -111,7 +134,7 @@ def test_an_upgrade_from_the_previous_image_keeps_every_chain_and_view(
     assert set(images.values()) == {"caseline:latest"}
     assert "pending" not in status.lower(), status
     assert "adopted" in status.lower() or "0001" in status, status
-    assert set(codes.values()) == {200}, codes
+    assert {k: v for k, v in codes.items() if v != 200} == {}
     assert "OK: every chain" in out
     FIGURES["rolling upgrade, previous image to this one (s)"] = round(took, 1)
     check("upgrade", f"previous image ({PREVIOUS}) to this one, {len(recorded)} commands before",

@@ -102,7 +102,9 @@ def nats_conf_copy(directory: Path, store_dir: Path, *, cluster: bool = False) -
     assert "store_dir: /data/jetstream" in text
     text = text.replace("store_dir: /data/jetstream", f'store_dir: "{store_dir}"')
     # `nats-monitor` names the server on the compose network only; here, loopback (`-m` port).
-    conf.write_text(text.replace("http: nats-monitor:8222", "http: 127.0.0.1:8222"))
+    for listen in ("http: nats-monitor:8222", "http: $NATS_MONITOR_LISTEN"):
+        text = text.replace(listen, "http: 127.0.0.1:8222")
+    conf.write_text(text)
     return conf
 
 
