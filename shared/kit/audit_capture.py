@@ -25,7 +25,7 @@ from fastapi.responses import Response
 
 from shared.events import EVENT_TYPES
 from shared.kit.audit import PURPOSE_HEADER, AuditLog, bounded_text
-from shared.kit.auth import User
+from shared.kit.auth import User, bearer_token
 from shared.kit.errors import CaselineError
 from shared.kit.problems import problem
 from shared.kit.scope import canonical_id
@@ -132,9 +132,8 @@ _MAX_TOKEN = 8192
 def claimed_user(request: Request) -> User:
     """Who a refused request said it was: the claims of its bearer token, read without checking
     anything and each marked `unverified:`; `anonymous` without a bearer token."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(request)
+    if token is None:
         return ANONYMOUS
     claims = _unverified_claims(token)
     sub, agency, role = (_claim(claims, name) for name in ("sub", "agency", "role"))

@@ -24,6 +24,7 @@ __all__ = [
     "AuthenticationError",
     "CurrentUser",
     "User",
+    "bearer_token",
     "current_user",
     "decode_token",
     "mint_token",
@@ -146,13 +147,19 @@ def _lives_within(claims: dict[str, Any], minutes: float) -> bool:
     return lifetime <= minutes * 60
 
 
+def bearer_token(request: Request) -> str | None:
+    """The request's bearer token (`Authorization: Bearer …`), or None when it has none."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def current_user(request: Request) -> User:
     """FastAPI dependency: the caller of this request, or 401."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(request)
+    if token is None:
         raise AuthenticationError()
-    user = decode_token(token.strip(), request.app.state.settings)
+    user = decode_token(token, request.app.state.settings)
     request.state.user = user
     return user
 

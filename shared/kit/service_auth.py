@@ -21,7 +21,7 @@ from typing import Any
 import jwt
 from fastapi import Request
 
-from shared.kit.auth import AuthenticationError, User
+from shared.kit.auth import AuthenticationError, User, bearer_token
 from shared.kit.errors import ForbiddenError
 from shared.kit.origins import origin_keys, service_key
 from shared.kit.settings import Settings
@@ -72,11 +72,8 @@ def mint_service_token(
 
 
 def _bearer(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > _MAX_TOKEN:
-        return None
-    return token
+    token = bearer_token(request)
+    return token if token is not None and len(token) <= _MAX_TOKEN else None
 
 
 def service_caller(request: Request, call: str) -> str | None:
