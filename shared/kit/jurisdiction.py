@@ -7,11 +7,13 @@ and checks them. A malformed file stops start-up with a `JurisdictionError` nami
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.kit.settings import Settings
 
@@ -113,9 +115,32 @@ class Jurisdiction(_Rules):
         description="True while figures still need checking against the law in force."
     )
     notes: Annotated[str, Field(max_length=4000)] | None = None
+    time_zone: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+        description="The IANA zone of the courts and prisons: local dates (day counts, exports)."
+    )
     custody: CustodyRules
     pre_trial: PreTrialRules
     appeal: AppealRules
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone") from None
+        return value
+
+    @property
+    def zone(self) -> tzinfo:
+        """The jurisdiction's time zone, for every rule that counts in local days."""
+        return ZoneInfo(self.time_zone)
+
+    def local_date(self, instant: datetime) -> date:
+        """The calendar date of an aware instant in the jurisdiction (not in UTC)."""
+        if instant.tzinfo is None:
+            raise ValueError("a naive datetime has no local date")
+        return instant.astimezone(self.zone).date()
 
 
 def default_directory() -> Path:

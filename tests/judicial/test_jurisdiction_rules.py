@@ -105,3 +105,26 @@ def test_a_malformed_rules_file_stops_start_up_naming_the_key(
         running(create_app(settings)),
     ):
         pass
+
+
+def test_each_jurisdiction_names_its_time_zone_and_dates_are_local_there():
+    from datetime import UTC, date, datetime
+
+    bamako = load_jurisdiction(Settings(jurisdiction="mali"))
+    niamey = load_jurisdiction(Settings(jurisdiction="niger"))
+    late_evening_utc = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+
+    assert (bamako.time_zone, niamey.time_zone) == ("Africa/Bamako", "Africa/Niamey")
+    # Bamako keeps UTC all year; Niamey is an hour ahead: 23:30 UTC is already the next day there.
+    assert bamako.local_date(late_evening_utc) == date(2026, 3, 1)
+    assert niamey.local_date(late_evening_utc) == date(2026, 3, 2)
+    with pytest.raises(ValueError, match="naive"):
+        niamey.local_date(datetime(2026, 3, 1, 23, 30))  # noqa: DTZ001 (naive on purpose)
+
+
+def test_an_unknown_time_zone_is_named(tmp_path):
+    text = MALI.read_text(encoding="utf-8").replace("Africa/Bamako", "Africa/Timbuktu_Old")
+    settings = rules_in(tmp_path, text)
+
+    with pytest.raises(JurisdictionError, match=r"time_zone: .*not an IANA time zone"):
+        load_jurisdiction(settings)
