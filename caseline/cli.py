@@ -169,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_timeline(sub)
 
+    from caseline.stats import add_parser as add_stats
+
+    add_stats(sub)
+
     from caseline.operations import add_parsers as add_operations
 
     add_operations(sub)

@@ -246,7 +246,12 @@ SERVICE_READERS: dict[str, frozenset[str]] = {
 SEALED_CASE_READERS = _roles("auditor", "judge")
 """A sealed case (SPEC §8) is visible only to these roles; to others it does not exist."""
 
-__all__ += ["SEALED_CASE_READERS", "SERVICE_READERS"]
+STATS_READERS = _roles("auditor", "admin")
+"""The roles that read the ledger's aggregate statistics (`GET /stats`, `caseline stats`): the
+auditor role is the monitoring and evaluation officer's and the researcher's; counts only, small
+ones suppressed, no case named (docs/statistics.md)."""
+
+__all__ += ["SEALED_CASE_READERS", "SERVICE_READERS", "STATS_READERS"]
 
 
 # --- what services may ask of each other (no human role: `shared.kit.service_auth`) ------------

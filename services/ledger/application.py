@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -27,12 +28,14 @@ from services.ledger.handovers import (
 from services.ledger.proofs import consistency_proof, inclusion_proof
 from services.ledger.schema import SCHEMA
 from services.ledger.signing import LedgerKey, LedgerKeys, ledger_key, retired_keys, witness_keys
+from services.ledger.statistics import READ_TYPES, Fact, Period, StatsQuery, compute
 from services.ledger.store import LedgerStore, read_nodes
 from services.ledger.stored import StoredEntry
 from services.ledger.tree import TreeBuilder, leaf_hash
 from services.ledger.verification import LedgerReport, Verification, verify_case, verify_ledger
 from shared.kit.clock import Clock
 from shared.kit.errors import NotFoundError
+from shared.kit.jurisdiction import Jurisdiction, load_jurisdiction
 from shared.kit.keystore import CaseKeyCipher, PostgresKeyStore
 from shared.kit.origins import origin_keys
 from shared.kit.recorder import Op
@@ -87,6 +90,7 @@ class LedgerApplication:
         self.store.listeners.append(self.checkpointer.wake)
         self._keys: PostgresKeyStore | None = None
         self._cipher: CaseKeyCipher | None = None
+        self._rules: Jurisdiction | None = None
         self.access = CaseAccess(self.fetch)
 
     def fetch(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -146,6 +150,32 @@ class LedgerApplication:
                 )
             }
         return [i for i in asked if i not in present]
+
+    # --- statistics for monitoring and evaluation ---------------------------------------------
+
+    @property
+    def rules(self) -> Jurisdiction:
+        """The jurisdiction's rules (its time zone cuts the statistics' periods)."""
+        if self._rules is None:
+            self._rules = load_jurisdiction(self.settings)
+        return self._rules
+
+    def local_today(self) -> date:
+        return self.rules.local_date(self.checkpointer.clock.now())
+
+    def statistics(self, period: Period, start: date, end: date) -> dict[str, Any]:
+        """Counts and durations by facility and period, small ones suppressed (`statistics`);
+        read from every entry of the types they need, voids included."""
+        query = StatsQuery(
+            period, start, end, self.checkpointer.clock.now(), self.settings.stats_min_cell
+        )
+        rows = self.fetch(
+            "SELECT case_id, type, event_id::text, event_time,"
+            " convert_from(canonical, 'UTF8')::jsonb #> '{event,data}'"
+            " FROM {schema}.entries WHERE type = ANY(%s) ORDER BY ledger_seq",
+            (list(READ_TYPES),),
+        )
+        return compute((Fact(*row) for row in rows), query, self.rules)
 
     # --- verification and evidence --------------------------------------------------------
 

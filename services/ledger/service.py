@@ -19,6 +19,7 @@ from services.ledger.deliveries import Deliveries
 from services.ledger.deliveries_api import router as deliveries_router
 from services.ledger.inbound import reactions
 from services.ledger.reconcile_api import router as reconcile_router
+from services.ledger.stats_api import router as stats_router
 from services.ledger.webhooks import Webhooks
 from services.ledger.webhooks_api import router as webhooks_router
 from shared.agencies import load_agencies
@@ -37,6 +38,7 @@ routers = [
     deliveries_router,
     webhooks_router,
     console_router,
+    stats_router,
 ]
 
 

@@ -177,6 +177,12 @@ class Settings(BaseSettings):
         le=86_400,
         description="the ledger: how often it anchors every service's read-audit head; 0: never",
     )
+    stats_min_cell: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="the ledger's statistics: counts under this are suppressed (disclosure control)",
+    )
     agencies_file: str | None = Field(
         default=None,
         description="the ledger: the agency registry it delivers to over NATS"

@@ -4,7 +4,7 @@ the catalogue event it records (SPEC §7), and each read route. A route missing 
 
 from __future__ import annotations
 
-from shared.permissions import SERVICE_READERS, may_see
+from shared.permissions import SERVICE_READERS, STATS_READERS, may_see
 
 SERVICES = ("intake", "judicial", "assessment", "programmes")
 """The event-sourced services, which take commands."""
@@ -117,10 +117,12 @@ OPERATOR_ROUTES: dict[str, dict[str, frozenset[str]]] = {
         "/deliveries/agencies": frozenset({"admin", "auditor"}),
         # An agency's own people may look at their endpoint too (`agency` = theirs).
         "/agencies/{agency}/webhook": frozenset({"admin"}),
+        # Aggregate statistics: no case, no agency; the M&E roles.
+        "/stats": STATS_READERS,
     },
 }
-"""Service → guarded `GET` routes that name no case but an agency (operators' views of the
-deliveries) → the roles that read them for any agency: `tests/access/test_operator_routes.py`."""
+"""Service → guarded `GET` routes that name no case (operators' views of the deliveries, naming an
+agency; the statistics) → the roles that read them: `tests/access/test_operator_routes.py`."""
 
 UNGUARDED = ("/healthz", "/readyz", "/metrics")
 """The open `GET` routes every service has (in its OpenAPI document)."""

@@ -1,0 +1,119 @@
+"""`caseline stats`: the ledger's aggregate statistics (`GET /stats`), printed or saved as a file.
+
+Asks the ledger with the caller's token (auditor or admin; the read is audited). Without `-o` it
+prints the counts by facility and period; with `--format csv|xlsx -o FILE` it saves the export the
+ledger made (French headers unless `--lang en`). Exit status 0 when the ledger answered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from shared.kit.settings import Settings
+
+__all__ = ["add_parser", "describe", "fetch_stats"]
+
+Say = Callable[[str], None]
+DEFAULT_LEDGER = "http://127.0.0.1:8005"
+
+
+class StatsRefusedError(Exception):
+    """The ledger could not be asked, or refused: the message says why."""
+
+
+def fetch_stats(
+    ledger_url: str, token: str, params: dict[str, str], *, purpose: str | None = None
+) -> httpx.Response:
+    """The ledger's answer to `GET /stats` with these parameters (raises when not 200)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    if purpose:
+        headers["Caseline-Purpose"] = purpose
+    try:
+        with httpx.Client(base_url=ledger_url.rstrip("/"), headers=headers, timeout=300) as http:
+            response = http.get("/stats", params=params)
+    except httpx.HTTPError as exc:
+        raise StatsRefusedError(f"the ledger at {ledger_url} did not answer: {exc}") from None
+    if response.status_code != 200:
+        try:
+            detail = response.json().get("detail") or response.reason_phrase
+        except ValueError:
+            detail = response.text[:300]
+        raise StatsRefusedError(f"the ledger refused /stats ({response.status_code}): {detail}")
+    return response
+
+
+def describe(stats: dict[str, Any]) -> list[str]:
+    """The printed lines: what the figures are, then each count by facility and period."""
+    marker = "suppressed"
+    lines = [
+        f"Statistics of {stats['jurisdiction']} by {stats['period']}, {stats['from']} to"
+        f" {stats['to']} (local dates, {stats['time_zone']}); counts under {stats['min_cell']}"
+        f" and their complements are {marker}",
+    ]
+    for indicator in stats["indicators"]:
+        lines.append(f"{indicator['name']}:")
+        for cell in indicator["cells"]:
+            where = f"{cell['facility'] or 'all facilities'} / {cell['period'] or 'all periods'}"
+            if cell["suppressed"]:
+                shown = marker
+            elif indicator["kind"] == "count":
+                shown = str(cell["value"])
+            elif cell["median"] is None:
+                continue
+            else:
+                shown = f"median {cell['median']} days, p90 {cell['p90']} days"
+            lines.append(f"  {where:<60} {shown}")
+    return lines
+
+
+def _command(args: argparse.Namespace) -> int:
+    token = args.token or os.environ.get("CASELINE_TOKEN")
+    if not token:
+        sys.stderr.write("a bearer token is needed: --token or CASELINE_TOKEN\n")
+        return 1
+    if args.format != "json" and not args.output:
+        sys.stderr.write(f"--format {args.format} writes a file: give it with -o FILE\n")
+        return 1
+    try:
+        url = args.ledger or Settings().ledger_url or DEFAULT_LEDGER
+    except ValueError as exc:  # the environment's settings
+        sys.stderr.write(f"{exc}\n")
+        return 1
+    params = {"period": args.period, "format": args.format, "lang": args.lang}
+    params.update({k: v for k, v in (("from", args.start), ("to", args.end)) if v})
+    try:
+        response = fetch_stats(url, token, params, purpose=args.purpose)
+    except StatsRefusedError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 1
+    if args.output:
+        Path(args.output).write_bytes(response.content)
+        print(f"written: {args.output}")
+        return 0
+    for line in describe(response.json()):
+        print(line)
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    """Register `caseline stats` on the CLI's subparsers."""
+    parser = sub.add_parser("stats", help="aggregate statistics for M&E, printed or exported")
+    parser.add_argument("--period", choices=("month", "quarter", "year"), default="month")
+    parser.add_argument("--from", dest="start", help="first local date, YYYY-MM-DD")
+    parser.add_argument("--to", dest="end", help="last local date, YYYY-MM-DD (default today)")
+    parser.add_argument("--format", choices=("json", "csv", "xlsx"), default="json")
+    parser.add_argument("--lang", choices=("fr", "en"), default="fr", help="the export's headers")
+    parser.add_argument("-o", "--output", help="write the answer to this file")
+    parser.add_argument(
+        "--ledger", help=f"the ledger's base URL (CASELINE_LEDGER_URL, else {DEFAULT_LEDGER})"
+    )
+    parser.add_argument("--token", help="your bearer token (or CASELINE_TOKEN)")
+    parser.add_argument("--purpose", help="why you read the statistics (Caseline-Purpose)")
+    parser.set_defaults(func=_command)
