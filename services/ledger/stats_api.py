@@ -3,11 +3,13 @@ as JSON, CSV or XLSX. Read by the roles of `STATS_READERS`; audited as every rea
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from pydantic import BeforeValidator
 
 from services.ledger.api import LedgerApp
 from services.ledger.statistics import Period
@@ -22,6 +24,18 @@ router = APIRouter(tags=["statistics"])
 
 MAX_DAYS = 366 * 10
 """The longest span asked at once (ten years)."""
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date_text(value: Any) -> Any:
+    # pydantic would read `0` as 1 January 1970: a local date is asked as YYYY-MM-DD only.
+    if isinstance(value, str) and not _DATE.fullmatch(value):
+        raise ValueError("a date must be YYYY-MM-DD")
+    return value
+
+
+DateQuery = Annotated[date | None, BeforeValidator(_date_text)]
 
 _MEDIA = {
     "csv": "text/csv; charset=utf-8",
@@ -45,8 +59,8 @@ def stats(
     ledger: LedgerApp,
     user: CurrentUser,
     period: Annotated[Period, Query(description="month, quarter or year")] = "month",
-    start: Annotated[date | None, Query(alias="from", description="first local date")] = None,
-    end: Annotated[date | None, Query(alias="to", description="last local date")] = None,
+    start: Annotated[DateQuery, Query(alias="from", description="first local date")] = None,
+    end: Annotated[DateQuery, Query(alias="to", description="last local date")] = None,
     format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
     lang: Annotated[Lang, Query(description="the export's headers")] = "fr",
 ) -> Response | dict[str, object]:

@@ -321,3 +321,11 @@ def test_the_cli_prints_the_figures_and_saves_the_exports(settings, population, 
     assert f"{BAMAKO} / 2025-03" in out
     assert rows[0][:3] == ("Indicator", "Facility", "Period")
     assert ("Arrests", BAMAKO, "2025-03", 12, None, None) in rows
+
+
+@pytest.mark.parametrize("bad", ["0", "1700000000", "2025-5-1", "2025-05-01T00:00:00Z"])
+def test_a_date_not_written_as_a_local_date_is_refused(settings, bad):
+    with running(ledger_app(settings)) as client:
+        answer = _get(settings, client, to=bad)
+
+    assert answer.status_code == 422

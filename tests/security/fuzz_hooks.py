@@ -26,6 +26,9 @@ UNSTATABLE_RULES = (
     "a scale value is labelled twice",
     "domain ids must be unique",
     "indicator ids must be unique across the instrument",
+    # The statistics' span: one date against the other (`GET /stats`).
+    "must not be after `to`",
+    "days can be asked at once",
     # The jurisdiction's rules name these: deploy/jurisdictions/<code>.yaml.
     "has no custody regime",
     "has no offence class",
