@@ -2,7 +2,8 @@
 and each suppressed cell checked, the CSV and XLSX exports holding the same numbers, and the CLI.
 
 The population (Africa/Bamako, UTC all year), asked by month from February to May 2025:
-- Bamako: 12 arrests in March (cases A1-A12, admitted the next day), and one more arrest, voided;
+- Bamako: 12 arrests in March (cases A1-A12, admitted the next day; A11 later sealed, A12's personal
+  data erased), and one more arrest, voided;
   6 deadline breaches on 20 March (A1-A6), A1-A5 ended by a renewal 2, 4, 6, 8, 10 days later;
   first hearings on 15 May for A7-A12, arrested 1-6 March (75 down to 70 days);
   6 assessments due on 15 April (A1-A6), 5 submitted before, one after;
@@ -61,7 +62,8 @@ class Population:
             "HearingHeld": "judicial", "AssessmentDue": "assessment",
             "AssessmentSubmitted": "assessment", "ParticipantEnrolled": "programmes",
             "ParticipantCompleted": "programmes", "ProgrammesEntryVoided": "programmes",
-            "FollowUpRecorded": "programmes",
+            "FollowUpRecorded": "programmes", "CaseSealed": "judicial",
+            "PersonalDataErased": "intake",
         }[name]  # fmt: skip
         event = name.removeprefix("Intake").removeprefix("Programmes")
         env = Envelope(
@@ -104,6 +106,9 @@ def _population() -> Population:
         world.admit(case_id, BAMAKO, arrested + timedelta(days=1))
         bamako.append(case_id)
     a = bamako  # a[0..5] arrested 7-12 March, a[6..11] arrested 1-6 March
+    # Sealed and erased cases are counted like the others (and named nowhere).
+    world.add(a[10], "CaseSealed", _at("2025-05-20"), reason="[encrypted]", sealed_by="Judge")
+    world.add(a[11], "PersonalDataErased", _at("2025-05-21"), reason="court order")
     voided = world.case()
     mistaken = world.add(voided, "ArrestRecorded", _at("2025-03-15"), arrested_at="2025-03-15")
     world.admit(voided, BAMAKO, _at("2025-03-16"))
@@ -329,3 +334,21 @@ def test_a_date_not_written_as_a_local_date_is_refused(settings, bad):
         answer = _get(settings, client, to=bad)
 
     assert answer.status_code == 422
+
+
+def test_periods_are_cut_at_local_midnight_of_the_jurisdiction(settings_factory):
+    niger = settings_factory(jurisdiction="niger")  # Africa/Niamey, UTC+1
+    world = Population()
+    for n in range(5):
+        case_id = world.arrest(_at("2025-03-31", 23) + timedelta(minutes=n))
+        world.admit(case_id, "Prison civile de Niamey", _at("2025-04-02"))
+    ledger = LedgerApplication(niger)
+    ledger.store.append(world.items)
+    ledger.close()
+
+    with running(ledger_app(niger)) as client:
+        stats = _get(niger, client).json()
+
+    assert stats["time_zone"] == "Africa/Niamey"
+    assert _cell(stats, "arrests", None, "2025-03") == 0
+    assert _cell(stats, "arrests", None, "2025-04") == 5
