@@ -48,25 +48,41 @@ def suppress(table: Sequence[Sequence[int]], columns: int, min_cell: int) -> set
 
 
 def bridges(hidden: set[Cell]) -> set[Cell]:
-    """The suppressed cells that lie on no cycle of the row-column graph (recoverable ones)."""
-    adjacent: dict[tuple[str, int], set[tuple[str, int]]] = {}
+    """The suppressed cells that lie on no cycle of the row-column graph (recoverable ones):
+    the graph's bridges, by Tarjan's low-link depth-first search."""
+    adjacent: dict[tuple[str, int], list[tuple[str, int]]] = {}
     for i, j in hidden:
-        adjacent.setdefault(("r", i), set()).add(("c", j))
-        adjacent.setdefault(("c", j), set()).add(("r", i))
-    found = set()
-    for i, j in hidden:
-        start, goal = ("r", i), ("c", j)
-        seen, todo = {start}, [start]
-        while todo:
-            node = todo.pop()
-            for other in adjacent[node]:
-                if (node, other) in ((start, goal), (goal, start)) or other in seen:
-                    continue
-                seen.add(other)
-                todo.append(other)
-        if goal not in seen:
-            found.add((i, j))
+        adjacent.setdefault(("r", i), []).append(("c", j))
+        adjacent.setdefault(("c", j), []).append(("r", i))
+    order: dict[tuple[str, int], int] = {}
+    low: dict[tuple[str, int], int] = {}
+    found: set[Cell] = set()
+    for root in adjacent:
+        if root in order:
+            continue
+        order[root] = low[root] = len(order)
+        stack = [(root, root, iter(adjacent[root]))]
+        while stack:
+            node, parent, neighbours = stack[-1]
+            step = next(neighbours, None)
+            if step is None:
+                stack.pop()
+                if node != parent:
+                    low[parent] = min(low[parent], low[node])
+                    if low[node] > order[parent]:
+                        found.add(_cell(parent, node))
+            elif step == parent:
+                continue  # the edge just come along (the graph has no parallel edges)
+            elif step in order:
+                low[node] = min(low[node], order[step])
+            else:
+                order[step] = low[step] = len(order)
+                stack.append((step, node, iter(adjacent[step])))
     return found
+
+
+def _cell(a: tuple[str, int], b: tuple[str, int]) -> Cell:
+    return (a[1], b[1]) if a[0] == "r" else (b[1], a[1])
 
 
 def _rectangle(grid: list[list[int]], hidden: set[Cell], cell: Cell) -> set[Cell]:

@@ -146,9 +146,13 @@ def compute(facts: Iterable[Fact], query: StatsQuery, rules: Jurisdiction) -> di
     occurred = _occurrences(list(facts), query, rules)
     periods = period_keys(query.period, query.start, query.end)
 
+    zone, keys = rules.zone, dict[date, str | None]()
+
     def where(instant: datetime) -> str | None:
-        day = rules.local_date(instant)
-        return period_key(query.period, day) if query.start <= day <= query.end else None
+        day = instant.astimezone(zone).date()
+        if day not in keys:
+            keys[day] = period_key(query.period, day) if query.start <= day <= query.end else None
+        return keys[day]
 
     counted = {
         name: [(p, f) for t, f in occurred.counts[name] if (p := where(t)) is not None]
