@@ -6,6 +6,7 @@ The routes, the CLI and the tests all go through this one object; it holds no pe
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -91,6 +92,9 @@ class LedgerApplication:
         self._keys: PostgresKeyStore | None = None
         self._cipher: CaseKeyCipher | None = None
         self._rules: Jurisdiction | None = None
+        self._facts: list[Fact] = []
+        self._facts_seq = 0
+        self._facts_lock = threading.Lock()
         self.access = CaseAccess(self.fetch)
 
     def fetch(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -169,13 +173,23 @@ class LedgerApplication:
         query = StatsQuery(
             period, start, end, self.checkpointer.clock.now(), self.settings.stats_min_cell
         )
-        rows = self.fetch(
-            "SELECT case_id, type, event_id::text, event_time,"
-            " convert_from(canonical, 'UTF8')::jsonb #> '{event,data}'"
-            " FROM {schema}.entries WHERE type = ANY(%s) ORDER BY ledger_seq",
-            (list(READ_TYPES),),
-        )
-        return compute((Fact(*row) for row in rows), query, self.rules)
+        return compute(self._stats_facts(), query, self.rules)
+
+    def _stats_facts(self) -> list[Fact]:
+        """The facts of every entry the statistics read, kept in memory and read on from the
+        last one: entries are appended in `ledger_seq` order and never change."""
+        with self._facts_lock:
+            rows = self.fetch(
+                "SELECT ledger_seq, case_id, type, event_id::text, event_time,"
+                " convert_from(canonical, 'UTF8')::jsonb #> '{event,data}'"
+                " FROM {schema}.entries WHERE ledger_seq > %s AND type = ANY(%s)"
+                " ORDER BY ledger_seq",
+                (self._facts_seq, list(READ_TYPES)),
+            )
+            self._facts += [Fact.of(*row[1:]) for row in rows]
+            if rows:
+                self._facts_seq = int(rows[-1][0])
+            return list(self._facts)
 
     # --- verification and evidence --------------------------------------------------------
 

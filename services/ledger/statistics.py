@@ -23,6 +23,7 @@ from shared.kit.jurisdiction import Jurisdiction
 
 __all__ = [
     "COUNTS",
+    "DATA_KEYS",
     "DURATIONS",
     "NO_FACILITY",
     "PERIODS",
@@ -63,6 +64,8 @@ READ_TYPES = (
     VERDICT, DUE, SUBMITTED, ENROLLED, COMPLETED, FOLLOW_UP, *VOIDS,
 )  # fmt: skip
 """The entry types the statistics read; every other entry is left in the database."""
+DATA_KEYS = ("facility", "to_facility", "due_by", "person_id", "voided_event_id")
+"""The payload fields the statistics use; a fact keeps only these."""
 
 REARREST_WINDOWS = (12, 24, 36)
 COUNTS = (
@@ -86,6 +89,12 @@ class Fact:
     event_id: str
     time: datetime
     data: dict[str, Any]
+
+    @classmethod
+    def of(cls, case_id: str, type_: str, event_id: str, time: datetime, data: Any) -> Fact:
+        """The fact of an entry, its payload trimmed to what the statistics use."""
+        kept = {k: data[k] for k in DATA_KEYS if isinstance(data, dict) and k in data}
+        return cls(case_id, type_, event_id, time, kept)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -352,3 +352,20 @@ def test_periods_are_cut_at_local_midnight_of_the_jurisdiction(settings_factory)
     assert stats["time_zone"] == "Africa/Niamey"
     assert _cell(stats, "arrests", None, "2025-03") == 0
     assert _cell(stats, "arrests", None, "2025-04") == 5
+
+
+def test_entries_appended_after_a_first_answer_are_in_the_next(settings):
+    first, later = Population(), Population()
+    for n in range(5):
+        first.arrest(_at(f"2025-03-{n + 1:02d}"))
+        later.arrest(_at(f"2025-03-{n + 10:02d}"))
+    ledger = LedgerApplication(settings)
+    ledger.store.append(first.items)
+
+    before = ledger.statistics("month", date(2025, 3, 1), date(2025, 3, 31))
+    ledger.store.append(later.items)
+    after = ledger.statistics("month", date(2025, 3, 1), date(2025, 3, 31))
+    ledger.close()
+
+    assert _cell(before, "arrests", None, "2025-03") == 5
+    assert _cell(after, "arrests", None, "2025-03") == 10
