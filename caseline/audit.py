@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from uuid import UUID
 
+from shared.kit.i18n import translate as _
 from shared.kit.settings import Settings
 
 __all__ = ["Progress", "add_parsers", "run"]
@@ -327,71 +328,85 @@ def _cmd(args: argparse.Namespace) -> int:
 def add_parsers(sub: Any) -> None:
     """Register the auditors' commands on `caseline`'s subcommand parser."""
     verify = sub.add_parser(
-        "verify", help="verify the ledger's chains, Merkle tree and checkpoints"
+        "verify", help=_("verify the ledger's chains, Merkle tree and checkpoints")
     )
-    verify.add_argument("case", nargs="?", help="one case id (default: the whole ledger)")
-    verify.add_argument("--all", action="store_true", help="the whole ledger, with progress")
+    verify.add_argument("case", nargs="?", help=_("one case id (default: the whole ledger)"))
+    verify.add_argument("--all", action="store_true", help=_("the whole ledger, with progress"))
     verify.add_argument(
         "--witness",
         action="append",
         default=[],
         metavar="DIR",
-        help="also check against a witness's stored checkpoints",
+        help=_("also check against a witness's stored checkpoints"),
     )
-    verify.add_argument("--public-key", action="store_true", help="print the ledger's key and stop")
-    verify.add_argument("--key", help="check against this public key (base64), not the configured")
+    verify.add_argument(
+        "--public-key", action="store_true", help=_("print the ledger's key and stop")
+    )
+    verify.add_argument(
+        "--key", help=_("check against this public key (base64), not the configured")
+    )
     verify.set_defaults(func=_cmd)
 
-    export = sub.add_parser("export", help="write a case's evidence bundle to one file")
+    export = sub.add_parser("export", help=_("write a case's evidence bundle to one file"))
     export.add_argument("case")
     export.add_argument(
-        "-o", "--output", help="the file, or - for standard output (default: case-<id>.bundle.json)"
+        "-o",
+        "--output",
+        help=_("the file, or - for standard output (default: case-<id>.bundle.json)"),
     )
     export.set_defaults(func=_cmd)
 
-    bundle = sub.add_parser("verify-bundle", help="verify an evidence bundle offline (no server)")
+    bundle = sub.add_parser(
+        "verify-bundle", help=_("verify an evidence bundle offline (no server)")
+    )
     bundle.add_argument("file")
-    bundle.add_argument("--key", help="the ledger public key you trust (base64 raw Ed25519)")
+    bundle.add_argument("--key", help=_("the ledger public key you trust (base64 raw Ed25519)"))
     bundle.add_argument(
         "--witness-key",
         action="append",
         default=[],
         metavar="NAME=BASE64",
-        help="require this witness's cosignature, checked with its key",
+        help=_("require this witness's cosignature, checked with its key"),
     )
     bundle.set_defaults(func=_cmd)
 
-    witness = sub.add_parser("witness", help="keep, check and countersign the ledger's checkpoints")
-    witness.add_argument("--ledger", required=True, help="the ledger's base URL")
-    witness.add_argument("--state", required=True, help="this witness's directory (key, copies)")
-    witness.add_argument("--name", help="this witness's name (required on the first run)")
-    witness.add_argument(
-        "--ledger-key", help="pin the ledger's key (base64); default: first contact"
+    witness = sub.add_parser(
+        "witness", help=_("keep, check and countersign the ledger's checkpoints")
     )
-    witness.add_argument("--interval", type=float, default=30.0, help="seconds between checks")
-    witness.add_argument("--once", action="store_true", help="check once and exit")
+    witness.add_argument("--ledger", required=True, help=_("the ledger's base URL"))
+    witness.add_argument("--state", required=True, help=_("this witness's directory (key, copies)"))
+    witness.add_argument("--name", help=_("this witness's name (required on the first run)"))
     witness.add_argument(
-        "--token", help="bearer token for reading the ledger (or CASELINE_WITNESS_TOKEN)"
+        "--ledger-key", help=_("pin the ledger's key (base64); default: first contact")
+    )
+    witness.add_argument("--interval", type=float, default=30.0, help=_("seconds between checks"))
+    witness.add_argument("--once", action="store_true", help=_("check once and exit"))
+    witness.add_argument(
+        "--token", help=_("bearer token for reading the ledger (or CASELINE_WITNESS_TOKEN)")
     )
     witness.set_defaults(func=_cmd)
 
-    replay = sub.add_parser("replay", help="rebuild every read model from the events and compare")
-    replay.add_argument("--service", action="append", default=[], help="only this service")
+    replay = sub.add_parser(
+        "replay", help=_("rebuild every read model from the events and compare")
+    )
+    replay.add_argument("--service", action="append", default=[], help=_("only this service"))
     replay.set_defaults(func=_cmd)
 
     audit = sub.add_parser(
-        "audit", help="every read of a case on every service, in time order (asks the ledger)"
+        "audit", help=_("every read of a case on every service, in time order (asks the ledger)")
     )
-    audit.add_argument("--case", required=True, type=_case_id, help="the case id")
-    audit.add_argument("--since", type=_instant, help="reads at or after this instant")
-    audit.add_argument("--until", type=_instant, help="reads at or before this instant")
-    audit.add_argument("--ledger", help="the ledger's base URL (default: CASELINE_LEDGER_URL)")
-    audit.add_argument("--token", help="an auditor's bearer token (or CASELINE_AUDIT_TOKEN)")
-    audit.add_argument("--purpose", help="why you ask (Caseline-Purpose; required in production)")
-    audit.add_argument("--json", action="store_true", help="print the ledger's answer as JSON")
+    audit.add_argument("--case", required=True, type=_case_id, help=_("the case id"))
+    audit.add_argument("--since", type=_instant, help=_("reads at or after this instant"))
+    audit.add_argument("--until", type=_instant, help=_("reads at or before this instant"))
+    audit.add_argument("--ledger", help=_("the ledger's base URL (default: CASELINE_LEDGER_URL)"))
+    audit.add_argument("--token", help=_("an auditor's bearer token (or CASELINE_AUDIT_TOKEN)"))
+    audit.add_argument(
+        "--purpose", help=_("why you ask (Caseline-Purpose; required in production)")
+    )
+    audit.add_argument("--json", action="store_true", help=_("print the ledger's answer as JSON"))
     audit.set_defaults(func=_cmd)
 
-    role = sub.add_parser("ledger-role", help="create the ledger's insert-and-read-only role")
+    role = sub.add_parser("ledger-role", help=_("create the ledger's insert-and-read-only role"))
     role.add_argument("--role", default="caseline_ledger")
-    role.add_argument("--password-env", help="environment variable holding its password")
+    role.add_argument("--password-env", help=_("environment variable holding its password"))
     role.set_defaults(func=_cmd)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from shared.kit.bus import Bus
+from shared.kit.i18n import translate as _
 from shared.kit.reconcile import HttpLedger, LedgerQuery, Reconciler, ReconcileReport
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication
@@ -114,14 +115,20 @@ def _command(args: argparse.Namespace) -> int:
 def add_parser(sub: Any) -> None:
     """Register `caseline reconcile` on the CLI's subparsers."""
     parser = sub.add_parser(
-        "reconcile", help="re-publish what the services recorded and the ledger lacks"
-    )
-    parser.add_argument("--ledger-url", help="the ledger (default CASELINE_LEDGER_URL, else :8005)")
-    parser.add_argument("--service", action="append", help="only this service (repeatable)")
-    parser.add_argument(
-        "--from-start", action="store_true", help="check every event, not only after the watermark"
+        "reconcile", help=_("re-publish what the services recorded and the ledger lacks")
     )
     parser.add_argument(
-        "--margin", type=float, help="seconds an unpublished event counts as in flight (default 30)"
+        "--ledger-url", help=_("the ledger (default CASELINE_LEDGER_URL, else :8005)")
+    )
+    parser.add_argument("--service", action="append", help=_("only this service (repeatable)"))
+    parser.add_argument(
+        "--from-start",
+        action="store_true",
+        help=_("check every event, not only after the watermark"),
+    )
+    parser.add_argument(
+        "--margin",
+        type=float,
+        help=_("seconds an unpublished event counts as in flight (default 30)"),
     )
     parser.set_defaults(func=_command)

@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from shared.kit.i18n import current_language
+from shared.kit.i18n import translate as _
 from shared.kit.settings import Settings
 
 __all__ = ["add_parser", "describe", "show_timeline"]
@@ -36,7 +38,7 @@ def show_timeline(
     say: Say = print,
 ) -> int:
     """Print the case's visible entries in ledger order, then the verdict; 0 when it verifies."""
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": current_language()}
     if purpose:
         headers["Caseline-Purpose"] = purpose
     with httpx.Client(base_url=ledger_url.rstrip("/"), headers=headers, timeout=60) as http:
@@ -133,12 +135,15 @@ def _command(args: argparse.Namespace) -> int:
 def add_parser(sub: Any) -> None:
     """Register `caseline timeline` on the CLI's subparsers."""
     parser = sub.add_parser(
-        "timeline", help="print a case's timeline from the ledger, and whether it verifies"
+        "timeline", help=_("print a case's timeline from the ledger, and whether it verifies")
     )
-    parser.add_argument("case", help="the case id")
+    parser.add_argument("case", help=_("the case id"))
     parser.add_argument(
-        "--ledger", help=f"the ledger's base URL (CASELINE_LEDGER_URL, else {DEFAULT_LEDGER})"
+        "--ledger",
+        help=_(
+            "the ledger's base URL (CASELINE_LEDGER_URL, else {default})", default=DEFAULT_LEDGER
+        ),
     )
-    parser.add_argument("--token", help="your bearer token (or CASELINE_TOKEN)")
-    parser.add_argument("--purpose", help="why you read the case (Caseline-Purpose)")
+    parser.add_argument("--token", help=_("your bearer token (or CASELINE_TOKEN)"))
+    parser.add_argument("--purpose", help=_("why you read the case (Caseline-Purpose)"))
     parser.set_defaults(func=_command)

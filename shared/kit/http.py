@@ -61,7 +61,7 @@ def create_service_app(
     app.state.settings = settings
     app.state.parts = parts
     app.state.metrics = metrics
-    install_problem_handlers(app)
+    install_problem_handlers(app, settings.default_language)
     install_middleware(app, metrics)
     app.include_router(health_router(service, parts))
     app.include_router(audit_router)

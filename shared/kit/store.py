@@ -267,13 +267,19 @@ class CaselineApplication(Application[UUID]):
         try:
             aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            raise NotFoundError(f"no {cls.__name__.lower()} {aggregate_id}") from None
+            raise NotFoundError(
+                "no {kind} {aggregate_id}", kind=cls.__name__.lower(), aggregate_id=aggregate_id
+            ) from None
         if not isinstance(aggregate, cls):
-            raise NotFoundError(f"no {cls.__name__.lower()} {aggregate_id}")
+            raise NotFoundError(
+                "no {kind} {aggregate_id}", kind=cls.__name__.lower(), aggregate_id=aggregate_id
+            )
         expected = ctx.expected_version if ctx is not None else None
         if expected is not None and aggregate.version != expected:
             raise StaleVersionError(
-                f"the record is at version {aggregate.version}, not {expected}: reload and retry"
+                "the record is at version {version}, not {expected}: reload and retry",
+                version=aggregate.version,
+                expected=expected,
             )
         return aggregate
 
@@ -355,7 +361,9 @@ class CaselineApplication(Application[UUID]):
         """The entry this service recorded with this event id, or 404 (what a voiding names)."""
         entry = self.find_entry(event_id)
         if entry is None:
-            raise NotFoundError(f"{self.service} recorded no entry {event_id}")
+            raise NotFoundError(
+                "{service} recorded no entry {event_id}", service=self.service, event_id=event_id
+            )
         return entry
 
     def entry_to_void(self, event_id: UUID, ctx: CommandContext) -> Entry:
