@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from uuid import UUID
 
+from shared.kit.i18n import current_language
 from shared.kit.i18n import translate as _
 from shared.kit.settings import Settings
 
@@ -234,7 +235,7 @@ def case_audit(settings: Settings, args: argparse.Namespace, say: Say = print) -
         return 1
     url = (args.ledger or settings.ledger_url or "http://127.0.0.1:8005").rstrip("/")
     params = {k: v.isoformat() for k in ("since", "until") if (v := getattr(args, k))}
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": current_language()}
     if args.purpose:
         headers["Caseline-Purpose"] = args.purpose
     try:

@@ -8,7 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
-from shared.kit.i18n import LANGUAGES, N_, cli_language, set_language
+from shared.kit.i18n import LANGUAGES, N_, cli_language, use_language
 from shared.kit.i18n import translate as _
 
 __all__ = ["main", "translate_argparse"]
@@ -278,7 +278,7 @@ def _language_flag(argv: list[str]) -> tuple[list[str], str | None]:
 
 def main(argv: list[str] | None = None) -> None:
     argv, flag = _language_flag(sys.argv[1:] if argv is None else argv)
-    set_language(cli_language(flag))
-    translate_argparse()
-    args = build_parser().parse_args(argv)
-    sys.exit(args.func(args))
+    with use_language(cli_language(flag)):
+        translate_argparse()
+        args = build_parser().parse_args(argv)
+        sys.exit(args.func(args))

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from shared.kit.auth import mint_token
+from shared.kit.i18n import current_language
 from shared.kit.i18n import translate as _
 from shared.kit.settings import Settings
 
@@ -46,7 +47,11 @@ class _Client:
             # Prison officers see the detainees of their own facility (SPEC §8 scoping).
             facility=PRISON if role in ("prison_registry", "prison_director") else None,
         )
-        return {"Authorization": f"Bearer {token}", "Caseline-Purpose": "demonstration"}
+        return {
+            "Authorization": f"Bearer {token}",
+            "Caseline-Purpose": "demonstration",
+            "Accept-Language": current_language(),
+        }
 
     def post(
         self, service: str, path: str, role: str, body: dict[str, Any], **who: str
