@@ -74,11 +74,24 @@ def verify(settings: Settings, args: argparse.Namespace, say: Say = print) -> in
             return 0
         if args.case and not args.all:
             result = ledger.verify_case(args.case).body()
-            where = f" at entry {result['first_bad_seq']}" if result["first_bad_seq"] else ""
-            verdict = "OK" if result["ok"] else f"FAILED{where}: {result['reason']}"
+            if result["ok"]:
+                verdict = _("OK")
+            elif result["first_bad_seq"]:
+                verdict = _(
+                    "FAILED at entry {seq}: {reason}",
+                    seq=result["first_bad_seq"],
+                    reason=result["reason"],
+                )
+            else:
+                verdict = _("FAILED: {reason}", reason=result["reason"])
             say(
-                f"case {args.case}: {result['events']} events,"
-                f" head {result['head_hash']}: {verdict}"
+                _(
+                    "case {case_id}: {events} events, head {head}: {verdict}",
+                    case_id=args.case,
+                    events=result["events"],
+                    head=result["head_hash"],
+                    verdict=verdict,
+                )
             )
             return 0 if result["ok"] else 1
         roots: dict[int, tuple[str, bytes]] = {}
@@ -95,12 +108,20 @@ def verify(settings: Settings, args: argparse.Namespace, say: Say = print) -> in
         f" {report.cosignatures} witness cosignatures checked in {report.seconds:.2f} s"
         f" ({report.rate:,.0f} entries/s)")  # fmt: skip
     if report.ok:
-        say("OK: every chain, the Merkle tree and every signature verify")
+        say(_("OK: every chain, the Merkle tree and every signature verify"))
     else:
-        where = f" first bad entry: {report.first_bad_seq};" if report.first_bad_seq else ""
-        say(f"FAILED:{where} {report.reason}")
+        if report.first_bad_seq:
+            say(
+                _(
+                    "FAILED: first bad entry: {seq}; {reason}",
+                    seq=report.first_bad_seq,
+                    reason=report.reason,
+                )
+            )
+        else:
+            say(_("FAILED: {reason}", reason=report.reason))
         for problem in report.problems[1:]:
-            say(f"  also: {problem}")
+            say("  " + _("also: {problem}", problem=problem))
     audits_ok = _say_read_audits(*audits, say)
     return 0 if report.ok and audits_ok else 1
 
@@ -135,18 +156,23 @@ def export(settings: Settings, args: argparse.Namespace, say: Say = print) -> in
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         say = _to_stderr
-        say(f"wrote the bundle to standard output ({len(data):,} bytes)")
+        say(_("wrote the bundle to standard output ({size:,} bytes)", size=len(data)))
     else:
         path = Path(args.output or f"case-{args.case}.bundle.json")
         try:
             path.write_bytes(data)
         except OSError as exc:
             sys.stderr.write(
-                f"cannot write {path}: {exc.strerror}; give a writable path (a mounted volume)"
-                " with -o, or -o - for standard output\n"
+                _(
+                    "cannot write {path}: {error}; give a writable path (a mounted volume)"
+                    " with -o, or -o - for standard output",
+                    path=path,
+                    error=exc.strerror,
+                )
+                + "\n"
             )
             return 1
-        say(f"wrote {path} ({len(data):,} bytes)")
+        say(_("wrote {path} ({size:,} bytes)", path=path, size=len(data)))
     for line in report.lines():
         say(line)
     return 0 if report.ok else 1
@@ -164,7 +190,7 @@ def verify_bundle_file(args: argparse.Namespace, say: Say = print) -> int:
     try:
         raw = Path(args.file).read_bytes()
     except OSError as exc:
-        say(f"cannot read {args.file}: {exc.strerror}")
+        say(_("cannot read {source}: {error}", source=args.file, error=exc.strerror))
         return 1
     report = verify_bundle(raw, trusted_key=args.key, witness_keys=witnesses)
     for line in report.lines():
@@ -183,7 +209,7 @@ def witness(args: argparse.Namespace, say: Say = print) -> int:
     except WitnessError as exc:
         say(str(exc))
         return 1
-    say(f"witness {w.name}, public key {w.public_key()}")
+    say(_("witness {name}, public key {key}", name=w.name, key=w.public_key()))
     return w.run(args.interval, args.once, say)
 
 
@@ -217,8 +243,13 @@ def ledger_role(settings: Settings, args: argparse.Namespace, say: Say = print) 
     create_owned_tables(settings)
     with psycopg.connect(settings.database.conninfo(), autocommit=True) as conn:
         grant_ledger_role(conn, args.role, password)
-    say(f"role {args.role} may now only SELECT and INSERT on the ledger's tables;"
-        f" run the ledger with CASELINE_DATABASE_URL as {args.role}")  # fmt: skip
+    say(
+        _(
+            "role {role} may now only SELECT and INSERT on the ledger's tables;"
+            " run the ledger with CASELINE_DATABASE_URL as {role}",
+            role=args.role,
+        )
+    )
     return 0
 
 
@@ -231,7 +262,7 @@ def case_audit(settings: Settings, args: argparse.Namespace, say: Say = print) -
 
     token = os.environ.get("CASELINE_AUDIT_TOKEN") or args.token
     if not token:
-        say("an auditor's bearer token is needed: --token or CASELINE_AUDIT_TOKEN")
+        say(_("an auditor's bearer token is needed: --token or CASELINE_AUDIT_TOKEN"))
         return 1
     url = (args.ledger or settings.ledger_url or "http://127.0.0.1:8005").rstrip("/")
     params = {k: v.isoformat() for k in ("since", "until") if (v := getattr(args, k))}
@@ -243,10 +274,16 @@ def case_audit(settings: Settings, args: argparse.Namespace, say: Say = print) -
             f"{url}/audit/cases/{args.case}", params=params, headers=headers, timeout=120
         )
     except httpx.HTTPError as exc:
-        say(f"the ledger at {url} did not answer: {exc!r}")
+        say(_("the ledger at {url} did not answer: {error}", url=url, error=repr(exc)))
         return 1
     if response.status_code != 200:
-        say(f"the ledger refused ({response.status_code}): {_problem_detail(response)}")
+        say(
+            _(
+                "the ledger refused ({status}): {detail}",
+                status=response.status_code,
+                detail=_problem_detail(response),
+            )
+        )
         return 1
     body = response.json()
     for line in [json.dumps(body, ensure_ascii=False, indent=2)] if args.json else _reads(body):

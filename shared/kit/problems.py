@@ -213,6 +213,45 @@ def routed(request: Request, method: str | None = None) -> bool:
     return any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes)
 
 
+# The words a detail's placeholders may hold (what ended a limit, a kind of release, a status):
+# translated in the context "value" when the problem is answered, kept as they are otherwise.
+_VALUES = (
+    N_("admission", "value"),
+    N_("release", "value"),
+    N_("detention_order", "value"),
+    N_("verdict", "value"),
+    N_("the enrolment", "value"),
+    N_("the completion", "value"),
+    N_("the withdrawal", "value"),
+    N_("the plan's agreement", "value"),
+    N_("the follow-up", "value"),
+    N_("acquittal", "value"),
+    N_("dismissal", "value"),
+    N_("sentence_served", "value"),
+    N_("conditional", "value"),
+    N_("bail", "value"),
+    N_("convicted", "value"),
+    N_("acquitted", "value"),
+    N_("dismissed", "value"),
+    N_("in progress", "value"),
+    N_("submitted", "value"),
+    N_("countersigned", "value"),
+    N_("abandoned", "value"),
+    N_("held", "value"),
+    N_("adjourned", "value"),
+    N_("pending", "value"),
+    N_("accepted", "value"),
+    N_("declined", "value"),
+    N_("revoked", "value"),
+)
+
+
+def _words(params: Mapping[str, object]) -> dict[str, object]:
+    return {
+        k: translate(v, context="value") if isinstance(v, str) else v for k, v in params.items()
+    }
+
+
 _HTTP_TITLES = {
     404: N_("Not found", "http"),
     405: N_("Method not allowed", "http"),
@@ -224,7 +263,8 @@ _HTTP_DETAILS = (N_("Not Found", "http"), N_("Method Not Allowed", "http"), N_("
 
 class LanguageMiddleware:
     """Sets the language of what a request answers from its `Accept-Language` (fr, ar, en, with
-    q-values), `default` when it names none of them: `problem` then speaks it."""
+    q-values), `default` when it names none of them: `problem` then speaks it. Added last, so
+    that it is the outermost: every middleware's own refusals speak it too."""
 
     def __init__(self, app: ASGIApp, default: str = DEFAULT_LANGUAGE) -> None:
         self.app = app
@@ -237,9 +277,7 @@ class LanguageMiddleware:
         await self.app(scope, receive, send)
 
 
-def install_problem_handlers(app: FastAPI, default_language: str = DEFAULT_LANGUAGE) -> None:
-    app.add_middleware(LanguageMiddleware, default=default_language)
-
+def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(CaselineError)
     async def _caseline(_: Request, exc: CaselineError) -> JSONResponse:
         if not exc.template:  # no detail: the title, in the title's context
@@ -250,7 +288,7 @@ def install_problem_handlers(app: FastAPI, default_language: str = DEFAULT_LANGU
             exc.title,
             exc.template,
             exc.problem_type,
-            params=exc.params,
+            params=_words(exc.params),
             title_context=exc.slug,
         )
 

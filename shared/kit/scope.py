@@ -200,6 +200,6 @@ def require_own_facility(user: Any, facility: str) -> None:
         return
     own = getattr(user, "facility", None)
     if not own or facility_key(own) != facility_key(facility):
-        raise ForbiddenError(
-            "your token is for {own}, not {facility}", own=own or "no facility", facility=facility
-        )
+        if not own:
+            raise ForbiddenError("your token is for no facility, not {facility}", facility=facility)
+        raise ForbiddenError("your token is for {own}, not {facility}", own=own, facility=facility)

@@ -104,3 +104,29 @@ def test_a_404_in_arabic(stack):
     assert response.status_code == 404, response.text
     assert response.headers["content-language"] == "ar"
     assert response.json()["title"] == "غير موجود"
+
+
+def test_the_kits_refusals_speak_it_too(stack):
+    case_id = stack.charged_case()
+    path = f"/cases/{case_id}/detention-orders"
+
+    unauthenticated = stack.judicial.post(path, json={}, headers={"Accept-Language": "fr"})
+    wrong_type = stack.judicial.post(
+        path,
+        content=b"ordered_by=x",
+        headers=stack.h("judge", **{"Content-Type": "text/plain", "Accept-Language": "ar"}),
+    )
+    stale = stack.judicial.post(
+        path,
+        json={"ordered_by": "Juge", "legal_basis": "CPP art. 135"},
+        headers=stack.h("judge", **{"If-Match": "nope", "Accept-Language": "fr"}),
+    )
+
+    assert unauthenticated.status_code == 401, unauthenticated.text
+    assert unauthenticated.headers["www-authenticate"] == "Bearer"
+    assert unauthenticated.json()["title"] == "Non authentifié"
+    assert unauthenticated.json()["detail"] == "un jeton d'accès valide est requis"
+    assert wrong_type.status_code == 415, wrong_type.text
+    assert wrong_type.json()["detail"] == "أرسل متن الطلب بصيغة application/json"
+    assert stale.status_code == 400, stale.text
+    assert stale.json()["detail"] == "If-Match doit être un numéro de version"
