@@ -101,14 +101,24 @@ def _command(args: argparse.Namespace) -> int:
     try:
         reports = asyncio.run(reconcile_all(settings, services, from_start=args.from_start))
     except TimeoutError:
-        _say(f"NATS is not reachable at {settings.nats_url or 'nats://127.0.0.1:4222'}")
+        _say(
+            _(
+                "NATS is not reachable at {url}",
+                url=settings.nats_url or "nats://127.0.0.1:4222",
+            )
+        )
         return 2
     for report in reports:
         _say(report.line())
     deferred = sum(r.deferred for r in reports)
     if deferred:
-        _say(f"{deferred} missing event(s) left for a later pass (in flight, or still in the")
-        _say("broker's duplicate window): run again later.")
+        _say(
+            _(
+                "{deferred} missing event(s) left for a later pass (in flight, or still in the"
+                " broker's duplicate window): run again later.",
+                deferred=deferred,
+            )
+        )
     return 1 if deferred else 0
 
 
