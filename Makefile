@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install browser run test test-fast lint bench bench-quick bench-names faults compose-test schemas clean
+.PHONY: help install browser run test test-fast lint translations bench bench-quick bench-names faults compose-test schemas clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ lint: install  ## ruff (check and format), the import contracts (lint-imports) a
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+
+translations: install  ## extract the messages people read; new ones await French and Arabic in shared/locale
+	$(BIN)/caseline i18n-extract
 
 bench: install  ## benchmarks with raw limits in the same run; appends to bench/RESULTS.md
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from shared.kit.i18n import current_language
+from shared.kit.i18n import translate as _
 from shared.kit.settings import Settings
 
 __all__ = ["add_parser"]
@@ -31,19 +33,27 @@ class _RefusedError(Exception):
 def _call(
     args: argparse.Namespace, method: str, path: str, body: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {args.token_value}"}
+    headers = {"Authorization": f"Bearer {args.token_value}", "Accept-Language": current_language()}
     with httpx.Client(base_url=args.ledger_url.rstrip("/"), headers=headers, timeout=60) as http:
         try:
             response = http.request(method, path, json=body)
         except httpx.HTTPError as exc:
-            raise _RefusedError(f"the ledger at {http.base_url} did not answer: {exc}") from None
+            raise _RefusedError(
+                _("the ledger at {url} did not answer: {error}", url=http.base_url, error=exc)
+            ) from None
     if response.status_code >= 300:
         try:
             detail = response.json().get("detail") or response.reason_phrase
         except ValueError:
             detail = response.text[:300]
         raise _RefusedError(
-            f"the ledger refused {method} {path} ({response.status_code}): {detail}"
+            _(
+                "the ledger refused {method} {path} ({status}): {detail}",
+                method=method,
+                path=path,
+                status=response.status_code,
+                detail=detail,
+            )
         )
     answer: dict[str, Any] = response.json()
     return answer
@@ -81,14 +91,14 @@ def _parked(args: argparse.Namespace) -> list[str]:
 
 def _redeliver(args: argparse.Namespace) -> list[str]:
     _call(args, "POST", f"/deliveries/{args.agency}/parked/{args.seq}/redeliver", {})
-    return [f"delivery {args.seq} goes to {args.agency} again"]
+    return [_("delivery {seq} goes to {agency} again", seq=args.seq, agency=args.agency)]
 
 
 def _webhook_set(args: argparse.Namespace) -> list[str]:
     answer = _call(args, "PUT", f"/agencies/{args.agency}/webhook", {"url": args.url})
-    lines = [f"{args.agency} receives its webhooks at {answer['url']}"]
+    lines = [_("{agency} receives its webhooks at {url}", agency=args.agency, url=answer["url"])]
     if "secret" in answer:
-        lines.append(f"secret (shown this once): {answer['secret']}")
+        lines.append(_("secret (shown this once): {secret}", secret=answer["secret"]))
     return lines
 
 
@@ -100,23 +110,36 @@ def _webhook_show(args: argparse.Namespace) -> list[str]:
 def _webhook_rotate(args: argparse.Namespace) -> list[str]:
     answer = _call(args, "POST", f"/agencies/{args.agency}/webhook/secret", {})
     return [
-        f"new secret (shown this once): {answer['secret']}",
-        f"the previous secret signs too until {answer['previous_secret_until']}",
+        _("new secret (shown this once): {secret}", secret=answer["secret"]),
+        _(
+            "the previous secret signs too until {until}",
+            until=answer["previous_secret_until"],
+        ),
     ]
 
 
 def _webhook_replay(args: argparse.Namespace) -> list[str]:
     body = {"from_ledger_seq": args.from_seq}
     answer = _call(args, "POST", f"/agencies/{args.agency}/webhook/replay", body)
-    return [f"{answer['queued']} deliveries to {args.agency} queued again from {args.from_seq}"]
+    return [
+        _(
+            "{queued} deliveries to {agency} queued again from {seq}",
+            queued=answer["queued"],
+            agency=args.agency,
+            seq=args.from_seq,
+        )
+    ]
 
 
 def _command(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get("CASELINE_TOKEN")
     if not token:
         sys.stderr.write(
-            "a bearer token is needed: --token or CASELINE_TOKEN (`caseline token` mints one"
-            " in development)\n"
+            _(
+                "a bearer token is needed: --token or CASELINE_TOKEN (`caseline token` mints one"
+                " in development)"
+            )
+            + "\n"
         )
         return 1
     try:
@@ -136,43 +159,46 @@ def _command(args: argparse.Namespace) -> int:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--ledger", help=f"the ledger's base URL (CASELINE_LEDGER_URL, else {DEFAULT_LEDGER})"
+        "--ledger",
+        help=_(
+            "the ledger's base URL (CASELINE_LEDGER_URL, else {default})", default=DEFAULT_LEDGER
+        ),
     )
-    parser.add_argument("--token", help="your bearer token (or CASELINE_TOKEN)")
+    parser.add_argument("--token", help=_("your bearer token (or CASELINE_TOKEN)"))
     parser.set_defaults(func=_command)
 
 
 def add_parser(sub: Any) -> None:
     """Register `caseline agencies …` on the CLI's subparsers."""
-    agencies = sub.add_parser("agencies", help="the partner agencies' deliveries and webhooks")
+    agencies = sub.add_parser("agencies", help=_("the partner agencies' deliveries and webhooks"))
     actions = agencies.add_subparsers(dest="agencies_command", required=True)
 
-    listing = actions.add_parser("list", help="each agency's lag, parked count, last delivery")
+    listing = actions.add_parser("list", help=_("each agency's lag, parked count, last delivery"))
     listing.set_defaults(action=_list)
-    parked = actions.add_parser("parked", help="the deliveries parked after their last attempt")
+    parked = actions.add_parser("parked", help=_("the deliveries parked after their last attempt"))
     parked.set_defaults(action=_parked)
-    again = actions.add_parser("redeliver", help="deliver a parked message again (admin)")
+    again = actions.add_parser("redeliver", help=_("deliver a parked message again (admin)"))
     again.add_argument("agency")
-    again.add_argument("seq", type=int, help="the parked entry's ledger_seq")
+    again.add_argument("seq", type=int, help=_("the parked entry's ledger_seq"))
     again.set_defaults(action=_redeliver)
     for parser in (listing, parked, again):
         _common(parser)
 
-    webhook = actions.add_parser("webhook", help="an agency's webhook endpoint")
+    webhook = actions.add_parser("webhook", help=_("an agency's webhook endpoint"))
     hooks = webhook.add_subparsers(dest="webhook_command", required=True)
-    put = hooks.add_parser("set", help="register or move the endpoint (admin)")
+    put = hooks.add_parser("set", help=_("register or move the endpoint (admin)"))
     put.add_argument("agency")
     put.add_argument("url")
     put.set_defaults(action=_webhook_set)
-    show = hooks.add_parser("show", help="the endpoint, its counts and parked entries")
+    show = hooks.add_parser("show", help=_("the endpoint, its counts and parked entries"))
     show.add_argument("agency")
     show.set_defaults(action=_webhook_show)
-    rotate = hooks.add_parser("rotate-secret", help="a new signing secret (admin)")
+    rotate = hooks.add_parser("rotate-secret", help=_("a new signing secret (admin)"))
     rotate.add_argument("agency")
     rotate.set_defaults(action=_webhook_rotate)
-    replay = hooks.add_parser("replay", help="send again from a ledger_seq on")
+    replay = hooks.add_parser("replay", help=_("send again from a ledger_seq on"))
     replay.add_argument("agency")
-    replay.add_argument("--from", dest="from_seq", type=int, required=True, help="ledger_seq")
+    replay.add_argument("--from", dest="from_seq", type=int, required=True, help=_("ledger_seq"))
     replay.set_defaults(action=_webhook_replay)
     for parser in (put, show, rotate, replay):
         _common(parser)

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, TextIO
 from uuid import UUID
 
+from shared.kit.i18n import current_language
+from shared.kit.i18n import translate as _
 from shared.kit.settings import Settings
 
 __all__ = ["Progress", "add_parsers", "run"]
@@ -72,11 +74,24 @@ def verify(settings: Settings, args: argparse.Namespace, say: Say = print) -> in
             return 0
         if args.case and not args.all:
             result = ledger.verify_case(args.case).body()
-            where = f" at entry {result['first_bad_seq']}" if result["first_bad_seq"] else ""
-            verdict = "OK" if result["ok"] else f"FAILED{where}: {result['reason']}"
+            if result["ok"]:
+                verdict = _("OK")
+            elif result["first_bad_seq"]:
+                verdict = _(
+                    "FAILED at entry {seq}: {reason}",
+                    seq=result["first_bad_seq"],
+                    reason=result["reason"],
+                )
+            else:
+                verdict = _("FAILED: {reason}", reason=result["reason"])
             say(
-                f"case {args.case}: {result['events']} events,"
-                f" head {result['head_hash']}: {verdict}"
+                _(
+                    "case {case_id}: {events} events, head {head}: {verdict}",
+                    case_id=args.case,
+                    events=result["events"],
+                    head=result["head_hash"],
+                    verdict=verdict,
+                )
             )
             return 0 if result["ok"] else 1
         roots: dict[int, tuple[str, bytes]] = {}
@@ -93,12 +108,20 @@ def verify(settings: Settings, args: argparse.Namespace, say: Say = print) -> in
         f" {report.cosignatures} witness cosignatures checked in {report.seconds:.2f} s"
         f" ({report.rate:,.0f} entries/s)")  # fmt: skip
     if report.ok:
-        say("OK: every chain, the Merkle tree and every signature verify")
+        say(_("OK: every chain, the Merkle tree and every signature verify"))
     else:
-        where = f" first bad entry: {report.first_bad_seq};" if report.first_bad_seq else ""
-        say(f"FAILED:{where} {report.reason}")
+        if report.first_bad_seq:
+            say(
+                _(
+                    "FAILED: first bad entry: {seq}; {reason}",
+                    seq=report.first_bad_seq,
+                    reason=report.reason,
+                )
+            )
+        else:
+            say(_("FAILED: {reason}", reason=report.reason))
         for problem in report.problems[1:]:
-            say(f"  also: {problem}")
+            say("  " + _("also: {problem}", problem=problem))
     audits_ok = _say_read_audits(*audits, say)
     return 0 if report.ok and audits_ok else 1
 
@@ -133,18 +156,23 @@ def export(settings: Settings, args: argparse.Namespace, say: Say = print) -> in
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         say = _to_stderr
-        say(f"wrote the bundle to standard output ({len(data):,} bytes)")
+        say(_("wrote the bundle to standard output ({size:,} bytes)", size=len(data)))
     else:
         path = Path(args.output or f"case-{args.case}.bundle.json")
         try:
             path.write_bytes(data)
         except OSError as exc:
             sys.stderr.write(
-                f"cannot write {path}: {exc.strerror}; give a writable path (a mounted volume)"
-                " with -o, or -o - for standard output\n"
+                _(
+                    "cannot write {path}: {error}; give a writable path (a mounted volume)"
+                    " with -o, or -o - for standard output",
+                    path=path,
+                    error=exc.strerror,
+                )
+                + "\n"
             )
             return 1
-        say(f"wrote {path} ({len(data):,} bytes)")
+        say(_("wrote {path} ({size:,} bytes)", path=path, size=len(data)))
     for line in report.lines():
         say(line)
     return 0 if report.ok else 1
@@ -162,7 +190,7 @@ def verify_bundle_file(args: argparse.Namespace, say: Say = print) -> int:
     try:
         raw = Path(args.file).read_bytes()
     except OSError as exc:
-        say(f"cannot read {args.file}: {exc.strerror}")
+        say(_("cannot read {source}: {error}", source=args.file, error=exc.strerror))
         return 1
     report = verify_bundle(raw, trusted_key=args.key, witness_keys=witnesses)
     for line in report.lines():
@@ -181,7 +209,7 @@ def witness(args: argparse.Namespace, say: Say = print) -> int:
     except WitnessError as exc:
         say(str(exc))
         return 1
-    say(f"witness {w.name}, public key {w.public_key()}")
+    say(_("witness {name}, public key {key}", name=w.name, key=w.public_key()))
     return w.run(args.interval, args.once, say)
 
 
@@ -215,8 +243,13 @@ def ledger_role(settings: Settings, args: argparse.Namespace, say: Say = print) 
     create_owned_tables(settings)
     with psycopg.connect(settings.database.conninfo(), autocommit=True) as conn:
         grant_ledger_role(conn, args.role, password)
-    say(f"role {args.role} may now only SELECT and INSERT on the ledger's tables;"
-        f" run the ledger with CASELINE_DATABASE_URL as {args.role}")  # fmt: skip
+    say(
+        _(
+            "role {role} may now only SELECT and INSERT on the ledger's tables;"
+            " run the ledger with CASELINE_DATABASE_URL as {role}",
+            role=args.role,
+        )
+    )
     return 0
 
 
@@ -229,11 +262,11 @@ def case_audit(settings: Settings, args: argparse.Namespace, say: Say = print) -
 
     token = os.environ.get("CASELINE_AUDIT_TOKEN") or args.token
     if not token:
-        say("an auditor's bearer token is needed: --token or CASELINE_AUDIT_TOKEN")
+        say(_("an auditor's bearer token is needed: --token or CASELINE_AUDIT_TOKEN"))
         return 1
     url = (args.ledger or settings.ledger_url or "http://127.0.0.1:8005").rstrip("/")
     params = {k: v.isoformat() for k in ("since", "until") if (v := getattr(args, k))}
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": current_language()}
     if args.purpose:
         headers["Caseline-Purpose"] = args.purpose
     try:
@@ -241,10 +274,16 @@ def case_audit(settings: Settings, args: argparse.Namespace, say: Say = print) -
             f"{url}/audit/cases/{args.case}", params=params, headers=headers, timeout=120
         )
     except httpx.HTTPError as exc:
-        say(f"the ledger at {url} did not answer: {exc!r}")
+        say(_("the ledger at {url} did not answer: {error}", url=url, error=repr(exc)))
         return 1
     if response.status_code != 200:
-        say(f"the ledger refused ({response.status_code}): {_problem_detail(response)}")
+        say(
+            _(
+                "the ledger refused ({status}): {detail}",
+                status=response.status_code,
+                detail=_problem_detail(response),
+            )
+        )
         return 1
     body = response.json()
     for line in [json.dumps(body, ensure_ascii=False, indent=2)] if args.json else _reads(body):
@@ -327,71 +366,85 @@ def _cmd(args: argparse.Namespace) -> int:
 def add_parsers(sub: Any) -> None:
     """Register the auditors' commands on `caseline`'s subcommand parser."""
     verify = sub.add_parser(
-        "verify", help="verify the ledger's chains, Merkle tree and checkpoints"
+        "verify", help=_("verify the ledger's chains, Merkle tree and checkpoints")
     )
-    verify.add_argument("case", nargs="?", help="one case id (default: the whole ledger)")
-    verify.add_argument("--all", action="store_true", help="the whole ledger, with progress")
+    verify.add_argument("case", nargs="?", help=_("one case id (default: the whole ledger)"))
+    verify.add_argument("--all", action="store_true", help=_("the whole ledger, with progress"))
     verify.add_argument(
         "--witness",
         action="append",
         default=[],
         metavar="DIR",
-        help="also check against a witness's stored checkpoints",
+        help=_("also check against a witness's stored checkpoints"),
     )
-    verify.add_argument("--public-key", action="store_true", help="print the ledger's key and stop")
-    verify.add_argument("--key", help="check against this public key (base64), not the configured")
+    verify.add_argument(
+        "--public-key", action="store_true", help=_("print the ledger's key and stop")
+    )
+    verify.add_argument(
+        "--key", help=_("check against this public key (base64), not the configured")
+    )
     verify.set_defaults(func=_cmd)
 
-    export = sub.add_parser("export", help="write a case's evidence bundle to one file")
+    export = sub.add_parser("export", help=_("write a case's evidence bundle to one file"))
     export.add_argument("case")
     export.add_argument(
-        "-o", "--output", help="the file, or - for standard output (default: case-<id>.bundle.json)"
+        "-o",
+        "--output",
+        help=_("the file, or - for standard output (default: case-<id>.bundle.json)"),
     )
     export.set_defaults(func=_cmd)
 
-    bundle = sub.add_parser("verify-bundle", help="verify an evidence bundle offline (no server)")
+    bundle = sub.add_parser(
+        "verify-bundle", help=_("verify an evidence bundle offline (no server)")
+    )
     bundle.add_argument("file")
-    bundle.add_argument("--key", help="the ledger public key you trust (base64 raw Ed25519)")
+    bundle.add_argument("--key", help=_("the ledger public key you trust (base64 raw Ed25519)"))
     bundle.add_argument(
         "--witness-key",
         action="append",
         default=[],
         metavar="NAME=BASE64",
-        help="require this witness's cosignature, checked with its key",
+        help=_("require this witness's cosignature, checked with its key"),
     )
     bundle.set_defaults(func=_cmd)
 
-    witness = sub.add_parser("witness", help="keep, check and countersign the ledger's checkpoints")
-    witness.add_argument("--ledger", required=True, help="the ledger's base URL")
-    witness.add_argument("--state", required=True, help="this witness's directory (key, copies)")
-    witness.add_argument("--name", help="this witness's name (required on the first run)")
-    witness.add_argument(
-        "--ledger-key", help="pin the ledger's key (base64); default: first contact"
+    witness = sub.add_parser(
+        "witness", help=_("keep, check and countersign the ledger's checkpoints")
     )
-    witness.add_argument("--interval", type=float, default=30.0, help="seconds between checks")
-    witness.add_argument("--once", action="store_true", help="check once and exit")
+    witness.add_argument("--ledger", required=True, help=_("the ledger's base URL"))
+    witness.add_argument("--state", required=True, help=_("this witness's directory (key, copies)"))
+    witness.add_argument("--name", help=_("this witness's name (required on the first run)"))
     witness.add_argument(
-        "--token", help="bearer token for reading the ledger (or CASELINE_WITNESS_TOKEN)"
+        "--ledger-key", help=_("pin the ledger's key (base64); default: first contact")
+    )
+    witness.add_argument("--interval", type=float, default=30.0, help=_("seconds between checks"))
+    witness.add_argument("--once", action="store_true", help=_("check once and exit"))
+    witness.add_argument(
+        "--token", help=_("bearer token for reading the ledger (or CASELINE_WITNESS_TOKEN)")
     )
     witness.set_defaults(func=_cmd)
 
-    replay = sub.add_parser("replay", help="rebuild every read model from the events and compare")
-    replay.add_argument("--service", action="append", default=[], help="only this service")
+    replay = sub.add_parser(
+        "replay", help=_("rebuild every read model from the events and compare")
+    )
+    replay.add_argument("--service", action="append", default=[], help=_("only this service"))
     replay.set_defaults(func=_cmd)
 
     audit = sub.add_parser(
-        "audit", help="every read of a case on every service, in time order (asks the ledger)"
+        "audit", help=_("every read of a case on every service, in time order (asks the ledger)")
     )
-    audit.add_argument("--case", required=True, type=_case_id, help="the case id")
-    audit.add_argument("--since", type=_instant, help="reads at or after this instant")
-    audit.add_argument("--until", type=_instant, help="reads at or before this instant")
-    audit.add_argument("--ledger", help="the ledger's base URL (default: CASELINE_LEDGER_URL)")
-    audit.add_argument("--token", help="an auditor's bearer token (or CASELINE_AUDIT_TOKEN)")
-    audit.add_argument("--purpose", help="why you ask (Caseline-Purpose; required in production)")
-    audit.add_argument("--json", action="store_true", help="print the ledger's answer as JSON")
+    audit.add_argument("--case", required=True, type=_case_id, help=_("the case id"))
+    audit.add_argument("--since", type=_instant, help=_("reads at or after this instant"))
+    audit.add_argument("--until", type=_instant, help=_("reads at or before this instant"))
+    audit.add_argument("--ledger", help=_("the ledger's base URL (default: CASELINE_LEDGER_URL)"))
+    audit.add_argument("--token", help=_("an auditor's bearer token (or CASELINE_AUDIT_TOKEN)"))
+    audit.add_argument(
+        "--purpose", help=_("why you ask (Caseline-Purpose; required in production)")
+    )
+    audit.add_argument("--json", action="store_true", help=_("print the ledger's answer as JSON"))
     audit.set_defaults(func=_cmd)
 
-    role = sub.add_parser("ledger-role", help="create the ledger's insert-and-read-only role")
+    role = sub.add_parser("ledger-role", help=_("create the ledger's insert-and-read-only role"))
     role.add_argument("--role", default="caseline_ledger")
-    role.add_argument("--password-env", help="environment variable holding its password")
+    role.add_argument("--password-env", help=_("environment variable holding its password"))
     role.set_defaults(func=_cmd)

@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from shared.kit.i18n import translate as _
+
 __all__ = ["MODELS_PATH", "add_parser", "render_models"]
 
 SCHEMAS_DIR = Path("shared/events/schemas")
@@ -50,7 +52,7 @@ def render_models(schemas_dir: Path) -> str:
     out = [_HEADER]
     for name in sorted(n for n, d in defs.items() if d.get("type") == "object"):
         out.append(_class(name, defs[name], defs))
-    for class_name, _, schema in events:
+    for class_name, _subject, schema in events:
         out.append(_class(class_name, schema, defs))
     out.append("EVENT_TYPES: dict[str, type] = {\n")
     out += [f'    "{type_name}": {cls},\n' for cls, type_name, _ in events]
@@ -111,19 +113,21 @@ def _command(args: argparse.Namespace) -> int:
     target = root / MODELS_PATH
     if args.check:
         if not target.exists() or target.read_text(encoding="utf-8") != text:
-            sys.stderr.write(f"{target} is stale: run `caseline client-models`\n")
+            sys.stderr.write(
+                _("{target} is stale: run `caseline client-models`", target=target) + "\n"
+            )
             return 1
         return 0
     target.write_text(text, encoding="utf-8")
-    sys.stdout.write(f"wrote {target}\n")
+    sys.stdout.write(_("wrote {path}", path=target) + "\n")
     return 0
 
 
 def add_parser(sub: Any) -> None:
     """Register `caseline client-models` on the CLI's subparsers."""
     parser = sub.add_parser(
-        "client-models", help="regenerate the client kit's typed payloads from the JSON Schemas"
+        "client-models", help=_("regenerate the client kit's typed payloads from the JSON Schemas")
     )
     parser.add_argument("--root", default=".")
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
+    parser.add_argument("--check", action="store_true", help=_("exit 1 if the file is stale"))
     parser.set_defaults(func=_command)

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 
 from shared.kit.auth import mint_token
+from shared.kit.i18n import current_language
+from shared.kit.i18n import translate as _
 from shared.kit.settings import Settings
 
 __all__ = ["DemoError", "run_demo"]
@@ -45,7 +47,11 @@ class _Client:
             # Prison officers see the detainees of their own facility (SPEC §8 scoping).
             facility=PRISON if role in ("prison_registry", "prison_director") else None,
         )
-        return {"Authorization": f"Bearer {token}", "Caseline-Purpose": "demonstration"}
+        return {
+            "Authorization": f"Bearer {token}",
+            "Caseline-Purpose": "demonstration",
+            "Accept-Language": current_language(),
+        }
 
     def post(
         self, service: str, path: str, role: str, body: dict[str, Any], **who: str
@@ -87,7 +93,7 @@ def _legal_pathway(c: _Client, t0: datetime) -> str:
         "returning_foreign_fighter": True,
     }
     case_id = str(c.post("intake", "/cases", "police", arrest)["case_id"])
-    c.say(f"arrest recorded: case {case_id}")
+    c.say(_("arrest recorded: case {case_id}", case_id=case_id))
     c.post(
         "intake",
         f"/cases/{case_id}/custody",
@@ -166,7 +172,9 @@ def _legal_pathway(c: _Client, t0: datetime) -> str:
             "warrant_ref": "DEMO-MD-0001",
         },
     )
-    c.say("custody, extension, evidence, transfer, charges, detention order and admission recorded")
+    c.say(
+        _("custody, extension, evidence, transfer, charges, detention order and admission recorded")
+    )
     return case_id  # fmt: skip
 
 
@@ -198,7 +206,12 @@ def _assessment(c: _Client, case_id: str, t0: datetime) -> None:
     c.post("assessment", f"/cases/{case_id}/placement", "prison_director",
            {"security_level": "medium", "rationale": "Moderate risk; no conflicts known.",
             "decided_at": _iso(t0 + timedelta(days=13))})  # fmt: skip
-    c.say(f"risk assessment ({instrument['title']}) countersigned; needs and placement recorded")
+    c.say(
+        _(
+            "risk assessment ({instrument}) countersigned; needs and placement recorded",
+            instrument=instrument["title"],
+        )
+    )
 
 
 def _programme(c: _Client, case_id: str, t0: datetime) -> None:
@@ -233,7 +246,7 @@ def _programme(c: _Client, case_id: str, t0: datetime) -> None:
     )
     c.post("programmes", f"/cases/{case_id}/referrals/{referral['referral_id']}/acceptance",
            "civil_society", {}, **ngo)  # fmt: skip
-    c.say("vocational programme completed; referral accepted by a civil-society organisation")
+    c.say(_("vocational programme completed; referral accepted by a civil-society organisation"))
 
 
 def _trial_and_release(c: _Client, case_id: str, t0: datetime, now: datetime) -> None:
@@ -260,7 +273,7 @@ def _trial_and_release(c: _Client, case_id: str, t0: datetime, now: datetime) ->
     c.post("programmes", f"/cases/{case_id}/follow-ups", "civil_society",
            {"at": _iso(released_at + timedelta(days=10)), "status": "on_track",
             "note": "Working at the garage; family visits."}, agency=NGO, sub="demo-trainer")  # fmt: skip
-    c.say("verdict, sentence, release order, release and a first follow-up recorded")
+    c.say(_("verdict, sentence, release order, release and a first follow-up recorded"))
 
 
 def run_demo(urls: dict[str, str], settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
@@ -278,14 +291,20 @@ def run_demo(urls: dict[str, str], settings: Settings, *, quiet: bool = False) -
         _trial_and_release(c, case_id, t0, now)
     timeline = _wait_for_ledger(c, case_id, steps)
     verified = c.get("ledger", f"/cases/{case_id}/verify", "auditor").json()
-    c.say(f"\nTimeline of case {case_id} in the ledger:")
+    c.say("\n" + _("Timeline of case {case_id} in the ledger:", case_id=case_id))
     for first, count in _runs(timeline["entries"]):
         event = first["event"]
         times = f" ×{count}" if count > 1 else ""
         c.say(
             f"  {first['case_seq']:>3}  {event['time'][:19]}Z  {event['type']}{times}  {first['hash'][:12]}…"
         )
-    c.say(f"chain verified: {verified.get('ok')} ({verified.get('events')} events)")
+    c.say(
+        _(
+            "chain verified: {ok} ({events} events)",
+            ok=verified.get("ok"),
+            events=verified.get("events"),
+        )
+    )
     if not verified.get("ok"):
         raise DemoError(f"the chain does not verify: {verified}")
     return {"case_id": case_id, "timeline": timeline, "verify": verified}

@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from shared.kit.i18n import translate as _
+
 __all__ = ["add_parser"]
 
 
@@ -34,9 +36,12 @@ def _rotate_master(args: argparse.Namespace) -> int:
         return 1
     finally:
         keys.close()
-    sys.stdout.write(f"re-wrapped {moved} case keys under master key {keys.master_kid}\n")
+    sys.stdout.write(
+        _("re-wrapped {moved} case keys under master key {kid}", moved=moved, kid=keys.master_kid)
+        + "\n"
+    )
     if left:
-        sys.stderr.write(f"still under other master keys: {left}\n")
+        sys.stderr.write(_("still under other master keys: {left}", left=left) + "\n")
         return 1
     return 0
 
@@ -59,14 +64,14 @@ def _rotate_ledger(args: argparse.Namespace) -> int:
         return 1
     if new.private is None or new.development:
         sys.stderr.write(
-            "set CASELINE_LEDGER_SIGNING_KEY to the new key (not the development key)\n"
+            _("set CASELINE_LEDGER_SIGNING_KEY to the new key (not the development key)") + "\n"
         )
         return 1
     ledger = LedgerApplication(settings, create=False, key=new)
     try:
         stored = ledger.hand_over(old, new.private, rfc3339(datetime.now(UTC)))
     except HandoverError as exc:
-        sys.stderr.write(f"no handover recorded: {exc}\n")
+        sys.stderr.write(_("no handover recorded: {error}", error=exc) + "\n")
         return 1
     finally:
         ledger.close()
@@ -85,22 +90,26 @@ def _rotate_ledger(args: argparse.Namespace) -> int:
 def add_parser(sub: Any) -> None:
     """Register `caseline keys …` on `caseline`'s subcommand parser."""
     keys = sub.add_parser(
-        "keys", help="rotate the master key that wraps the case keys, or the checkpoint key"
+        "keys", help=_("rotate the master key that wraps the case keys, or the checkpoint key")
     )
     actions = keys.add_subparsers(dest="keys_command", required=True)
     rotate = actions.add_parser(
         "rotate-master",
-        help="re-wrap every case key under CASELINE_MASTER_KEY (the previous master in"
-        " CASELINE_MASTER_KEY_PREVIOUS)",
+        help=_(
+            "re-wrap every case key under CASELINE_MASTER_KEY (the previous master in"
+            " CASELINE_MASTER_KEY_PREVIOUS)"
+        ),
     )
-    rotate.add_argument("--batch", type=int, default=500, help="keys per transaction")
+    rotate.add_argument("--batch", type=int, default=500, help=_("keys per transaction"))
     rotate.set_defaults(func=_rotate_master)
     ledger = actions.add_parser(
         "rotate-ledger",
-        help="record the handover of the checkpoint key to CASELINE_LEDGER_SIGNING_KEY, signed by"
-        " the old key and the new",
+        help=_(
+            "record the handover of the checkpoint key to CASELINE_LEDGER_SIGNING_KEY, signed by"
+            " the old key and the new"
+        ),
     )
     ledger.add_argument(
-        "--old-key", required=True, help="file of the old private key (PEM or base64 raw)"
+        "--old-key", required=True, help=_("file of the old private key (PEM or base64 raw)")
     )
     ledger.set_defaults(func=_rotate_ledger)

@@ -10,6 +10,8 @@ import argparse
 import sys
 from typing import Any
 
+from shared.kit.i18n import translate as _
+
 __all__ = ["add_parser", "migrate"]
 
 
@@ -49,7 +51,7 @@ def migrate(settings: Any, services: list[str], *, status: bool = False) -> list
         needs_app = any(m.rebuild_views for m in migrator.migrations)
         done, app = migrator.run(_opener(service, settings) if needs_app else None)
         _close(app)
-        lines.append(f"{service:<11} {', '.join(done) if done else 'up to date'}")
+        lines.append(f"{service:<11} {', '.join(done) if done else _('up to date')}")
     return lines
 
 
@@ -63,19 +65,21 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
         for line in migrate(Settings(), services, status=args.status):
             print(line)
     except MigrationError as exc:
-        print(f"caseline migrate: {exc}", file=sys.stderr)
+        print(_("caseline migrate: {error}", error=exc), file=sys.stderr)
         return 1
     return 0
 
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
-        "migrate", help="bring the services' schemas to this release (see docs/migrations.md)"
+        "migrate", help=_("bring the services' schemas to this release (see docs/migrations.md)")
     )
     parser.add_argument(
-        "--service", action="append", help="only this service (repeatable); default: all"
+        "--service", action="append", help=_("only this service (repeatable); default: all")
     )
     parser.add_argument(
-        "--status", action="store_true", help="show applied and pending migrations, change nothing"
+        "--status",
+        action="store_true",
+        help=_("show applied and pending migrations, change nothing"),
     )
     parser.set_defaults(func=_cmd_migrate)

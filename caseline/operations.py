@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from shared.kit.i18n import translate as _
+
 __all__ = ["add_parsers"]
 
 
@@ -24,12 +26,13 @@ def _nats_config(args: argparse.Namespace) -> int:
     if args.check:
         current = path.read_text() if path.exists() else ""
         if current != text:
-            sys.stderr.write(f"{path} is stale: run `caseline nats-config`\n")
+            sys.stderr.write(_("{path} is stale: run `caseline nats-config`", path=path) + "\n")
             return 1
-        sys.stdout.write(f"{path} is up to date\n")
+        sys.stdout.write(_("{path} is up to date", path=path) + "\n")
         return 0
     changed = write(path, registry)
-    sys.stdout.write(f"{'wrote' if changed else 'unchanged:'} {path}\n")
+    done = _("wrote {path}", path=path) if changed else _("unchanged: {path}", path=path)
+    sys.stdout.write(done + "\n")
     return 0
 
 
@@ -51,9 +54,11 @@ def _nats_stream(args: argparse.Namespace) -> int:
     try:
         asyncio.run(make())
     except TimeoutError:
-        sys.stderr.write("the stream could not be made: is CASELINE_NATS_URL the ops user's?\n")
+        sys.stderr.write(
+            _("the stream could not be made: is CASELINE_NATS_URL the ops user's?") + "\n"
+        )
         return 1
-    sys.stdout.write("the stream is in place\n")
+    sys.stdout.write(_("the stream is in place") + "\n")
     return 0
 
 
@@ -64,7 +69,9 @@ def _env_file(args: argparse.Namespace) -> int:
     try:
         text = source.read_text()
     except OSError as exc:
-        sys.stderr.write(f"cannot read {source}: {exc.strerror}\n")
+        sys.stderr.write(
+            _("cannot read {source}: {error}", source=source, error=exc.strerror) + "\n"
+        )
         return 1
     sys.stdout.write(fill(text))
     return 0
@@ -73,22 +80,25 @@ def _env_file(args: argparse.Namespace) -> int:
 def add_parsers(sub: Any) -> None:
     """Register the operators' commands on `caseline`'s subcommand parser."""
     nats = sub.add_parser(
-        "nats-config", help="write the NATS users of the registered agencies and the services"
+        "nats-config", help=_("write the NATS users of the registered agencies and the services")
     )
     nats.add_argument("--output", default="deploy/nats/agencies.conf")
-    nats.add_argument("--agencies", default="deploy/agencies.yaml", help="the agency registry")
-    nats.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
+    nats.add_argument("--agencies", default="deploy/agencies.yaml", help=_("the agency registry"))
+    nats.add_argument("--check", action="store_true", help=_("exit 1 if the file is stale"))
     nats.set_defaults(func=_nats_config)
 
     stream = sub.add_parser(
-        "nats-stream", help="create (or scale up) the stream, as the ops user of CASELINE_NATS_URL"
+        "nats-stream",
+        help=_("create (or scale up) the stream, as the ops user of CASELINE_NATS_URL"),
     )
-    stream.add_argument("--timeout", type=float, default=60.0, help="seconds to keep trying")
+    stream.add_argument("--timeout", type=float, default=60.0, help=_("seconds to keep trying"))
     stream.set_defaults(func=_nats_stream)
 
-    env = sub.add_parser("env-file", help="print .env.example with fresh random secrets filled in")
+    env = sub.add_parser(
+        "env-file", help=_("print .env.example with fresh random secrets filled in")
+    )
     env.add_argument(
         "--source",
-        help="the example file (default: ./.env.example, else the one shipped with Caseline)",
+        help=_("the example file (default: ./.env.example, else the one shipped with Caseline)"),
     )
     env.set_defaults(func=_env_file)

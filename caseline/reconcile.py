@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from shared.kit.bus import Bus
+from shared.kit.i18n import translate as _
 from shared.kit.reconcile import HttpLedger, LedgerQuery, Reconciler, ReconcileReport
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication
@@ -100,28 +101,44 @@ def _command(args: argparse.Namespace) -> int:
     try:
         reports = asyncio.run(reconcile_all(settings, services, from_start=args.from_start))
     except TimeoutError:
-        _say(f"NATS is not reachable at {settings.nats_url or 'nats://127.0.0.1:4222'}")
+        _say(
+            _(
+                "NATS is not reachable at {url}",
+                url=settings.nats_url or "nats://127.0.0.1:4222",
+            )
+        )
         return 2
     for report in reports:
         _say(report.line())
     deferred = sum(r.deferred for r in reports)
     if deferred:
-        _say(f"{deferred} missing event(s) left for a later pass (in flight, or still in the")
-        _say("broker's duplicate window): run again later.")
+        _say(
+            _(
+                "{deferred} missing event(s) left for a later pass (in flight, or still in the"
+                " broker's duplicate window): run again later.",
+                deferred=deferred,
+            )
+        )
     return 1 if deferred else 0
 
 
 def add_parser(sub: Any) -> None:
     """Register `caseline reconcile` on the CLI's subparsers."""
     parser = sub.add_parser(
-        "reconcile", help="re-publish what the services recorded and the ledger lacks"
-    )
-    parser.add_argument("--ledger-url", help="the ledger (default CASELINE_LEDGER_URL, else :8005)")
-    parser.add_argument("--service", action="append", help="only this service (repeatable)")
-    parser.add_argument(
-        "--from-start", action="store_true", help="check every event, not only after the watermark"
+        "reconcile", help=_("re-publish what the services recorded and the ledger lacks")
     )
     parser.add_argument(
-        "--margin", type=float, help="seconds an unpublished event counts as in flight (default 30)"
+        "--ledger-url", help=_("the ledger (default CASELINE_LEDGER_URL, else :8005)")
+    )
+    parser.add_argument("--service", action="append", help=_("only this service (repeatable)"))
+    parser.add_argument(
+        "--from-start",
+        action="store_true",
+        help=_("check every event, not only after the watermark"),
+    )
+    parser.add_argument(
+        "--margin",
+        type=float,
+        help=_("seconds an unpublished event counts as in flight (default 30)"),
     )
     parser.set_defaults(func=_command)

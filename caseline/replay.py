@@ -16,6 +16,7 @@ from typing import Any
 
 from psycopg.rows import tuple_row
 
+from shared.kit.i18n import translate as _
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication
 
@@ -132,10 +133,9 @@ def replay(
 def describe(results: Sequence[ReplayResult]) -> list[str]:
     lines = []
     for r in results:
-        state = "OK" if r.ok else "DIFFERS"
-        lines.append(
-            f"{r.service:<11} {state:<8} {r.events} events replayed, {r.rows} rows compared"
-        )
+        state = _("OK") if r.ok else _("DIFFERS")
+        done = _("{events} events replayed, {rows} rows compared", events=r.events, rows=r.rows)
+        lines.append(f"{r.service:<11} {state:<8} {done}")
         lines += [f"    {d}" for d in r.differences]
     return lines
 

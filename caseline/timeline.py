@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from shared.kit.i18n import current_language
+from shared.kit.i18n import translate as _
 from shared.kit.settings import Settings
 
 __all__ = ["add_parser", "describe", "show_timeline"]
@@ -36,7 +38,7 @@ def show_timeline(
     say: Say = print,
 ) -> int:
     """Print the case's visible entries in ledger order, then the verdict; 0 when it verifies."""
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": current_language()}
     if purpose:
         headers["Caseline-Purpose"] = purpose
     with httpx.Client(base_url=ledger_url.rstrip("/"), headers=headers, timeout=60) as http:
@@ -55,13 +57,22 @@ def _get(http: httpx.Client, path: str) -> dict[str, Any]:
     try:
         response = http.get(path)
     except httpx.HTTPError as exc:
-        raise _RefusedError(f"the ledger at {http.base_url} did not answer: {exc}") from None
+        raise _RefusedError(
+            _("the ledger at {url} did not answer: {error}", url=http.base_url, error=exc)
+        ) from None
     if response.status_code != 200:
         try:
             detail = response.json().get("detail") or response.reason_phrase
         except ValueError:
             detail = response.text[:300]
-        raise _RefusedError(f"the ledger refused {path} ({response.status_code}): {detail}")
+        raise _RefusedError(
+            _(
+                "the ledger refused {path} ({status}): {detail}",
+                path=path,
+                status=response.status_code,
+                detail=detail,
+            )
+        )
     body: dict[str, Any] = response.json()
     return body
 
@@ -76,10 +87,17 @@ def describe(timeline: dict[str, Any], verdict: dict[str, Any]) -> list[str]:
         if "voided_event_id" in (e["event"].get("data") or {})
     }
     hidden = verdict.get("events", len(entries)) - len(entries)
+    heading = _(
+        "Timeline of case {case_id}: {count} entries",
+        case_id=timeline["case_id"],
+        count=len(entries),
+    )
+    if hidden > 0:
+        heading += " " + _("({hidden} more in the ledger, not shown to you)", hidden=hidden)
+    columns = (_("when (world time)"), _("service"), _("event"), _("recorded by"))
     lines = [
-        f"Timeline of case {timeline['case_id']}: {len(entries)} entries"
-        + (f" ({hidden} more in the ledger, not shown to you)" if hidden > 0 else ""),
-        f"{'#':>4}  {'when (world time)':<27}  {'service':<10}  {'event':<26}  recorded by",
+        heading,
+        f"{'#':>4}  {columns[0]:<27}  {columns[1]:<10}  {columns[2]:<26}  {columns[3]}",
     ]
     lines += [_line(e, positions, voided_by) for e in entries]
     lines.append(_verdict(verdict))
@@ -94,13 +112,17 @@ def _line(entry: dict[str, Any], positions: dict[str, int], voided_by: dict[str,
     voided = (event.get("data") or {}).get("voided_event_id")
     if voided:
         target = positions.get(voided)
-        notes.append(f"voids #{target}" if target else f"voids {voided} (hidden from you)")
+        notes.append(
+            _("voids #{seq}", seq=target)
+            if target
+            else _("voids {event_id} (hidden from you)", event_id=voided)
+        )
     if event["id"] in voided_by:
-        notes.append(f"VOIDED by #{voided_by[event['id']]}")
+        notes.append(_("VOIDED by #{seq}", seq=voided_by[event["id"]]))
     if event.get("personaldata") == "erased":
-        notes.append("personal data erased")
+        notes.append(_("personal data erased"))
     if entry.get("redacted"):
-        notes.append(f"withheld: {', '.join(entry['redacted'])}")
+        notes.append(_("withheld: {fields}", fields=", ".join(entry["redacted"])))
     who = f"{event.get('actor', '?')} ({event.get('agency', '?')})"
     tail = f"  [{'; '.join(notes)}]" if notes else ""
     return f"{entry['case_seq']:>4}  {event.get('time', ''):<27}  {service:<10}  {name:<26}  {who}{tail}"
@@ -109,17 +131,28 @@ def _line(entry: dict[str, Any], positions: dict[str, int], voided_by: dict[str,
 def _verdict(verdict: dict[str, Any]) -> str:
     if verdict.get("ok"):
         head = str(verdict.get("head_hash") or "")[:16]
-        return f"verified: OK ({verdict.get('events')} entries in the ledger, chain head {head}…)"
-    where = f" at entry {verdict['first_bad_seq']}" if verdict.get("first_bad_seq") else ""
-    return f"verified: FAILED{where}: {verdict.get('reason', 'the chain does not verify')}"
+        return _(
+            "verified: OK ({events} entries in the ledger, chain head {head}…)",
+            events=verdict.get("events"),
+            head=head,
+        )
+    reason = verdict.get("reason") or _("the chain does not verify")
+    if verdict.get("first_bad_seq"):
+        return _(
+            "verified: FAILED at entry {seq}: {reason}", seq=verdict["first_bad_seq"], reason=reason
+        )
+    return _("verified: FAILED: {reason}", reason=reason)
 
 
 def _command(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get("CASELINE_TOKEN")
     if not token:
         sys.stderr.write(
-            "a bearer token is needed: --token or CASELINE_TOKEN (`caseline token` mints one"
-            " in development)\n"
+            _(
+                "a bearer token is needed: --token or CASELINE_TOKEN (`caseline token` mints one"
+                " in development)"
+            )
+            + "\n"
         )
         return 1
     try:
@@ -133,12 +166,15 @@ def _command(args: argparse.Namespace) -> int:
 def add_parser(sub: Any) -> None:
     """Register `caseline timeline` on the CLI's subparsers."""
     parser = sub.add_parser(
-        "timeline", help="print a case's timeline from the ledger, and whether it verifies"
+        "timeline", help=_("print a case's timeline from the ledger, and whether it verifies")
     )
-    parser.add_argument("case", help="the case id")
+    parser.add_argument("case", help=_("the case id"))
     parser.add_argument(
-        "--ledger", help=f"the ledger's base URL (CASELINE_LEDGER_URL, else {DEFAULT_LEDGER})"
+        "--ledger",
+        help=_(
+            "the ledger's base URL (CASELINE_LEDGER_URL, else {default})", default=DEFAULT_LEDGER
+        ),
     )
-    parser.add_argument("--token", help="your bearer token (or CASELINE_TOKEN)")
-    parser.add_argument("--purpose", help="why you read the case (Caseline-Purpose)")
+    parser.add_argument("--token", help=_("your bearer token (or CASELINE_TOKEN)"))
+    parser.add_argument("--purpose", help=_("why you read the case (Caseline-Purpose)"))
     parser.set_defaults(func=_command)

@@ -3,10 +3,15 @@ tests share are in `tests/support`)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from shared.kit.settings import Settings
 from tests.support import auth
+
+# The CLI speaks the locale's language: the tests read English unless one asks for another.
+os.environ["CASELINE_LANG"] = "en"
 
 
 @pytest.fixture

@@ -170,7 +170,7 @@ def get_assessment(
 ) -> JSONResponse:
     """One assessment: its instrument version, ratings, judgement and countersignature."""
     if not may_see(user.role, AssessmentStarted.type_name()):
-        raise ForbiddenError(f"role {user.role!r} may not see assessments")
+        raise ForbiddenError("role {role!r} may not see assessments", role=user.role)
     view, version = queries.assessment_view(app, case_id, assessment_id)
     return view_response(redact_view(view, user.role, queries.ASSESSMENT_VIEW_SOURCES), version)
 

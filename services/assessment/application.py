@@ -206,16 +206,17 @@ class AssessmentApplication(CaselineApplication):
         chosen = instrument_id or self.default_instrument()
         instrument = self._instrument(chosen) if chosen else None
         if instrument is None:
-            raise UnknownInstrumentError(
-                "no instrument is published yet" if chosen is None else f"no instrument {chosen}"
-            )
+            if chosen is None:
+                raise UnknownInstrumentError("no instrument is published yet")
+            raise UnknownInstrumentError("no instrument {instrument_id}", instrument_id=chosen)
         if number is not None and number != instrument.latest:
             if number in instrument.versions:
                 raise SupersededInstrumentError(
-                    f"version {number} is superseded: "
-                    f"new assessments use version {instrument.latest}"
+                    "version {number} is superseded: new assessments use version {latest}",
+                    number=number,
+                    latest=instrument.latest,
                 )
-            raise UnknownInstrumentError(f"this instrument has no version {number}")
+            raise UnknownInstrumentError("this instrument has no version {number}", number=number)
         return instrument.version_of(instrument.latest)
 
     def rate(
@@ -266,8 +267,8 @@ class AssessmentApplication(CaselineApplication):
         unknown = self._unknown_cases(others)
         if unknown:
             raise UnknownCaseError(
-                "keep_separate_from names cases this service does not know: "
-                + ", ".join(str(c) for c in unknown[:5])
+                "keep_separate_from names cases this service does not know: {cases}",
+                cases=", ".join(str(c) for c in unknown[:5]),
             )
         case.decide_placement(data, self.meta(ctx, case_id))
         return self.commit(ctx, case)

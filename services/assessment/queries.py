@@ -331,7 +331,11 @@ def instrument_version(
         (instrument_id, version),
     )
     if not rows:
-        raise NotFoundError(f"no version {version} of instrument {instrument_id}")
+        raise NotFoundError(
+            "no version {version} of instrument {instrument_id}",
+            version=version,
+            instrument_id=instrument_id,
+        )
     document, event_id, by, at = rows[0]
     return {
         **document,

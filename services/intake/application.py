@@ -71,8 +71,10 @@ class IntakeApplication(CaselineApplication):
         if rules is None:
             known = ", ".join(sorted(custody_rules.regimes))
             raise InvalidFieldsError(
-                f"invalid fields: regime: {self.rules.code} has no custody regime {name!r} "
-                f"(regimes: {known})"
+                "invalid fields: regime: {code} has no custody regime {name!r} (regimes: {known})",
+                code=self.rules.code,
+                name=name,
+                known=known,
             )
         data = CustodyStarted(**fields, max_hours=rules.initial_hours)
         limits = {

@@ -66,7 +66,9 @@ def build(model: type[M], **fields: Any) -> M:
             sorted({".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors()})
         )
         detail = "; ".join(e["msg"] for e in exc.errors())
-        raise InvalidFieldsError(f"invalid fields: {named}: {detail}") from None
+        raise InvalidFieldsError(
+            "invalid fields: {named}: {reason}", named=named, reason=detail
+        ) from None
 
 
 class JudicialApplication(CaselineApplication):
@@ -105,8 +107,11 @@ class JudicialApplication(CaselineApplication):
         name = offence_class or self.rules.pre_trial.default_class
         if name not in classes:
             raise InvalidFieldsError(
-                f"invalid fields: offence_class: {self.rules.code} has no offence class {name!r} "
-                f"(classes: {', '.join(sorted(classes))})"
+                "invalid fields: offence_class: {code} has no offence class {name!r} (classes: "
+                "{items})",
+                code=self.rules.code,
+                name=name,
+                items=", ".join(sorted(classes)),
             )
         data = build(ChargesFiled, **fields)
         return self._run(case_id, ctx, lambda case, meta: case.file_charges(data, meta, name))

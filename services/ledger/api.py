@@ -113,5 +113,5 @@ def schema(
     try:
         model = by_schema_name(name)
     except KeyError:
-        raise NotFoundError(f"no event type {name!r}") from None
+        raise NotFoundError("no event type {name!r}", name=name) from None
     return json_schema(model)

@@ -135,7 +135,7 @@ class LedgerApplication:
         entries = self.store.timeline(case_id, **filters)
         if not entries:
             if not self.store.timeline(case_id, limit=1):
-                raise NotFoundError(f"no case {case_id} in the ledger")
+                raise NotFoundError("no case {case_id} in the ledger", case_id=case_id)
             # The case's first entry was appended between the two reads: read again.
             entries = self.store.timeline(case_id, **filters)
         return entries
@@ -196,7 +196,7 @@ class LedgerApplication:
     def verify_case(self, case_id: str) -> Verification:
         result = verify_case(self.store, self.checkpointer, self.trusted_keys(), case_id)
         if result.events == 0:
-            raise NotFoundError(f"no case {case_id} in the ledger")
+            raise NotFoundError("no case {case_id} in the ledger", case_id=case_id)
         return result
 
     def verify_all(
@@ -236,7 +236,7 @@ class LedgerApplication:
     def checkpoint(self, size: int) -> Checkpoint:
         checkpoint = self.checkpointer.get(size)
         if checkpoint is None:
-            raise NotFoundError(f"no checkpoint of size {size}")
+            raise NotFoundError("no checkpoint of size {size}", size=size)
         return checkpoint
 
     def inclusion(self, ledger_seq: int, size: int | None) -> dict[str, Any]:
@@ -249,7 +249,7 @@ class LedgerApplication:
             "SELECT canonical, hash FROM {schema}.entries WHERE ledger_seq = %s", (ledger_seq,)
         )
         if not rows:
-            raise NotFoundError(f"no entry {ledger_seq} in the ledger")
+            raise NotFoundError("no entry {ledger_seq} in the ledger", ledger_seq=ledger_seq)
         canonical, chain = rows[0]
         return {
             "ledger_seq": ledger_seq,

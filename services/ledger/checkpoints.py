@@ -345,14 +345,18 @@ class Checkpointer:
         """Keep a witness's countersignature of checkpoint `size`, once it verifies."""
         checkpoint = self.get(size)
         if checkpoint is None:
-            raise NotFoundError(f"no checkpoint of size {size}")
+            raise NotFoundError("no checkpoint of size {size}", size=size)
         public = registry.get(witness)
         if public is None:
-            raise ForbiddenError(f"{witness!r} is not a registered witness of this ledger")
+            raise ForbiddenError(
+                "{witness!r} is not a registered witness of this ledger", witness=witness
+            )
         if not verify_signature(
             public, signature, cosignature_message(witness, checkpoint.statement)
         ):
-            raise ForbiddenError(f"the signature does not verify with {witness!r}'s registered key")
+            raise ForbiddenError(
+                "the signature does not verify with {witness!r}'s registered key", witness=witness
+            )
         raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         with self.store.connection() as conn:
             conn.execute(

@@ -53,5 +53,9 @@ async def redeliver(
     """Deliver a parked message to its agency again, with its whole back-off anew (admin)."""
     require_role(current_user(request), "admin")
     if not await deliveries.redeliver(agency, ledger_seq):
-        raise NotFoundError(f"no parked delivery {ledger_seq} for agency {agency}")
+        raise NotFoundError(
+            "no parked delivery {ledger_seq} for agency {agency}",
+            ledger_seq=ledger_seq,
+            agency=agency,
+        )
     return {"agency": agency, "ledger_seq": ledger_seq, "redelivered": True}

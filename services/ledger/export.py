@@ -55,10 +55,10 @@ def build_bundle(
         log.error("exporting against the latest checkpoint: %s", exc)
         checkpoint = checkpointer.latest()
     if checkpoint is None:
-        raise NotFoundError(f"no case {case_id} in the ledger")
+        raise NotFoundError("no case {case_id} in the ledger", case_id=case_id)
     rows = store.case_rows(case_id, upto=checkpoint.tree_size)
     if not rows:
-        raise NotFoundError(f"no case {case_id} in the ledger")
+        raise NotFoundError("no case {case_id} in the ledger", case_id=case_id)
     entries = _entries(store, rows, checkpoint.tree_size)
     cosignatures = [
         _cosignature(c.body(), witnesses.get(c.witness)) for c in checkpoint.cosignatures

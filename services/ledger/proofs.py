@@ -23,13 +23,19 @@ def inclusion_proofs(
 def _check_size(store: LedgerStore, size: int) -> None:
     current = store.tree_size()
     if size > current:
-        raise NotFoundError(f"the tree has {current} entries, not {size}")
+        raise NotFoundError(
+            "the tree has {current} entries, not {size}", current=current, size=size
+        )
 
 
 def inclusion_proof(store: LedgerStore, ledger_seq: int, size: int) -> list[bytes]:
     """PATH(ledger_seq - 1, D[size])."""
     if not 1 <= ledger_seq <= size:
-        raise NotFoundError(f"entry {ledger_seq} is not in a tree of {size} entries")
+        raise NotFoundError(
+            "entry {ledger_seq} is not in a tree of {size} entries",
+            ledger_seq=ledger_seq,
+            size=size,
+        )
     _check_size(store, size)
     return inclusion_proofs(store, [ledger_seq], size)[0]
 
@@ -37,7 +43,9 @@ def inclusion_proof(store: LedgerStore, ledger_seq: int, size: int) -> list[byte
 def consistency_proof(store: LedgerStore, first: int, second: int) -> list[bytes]:
     """PROOF(first, D[second]): the tree of `second` entries extends the tree of `first`."""
     if not 0 < first <= second:
-        raise NotFoundError(f"no consistency proof from {first} to {second}")
+        raise NotFoundError(
+            "no consistency proof from {first} to {second}", first=first, second=second
+        )
     _check_size(store, second)
     ranges = consistency_ranges(first, second)
     nodes = store.nodes(needed_nodes(ranges))

@@ -261,4 +261,4 @@ def _remove(document: dict[str, Any], path: str) -> bool:
 def require_full_record(user: User) -> None:
     """403 unless the caller may receive a case's complete stored record."""
     if user.role not in FULL_RECORD_ROLES:
-        raise ForbiddenError(f"role {user.role!r} may not export a case's full record")
+        raise ForbiddenError("role {role!r} may not export a case's full record", role=user.role)

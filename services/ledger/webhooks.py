@@ -120,7 +120,7 @@ class Webhooks:
         try:
             return self.agencies[agency_id]
         except KeyError:
-            raise NotFoundError(f"no registered agency {agency_id}") from None
+            raise NotFoundError("no registered agency {agency_id}", agency_id=agency_id) from None
 
     def set_endpoint(self, agency_id: str, url: str) -> str | None:
         """Register or move an agency's endpoint; the new secret when one was made (first time)."""
@@ -154,7 +154,9 @@ class Webhooks:
                 (agency_id,),
             ).fetchone()
             if row is None:
-                raise NotFoundError(f"agency {agency_id} has no webhook endpoint")
+                raise NotFoundError(
+                    "agency {agency_id} has no webhook endpoint", agency_id=agency_id
+                )
             counts = dict(
                 conn.execute(
                     f"SELECT state, count(*) FROM {SCHEMA}.webhook_deliveries WHERE agency = %s"
@@ -192,7 +194,9 @@ class Webhooks:
                 (agency_id,),
             ).fetchone()
             if row is None:
-                raise NotFoundError(f"agency {agency_id} has no webhook endpoint")
+                raise NotFoundError(
+                    "agency {agency_id} has no webhook endpoint", agency_id=agency_id
+                )
             # The previous secret is wrapped again under the current master, with the new one.
             _, old = _wrap(self.settings, agency_id, _unwrap(self.settings, agency_id, *row))
             conn.execute(
@@ -215,7 +219,9 @@ class Webhooks:
                 (agency_id,),
             ).fetchone()
             if row is None:
-                raise NotFoundError(f"agency {agency_id} has no webhook endpoint")
+                raise NotFoundError(
+                    "agency {agency_id} has no webhook endpoint", agency_id=agency_id
+                )
             upto, after = int(row[0]), max(from_seq, 1) - 1
             while after < upto:
                 entries = [e for e in feed_on(conn, after, _BATCH) if e["ledger_seq"] <= upto]

@@ -39,7 +39,7 @@ def _checked_url(url: str, production: bool) -> str:
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
-        raise InvalidFieldsError(f"url: {exc}") from None
+        raise InvalidFieldsError("url: {exc}", exc=exc) from None
     if not parsed.host or parsed.userinfo:
         raise InvalidFieldsError("url: a host is needed, and no user or password in it")
     if production and parsed.scheme != "https":
@@ -49,7 +49,7 @@ def _checked_url(url: str, production: bool) -> str:
 
 def _admin_or_the_agency(user: User, agency: str) -> None:
     if user.role != "admin" and user.agency != agency:
-        raise ForbiddenError(f"only an admin or agency {agency} may do this")
+        raise ForbiddenError("only an admin or agency {agency} may do this", agency=agency)
 
 
 @router.put("", responses={201: {"description": "registered; the secret is shown this once"}})

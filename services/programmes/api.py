@@ -210,7 +210,9 @@ def _answer(
     command.require(model)
     agency = command.user.agency
     if body.by_agency is not None and body.by_agency != agency:
-        raise ForbiddenError(f"you answer for {agency}, not {body.by_agency}")
+        raise ForbiddenError(
+            "you answer for {agency}, not {by_agency}", agency=agency, by_agency=body.by_agency
+        )
     return command.run(
         model,
         lambda c: command.app.answer_referral(case_id, referral_id, accept, body.reason, c),

@@ -65,7 +65,9 @@ class ProgrammesApplication(CaselineApplication):
         programme_id = uuid4()
         data = ProgrammeCreated.model_validate({**fields, "programme_id": programme_id})
         if ctx.role in AGENCY_BOUND_ROLES and data.provider_agency != ctx.agency:
-            raise ForbiddenError(f"agency {ctx.agency!r} may create only its own programmes")
+            raise ForbiddenError(
+                "agency {agency!r} may create only its own programmes", agency=ctx.agency
+            )
         programme = Programme(
             programme_id=programme_id, data=data, meta=self.meta(ctx, programme_id)
         )
@@ -96,7 +98,9 @@ class ProgrammesApplication(CaselineApplication):
     ) -> Recorded:
         session_day: date = fields["session_date"]
         if session_day > (self.clock.now() + timedelta(days=1)).date():
-            raise FutureTimeError(f"the session of {session_day} has not happened yet")
+            raise FutureTimeError(
+                "the session of {session_day} has not happened yet", session_day=session_day
+            )
         session_id = fields.get("session_id") or uuid4()
         data = SessionAttended.model_validate(
             {**fields, "programme_id": programme_id, "session_id": session_id}
@@ -168,7 +172,8 @@ class ProgrammesApplication(CaselineApplication):
         referral = case.referral(referral_id)
         if ctx.agency != referral.to_agency:
             raise ForbiddenError(
-                f"only the agency referred to ({referral.to_agency}) may accept or decline"
+                "only the agency referred to ({to_agency}) may accept or decline",
+                to_agency=referral.to_agency,
             )
         model = ReferralAccepted if accept else ReferralDeclined
         data = model(referral_id=referral_id, by_agency=ctx.agency, reason=reason)
@@ -192,8 +197,9 @@ class ProgrammesApplication(CaselineApplication):
         case = self._case(case_id, ctx)
         if ctx.role in AGENCY_BOUND_ROLES and not self._works_with(case_id, ctx):
             raise ForbiddenError(
-                f"{ctx.agency} records follow-up only of people it works with: enrolled in its"
-                " programme, or referred to it"
+                "{agency} records follow-up only of people it works with: enrolled in its "
+                "programme, or referred to it",
+                agency=ctx.agency,
             )
         case.follow_up(data, self.meta(ctx, case_id))
         return self.commit(ctx, case)
@@ -356,13 +362,15 @@ class ProgrammesApplication(CaselineApplication):
     def _check_provider(ctx: CommandContext, programme: Programme) -> None:
         agency = programme.info.provider_agency
         if ctx.role in AGENCY_BOUND_ROLES and ctx.agency != agency:
-            raise ForbiddenError(f"only {agency} records the participants of this programme")
+            raise ForbiddenError(
+                "only {agency} records the participants of this programme", agency=agency
+            )
 
     def _case(self, case_id: UUID, ctx: CommandContext | None = None) -> CaseFile:
         try:
             return self.load(CaseFile, case_id, ctx)
         except NotFoundError:
-            raise NotFoundError(f"no case {case_id} known to programmes") from None
+            raise NotFoundError("no case {case_id} known to programmes", case_id=case_id) from None
 
     def _works_with(self, case_id: UUID, ctx: CommandContext) -> bool:
         return ctx.scope is None or self.access.visible(ctx.scope, str(case_id))
@@ -380,7 +388,9 @@ class ProgrammesApplication(CaselineApplication):
         if at is None:
             return now
         if at > now + _CLOCK_SKEW:
-            raise FutureTimeError(f"{what} is dated {at.isoformat()}, in the future")
+            raise FutureTimeError(
+                "{what} is dated {at}, in the future", what=what, at=at.isoformat()
+            )
         return at
 
     def _race(self, ctx: CommandContext, attempt: Callable[[], Recorded]) -> Recorded:

@@ -246,7 +246,7 @@ def summary(app: ProgrammesApplication, programme_id: UUID) -> dict[str, Any]:
         (programme_id,),
     )
     if not found:
-        raise NotFoundError(f"no programme {programme_id}")
+        raise NotFoundError("no programme {programme_id}", programme_id=programme_id)
     title, kind, capacity = found[0]
     enrolled, attending, completed, withdrawn, average = app.fetch(
         "SELECT count(*), count(*) FILTER (WHERE status = 'active'),"
@@ -334,7 +334,7 @@ def _visible_case(app: ProgrammesApplication, case_id: UUID, reader: Reader) -> 
     if case is not None and not app.access.visible(reader.kit_scope, str(case_id)):
         case = None
     if case is None:
-        raise NotFoundError(f"no case {case_id} known to programmes")
+        raise NotFoundError("no case {case_id} known to programmes", case_id=case_id)
     return case
 
 
@@ -412,7 +412,11 @@ def referral_view(
         or not reader.sees_referral(referral)
         or not app.access.visible(reader.kit_scope, str(case_id), command=_ANSWER)
     ):
-        raise NotFoundError(f"no referral {referral_id} of case {case_id} visible to you")
+        raise NotFoundError(
+            "no referral {referral_id} of case {case_id} visible to you",
+            referral_id=referral_id,
+            case_id=case_id,
+        )
     view = {"case_id": str(case_id), **_referral(referral)}
     return redact_view(view, reader.role, REFERRAL_VIEW_SOURCES)
 

@@ -106,9 +106,13 @@ class ReadGuard:
                 "reads must state a purpose in the Caseline-Purpose header"
             )
         elif service is None and user.role not in SERVICE_READERS.get(self.service, frozenset()):
-            refusal = ForbiddenError(f"role {user.role!r} may not read the {self.service} record")
+            refusal = ForbiddenError(
+                "role {role!r} may not read the {service} record",
+                role=user.role,
+                service=self.service,
+            )
         elif case_id is not None and not self._visible(scope, case_id, READ_AS.get(route)):
-            refusal = NotFoundError(f"no case {case_id}")
+            refusal = NotFoundError("no case {case_id}", case_id=case_id)
         # The entry is written once the answer is known (by `audit_read`, in the HTTP middleware),
         # so a refusal by the route itself (an agency check, an unknown case) is audited as such.
         request.state.read_audit = PendingRead(log, user, case_id, f"GET {route}", purpose)

@@ -170,7 +170,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 def require_role(user: User, *roles: str) -> None:
     """403 unless the caller has one of `roles`."""
     if user.role not in roles:
-        raise ForbiddenError(f"role {user.role!r} may not do this")
+        raise ForbiddenError("role {role!r} may not do this", role=user.role)
 
 
 def require_command(user: User, event_type: str | type[Any]) -> None:
@@ -178,7 +178,9 @@ def require_command(user: User, event_type: str | type[Any]) -> None:
     name = event_type if isinstance(event_type, str) else event_type.type_name()
     allowed = COMMAND_ROLES.get(name, frozenset())
     if user.role not in allowed:
-        raise ForbiddenError(f"role {user.role!r} may not record {name.split('.')[2]}")
+        raise ForbiddenError(
+            "role {role!r} may not record {kind}", role=user.role, kind=name.split(".")[2]
+        )
 
 
 def require_voider(role: str, agency: str, entry_type: str, recorded_for: str | None) -> None:
@@ -190,6 +192,6 @@ def require_voider(role: str, agency: str, entry_type: str, recorded_for: str | 
     name = entry_type.split(".")[2] if entry_type.count(".") >= 2 else entry_type
     may = COMMAND_ROLES.get(entry_type, frozenset()) | VOID_SUPERVISORS.get(entry_type, frozenset())
     if role not in may:
-        raise ForbiddenError(f"role {role!r} may not void {name}")
+        raise ForbiddenError("role {role!r} may not void {name}", role=role, name=name)
     if recorded_for is not None and agency != recorded_for:
-        raise ForbiddenError(f"only the agency that recorded this {name} may void it")
+        raise ForbiddenError("only the agency that recorded this {name} may void it", name=name)

@@ -55,19 +55,19 @@ async def command_context(request: Request, user: CurrentUser) -> CommandContext
     body = await request.body()
     key = request.headers.get("idempotency-key")
     if key is not None and not (0 < len(key) <= 200):
-        raise _bad_header("Idempotency-Key must have 1 to 200 characters")
+        raise _BadHeaderError("Idempotency-Key must have 1 to 200 characters")
     expected = None
     if_match = request.headers.get("if-match")
     if if_match is not None:
         raw = if_match.strip().removeprefix("W/").strip('"')
         if not raw.isdigit():
-            raise _bad_header("If-Match must be a version number")
+            raise _BadHeaderError("If-Match must be a version number")
         expected = int(raw)
     correlation = request.headers.get("caseline-correlation-id")
     try:
         correlation_id = UUID(correlation) if correlation else _request_correlation(request)
     except ValueError:
-        raise _bad_header("Caseline-Correlation-Id must be a UUID") from None
+        raise _BadHeaderError("Caseline-Correlation-Id must be a UUID") from None
     traceparent = getattr(request.state, "traceparent", None) or incoming_traceparent(request)
     named = (
         await asyncio.to_thread(_named_case, request)
@@ -124,10 +124,6 @@ class _BadHeaderError(CaselineError):
     status = 400
     title = "Bad request"
     slug = "bad-header"
-
-
-def _bad_header(detail: str) -> _BadHeaderError:
-    return _BadHeaderError(detail)
 
 
 def respond_recorded(recorded: Recorded, location: str, status: int = 201) -> JSONResponse:

@@ -30,9 +30,20 @@ class CaselineError(Exception):
     title = "Internal error"
     slug = "internal"
 
-    def __init__(self, detail: str = "") -> None:
-        super().__init__(detail)
-        self.detail = detail or self.title
+    def __init__(self, detail: str = "", **params: object) -> None:
+        """`detail` is the English message, its variable parts named placeholders filled from
+        `params` (`NotFoundError("no case {case_id}", case_id=...)`): the problem translates it."""
+        rendered = detail.format(**params) if params else detail
+        super().__init__(rendered)
+        self.template = detail
+        self.params = params
+        self.detail = rendered or self.title
+
+    @property
+    def problem_type(self) -> str:
+        """The problem's stable type: the rule of a refusal, else the slug."""
+        rule = getattr(self, "rule", None)
+        return rule if self.status == 409 and rule else self.slug
 
 
 class NotFoundError(CaselineError):
@@ -59,8 +70,8 @@ class RuleViolation(CaselineError):
     slug = "rule"
     rule = "rule"
 
-    def __init__(self, detail: str = "") -> None:
-        super().__init__(detail)
+    def __init__(self, detail: str = "", **params: object) -> None:
+        super().__init__(detail, **params)
         if type(self).rule == "rule":
             self.rule = _kebab(type(self).__name__.removesuffix("Error"))
 

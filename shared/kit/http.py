@@ -21,7 +21,7 @@ from shared.kit.health import health_router
 from shared.kit.lifecycle import ServiceParts, stop_parts
 from shared.kit.metrics import Metrics
 from shared.kit.middleware import install_middleware
-from shared.kit.problems import PROBLEM_RESPONSES, install_problem_handlers
+from shared.kit.problems import PROBLEM_RESPONSES, LanguageMiddleware, install_problem_handlers
 from shared.kit.settings import Settings
 
 __all__ = ["create_service_app"]
@@ -63,6 +63,7 @@ def create_service_app(
     app.state.metrics = metrics
     install_problem_handlers(app)
     install_middleware(app, metrics)
+    app.add_middleware(LanguageMiddleware, default=settings.default_language)
     app.include_router(health_router(service, parts))
     app.include_router(audit_router)
     for router in routers:

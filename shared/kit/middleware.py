@@ -40,7 +40,11 @@ def install_middleware(app: FastAPI, metrics: Metrics) -> None:
             length = request.headers.get("content-length")
             if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
                 return problem(
-                    413, "Body too large", f"the body exceeds {MAX_BODY_BYTES} bytes", "too-large"
+                    413,
+                    "Body too large",
+                    "the body exceeds {limit} bytes",
+                    "too-large",
+                    params={"limit": MAX_BODY_BYTES},
                 )
             ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
             # No body at all is no media type: the route answers it (401 first, then 422).

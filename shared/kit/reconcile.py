@@ -22,6 +22,7 @@ from uuid import UUID
 import httpx
 
 from shared.kit.bus import Bus
+from shared.kit.i18n import translate
 from shared.kit.outgoing import Outgoing, RefusedEventError, outgoing
 from shared.kit.service_auth import mint_service_token
 from shared.kit.settings import Settings
@@ -133,10 +134,15 @@ class ReconcileReport:
     watermark: int = 0
 
     def line(self) -> str:
-        return (
-            f"{self.service:<11} checked {self.checked:>7}  missing {self.missing:>5}  "
-            f"republished {self.republished:>5}  deferred {self.deferred:>5}  "
-            f"watermark {self.watermark}"
+        return translate(
+            "{service:<11} checked {checked:>7}  missing {missing:>5}  republished"
+            " {republished:>5}  deferred {deferred:>5}  watermark {watermark}",
+            service=self.service,
+            checked=self.checked,
+            missing=self.missing,
+            republished=self.republished,
+            deferred=self.deferred,
+            watermark=self.watermark,
         )
 
 

@@ -84,7 +84,7 @@ class InvalidIdError(CaselineError):
     slug = "invalid-fields"
 
     def __init__(self, name: str) -> None:
-        super().__init__(f"invalid fields: {name}")
+        super().__init__("invalid fields: {name}", name=name)
         self.name = name
 
 
@@ -141,7 +141,7 @@ class CaseAccess:
     def require(self, scope: Scope, case_id: str, *, command: str | None = None) -> None:
         """404, as for a case that does not exist, unless the scope may see (or act on) it."""
         if not self.visible(scope, case_id, command=command):
-            raise NotFoundError(f"no case {case_id}")
+            raise NotFoundError("no case {case_id}", case_id=case_id)
 
 
 def condition(scope: Scope, column: str, *, command: str | None = None) -> tuple[str, list[Any]]:
@@ -200,4 +200,6 @@ def require_own_facility(user: Any, facility: str) -> None:
         return
     own = getattr(user, "facility", None)
     if not own or facility_key(own) != facility_key(facility):
-        raise ForbiddenError(f"your token is for {own or 'no facility'}, not {facility}")
+        if not own:
+            raise ForbiddenError("your token is for no facility, not {facility}", facility=facility)
+        raise ForbiddenError("your token is for {own}, not {facility}", own=own, facility=facility)

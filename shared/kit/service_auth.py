@@ -110,7 +110,7 @@ def service_caller(request: Request, call: str) -> str | None:
     if claims.get("sub") != f"service:{service}" or lifetime > _MAX_LIFETIME.total_seconds():
         raise AuthenticationError()
     if service not in SERVICE_CALLS.get(call, frozenset()):
-        raise ForbiddenError(f"the {service} service may not make this call")
+        raise ForbiddenError("the {service} service may not make this call", service=service)
     return service
 
 

@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     jwt_issuer: str = "caseline"
     jwt_audience: str = "caseline"
     jurisdiction: str = "mali"
+    default_language: Literal["en", "fr", "ar"] = Field(
+        default="en",
+        description="the language of problem details when a request's Accept-Language names none"
+        " of fr, ar, en (API clients; people's browsers and the console always send one)",
+    )
     jurisdiction_dir: str | None = Field(
         default=None,
         description="directory of the <jurisdiction>.yaml rules; default: deploy/jurisdictions",

@@ -34,6 +34,7 @@ from shared.kit.auth import require_voider
 from shared.kit.clock import Clock
 from shared.kit.domain import Meta
 from shared.kit.errors import NotFoundError, StaleVersionError
+from shared.kit.i18n import N_
 from shared.kit.keystore import CaseKeyCipher, KeyStore, PostgresKeyStore
 from shared.kit.memory import MemoryKeyStore, MemoryRecorder, NoViewsError
 from shared.kit.observability import current_traceparent
@@ -267,13 +268,15 @@ class CaselineApplication(Application[UUID]):
         try:
             aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            raise NotFoundError(f"no {cls.__name__.lower()} {aggregate_id}") from None
+            raise _not_found(cls, aggregate_id) from None
         if not isinstance(aggregate, cls):
-            raise NotFoundError(f"no {cls.__name__.lower()} {aggregate_id}")
+            raise _not_found(cls, aggregate_id)
         expected = ctx.expected_version if ctx is not None else None
         if expected is not None and aggregate.version != expected:
             raise StaleVersionError(
-                f"the record is at version {aggregate.version}, not {expected}: reload and retry"
+                "the record is at version {version}, not {expected}: reload and retry",
+                version=aggregate.version,
+                expected=expected,
             )
         return aggregate
 
@@ -355,7 +358,9 @@ class CaselineApplication(Application[UUID]):
         """The entry this service recorded with this event id, or 404 (what a voiding names)."""
         entry = self.find_entry(event_id)
         if entry is None:
-            raise NotFoundError(f"{self.service} recorded no entry {event_id}")
+            raise NotFoundError(
+                "{service} recorded no entry {event_id}", service=self.service, event_id=event_id
+            )
         return entry
 
     def entry_to_void(self, event_id: UUID, ctx: CommandContext) -> Entry:
@@ -523,3 +528,19 @@ def fingerprint(*parts: Any) -> str:
 
 
 __all__ += ["IntegrityError", "fingerprint"]
+
+
+# What the caller was looking for, in its own words (each translated: shared/locale).
+_MISSING = {
+    "case": N_("no case {aggregate_id}", "not-found"),
+    "casefile": N_("no case {aggregate_id}", "not-found"),
+    "programme": N_("no programme {aggregate_id}", "not-found"),
+    "instrument": N_("no instrument {aggregate_id}", "not-found"),
+}
+
+
+def _not_found(cls: type, aggregate_id: UUID) -> NotFoundError:
+    kind = cls.__name__.lower()
+    if kind in _MISSING:
+        return NotFoundError(_MISSING[kind], aggregate_id=aggregate_id)
+    return NotFoundError("no {kind} {aggregate_id}", kind=kind, aggregate_id=aggregate_id)

@@ -82,6 +82,34 @@ def test_the_timeline_prints_each_entry_in_ledger_order_with_its_voids_and_the_v
     assert lines[6].startswith("verified: OK (4 entries in the ledger, chain head ")
 
 
+def test_the_timeline_speaks_french_with_lang_fr(settings, served, capsys):
+    url, case_id, _ = served
+
+    code, lines, _ = _timeline(
+        capsys, case_id, "--ledger", url, "--token", token_for(settings, "auditor"), "--lang", "fr"
+    )
+
+    assert code == 0, lines
+    assert lines[0] == f"Chronologie du dossier {case_id} : 4 inscriptions"
+    assert "enregistré par" in lines[1]
+    assert lines[3].endswith("[ANNULÉ par n° 4]")
+    assert lines[5].endswith("[annule n° 2]")
+    assert lines[6].startswith("vérifié : OK (4 inscriptions dans le registre, tête de chaîne ")
+
+
+def test_the_ledgers_refusal_reaches_the_cli_in_its_language(settings, served, capsys):
+    url, _, _ = served
+    unknown = "00000000-0000-4000-8000-000000000000"
+
+    code, lines, _ = _timeline(
+        capsys, unknown, "--ledger", url, "--token", token_for(settings, "auditor"), "--lang", "ar"
+    )
+
+    assert code == 1
+    assert lines[0].startswith("رفض السجل /cases/"), lines
+    assert f"لا توجد قضية {unknown} في السجل" in lines[0], lines
+
+
 def test_a_chain_that_does_not_verify_exits_non_zero_naming_the_first_bad_entry(
     settings, served, capsys
 ):

@@ -119,7 +119,11 @@ class Case(Aggregate, VoidableEntries[CaseEntry]):
     def assessment(self, assessment_id: UUID) -> AssessmentRecord:
         found = self.assessments.get(assessment_id)
         if found is None:
-            raise NotFoundError(f"no assessment {assessment_id} in case {self.id}")
+            raise NotFoundError(
+                "no assessment {assessment_id} in case {id}",
+                assessment_id=assessment_id,
+                id=self.id,
+            )
         return found
 
     def start(self, data: AssessmentStarted, instrument: InstrumentVersion, meta: Meta) -> None:
@@ -143,9 +147,13 @@ class Case(Aggregate, VoidableEntries[CaseEntry]):
     def _open_for(self, assessment_id: UUID, by: str) -> AssessmentRecord:
         record = self.assessment(assessment_id)
         if record.assessor != by:
-            raise NotTheAssessorError(f"only the assessor ({record.assessor}) may do this")
+            raise NotTheAssessorError(
+                "only the assessor ({assessor}) may do this", assessor=record.assessor
+            )
         if record.status != "in_progress":
-            raise AssessmentClosedError(f"the assessment is {record.status.replace('_', ' ')}")
+            raise AssessmentClosedError(
+                "the assessment is {status}", status=record.status.replace("_", " ")
+            )
         return record
 
     def rate(self, data: IndicatorRated, by: str, meta: Meta) -> None:
@@ -153,13 +161,18 @@ class Case(Aggregate, VoidableEntries[CaseEntry]):
         scale = record.scales.get(data.indicator_id)
         if scale is None:
             raise UnknownIndicatorError(
-                f"indicator {data.indicator_id!r} is not in version {record.instrument_version} "
-                "of the instrument this assessment uses"
+                "indicator {indicator_id!r} is not in version {instrument_version} of the "
+                "instrument this assessment uses",
+                indicator_id=data.indicator_id,
+                instrument_version=record.instrument_version,
             )
         if not scale[0] <= data.rating <= scale[1]:
             raise RatingOutOfScaleError(
-                f"indicator {data.indicator_id!r} is rated from {scale[0]} to {scale[1]}, "
-                f"not {data.rating}"
+                "indicator {indicator_id!r} is rated from {low} to {high}, not {rating}",
+                indicator_id=data.indicator_id,
+                low=scale[0],
+                high=scale[1],
+                rating=data.rating,
             )
         self._rated(data=data, meta=meta)
 
@@ -177,7 +190,9 @@ class Case(Aggregate, VoidableEntries[CaseEntry]):
         if unrated:
             shown = ", ".join(unrated[:10]) + (" …" if len(unrated) > 10 else "")
             raise UnratedIndicatorsError(
-                f"{len(unrated)} indicator(s) not rated yet: {shown}; rate every indicator first"
+                "{count} indicator(s) not rated yet: {shown}; rate every indicator first",
+                count=len(unrated),
+                shown=shown,
             )
         submitted = data.submitted_at or meta.recorded_at
         if data.next_review_by <= submitted:
@@ -199,7 +214,7 @@ class Case(Aggregate, VoidableEntries[CaseEntry]):
             raise AlreadyCountersignedError("the assessment is already countersigned")
         if record.status != "submitted" or record.submission is None:
             raise NotSubmittedError(
-                f"the assessment is {record.status.replace('_', ' ')}, not submitted"
+                "the assessment is {status}, not submitted", status=record.status.replace("_", " ")
             )
         if data.countersigned_by == record.assessor:
             raise FourEyesError("the assessor cannot countersign their own assessment")
@@ -284,7 +299,9 @@ class Case(Aggregate, VoidableEntries[CaseEntry]):
                 "a countersigned assessment stands; record a new assessment to supersede it"
             )
         if record.assessor != by:
-            raise NotTheAssessorError(f"only the assessor ({record.assessor}) may void this entry")
+            raise NotTheAssessorError(
+                "only the assessor ({assessor}) may void this entry", assessor=record.assessor
+            )
         if record.abandoned:
             raise AssessmentClosedError("the assessment was already abandoned")
         if entry.type == "IndicatorRated" and record.status == "submitted":

@@ -52,7 +52,8 @@ class Instrument(Aggregate):
         """A new instrument; its first version is 1."""
         if data.instrument_version != 1:
             raise InstrumentVersionSequenceError(
-                f"a new instrument starts at version 1, not {data.instrument_version}"
+                "a new instrument starts at version 1, not {instrument_version}",
+                instrument_version=data.instrument_version,
             )
         return cls(instrument_id=data.instrument_id, data=data, meta=meta)
 
@@ -72,13 +73,16 @@ class Instrument(Aggregate):
         """Publish the next version; an existing version is immutable."""
         if data.instrument_version in self.versions:
             raise InstrumentVersionImmutableError(
-                f"version {data.instrument_version} of this instrument is published and cannot "
-                f"change; publish version {self.next_version()} instead"
+                "version {instrument_version} of this instrument is published and cannot change; "
+                "publish version {next_version} instead",
+                instrument_version=data.instrument_version,
+                next_version=self.next_version(),
             )
         if data.instrument_version != self.next_version():
             raise InstrumentVersionSequenceError(
-                f"the next version of this instrument is {self.next_version()}, "
-                f"not {data.instrument_version}"
+                "the next version of this instrument is {next_version}, not {instrument_version}",
+                next_version=self.next_version(),
+                instrument_version=data.instrument_version,
             )
         self._published(data=data, meta=meta)
 
@@ -91,5 +95,5 @@ class Instrument(Aggregate):
         """The given version (the latest when None), or UnknownInstrumentError."""
         number = self.latest if version is None else version
         if number not in self.versions:
-            raise UnknownInstrumentError(f"this instrument has no version {number}")
+            raise UnknownInstrumentError("this instrument has no version {number}", number=number)
         return InstrumentVersion.of(self.versions[number])

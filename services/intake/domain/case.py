@@ -109,8 +109,8 @@ class Case(Aggregate, VoidableEntries[Entry]):
         self._refuse_after_release(state)
         if state.custody is not None:
             raise CustodyAlreadyStartedError(
-                f"custody already started at {state.custody.started_at.isoformat()}: "
-                "record an extension to prolong it"
+                "custody already started at {started_at}: record an extension to prolong it",
+                started_at=state.custody.started_at.isoformat(),
             )
         if state.admitted_at is not None:
             raise CustodyAfterAdmissionError(
@@ -118,7 +118,8 @@ class Case(Aggregate, VoidableEntries[Entry]):
             )
         if data.started_at < state.arrested_at:
             raise CustodyBeforeArrestError(
-                f"custody cannot start before the arrest ({state.arrested_at.isoformat()})"
+                "custody cannot start before the arrest ({arrested_at})",
+                arrested_at=state.arrested_at.isoformat(),
             )
         # Folding computes the custody's legal end: a start too near the calendar's end raises here.
         self._live_with(Entry(meta.event_id, "CustodyStarted", data, meta.recorded_at, limits))
@@ -134,30 +135,37 @@ class Case(Aggregate, VoidableEntries[Entry]):
             raise NoCustodyError("no custody has started: an extension needs a running custody")
         if custody.ended_at is not None:
             raise CustodyNotRunningError(
-                f"custody ended at {custody.ended_at.isoformat()} (admission or release): "
-                "it can no longer be extended"
+                "custody ended at {ended_at} (admission or release): it can no longer be extended",
+                ended_at=custody.ended_at.isoformat(),
             )
         authorised_at = data.authorised_at or meta.recorded_at
         if authorised_at > custody.until:
             raise CustodyExpiredError(
-                f"custody ran out at {custody.until.isoformat()}: an extension must be "
-                "authorised while the custody runs"
+                "custody ran out at {until}: an extension must be authorised while the custody "
+                "runs",
+                until=custody.until.isoformat(),
             )
         if len(custody.extensions) >= custody.max_extensions:
             raise CustodyExtensionLimitError(
-                f"the {custody.regime} custody regime allows at most {custody.max_extensions} "
-                f"extension(s) ({custody.source})"
+                "the {regime} custody regime allows at most {max_extensions} extension(s) "
+                "({source})",
+                regime=custody.regime,
+                max_extensions=custody.max_extensions,
+                source=custody.source,
             )
         if data.extended_until <= custody.until:
             raise ExtensionNotLaterError(
-                "an extension must end after the current end of custody, "
-                f"{custody.until.isoformat()}"
+                "an extension must end after the current end of custody, {until}",
+                until=custody.until.isoformat(),
             )
         longest = custody.until + timedelta(hours=custody.extension_hours)
         if data.extended_until > longest:
             raise ExtensionTooLongError(
-                f"one extension adds at most {custody.extension_hours} hours: custody may run "
-                f"until {longest.isoformat()} at the latest ({custody.source})"
+                "one extension adds at most {extension_hours} hours: custody may run until "
+                "{longest} at the latest ({source})",
+                extension_hours=custody.extension_hours,
+                longest=longest.isoformat(),
+                source=custody.source,
             )
         self._custody_extended(data=data, meta=meta)
 
@@ -172,18 +180,24 @@ class Case(Aggregate, VoidableEntries[Entry]):
         if trail is not None:
             if data.handed_to is None:
                 raise HandOverWithoutRecipientError(
-                    f"item {data.item_id} is already logged: a new entry for it is a hand-over "
-                    "and must name handed_to"
+                    "item {item_id} is already logged: a new entry for it is a hand-over and "
+                    "must name handed_to",
+                    item_id=data.item_id,
                 )
             if data.collected_by != trail.holder:
                 raise BrokenChainOfCustodyError(
-                    f"item {data.item_id} is held by {trail.holder}, not {data.collected_by}: "
-                    "a hand-over names who held it before"
+                    "item {item_id} is held by {holder}, not {collected_by}: a hand-over names "
+                    "who held it before",
+                    item_id=data.item_id,
+                    holder=trail.holder,
+                    collected_by=data.collected_by,
                 )
             if data.collected_at < trail.last_logged_at:
                 raise EvidenceOutOfOrderError(
-                    f"item {data.item_id} was last logged at {trail.last_logged_at.isoformat()}: "
-                    "a hand-over cannot be earlier"
+                    "item {item_id} was last logged at {last_logged_at}: a hand-over cannot be "
+                    "earlier",
+                    item_id=data.item_id,
+                    last_logged_at=trail.last_logged_at.isoformat(),
                 )
         self._evidence_logged(data=data, meta=meta)
 
@@ -200,7 +214,9 @@ class Case(Aggregate, VoidableEntries[Entry]):
             raise TransferToSameFacilityError("a transfer must go to another facility")
         if state.facility is not None and data.from_facility != state.facility:
             raise TransferFromWrongFacilityError(
-                f"the person is held at {state.facility}, not {data.from_facility}"
+                "the person is held at {facility}, not {from_facility}",
+                facility=state.facility,
+                from_facility=data.from_facility,
             )
         self._transferred(data=data, meta=meta)
 
@@ -216,7 +232,8 @@ class Case(Aggregate, VoidableEntries[Entry]):
             )
         if state.admitted_at is not None:
             raise AlreadyAdmittedError(
-                f"the person was already admitted to {state.facility}: record a transfer instead"
+                "the person was already admitted to {facility}: record a transfer instead",
+                facility=state.facility,
             )
         _refuse_ending_custody_before_start(state, data.admitted_at, "admission")
         self._admitted(data=data, meta=meta)
@@ -236,8 +253,8 @@ class Case(Aggregate, VoidableEntries[Entry]):
     def _refuse_after_release(self, state: CaseState) -> None:
         if state.released_at is not None:
             raise PersonReleasedError(
-                f"the person was released at {state.released_at.isoformat()}: "
-                "record a new arrest first"
+                "the person was released at {released_at}: record a new arrest first",
+                released_at=state.released_at.isoformat(),
             )
 
     # --- release --------------------------------------------------------------------------
@@ -246,18 +263,20 @@ class Case(Aggregate, VoidableEntries[Entry]):
         order = self.release_orders.get(data.release_order_id)
         if order is None or order.withdrawn:
             raise ReleaseWithoutOrderError(
-                f"judicial has ordered no release {data.release_order_id} for this case: "
-                "a release needs a release order"
+                "judicial has ordered no release {release_order_id} for this case: a release "
+                "needs a release order",
+                release_order_id=data.release_order_id,
             )
         state = self.state()
         if state.released_at is not None:
             raise AlreadyReleasedError(
-                f"the person was already released at {state.released_at.isoformat()}"
+                "the person was already released at {released_at}",
+                released_at=state.released_at.isoformat(),
             )
         if data.released_at < order.effective_at:
             raise ReleaseBeforeOrderEffectiveError(
-                f"the release order takes effect at {order.effective_at.isoformat()}: "
-                "the release cannot be earlier"
+                "the release order takes effect at {effective_at}: the release cannot be earlier",
+                effective_at=order.effective_at.isoformat(),
             )
         _refuse_ending_custody_before_start(state, data.released_at, "release")
         # The release executes the order: its entry is caused by the order's event.
@@ -351,8 +370,10 @@ class Case(Aggregate, VoidableEntries[Entry]):
         pending = self.erasure_request()
         if pending is not None:
             raise ErasureAlreadyRequestedError(
-                f"an erasure under order {pending.erasure_order_id} was already requested by "
-                f"{pending.requested_by}: a second person confirms it"
+                "an erasure under order {erasure_order_id} was already requested by "
+                "{requested_by}: a second person confirms it",
+                erasure_order_id=pending.erasure_order_id,
+                requested_by=pending.requested_by,
             )
         self._erasure_requested(
             erasure_order_id=erasure_order_id,
@@ -374,12 +395,14 @@ class Case(Aggregate, VoidableEntries[Entry]):
         request = self.erasure_request()
         if request is None or request.erasure_order_id != erasure_order_id:
             raise ErasureNotRequestedError(
-                f"no erasure under order {erasure_order_id} was requested: one person requests "
-                "it, a second confirms it"
+                "no erasure under order {erasure_order_id} was requested: one person requests "
+                "it, a second confirms it",
+                erasure_order_id=erasure_order_id,
             )
         if request.requested_by == meta.actor:
             raise ErasureByOnePersonError(
-                f"{meta.actor} requested this erasure: a second, different person confirms it"
+                "{actor} requested this erasure: a second, different person confirms it",
+                actor=meta.actor,
             )
         data = PersonalDataErased(
             reason=request.reason,
@@ -395,8 +418,9 @@ class Case(Aggregate, VoidableEntries[Entry]):
         order = self.erasure_orders().get(erasure_order_id)
         if order is None or order.withdrawn:
             raise ErasureWithoutOrderError(
-                f"judicial has ordered no erasure {erasure_order_id} for this case: an erasure "
-                "needs a recorded judicial order"
+                "judicial has ordered no erasure {erasure_order_id} for this case: an erasure "
+                "needs a recorded judicial order",
+                erasure_order_id=erasure_order_id,
             )
         if self.state().released_at is None:
             raise ErasureInCustodyError(
@@ -434,8 +458,9 @@ class Case(Aggregate, VoidableEntries[Entry]):
         later = _later_dependants(state, target)
         if later:
             raise VoidLaterEntriesFirstError(
-                f"void the later entries that build on this {target.name} first: "
-                + ", ".join(str(e) for e in later)
+                "void the later entries that build on this {entry} first: {entries}",
+                entry=target.name,
+                entries=", ".join(str(e) for e in later),
             )
 
     @event("EntryVoided")
@@ -449,8 +474,9 @@ def _refuse_ending_custody_before_start(state: CaseState, at: datetime, what: st
     custody = state.custody
     if custody is not None and custody.ended_at is None and at < custody.started_at:
         raise CustodyEndsBeforeStartError(
-            f"custody started at {custody.started_at.isoformat()}: the {what} that ends it "
-            "cannot be earlier"
+            "custody started at {started_at}: the {what} that ends it cannot be earlier",
+            started_at=custody.started_at.isoformat(),
+            what=what,
         )
 
 

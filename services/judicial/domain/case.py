@@ -151,8 +151,8 @@ class Case(Aggregate, VoidableEntries[Entry]):
         state = self._open_state()
         if state.verdict is not None:
             raise ChargesAfterVerdictError(
-                f"the verdict was delivered at {state.verdict.data.delivered_at.isoformat()}: "
-                "charges come before it"
+                "the verdict was delivered at {delivered_at}: charges come before it",
+                delivered_at=state.verdict.data.delivered_at.isoformat(),
             )
         self._record("ChargesFiled", data, meta, {"offence_class": offence_class})
 
@@ -187,8 +187,9 @@ class Case(Aggregate, VoidableEntries[Entry]):
         state = self._open_state()
         if state.verdict is not None:
             raise VerdictAlreadyDeliveredError(
-                f"the verdict was delivered at {state.verdict.data.delivered_at.isoformat()}: "
-                "a verdict is delivered once (appeals are not modelled yet)"
+                "the verdict was delivered at {delivered_at}: a verdict is delivered once "
+                "(appeals are not modelled yet)",
+                delivered_at=state.verdict.data.delivered_at.isoformat(),
             )
         if not state.charges:
             raise ChargesRequiredError("no verdict without charges")
@@ -220,8 +221,10 @@ class Case(Aggregate, VoidableEntries[Entry]):
             raise SentenceAlreadyImposedError("a sentence was already imposed in this case")
         if data.credit_for_time_served_days > data.term_days:
             raise CreditExceedsTermError(
-                f"the credit for time served ({data.credit_for_time_served_days} days) exceeds "
-                f"the term ({data.term_days} days)"
+                "the credit for time served ({credit_for_time_served_days} days) exceeds the "
+                "term ({term_days} days)",
+                credit_for_time_served_days=data.credit_for_time_served_days,
+                term_days=data.term_days,
             )
         self._record("SentenceImposed", data, meta, {})
 

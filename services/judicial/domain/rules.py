@@ -69,15 +69,18 @@ def check_detention_order(
         )
     if state.pre_trial is not None:
         raise DetentionAlreadyOrderedError(
-            "pre-trial detention is already ordered until "
-            f"{state.pre_trial.expires_at.isoformat()}: renew it instead"
+            "pre-trial detention is already ordered until {expires_at}: renew it instead",
+            expires_at=state.pre_trial.expires_at.isoformat(),
         )
     longest = data.ordered_at + timedelta(days=limits["initial_term_days"])
     if data.expires_at > longest:
         raise DetentionTermTooLongError(
-            f"a first order for the offence class {limits['offence_class']} runs at most "
-            f"{limits['initial_term_days']} days ({limits['source']}): it must expire by "
-            f"{longest.isoformat()}"
+            "a first order for the offence class {offence_class} runs at most {days} days "
+            "({source}): it must expire by {longest}",
+            offence_class=limits["offence_class"],
+            days=limits["initial_term_days"],
+            source=limits["source"],
+            longest=longest.isoformat(),
         )
 
 
@@ -85,11 +88,12 @@ def check_hearing_open(state: CaseState, hearing_id: UUID) -> None:
     """A hearing of the case, neither held nor adjourned yet (404 if unknown)."""
     hearing = state.hearings.get(hearing_id)
     if hearing is None:
-        raise NotFoundError(f"no hearing {hearing_id} in this case")
+        raise NotFoundError("no hearing {hearing_id} in this case", hearing_id=hearing_id)
     if hearing.status != "scheduled":
         raise HearingClosedError(
-            f"hearing {hearing_id} was already {hearing.status}: "
-            "a hearing is held or adjourned once"
+            "hearing {hearing_id} was already {status}: a hearing is held or adjourned once",
+            hearing_id=hearing_id,
+            status=hearing.status,
         )
 
 
@@ -104,12 +108,15 @@ def check_renewal(state: CaseState, data: PreTrialDetentionRenewed) -> None:
         )
     if limit.ended_at is not None:
         raise NoDetentionOrderError(
-            f"pre-trial detention ended at {limit.ended_at.isoformat()} ({limit.ended_by})"
+            "pre-trial detention ended at {ended_at} ({ended_by})",
+            ended_at=limit.ended_at.isoformat(),
+            ended_by=limit.ended_by,
         )
     if data.renewed_at > limit.expires_at:
         raise DetentionExpiredError(
-            f"the detention expired at {limit.expires_at.isoformat()}: renewals come only before "
-            "expiry; without one, the detainee must be brought before the prosecutor"
+            "the detention expired at {expires_at}: renewals come only before expiry; without "
+            "one, the detainee must be brought before the prosecutor",
+            expires_at=limit.expires_at.isoformat(),
         )
     rules = detention.limits
     allowed = rules.get("max_renewals")
@@ -117,25 +124,33 @@ def check_renewal(state: CaseState, data: PreTrialDetentionRenewed) -> None:
         allowed is not None and len(detention.renewals) >= allowed
     ):
         raise RenewalLimitError(
-            f"the offence class {rules['offence_class']} allows {allowed or 0} renewal(s) "
-            f"({rules['source']})"
+            "the offence class {offence_class} allows {allowed} renewal(s) ({source})",
+            offence_class=rules["offence_class"],
+            allowed=allowed or 0,
+            source=rules["source"],
         )
     if data.expires_at <= limit.expires_at:
         raise RenewalNotLaterError(
-            f"a renewal must run past the current expiry, {limit.expires_at.isoformat()}"
+            "a renewal must run past the current expiry, {expires_at}",
+            expires_at=limit.expires_at.isoformat(),
         )
     maximum = detention.ordered_at + timedelta(days=rules["max_total_days"])
     if data.expires_at > maximum:
         raise DetentionBeyondMaximumError(
-            f"pre-trial detention for the offence class {rules['offence_class']} may not exceed "
-            f"{rules['max_total_days']} days in all ({rules['source']}): at the latest until "
-            f"{maximum.isoformat()}"
+            "pre-trial detention for the offence class {offence_class} may not exceed {days} "
+            "days in all ({source}): at the latest until {maximum}",
+            offence_class=rules["offence_class"],
+            days=rules["max_total_days"],
+            source=rules["source"],
+            maximum=maximum.isoformat(),
         )
     longest = limit.expires_at + timedelta(days=rules["renewal_term_days"])
     if data.expires_at > longest:
         raise RenewalTooLongError(
-            f"one renewal adds at most {rules['renewal_term_days']} days ({rules['source']}): "
-            f"at the latest until {longest.isoformat()}"
+            "one renewal adds at most {days} days ({source}): at the latest until {longest}",
+            days=rules["renewal_term_days"],
+            source=rules["source"],
+            longest=longest.isoformat(),
         )
 
 
@@ -149,25 +164,33 @@ def check_release_order(state: CaseState, data: ReleaseOrdered) -> None:
     """A release order's kind must fit the case: verdict, sentence, or pending trial for bail."""
     if state.released_at is not None:
         raise AlreadyReleasedError(
-            f"intake recorded the person's release at {state.released_at.isoformat()}"
+            "intake recorded the person's release at {released_at}",
+            released_at=state.released_at.isoformat(),
         )
     kind = data.kind
     outcome = state.verdict.data.outcome if state.verdict is not None else None
     if kind in _VERDICT_FOR:
         if outcome is not _VERDICT_FOR[kind]:
             raise ReleaseKindNotAllowedError(
-                f"a release for {kind.value} needs a verdict of {_VERDICT_FOR[kind].value}"
+                "a release for {kind} needs a verdict of {verdict}",
+                kind=kind.value,
+                verdict=_VERDICT_FOR[kind].value,
             )
         if any(o.kind == kind.value for o in state.orders.values()):
-            raise ReleaseKindNotAllowedError(f"the release for {kind.value} is already ordered")
+            raise ReleaseKindNotAllowedError(
+                "the release for {kind} is already ordered", kind=kind.value
+            )
     elif kind in (ReleaseKind.SENTENCE_SERVED, ReleaseKind.CONDITIONAL):
         if state.sentence is None:
-            raise ReleaseKindNotAllowedError(f"a release for {kind.value} needs a sentence")
+            raise ReleaseKindNotAllowedError(
+                "a release for {kind} needs a sentence", kind=kind.value
+            )
         ends = state.sentence.data.release_date
         if kind is ReleaseKind.SENTENCE_SERVED and data.effective_at.astimezone(UTC).date() < ends:
             raise ReleaseBeforeSentenceEndsError(
-                f"the sentence ends on {ends.isoformat()}: the release for a sentence served "
-                "takes effect on or after that day"
+                "the sentence ends on {ends}: the release for a sentence served takes effect on "
+                "or after that day",
+                ends=ends.isoformat(),
             )
     elif kind is ReleaseKind.BAIL and state.verdict is not None:
         raise ReleaseKindNotAllowedError("bail is granted pending trial, before the verdict")
@@ -193,8 +216,9 @@ def check_voidable(state: CaseState, target: Entry) -> None:
     later = _dependants(state, target)
     if later:
         raise VoidLaterEntriesFirstError(
-            f"void the entries that build on this {target.name} first: "
-            + ", ".join(str(e) for e in later)
+            "void the entries that build on this {entry} first: {entries}",
+            entry=target.name,
+            entries=", ".join(str(e) for e in later),
         )
 
 

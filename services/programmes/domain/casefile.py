@@ -211,14 +211,17 @@ class CaseFile(Aggregate, VoidableEntries[tuple[str, UUID | None, str]]):
     def referral(self, referral_id: UUID) -> Referral:
         found = self.referrals.get(referral_id)
         if found is None:
-            raise NotFoundError(f"no referral {referral_id} of case {self.id}")
+            raise NotFoundError(
+                "no referral {referral_id} of case {id}", referral_id=referral_id, id=self.id
+            )
         return found
 
     def refer(self, data: ReferralMade, meta: Meta) -> None:
         """Refer the person; one pending referral per receiving agency at a time."""
         if self._waiting(data.to_agency):
             raise DuplicateReferralError(
-                f"a referral to {data.to_agency} is already waiting for an answer"
+                "a referral to {to_agency} is already waiting for an answer",
+                to_agency=data.to_agency,
             )
         self._referred(data=data, meta=meta)
 
@@ -242,7 +245,7 @@ class CaseFile(Aggregate, VoidableEntries[tuple[str, UUID | None, str]]):
         if r.status == REVOKED:
             raise ReferralRevokedError("the referral was revoked by its referrer")
         if r.status != PENDING:
-            raise ReferralAnsweredError(f"the referral was already {r.status}")
+            raise ReferralAnsweredError("the referral was already {status}", status=r.status)
         if isinstance(data, ReferralAccepted):
             self._accepted(data=data, meta=meta)
         else:
@@ -271,8 +274,9 @@ class CaseFile(Aggregate, VoidableEntries[tuple[str, UUID | None, str]]):
         released, agreed = self.released_at, data.agreed_at or meta.recorded_at
         if released is not None and agreed > released:
             raise PlanAfterReleaseError(
-                f"the person was released at {released.isoformat()}: a reintegration plan is"
-                " agreed before or at release"
+                "the person was released at {released}: a reintegration plan is agreed before or "
+                "at release",
+                released=released.isoformat(),
             )
         self._plan_agreed(data=data, meta=meta)
 
@@ -295,7 +299,8 @@ class CaseFile(Aggregate, VoidableEntries[tuple[str, UUID | None, str]]):
             )
         if data.at < released:
             raise FollowUpBeforeReleaseError(
-                f"the follow-up is dated before the release ({released.isoformat()})"
+                "the follow-up is dated before the release ({released})",
+                released=released.isoformat(),
             )
         self._followed_up(data=data, meta=meta)
 
@@ -321,8 +326,9 @@ class CaseFile(Aggregate, VoidableEntries[tuple[str, UUID | None, str]]):
             raise NotVoidableError("the referral was accepted: it can no longer be revoked")
         if kind in _ANSWERS and referral is not None and self._waiting(referral.to_agency):
             raise NotVoidableError(
-                f"another referral to {referral.to_agency} is waiting for an answer: voiding this"
-                " answer would leave two waiting"
+                "another referral to {to_agency} is waiting for an answer: voiding this answer "
+                "would leave two waiting",
+                to_agency=referral.to_agency,
             )
         self._entry_voided(data=data, meta=meta)
 

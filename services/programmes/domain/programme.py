@@ -118,7 +118,9 @@ class Programme(Aggregate, VoidableEntries[tuple[str, UUID]]):
     def _taking_part(self, case_id: UUID) -> Participation:
         p = self.current(case_id)
         if p is None or p.status != ACTIVE:
-            raise NotEnrolledError(f"case {case_id} is not taking part in this programme now")
+            raise NotEnrolledError(
+                "case {case_id} is not taking part in this programme now", case_id=case_id
+            )
         return p
 
     def _open(self) -> None:
@@ -142,7 +144,8 @@ class Programme(Aggregate, VoidableEntries[tuple[str, UUID]]):
             )
         if len(self.active()) >= self.info.capacity:
             raise CapacityFullError(
-                f"capacity full: all {self.info.capacity} places of this programme are taken"
+                "capacity full: all {capacity} places of this programme are taken",
+                capacity=self.info.capacity,
             )
         self._enrolled(case_id=case_id, data=data, meta=meta)
 
@@ -154,20 +157,23 @@ class Programme(Aggregate, VoidableEntries[tuple[str, UUID]]):
             )
         if self.info.facility and not released and facts.facility != self.info.facility:
             raise OtherFacilityError(
-                f"the programme runs at {self.info.facility}, where the person is not held"
+                "the programme runs at {facility}, where the person is not held",
+                facility=self.info.facility,
             )
         maximum = self.info.max_risk_level
         if maximum is None:
             return
         if facts.risk is None:
             raise RiskNotAssessedError(
-                f"the programme admits risk up to {maximum.value}, and the person has no"
-                " countersigned risk assessment"
+                "the programme admits risk up to {maximum}, and the person has no countersigned "
+                "risk assessment",
+                maximum=maximum.value,
             )
         if facts.risk.is_above(maximum):
             raise RiskAboveMaximumError(
-                "the person's latest countersigned risk is above this programme's maximum"
-                f" ({maximum.value})"
+                "the person's latest countersigned risk is above this programme's maximum "
+                "({maximum})",
+                maximum=maximum.value,
             )
 
     @event("ParticipantEnrolled")
@@ -186,11 +192,15 @@ class Programme(Aggregate, VoidableEntries[tuple[str, UUID]]):
             p = self._taking_part(case_id)
             if data.session_date in p.sessions:
                 raise AlreadyAttendedError(
-                    f"attendance of case {case_id} on {data.session_date} is already recorded"
+                    "attendance of case {case_id} on {session_date} is already recorded",
+                    case_id=case_id,
+                    session_date=data.session_date,
                 )
             if data.session_date < p.enrolled_at.astimezone(UTC).date():
                 raise TimeOrderError(
-                    f"case {case_id} was enrolled after {data.session_date}: no attendance before"
+                    "case {case_id} was enrolled after {session_date}: no attendance before",
+                    case_id=case_id,
+                    session_date=data.session_date,
                 )
         for case_id, data, meta in lines:
             self._attended(case_id=case_id, data=data, meta=meta)
@@ -210,7 +220,9 @@ class Programme(Aggregate, VoidableEntries[tuple[str, UUID]]):
         threshold = self.info.attendance_threshold
         if len(p.sessions) < threshold:
             raise AttendanceThresholdNotMetError(
-                f"completion needs {threshold} attended sessions; {len(p.sessions)} recorded"
+                "completion needs {threshold} attended sessions; {count} recorded",
+                threshold=threshold,
+                count=len(p.sessions),
             )
         self._completed(case_id=case_id, data=data, meta=meta)
 
