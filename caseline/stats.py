@@ -2,7 +2,7 @@
 
 Asks the ledger with the caller's token (auditor or admin; the read is audited). Without `-o` it
 prints the counts by facility and period; with `--format csv|xlsx -o FILE` it saves the export the
-ledger made (French headers unless `--lang en`). Exit status 0 when the ledger answered.
+ledger made (French headers unless `--headers en`). Exit status 0 when the ledger answered.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from shared.kit.i18n import translate as _
 from shared.kit.settings import Settings
 
 __all__ = ["add_parser", "describe", "fetch_stats"]
@@ -39,28 +40,45 @@ def fetch_stats(
         with httpx.Client(base_url=ledger_url.rstrip("/"), headers=headers, timeout=300) as http:
             response = http.get("/stats", params=params)
     except httpx.HTTPError as exc:
-        raise StatsRefusedError(f"the ledger at {ledger_url} did not answer: {exc}") from None
+        raise StatsRefusedError(
+            _("the ledger at {url} did not answer: {error}", url=ledger_url, error=exc)
+        ) from None
     if response.status_code != 200:
         try:
             detail = response.json().get("detail") or response.reason_phrase
         except ValueError:
             detail = response.text[:300]
-        raise StatsRefusedError(f"the ledger refused /stats ({response.status_code}): {detail}")
+        raise StatsRefusedError(
+            _(
+                "the ledger refused /stats ({status}): {detail}",
+                status=response.status_code,
+                detail=detail,
+            )
+        )
     return response
 
 
 def describe(stats: dict[str, Any]) -> list[str]:
     """The printed lines: what the figures are, then each count by facility and period."""
-    marker = "suppressed"
+    marker = _("suppressed")
     lines = [
-        f"Statistics of {stats['jurisdiction']} by {stats['period']}, {stats['from']} to"
-        f" {stats['to']} (local dates, {stats['time_zone']}); counts under {stats['min_cell']}"
-        f" and their complements are {marker}",
+        _(
+            "Statistics of {jurisdiction} by {period}, {start} to {end} (local dates, {zone});"
+            " counts under {min_cell} and their complements are suppressed",
+            jurisdiction=stats["jurisdiction"],
+            period=stats["period"],
+            start=stats["from"],
+            end=stats["to"],
+            zone=stats["time_zone"],
+            min_cell=stats["min_cell"],
+        )
     ]
     for indicator in stats["indicators"]:
         lines.append(f"{indicator['name']}:")
         for cell in indicator["cells"]:
-            where = f"{cell['facility'] or 'all facilities'} / {cell['period'] or 'all periods'}"
+            where = (
+                f"{cell['facility'] or _('all facilities')} / {cell['period'] or _('all periods')}"
+            )
             if cell["suppressed"]:
                 shown = marker
             elif indicator["kind"] == "count":
@@ -68,7 +86,9 @@ def describe(stats: dict[str, Any]) -> list[str]:
             elif cell["median"] is None:
                 continue
             else:
-                shown = f"median {cell['median']} days, p90 {cell['p90']} days"
+                shown = _(
+                    "median {median} days, p90 {p90} days", median=cell["median"], p90=cell["p90"]
+                )
             lines.append(f"  {where:<60} {shown}")
     return lines
 
@@ -76,17 +96,19 @@ def describe(stats: dict[str, Any]) -> list[str]:
 def _command(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get("CASELINE_TOKEN")
     if not token:
-        sys.stderr.write("a bearer token is needed: --token or CASELINE_TOKEN\n")
+        sys.stderr.write(_("a bearer token is needed: --token or CASELINE_TOKEN") + "\n")
         return 1
     if args.format != "json" and not args.output:
-        sys.stderr.write(f"--format {args.format} writes a file: give it with -o FILE\n")
+        sys.stderr.write(
+            _("--format {format} writes a file: give it with -o FILE", format=args.format) + "\n"
+        )
         return 1
     try:
         url = args.ledger or Settings().ledger_url or DEFAULT_LEDGER
     except ValueError as exc:  # the environment's settings
         sys.stderr.write(f"{exc}\n")
         return 1
-    params = {"period": args.period, "format": args.format, "lang": args.lang}
+    params = {"period": args.period, "format": args.format, "lang": args.headers}
     params.update({k: v for k, v in (("from", args.start), ("to", args.end)) if v})
     try:
         response = fetch_stats(url, token, params, purpose=args.purpose)
@@ -95,7 +117,7 @@ def _command(args: argparse.Namespace) -> int:
         return 1
     if args.output:
         Path(args.output).write_bytes(response.content)
-        print(f"written: {args.output}")
+        print(_("written: {path}", path=args.output))
         return 0
     for line in describe(response.json()):
         print(line)
@@ -104,16 +126,22 @@ def _command(args: argparse.Namespace) -> int:
 
 def add_parser(sub: Any) -> None:
     """Register `caseline stats` on the CLI's subparsers."""
-    parser = sub.add_parser("stats", help="aggregate statistics for M&E, printed or exported")
+    parser = sub.add_parser("stats", help=_("aggregate statistics for M&E, printed or exported"))
     parser.add_argument("--period", choices=("month", "quarter", "year"), default="month")
-    parser.add_argument("--from", dest="start", help="first local date, YYYY-MM-DD")
-    parser.add_argument("--to", dest="end", help="last local date, YYYY-MM-DD (default today)")
+    parser.add_argument("--from", dest="start", help=_("first local date, YYYY-MM-DD"))
+    parser.add_argument("--to", dest="end", help=_("last local date, YYYY-MM-DD (default today)"))
     parser.add_argument("--format", choices=("json", "csv", "xlsx"), default="json")
-    parser.add_argument("--lang", choices=("fr", "en"), default="fr", help="the export's headers")
-    parser.add_argument("-o", "--output", help="write the answer to this file")
     parser.add_argument(
-        "--ledger", help=f"the ledger's base URL (CASELINE_LEDGER_URL, else {DEFAULT_LEDGER})"
+        "--headers",
+        choices=("fr", "en"),
+        default="fr",
+        help=_("the language of the export's headers"),
     )
-    parser.add_argument("--token", help="your bearer token (or CASELINE_TOKEN)")
-    parser.add_argument("--purpose", help="why you read the statistics (Caseline-Purpose)")
+    parser.add_argument("-o", "--output", help=_("write the answer to this file"))
+    parser.add_argument(
+        "--ledger",
+        help=_("the ledger's base URL (CASELINE_LEDGER_URL, else {url})", url=DEFAULT_LEDGER),
+    )
+    parser.add_argument("--token", help=_("your bearer token (or CASELINE_TOKEN)"))
+    parser.add_argument("--purpose", help=_("why you read the statistics (Caseline-Purpose)"))
     parser.set_defaults(func=_command)

@@ -72,7 +72,7 @@ def stats(
     if start > end:
         raise InvalidFieldsError("`from` must not be after `to`")
     if end - start > timedelta(days=MAX_DAYS):
-        raise InvalidFieldsError(f"at most {MAX_DAYS} days can be asked at once")
+        raise InvalidFieldsError("at most {days} days can be asked at once", days=MAX_DAYS)
     figures = ledger.statistics(period, start, end)
     if format == "json":
         return figures

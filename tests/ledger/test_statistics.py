@@ -318,7 +318,7 @@ def test_the_cli_prints_the_figures_and_saves_the_exports(settings, population, 
             main(args)
         out = capsys.readouterr().out
         with pytest.raises(SystemExit) as saved:
-            main([*args, "--format", "xlsx", "--lang", "en", "-o", str(tmp_path / "s.xlsx")])
+            main([*args, "--format", "xlsx", "--headers", "en", "-o", str(tmp_path / "s.xlsx")])
 
     book = openpyxl.load_workbook(tmp_path / "s.xlsx")
     rows = list(book.worksheets[0].iter_rows(values_only=True))
