@@ -5,7 +5,7 @@ hearings, release orders, what may be voided, and which of intake's facts to not
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, timedelta
+from datetime import UTC, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
@@ -145,8 +145,9 @@ _VERDICT_FOR = {
 }
 
 
-def check_release_order(state: CaseState, data: ReleaseOrdered) -> None:
-    """A release order's kind must fit the case: verdict, sentence, or pending trial for bail."""
+def check_release_order(state: CaseState, data: ReleaseOrdered, zone: tzinfo = UTC) -> None:
+    """A release order's kind must fit the case: verdict, sentence, or pending trial for bail;
+    `zone` is the jurisdiction's, whose calendar the sentence's days follow."""
     if state.released_at is not None:
         raise AlreadyReleasedError(
             f"intake recorded the person's release at {state.released_at.isoformat()}"
@@ -164,7 +165,7 @@ def check_release_order(state: CaseState, data: ReleaseOrdered) -> None:
         if state.sentence is None:
             raise ReleaseKindNotAllowedError(f"a release for {kind.value} needs a sentence")
         ends = state.sentence.data.release_date
-        if kind is ReleaseKind.SENTENCE_SERVED and data.effective_at.astimezone(UTC).date() < ends:
+        if kind is ReleaseKind.SENTENCE_SERVED and data.effective_at.astimezone(zone).date() < ends:
             raise ReleaseBeforeSentenceEndsError(
                 f"the sentence ends on {ends.isoformat()}: the release for a sentence served "
                 "takes effect on or after that day"
