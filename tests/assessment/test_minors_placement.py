@@ -88,3 +88,22 @@ def test_a_minor_in_a_wing_for_minors_and_an_adult_with_adults_are_no_conflict(s
     _held(services, "Prison M3", _years_ago(30), quarter="adults")
 
     assert _conflicts(services, "Prison M3") == []
+
+
+def test_a_minor_transferred_to_an_adult_facility_becomes_a_placement_conflict(services):
+    settings, intake, _ = services
+    case_id = _held(services, "Prison M4", _years_ago(16), quarter="minors")
+    moved = {
+        "from_facility": "Prison M4",
+        "to_facility": "Prison M5",
+        "transferred_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        "reason": "Overcrowding",
+        "to_quarter": "adults",
+    }
+    headers = auth(settings, "prison_registry", facility="Prison M4")
+
+    response = intake.post(f"/cases/{case_id}/transfers", json=moved, headers=headers)
+
+    assert response.status_code == 201, response.text
+    eventually(lambda: [c["case_ids"] for c in _conflicts(services, "Prison M5")] == [[case_id]])
+    assert _conflicts(services, "Prison M4") == []

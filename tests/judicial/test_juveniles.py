@@ -69,6 +69,26 @@ def test_a_declared_minor_without_a_date_of_birth_is_treated_as_a_minor(stack):
     assert _at(custody["until"]) - _at(custody["started_at"]) == 24 * HOUR
 
 
+def test_an_estimated_date_of_birth_under_18_makes_a_minor(stack):
+    born = _born_years_ago(stack, 15)
+    case_id = stack.open_case(person=_person(date_of_birth=born, date_of_birth_estimated=True))
+
+    response = stack.custody(case_id)
+
+    assert response.status_code == 201, response.text
+    assert stack.view(stack.intake, case_id)["custody"]["regime"] == "juvenile"
+
+
+def test_a_date_of_birth_over_18_outweighs_a_declaration_of_minority(stack):
+    born = _born_years_ago(stack, 25)
+    case_id = stack.open_case(person=_person(date_of_birth=born, minor=True))
+
+    response = stack.custody(case_id)
+
+    assert response.status_code == 201, response.text
+    assert stack.view(stack.intake, case_id)["custody"]["regime"] == "terrorism"
+
+
 def test_the_caller_cannot_say_whether_the_person_was_a_minor(stack):
     body = arrest_payload(minor_at_facts=False)
 
