@@ -239,7 +239,7 @@ def list_reviews(
 def placement_conflicts(
     app: AssessmentApp, user: CurrentUser, scope: CallerScope, facility: Facility = None
 ) -> dict[str, Any]:
-    """Pairs who must be kept apart but are held in the same facility (optionally one facility)."""
+    """Pairs who must be kept apart but are held in one facility, and minors held with adults."""
     return queries.placement_conflicts(app, facility, scope=scope)
 
 

@@ -106,7 +106,10 @@ class AssessmentApplication(CaselineApplication):
     ) -> None:
         """A case opens on arrest."""
         ctx = CommandContext.system(envelope, purpose="case-opened")
-        self.open_case(UUID(envelope.subject), event.arrested_at, ctx, inbound)
+        minor = bool(event.minor_at_facts)
+        self.open_case(
+            UUID(envelope.subject), event.arrested_at, ctx, inbound, minor_at_facts=minor
+        )
 
     def on_detainee_admitted(
         self, envelope: Envelope, event: DetaineeAdmitted, inbound: tuple[str, UUID]
@@ -114,9 +117,16 @@ class AssessmentApplication(CaselineApplication):
         """Where the person is held; an admission makes the first risk assessment due (SPEC §6)."""
         ctx = CommandContext.system(envelope, purpose="admission-review")
         case_id = UUID(envelope.subject)
-        at = event.admitted_at
+        at, quarter = event.admitted_at, event.quarter.value if event.quarter else None
         self.note_custody(
-            case_id, "admitted", event.facility, at, ctx, inbound, due_on_admission=True
+            case_id,
+            "admitted",
+            event.facility,
+            at,
+            ctx,
+            inbound,
+            due_on_admission=True,
+            quarter=quarter,
         )
 
     def on_detainee_transferred(
@@ -125,7 +135,10 @@ class AssessmentApplication(CaselineApplication):
         """Where the person is held now."""
         ctx = CommandContext.system(envelope, purpose="transfer")
         case_id, at = UUID(envelope.subject), event.transferred_at
-        self.note_custody(case_id, "transferred", event.to_facility, at, ctx, inbound)
+        quarter = event.to_quarter.value if event.to_quarter else None
+        self.note_custody(
+            case_id, "transferred", event.to_facility, at, ctx, inbound, quarter=quarter
+        )
 
     def on_detainee_released(
         self, envelope: Envelope, event: DetaineeReleased, inbound: tuple[str, UUID]
@@ -140,13 +153,21 @@ class AssessmentApplication(CaselineApplication):
         opened_at: datetime,
         ctx: CommandContext,
         inbound: tuple[str, UUID] | None = None,
+        *,
+        minor_at_facts: bool = False,
     ) -> Recorded | None:
-        """Learn of a case from its arrest; a case already known is left as it is."""
+        """Learn of a case from its arrest (and whether intake found the person a minor at it);
+        a case already known is left as it is."""
         if self.exists(case_id):
             if inbound is not None:
                 self.record_inbound_only(*inbound, [])
             return None
-        case = Case(case_id=case_id, opened_at=opened_at, cause=ctx.causation_id)
+        case = Case(
+            case_id=case_id,
+            opened_at=opened_at,
+            cause=ctx.causation_id,
+            minor_at_facts=minor_at_facts,
+        )
         return self.commit(ctx, case, inbound=inbound)
 
     def note_custody(
@@ -159,10 +180,11 @@ class AssessmentApplication(CaselineApplication):
         inbound: tuple[str, UUID] | None = None,
         *,
         due_on_admission: bool = False,
+        quarter: str | None = None,
     ) -> Recorded:
         """Where the person is held now; an admission makes the first risk assessment due."""
         case = self._case_or_open(case_id, at, ctx)
-        case.note_custody(status, facility, at, ctx.causation_id)
+        case.note_custody(status, facility, at, ctx.causation_id, quarter)
         if due_on_admission:
             due = AssessmentDue(
                 assessment_kind=AssessmentKind.RISK,

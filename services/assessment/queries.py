@@ -266,7 +266,45 @@ def placement_conflicts(
     app: AssessmentApplication, facility: str | None, *, scope: Scope
 ) -> dict[str, Any]:
     """Pairs of people held in one facility although a standing placement keeps them apart
-    (only pairs whose two people the caller may see)."""
+    (only pairs whose two people the caller may see), then minors held with adults."""
+    pairs = _separation_conflicts(app, facility, scope=scope)
+    minors = _minors_with_adults(app, facility, scope=scope)
+    items = pairs + minors
+    return {"items": items, "total": len(items)}
+
+
+def _minors_with_adults(
+    app: AssessmentApplication, facility: str | None, *, scope: Scope
+) -> list[dict[str, Any]]:
+    """People who were minors at the facts, held where the facility or wing is not known to be
+    for minors (`quarter` adults, or not stated on the admission or transfer)."""
+    where = Where().add("minor_at_facts").add("status IN ('admitted', 'transferred')")
+    where.add("quarter IS DISTINCT FROM 'minors'")
+    where.given(facility, "facility = %s")
+    where.visible(scope, "case_id")
+    rows = app.fetch(
+        f"SELECT case_id, facility, quarter FROM {{schema}}.assessed_cases{where.sql}"
+        " ORDER BY facility, case_id",
+        where.params,
+    )
+    return [
+        {
+            "kind": "minor_with_adults",
+            "case_ids": [str(r[0])],
+            "facility": r[1],
+            "quarter": r[2],
+            "reason": "a minor at the time of the facts is held in a facility or wing "
+            + ("for adults" if r[2] == "adults" else "not stated to be for minors")
+            + ": children are held apart from adults (CRC art. 37(c), Mandela Rule 11(d))",
+        }
+        for r in rows
+    ]
+
+
+def _separation_conflicts(
+    app: AssessmentApplication, facility: str | None, *, scope: Scope
+) -> list[dict[str, Any]]:
+    """Pairs held in one facility although a standing placement keeps them apart."""
     where = Where().add("a.facility = b.facility")
     where.add("a.status <> 'released'").add("b.status <> 'released'")
     where.given(facility, "a.facility = %s")
@@ -283,8 +321,9 @@ def placement_conflicts(
         " GROUP BY 1, 2, 3 ORDER BY 3, 1, 2",
         where.params,
     )
-    items = [
+    return [
         {
+            "kind": "keep_separate",
             "case_ids": [str(r[0]), str(r[1])],
             "facility": r[2],
             "required_by": sorted(str(c) for c in r[3]),
@@ -292,7 +331,6 @@ def placement_conflicts(
         }
         for r in rows
     ]
-    return {"items": items, "total": len(items)}
 
 
 def instruments(app: AssessmentApplication) -> dict[str, Any]:

@@ -28,7 +28,8 @@ class AssessedCases(View):
         " case_id uuid PRIMARY KEY, status text NOT NULL, facility text, current_risk text,"
         " risk_assessment_id uuid, risk_countersigned_at timestamptz,"
         " opened_at timestamptz NOT NULL,"
-        " version int NOT NULL, updated_at timestamptz NOT NULL)",
+        " version int NOT NULL, updated_at timestamptz NOT NULL,"
+        " minor_at_facts boolean NOT NULL DEFAULT false, quarter text)",
         "CREATE INDEX IF NOT EXISTS assessed_cases_facility ON {schema}.assessed_cases (facility)",
         "CREATE INDEX IF NOT EXISTS assessed_cases_opened ON {schema}.assessed_cases"
         " (opened_at DESC, case_id)",
@@ -41,18 +42,33 @@ class AssessedCases(View):
             return [
                 (
                     "INSERT INTO {schema}.assessed_cases (case_id, status, opened_at, version,"
-                    " updated_at) VALUES (%s, 'arrested', %s, %s, %s)"
+                    " updated_at, minor_at_facts) VALUES (%s, 'arrested', %s, %s, %s, %s)"
                     " ON CONFLICT (case_id) DO NOTHING",
-                    (case_id, event.opened_at, version, at),
+                    (
+                        case_id,
+                        event.opened_at,
+                        version,
+                        at,
+                        bool(getattr(event, "minor_at_facts", False)),
+                    ),
                 )
             ]
         if name == "CustodyNoted":
             return [
                 (
                     "UPDATE {schema}.assessed_cases SET status = %s,"
+                    " quarter = CASE WHEN %s::text IS NULL THEN quarter ELSE %s END,"
                     " facility = COALESCE(%s, facility), version = %s, updated_at = %s"
                     " WHERE case_id = %s",
-                    (event.status, event.facility, version, at, case_id),
+                    (
+                        event.status,
+                        event.facility,
+                        getattr(event, "quarter", None),
+                        event.facility,
+                        version,
+                        at,
+                        case_id,
+                    ),
                 )
             ]
         if name == "AssessmentCountersigned":

@@ -10,7 +10,12 @@ from fastapi.responses import JSONResponse
 
 from services.intake import queries
 from services.intake.application import IntakeApplication
-from services.intake.requests import CustodyRequest, ErasureConfirmation, ErasureRequest
+from services.intake.requests import (
+    ArrestRequest,
+    CustodyRequest,
+    ErasureConfirmation,
+    ErasureRequest,
+)
 from shared.events.intake import (
     ArrestRecorded,
     CustodyExtended,
@@ -43,9 +48,10 @@ entries = APIRouter(prefix="/entries", tags=["corrections"])
 
 
 @cases.post("", status_code=201, responses=RECORDED)
-def record_arrest(body: ArrestRecorded, command: IntakeCommand) -> JSONResponse:
+def record_arrest(body: ArrestRequest, command: IntakeCommand) -> JSONResponse:
     """Record an arrest; this opens a new case and returns its `case_id`."""
-    return command.run(ArrestRecorded, lambda c: command.app.record_arrest(body, c))
+    data = ArrestRecorded(**body.model_dump())
+    return command.run(ArrestRecorded, lambda c: command.app.record_arrest(data, c))
 
 
 @cases.post("/{case_id}/custody", status_code=201, responses=RECORDED)

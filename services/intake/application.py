@@ -57,17 +57,31 @@ class IntakeApplication(CaselineApplication):
         return within_calendar(do)
 
     def record_arrest(self, data: ArrestRecorded, ctx: CommandContext) -> Recorded:
+        """Open the case; whether the person was a minor at the arrest is intake's to say."""
+        data = data.model_copy(update={"minor_at_facts": self.minor_at_facts(data)})
         case_id = uuid4()
         case = Case(case_id=case_id, data=data, meta=self.meta(ctx, case_id))
         return self.commit(ctx, case)
 
+    def minor_at_facts(self, data: ArrestRecorded) -> bool | None:
+        """Under age at the arrest, from the date of birth (estimated or not), else as declared;
+        None when nothing is known of the person's age."""
+        person = data.person
+        if person.date_of_birth is not None:
+            return self.rules.minor_at(person.date_of_birth, data.arrested_at)
+        return person.minor
+
     def start_custody(
         self, case_id: UUID, fields: dict[str, Any], regime: str | None, ctx: CommandContext
     ) -> Recorded:
-        """Custody under `regime` (the jurisdiction's default if None); its limit from the rules."""
+        """Custody under `regime` (the jurisdiction's default if None); its limit from the rules.
+        A minor at the facts is held under the juvenile regime whatever regime is asked for."""
         custody_rules = self.rules.custody
         name = regime or custody_rules.default_regime
         rules = custody_rules.regimes.get(name)
+        juveniles = self.rules.juveniles
+        if juveniles is not None and self.load(Case, case_id, ctx).arrest.minor_at_facts:
+            name, rules = "juvenile", juveniles.custody
         if rules is None:
             known = ", ".join(sorted(custody_rules.regimes))
             raise InvalidFieldsError(

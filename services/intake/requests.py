@@ -1,5 +1,6 @@
 """Command bodies of the intake API: catalogue payloads less what intake fills in itself (the
-legal limit of custody, from the jurisdiction's rules), and the erasure requests."""
+legal limit of custody, from the jurisdiction's rules; whether the person was a minor), and the
+erasure requests."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ from uuid import UUID
 from pydantic import Field
 
 from shared.events.base import PayloadModel, ShortText
-from shared.events.intake import CustodyStarted
+from shared.events.intake import ArrestRecorded, CustodyStarted
 from shared.kit.requests import RequestModel, request_model
 
-__all__ = ["CustodyRequest", "ErasureConfirmation", "ErasureRequest"]
+__all__ = ["ArrestRequest", "CustodyRequest", "ErasureConfirmation", "ErasureRequest"]
+
+
+@request_model(ArrestRecorded, exclude={"minor_at_facts"})
+class ArrestRequest(RequestModel):
+    """`ArrestRecorded` less `minor_at_facts`, which intake computes from the person's age."""
 
 
 @request_model(CustodyStarted, exclude={"max_hours"})

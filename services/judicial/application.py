@@ -119,13 +119,18 @@ class JudicialApplication(CaselineApplication):
     def order_detention(
         self, case_id: UUID, fields: dict[str, Any], ctx: CommandContext
     ) -> Recorded:
-        """A first detention order; its term defaults to the offence class's initial term."""
+        """A first detention order; its term defaults to the offence class's initial term (the
+        juvenile term when the person was a minor at the facts)."""
         case = self.load(Case, case_id, ctx)
-        name = case.state().offence_class
+        state = case.state()
+        name = state.offence_class
         if name not in self.rules.pre_trial.classes:
             name = self.rules.pre_trial.default_class
         rules = self.rules.pre_trial.classes[name]
-        limits = {"offence_class": name, **rules.model_dump()}
+        juveniles = self.rules.juveniles
+        if state.minor_at_facts and juveniles is not None:
+            rules = juveniles.pre_trial[name]
+        limits = {"offence_class": name, "juvenile": state.minor_at_facts, **rules.model_dump()}
         if fields.get("expires_at") is None:
             fields = {
                 **fields,
@@ -206,7 +211,7 @@ class JudicialApplication(CaselineApplication):
         return self._run(
             case_id,
             ctx,
-            lambda case, meta: case.order_release(data, meta),
+            lambda case, meta: case.order_release(data, meta, self.rules.zone),
             {"release_order_id": order_id},
         )
 
@@ -243,7 +248,13 @@ class JudicialApplication(CaselineApplication):
         if self.exists(case_id):
             self.record_inbound_only(*inbound, [])
             return
-        case = Case.open(case_id, UUID(str(envelope.id)), event.arrested_at, self.clock.now())
+        case = Case.open(
+            case_id,
+            UUID(str(envelope.id)),
+            event.arrested_at,
+            self.clock.now(),
+            minor_at_facts=bool(event.minor_at_facts),
+        )
         self.commit(ctx, case, inbound=inbound)
 
     def on_custody_started(
@@ -353,7 +364,7 @@ class JudicialApplication(CaselineApplication):
             ctx = CommandContext.system()
             with contextlib.suppress(IntegrityError):
                 case = self.load(Case, case_id)
-                if case.seal_if_final(now, days, self.meta(ctx, case_id)):
+                if case.seal_if_final(now, days, self.meta(ctx, case_id), self.rules.zone):
                     self.commit(ctx, case)
                     sealed.append(case_id)
         return sealed

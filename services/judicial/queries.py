@@ -195,6 +195,7 @@ def _detention(state: CaseState, now: datetime) -> dict[str, Any] | None:
         **limit,
         "ordered_at": state.detention.ordered_at.isoformat(),
         "offence_class": rules.get("offence_class"),
+        "juvenile": bool(rules.get("juvenile")),
         "max_total_days": rules.get("max_total_days"),
         "legal_source": rules.get("source"),
     }

@@ -39,8 +39,11 @@ from shared.events import (
 )
 from shared.events.personal import reveal
 from shared.events.voiding import EntryVoided
+from shared.kit.clock import Clock
 from shared.kit.errors import ForbiddenError, NotFoundError
+from shared.kit.jurisdiction import load_jurisdiction
 from shared.kit.keystore import CaseKeyCipher
+from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication, CommandContext, IntegrityError, Recorded
 
 __all__ = ["AGENCY_BOUND_ROLES", "ProgrammesApplication"]
@@ -58,6 +61,13 @@ class ProgrammesApplication(CaselineApplication):
     service = "programmes"
     name = "programmes"
     views = (Catalogue, Participation, CaseRegister, FollowUps, Referrals)
+
+    def __init__(
+        self, settings: Settings, clock: Clock | None = None, *, in_memory: bool = False
+    ) -> None:
+        # The jurisdiction's calendar: session dates are local dates there.
+        self.rules = load_jurisdiction(settings)
+        super().__init__(settings, clock, in_memory=in_memory)
 
     # --- the catalogue ---------------------------------------------------------------------
 
@@ -97,7 +107,8 @@ class ProgrammesApplication(CaselineApplication):
         ctx: CommandContext,
     ) -> Recorded:
         session_day: date = fields["session_date"]
-        if session_day > (self.clock.now() + timedelta(days=1)).date():
+        # The day as the jurisdiction counts it (Niamey is an hour ahead of UTC).
+        if session_day > self.rules.local_date(self.clock.now()):
             raise FutureTimeError(
                 "the session of {session_day} has not happened yet", session_day=session_day
             )
@@ -109,7 +120,7 @@ class ProgrammesApplication(CaselineApplication):
         def attempt() -> Recorded:
             programme = self._programme(programme_id, ctx)
             lines = [(c, data, self.meta(ctx, c, index=i)) for i, c in enumerate(attendees)]
-            programme.attend(lines)
+            programme.attend(lines, self.rules.zone)
             case_id = attendees[0] if len(attendees) == 1 else None
             return self.commit(ctx, programme, case_id=case_id, ids={"session_id": session_id})
 
@@ -249,8 +260,9 @@ class ProgrammesApplication(CaselineApplication):
     def on_arrest_recorded(
         self, envelope: Envelope, event: ArrestRecorded, inbound: tuple[str, UUID]
     ) -> None:
-        """The person's name (it arrives sealed under the case's key, and stays sealed here)."""
-        self._note(envelope, event, inbound, lambda c, i, e: c.note_name(i, e.person.full_name))
+        """The person's name (it arrives sealed under the case's key, and stays sealed here), and
+        whether they were a minor at the arrest (a child-protection referral is then proposed)."""
+        self._note(envelope, event, inbound, _note_arrest)
 
     def on_detainee_admitted(
         self, envelope: Envelope, event: DetaineeAdmitted, inbound: tuple[str, UUID]
@@ -419,3 +431,9 @@ def _case_id(envelope: Envelope) -> UUID | None:
         return UUID(envelope.subject)
     except ValueError:
         return None
+
+
+def _note_arrest(case: CaseFile, event_id: UUID, arrest: ArrestRecorded) -> None:
+    case.note_name(event_id, arrest.person.full_name)
+    if arrest.minor_at_facts:
+        case.note_minority(event_id, arrest.arrested_at)

@@ -61,6 +61,7 @@ CASE_VIEW_SOURCES: ViewSources = {
     "released_at": Source(_T("intake", "DetaineeReleased"), "released_at"),
     "enrolments": Source(_T("programmes", "ParticipantEnrolled")),
     "referrals": Source(_T("programmes", "ReferralMade")),
+    "proposed_referrals": Source(_T("intake", "ArrestRecorded"), "minor_at_facts"),
     "reintegration_plan": Source(_T("programmes", "ReintegrationPlanAgreed")),
     "follow_ups": Source(_T("programmes", "FollowUpRecorded")),
     "next_follow_up_due": Source(_T("programmes", "FollowUpRecorded")),
@@ -350,6 +351,7 @@ def case_view(
         "released_at": _iso(case.released_at),
         "enrolments": _enrolments(app, case_id, reader),
         "referrals": [_referral(r) for r in case.referrals.values() if reader.sees_referral(r)],
+        "proposed_referrals": _proposals(case),
         "reintegration_plan": _plan(case),
         "follow_ups": [
             {"event_id": str(e), **d.model_dump(mode="json"), "recorded_by": m.agency}
@@ -364,6 +366,24 @@ def case_view(
         others = app.access.visible_set(reader.kit_scope, [str(c) for c in case.keep_separate_from])
         view["keep_separate_from"] = sorted(others)
     return redact_view(view, reader.role, CASE_VIEW_SOURCES), case.version
+
+
+def _proposals(case: CaseFile) -> list[dict[str, Any]]:
+    """Referrals the case calls for but nobody has made: a proposal records nothing, and the
+    referral itself still needs consent or a stated legal basis (SPEC §5)."""
+    if case.minority is None:
+        return []
+    source, arrested_at = case.minority
+    return [
+        {
+            "kind": "child_protection",
+            "reason": "the person was under 18 at the arrest: a child recruited by an armed group "
+            "is first a victim (Paris Principles); refer to the child-protection services",
+            "because_of": str(source),
+            "since": _iso(arrested_at),
+            "requires": "the consent of the person or their guardian, or a stated legal basis",
+        }
+    ]
 
 
 def _enrolments(app: ProgrammesApplication, case_id: UUID, reader: Reader) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ __all__ = [
     "Person",
     "PersonalDataErased",
     "PropertyItem",
+    "Quarter",
     "Sex",
 ]
 
@@ -45,6 +46,14 @@ class Sex(StrEnum):
 
     MALE = "male"
     FEMALE = "female"
+
+
+class Quarter(StrEnum):
+    """Whom a facility, or the wing or quarter of it, holds: adults or minors (children are held
+    apart from adults: CRC art. 37(c), Mandela Rule 11(d), Niger loi n° 2014-72 art. 21)."""
+
+    ADULTS = "adults"
+    MINORS = "minors"
 
 
 class ContactKind(StrEnum):
@@ -63,6 +72,11 @@ class Person(PayloadModel):
     date_of_birth: CalendarDate | None = None
     date_of_birth_estimated: StrictBool = Field(
         default=False, description="The date of birth is an estimate (no civil record)."
+    )
+    minor: StrictBool | None = Field(
+        default=None,
+        description="Declared under 18 at the arrest, when no date of birth is known; a date of "
+        "birth, even estimated, decides instead.",
     )
     sex: Sex
     nationality: Name = Field(
@@ -103,6 +117,11 @@ class ArrestRecorded(CatalogueEvent):
     accompanying_family: Annotated[tuple[AccompanyingPerson, ...], Field(max_length=30)] = ()
     report_ref: Name | None = Field(
         default=None, description="Reference of the arrest report (procès-verbal)."
+    )
+    minor_at_facts: StrictBool | None = Field(
+        default=None,
+        description="Filled by intake: the person was under the age of majority at the arrest, "
+        "from the date of birth (or the declaration); not personal, so others may act on it.",
     )
 
 
@@ -171,6 +190,9 @@ class DetaineeTransferred(CatalogueEvent):
     transferred_at: Instant
     reason: ShortText
     escort: Name | None = Field(default=None, description="The unit that escorted the transfer.")
+    to_quarter: Quarter | None = Field(
+        default=None, description="Whom the receiving facility or wing holds: adults or minors."
+    )
 
 
 class PropertyItem(PayloadModel):
@@ -200,6 +222,9 @@ class DetaineeAdmitted(CatalogueEvent):
     warrant_ref: Name = Field(description="Reference of the committal order (mandat de dépôt).")
     register_number: Name | None = Field(
         default=None, description="The prison register (écrou) number given on admission."
+    )
+    quarter: Quarter | None = Field(
+        default=None, description="Whom the facility or wing of admission holds: adults or minors."
     )
     health_screening: LongText | None = None
     property_inventory: Annotated[tuple[PropertyItem, ...], Field(max_length=200)] = ()

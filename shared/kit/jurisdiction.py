@@ -23,6 +23,7 @@ __all__ = [
     "DetentionClass",
     "Jurisdiction",
     "JurisdictionError",
+    "JuvenileRules",
     "PreTrialRules",
     "default_directory",
     "load_jurisdiction",
@@ -106,6 +107,21 @@ class AppealRules(_Rules):
     source: Citation
 
 
+class JuvenileRules(_Rules):
+    """What the law sets apart for a person under the age of majority at the time of the facts:
+    one custody regime and the pre-trial terms of each offence class."""
+
+    age_of_majority: int = Field(ge=1, le=25, description="Under this age, a minor.")
+    criminal_responsibility_age: int | None = Field(
+        default=None, ge=0, le=25, description="Under this age, no criminal responsibility."
+    )
+    custody: CustodyRegime
+    pre_trial: dict[RuleName, DetentionClass] = Field(
+        min_length=1, description="The terms for minors, by the offence classes of `pre_trial`."
+    )
+    source: Citation
+
+
 class Jurisdiction(_Rules):
     """Every legal limit Caseline applies in one jurisdiction."""
 
@@ -121,6 +137,21 @@ class Jurisdiction(_Rules):
     custody: CustodyRules
     pre_trial: PreTrialRules
     appeal: AppealRules
+    juveniles: JuvenileRules | None = Field(
+        default=None, description="Limits for minors; without them minors get the adults' ones."
+    )
+
+    @model_validator(mode="after")
+    def _juvenile_classes_known(self) -> Jurisdiction:
+        if self.juveniles is not None:
+            unknown = set(self.juveniles.pre_trial) - set(self.pre_trial.classes)
+            missing = set(self.pre_trial.classes) - set(self.juveniles.pre_trial)
+            if unknown or missing:
+                raise ValueError(
+                    "juveniles.pre_trial must name exactly the classes of pre_trial.classes"
+                    f" (unknown: {sorted(unknown)}, missing: {sorted(missing)})"
+                )
+        return self
 
     @field_validator("time_zone")
     @classmethod
@@ -141,6 +172,18 @@ class Jurisdiction(_Rules):
         if instant.tzinfo is None:
             raise ValueError("a naive datetime has no local date")
         return instant.astimezone(self.zone).date()
+
+    def minor_at(self, date_of_birth: date, instant: datetime) -> bool:
+        """Whether a person born on `date_of_birth` was under age at `instant`, counted in
+        the jurisdiction's calendar (a birthday begins at local midnight)."""
+        majority = self.juveniles.age_of_majority if self.juveniles else 18
+        day = self.local_date(instant)
+        age = (
+            day.year
+            - date_of_birth.year
+            - ((day.month, day.day) < (date_of_birth.month, date_of_birth.day))
+        )
+        return age < majority
 
 
 def default_directory() -> Path:

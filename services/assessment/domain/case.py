@@ -66,10 +66,14 @@ class Case(Aggregate, VoidableEntries[CaseEntry]):
         return case_id
 
     @event("CaseOpened")
-    def __init__(self, case_id: UUID, opened_at: datetime, cause: UUID | None) -> None:
+    def __init__(
+        self, case_id: UUID, opened_at: datetime, cause: UUID | None, minor_at_facts: bool = False
+    ) -> None:
         self.opened_at = opened_at
+        self.minor_at_facts = minor_at_facts
         self.status = "arrested"
         self.facility: str | None = None
+        self.quarter: str | None = None
         self.released_at: datetime | None = None
         self.assessments: dict[UUID, AssessmentRecord] = {}
         self.countersigned: list[UUID] = []
@@ -81,18 +85,30 @@ class Case(Aggregate, VoidableEntries[CaseEntry]):
     # --- what intake tells us -------------------------------------------------------------
 
     def note_custody(
-        self, status: str, facility: str | None, at: datetime, cause: UUID | None
+        self,
+        status: str,
+        facility: str | None,
+        at: datetime,
+        cause: UUID | None,
+        quarter: str | None = None,
     ) -> None:
-        """Where the person is held now (from intake's admission, transfer, release)."""
-        self._custody_noted(status=status, facility=facility, at=at, cause=cause)
+        """Where the person is held now (from intake's admission, transfer, release), and whom
+        that facility or wing holds (adults, minors; None when intake was not told)."""
+        self._custody_noted(status=status, facility=facility, at=at, cause=cause, quarter=quarter)
 
     @event("CustodyNoted")
     def _custody_noted(
-        self, status: str, facility: str | None, at: datetime, cause: UUID | None
+        self,
+        status: str,
+        facility: str | None,
+        at: datetime,
+        cause: UUID | None,
+        quarter: str | None = None,
     ) -> None:
         self.status = status
         if facility is not None:
             self.facility = facility
+            self.quarter = quarter
         if status == "released":
             self.released_at = at
 

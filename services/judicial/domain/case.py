@@ -8,7 +8,7 @@ stored event carries `after`, the read models' snapshot of the case once it is a
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
@@ -75,14 +75,23 @@ class Case(Aggregate, VoidableEntries[Entry]):
 
     @classmethod
     def open(
-        cls, case_id: UUID, source_event_id: UUID, arrested_at: datetime, at: datetime
+        cls,
+        case_id: UUID,
+        source_event_id: UUID,
+        arrested_at: datetime,
+        at: datetime,
+        *,
+        minor_at_facts: bool = False,
     ) -> Case:
         """Open the case from intake's arrest record (learnt over the bus).
 
         Judicial keeps no personal data (erasable in intake's record): the case id, and the
-        prison register number once admitted, identify the detainee.
+        prison register number once admitted, identify the detainee; of the person's age only
+        whether intake found them a minor at the arrest (juvenile detention terms apply).
         """
-        fields = {"arrested_at": arrested_at}
+        fields: dict[str, Any] = {"arrested_at": arrested_at}
+        if minor_at_facts:
+            fields["minor_at_facts"] = True
         after = snapshot(fold([Entry(source_event_id, "CaseOpened", fields, at)]))
         return cls(
             case_id=case_id, source_event_id=source_event_id, fields=fields, at=at, after=after
@@ -230,8 +239,8 @@ class Case(Aggregate, VoidableEntries[Entry]):
 
     # --- release and sealing --------------------------------------------------------------
 
-    def order_release(self, data: ReleaseOrdered, meta: Meta) -> None:
-        check_release_order(self._open_state(), data)
+    def order_release(self, data: ReleaseOrdered, meta: Meta, zone: tzinfo = UTC) -> None:
+        check_release_order(self._open_state(), data, zone)
         self._record("ReleaseOrdered", data, meta, {})
 
     def order_erasure(self, data: ErasureOrdered, meta: Meta) -> None:
@@ -242,7 +251,9 @@ class Case(Aggregate, VoidableEntries[Entry]):
         self._open_state()
         self._record("CaseSealed", data, meta, {"automatic": False})
 
-    def seal_if_final(self, now: datetime, appeal_days: int, meta: Meta) -> bool:
+    def seal_if_final(
+        self, now: datetime, appeal_days: int, meta: Meta, zone: tzinfo = UTC
+    ) -> bool:
         """Seal after an acquittal or dismissal became final; returns whether it did."""
         state = self.state()
         verdict = state.verdict
@@ -254,7 +265,7 @@ class Case(Aggregate, VoidableEntries[Entry]):
             return False
         if now < verdict.data.delivered_at + timedelta(days=appeal_days):
             return False
-        delivered = verdict.data.delivered_at.astimezone(UTC).date().isoformat()
+        delivered = verdict.data.delivered_at.astimezone(zone).date().isoformat()
         data = CaseSealed(
             reason=f"the {verdict.data.outcome.value} of {delivered} became final: "
             f"the appeal period of {appeal_days} days passed",

@@ -5,7 +5,7 @@ hearings, release orders, what may be voided, and which of intake's facts to not
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, timedelta
+from datetime import UTC, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
@@ -160,8 +160,9 @@ _VERDICT_FOR = {
 }
 
 
-def check_release_order(state: CaseState, data: ReleaseOrdered) -> None:
-    """A release order's kind must fit the case: verdict, sentence, or pending trial for bail."""
+def check_release_order(state: CaseState, data: ReleaseOrdered, zone: tzinfo = UTC) -> None:
+    """A release order's kind must fit the case: verdict, sentence, or pending trial for bail;
+    `zone` is the jurisdiction's, whose calendar the sentence's days follow."""
     if state.released_at is not None:
         raise AlreadyReleasedError(
             "intake recorded the person's release at {released_at}",
@@ -186,7 +187,7 @@ def check_release_order(state: CaseState, data: ReleaseOrdered) -> None:
                 "a release for {kind} needs a sentence", kind=kind.value
             )
         ends = state.sentence.data.release_date
-        if kind is ReleaseKind.SENTENCE_SERVED and data.effective_at.astimezone(UTC).date() < ends:
+        if kind is ReleaseKind.SENTENCE_SERVED and data.effective_at.astimezone(zone).date() < ends:
             raise ReleaseBeforeSentenceEndsError(
                 "the sentence ends on {ends}: the release for a sentence served takes effect on "
                 "or after that day",

@@ -92,6 +92,7 @@ class Order:
 @dataclass
 class CaseState:
     arrested_at: datetime
+    minor_at_facts: bool = False
     facility: str | None = None
     facility_at: datetime | None = None
     register_number: str | None = None
@@ -140,7 +141,7 @@ def fold(entries: Iterable[Entry]) -> CaseState:
     state: CaseState | None = None
     for entry in entries:
         if state is None:
-            state = CaseState(entry.data["arrested_at"])
+            state = CaseState(entry.data["arrested_at"], bool(entry.data.get("minor_at_facts")))
             continue
         _FOLD.get(entry.name, _ignore)(state, entry)
     if state is None:

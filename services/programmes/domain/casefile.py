@@ -96,6 +96,7 @@ class CaseFile(Aggregate, VoidableEntries[tuple[str, UUID | None, str]]):
         self.referrals: dict[UUID, Referral] = {}
         self.plans: list[tuple[UUID, ReintegrationPlanAgreed, Meta]] = []
         self.follow_ups: list[tuple[UUID, FollowUpRecorded, Meta]] = []
+        self.minority: tuple[UUID, datetime] | None = None
         self._open_log()
 
     # --- facts from other services ---------------------------------------------------------
@@ -117,6 +118,15 @@ class CaseFile(Aggregate, VoidableEntries[tuple[str, UUID | None, str]]):
     def _name_noted(self, event_id: UUID, full_name: str) -> None:
         self.noted.add(event_id)
         self.full_name = full_name
+
+    def note_minority(self, event_id: UUID, arrested_at: datetime) -> None:
+        """Intake found the person a minor at the arrest: a child-protection referral is due."""
+        self._minority_noted(event_id=event_id, arrested_at=arrested_at)
+
+    @event("MinorityNoted")
+    def _minority_noted(self, event_id: UUID, arrested_at: datetime) -> None:
+        self.noted.add(event_id)
+        self.minority = (event_id, arrested_at)
 
     def note_location(self, event_id: UUID, facility: str, at: datetime) -> None:
         self._location_noted(event_id=event_id, facility=facility, at=at)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -185,8 +185,11 @@ class Programme(Aggregate, VoidableEntries[tuple[str, UUID]]):
 
     # --- attendance and exits --------------------------------------------------------------
 
-    def attend(self, lines: Sequence[tuple[UUID, SessionAttended, Meta]]) -> None:
-        """Record one session's attendance lines: all or none."""
+    def attend(
+        self, lines: Sequence[tuple[UUID, SessionAttended, Meta]], zone: tzinfo = UTC
+    ) -> None:
+        """Record one session's attendance lines: all or none; `zone` is the jurisdiction's, whose
+        calendar the session dates follow."""
         self._open()
         for case_id, data, _ in lines:
             p = self._taking_part(case_id)
@@ -196,7 +199,7 @@ class Programme(Aggregate, VoidableEntries[tuple[str, UUID]]):
                     case_id=case_id,
                     session_date=data.session_date,
                 )
-            if data.session_date < p.enrolled_at.astimezone(UTC).date():
+            if data.session_date < p.enrolled_at.astimezone(zone).date():
                 raise TimeOrderError(
                     "case {case_id} was enrolled after {session_date}: no attendance before",
                     case_id=case_id,
