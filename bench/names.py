@@ -65,13 +65,17 @@ def measure(
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.names", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="2,000 persons only (seconds)")
-    parser.add_argument("--no-50k", action="store_true", help="skip the 50,000 persons' run")
+    parser.add_argument(
+        "--sizes", default="2000,10000,50000", help="registry sizes, wide pools (comma-separated)"
+    )
+    parser.add_argument("--no-narrow", action="store_true", help="skip the narrow pools' run")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-append", action="store_true", help="do not append to RESULTS.md")
     args = parser.parse_args()
-    runs: list[tuple[int, bool]] = [(2_000, True)]
+    runs = [(2_000, True)]
     if not args.quick:
-        runs += [(10_000, True)] + ([] if args.no_50k else [(50_000, True)]) + [(10_000, False)]
+        runs = [(int(size), True) for size in args.sizes.split(",")]
+        runs += [] if args.no_narrow else [(10_000, False)]
     report = Report(
         mode="names quick" if args.quick else "names",
         settings=f"seed {args.seed}, threshold {THRESHOLD}, 1,000 searches of registered persons"
