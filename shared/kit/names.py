@@ -6,12 +6,14 @@ searched is a set of *keys* derived from a person's identity, each hashed under 
 
 - name forms are folded first: Unicode NFKC, case, diacritics and the Sahel's hooked letters
   (ɓ ɗ ƙ ƴ ŋ ɲ), Arabic script transliterated letter by letter, particles (ag, ould, ben, bin, ibn,
-  bint, mint, walet, el, al…) set aside; "Abd al-" and "Abou" compounds joined;
+  bint, mint, walet, el, al…) set aside; "Abd al-" and "Abou" compounds joined, and a sun
+  letter's article with its name (At-Taher = Attaher);
 - each name token gives an exact key (its folded spelling), a sound key (a consonant skeleton:
   vowels, h, w and y dropped; doubled letters collapsed; dj/j, kh/k/x, ch/sh, gh/rh/g, th/s, q/c/k
   brought together; then a table of name forms whose skeletons differ, e.g. Mohamed/Mahamat/
   Mamadou, Fatoumata/Fatima, Aïssata/Aïcha, Boubacar/Abubakar, Djibril/Gibril) and typo keys
-  (the skeleton with one letter deleted, which meet when two spellings are one edit apart);
+  (the skeleton with one letter deleted, which meet when two spellings are one edit apart; for a
+  skeleton under three letters, Oumou or Youssouf, the spelling with one letter deleted);
 - unordered pairs of sound keys; the birth year and date; the father's and mother's name tokens
   ("fils de … et de …"), and the name after a patronymic particle (Ag Intallah, Ould Ahmed) as a
   father's name too.
