@@ -6,12 +6,14 @@ searched is a set of *keys* derived from a person's identity, each hashed under 
 
 - name forms are folded first: Unicode NFKC, case, diacritics and the Sahel's hooked letters
   (ɓ ɗ ƙ ƴ ŋ ɲ), Arabic script transliterated letter by letter, particles (ag, ould, ben, bin, ibn,
-  bint, mint, walet, el, al…) set aside; "Abd al-" and "Abou" compounds joined;
+  bint, mint, walet, el, al…) set aside; "Abd al-" and "Abou" compounds joined, and a sun
+  letter's article with its name (At-Taher = Attaher);
 - each name token gives an exact key (its folded spelling), a sound key (a consonant skeleton:
   vowels, h, w and y dropped; doubled letters collapsed; dj/j, kh/k/x, ch/sh, gh/rh/g, th/s, q/c/k
   brought together; then a table of name forms whose skeletons differ, e.g. Mohamed/Mahamat/
   Mamadou, Fatoumata/Fatima, Aïssata/Aïcha, Boubacar/Abubakar, Djibril/Gibril) and typo keys
-  (the skeleton with one letter deleted, which meet when two spellings are one edit apart);
+  (the skeleton with one letter deleted, which meet when two spellings are one edit apart; for a
+  skeleton under three letters, Oumou or Youssouf, the spelling with one letter deleted);
 - unordered pairs of sound keys; the birth year and date; the father's and mother's name tokens
   ("fils de … et de …"), and the name after a patronymic particle (Ag Intallah, Ould Ahmed) as a
   father's name too.
@@ -78,6 +80,7 @@ _PATRONYMIC = frozenset({
     "walet", "welet",
 })  # fmt: skip
 _PARTICLES = _PATRONYMIC | {"ult", "oult", "el", "al", "ou"}
+_SUN = frozenset({"ar", "ad", "as", "at", "an", "az", "er", "ed", "es", "et", "en", "ez"})
 _COMPOUND = frozenset({"abd", "abdel", "abdal", "abdul", "abdoul", "abdil", "abu", "abou", "abo"})
 _ARTICLES = frozenset({
     "al", "el", "ar", "er", "ad", "ed", "as", "es", "at", "et", "an", "en", "az", "ez", "ach", "ech",
@@ -137,16 +140,25 @@ def sound_key(word: str) -> str:
 
 
 def _typo_keys(word: str) -> set[str]:
+    """The skeleton and its one-letter deletions; a short skeleton (Oumou, Youssouf, Abdou) has
+    too few letters for that, so its spelling and the spelling's one-letter deletions instead
+    (marked with a leading "=")."""
     skeleton = _skeleton(word)
     keys = {skeleton}
     if len(skeleton) >= 3:
         keys.update(skeleton[:i] + skeleton[i + 1 :] for i in range(len(skeleton)))
+    elif len(word) >= 4:
+        keys.update("=" + word[:i] + word[i + 1 :] for i in range(len(word)))
+        keys.add("=" + word)
     return keys
 
 
 def _split(text: str) -> tuple[list[str], list[str]]:
     """A name's tokens (compounds joined, particles dropped) and those named after a patronymic."""
     words = fold(text).split()
+    for i in range(len(words) - 2, -1, -1):  # At-Taher, As-Salam: the sun letter's article
+        if words[i] in _SUN and words[i + 1][:1] == words[i][-1] and len(words[i + 1]) > 2:
+            words[i : i + 2] = [words[i] + words[i + 1]]
     tokens: list[str] = []
     fathers: list[str] = []
     i = 0
@@ -249,12 +261,17 @@ def _digest(key: bytes, kind: str, value: str) -> str:
 
 @dataclass(frozen=True)
 class Probe:
-    """One digest a query looks for: its part, which query token (group) and how close (level)."""
+    """One digest a query looks for: its part, which query token (group) and how close (level).
+
+    `echo`: a parent's token that is also one of the person's own names (the family name, which
+    father, mother and child often share): it meets many parents and tells little.
+    """
 
     part: str
     group: int
     level: float
     digest: str
+    echo: bool = False
 
 
 _EXACT, _SOUND, _TYPO = 1.0, 0.85, 0.55
@@ -297,13 +314,15 @@ def query_probes(identity: Identity, key: bytes) -> tuple[Probe, ...]:
     tokens, patronyms = _split(identity.name)
     fathers = (_split(identity.father)[0] if identity.father else []) + patronyms
     mothers = _split(identity.mother)[0] if identity.mother else []
+    sounds = sorted({sound_key(t) for t in tokens})
     probes = [
-        Probe(part, group, level, _digest(key, kind, value))
+        Probe(
+            part, group, level, _digest(key, kind, value), part != "n" and sound_key(word) in sounds
+        )
         for part, words in (("n", tokens), ("f", fathers), ("m", mothers))
-        for group, keys in enumerate(_name_plain(words, part))
+        for group, (word, keys) in enumerate(zip(words, _name_plain(words, part), strict=True))
         for kind, value, level in keys
     ]
-    sounds = sorted({sound_key(t) for t in tokens})
     probes += [
         Probe("np", 0, 1.0, _digest(key, "np", f"{a} {b}")) for a, b in combinations(sounds, 2)
     ]
@@ -330,47 +349,108 @@ class Match:
 
 
 _WEIGHTS = {"n": 1.0, "b": 0.45, "f": 0.35, "m": 0.25}
+_ECHO = 0.2  # a parent's token that repeats the person's own name weighs a fifth
+_PARENT_RARITY = 6.0  # a parent's name this rare (log(1 + N / holders)) or rarer meets in full
+_SAME_DATE = 1.4  # a birth date is 365 times more telling than a year
+_PARENT_DIFFERS = -0.3  # both sides name the parent, and only the family name (or nothing) meets
 
 
-def _tokens_part(
-    probes: list[Probe], held: frozenset[str], part: str, weight: Mapping[str, float]
-) -> tuple[float, int, int, Counter[float]]:
-    """Weighted share of the query's tokens met, tokens met, tokens held, and met how."""
-    best: dict[int, float] = defaultdict(float)
-    weights: dict[int, float] = {}
-    for p in probes:
-        if p.level == _SOUND:
-            weights[p.group] = weight.get(p.digest, 1.0)
-        if p.digest in held:
-            best[p.group] = max(best[p.group], p.level)
-    total = sum(weights.values()) or 1.0
-    share = sum(weights[g] * best[g] for g in weights) / total
-    count = sum(1 for d in held if d.startswith(f"{part}s:"))
-    return share, sum(1 for g in weights if best[g]), count, Counter(v for v in best.values() if v)
+_WORDS = {_EXACT: "as written", _SOUND: "by sound", _TYPO: "one letter apart"}
+_LABELS = (("n", "name"), ("f", "father's name"), ("m", "mother's name"))
 
 
-def _how(levels: Counter[float]) -> str:
-    words = {_EXACT: "as written", _SOUND: "by sound", _TYPO: "one letter apart"}
-    return ", ".join(f"{n} {words[level]}" for level, n in sorted(levels.items(), reverse=True))
+def _how(levels: list[float]) -> str:
+    return ", ".join(f"{n} {w}" for v, w in _WORDS.items() if (n := levels.count(v)))
 
 
-def _birth_part(probes: list[Probe], held: frozenset[str]) -> tuple[float, str | None]:
-    years = [p for p in probes if p.part == "by"]
-    if not years or not any(d.startswith("by:") for d in held):
-        return 0.0, None
-    year = max((p.level for p in years if p.digest in held), default=0.0)
-    if year == 0.0:
-        return -0.6, "birth years more than two apart"
-    date_level = max((p.level for p in probes if p.part == "bd" and p.digest in held), default=0)
-    if year == 1.0 and date_level:
+@dataclass
+class _Token:
+    """One query token: its weight (the sound key's rarity), whether it echoes the person's own
+    name (parents only), and its digests from the closest level down."""
+
+    weight: float
+    echo: bool
+    digests: list[tuple[str, float]]
+
+
+def _kinds(held: Iterable[str]) -> Counter[str]:
+    return Counter(d[:3] for d in held)
+
+
+class _Scorer:
+    """A query's probes arranged once, to score many candidates (see `score`)."""
+
+    def __init__(self, probes: Iterable[Probe], weight: Mapping[str, float]) -> None:
+        tokens: dict[tuple[str, int], _Token] = {}
+        self.years: list[tuple[str, float]] = []
+        self.dates: list[tuple[str, float]] = []
+        for p in probes:
+            if p.part in ("n", "f", "m"):
+                token = tokens.setdefault((p.part, p.group), _Token(1.0, False, []))
+                token.digests.append((p.digest, p.level))
+                if p.level == _SOUND:
+                    token.weight = weight.get(p.digest, 1.0) * (_ECHO if p.echo else 1.0)
+                    token.echo = p.echo
+            elif p.part == "by":
+                self.years.append((p.digest, p.level))
+            elif p.part == "bd":
+                self.dates.append((p.digest, p.level))
+        self.parts: dict[str, list[_Token]] = defaultdict(list)
+        for (part, _), token in sorted(tokens.items()):
+            token.digests.sort(key=lambda d: -d[1])
+            self.parts[part].append(token)
+
+    def __call__(self, held: frozenset[str], kinds: Mapping[str, int] | None = None) -> Match:
+        """The match; `kinds`: how many digests of each kind (`ns:`, `by:`…) `held` has."""
+        kinds = kinds if kinds is not None else _kinds(held)
+        parts: dict[str, float] = {}
+        reasons: list[str] = []
+        for part, label in _LABELS:
+            tokens = self.parts.get(part)
+            if not tokens:
+                continue
+            best = [next((level for d, level in t.digests if d in held), 0.0) for t in tokens]
+            total = sum(t.weight for t in tokens) or 1.0
+            if part != "n":
+                total = max(total, _PARENT_RARITY)
+            share = sum(t.weight * b for t, b in zip(tokens, best, strict=True)) / total
+            met = [b for b in best if b]
+            count = kinds.get(f"{part}s:", 0)
+            if part == "n":
+                parts[part] = 0.75 * share + 0.25 * (len(met) / count if count else 0.0)
+                reasons.append(
+                    f"{label}: {len(met)} of {len(tokens)} tokens ({_how(met) or 'none'})"
+                )
+            elif count:
+                telling = [b for t, b in zip(tokens, best, strict=True) if not t.echo] or best
+                parts[part] = share if any(telling) else _PARENT_DIFFERS
+                reasons.append(
+                    f"{label}: {len(met)} of {len(tokens)} tokens"
+                    + (f" ({_how(met)})" if met else "")
+                )
+        birth, why = self._birth(held, kinds)
+        if why:
+            parts["b"] = birth
+            reasons.append(why)
+        total = sum(_WEIGHTS[p] * v for p, v in parts.items())
+        return Match("", round(total, 4), parts, tuple(reasons))
+
+    def _birth(self, held: frozenset[str], kinds: Mapping[str, int]) -> tuple[float, str | None]:
+        if not self.years or not kinds.get("by:"):
+            return 0.0, None
+        year = max((level for d, level in self.years if d in held), default=0.0)
+        if year == 0.0:
+            return -0.6, "birth years more than two apart"
+        day = max((level for d, level in self.dates if d in held), default=0.0)
+        if year == 1.0 and day:
+            return (
+                _SAME_DATE * day,
+                "same date of birth" if day == 1.0 else "date, day and month swapped",
+            )
         return (
-            date_level,
-            "same date of birth" if date_level == 1.0 else "date, day and month swapped",
+            0.7 * year,
+            "same birth year" if year == 1.0 else f"birth year {2 if year < 0.5 else 1} apart",
         )
-    return (
-        0.7 * year,
-        "same birth year" if year == 1.0 else f"birth year {2 if year < 0.5 else 1} apart",
-    )
 
 
 def score(
@@ -379,49 +459,31 @@ def score(
     """Score one candidate's digests against a query's probes; `weight` per digest (rarer more).
 
     The name part mixes the weighted share of the query's tokens found (three quarters) with the
-    share of the candidate's tokens met (a quarter); birth and parents add or subtract.
+    share of the candidate's tokens met (a quarter); birth and parents add or subtract. A parent's
+    token that repeats the person's own name (the family name) weighs a fifth, and a parent named
+    on both sides of whom only such tokens meet counts against.
     """
-    weight = weight or {}
-    probes = list(probes)
-    parts: dict[str, float] = {}
-    reasons: list[str] = []
-    for part, label in (("n", "name"), ("f", "father's name"), ("m", "mother's name")):
-        mine = [p for p in probes if p.part == part]
-        if not mine:
-            continue
-        share, met, count, how = _tokens_part(mine, held, part, weight)
-        groups = len({p.group for p in mine})
-        if part == "n":
-            parts[part] = 0.75 * share + 0.25 * (met / count if count else 0.0)
-            reasons.append(f"{label}: {met} of {groups} tokens ({_how(how) or 'none'})")
-        elif count:
-            parts[part] = share if met else -0.3
-            reasons.append(
-                f"{label}: {met} of {groups} tokens" + (f" ({_how(how)})" if met else "")
-            )
-    birth, why = _birth_part(probes, held)
-    if why:
-        parts["b"] = birth
-        reasons.append(why)
-    total = sum(_WEIGHTS[p] * v for p, v in parts.items())
-    return Match("", round(total, 4), parts, tuple(reasons))
+    return _Scorer(probes, weight or {})(held)
 
 
 class BlindIndex:
     """An in-memory blind index (the reference for a table of `(person_id, digest)` rows).
 
-    A search gathers the persons holding any of the query's name digests, ranks them first by the
-    summed rarity of what they share, then scores the best `pool` of them in full.
+    A search gathers the persons holding any of the query's name or parent digests and ranks them
+    roughly as `score` would (each query token counted once, at the best level a person meets it,
+    weighted by rarity; the birth year and date added), then scores the best `pool` in full.
     """
 
     def __init__(self, key: bytes) -> None:
         self.key = key
         self.held: dict[str, frozenset[str]] = {}
         self.postings: dict[str, set[str]] = defaultdict(set)
+        self.kinds: dict[str, Counter[str]] = {}
 
     def add(self, person_id: str, identity: Identity) -> None:
         digests = person_digests(identity, self.key)
         self.held[person_id] = self.held.get(person_id, frozenset()) | digests
+        self.kinds[person_id] = _kinds(self.held[person_id])
         for d in digests:
             self.postings[d].add(person_id)
 
@@ -429,20 +491,53 @@ class BlindIndex:
         """log(1 + N / persons holding it): a key everyone holds tells little."""
         return math.log(1 + (1 + len(self.held)) / (1 + len(self.postings.get(digest, ()))))
 
+    def _rough(self, probes: tuple[Probe, ...], weight: Mapping[str, float]) -> dict[str, float]:
+        groups: dict[tuple[str, int], list[Probe]] = defaultdict(list)
+        for p in probes:
+            if p.part in ("n", "f", "m"):
+                groups[p.part, p.group].append(p)
+        worth: dict[tuple[str, int], float] = {}  # as in `score`: the sound key's rarity
+        totals: dict[str, float] = defaultdict(float)
+        for (part, group), mine in groups.items():
+            sound = next(p for p in mine if p.level == _SOUND)
+            worth[part, group] = weight[sound.digest] * (_ECHO if sound.echo else 1.0)
+            totals[part] += worth[part, group]
+        for part in ("f", "m"):
+            totals[part] = max(totals[part], _PARENT_RARITY)
+        rough: dict[str, float] = defaultdict(float)
+        for (part, group), mine in groups.items():
+            share = _WEIGHTS[part] * (0.75 if part == "n" else 1.0) * worth[part, group]
+            share /= totals[part] or 1.0
+            seen: set[str] = set()
+            for p in sorted(mine, key=lambda p: -p.level):
+                gain = share * p.level
+                holders = self.postings.get(p.digest, set())
+                for person in holders - seen:
+                    rough[person] += gain
+                seen |= holders
+        for p in probes:
+            if p.part in ("by", "bd"):
+                gain = _WEIGHTS["b"] * (0.7 if p.part == "by" else _SAME_DATE - 0.7) * p.level
+                for person in self.postings.get(p.digest, set()).intersection(rough):
+                    rough[person] += gain
+        return rough
+
     def search(
         self, identity: Identity, limit: int = 5, pool: int = 200, threshold: float = 0.0
     ) -> list[Match]:
+        """The best `limit` candidates scoring at least `threshold`, best first, and those tying
+        with the last of them: a tie is not broken by an arbitrary order."""
         probes = query_probes(identity, self.key)
         weight = {p.digest: self.rarity(p.digest) for p in probes}
-        rough: dict[str, float] = defaultdict(float)
-        for p in probes:
-            if p.level > 0.5 and p.part in ("n", "np", "f", "m"):
-                for person in self.postings.get(p.digest, ()):
-                    rough[person] += weight[p.digest] * p.level
+        rough = self._rough(probes, weight)
+        scorer = _Scorer(probes, weight)
         matches = []
         for person in sorted(rough, key=rough.__getitem__, reverse=True)[:pool]:
-            found = score(probes, self.held[person], weight)
+            found = scorer(self.held[person], self.kinds[person])
             if found.score >= threshold:
                 matches.append(Match(person, found.score, found.parts, found.reasons))
         matches.sort(key=lambda m: (-m.score, m.person_id))
-        return matches[:limit]
+        if len(matches) <= limit or limit <= 0:
+            return matches[: max(limit, 0)]
+        last = matches[limit - 1].score
+        return [m for i, m in enumerate(matches) if i < limit or m.score == last]

@@ -100,6 +100,70 @@ issoufou: Issoufou|Issoufou,Isoufou|يوسف
 mahamane: Mahamane|Mahaman,Mamane,Mahamman|محمد
 habibou: Habibou|Habibu,Habib,Abibou|حبيب
 abdou: Abdou|Abdou,Abdu,Abdo|عبدو
+sekou: Sékou|Sekou,Sékouba,Sekouba,Seku|سيكو
+salif: Salif|Salifou,Saliffou,Salifu
+boureima: Boureima|Bourema,Boureïma,Bouraima,Boureyma
+hamadoun: Hamadoun|Hamadoune,Amadoun,Hamadun
+allaye: Allaye|Alaye,Allay,Allahi
+baba: Baba|Babah,Baaba|بابا
+daouda: Daouda|Dawuda,Daoud,Dawud,Daouada|داود
+nouhoum: Nouhoum|Nouhoun,Nuhu,Nouh,Nouhou|نوح
+siaka: Siaka|Syaka,Siyaka,Sieka
+tiemoko: Tiémoko|Tiemoko,Tiemogo,Tiémogo
+mahmoud: Mahmoud|Mahamoud,Mahmud,Mahmoudou,Mamoud|محمود
+kalilou: Kalilou|Khalilou,Khalil,Halilou,Kalil|خليل
+tidiane: Tidiane|Tidjane,Tijani,Tidjani|التجاني
+cheick: Cheick|Cheikh,Sheikh,Chekh,Cheik|شيخ
+samba: Samba|Sambou,Samba
+demba: Demba|Dembo,Demba
+harouna: Harouna|Haroun,Harun,Arouna,Harounah|هارون
+ousseini: Ousseini|Housseini,Husseini,Hussein,Housseyni|حسين
+zeidane: Zeidane|Zidane,Zaydan,Zeydane|زيدان
+elmehdi: El Mehdi|Mahdi,Elmahdi,Al-Mahdi,Mehdi|المهدي
+aghaly: Aghaly|Aghali,Agali,Aghaly|أغلي
+salissou: Salissou|Salisu,Salissu,Salissou
+tanko: Tanko|Tankou,Tanko
+yahaya: Yahaya|Yahya,Yaya,Yahaia|يحيى
+moumouni: Moumouni|Mumuni,Moumoune,Moumouny
+abdoulkarim: Abdoulkarim|Abdelkarim,Abdul Karim,Abdoul Karim|عبد الكريم
+abdoulaziz: Abdoulaziz|Abdelaziz,Abdul Aziz,Abdoul Aziz|عبد العزيز
+assetou: Assétou|Assetou,Asseto,Assatou
+ramatou: Ramatou|Ramata,Rahmatou,Ramatoulaye|رحمة
+nana: Nana|Nanah,Nana
+coumba: Coumba|Koumba,Kumba,Coumba
+bintou: Bintou|Binta,Bintu,Bintou
+maimouna: Maïmouna|Maimouna,Maymuna,Mamouna|ميمونة
+nafissatou: Nafissatou|Nafissa,Nafisa,Nefissa|نفيسة
+halima: Halima|Halimatou,Alima,Halimata|حليمة
+hadjara: Hadjara|Hajara,Hadiara,Hajar|هاجر
+tenin: Tenin|Ténin,Teninba
+korotoumou: Korotoumou|Korotimi,Korotoumou
+mbarka: Mbarka|Embarka,Barka,M'barka|مباركة
+selma: Selma|Salma,Selmah|سلمى
+tina: Tina|Tinna,Tinah
+yattara: Yattara|Yatara,Yattara|ياتارا
+ascofare: Ascofaré|Askofare,Askofaré,Ascofare|أسكوفاري
+tandina: Tandina|Tandian,Tandina
+bocoum: Bocoum|Bokoum,Bokum,Bocoum
+kane: Kane|Kan,Kanè
+diakite: Diakité|Diakite,Jakite,Diakhité|دياكيتي
+boly: Boly|Boli,Bolly
+tall: Tall|Tal,Tall
+camara: Camara|Kamara,Camarah|كامارا
+fofana: Fofana|Fofanah,Fofona|فوفانا
+sissoko: Sissoko|Cissoko,Sisoko,Sissokho|سيسوكو
+kante: Kanté|Kante,Kantè|كانتي
+ballo: Ballo|Balo,Ballo
+bagayoko: Bagayoko|Bagayogo,Bagayokho
+guindo: Guindo|Gindo,Guindo
+sylla: Sylla|Silla,Sila|سيلا
+bamba: Bamba|Banba,Bamba
+konare: Konaré|Konare,Konarè|كوناري
+mariko: Mariko|Maricko,Mariko
+diabate: Diabaté|Diabate,Jabate,Diabatè|دياباتي
+hamani: Hamani|Hamany,Amani
+boube: Boubé|Boube,Boubè
+tilemsi: Tilemsi|Tilemsy,Al Tilemsi,Tilimsi|التلمسي
 """
 
 
@@ -122,7 +186,11 @@ def _names() -> dict[str, Name]:
 
 NAMES = _names()
 
-# tradition: male given names, female given names, family names (or the patronymic particles)
+# tradition: male given names, female given names, family names (or the patronymic particles),
+# commonest first. The first names of each list are the 80 the generator drew from at first
+# ("narrow" pools, drawn evenly); "wide" pools add the others, still drawn from from the commonest
+# down (weight 1/rank^0.7: the first name of a list is borne by one person in six or seven, as
+# Traoré among the Bambara or Mamadou among the Fulani).
 _TRADITIONS = {
     "songhai": (
         "moussa hamma soumaila alassane boubacar mamadou amadou issa aliou seydou",
@@ -155,7 +223,66 @@ _TRADITIONS = {
         "issoufou garba sani abdou lawali habibou mahamane oumar",
     ),
 }
+_WIDER = {
+    "songhai": (
+        "boureima hamadoun allaye baba daouda harouna ousseini sekou oumar ibrahim mahmoud"
+        " abdoulaye yahaya mohamed",
+        "assetou ramatou nana maimouna halima hadjara kadidia djeneba oumou safiatou",
+        "yattara ascofare tandina traore",
+    ),
+    "fulani": (
+        "boureima hamadoun allaye samba demba tidiane cheick nouhoum yacouba moussa harouna"
+        " sekou alassane mohamed issa",
+        "coumba ramatou nana maimouna bintou assetou halima nafissatou salimata",
+        "bocoum kane diakite boly tall",
+    ),
+    "tuareg": (
+        "aghaly elmehdi zeidane mahmoud cheick baba ibrahim alassane ousmane abdoulkarim"
+        " youssouf hamma attaher",
+        "tina halima mbarka selma nana aminata hadjara",
+        "ag",
+    ),
+    "arab": (
+        "elmehdi zeidane mahmoud cheick baba tidiane yahaya daouda harouna abdoulaziz"
+        " abdoulkarim ibrahim moussa",
+        "mbarka selma halima maimouna nafissatou hadjara lalla safiatou",
+        "ould",
+    ),
+    "bambara": (
+        "sekou salif siaka tiemoko kalilou nouhoum daouda boureima harouna moumouni ousmane"
+        " issa oumar",
+        "assetou ramatou nana coumba bintou tenin korotoumou maimouna mariam",
+        "camara diakite fofana sissoko kante ballo bagayoko guindo sylla bamba konare mariko"
+        " diabate sidibe",
+    ),
+    "hausa": (
+        "salissou tanko yahaya moumouni ousseini harouna hamani boube daouda nouhoum abdoulaziz"
+        " abdoulkarim mahmoud",
+        "halima hadjara ramatou nafissatou maimouna fatoumata aminata",
+        "hamani boube salissou tanko moussa ibrahim ousmane hassane",
+    ),
+}
 _FAMILY_OF_ARABS = ["ansari", "kounta"]
+_WIDER_FAMILY_OF_ARABS = ["tilemsi"]
+
+
+def _pools(wide: bool) -> dict[str, tuple[list[str], list[str], list[str], list[str]]]:
+    """Per tradition: male, female and family names, and the Arab families; wide or narrow."""
+    pools = {}
+    for tradition, lists in _TRADITIONS.items():
+        wider = _WIDER[tradition] if wide else ("", "", "")
+        males, females, families = (
+            list(dict.fromkeys(a.split() + b.split())) for a, b in zip(lists, wider, strict=True)
+        )
+        arabs = _FAMILY_OF_ARABS + (_WIDER_FAMILY_OF_ARABS if wide else [])
+        pools[tradition] = (males, females, families, arabs)
+    return pools
+
+
+def _draw(rng: random.Random, names: list[str], wide: bool) -> str:
+    if not wide:
+        return rng.choice(names)
+    return rng.choices(names, weights=[1 / (rank + 1) ** 0.7 for rank in range(len(names))])[0]
 
 
 @dataclass(frozen=True)
@@ -171,32 +298,34 @@ class Person:
     mother: tuple[str, ...]
 
 
-def _person(rng: random.Random, number: int) -> Person:
+def _person(rng: random.Random, number: int, wide: bool = True) -> Person:
     tradition = rng.choice(list(_TRADITIONS))
-    males, females, families = (s.split() for s in _TRADITIONS[tradition])
+    males, females, families, arabs = _pools(wide)[tradition]
     female = rng.random() < 0.3
-    given = [rng.choice(females if female else males)]
+    given = [_draw(rng, females if female else males, wide)]
     if rng.random() < 0.25:
-        given.append(rng.choice(males if tradition in ("arab", "tuareg") else given))
-    father_given = rng.choice(males)
-    grandfather = rng.choice(males)
+        given.append(_draw(rng, males if tradition in ("arab", "tuareg") else given, wide))
+    father_given = _draw(rng, males, wide)
+    grandfather = _draw(rng, males, wide)
     if families == ["ag"] or families == ["ould"]:
         particle = (
             ("walet" if female else "ag") if families == ["ag"] else "mint" if female else "ould"
         )
         family: tuple[str, ...] = (particle, father_given)
         if tradition == "arab" and rng.random() < 0.4:
-            family = (rng.choice(_FAMILY_OF_ARABS),)
+            family = (_draw(rng, arabs, wide),)
         father: tuple[str, ...] = (
             father_given,
             "ag" if families == ["ag"] else "ould",
             grandfather,
         )
     else:
-        family = (rng.choice(families),)
+        family = (_draw(rng, families, wide),)
         father = (father_given, *family)
-    mother_family = rng.choice(_TRADITIONS[tradition][2].split())
-    mother = (rng.choice(females),) + (() if mother_family in ("ag", "ould") else (mother_family,))
+    mother_family = _draw(rng, families, wide)
+    mother = (_draw(rng, females, wide),) + (
+        () if mother_family in ("ag", "ould") else (mother_family,)
+    )
     year = rng.randint(1960, 2008)
     birth = (
         Birth(year, estimated=True)
@@ -208,9 +337,11 @@ def _person(rng: random.Random, number: int) -> Person:
     )
 
 
-def persons(count: int, seed: int = 7) -> list[Person]:
+def persons(count: int, seed: int = 7, wide: bool = True) -> list[Person]:
+    """`count` persons; `wide` pools (about 200 names, the commonest most often) or the narrow
+    80 names drawn evenly, where homonyms are denser than in the field."""
     rng = random.Random(seed)
-    return [_person(rng, n) for n in range(count)]
+    return [_person(rng, n, wide) for n in range(count)]
 
 
 _PARTICLES_AR = {"ag": "آغ", "ould": "ولد", "walet": "ولت", "mint": "منت"}
@@ -283,12 +414,13 @@ def _write_birth(rng: random.Random, birth: Birth) -> Birth | None:
 
 
 def corpus(
-    registered: int, searched: int, strangers: int, seed: int = 7
+    registered: int, searched: int, strangers: int, seed: int = 7, wide: bool = True
 ) -> tuple[dict[str, Identity], list[tuple[Identity, str | None]]]:
     """A registry of `registered` persons as first written, and searches: `searched` later
     records of registered persons (with the person's id) and `strangers` records of others (None).
+    `wide`: the name pools (see `persons`).
     """
-    people = persons(registered + strangers, seed)
+    people = persons(registered + strangers, seed, wide)
     rng = random.Random(seed + 1)
     registry = {p.id: written(p, rng) for p in people[:registered]}
     queries: list[tuple[Identity, str | None]] = [

@@ -106,8 +106,46 @@ def test_a_match_says_why_without_a_name() -> None:
     assert not any(w in " ".join(found[0].reasons).lower() for w in ("moussa", "traore", "seydou"))
 
 
+def test_a_parent_who_shares_only_the_family_name_counts_against() -> None:
+    index = BlindIndex(KEY)
+    index.add("p1", Identity("Moussa Traoré", father="Seydou Traoré"))
+    index.add("p2", Identity("Moussa Traoré"))
+
+    found = index.search(Identity("Moussa Traore", father="Bakary Traoré"))
+
+    assert [m.person_id for m in found] == ["p2", "p1"]
+    assert found[1].parts["f"] < 0
+    assert "father's name: 1 of 2 tokens (1 as written)" in found[1].reasons
+
+
+def test_ties_at_the_fifth_place_are_all_proposed() -> None:
+    index = BlindIndex(KEY)
+    for n in range(7):
+        index.add(f"p{n}", Identity("Aïssata Dicko"))
+    index.add("p7", Identity("Aïssata Dicko", Birth(1964, 2, 9)))
+
+    found = index.search(Identity("Aissata DICKO", Birth(1964, 2, 9)))
+
+    assert [m.person_id for m in found][:1] == ["p7"]
+    assert len(found) == 8
+    assert len({m.score for m in found[1:]}) == 1
+
+
+def test_sun_letter_articles_and_short_names_with_a_typo() -> None:
+    assert name_tokens("Mahmoud Ag At-Taher") == name_tokens("Mahmoud ag Attaher")
+    index = BlindIndex(KEY)
+    index.add("p1", Identity("Oumou Coulibaly", Birth(2002, estimated=True)))
+    index.add("p2", Identity("Fanta Coulibaly", Birth(2002, estimated=True)))
+
+    found = index.search(Identity("Otmou Kulibali", Birth(2002, estimated=True)))
+
+    assert found[0].person_id == "p1"
+    assert found[0].reasons[0] == "name: 2 of 2 tokens (1 by sound, 1 one letter apart)"
+
+
 def test_at_least_95_percent_of_true_duplicates_are_in_the_top_5() -> None:
-    registry, queries = corpus(registered=1500, searched=500, strangers=150, seed=11)
+    """On 4,000 persons, where many share their names: the top 5, and those tying with the 5th."""
+    registry, queries = corpus(registered=4000, searched=500, strangers=100, seed=11)
     index = BlindIndex(KEY)
     for person_id, identity in registry.items():
         index.add(person_id, identity)
@@ -117,6 +155,8 @@ def test_at_least_95_percent_of_true_duplicates_are_in_the_top_5() -> None:
     duplicates = [(ids, who) for ids, who in found if who is not None]
     recall = sum(who in ids for ids, who in duplicates) / len(duplicates)
     false_per_search = sum(sum(i != who for i in ids) for ids, who in found) / len(found)
+    homonyms = len(registry) - len({name_tokens(i.name) for i in registry.values()})
     print(f"recall@5 {recall:.3f}, false candidates per search {false_per_search:.2f}")  # noqa: T201
+    assert homonyms > len(registry) / 3  # a third of the persons bear another's names
     assert recall >= 0.95
-    assert false_per_search <= 4.3
+    assert false_per_search <= 4.5
