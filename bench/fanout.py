@@ -1,6 +1,6 @@
 """A fair raw limit: a bare fan-out pipeline doing the same I/O as one command of the stack.
 
-One HTTP request (uvicorn with its fastest loop and parser, a bare ASGI function, no framework)
+One HTTP request (uvicorn with the services' loop and parser, a bare ASGI function, no framework)
 whose bearer token is checked as the services check it (`shared.kit.auth.decode_token`); one
 insert in a transaction of its own; one JetStream publish with `Nats-Msg-Id`, its ack awaited
 before the answer. Then as many durable pull consumers as the stack has services reading the
@@ -94,7 +94,7 @@ def _serve(conninfo: str, url: str, port: int) -> None:
 
     uvicorn.run(
         app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-        loop="uvloop", http="httptools", lifespan="on",
+        loop="asyncio", http="httptools", lifespan="on",
     )  # fmt: skip
 
 
@@ -109,9 +109,7 @@ async def _answer(send: Any, status: int, body: bytes) -> None:
 def _consume(conninfo: str, url: str) -> None:
     """Every consumer, each on its own durable consumer and connection, in one process, until
     it is stopped."""
-    import uvloop
-
-    uvloop.run(_consumers(conninfo, url))
+    asyncio.run(_consumers(conninfo, url))
 
 
 async def _consumers(conninfo: str, url: str) -> None:
@@ -131,7 +129,7 @@ async def _consumers(conninfo: str, url: str) -> None:
                     msgs = await sub.fetch(256, timeout=1)
                 except TimeoutError:
                     continue
-                rows = [(m.headers["Nats-Msg-Id"], m.data.decode()) for m in msgs]
+                rows = [((m.headers or {})["Nats-Msg-Id"], m.data.decode()) for m in msgs]
                 if name == "ledger":
                     for m in msgs:
                         canonical = rfc8785.dumps(json.loads(m.data))
@@ -161,6 +159,18 @@ async def _until_up(http: httpx.AsyncClient, port: int, server: Any) -> None:
             return
         await asyncio.sleep(0.2)
     raise RuntimeError("the bare fan-out server did not start")
+
+
+async def _until_pulling(js: Any, consumers: Any) -> None:
+    """Until every consumer waits on a pull: the clock starts with the pipeline in place."""
+    for _ in range(600):
+        if consumers.poll() is not None:
+            raise RuntimeError("the bare fan-out consumers stopped")
+        infos = [await js.consumer_info(STREAM, name) for name in CONSUMERS]
+        if all((i.num_waiting or 0) > 0 for i in infos):
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the bare fan-out consumers did not start")
 
 
 async def _until_drained(js: Any, deadline: float) -> None:
@@ -196,6 +206,7 @@ async def fan_out(
         try:
             async with httpx.AsyncClient(timeout=30) as http:
                 await _until_up(http, port, server)
+                await _until_pulling(js, consumers)
                 answered = 0
                 started = time.monotonic()
                 stop_at = started + seconds

@@ -241,9 +241,9 @@ def serve(service: str, create_app: Callable[[], FastAPI]) -> None:
         port=settings.port or DEFAULT_PORTS[service],
         log_level="warning",
         log_config=None,  # uvicorn's records go through our JSON handler
-        # libuv's loop and the C HTTP parser (dependencies of the project): less CPU per request
-        # than asyncio's loop and h11 (bench/RESULTS.md).
-        loop="uvloop",
+        # The C HTTP parser (a dependency) rather than h11. asyncio's own loop, not uvloop: with
+        # uvloop nats-py's request-reply took longer per publish here (bench/RESULTS.md).
+        loop="asyncio",
         http="httptools",
         access_log=False,
         timeout_graceful_shutdown=5,
