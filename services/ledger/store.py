@@ -7,7 +7,6 @@ stored (chain: SHA-256(prev ‖ canonical); tree leaf: RFC 9162); see docs/audit
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import queue
 import threading
@@ -20,13 +19,13 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-import rfc8785
 from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
 from services.ledger.schema import SCHEMA, create_tables, tables_exist
 from services.ledger.stored import STORED_COLUMNS, StoredEntry
 from services.ledger.tree import Node, TreeBuilder, frontier_keys, leaf_hash
+from shared.kit.canonical import canonical_json
 from shared.kit.settings import Settings
 
 __all__ = [
@@ -52,45 +51,6 @@ ENTRY_COLUMNS = "ledger_seq, case_id, case_seq, type, appended_at, canonical, pr
 
 _ENTRY_TYPES = ["int8", "uuid", "text", "int4", "text", "timestamptz", "timestamptz", "timestamptz",
                 "bytea", "bytea", "bytea"]  # fmt: skip
-_MAX_EXACT_INT = 2**53 - 1
-
-
-def _json_plain(value: Any) -> bool:
-    """No float, no integer beyond IEEE 754's exact range, no key outside the BMP: JSON whose
-    sorted, compact `json.dumps` is byte for byte its RFC 8785 form."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is dict:
-            for key, inner in item.items():
-                if type(key) is not str or (not key.isascii() and max(key) > "\uffff"):
-                    return False
-                stack.append(inner)
-        elif kind is list:
-            stack.extend(item)
-        elif kind is int:
-            if not -_MAX_EXACT_INT <= item <= _MAX_EXACT_INT:
-                return False
-        elif kind not in (str, bool, type(None)):
-            return False
-    return True
-
-
-def canonical_json(value: Any) -> bytes:
-    """RFC 8785 bytes of a JSON value; the standard library's encoder where it gives the same.
-
-    RFC 8785 differs from sorted compact JSON only in number formatting and in sorting keys by
-    UTF-16 code units; the `rfc8785` package (ten times slower) handles those values.
-    """
-    if _json_plain(value):
-        try:
-            return json.dumps(
-                value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-            ).encode()
-        except UnicodeEncodeError:  # a lone surrogate: let rfc8785 refuse it as it does
-            pass
-    return rfc8785.dumps(value)
 
 
 def entry_hash(prev_hash: bytes, canonical: bytes) -> bytes:

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from shared.events import Envelope, subject_for
 from shared.events.registry import SERVICES, by_type
+from shared.kit.canonical import canonical_json
 from shared.kit.ed25519 import b64decode, private_key
 from shared.kit.settings import Settings
 
@@ -60,7 +61,7 @@ def _raw(key: Ed25519PublicKey) -> bytes:
 def signed_message(document: Mapping[str, Any]) -> bytes:
     """What an origin signature signs: the envelope's canonical bytes, its signature left out."""
     unsigned = {k: v for k, v in document.items() if k not in (ORIGIN_KEY_ID, ORIGIN_SIGNATURE)}
-    return rfc8785.dumps(unsigned)
+    return canonical_json(unsigned)
 
 
 @dataclass(frozen=True)

@@ -26,14 +26,27 @@ from shared.kit.http import create_service_app
 from shared.kit.lifecycle import ServiceParts
 from shared.kit.migrations import open_migrated
 from shared.kit.observability import configure_logging, configure_tracing
+from shared.kit.origins import origin_keys
+from shared.kit.recorder import Op
 from shared.kit.relay import Relay
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication
-from shared.kit.subscriber import Consumer, Reactions, Subscriber
+from shared.kit.subscriber import (
+    ACK,
+    BATCH,
+    Consumer,
+    Dead,
+    Delivery,
+    Outcome,
+    Retry,
+    Subscriber,
+    check_envelope,
+)
 
 __all__ = [
     "DEFAULT_PORTS",
     "RECORDED",
+    "AccessFacts",
     "access_reactions",
     "application",
     "durable_name",
@@ -64,16 +77,55 @@ RECORDED: dict[int | str, dict[str, Any]] = {
 """The documented answer of every command route."""
 
 
-def access_reactions(app: CaselineApplication) -> Reactions:
-    """Every event-sourced service learns the access facts of the others' events from the bus."""
+class AccessFacts:
+    """The durable consumer `<service>-access`: the access facts of the other services' events
+    (`shared.kit.access_facts`), a batch noted in one transaction.
 
-    def on_event(envelope: Any, event: Any, inbound: tuple[str, UUID]) -> None:
-        ops = access_ops(
-            envelope.type, str(envelope.subject), envelope.id, str(envelope.agency or ""), event
-        )
-        app.record_inbound_only(inbound[0], inbound[1], ops)
+    Only the types that change who may see a case, and only the other services' (a service's
+    own events write their rows in the command's transaction): each envelope is validated and
+    its origin checked as any reaction's, and recorded exactly once (`inbound`).
+    """
 
-    return Reactions(app, "access", {by_type(t): on_event for t in sorted(ACCESS_TYPES)})
+    consumer = "access"
+    batch = BATCH
+
+    def __init__(self, app: CaselineApplication, service: str | None = None) -> None:
+        self.app = app
+        self.service = service
+        self.keys = origin_keys(app.settings)
+
+    def subjects(self) -> list[str]:
+        types = (by_type(t) for t in sorted(ACCESS_TYPES))
+        return [
+            f"caseline.{m.service}.{m.event_name}.*" for m in types if m.service != self.service
+        ]
+
+    def __call__(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        noted: list[tuple[UUID, list[Op]]] = []
+        prefix = self.app.settings.subject_prefix
+        for delivery in deliveries:
+            checked = check_envelope(delivery, prefix, self.keys)
+            if isinstance(checked, Dead):
+                outcomes.append(checked)
+                continue
+            envelope, event = checked
+            ops = access_ops(
+                envelope.type, str(envelope.subject), envelope.id, str(envelope.agency or ""), event
+            )
+            noted.append((UUID(str(envelope.id)), ops))
+            outcomes.append(ACK)
+        try:
+            self.app.record_inbound_batch(self.consumer, noted)
+        except Exception as exc:
+            return [Retry(f"the access facts were not recorded: {exc!r}") for _ in deliveries]
+        return outcomes
+
+
+def access_reactions(app: CaselineApplication, service: str | None = None) -> AccessFacts:
+    """Every event-sourced service learns the access facts of the others' events from the bus
+    (`service`: the one whose own events are left out)."""
+    return AccessFacts(app, service)
 
 
 def durable_name(service: str, consumer: Consumer) -> str:
@@ -126,7 +178,7 @@ def service_app(
             app.listeners.append(relay.wake)
             parts.relay = relay
             parts.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-relay"))
-            consumers.append(access_reactions(app))
+            consumers.append(access_reactions(app, service))
         for consumer in consumers:
             durable = durable_name(service, consumer)
             subscriber = Subscriber(
@@ -189,6 +241,10 @@ def serve(service: str, create_app: Callable[[], FastAPI]) -> None:
         port=settings.port or DEFAULT_PORTS[service],
         log_level="warning",
         log_config=None,  # uvicorn's records go through our JSON handler
+        # The C HTTP parser (a dependency) rather than h11. asyncio's own loop, not uvloop: with
+        # uvloop nats-py's request-reply took longer per publish here (bench/RESULTS.md).
+        loop="asyncio",
+        http="httptools",
         access_log=False,
         timeout_graceful_shutdown=5,
     )

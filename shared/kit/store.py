@@ -381,6 +381,55 @@ class CaselineApplication(Application[UUID]):
             agency = str(json.loads(stored[0].state)["meta"]["_data_"]["agency"])
         return None if agency == SYSTEM else agency
 
+    def record_inbound_batch(self, consumer: str, noted: Sequence[tuple[UUID, list[Op]]]) -> int:
+        """Note inbound events processed with no event of ours (views only), exactly once, a
+        whole batch in one transaction: those noted before are skipped. Returns how many were
+        new. The events are applied in the order given."""
+        if isinstance(self.recorder, MemoryRecorder):
+            new = [(e, ops) for e, ops in noted if not self.has_processed(consumer, e)]
+            for event_id, ops in new:
+                self.record_inbound_only(consumer, event_id, ops)
+            return len(new)
+        if not noted:
+            return 0
+        fmt = self.store.fmt
+        with self.store.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                fmt(
+                    "SELECT event_id FROM {schema}.inbound WHERE consumer = %s AND event_id = ANY(%s)"
+                ),
+                (consumer, [e for e, _ in noted]),
+                prepare=False,
+            )
+            done = {row["event_id"] for row in curs.fetchall()}
+            fresh = 0
+            with curs.connection.pipeline():  # one round trip for the batch's statements
+                for event_id, ops in noted:
+                    if event_id in done:
+                        continue
+                    done.add(event_id)
+                    fresh += 1
+                    curs.execute(
+                        fmt("INSERT INTO {schema}.inbound (consumer, event_id) VALUES (%s, %s)"),
+                        (consumer, event_id),
+                        prepare=False,
+                    )
+                    for statement, params in ops:
+                        curs.execute(fmt(statement), params, prepare=False)
+        return fresh
+
+    def processed_among(self, consumer: str, event_ids: Sequence[UUID]) -> set[UUID]:
+        """Which of `event_ids` this consumer has processed (one query)."""
+        if not event_ids:
+            return set()
+        if isinstance(self.recorder, MemoryRecorder):
+            return {e for e in event_ids if (consumer, e) in self.recorder.inbound}
+        rows = self.fetch(
+            "SELECT event_id FROM {schema}.inbound WHERE consumer = %s AND event_id = ANY(%s)",
+            (consumer, list(event_ids)),
+        )
+        return {row[0] for row in rows}
+
     def has_processed(self, consumer: str, event_id: UUID) -> bool:
         if isinstance(self.recorder, MemoryRecorder):
             return (consumer, event_id) in self.recorder.inbound

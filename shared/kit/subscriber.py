@@ -32,7 +32,7 @@ from shared.kit.bus import Bus
 from shared.kit.errors import RuleViolation
 from shared.kit.metrics import Metrics
 from shared.kit.observability import consumer_span, log_context
-from shared.kit.origins import origin_keys, origin_problem
+from shared.kit.origins import OriginKeys, origin_keys, origin_problem
 from shared.kit.pull import fetch
 from shared.kit.store import CaselineApplication, IntegrityError
 
@@ -46,6 +46,7 @@ __all__ = [
     "Reactions",
     "Retry",
     "Subscriber",
+    "check_envelope",
 ]
 
 log = logging.getLogger("caseline.subscriber")
@@ -281,12 +282,23 @@ class Reactions:
         self.consumer = consumer
         self.handlers = handlers
         self.keys = origin_keys(app.settings)
+        self._done: set[UUID] | None = None
+        """While a batch is handled: the ids of its events processed before or within it."""
 
     def subjects(self) -> list[str]:
         return [f"caseline.{m.service}.{m.event_name}.*" for m in self.handlers]
 
     def __call__(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
         outcomes: list[Outcome] = []
+        # Which of the batch were processed before, in one query (a redelivery after a crash);
+        # those processed within the batch are added as it goes.
+        self._done = self._processed(deliveries)
+        try:
+            return self._handle_all(deliveries, outcomes)
+        finally:
+            self._done = None
+
+    def _handle_all(self, deliveries: Sequence[Delivery], outcomes: list[Outcome]) -> list[Outcome]:
         for i, delivery in enumerate(deliveries):
             traceparent = delivery.headers.get("traceparent")
             correlation = delivery.headers.get("Caseline-Correlation-Id")
@@ -303,22 +315,31 @@ class Reactions:
                 break
         return outcomes
 
-    def handle_one(self, delivery: Delivery) -> Outcome:
+    def _processed(self, deliveries: Sequence[Delivery]) -> set[UUID]:
+        ids = [i for d in deliveries if (i := _message_id(d)) is not None]
         try:
-            document = load_envelope(delivery.data)
-            envelope, event = validate_envelope(document)
-        except EnvelopeError as exc:
-            return Dead(exc.reason)
-        prefix = self.app.settings.subject_prefix
-        forged = origin_problem(document, envelope, delivery.subject, prefix, self.keys)
-        if forged is not None:
-            return Dead(forged, origin=True)
+            return self.app.processed_among(self.consumer, ids)
+        except Exception as exc:  # the database is down: each message finds out for itself
+            log.debug("%s: no inbound look-up for the batch: %r", self.consumer, exc)
+            return set()
+
+    def handle_one(self, delivery: Delivery) -> Outcome:
+        checked = check_envelope(delivery, self.app.settings.subject_prefix, self.keys)
+        if isinstance(checked, Dead):
+            return checked
+        envelope, event = checked
         handler = self.handlers.get(type(event))
         if handler is None:
             return ACK
         event_id = UUID(str(envelope.id))
+        done = self._done
         try:
-            if self.app.has_processed(self.consumer, event_id):
+            if done is not None and event_id in done:
+                return ACK
+            # Looked up alone when the batch's look-up could not know it (by its message id).
+            if (done is None or _message_id(delivery) != event_id) and self.app.has_processed(
+                self.consumer, event_id
+            ):
                 return ACK
             handler(envelope, event, (self.consumer, event_id))
         except RuleViolation as exc:
@@ -331,4 +352,34 @@ class Reactions:
             if delivery.num_delivered >= MAX_ATTEMPTS:
                 return Dead(f"failed {delivery.num_delivered} times: {exc!r}")
             return Retry(repr(exc))
+        if done is not None:
+            done.add(event_id)
         return ACK
+
+
+def _message_id(delivery: Delivery) -> UUID | None:
+    """The event id the relay put in `Nats-Msg-Id` (the envelope's own id is checked against it
+    where it matters); None when absent or not an id."""
+    msg_id = delivery.headers.get("Nats-Msg-Id")
+    if msg_id is None:
+        return None
+    try:
+        return UUID(msg_id)
+    except ValueError:
+        return None
+
+
+def check_envelope(
+    delivery: Delivery, prefix: str, keys: OriginKeys
+) -> Dead | tuple[Envelope, CatalogueEvent]:
+    """The delivery's envelope and payload, validated against the catalogue and its origin
+    (signed by the service owning its type, on that type's subject), or why it is refused."""
+    try:
+        document = load_envelope(delivery.data)
+        envelope, event = validate_envelope(document)
+    except EnvelopeError as exc:
+        return Dead(exc.reason)
+    forged = origin_problem(document, envelope, delivery.subject, prefix, keys)
+    if forged is not None:
+        return Dead(forged, origin=True)
+    return envelope, event

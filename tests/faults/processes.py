@@ -27,6 +27,7 @@ from caseline.stack import Stack
 from shared.kit.auth import mint_token
 from shared.kit.servers import EmbeddedPostgres, NatsServer
 from shared.kit.settings import Settings
+from tests.support.tokens import token_for
 
 __all__ = ["FaultStack", "SteadyLoad"]
 
@@ -135,7 +136,8 @@ class SteadyLoad:
         self.url = intake_url
         self.rate = rate
         self.tokens = {
-            role: mint_token(settings, sub=f"load-{role}", agency=f"{role}-agency", role=role)
+            # The registry's officer works at the facility the admissions name (SPEC §8).
+            role: token_for(settings, role, sub=f"load-{role}")
             for role in ("police", "prison_registry")
         }
         self.sent = 0
