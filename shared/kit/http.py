@@ -18,7 +18,7 @@ from shared.kit.audit import open_read_audit
 from shared.kit.audit_routes import audit_router
 from shared.kit.docs import install_docs
 from shared.kit.health import health_router
-from shared.kit.lifecycle import ServiceParts, stop_parts
+from shared.kit.lifecycle import ServiceParts, stop_parts, wait_for_database
 from shared.kit.metrics import Metrics
 from shared.kit.middleware import install_middleware
 from shared.kit.problems import PROBLEM_RESPONSES, LanguageMiddleware, install_problem_handlers
@@ -42,6 +42,7 @@ def create_service_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await wait_for_database(settings, service)
         await open_read_audit(parts, service)
         await start(parts)
         try:

@@ -1,5 +1,8 @@
 """What a service process builds when it starts and closes when it stops (`ServiceParts`).
 
+Starting waits for PostgreSQL (`wait_for_database`): a service started before its database keeps
+running and says so, with a bounded back-off, until the database answers or the wait's limit
+(`startup_wait_seconds`) is reached; NATS is waited for by the bus, which reconnects forever.
 Stopping is bounded step by step: a process must stop even if NATS or PostgreSQL stopped
 answering (unfinished work is redelivered or re-published anyway).
 """
@@ -8,13 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+import psycopg
 
 from shared.kit.metrics import Metrics
 from shared.kit.settings import Settings
 
-__all__ = ["ServiceParts", "stop_parts"]
+__all__ = ["ServiceParts", "stop_parts", "wait_for_database"]
 
 log = logging.getLogger("caseline.http")
 
@@ -35,6 +41,48 @@ class ServiceParts:
         self.readiness: list[Callable[[], Awaitable[str | None]]] = []
         self.extras: dict[str, Any] = {}
         """A service's own parts its routes reach (by name)."""
+
+
+def _ping(conninfo: str) -> None:
+    with psycopg.connect(conninfo, connect_timeout=3) as conn:
+        conn.execute("SELECT 1")
+
+
+async def wait_for_database(
+    settings: Settings, service: str, *, first_delay: float = 0.5, max_delay: float = 5.0
+) -> float:
+    """Seconds waited until PostgreSQL accepts the service's connection: tried at once, then
+    after 0.5 s, 1 s, 2 s … (at most `max_delay` apart), each failure logged with the next try's
+    delay; past `startup_wait_seconds` the start fails with what the database last answered."""
+    if not settings.database_url:
+        return 0.0
+    where = f"{settings.database.host}:{settings.database.port}"
+    started = time.monotonic()
+    delay = first_delay
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            await asyncio.to_thread(_ping, settings.database.conninfo())
+        except psycopg.OperationalError as exc:
+            waited = time.monotonic() - started
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            if waited + delay > settings.startup_wait_seconds:
+                raise RuntimeError(
+                    f"{service}: PostgreSQL at {where} did not answer within"
+                    f" {settings.startup_wait_seconds:g} s ({attempt} tries): {reason}"
+                ) from exc
+            log.warning(
+                "%s: waiting for PostgreSQL at %s (try %d, %.1f s so far, next in %.1f s): %s",
+                service, where, attempt, waited, delay, reason,
+            )  # fmt: skip
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay)
+            continue
+        waited = time.monotonic() - started
+        if attempt > 1:
+            log.info("%s: PostgreSQL at %s answered after %.1f s", service, where, waited)
+        return waited
 
 
 async def _bounded(step: Awaitable[Any], what: str, seconds: float = 15.0) -> None:

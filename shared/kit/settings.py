@@ -132,6 +132,12 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=8, ge=1, le=100)
     relay_batch: int = Field(default=1024, ge=1, le=5000)
     relay_poll_seconds: float = Field(default=0.2, gt=0, le=10)
+    startup_wait_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        le=3600,
+        description="how long a starting service waits for PostgreSQL before it gives up",
+    )
     master_key: SecretStr | None = Field(
         default=None,
         description="base64 of 32 bytes wrapping every per-case data key (crypto-shredding)",

@@ -15,10 +15,12 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 
 from caseline.envfile import parse
 from shared.kit.auth import mint_token
@@ -53,11 +55,17 @@ def compose_command() -> list[str]:
 
 
 def free_base() -> int:
-    """A base B with B+1 … B+5 free on loopback (the services' published ports)."""
+    """A base B with B+1 … B+6 free on loopback (the services' and NATS's published ports),
+    below the kernel's ephemeral range: a port there, free now, may be a client socket's when a
+    container is started again later, and docker cannot publish it then."""
     import random
 
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32_768
     for _ in range(100):
-        base = random.randrange(20_000, 60_000, 10)
+        base = random.randrange(10_000, max(low - 10, 10_010), 10)
         with contextlib.ExitStack() as held:
             try:
                 for offset in range(1, 7):
@@ -145,8 +153,12 @@ class Stack:
         return Settings(token_signing_key=self.token_key or self.env["CASELINE_TOKEN_SIGNING_KEY"])
 
     def headers(self, role: str, agency: str = "compose-test", **claims: str) -> dict[str, str]:
-        token = mint_token(self.settings(), sub=f"compose-{role}", agency=agency, role=role,
-                           **claims)  # type: ignore[arg-type]  # fmt: skip
+        if self.token_key and self.token_key.startswith("-----BEGIN"):
+            token = _rs256_token(self.token_key, sub=f"compose-{role}", agency=agency, role=role,
+                                 **claims)  # fmt: skip
+        else:
+            token = mint_token(self.settings(), sub=f"compose-{role}", agency=agency, role=role,
+                               **claims)  # type: ignore[arg-type]  # fmt: skip
         return {"Authorization": f"Bearer {token}", "Caseline-Purpose": "compose test"}
 
     def wait_healthy(self, services: tuple[str, ...], timeout: float = 240) -> float:
@@ -170,6 +182,14 @@ class Stack:
                     return time.monotonic() - started
             time.sleep(0.2)
         raise AssertionError(f"{service}: /readyz not 200 within {timeout}s")
+
+
+def _rs256_token(private_pem: str, **claims: str) -> str:
+    """A person's token as an identity provider signs it: RS256, with the claims Caseline reads."""
+    now = datetime.now(UTC)
+    payload = {**claims, "iss": "caseline", "aud": "caseline", "iat": now,
+               "nbf": now - timedelta(seconds=5), "exp": now + timedelta(minutes=60)}  # fmt: skip
+    return jwt.encode(payload, private_pem, algorithm="RS256")
 
 
 ARREST = {

@@ -7,7 +7,6 @@ bundle, backup, restore and a rolling upgrade."""
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import shutil
@@ -22,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.compose.support import (
     FIGURES,
@@ -45,7 +44,7 @@ SHIM = (
     'docker() { if [ "$1" = compose ] && ! command docker compose version > /dev/null 2>&1;'
     ' then shift; docker-compose "$@"; else command docker "$@"; fi; }\n'
 )
-IDP = Ed25519PrivateKey.generate()
+IDP = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # an identity provider's
 STATE: dict[str, object] = {}
 
 
@@ -74,10 +73,6 @@ def _blocks() -> list[Block]:
 BLOCKS = _blocks()
 
 
-def _raw(key: Ed25519PrivateKey) -> bytes:
-    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
 def _bash(body: str, cwd: Path, env: dict[str, str], timeout: float = 900) -> str:
     done = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", SHIM + body], cwd=cwd, env=env,
@@ -89,7 +84,10 @@ def _bash(body: str, cwd: Path, env: dict[str, str], timeout: float = 900) -> st
 
 def _env(stack: Stack) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CASELINE_", "COMPOSE_"))}
-    env["IDP_PUBLIC_KEY"] = base64.b64encode(_raw(IDP)).decode()
+    pem = IDP.public_key().public_bytes(serialization.Encoding.PEM,
+                                        serialization.PublicFormat.SubjectPublicKeyInfo)  # fmt: skip
+    (stack.root / "idp-public.pem").write_bytes(pem)
+    env["IDP_PEM"] = "idp-public.pem"
     case = stack.psql("SELECT case_id FROM ledger.entries WHERE type LIKE '%.ArrestRecorded.%'"
                       " ORDER BY ledger_seq LIMIT 1")  # fmt: skip
     env["CASE"] = case
@@ -136,19 +134,24 @@ def _tls(stack: Stack, out: str) -> None:
 
 def _idp(stack: Stack, out: str) -> None:
     own = stack.headers("auditor")
-    STATE["token_key"] = base64.b64encode(
-        IDP.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                          serialization.NoEncryption())).decode()  # fmt: skip
+    STATE["token_key"] = IDP.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()).decode()  # fmt: skip
     stack.token_key = str(STATE["token_key"])
     idp = stack.headers("auditor")
+    keys = {s: stack.inspect(s)["Config"]["Env"] for s in SERVICES}
 
     refused = httpx.get(f"{stack.url('ledger')}/events", headers=own)
-    taken = httpx.get(f"{stack.url('ledger')}/events", headers=idp)
+    taken = {s: httpx.get(f"{stack.url(s)}/cases" if s != "ledger" else
+                          f"{stack.url(s)}/events", headers=idp).status_code
+             for s in SERVICES}  # fmt: skip
 
     assert refused.status_code == 401
-    assert taken.status_code == 200, taken.text
-    check("operator", "an identity provider's key in force: its tokens 200, the old issuer's 401",
-          "yes")  # fmt: skip
+    assert set(taken.values()) == {200}, taken
+    assert all(any(e.startswith("CASELINE_JWT_PUBLIC_KEY=-----BEGIN PUBLIC KEY-----") for e in env)
+               for env in keys.values()), "the PEM key is not in every service's environment"  # fmt: skip
+    check("operator", "an identity provider's RS256 PEM key (override file): its tokens 200 on"
+          " all five, the old issuer's 401", "yes")  # fmt: skip
 
 
 def _reconcile(stack: Stack, out: str) -> None:
@@ -201,8 +204,8 @@ def _upgrade(stack: Stack, out: str) -> None:
 
 
 AFTER: list[tuple[str, Callable[[Stack, str], None]]] = [
-    ("COMPOSE_FILE=", _tls),
-    ("IDP_PUBLIC_KEY", _idp),
+    ("IDP_PEM", _idp),
+    ("deploy/tls/docker-compose.tls.yml", _tls),
     (" reconcile ", _reconcile),
     (" export ", _export),
     ("pg_dump ", _backup),
@@ -222,7 +225,7 @@ def test_each_command_block_of_operations_md_runs_as_written(
     if block.mode == "run-fresh":
         _run_fresh(block, tmp_path)
         return
-    if "COMPOSE_FILE=" in block.body:
+    if "COMPOSE_FILE" in block.body:
         stack.files = []  # from here on, .env's COMPOSE_FILE names the files
     started = time.monotonic()
 
