@@ -8,7 +8,12 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from services.intake.domain import Case
-from services.intake.domain.errors import FactNotYetLearntError, InvalidFieldsError, within_calendar
+from services.intake.domain.errors import (
+    FactNotYetLearntError,
+    InvalidFieldsError,
+    UnknownPersonError,
+    within_calendar,
+)
 from services.intake.views import CaseRegister, PendingErasures, PersonIndex
 from shared.events import Envelope
 from shared.events.intake import (
@@ -81,7 +86,9 @@ class IntakeApplication(CaselineApplication):
             and person_id is not None
             and not self._known_person(person_id, ctx)
         ):
-            raise InvalidFieldsError(f"invalid fields: person_id: no person {person_id}")
+            raise UnknownPersonError(
+                f"no person {person_id} among the cases you may see: link to a candidate's person"
+            )
         link_id = uuid4()
         case = self.load(Case, case_id, ctx)
         target = case.propose_link(

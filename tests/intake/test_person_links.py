@@ -115,7 +115,8 @@ def test_refused_proposals_record_nothing(stack):
     not_linked = _propose(stack, second["case_id"], {"kind": "unlink", "reason": "Wrong"})
     itself = _propose(stack, second["case_id"], {**link, "person_id": second["person_id"]})
 
-    assert [r.status_code for r in (unknown, without_person, unlink_naming)] == [422, 422, 422]
+    assert_refused(unknown, "unknown-person")
+    assert [r.status_code for r in (without_person, unlink_naming)] == [422, 422]
     assert_refused(not_linked, "not-linked")
     assert_refused(itself, "link-to-same-person")
     assert stack.version(stack.intake, second["case_id"]) == version

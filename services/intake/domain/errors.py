@@ -51,6 +51,7 @@ __all__ = [
     "ReleaseWithoutOrderError",
     "TransferFromWrongFacilityError",
     "TransferToSameFacilityError",
+    "UnknownPersonError",
     "VoidLaterEntriesFirstError",
     "within_calendar",
 ]
@@ -207,3 +208,7 @@ class LinkByOnePersonError(IntakeError):
 
 class LinkOfErasedCaseError(IntakeError):
     """An erased case has no identity left to link."""
+
+
+class UnknownPersonError(IntakeError):
+    """A link names a person some case names, one of them a case the proposer may see."""
