@@ -42,6 +42,11 @@ _INTAKE = {
     "FamilyContactRecorded": _roles("prison_registry", "social_worker"),
     "DetaineeReleased": _roles("prison_registry"),
     "PersonalDataErased": _roles("admin"),
+    # The person registry: police and the prison registry propose; a second person confirms,
+    # of the proposer's kind or the prison's director or a judge (`LINK_CONFIRMERS`).
+    "PersonLinkProposed": _roles("police", "prison_registry"),
+    "PersonLinkConfirmed": _roles("police", "prison_registry", "prison_director", "judge"),
+    "PersonLinkRejected": _roles("police", "prison_registry", "prison_director", "judge"),
 }
 _JUDICIAL = {
     "ChargesFiled": _roles("prosecutor"),
@@ -111,6 +116,10 @@ VOID_SUPERVISORS: dict[str, frozenset[str]] = _supervisors()
 """Entry type → the roles that may void it, for their own agency, besides those who record it."""
 
 
+_NOT_VOIDED = frozenset({"PersonLinkProposed", "PersonLinkConfirmed", "PersonLinkRejected"})
+"""A person link is undone by an unlink (four eyes again), never voided."""
+
+
 def _table() -> dict[str, frozenset[str]]:
     table: dict[str, frozenset[str]] = {}
     for service, events in (
@@ -124,9 +133,8 @@ def _table() -> dict[str, frozenset[str]]:
         # Voiding is allowed to those who may record (or supervise) something in that service;
         # the kit then checks the role and agency against the voided entry (`require_voider`).
         supervisors = [r for t, r in VOID_SUPERVISORS.items() if t.split(".")[1] == service]
-        table[f"caseline.{service}.EntryVoided.v1"] = frozenset().union(
-            *events.values(), *supervisors
-        )
+        voidable = [roles for name, roles in events.items() if name not in _NOT_VOIDED]
+        table[f"caseline.{service}.EntryVoided.v1"] = frozenset().union(*voidable, *supervisors)
     return table
 
 
@@ -195,6 +203,7 @@ _ARREST = "caseline.intake.ArrestRecorded.v1"
 _COMMUNITY_HIDDEN_ARREST = (
     "grounds", "arresting_unit", "location", "report_ref", "accompanying_family",
     "person.identity_document", "person.date_of_birth", "person.aliases", "person.place_of_origin",
+    "person.father_name", "person.mother_name", "person_id",
 )  # fmt: skip
 
 REDACTED_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -225,6 +234,17 @@ def may_see(role: str, event_type: str) -> bool:
 
 
 __all__ += ["ALL", "REDACTED_FIELDS", "VISIBLE_TYPES", "may_see"]
+
+LINK_CONFIRMERS: dict[str, frozenset[str]] = {
+    "police": _roles("police", "prison_director", "judge"),
+    "prison_registry": _roles("prison_registry", "prison_director", "judge"),
+}
+"""The proposer's role → the roles that may confirm (or reject) its person link."""
+
+PERSON_SEARCHERS = _roles("police", "prison_registry", "prison_director", "judge", "prosecutor")
+"""Roles that search the person registry (`GET /persons`)."""
+
+__all__ += ["LINK_CONFIRMERS", "PERSON_SEARCHERS"]
 
 
 _EVERYONE = ROLES

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from services.intake import queries
@@ -15,7 +16,10 @@ from services.intake.requests import (
     CustodyRequest,
     ErasureConfirmation,
     ErasureRequest,
+    LinkProposal,
+    LinkRejection,
 )
+from services.intake.views import identity_of
 from shared.events.intake import (
     ArrestRecorded,
     CustodyExtended,
@@ -26,17 +30,24 @@ from shared.events.intake import (
     EvidenceLogged,
     FamilyContactRecorded,
     PersonalDataErased,
+    PersonLinkConfirmed,
+    PersonLinkProposed,
+    PersonLinkRejected,
 )
 from shared.events.voiding import IntakeEntryVoided
 from shared.kit.access import CallerScope
+from shared.kit.audit import PURPOSE_HEADER
 from shared.kit.auth import CurrentUser
 from shared.kit.commands import Command, route_command, view_response
+from shared.kit.errors import ForbiddenError
+from shared.kit.names import Identity, parse_birth
 from shared.kit.paging import Paged
 from shared.kit.params import query_text
 from shared.kit.redaction import redact_view
 from shared.kit.requests import VoidRequest
 from shared.kit.runtime import RECORDED, application
-from shared.kit.scope import require_own_facility
+from shared.kit.scope import require_own_facility, scope_of
+from shared.permissions import PERSON_SEARCHERS
 
 __all__ = ["routers"]
 
@@ -45,13 +56,71 @@ IntakeCommand = Annotated[Command[IntakeApplication], Depends(route_command)]
 
 cases = APIRouter(prefix="/cases", tags=["cases"])
 entries = APIRouter(prefix="/entries", tags=["corrections"])
+persons = APIRouter(prefix="/persons", tags=["persons"])
 
 
 @cases.post("", status_code=201, responses=RECORDED)
-def record_arrest(body: ArrestRequest, command: IntakeCommand) -> JSONResponse:
-    """Record an arrest; this opens a new case and returns its `case_id`."""
-    data = ArrestRecorded(**body.model_dump())
-    return command.run(ArrestRecorded, lambda c: command.app.record_arrest(data, c))
+def record_arrest(body: ArrestRequest, command: IntakeCommand, request: Request) -> JSONResponse:
+    """Record an arrest; this opens a new case of a new person and returns its `case_id` and
+    `person_id`, with `candidates`: the persons already known who may be the same (to link by
+    four eyes, never automatically), each with the cases of theirs the caller may see."""
+    data = ArrestRecorded.model_validate(body.model_dump())
+    answer = command.run(ArrestRecorded, lambda c: command.app.record_arrest(data, c))
+    if answer.status_code != 201:
+        return answer
+    recorded = json.loads(bytes(answer.body))
+    identity = identity_of(data.person)
+    own = recorded.get("person_id")
+    matches = (
+        queries.find_persons(command.app, identity, leave_out=UUID(own) if own else None)
+        if identity is not None
+        else []
+    )
+    found = queries.candidates(command.app, matches, command.ctx.scope or scope_of(command.user))
+    shown = sorted({c["case_id"] for m in found for c in m["cases"]})
+    audit = request.app.state.parts.audit
+    if shown and audit is not None:
+        # The candidates' cases are read: audited as a read would be, under the arrest's case.
+        purpose = (request.headers.get(PURPOSE_HEADER) or "").strip()[:500] or "arrest candidates"
+        audit.record(command.user, recorded["case_id"], "POST /cases", purpose, "allowed", shown)
+    return JSONResponse(
+        {**recorded, "candidates": found},
+        status_code=201,
+        headers={k: v for k, v in answer.headers.items() if k in _KEPT_HEADERS},
+    )
+
+
+_KEPT_HEADERS = ("location", "etag", "idempotent-replayed")
+
+
+@cases.post("/{case_id}/person-links", status_code=201, responses=RECORDED)
+def propose_person_link(case_id: UUID, body: LinkProposal, command: IntakeCommand) -> JSONResponse:
+    """Propose the person the case names (a link to a candidate, or an unlink back to the case's
+    own person); answers the new `link_id`. Nothing changes until a second person confirms."""
+    return command.run(
+        PersonLinkProposed,
+        lambda c: command.app.propose_link(
+            case_id, body.kind, body.person_id, body.reason, body.match_reasons, c
+        ),
+    )
+
+
+@cases.post("/{case_id}/person-links/{link_id}/confirmation", status_code=201, responses=RECORDED)
+def confirm_person_link(case_id: UUID, link_id: UUID, command: IntakeCommand) -> JSONResponse:
+    """Confirm a proposed link, as a second person (409 for its proposer): the case names the
+    link's person from now on."""
+    return command.run(PersonLinkConfirmed, lambda c: command.app.confirm_link(case_id, link_id, c))
+
+
+@cases.post("/{case_id}/person-links/{link_id}/rejection", status_code=201, responses=RECORDED)
+def reject_person_link(
+    case_id: UUID, link_id: UUID, body: LinkRejection, command: IntakeCommand
+) -> JSONResponse:
+    """Reject a proposed link (its proposer may withdraw it so): nothing changes."""
+    return command.run(
+        PersonLinkRejected,
+        lambda c: command.app.reject_link(case_id, link_id, body.reason, c),
+    )
 
 
 @cases.post("/{case_id}/custody", status_code=201, responses=RECORDED)
@@ -154,4 +223,24 @@ def get_case(case_id: UUID, app: IntakeApp, user: CurrentUser) -> JSONResponse:
     return view_response(redact_view(view, user.role, queries.CASE_VIEW_SOURCES), version)
 
 
-routers = [cases, entries]
+@persons.get("")
+def search_persons(
+    app: IntakeApp,
+    user: CurrentUser,
+    scope: CallerScope,
+    name: Annotated[str, query_text(200)],
+    birth: Annotated[str | None, query_text(40)] = None,
+    father: Annotated[str | None, query_text(200)] = None,
+    mother: Annotated[str | None, query_text(200)] = None,
+) -> dict[str, Any]:
+    """The persons who may be the one described (a name; a birth date or year, e.g. `1987`,
+    `12/03/1987`, `vers 1985`; the parents' names), best first, without names: each with its
+    score, the reasons in words and the cases of theirs the caller may see (audited)."""
+    if user.role not in PERSON_SEARCHERS:
+        raise ForbiddenError(f"role {user.role!r} may not search the person registry")
+    identity = Identity(name=name, birth=parse_birth(birth), father=father, mother=mother)
+    matches = queries.find_persons(app, identity)
+    return {"candidates": queries.candidates(app, matches, scope)}
+
+
+routers = [cases, entries, persons]

@@ -8,8 +8,13 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from services.intake.domain import Case
-from services.intake.domain.errors import FactNotYetLearntError, InvalidFieldsError, within_calendar
-from services.intake.views import CaseRegister, PendingErasures
+from services.intake.domain.errors import (
+    FactNotYetLearntError,
+    InvalidFieldsError,
+    UnknownPersonError,
+    within_calendar,
+)
+from services.intake.views import CaseRegister, PendingErasures, PersonIndex
 from shared.events import Envelope
 from shared.events.intake import (
     ArrestRecorded,
@@ -20,6 +25,7 @@ from shared.events.intake import (
     DetaineeTransferred,
     EvidenceLogged,
     FamilyContactRecorded,
+    LinkKind,
 )
 from shared.events.judicial import ErasureOrdered, ReleaseOrdered
 from shared.events.voiding import EntryVoided, IntakeEntryVoided
@@ -37,7 +43,7 @@ class IntakeApplication(CaselineApplication):
 
     service = "intake"
     name = "intake"
-    views = (CaseRegister, PendingErasures)
+    views = (CaseRegister, PendingErasures, PersonIndex)
 
     def __init__(
         self, settings: Settings, clock: Clock | None = None, *, in_memory: bool = False
@@ -57,11 +63,61 @@ class IntakeApplication(CaselineApplication):
         return within_calendar(do)
 
     def record_arrest(self, data: ArrestRecorded, ctx: CommandContext) -> Recorded:
-        """Open the case; whether the person was a minor at the arrest is intake's to say."""
+        """Open the case of a new person (the client never chooses one); whether the person was
+        a minor at the arrest is intake's to say."""
         data = data.model_copy(update={"minor_at_facts": self.minor_at_facts(data)})
         case_id = uuid4()
+        data = data.model_copy(update={"person_id": uuid4()})
         case = Case(case_id=case_id, data=data, meta=self.meta(ctx, case_id))
-        return self.commit(ctx, case)
+        return self.commit(ctx, case, ids={"person_id": case.person_id})
+
+    # --- the person a case names (four eyes) ------------------------------------------------
+
+    def propose_link(
+        self,
+        case_id: UUID,
+        kind: LinkKind,
+        person_id: UUID | None,
+        reason: str,
+        match_reasons: tuple[str, ...],
+        ctx: CommandContext,
+    ) -> Recorded:
+        """A registrar proposes the person the case names; a second person confirms."""
+        if (
+            kind is LinkKind.LINK
+            and person_id is not None
+            and not self._known_person(person_id, ctx)
+        ):
+            raise UnknownPersonError(
+                f"no person {person_id} among the cases you may see: link to a candidate's person"
+            )
+        link_id = uuid4()
+        case = self.load(Case, case_id, ctx)
+        target = case.propose_link(
+            link_id, kind, person_id, reason, match_reasons, self.meta(ctx, case_id), ctx.role
+        )
+        return self.commit(ctx, case, ids={"link_id": link_id, "person_id": target})
+
+    def _known_person(self, person_id: UUID, ctx: CommandContext) -> bool:
+        """A person some case names, one of them a case the caller may see."""
+        cases = [str(r[0]) for r in self.view_object(PersonIndex).cases_of(self, [person_id])]
+        return bool(cases) and (
+            ctx.scope is None or bool(self.access.visible_set(ctx.scope, cases))
+        )
+
+    def confirm_link(self, case_id: UUID, link_id: UUID, ctx: CommandContext) -> Recorded:
+        """A second person confirms the pending link: the case names its person from now on."""
+        return self._on_case(
+            case_id, ctx, lambda case, meta: case.confirm_link(link_id, meta, ctx.role)
+        )
+
+    def reject_link(
+        self, case_id: UUID, link_id: UUID, reason: str, ctx: CommandContext
+    ) -> Recorded:
+        """The pending link is rejected: the case's person does not change."""
+        return self._on_case(
+            case_id, ctx, lambda case, meta: case.reject_link(link_id, reason, meta, ctx.role)
+        )
 
     def minor_at_facts(self, data: ArrestRecorded) -> bool | None:
         """Under age at the arrest, from the date of birth (estimated or not), else as declared;

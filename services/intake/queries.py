@@ -1,8 +1,10 @@
-"""Intake's reads: one case's view (from its aggregate) and the paged list of cases (from the
-case register)."""
+"""Intake's reads: one case's view (from its aggregate), the paged list of cases (from the
+case register), and the person registry's candidates (from the blind index)."""
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Literal
@@ -13,7 +15,7 @@ from pydantic import BaseModel
 from services.intake.application import IntakeApplication
 from services.intake.domain import Case
 from services.intake.domain.state import Custody
-from services.intake.views import CaseRegister
+from services.intake.views import CaseRegister, PersonIndex
 from shared.events.intake import (
     ArrestRecorded,
     CustodyStarted,
@@ -23,6 +25,7 @@ from shared.events.intake import (
     FamilyContactRecorded,
 )
 from shared.events.judicial import ErasureOrdered, ReleaseOrdered
+from shared.kit.names import Identity, Match, query_probes, score
 from shared.kit.paging import Page, TimeText, Where, fetch_page
 from shared.kit.redaction import ALWAYS, Entries, Source, ViewSources
 from shared.kit.scope import Scope, condition, former_condition
@@ -32,7 +35,9 @@ __all__ = [
     "CaseItem",
     "CasePage",
     "FormerDetainee",
+    "candidates",
     "case_view",
+    "find_persons",
     "list_cases",
 ]
 
@@ -113,6 +118,7 @@ def list_cases(
 
 CASE_VIEW_SOURCES: ViewSources = {
     "case_id": ALWAYS,
+    "person_id": Source(ArrestRecorded.type_name(), "person_id"),
     "status": ALWAYS,
     "version": ALWAYS,
     "person": Source(ArrestRecorded.type_name(), "person"),
@@ -137,6 +143,7 @@ def case_view(app: IntakeApplication, case_id: UUID) -> tuple[dict[str, Any], in
     state = case.state()
     view = {
         "case_id": str(case.id),
+        "person_id": str(case.person_id),
         "status": state.status,
         "person": case.arrest.person.model_dump(mode="json"),
         "arrest": case.arrest.model_dump(mode="json", exclude={"person"}),
@@ -190,3 +197,81 @@ def _custody(custody: Custody | None) -> dict[str, Any] | None:
     view["extensions"] = len(custody.extensions)
     view["legal_source"] = view.pop("source")
     return dict(view)
+
+
+# --- the person registry ---------------------------------------------------------------------
+
+THRESHOLD = 0.7
+"""Candidates scoring under this are not proposed (docs/persons.md)."""
+
+
+def find_persons(
+    app: IntakeApplication,
+    identity: Identity,
+    *,
+    leave_out: UUID | None = None,
+    limit: int = 5,
+    pool: int = 200,
+) -> list[Match]:
+    """The persons of the blind index that may be `identity`, best first: the top `limit` over the
+    threshold and any tying the last (`shared.kit.names.BlindIndex.search`, on the table)."""
+    index = app.view_object(PersonIndex)
+    probes = query_probes(identity, index.key)
+    wanted = sorted({p.digest for p in probes})
+    (persons,) = app.fetch("SELECT count(DISTINCT person_id) FROM {schema}.person_index")[0]
+    holders = dict(
+        app.fetch(
+            "SELECT digest, count(DISTINCT person_id) FROM {schema}.person_index"
+            " WHERE digest = ANY(%s) GROUP BY digest",
+            (wanted,),
+        )
+    )
+    weight = {d: math.log(1 + (1 + persons) / (1 + holders.get(d, 0))) for d in wanted}
+    rough_levels: dict[str, float] = defaultdict(float)
+    for p in probes:
+        if p.level > 0.5 and p.part in ("n", "np", "f", "m"):
+            rough_levels[p.digest] = max(rough_levels[p.digest], p.level)
+    rough: dict[UUID, float] = defaultdict(float)
+    for person, digest in app.fetch(
+        "SELECT DISTINCT person_id, digest FROM {schema}.person_index WHERE digest = ANY(%s)",
+        (sorted(rough_levels),),
+    ):
+        if person != leave_out:
+            rough[person] += sum(weight[p.digest] * p.level for p in probes if p.digest == digest)
+    chosen = sorted(rough, key=lambda p: (-rough[p], str(p)))[:pool]
+    held: dict[UUID, set[str]] = defaultdict(set)
+    for person, digest in app.fetch(
+        "SELECT person_id, digest FROM {schema}.person_index WHERE person_id = ANY(%s)", (chosen,)
+    ):
+        held[person].add(digest)
+    matches = []
+    for person in chosen:
+        found = score(probes, frozenset(held[person]), weight)
+        if found.score >= THRESHOLD:
+            matches.append(Match(str(person), found.score, found.parts, found.reasons))
+    matches.sort(key=lambda m: (-m.score, m.person_id))
+    if len(matches) <= limit:
+        return matches
+    last = matches[limit - 1].score
+    return [m for i, m in enumerate(matches) if i < limit or m.score == last]
+
+
+def candidates(app: IntakeApplication, matches: list[Match], scope: Scope) -> list[dict[str, Any]]:
+    """The matches as answered: person, score, reasons, and the cases of that person the caller
+    may see (never another; a candidate whose cases are all out of sight shows none)."""
+    index = app.view_object(PersonIndex)
+    rows = index.cases_of(app, [UUID(m.person_id) for m in matches]) if matches else []
+    visible = app.access.visible_set(scope, [str(r[0]) for r in rows])
+    cases: dict[str, list[str]] = defaultdict(list)
+    for case_id, person_id in rows:
+        if str(case_id) in visible:
+            cases[str(person_id)].append(str(case_id))
+    return [
+        {
+            "person_id": m.person_id,
+            "score": m.score,
+            "reasons": list(m.reasons),
+            "cases": [{"case_id": c} for c in cases[m.person_id]],
+        }
+        for m in matches
+    ]

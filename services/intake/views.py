@@ -1,15 +1,20 @@
-"""Read models of intake: the case register behind `GET /cases`."""
+"""Read models of intake: the case register behind `GET /cases`, pending erasures, and the
+person registry's blind index."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
+from uuid import UUID
 
-from shared.kit.keystore import SealedColumn
+from shared.events.personal import ENCRYPTED, ERASED
+from shared.kit.keystore import SealedColumn, master_key
+from shared.kit.names import Birth, Identity, index_key, parse_birth, person_digests
 from shared.kit.store import Op, View
 
 _NAME_AAD = b"caseline:intake.case_register.name"
 
-__all__ = ["CaseRegister", "PendingErasures"]
+__all__ = ["CaseRegister", "PendingErasures", "PersonIndex", "identity_of"]
 
 
 class CaseRegister(View):
@@ -126,6 +131,102 @@ class PendingErasures(View):
                 (event.originator_id, event.meta.recorded_at),
             )
         ]
+
+
+class PersonIndex(View):
+    """The person registry: which person each case names, and the blind index of identities.
+
+    `person_index` holds one row per (case, digest) of the case's identity at arrest, with the
+    person the case names now: a person's digests are the union of its cases' rows. The digests
+    are keyed HMACs (`shared.kit.names`), no name in them; they are written in the transaction of
+    the arrest, move with a confirmed link, and are deleted with the case's key (erasure).
+    """
+
+    tables: ClassVar[tuple[str, ...]] = ("person_index", "case_persons")
+    create_statements: ClassVar[tuple[str, ...]] = (
+        "CREATE TABLE IF NOT EXISTS {schema}.case_persons ("
+        " case_id uuid PRIMARY KEY, person_id uuid NOT NULL, own_person_id uuid NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS case_persons_person ON {schema}.case_persons (person_id)",
+        "CREATE TABLE IF NOT EXISTS {schema}.person_index ("
+        " case_id uuid NOT NULL, digest text NOT NULL, person_id uuid NOT NULL,"
+        " PRIMARY KEY (case_id, digest))",
+        "CREATE INDEX IF NOT EXISTS person_index_digest ON {schema}.person_index (digest)",
+        "CREATE INDEX IF NOT EXISTS person_index_person ON {schema}.person_index (person_id)",
+    )
+
+    key = b""
+
+    def bind(self, app: Any) -> None:
+        # The index key lives with the master key, never beside the index (docs/persons.md).
+        self.key = index_key(master_key(app.settings))
+
+    def apply(self, event: Any) -> list[Op]:
+        name = type(event).__name__
+        if getattr(event, "meta", None) is None:
+            return []
+        if name == "ArrestRecorded":
+            return self._arrest(event.originator_id, event.data)
+        if name == "PersonLinkConfirmed":
+            params = (event.data.person_id, event.originator_id)
+            return [
+                ("UPDATE {schema}.case_persons SET person_id = %s WHERE case_id = %s", params),
+                ("UPDATE {schema}.person_index SET person_id = %s WHERE case_id = %s", params),
+            ]
+        if name == "PersonalDataErased":
+            return [
+                ("DELETE FROM {schema}.person_index WHERE case_id = %s", (event.originator_id,))
+            ]
+        return []
+
+    def _arrest(self, case_id: UUID, data: Any) -> list[Op]:
+        person_id = data.person_id or case_id
+        ops: list[Op] = [
+            (
+                "INSERT INTO {schema}.case_persons (case_id, person_id, own_person_id)"
+                " VALUES (%s, %s, %s) ON CONFLICT (case_id) DO NOTHING",
+                (case_id, person_id, person_id),
+            )
+        ]
+        identity = identity_of(data.person)
+        if identity is not None:
+            digests = sorted(person_digests(identity, self.key))
+            ops.append(
+                (
+                    "INSERT INTO {schema}.person_index (case_id, digest, person_id)"
+                    " SELECT %s, d, %s FROM unnest(%s::text[]) AS d ON CONFLICT DO NOTHING",
+                    (case_id, person_id, digests),
+                )
+            )
+        return ops
+
+    def cases_of(self, app: Any, persons: Sequence[UUID]) -> list[tuple[Any, ...]]:
+        """(case_id, person_id) of every case that names one of `persons`."""
+        return app.fetch(
+            "SELECT case_id, person_id FROM {schema}.case_persons WHERE person_id = ANY(%s)"
+            " ORDER BY case_id",
+            (list(persons),),
+        )
+
+
+def identity_of(person: Any) -> Identity | None:
+    """What identifies an arrested person to the blind index (None once sealed or erased)."""
+    if person.full_name in (ENCRYPTED, ERASED):
+        return None
+    birth: Birth | None = None
+    if person.date_of_birth is not None:
+        born = person.date_of_birth
+        birth = (
+            Birth(born.year, estimated=True)
+            if person.date_of_birth_estimated
+            else parse_birth(born)
+        )
+    return Identity(
+        name=person.full_name,
+        birth=birth,
+        father=getattr(person, "father_name", None),
+        mother=getattr(person, "mother_name", None),
+        aliases=tuple(a for a in person.aliases if a not in (ENCRYPTED, ERASED)),
+    )
 
 
 _STATUS: dict[str, tuple[str | None, str | None]] = {

@@ -32,8 +32,12 @@ __all__ = [
     "DetaineeTransferred",
     "EvidenceLogged",
     "FamilyContactRecorded",
+    "LinkKind",
     "NextOfKin",
     "Person",
+    "PersonLinkConfirmed",
+    "PersonLinkProposed",
+    "PersonLinkRejected",
     "PersonalDataErased",
     "PropertyItem",
     "Quarter",
@@ -87,6 +91,10 @@ class Person(PayloadModel):
     identity_document: Name | None = Field(
         default=None, description="Kind and number of an identity document, if any was seen."
     )
+    father_name: Name | None = Field(
+        default=None, description='The father\'s name as court documents give it ("fils de …").'
+    )
+    mother_name: Name | None = Field(default=None, description="The mother's name, likewise.")
 
 
 class AccompanyingPerson(PayloadModel):
@@ -122,6 +130,11 @@ class ArrestRecorded(CatalogueEvent):
         default=None,
         description="Filled by intake: the person was under the age of majority at the arrest, "
         "from the date of birth (or the declaration); not personal, so others may act on it.",
+    )
+    person_id: UUID | None = Field(
+        default=None,
+        description="The person the case names at arrest: a new person; a confirmed link may "
+        "later name another.",
     )
 
 
@@ -279,6 +292,52 @@ class PersonalDataErased(CatalogueEvent):
     )
 
 
+class LinkKind(StrEnum):
+    """What a confirmed link does to the person a case names."""
+
+    LINK = "link"  # the case names an existing person
+    UNLINK = "unlink"  # the case goes back to a person of its own (a wrong link undone)
+
+
+class PersonLinkProposed(CatalogueEvent):
+    """A registrar proposed the person the case names; nothing changes until a second confirms."""
+
+    service: ClassVar[str] = "intake"
+    event_name: ClassVar[str] = "PersonLinkProposed"
+
+    link_id: UUID
+    kind: LinkKind
+    person_id: UUID = Field(description="The person the case names once confirmed.")
+    proposed_by: Name
+    reason: ShortText
+    match_reasons: Annotated[tuple[ShortText, ...], Field(max_length=20)] = Field(
+        default=(), description="Why the registry ranked the person as a candidate, in words."
+    )
+
+
+class PersonLinkConfirmed(CatalogueEvent):
+    """A second person confirmed a proposed link: the case names `person_id` from now on."""
+
+    service: ClassVar[str] = "intake"
+    event_name: ClassVar[str] = "PersonLinkConfirmed"
+
+    link_id: UUID
+    kind: LinkKind
+    person_id: UUID = Field(description="The person the case names from now on.")
+    confirmed_by: Name
+
+
+class PersonLinkRejected(CatalogueEvent):
+    """A proposed link was rejected: the case's person does not change."""
+
+    service: ClassVar[str] = "intake"
+    event_name: ClassVar[str] = "PersonLinkRejected"
+
+    link_id: UUID
+    rejected_by: Name
+    reason: ShortText
+
+
 EVENTS: tuple[type[CatalogueEvent], ...] = (
     ArrestRecorded,
     CustodyStarted,
@@ -289,5 +348,8 @@ EVENTS: tuple[type[CatalogueEvent], ...] = (
     FamilyContactRecorded,
     DetaineeReleased,
     PersonalDataErased,
+    PersonLinkProposed,
+    PersonLinkConfirmed,
+    PersonLinkRejected,
 )
 """Every intake event, in SPEC §5 order, then the additions."""

@@ -38,8 +38,11 @@ ERASED = "[erased]"
 PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
     "caseline.intake.ArrestRecorded.v1": (
         "person.full_name", "person.aliases", "person.date_of_birth", "person.nationality",
-        "person.place_of_origin", "person.identity_document", "grounds", "accompanying_family",
+        "person.place_of_origin", "person.identity_document", "person.father_name",
+        "person.mother_name", "grounds", "accompanying_family",
     ),
+    "caseline.intake.PersonLinkProposed.v1": ("reason",),
+    "caseline.intake.PersonLinkRejected.v1": ("reason",),
     "caseline.intake.CustodyExtended.v1": ("reason",),
     "caseline.intake.EvidenceLogged.v1": ("description",),
     "caseline.intake.DetaineeTransferred.v1": ("reason",),

@@ -181,6 +181,38 @@ def _erasure(world: World) -> Entry:
     return Entry(str(answer["event_id"]), _intake_version(world, case_id))
 
 
+def _person_of(world: World, case_id: str) -> str:
+    return str(world.view("intake", f"/cases/{case_id}")["person_id"])
+
+
+def _propose_link(world: World, role: str) -> Attempt:
+    # Both cases held at the test facility: its registry sees the person it links to.
+    case_id, other = _held(world), _held(world)
+    body = {"kind": "link", "person_id": _person_of(world, other), "reason": "Same father"}
+    return _intake_attempt(world, "person-links", body, case_id)
+
+
+def _proposed_link(world: World, role: str) -> tuple[str, str]:
+    """A link proposed by another person of a kind `role` may answer: (case_id, link_id)."""
+    case_id, other = _held(world), _held(world)
+    proposer = role if role in ("police", "prison_registry") else "prison_registry"
+    body = {"kind": "link", "person_id": _person_of(world, other), "reason": "Same father"}
+    path = f"/cases/{case_id}/person-links"
+    answer = world.recorded("intake", path, body, proposer, sub="proposer")
+    return case_id, str(answer["link_id"])
+
+
+def _confirm_link(world: World, role: str) -> Attempt:
+    case_id, link_id = _proposed_link(world, role)
+    return _intake_attempt(world, f"person-links/{link_id}/confirmation", {}, case_id)
+
+
+def _reject_link(world: World, role: str) -> Attempt:
+    case_id, link_id = _proposed_link(world, role)
+    body = {"reason": "Another mother"}
+    return _intake_attempt(world, f"person-links/{link_id}/rejection", body, case_id)
+
+
 INTAKE: dict[str, Prepare] = {
     "/cases": _arrest,
     "/cases/{case_id}/custody": _start_custody,
@@ -192,6 +224,9 @@ INTAKE: dict[str, Prepare] = {
     "/cases/{case_id}/release": _release,
     "/cases/{case_id}/erasure-requests": _request_erasure,
     "/cases/{case_id}/erasure": _erase,
+    "/cases/{case_id}/person-links": _propose_link,
+    "/cases/{case_id}/person-links/{link_id}/confirmation": _confirm_link,
+    "/cases/{case_id}/person-links/{link_id}/rejection": _reject_link,
 }
 
 

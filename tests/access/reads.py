@@ -100,8 +100,9 @@ def read_ids(world: World, kind: str) -> dict[str, str]:
 REQUIRED_QUERIES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("ledger", "/proofs/inclusion"): (("ledger_seq", "1"), ("tree_size", "size")),
     ("ledger", "/proofs/consistency"): (("first", "1"), ("second", "size")),
+    ("intake", "/persons"): (("name", "Amadou Traoré"),),
 }
-"""Reads that need a query: parameter → a number, or `size` (a signed checkpoint's)."""
+"""Reads that need a query: parameter → a number, a text, or `size` (a signed checkpoint's)."""
 
 
 def required_query(world: World, service: str, route: str) -> dict[str, str]:

@@ -4,7 +4,7 @@ the catalogue event it records (SPEC §7), and each read route. A route missing 
 
 from __future__ import annotations
 
-from shared.permissions import SERVICE_READERS, STATS_READERS, may_see
+from shared.permissions import PERSON_SEARCHERS, SERVICE_READERS, STATS_READERS, may_see
 
 SERVICES = ("intake", "judicial", "assessment", "programmes")
 """The event-sourced services, which take commands."""
@@ -26,6 +26,9 @@ COMMAND_ROUTES: dict[str, dict[str, str]] = {
         "/cases/{case_id}/release": "DetaineeReleased",
         "/cases/{case_id}/erasure-requests": "PersonalDataErased",
         "/cases/{case_id}/erasure": "PersonalDataErased",
+        "/cases/{case_id}/person-links": "PersonLinkProposed",
+        "/cases/{case_id}/person-links/{link_id}/confirmation": "PersonLinkConfirmed",
+        "/cases/{case_id}/person-links/{link_id}/rejection": "PersonLinkRejected",
         _VOID: "EntryVoided",
     },
     "judicial": {
@@ -72,7 +75,7 @@ and intake's erasure in two steps and judicial's erasure order, additions to SPE
 _AUDIT = ("/audit", "/audit/head", "/audit/verify")
 
 READ_ROUTES: dict[str, tuple[str, ...]] = {
-    "intake": ("/cases", "/cases/{case_id}", *_AUDIT),
+    "intake": ("/cases", "/cases/{case_id}", "/persons", *_AUDIT),
     "judicial": ("/cases", "/cases/{case_id}", "/deadlines", *_AUDIT),
     "assessment": (
         "/cases",
@@ -163,6 +166,7 @@ NARROWED_READERS: dict[tuple[str, str], frozenset[str]] = {
         if all(may_see(role, f"caseline.assessment.{n}.v1") for n in _ONE_ASSESSMENT)
     ),
     ("ledger", "/audit/cases/{case_id}"): frozenset({"auditor"}),
+    ("intake", "/persons"): PERSON_SEARCHERS,
 }
 """Read routes that allow fewer roles than the service's readers, by a check of their own."""
 

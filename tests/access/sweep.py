@@ -134,7 +134,7 @@ def _choices(schema: dict[str, Any]) -> list[Any]:
     return []
 
 
-def list_variants(service: str, route: str, sizes: dict[str, int]) -> list[dict[str, Any]]:
+def list_variants(service: str, route: str, sizes: dict[str, Any]) -> list[dict[str, Any]]:
     """The queries a list is read with: as it comes, then each filter value in turn (each
     facility, each status…), each with the largest page; `sizes` fills required numbers."""
     base: dict[str, Any] = {}

@@ -36,6 +36,7 @@ from tests.access.sweep import (
     unfillable,
 )
 from tests.access.world import World
+from tests.support import arrest_payload
 
 ROLE_ORDER = sorted(ROLES)
 NAMING = [(s, r) for s, r in guarded_routes() if path_params(r)]
@@ -144,9 +145,11 @@ def test_every_spelling_of_an_id_gets_the_answer_the_table_gives(world, service,
 # --- lists -------------------------------------------------------------------------------
 
 
-def _sizes(world: World) -> dict[str, int]:
+def _sizes(world: World) -> dict[str, Any]:
     size = int(read_ids(world, "own")["size"])
-    return {"ledger_seq": 1, "tree_size": size, "first": 1, "second": size}
+    # The person registry's search, by the name the records' arrests give.
+    name = arrest_payload()["person"]["full_name"]
+    return {"ledger_seq": 1, "tree_size": size, "first": 1, "second": size, "name": name}
 
 
 def _pages(world: World, service: str, route: str, role: str, user: str, params: dict[str, Any]):

@@ -127,6 +127,28 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "legal_basis": "Data-protection law, right to erasure",
         "erasure_order_id": "8e7d6c5b-4a3f-4e2d-9c1b-0a9f8e7d6c5b",
     },
+    "caseline.intake.PersonLinkProposed.v1": {
+        "link_id": "4b3a2c1d-0e9f-4a8b-8c7d-6e5f4a3b2c1d",
+        "kind": "link",
+        "person_id": "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d",
+        "proposed_by": "u-0002",
+        "reason": "Same father and birth year as the earlier case (sample)",
+        "match_reasons": [
+            "name: 3 of 3 tokens (3 by sound)",
+            "father's name: 1 of 1 tokens (1 by sound)",
+        ],
+    },
+    "caseline.intake.PersonLinkConfirmed.v1": {
+        "link_id": "4b3a2c1d-0e9f-4a8b-8c7d-6e5f4a3b2c1d",
+        "kind": "link",
+        "person_id": "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d",
+        "confirmed_by": "u-0003",
+    },
+    "caseline.intake.PersonLinkRejected.v1": {
+        "link_id": "4b3a2c1d-0e9f-4a8b-8c7d-6e5f4a3b2c1d",
+        "rejected_by": "u-0003",
+        "reason": "Different mother; not the same person (sample)",
+    },
     "caseline.intake.EntryVoided.v1": _voided(
         "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f", "caseline.intake.FamilyContactRecorded.v1"
     ),

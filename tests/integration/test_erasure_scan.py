@@ -35,6 +35,8 @@ MARKERS = {
     "nationality": "Shredscan-Nationality",
     "place_of_origin": "Shredscan-Origin village",
     "identity_document": "Shredscan-Passport 77Q",
+    "father_name": "Shredscan-Father Alhousseini",
+    "mother_name": "Shredscan-Mother Tahara",
     "grounds": "Shredscan-Grounds narrative",
     "evidence": "Shredscan-Evidence telephone",
     "custody_extension": "Shredscan-Extension reason",
@@ -86,6 +88,8 @@ def _intake(settings, intake: Any) -> str:
         "nationality": MARKERS["nationality"],
         "place_of_origin": MARKERS["place_of_origin"],
         "identity_document": MARKERS["identity_document"],
+        "father_name": MARKERS["father_name"],
+        "mother_name": MARKERS["mother_name"],
     }
     police, prosecutor = auth(settings, "police"), auth(settings, "prosecutor")
     case_id = str(_post(intake, "/cases", arrest, police)["case_id"])
@@ -238,8 +242,10 @@ def test_after_erasure_no_marker_is_left_in_any_service_store_stream_or_bundle(s
                           and MARKERS["follow_up_note"] in t and t, timeout=20)  # fmt: skip
         before = _leaks(seen.encode(), MARKERS)
 
+        digests = _digests(intake, case_id)
         erased = _erase(settings, intake, case_id, order_id)
         assert erased.status_code == 201, erased.text
+        digests_left = _digests_left(intake, digests)
         eventually(lambda: "PersonalDataErased" in str(
             ledger.get(f"/cases/{case_id}/timeline", headers=auditor).json()))  # fmt: skip
         time.sleep(_CACHE_SECONDS + 0.5)  # each service's key store caches a key that long
@@ -260,3 +266,20 @@ def test_after_erasure_no_marker_is_left_in_any_service_store_stream_or_bundle(s
     # Snapshots would hold an aggregate's whole state, revealed: no service may take them.
     assert snapshot_tables == []
     assert not raw or b"Maison Centrale" in raw  # the scan does see what is stored in clear
+    # The blind index forgets the identity with its key: no digest of it is left.
+    assert digests
+    assert digests_left == 0
+
+
+def _digests(intake: Any, case_id: str) -> list[str]:
+    app = intake.app.state.parts.application
+    rows = app.fetch("SELECT digest FROM {schema}.person_index WHERE case_id = %s", (case_id,))
+    return [str(r[0]) for r in rows]
+
+
+def _digests_left(intake: Any, digests: list[str]) -> int:
+    app = intake.app.state.parts.application
+    rows = app.fetch(
+        "SELECT count(*) FROM {schema}.person_index WHERE digest = ANY(%s)", (digests,)
+    )
+    return int(rows[0][0])

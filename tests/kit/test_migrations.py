@@ -79,55 +79,57 @@ def test_the_ledger_baseline_makes_the_schema_its_start_up_code_makes(settings):
 
 
 def test_a_fresh_database_gets_the_baseline_once_with_its_checksum(settings):
-    first, _ = Migrator(settings, "intake").run()
-    second, _ = Migrator(settings, "intake").run()
+    first, _ = Migrator(settings, "judicial").run()
+    second, _ = Migrator(settings, "judicial").run()
 
-    rows = _rows(settings, "SELECT version, name, checksum, adopted FROM intake.schema_migrations")
-    baseline = read_migrations(migrations_folder(settings, "intake"))[0]
+    rows = _rows(
+        settings, "SELECT version, name, checksum, adopted FROM judicial.schema_migrations"
+    )
+    baseline = read_migrations(migrations_folder(settings, "judicial"))[0]
     assert first == ["0001_baseline"]
     assert second == []
     assert rows == [(1, "baseline", baseline.checksum, False)]
 
 
 def test_a_database_of_the_release_before_versions_is_adopted_not_rerun(settings):
-    application_class("intake")(settings).shutdown()  # the start-up of that release
+    application_class("judicial")(settings).shutdown()  # the start-up of that release
 
-    done, _ = Migrator(settings, "intake").run()
+    done, _ = Migrator(settings, "judicial").run()
 
     assert done == ["0001_baseline (adopted)"]
-    assert _rows(settings, "SELECT version, adopted FROM intake.schema_migrations") == [(1, True)]
+    assert _rows(settings, "SELECT version, adopted FROM judicial.schema_migrations") == [(1, True)]
 
 
 def test_a_database_newer_than_the_code_is_refused(settings, tmp_path):
-    later = _folder(tmp_path, "intake", ("0002_later.sql", "SELECT 1;"))
-    Migrator(settings, "intake", later).run()
+    later = _folder(tmp_path, "judicial", ("0002_later.sql", "SELECT 1;"))
+    Migrator(settings, "judicial", later).run()
 
     with pytest.raises(MigrationError, match=r"version 2 .* newer than this release knows"):
-        Migrator(settings, "intake").run()
+        Migrator(settings, "judicial").run()
 
 
 def test_an_applied_migration_whose_file_changed_is_refused(settings, tmp_path):
     folder = _folder(
         tmp_path,
-        "intake",
-        ("0002_note.sql", "ALTER TABLE intake.idempotency ADD COLUMN note text;"),
+        "judicial",
+        ("0002_note.sql", "ALTER TABLE judicial.idempotency ADD COLUMN note text;"),
     )
-    Migrator(settings, "intake", folder).run()
-    (folder / "0002_note.sql").write_text("ALTER TABLE intake.idempotency ADD COLUMN note2 text;")
+    Migrator(settings, "judicial", folder).run()
+    (folder / "0002_note.sql").write_text("ALTER TABLE judicial.idempotency ADD COLUMN note2 text;")
 
     with pytest.raises(MigrationError, match=r"0002_note .* checksum changed"):
-        Migrator(settings, "intake", folder).run()
+        Migrator(settings, "judicial", folder).run()
 
 
 def test_a_failing_migration_changes_nothing_and_is_not_recorded(settings, tmp_path):
     folder = _folder(
         tmp_path,
-        "intake",
-        ("0002_half.sql", "ALTER TABLE intake.idempotency ADD COLUMN note text;\nSELECT 1/0;"),
+        "judicial",
+        ("0002_half.sql", "ALTER TABLE judicial.idempotency ADD COLUMN note text;\nSELECT 1/0;"),
     )
 
     with pytest.raises(psycopg.errors.DivisionByZero):
-        Migrator(settings, "intake", folder).run()
+        Migrator(settings, "judicial", folder).run()
 
     columns = _rows(
         settings,
@@ -135,21 +137,21 @@ def test_a_failing_migration_changes_nothing_and_is_not_recorded(settings, tmp_p
         " WHERE table_schema = 'intake' AND table_name = 'idempotency' AND column_name = 'note'",
     )
     assert columns == []
-    assert _rows(settings, "SELECT version FROM intake.schema_migrations") == [(1,)]
+    assert _rows(settings, "SELECT version FROM judicial.schema_migrations") == [(1,)]
 
 
 def test_concurrent_starters_apply_each_migration_once(settings, tmp_path):
     folder = _folder(
         tmp_path,
-        "intake",
-        ("0002_note.sql", "ALTER TABLE intake.idempotency ADD COLUMN note text;"),
+        "judicial",
+        ("0002_note.sql", "ALTER TABLE judicial.idempotency ADD COLUMN note text;"),
     )
     results: list[list[str]] = []
     errors: list[BaseException] = []
 
     def start() -> None:
         try:
-            results.append(Migrator(settings, "intake", folder).run()[0])
+            results.append(Migrator(settings, "judicial", folder).run()[0])
         except BaseException as exc:
             errors.append(exc)
 
@@ -161,7 +163,7 @@ def test_concurrent_starters_apply_each_migration_once(settings, tmp_path):
 
     assert errors == []
     assert sorted(results) == [[], [], [], ["0001_baseline", "0002_note"]]
-    assert _rows(settings, "SELECT version FROM intake.schema_migrations ORDER BY 1") == [
+    assert _rows(settings, "SELECT version FROM judicial.schema_migrations ORDER BY 1") == [
         (1,),
         (2,),
     ]
@@ -169,7 +171,7 @@ def test_concurrent_starters_apply_each_migration_once(settings, tmp_path):
 
 def test_a_rebuild_without_the_service_is_refused(settings, tmp_path):
     folder = _folder(
-        tmp_path, "intake", ("0002_rebuild.sql", "-- caseline: rebuild-view case_register\n")
+        tmp_path, "intake", ("0003_rebuild.sql", "-- caseline: rebuild-view case_register\n")
     )
 
     with pytest.raises(MigrationError, match="rebuilds views"):
@@ -183,9 +185,9 @@ def test_caseline_migrate_shows_pending_then_applies_then_shows_applied(settings
     ran = migrate(settings, ["intake", "ledger"])
     after = migrate(settings, ["intake", "ledger"], status=True)
 
-    assert [line.split()[-1] for line in before] == ["pending"] * 5
+    assert [line.split()[-1] for line in before] == ["pending"] * 6
     assert ran == [
-        "intake      0001_baseline",
+        "intake      0001_baseline, 0002_person_registry",
         "ledger      0001_baseline, 0002_key_handovers, 0003_delivery_parking, 0004_webhooks",
     ]
-    assert [line.split()[3] for line in after] == ["applied"] * 5
+    assert [line.split()[3] for line in after] == ["applied"] * 6

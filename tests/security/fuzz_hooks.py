@@ -20,6 +20,7 @@ UNSTATABLE_RULES = (
     "expires_at must be after ordered_at",
     "expires_at must be after renewed_at",
     "ends_on must not be before starts_on",
+    "a link names person_id; an unlink names none",
     # A date pushed past the calendar by the limit computed from it (a term, a deadline).
     "is beyond the calendar",
     # Unique by one member of the items (`uniqueItems` compares whole items).

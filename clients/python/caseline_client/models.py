@@ -56,9 +56,12 @@ class Person(TypedDict, total=False):
     aliases: list[str]
     date_of_birth: str | None
     date_of_birth_estimated: bool
+    father_name: str | None
     full_name: str  # required by the catalogue
     identity_document: str | None
     languages: list[str]
+    minor: bool | None
+    mother_name: str | None
     nationality: str  # required by the catalogue
     place_of_origin: str | None
     sex: Literal["male", "female"]  # required by the catalogue
@@ -185,7 +188,9 @@ class ArrestRecordedV1(TypedDict, total=False):
     arresting_unit: str  # required by the catalogue
     grounds: str  # required by the catalogue
     location: str  # required by the catalogue
+    minor_at_facts: bool | None
     person: Person  # required by the catalogue
+    person_id: str | None
     report_ref: str | None
     returning_foreign_fighter: bool  # required by the catalogue
 
@@ -217,6 +222,7 @@ class DetaineeAdmittedV1(TypedDict, total=False):
     injuries_observed: str | None
     next_of_kin: list[NextOfKin]
     property_inventory: list[PropertyItem]
+    quarter: Literal["adults", "minors"] | None
     register_number: str | None
     warrant_ref: str  # required by the catalogue
 
@@ -236,6 +242,7 @@ class DetaineeTransferredV1(TypedDict, total=False):
     from_facility: str  # required by the catalogue
     reason: str  # required by the catalogue
     to_facility: str  # required by the catalogue
+    to_quarter: Literal["adults", "minors"] | None
     transferred_at: str  # required by the catalogue
 
 
@@ -267,6 +274,34 @@ class FamilyContactRecordedV1(TypedDict, total=False):
     note: str | None
     relationship: str  # required by the catalogue
     with_whom: str  # required by the catalogue
+
+
+class PersonLinkConfirmedV1(TypedDict, total=False):
+    "A second person confirmed a proposed link: the case names `person_id` from now on."
+
+    confirmed_by: str  # required by the catalogue
+    kind: Literal["link", "unlink"]  # required by the catalogue
+    link_id: str  # required by the catalogue
+    person_id: str  # required by the catalogue
+
+
+class PersonLinkProposedV1(TypedDict, total=False):
+    "A registrar proposed the person the case names; nothing changes until a second confirms."
+
+    kind: Literal["link", "unlink"]  # required by the catalogue
+    link_id: str  # required by the catalogue
+    match_reasons: list[str]
+    person_id: str  # required by the catalogue
+    proposed_by: str  # required by the catalogue
+    reason: str  # required by the catalogue
+
+
+class PersonLinkRejectedV1(TypedDict, total=False):
+    "A proposed link was rejected: the case's person does not change."
+
+    link_id: str  # required by the catalogue
+    reason: str  # required by the catalogue
+    rejected_by: str  # required by the catalogue
 
 
 class PersonalDataErasedV1(TypedDict, total=False):
@@ -530,6 +565,9 @@ EVENT_TYPES: dict[str, type] = {
     "caseline.intake.EntryVoided.v1": IntakeEntryVoidedV1,
     "caseline.intake.EvidenceLogged.v1": EvidenceLoggedV1,
     "caseline.intake.FamilyContactRecorded.v1": FamilyContactRecordedV1,
+    "caseline.intake.PersonLinkConfirmed.v1": PersonLinkConfirmedV1,
+    "caseline.intake.PersonLinkProposed.v1": PersonLinkProposedV1,
+    "caseline.intake.PersonLinkRejected.v1": PersonLinkRejectedV1,
     "caseline.intake.PersonalDataErased.v1": PersonalDataErasedV1,
     "caseline.judicial.CaseSealed.v1": CaseSealedV1,
     "caseline.judicial.ChargesFiled.v1": ChargesFiledV1,

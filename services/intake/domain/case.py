@@ -37,6 +37,8 @@ from services.intake.domain.errors import (
     ExtensionNotLaterError,
     ExtensionTooLongError,
     HandOverWithoutRecipientError,
+    InvalidFieldsError,
+    LinkOfErasedCaseError,
     NoCustodyError,
     PersonReleasedError,
     ReleaseBeforeOrderEffectiveError,
@@ -46,6 +48,7 @@ from services.intake.domain.errors import (
     TransferToSameFacilityError,
     VoidLaterEntriesFirstError,
 )
+from services.intake.domain.links import PendingLink, check_answer, check_proposal
 from services.intake.domain.state import (
     CaseState,
     Entry,
@@ -63,7 +66,11 @@ from shared.events.intake import (
     DetaineeTransferred,
     EvidenceLogged,
     FamilyContactRecorded,
+    LinkKind,
     PersonalDataErased,
+    PersonLinkConfirmed,
+    PersonLinkProposed,
+    PersonLinkRejected,
 )
 from shared.events.voiding import IntakeEntryVoided
 from shared.kit.domain import Meta, VoidableEntries
@@ -434,6 +441,90 @@ class Case(Aggregate, VoidableEntries[Entry]):
         self.erased_at = meta.recorded_at
         self._erasure_request = None
 
+    # --- the person the case names (four eyes) --------------------------------------------
+    # Aggregates recorded before persons had ids name the person whose id is the case's.
+
+    @property
+    def own_person_id(self) -> UUID:
+        """The person of the arrest: a new person for each arrest."""
+        return self.arrest.person_id or self.id
+
+    @property
+    def person_id(self) -> UUID:
+        """The person the case names now (the arrest's, or the last confirmed link's)."""
+        named: UUID | None = getattr(self, "_person_id", None)
+        return named or self.own_person_id
+
+    def person_links(self) -> dict[UUID, PendingLink | None]:
+        """Every link proposed on the case: the pending ones, None once answered."""
+        return dict(getattr(self, "_person_links", {}))
+
+    def pending_link(self) -> PendingLink | None:
+        return next((link for link in self.person_links().values() if link is not None), None)
+
+    def propose_link(
+        self,
+        link_id: UUID,
+        kind: LinkKind,
+        person_id: UUID | None,
+        reason: str,
+        match_reasons: tuple[str, ...],
+        meta: Meta,
+        role: str,
+    ) -> UUID:
+        """A registrar proposes that the case names `person_id` (its own person for an unlink);
+        returns the person it would name."""
+        if getattr(self, "erased_at", None) is not None:
+            raise LinkOfErasedCaseError("the personal data of this case was erased")
+        target = self.own_person_id if kind is LinkKind.UNLINK else person_id
+        if target is None:
+            raise InvalidFieldsError("invalid fields: person_id: a link names the person")
+        check_proposal(kind, target, self.person_id, self.own_person_id, self.pending_link())
+        data = PersonLinkProposed(
+            link_id=link_id,
+            kind=kind,
+            person_id=target,
+            proposed_by=meta.actor,
+            reason=reason,
+            match_reasons=match_reasons,
+        )
+        self._link_proposed(data=data, meta=meta, role=role)
+        return target
+
+    @event("PersonLinkProposed")
+    def _link_proposed(self, data: PersonLinkProposed, meta: Meta, role: str) -> None:
+        link = PendingLink(data.link_id, data.kind, data.person_id, data.proposed_by, role)
+        self._person_links = {**self.person_links(), data.link_id: link}
+        self._log(Entry(meta.event_id, "PersonLinkProposed", data, meta.recorded_at))
+
+    def confirm_link(self, link_id: UUID, meta: Meta, role: str) -> None:
+        """A second person confirms: the case names the link's person from now on."""
+        link = check_answer(link_id, self.person_links(), meta.actor, role, confirm=True)
+        if getattr(self, "erased_at", None) is not None:
+            raise LinkOfErasedCaseError("the personal data of this case was erased")
+        check_proposal(link.kind, link.person_id, self.person_id, self.own_person_id, None)
+        data = PersonLinkConfirmed(
+            link_id=link_id, kind=link.kind, person_id=link.person_id, confirmed_by=meta.actor
+        )
+        self._link_confirmed(data=data, meta=meta)
+
+    @event("PersonLinkConfirmed")
+    def _link_confirmed(self, data: PersonLinkConfirmed, meta: Meta) -> None:
+        self._person_links = {**self.person_links(), data.link_id: None}
+        self._person_id = data.person_id
+        self._log(Entry(meta.event_id, "PersonLinkConfirmed", data, meta.recorded_at))
+
+    def reject_link(self, link_id: UUID, reason: str, meta: Meta, role: str) -> None:
+        """The proposal is rejected (by its proposer too, withdrawing it): nothing changes."""
+        check_answer(link_id, self.person_links(), meta.actor, role, confirm=False)
+        data = PersonLinkRejected(link_id=link_id, rejected_by=meta.actor, reason=reason)
+        self._link_rejected(data=data, meta=meta)
+
+    @event("PersonLinkRejected")
+    def _link_rejected(self, data: PersonLinkRejected, meta: Meta) -> None:
+        self._person_links = {**self.person_links(), data.link_id: None}
+        self._log(Entry(meta.event_id, "PersonLinkRejected", data, meta.recorded_at))
+
     # --- corrections ----------------------------------------------------------------------
 
     def void(self, data: IntakeEntryVoided, meta: Meta) -> None:
@@ -454,6 +545,10 @@ class Case(Aggregate, VoidableEntries[Entry]):
             )
         if target.name == "DetaineeReleased":
             raise ReleaseNotVoidableError("a release that happened cannot be voided")
+        if target.name.startswith("PersonLink"):
+            raise EntryNotVoidableError(
+                "a person link is not voided: propose an unlink (or reject the proposal)"
+            )
         state = self.state()
         later = _later_dependants(state, target)
         if later:

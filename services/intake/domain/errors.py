@@ -38,13 +38,20 @@ __all__ = [
     "HandOverWithoutRecipientError",
     "IntakeError",
     "InvalidFieldsError",
+    "LinkAlreadyProposedError",
+    "LinkByOnePersonError",
+    "LinkNotPendingError",
+    "LinkOfErasedCaseError",
+    "LinkToSamePersonError",
     "NoCustodyError",
+    "NotLinkedError",
     "PersonReleasedError",
     "ReleaseBeforeOrderEffectiveError",
     "ReleaseNotVoidableError",
     "ReleaseWithoutOrderError",
     "TransferFromWrongFacilityError",
     "TransferToSameFacilityError",
+    "UnknownPersonError",
     "VoidLaterEntriesFirstError",
     "within_calendar",
 ]
@@ -177,3 +184,31 @@ class ErasureNotRequestedError(IntakeError):
 
 class ErasureByOnePersonError(IntakeError):
     """Four eyes: the person who asked for an erasure cannot also confirm it."""
+
+
+class LinkAlreadyProposedError(IntakeError):
+    """One person link at a time: a pending proposal is confirmed or rejected first."""
+
+
+class LinkToSamePersonError(IntakeError):
+    """A link names a person the case does not name yet."""
+
+
+class NotLinkedError(IntakeError):
+    """An unlink undoes a link: the case must name another case's person."""
+
+
+class LinkNotPendingError(IntakeError):
+    """Only a pending proposal is confirmed or rejected."""
+
+
+class LinkByOnePersonError(IntakeError):
+    """A second, different person confirms a person link (four eyes)."""
+
+
+class LinkOfErasedCaseError(IntakeError):
+    """An erased case has no identity left to link."""
+
+
+class UnknownPersonError(IntakeError):
+    """A link names a person some case names, one of them a case the proposer may see."""
