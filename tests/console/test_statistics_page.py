@@ -123,3 +123,18 @@ def test_the_statistics_page_in_arabic_runs_right_to_left(settings, figures, pag
     assert caption == "الاعتقالات وحالات الإفراج"
     # The title starts at the right-hand side of the page.
     assert heading["x"] + heading["width"] > 1280 - 120
+
+
+def test_the_csv_export_is_downloaded_with_the_token(settings, figures, page, tmp_path):
+    with serving(ledger_app(settings)) as base:
+        open_stats(page, base, settings)
+        page.wait_for_selector("#chart-arrests svg rect.bar")
+        with page.expect_download() as download:
+            page.click("#csv")
+        saved = tmp_path / "stats.csv"
+        download.value.save_as(saved)
+
+    text = saved.read_text(encoding="utf-8-sig")
+    assert download.value.suggested_filename == "caseline-stats-month.csv"
+    assert "n.d." in text
+    assert BAMAKO in text
