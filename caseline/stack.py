@@ -105,6 +105,11 @@ class Stack:
         # The ledger asks the others for their read audits (a case's reads; anchoring).
         others = [f"{n}=http://127.0.0.1:{p}" for n, p in ports.items() if n != "ledger"]
         env.setdefault("CASELINE_SERVICE_URLS", ",".join(others))
+        # The console, opened at http://localhost:<ledger>/console, calls intake and judicial
+        # from the browser: their addresses as the browser names them, and that origin let in.
+        env.setdefault("CASELINE_CONSOLE_ORIGIN", f"http://localhost:{ports['ledger']}")
+        called = [f"{n}=http://localhost:{ports[n]}" for n in ("intake", "judicial") if n in ports]
+        env.setdefault("CASELINE_CONSOLE_SERVICE_URLS", ",".join(called))
         for name in installed_services():
             port = ports[name]
             service_env = dict(env, CASELINE_PORT=str(port))

@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from shared.kit.access import ReadGuard
 from shared.kit.audit import open_read_audit
@@ -64,6 +65,7 @@ def create_service_app(
     app.state.metrics = metrics
     install_problem_handlers(app)
     install_middleware(app, metrics)
+    install_console_cors(app, settings)
     app.add_middleware(LanguageMiddleware, default=settings.default_language)
     app.include_router(health_router(service, parts))
     app.include_router(audit_router)
@@ -72,3 +74,24 @@ def create_service_app(
     # Health, readiness, metrics and the event types' schemas are open to all.
     install_docs(app, open_paths=("/healthz", "/readyz", "/metrics", "/schemas/{name}"))
     return app
+
+
+CONSOLE_HEADERS = ("Authorization", "Caseline-Purpose", "Content-Type", "Idempotency-Key")
+
+
+def install_console_cors(app: FastAPI, settings: Settings) -> None:
+    """Let the console's pages, and only them, call this service from a browser.
+
+    One named origin, never `*`; no credentials (no cookie is used: the bearer token travels in
+    `Authorization`, which the page sets itself). Outermost, so a preflight is answered before the
+    body checks and the read guard, which it never reaches."""
+    if settings.console_origin:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=[settings.console_origin],
+            allow_methods=["GET", "POST"],
+            allow_headers=list(CONSOLE_HEADERS),
+            expose_headers=["ETag", "Location"],
+            allow_credentials=False,
+            max_age=600,
+        )

@@ -182,6 +182,16 @@ class Settings(BaseSettings):
         default="",
         description="the ledger: the other services' base URLs, name=url,… (their read audits)",
     )
+    console_origin: str = Field(
+        default="",
+        description="intake, judicial: the console's origin (scheme://host:port) whose pages may"
+        " call them from a browser (CORS, that origin only); unset: none",
+    )
+    console_service_urls: str = Field(
+        default="",
+        description="the ledger: intake's and judicial's base URLs as the console's browsers reach"
+        " them, name=url,…; unset: `service_urls`",
+    )
     audit_anchor_seconds: float = Field(
         default=60.0,
         ge=0,
@@ -268,6 +278,23 @@ class Settings(BaseSettings):
     @classmethod
     def _service_urls_are_name_url_pairs(cls, value: str) -> str:
         parse_service_urls(value)
+        return value
+
+    @field_validator("console_service_urls")
+    @classmethod
+    def _console_urls_are_name_url_pairs(cls, value: str) -> str:
+        parse_service_urls(value)
+        return value
+
+    @field_validator("console_origin")
+    @classmethod
+    def _console_origin_is_one_origin(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if value and (
+            parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query
+        ):
+            raise ValueError("the console's origin is scheme://host[:port], one origin, not *")
         return value
 
     def service_url_map(self) -> dict[str, str]:

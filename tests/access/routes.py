@@ -137,7 +137,8 @@ UNGUARDED_PAGES = (
 
 CONSOLE_PAGES = (
     "/console", "/console/app.js", "/console/console.css", "/console/bundle-viewer.html",
-    "/console/messages/{lang}.json",
+    "/console/messages/{lang}.json", "/console/stats", "/console/stats.js", "/console/registry",
+    "/console/registry.js", "/console/config.json",
 )  # fmt: skip
 """The ledger's console: pages, scripts and catalogues, no record (each call they make is guarded)."""
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from services.ledger.service import create_app as ledger_app
+from shared.kit.settings import Settings
 from tests.support import running
 
 BUDGET = 150 * 1024
@@ -49,3 +52,62 @@ def test_the_bundle_viewer_is_one_file_with_its_scripts_and_languages(settings):
     assert "CaselineVerify" in viewer.text
     assert "العربية" in viewer.text
     assert not re.search(r"<(script|link)[^>]+(src|href)=", viewer.text)
+
+
+PAGES = {
+    "stats": (
+        "/console/stats",
+        "/console/stats.js",
+        "/console/console.css",
+        "/console/messages/fr.json",
+    ),
+    "registry": (
+        "/console/registry",
+        "/console/registry.js",
+        "/console/console.css",
+        "/console/messages/fr.json",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_the_statistics_and_registry_pages_load_within_the_budget(settings, name):
+    with running(ledger_app(settings)) as client:
+        answers = [client.get(path) for path in PAGES[name]]
+
+    assert [a.status_code for a in answers] == [200] * len(PAGES[name])
+    weight = sum(len(a.content) for a in answers)
+    assert weight <= BUDGET, f"the {name} page weighs {weight} bytes, over {BUDGET}"
+    # The case page's verifier is not loaded where it is not used.
+    assert "CaselineVerify" not in answers[1].text
+
+
+def test_the_pages_connect_to_the_ledger_and_the_configured_services_only(settings):
+    configured = settings.model_copy(
+        update={
+            "service_urls": "intake=http://intake:8001,judicial=http://judicial:8003,"
+            "assessment=http://assessment:8002",
+            "console_service_urls": "intake=https://intake.example:8443/,"
+            "judicial=https://judicial.example",
+        }
+    )
+    with running(ledger_app(configured)) as client:
+        config = client.get("/console/config.json").json()
+        policy = client.get("/console/registry").headers["content-security-policy"]
+    with running(ledger_app(settings)) as client:
+        bare = client.get("/console/config.json").json()
+
+    assert config == {
+        "services": {
+            "intake": "https://intake.example:8443",
+            "judicial": "https://judicial.example",
+        }
+    }
+    assert "connect-src 'self' https://intake.example:8443 https://judicial.example;" in policy
+    assert bare == {"services": {}}
+
+
+@pytest.mark.parametrize("origin", ["*", "https://console.example/path", "console.example", "null"])
+def test_the_consoles_origin_is_one_origin(origin):
+    with pytest.raises(ValueError, match="one origin"):
+        Settings(console_origin=origin)

@@ -20,15 +20,16 @@ def running(app: Any) -> Iterator[Any]:
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Serve the app over real HTTP (uvicorn in a thread, lifespan included); yields its base URL."""
+def serving(app: Any, port: int | None = None) -> Iterator[str]:
+    """Serve the app over real HTTP (uvicorn in a thread, lifespan included) on `port` (by default
+    a free one); yields its base URL."""
     import threading
 
     import uvicorn
 
     from shared.kit.servers import free_port, wait_for_port
 
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )

@@ -2,59 +2,13 @@
    checkpoint and readers, and verifies the case's evidence bundle in the page. */
 "use strict";
 (function () {
-  const { t, apply, when, verdict, badge, el, state } = window.CaselineI18n;
+  const { t, when, verdict, badge, el } = window.CaselineI18n;
   const { renderTimeline, renderDeadlines } = window.CaselineTimeline;
-  const store = window.sessionStorage;
+  const { store, setLanguage: switchTo, claims, call, settle, problem, fromFragment: taken, forget: leave } = window.CaselineSession;
   const $ = (id) => document.getElementById(id);
-  const catalogues = {};
   let shown = null; // what the last opening fetched, to draw again in another language
 
-  async function catalogue(lang) {
-    if (!catalogues[lang]) {
-      const r = await fetch(`/console/messages/${lang}.json`);
-      catalogues[lang] = await r.json();
-    }
-    return catalogues[lang];
-  }
-
-  async function setLanguage(lang) {
-    apply(lang, await catalogue(lang), document);
-    store.setItem("caseline.lang", state.lang);
-    $("lang").value = state.lang;
-    if (shown) draw(shown);
-  }
-
-  function claims(token) {
-    try {
-      const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-      return JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(part), (c) => c.charCodeAt(0))));
-    } catch (e) { return {}; }
-  }
-
-  /* Headers carry Latin-1 only: a purpose in another script travels percent-encoded. */
-  const headerSafe = (text) => (/^[\x20-\x7e]*$/.test(text) ? text : encodeURIComponent(text));
-
-  class RequestError extends Error {
-    constructor(status, detail) { super(detail); this.status = status; this.detail = detail; }
-  }
-
-  async function call(path, kind) {
-    let r;
-    try {
-      r = await fetch(path, { headers: {
-        Authorization: "Bearer " + store.getItem("caseline.token"),
-        "Caseline-Purpose": headerSafe(store.getItem("caseline.purpose") || ""),
-      } });
-    } catch (e) { throw new RequestError(0, t("error.network")); }
-    if (!r.ok) {
-      let detail = r.statusText;
-      try { const p = await r.json(); detail = p.detail || p.title || detail; } catch (e) { /* not a problem document */ }
-      throw new RequestError(r.status, detail);
-    }
-    return kind === "bytes" ? new Uint8Array(await r.arrayBuffer()) : r.json();
-  }
-
-  const settle = (promise) => promise.then((value) => ({ value }), (error) => ({ error }));
+  const setLanguage = (lang) => switchTo(lang, () => shown && draw(shown));
 
   async function open(event) {
     if (event) event.preventDefault();
@@ -85,16 +39,12 @@
 
   /* The bundle, verified here; null when the role may not receive the full record. */
   async function proof(id, trustedKey) {
-    const bundle = await settle(call(`/cases/${id}/export`, "bytes"));
+    const bundle = await settle(call(`/cases/${id}/export`, { kind: "bytes" }));
     if (bundle.error) {
       if (bundle.error.status === 403) return null;
       return { ok: false, failure: { code: "request", params: {}, seq: null }, error: bundle.error };
     }
     return window.CaselineVerify.verifyBundle(bundle.value, trustedKey);
-  }
-
-  function problem(target, error) {
-    target.replaceChildren(el("p", { class: "error" }, error.status ? t("error.request", { status: error.status, detail: error.detail }) : error.message));
   }
 
   function draw(s) {
@@ -164,23 +114,10 @@
     if (missing.length) box.append(el("p", { class: "note" }, t("reads.missing", { services: missing.map((m) => m.service).join(", ") })));
   }
 
-  function forget() {
-    store.removeItem("caseline.token");
-    store.removeItem("caseline.purpose");
-    shown = null;
-    location.reload();
-  }
+  function forget() { shown = null; leave(); }
 
   /* A link may carry #token=…&case=…&purpose=…&lang=…: taken, then wiped from the address bar. */
-  function fromFragment() {
-    const given = new URLSearchParams(location.hash.slice(1));
-    if (given.get("token")) store.setItem("caseline.token", given.get("token"));
-    for (const [name, field] of [["case", "case"], ["purpose", "purpose"], ["as_of", "as-of"]]) {
-      if (given.get(name)) $(field).value = given.get(name);
-    }
-    if (location.hash) history.replaceState(null, "", location.pathname + location.search);
-    return given;
-  }
+  const fromFragment = () => taken({ case: "case", purpose: "purpose", as_of: "as-of" });
 
   async function start() {
     const given = fromFragment();
