@@ -237,7 +237,7 @@ def search_persons(
     `12/03/1987`, `vers 1985`; the parents' names), best first, without names: each with its
     score, the reasons in words and the cases of theirs the caller may see (audited)."""
     if user.role not in PERSON_SEARCHERS:
-        raise ForbiddenError(f"role {user.role!r} may not search the person registry")
+        raise ForbiddenError("role {role!r} may not search the person registry", role=user.role)
     identity = Identity(name=name, birth=parse_birth(birth), father=father, mother=mother)
     matches = queries.find_persons(app, identity)
     return {"candidates": queries.candidates(app, matches, scope)}

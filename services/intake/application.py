@@ -89,7 +89,8 @@ class IntakeApplication(CaselineApplication):
             and not self._known_person(person_id, ctx)
         ):
             raise UnknownPersonError(
-                f"no person {person_id} among the cases you may see: link to a candidate's person"
+                "no person {person_id} among the cases you may see: link to a candidate's person",
+                person_id=person_id,
             )
         link_id = uuid4()
         case = self.load(Case, case_id, ctx)

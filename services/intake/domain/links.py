@@ -40,13 +40,17 @@ def check_proposal(
     """Refuse a proposal while another waits, or one that would change nothing."""
     if pending is not None:
         raise LinkAlreadyProposedError(
-            f"link {pending.link_id} proposed by {pending.proposed_by} waits for a second "
-            "person: confirm or reject it first"
+            "link {link_id} proposed by {proposer} waits for a second person: confirm or reject"
+            " it first",
+            link_id=pending.link_id,
+            proposer=pending.proposed_by,
         )
     if kind is LinkKind.UNLINK and names == own:
         raise NotLinkedError("the case names its own person: there is no link to undo")
     if person_id == names:
-        raise LinkToSamePersonError(f"the case already names person {person_id}")
+        raise LinkToSamePersonError(
+            "the case already names person {person_id}", person_id=person_id
+        )
 
 
 def check_answer(
@@ -55,17 +59,20 @@ def check_answer(
     """The pending link a second person answers: 404 unknown, 409 answered or by its proposer,
     403 for a role that may not answer a proposer of that kind."""
     if link_id not in links:
-        raise NotFoundError(f"no person link {link_id} on this case")
+        raise NotFoundError("no person link {link_id} on this case", link_id=link_id)
     link = links[link_id]
     if link is None:
-        raise LinkNotPendingError(f"person link {link_id} was already confirmed or rejected")
+        raise LinkNotPendingError(
+            "person link {link_id} was already confirmed or rejected", link_id=link_id
+        )
     if role not in LINK_CONFIRMERS.get(link.proposer_role, frozenset()):
         raise ForbiddenError(
-            f"a link proposed by {link.proposer_role} is answered by "
-            + ", ".join(sorted(LINK_CONFIRMERS.get(link.proposer_role, ())))
+            "a link proposed by {proposer_role} is answered by {roles}",
+            proposer_role=link.proposer_role,
+            roles=", ".join(sorted(LINK_CONFIRMERS.get(link.proposer_role, ()))),
         )
     if confirm and link.proposed_by == actor:
         raise LinkByOnePersonError(
-            f"{actor} proposed this link: a second, different person confirms it"
+            "{actor} proposed this link: a second, different person confirms it", actor=actor
         )
     return link
