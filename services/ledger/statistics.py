@@ -69,7 +69,7 @@ DATA_KEYS = ("facility", "to_facility", "due_by", "person_id", "voided_event_id"
 
 REARREST_WINDOWS = (12, 24, 36)
 COUNTS = (
-    "arrests", "deadline_breaches", "breaches_ended", "trials", "assessments_due",
+    "arrests", "persons_arrested", "deadline_breaches", "breaches_ended", "trials", "assessments_due",
     "assessments_on_time", "enrolments", "completions", "releases", "follow_ups",
     *(f"releases_followed_{m}m" for m in REARREST_WINDOWS),
     *(f"rearrested_within_{m}m" for m in REARREST_WINDOWS),
@@ -277,7 +277,9 @@ def _occurrences(facts: list[Fact], query: StatsQuery, rules: Jurisdiction) -> _
     out = _Occurrences()
     for case, items in by_case.items():
         _case_occurrences(case, items, stays[case], out)
-    _rearrests(by_case, stays, query, rules, out)
+    person = _persons(by_case)
+    _persons_arrested(by_case, person, stays, query, rules, out)
+    _rearrests(by_case, person, stays, query, rules, out)
     return out
 
 
@@ -366,8 +368,33 @@ def _persons(by_case: dict[str, list[Fact]]) -> dict[str, str]:
     return named
 
 
+def _persons_arrested(
+    by_case: dict[str, list[Fact]],
+    person: dict[str, str],
+    stays: dict[str, tuple[list[datetime], list[str]]],
+    query: StatsQuery,
+    rules: Jurisdiction,
+    out: _Occurrences,
+) -> None:
+    """Each person arrested in the span asked, once: at the time and facility of their first
+    arrest in the span (so that the table adds up and its margins count each person once)."""
+    first: dict[str, tuple[datetime, str]] = {}
+    for case, items in by_case.items():
+        for fact in items:
+            if fact.type != ARREST:
+                continue
+            if not query.start <= fact.time.astimezone(rules.zone).date() <= query.end:
+                continue
+            someone = person[case]
+            if someone not in first or fact.time < first[someone][0]:
+                first[someone] = (fact.time, case)
+    for at, case in first.values():
+        out.counts["persons_arrested"].append((at, _facility_at(stays[case], at)))
+
+
 def _rearrests(
     by_case: dict[str, list[Fact]],
+    person: dict[str, str],
     stays: dict[str, tuple[list[datetime], list[str]]],
     query: StatsQuery,
     rules: Jurisdiction,
@@ -375,7 +402,6 @@ def _rearrests(
 ) -> None:
     """Each release whose window has elapsed by `as_of`, and whether the person was arrested
     again, on another case, within it."""
-    person = _persons(by_case)
     arrests: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
     for case, items in by_case.items():
         arrests[person[case]] += [(f.time, case) for f in items if f.type == ARREST]

@@ -26,6 +26,7 @@ import pytest
 
 from caseline.cli import main
 from services.ledger.application import LedgerApplication
+from services.ledger.disclosure import bridges
 from services.ledger.service import create_app as ledger_app
 from services.ledger.store import Appendable
 from shared.events import Envelope
@@ -369,3 +370,86 @@ def test_entries_appended_after_a_first_answer_are_in_the_next(settings):
 
     assert _cell(before, "arrests", None, "2025-03") == 5
     assert _cell(after, "arrests", None, "2025-03") == 10
+
+
+def test_persons_arrested_counts_each_person_once_links_applied(settings):
+    """15 persons arrested in March 2025 at Bamako, released on 1 April, arrested again in June
+    on new cases admitted at Koulikoro: P0-P4 linked to their first case, P5-P9 linked by a link
+    voided since, P10-P14 linked then unlinked. 30 arrests of 25 persons."""
+    world = Population()
+    persons = [str(uuid4()) for _ in range(15)]
+    for n, person in enumerate(persons):
+        case_id = world.arrest(_at(f"2025-03-{n + 1:02d}"), person_id=person)
+        world.admit(case_id, BAMAKO, _at(f"2025-03-{n + 2:02d}"))
+        world.add(case_id, "DetaineeReleased", _at("2025-04-01"), released_at="2025-04-01T10:00:00Z",
+                  release_order_id=str(uuid4()))  # fmt: skip
+    for n, person in enumerate(persons):
+        again, own = _at(f"2025-06-{n + 1:02d}"), str(uuid4())
+        case_id = world.arrest(again, person_id=own)
+        world.admit(case_id, KOULIKORO, again + timedelta(days=1))
+        link = world.add(case_id, "PersonLinkConfirmed", again + timedelta(days=2),
+                         link_id=str(uuid4()), kind="link", person_id=person,
+                         confirmed_by="registrar-2")  # fmt: skip
+        if 5 <= n < 10:
+            world.void(case_id, link, "IntakeEntryVoided", again + timedelta(days=3))
+        if n >= 10:
+            world.add(case_id, "PersonLinkConfirmed", again + timedelta(days=4),
+                      link_id=str(uuid4()), kind="unlink", person_id=own,
+                      confirmed_by="registrar-2")  # fmt: skip
+    ledger = LedgerApplication(settings)
+    ledger.store.append(world.items)
+    ledger.close()
+
+    year = {"period": "quarter", "from": "2025-01-01", "to": "2025-12-31"}
+    with running(ledger_app(settings)) as client:
+        whole = _get(settings, client, **year).json()
+        from_april = _get(settings, client, **{**year, "from": "2025-04-01"}).json()
+        as_csv = _get(settings, client, **year, format="csv", lang="en")
+
+    assert _cell(whole, "arrests", None, None) == 30
+    assert _cell(whole, "persons_arrested", None, None) == 25
+    assert _cell(whole, "persons_arrested", BAMAKO, "2025-Q1") == 15
+    # A person arrested again is counted at their first arrest in the span only.
+    assert _cell(whole, "persons_arrested", KOULIKORO, "2025-Q2") == 10
+    assert _cell(whole, "persons_arrested", None, "2025-Q2") == 10
+    assert _cell(whole, "rearrested_within_12m", BAMAKO, "2025-Q2") == 5
+    # Asked from April, the June arrests are the first of the span: every person once.
+    assert _cell(from_april, "persons_arrested", KOULIKORO, "2025-Q2") == 15
+    assert _cell(from_april, "persons_arrested", None, None) == 15
+    rows = {(r[0], r[1], r[2]): r[3] for r in _csv_rows(as_csv.content)[1:]}
+    assert rows[("Persons arrested (each counted once)", "All facilities", "All periods")] == "25"
+
+
+def test_a_persons_count_under_the_threshold_is_suppressed_with_a_complement(settings):
+    world = Population()
+    person = str(uuid4())
+    for n in range(6):
+        case_id = world.arrest(_at(f"2025-03-{n + 1:02d}"), person_id=str(uuid4()))
+        world.admit(case_id, BAMAKO, _at(f"2025-03-{n + 2:02d}"))
+    for n in range(3):  # one person arrested three times: 3 arrests, 1 person
+        case_id = world.arrest(_at(f"2025-04-{n + 1:02d}"), person_id=str(uuid4()))
+        world.add(case_id, "PersonLinkConfirmed", _at(f"2025-04-{n + 2:02d}"),
+                  link_id=str(uuid4()), kind="link", person_id=person,
+                  confirmed_by="registrar-2")  # fmt: skip
+        world.admit(case_id, KOULIKORO, _at(f"2025-04-{n + 2:02d}"))
+    ledger = LedgerApplication(settings)
+    ledger.store.append(world.items)
+    ledger.close()
+
+    with running(ledger_app(settings)) as client:
+        stats = _get(settings, client).json()
+
+    assert _cell(stats, "arrests", BAMAKO, "2025-03") == 6
+    assert _cell(stats, "persons_arrested", BAMAKO, "2025-03") == 6
+    assert _cell(stats, "persons_arrested", KOULIKORO, "2025-04") == "suppressed"
+    # Its row total equals it; complements hide it from the column and grand totals too.
+    assert _cell(stats, "persons_arrested", KOULIKORO, None) == "suppressed"
+    rows, columns = [*stats["facilities"], None], [*stats["periods"], None]
+    [persons] = [i for i in stats["indicators"] if i["name"] == "persons_arrested"]
+    hidden = {
+        (rows.index(c["facility"]), columns.index(c["period"]))
+        for c in persons["cells"]
+        if c["suppressed"]
+    }
+    assert len(hidden) > 2
+    assert bridges(hidden) == set()  # no suppressed cell follows from the published ones
