@@ -25,7 +25,7 @@ def used_keys() -> set[str]:
             continue
         text = path.read_text(encoding="utf-8")
         keys |= set(re.findall(r'data-i18n="([a-z_.]+)"', text))
-        keys |= set(re.findall(r'\bt\(\s*"([a-z_]+\.[a-z_.]+)"', text))
+        keys |= set(re.findall(r'\b(?:t|withIds)\(\s*"([a-z_]+\.[a-z_.]+)"', text))
     return keys
 
 

@@ -1,13 +1,15 @@
 """The prison registry's page in a real headless browser, against real intake, judicial and
 ledger services on their own origins: an admission recorded through the form (intake, reached
 across origins) reaches the case's timeline (ledger); a field's problem is shown beside the field;
-the facility's overdue deadlines come from judicial."""
+the facility's overdue deadlines come from judicial; the person registry (intake) is searched and
+a person link proposed by one registrar and confirmed by another."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -21,7 +23,7 @@ from shared.kit.servers import free_port
 from shared.kit.settings import Settings
 from tests.console.conftest import screenshot
 from tests.judicial.pathway import Stack
-from tests.support import TEST_FACILITY, serving, token_for
+from tests.support import TEST_FACILITY, arrest_payload, serving, token_for
 
 PURPOSE = "greffe : écrou"
 
@@ -70,8 +72,8 @@ def overdue_in_facility(stack: Stack) -> str:
     return case_id
 
 
-def open_registry(page, origins: Origins, **extra: str) -> None:
-    token = token_for(origins.settings, "prison_registry")
+def open_registry(page, origins: Origins, sub: str | None = None, **extra: str) -> None:
+    token = token_for(origins.settings, "prison_registry", sub=sub)
     page.goto(
         f"{origins.ledger}/console/registry#{urlencode({'token': token, 'purpose': PURPOSE, **extra})}"
     )
@@ -112,7 +114,8 @@ def test_a_registrar_records_an_admission_and_sees_the_overdue_deadlines(origins
     entry = page.locator("#timeline li.entry:has-text('DetaineeAdmitted')").inner_text()
     screenshot(page, "console-registry")
 
-    assert "field required" in problem.lower()
+    # Intake's problem in the page's language (the page sends its own as Accept-Language).
+    assert "champ obligatoire" in problem.lower()
     assert invalid == "true"
     assert "ECROU-0370" in overdue_text
     assert "ECROU-0099" in entry and "MD-2026-0099" in entry
@@ -157,3 +160,128 @@ def test_only_the_consoles_origin_may_call_intake_from_a_browser(origins):
     assert other.status_code == 400
     assert "access-control-allow-origin" not in other.headers
     assert "access-control-allow-origin" not in read.headers
+
+
+OUSMANE = {
+    "full_name": "Ousmane Diarra",
+    "sex": "male",
+    "nationality": "ML",
+    "date_of_birth": "1990-05-14",
+    "father_name": "Bakary Diarra",
+}
+OUSMANE_IN_ARABIC = {**OUSMANE, "full_name": "عثمان ديارا", "father_name": "بكاري ديارا"}
+
+
+def held_here(stack: Stack, person: dict[str, Any]) -> tuple[str, str]:
+    """A case of `person` (its case id and person id), admitted to the tests' prison."""
+    body = arrest_payload(person=person, arrested_at=(stack.now() - timedelta(hours=3)).isoformat())
+    opened = stack.post(stack.intake, "/cases", "police", body)
+    assert opened.status_code == 201, opened.text
+    case_id = opened.json()["case_id"]
+    admitted = stack.admit(case_id, TEST_FACILITY)
+    assert admitted.status_code == 201, admitted.text
+    return case_id, opened.json()["person_id"]
+
+
+def search(page, name: str, birth: str = "") -> None:
+    page.fill("#ps-name", name)
+    page.fill("#ps-birth", birth)
+    page.click("#person-search button[type=submit]")
+
+
+def test_a_search_finds_the_person_arrested_under_another_spelling(origins, page):
+    stack = origins.stack
+    latin_case, latin_person = held_here(stack, OUSMANE)
+    arabic_case, arabic_person = held_here(stack, OUSMANE_IN_ARABIC)
+
+    open_registry(page, origins)
+    page.wait_for_selector("#who:not(:empty)")
+    search(page, "Usman Jara", "1990")
+    found = page.locator(f"#candidates li.candidate[data-person-id='{arabic_person}']")
+    found.wait_for()
+    reasons = found.locator(".reasons").inner_text()
+    persons = page.locator("#candidates li.candidate").evaluate_all(
+        "items => items.map((i) => i.dataset.personId)"
+    )
+    shown = page.locator("#candidates").inner_text()
+    linked = page.locator("#candidates a[data-case-id]").evaluate_all(
+        "links => links.map((a) => a.dataset.caseId)"
+    )
+    screenshot(page, "console-registry-persons")
+    found.locator(f"a[data-case-id='{arabic_case}']").click()
+    page.wait_for_selector("#timeline li.entry:has-text('ArrestRecorded')", timeout=30_000)
+
+    assert {latin_person, arabic_person} <= set(persons)
+    assert {latin_case, arabic_case} <= set(linked)
+    assert "by sound" in reasons
+    # No name is answered: the registrar opens the case to see it.
+    assert "Ousmane" not in shown and "عثمان" not in shown
+    assert page.url.startswith(f"{origins.ledger}/console")
+    assert page.locator("#case").input_value() == arabic_case
+
+
+def test_a_link_is_proposed_by_one_registrar_and_confirmed_by_another(origins, page, browser):
+    stack = origins.stack
+    _, first_person = held_here(stack, OUSMANE)
+    second_case, _ = held_here(stack, OUSMANE_IN_ARABIC)
+
+    open_registry(page, origins, sub="registrar-a", case=second_case)
+    page.wait_for_selector("#who:not(:empty)")
+    search(page, "Ousmane Diarra", "14/05/1990")
+    candidate = page.locator(f"#candidates li.candidate[data-person-id='{first_person}']")
+    candidate.wait_for()
+    page.fill("#link-reason", "Same date of birth and father")
+    candidate.locator("button.propose").click()
+    waiting = page.locator("#pending li[data-link-id]")
+    waiting.wait_for(timeout=30_000)
+    link_id = waiting.get_attribute("data-link-id")
+    waiting.locator("button.confirm").click()
+    page.wait_for_selector("#link-result .refusal")
+    refusal = page.locator("#link-result .refusal")
+    rule, said = refusal.get_attribute("data-rule"), refusal.inner_text()
+    screenshot(page, "console-registry-link-refused")
+    unchanged = stack.view(stack.intake, second_case)["person_id"]
+
+    other = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    try:
+        second = other.new_page()
+        second.set_default_timeout(15_000)
+        open_registry(second, origins, sub="registrar-b", case=second_case)
+        second.locator(f"#pending li[data-link-id='{link_id}'] button.confirm").click()
+        second.wait_for_selector("#link-result .done")
+        second.wait_for_selector("#pending li:not([data-link-id])", timeout=30_000)
+        confirmed = second.locator("#link-result").inner_text()
+    finally:
+        other.close()
+
+    assert rule == "link-by-one-person"
+    # The page's explanation, and intake's own detail in the page's language.
+    assert "seconde personne" in said and "registrar-a a proposé ce rapprochement" in said
+    assert unchanged != first_person
+    assert second_case in confirmed
+    assert stack.view(stack.intake, second_case)["person_id"] == first_person
+
+
+def test_the_person_search_in_arabic_runs_right_to_left(origins, page):
+    _, person = held_here(origins.stack, OUSMANE_IN_ARABIC)
+
+    open_registry(page, origins, lang="ar")
+    page.wait_for_selector("html[dir=rtl]", state="attached")
+    page.wait_for_selector("#who:not(:empty)")
+    search(page, "عثمان ديارا", "1990")
+    found = page.locator(f"#candidates li.candidate[data-person-id='{person}']")
+    found.wait_for()
+    title = page.locator("#persons-title").inner_text()
+    track = found.locator(".bar").bounding_box()
+    fill = found.locator(".fill").bounding_box()
+    button = found.locator("button.propose").inner_text()
+    person_shown = found.locator("bdi.id").inner_text()
+    screenshot(page, "console-registry-persons-arabic")
+
+    assert title == "البحث عن شخص"
+    assert button == "اقتراح ربط الملف بهذا الشخص"
+    # The person id is kept whole, left to right, inside the Arabic sentence.
+    assert person_shown == person
+    # The score's bar fills from the right-hand edge, the start of a line in Arabic.
+    assert 0 < fill["width"] <= track["width"]
+    assert abs((fill["x"] + fill["width"]) - (track["x"] + track["width"])) < 1

@@ -57,6 +57,8 @@
     const headers = {
       Authorization: "Bearer " + store.getItem("caseline.token"),
       "Caseline-Purpose": headerSafe(store.getItem("caseline.purpose") || ""),
+      /* The services' problems in the page's language. */
+      "Accept-Language": state.lang,
     };
     if (o.body !== undefined) headers["Content-Type"] = "application/json";
     let r;
