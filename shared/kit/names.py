@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from itertools import combinations
 
+from shared.kit.i18n import N_, translate
+
 __all__ = [
     "Birth",
     "BlindIndex",
@@ -355,12 +357,26 @@ _SAME_DATE = 1.4  # a birth date is 365 times more telling than a year
 _PARENT_DIFFERS = -0.3  # both sides name the parent, and only the family name (or nothing) meets
 
 
-_WORDS = {_EXACT: "as written", _SOUND: "by sound", _TYPO: "one letter apart"}
-_LABELS = (("n", "name"), ("f", "father's name"), ("m", "mother's name"))
+# The reasons a person reads, in the request's language (shared/locale): marked here, translated
+# when a match is explained.
+_WORDS = {
+    _EXACT: N_("{count} as written"),
+    _SOUND: N_("{count} by sound"),
+    _TYPO: N_("{count} one letter apart"),
+}
+_REASONS = {
+    "n": N_("name: {met} of {tokens} tokens ({how})"),
+    "f": N_("father's name: {met} of {tokens} tokens ({how})"),
+    "m": N_("mother's name: {met} of {tokens} tokens ({how})"),
+}
+_REASONS_NONE_MET = {
+    "f": N_("father's name: {met} of {tokens} tokens"),
+    "m": N_("mother's name: {met} of {tokens} tokens"),
+}
 
 
 def _how(levels: list[float]) -> str:
-    return ", ".join(f"{n} {w}" for v, w in _WORDS.items() if (n := levels.count(v)))
+    return ", ".join(translate(w, count=n) for v, w in _WORDS.items() if (n := levels.count(v)))
 
 
 @dataclass
@@ -405,7 +421,7 @@ class _Scorer:
         kinds = kinds if kinds is not None else _kinds(held)
         parts: dict[str, float] = {}
         reasons: list[str] = []
-        for part, label in _LABELS:
+        for part in _REASONS:
             tokens = self.parts.get(part)
             if not tokens:
                 continue
@@ -418,15 +434,15 @@ class _Scorer:
             count = kinds.get(f"{part}s:", 0)
             if part == "n":
                 parts[part] = 0.75 * share + 0.25 * (len(met) / count if count else 0.0)
-                reasons.append(
-                    f"{label}: {len(met)} of {len(tokens)} tokens ({_how(met) or 'none'})"
-                )
+                how = _how(met) or translate("none")
+                reasons.append(translate(_REASONS[part], met=len(met), tokens=len(tokens), how=how))
             elif count:
                 telling = [b for t, b in zip(tokens, best, strict=True) if not t.echo] or best
                 parts[part] = share if any(telling) else _PARENT_DIFFERS
                 reasons.append(
-                    f"{label}: {len(met)} of {len(tokens)} tokens"
-                    + (f" ({_how(met)})" if met else "")
+                    translate(_REASONS[part], met=len(met), tokens=len(tokens), how=_how(met))
+                    if met
+                    else translate(_REASONS_NONE_MET[part], met=len(met), tokens=len(tokens))
                 )
         birth, why = self._birth(held, kinds)
         if why:
@@ -440,16 +456,18 @@ class _Scorer:
             return 0.0, None
         year = max((level for d, level in self.years if d in held), default=0.0)
         if year == 0.0:
-            return -0.6, "birth years more than two apart"
+            return -0.6, translate("birth years more than two apart")
         day = max((level for d, level in self.dates if d in held), default=0.0)
         if year == 1.0 and day:
             return (
                 _SAME_DATE * day,
-                "same date of birth" if day == 1.0 else "date, day and month swapped",
+                translate("same date of birth") if day == 1.0 else translate("date, day and month swapped"),
             )
         return (
             0.7 * year,
-            "same birth year" if year == 1.0 else f"birth year {2 if year < 0.5 else 1} apart",
+            translate("same birth year")
+            if year == 1.0
+            else translate("birth years {years} apart", years=2 if year < 0.5 else 1),
         )
 
 

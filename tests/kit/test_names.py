@@ -8,6 +8,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.kit.i18n import use_language
 from shared.kit.names import (
     Birth,
     BlindIndex,
@@ -104,6 +105,24 @@ def test_a_match_says_why_without_a_name() -> None:
     )
     assert "birth years more than two apart" in found[1].reasons
     assert not any(w in " ".join(found[0].reasons).lower() for w in ("moussa", "traore", "seydou"))
+
+
+def test_a_match_says_why_in_the_readers_language() -> None:
+    index = BlindIndex(KEY)
+    index.add("p1", Identity("Moussa Traoré", Birth(1987, 3, 12), "Seydou Traoré", "Awa Diarra"))
+    query = Identity("TRAORE Musa", Birth(1987, 12, 3), "Seidou Traore")
+
+    with use_language("fr"):
+        french = index.search(query)[0].reasons
+    with use_language("ar"):
+        arabic = index.search(query)[0].reasons
+
+    assert french == (
+        "nom : 2 élément(s) sur 2 (1 tel(s) qu'écrit(s), 1 par le son)",
+        "nom du père : 2 élément(s) sur 2 (1 tel(s) qu'écrit(s), 1 par le son)",
+        "date de naissance, jour et mois intervertis",
+    )
+    assert arabic[2] == "تاريخ الميلاد مع تبادل اليوم والشهر"
 
 
 def test_a_parent_who_shares_only_the_family_name_counts_against() -> None:
