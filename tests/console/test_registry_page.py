@@ -126,7 +126,8 @@ def test_a_registrar_records_an_admission_and_sees_the_overdue_deadlines(origins
     origins_reached = {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in reached}
     assert origins_reached == {origins.ledger, origins.intake, origins.judicial}
     policy = answers[f"{origins.ledger}/console/registry"]
-    assert f"connect-src 'self' {origins.intake} {origins.judicial};" in policy
+    connect = next(d for d in policy.split(";") if d.strip().startswith("connect-src"))
+    assert sorted(connect.split()[1:]) == sorted(["'self'", origins.intake, origins.judicial])
 
 
 def test_the_registry_page_in_arabic_runs_right_to_left(origins, page):
@@ -213,7 +214,8 @@ def test_a_search_finds_the_person_arrested_under_another_spelling(origins, page
 
     assert {latin_person, arabic_person} <= set(persons)
     assert {latin_case, arabic_case} <= set(linked)
-    assert "by sound" in reasons
+    # The reasons come in the page's language (French by default), from the catalogues.
+    assert "par le son" in reasons
     # No name is answered: the registrar opens the case to see it.
     assert "Ousmane" not in shown and "عثمان" not in shown
     assert page.url.startswith(f"{origins.ledger}/console")

@@ -69,7 +69,7 @@ def test_the_charts_draw_the_numbers_of_get_stats(settings, figures, page):
 
     expected = {
         (name, period): "suppressed" if value == "suppressed" else str(value)
-        for name in ("arrests", "releases")
+        for name in ("arrests", "persons_arrested", "releases")
         for period, value in cells(answer, name, None).items()
         if value is not None
     }

@@ -8,7 +8,7 @@
   const SVG = "http://www.w3.org/2000/svg";
   /* Each chart: its series, counts of GET /stats or rates of two of them (per cent). */
   const CHARTS = [
-    { id: "arrests", series: ["arrests", "releases"] },
+    { id: "arrests", series: ["arrests", "persons_arrested", "releases"] },
     { id: "breaches", series: ["deadline_breaches", "breaches_ended"] },
     { id: "programmes", series: ["enrolments", "completions", "follow_ups"] },
     { id: "rearrest", rate: true, series: [12, 24, 36].map((n) => ({ name: `rearrest_${n}m`, of: `rearrested_within_${n}m`, over: `releases_followed_${n}m` })) },
