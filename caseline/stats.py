@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from shared.kit.i18n import current_language
 from shared.kit.i18n import translate as _
 from shared.kit.settings import Settings
 
@@ -33,7 +34,7 @@ def fetch_stats(
     ledger_url: str, token: str, params: dict[str, str], *, purpose: str | None = None
 ) -> httpx.Response:
     """The ledger's answer to `GET /stats` with these parameters (raises when not 200)."""
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": current_language()}
     if purpose:
         headers["Caseline-Purpose"] = purpose
     try:

@@ -22,6 +22,7 @@ the messages no longer in the source.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,14 @@ from shared.kit.i18n import DOMAIN, LANGUAGES, LOCALE_DIR
 __all__ = ["Extraction", "error_types", "extract", "update_catalogues"]
 
 SOURCE_DIRS = ("services", "shared", "caseline")
+# The offline verifier's exception (`caseline/bundle.py` imports no kit, so it is translated where
+# it is shown): its first argument is a message without context, its variable parts named
+# placeholders given as keywords (`BundleError("... {kid}", kid=kid)`).
+MESSAGE_ERRORS = frozenset({"BundleError"})
+# What writes a line a person reads: `print(...)`, `say(...)`, `sys.stderr.write(...)`.
+_OUTPUT_CALLS = frozenset({"print", "say"})
+_STREAMS = frozenset({"stdout", "stderr", "stream"})
+_WORD = re.compile(r"[A-Za-z]{2,}")
 _ROOT_ERROR = "CaselineError"
 _RULE_BASE = "RuleViolation"
 
@@ -177,7 +186,15 @@ def extract(root: Path) -> Extraction:
             ):
                 out.formatted.append(where)  # the CLI's help, not marked _("…")
             callee = _name_of(node.func)
-            if callee in errors:
+            if rel.startswith("caseline/") and _untranslated_output(node):
+                out.formatted.append(where)  # a line printed in English only
+            if callee in MESSAGE_ERRORS:
+                message = _arg(node, 0, "reason")
+                if _formatted(message):
+                    out.formatted.append(where)
+                elif (text := _literal(message)) is not None:
+                    out.add(None, text, where)
+            elif callee in errors:
                 detail = _arg(node, 0, "detail")
                 if _formatted(detail):
                     out.formatted.append(where)
@@ -201,6 +218,35 @@ def extract(root: Path) -> Extraction:
                 elif text is not None:
                     out.add(_literal(context), text, where)
     return out
+
+
+def _output_call(call: ast.Call) -> bool:
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id in _OUTPUT_CALLS
+    if isinstance(func, ast.Attribute) and func.attr == "write":
+        return _name_of(func.value) in _STREAMS
+    return False
+
+
+def _english_words(node: ast.AST) -> bool:
+    """Words written out in `node`, outside a `_("…")` that translates them."""
+    if isinstance(node, ast.Call) and _name_of(node.func) in ("_", "translate", "N_"):
+        return False
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return bool(_WORD.search(node.value))
+    if isinstance(node, ast.Call):  # a call's result (json.dumps, str(exc)) is not written out
+        return any(_english_words(a) for a in node.args if isinstance(a, ast.JoinedStr))
+    if isinstance(node, ast.Subscript):  # a key (`key["development"]`) is not written out
+        return _english_words(node.value)
+    return any(_english_words(child) for child in ast.iter_child_nodes(node))
+
+
+def _untranslated_output(call: ast.Call) -> bool:
+    """`print(f"checked {n} entries")`, `sys.stderr.write("no token\\n")`: a line a person reads,
+    written in English only. Machine output (JSON, CSV, an env file) is built by a call
+    (`json.dumps`, `writer.writerow`) or from values alone, and is not flagged."""
+    return _output_call(call) and any(_english_words(a) for a in call.args)
 
 
 def _init_details(
