@@ -72,7 +72,8 @@ def witness_roots(state: Path) -> dict[int, tuple[str, bytes]]:
     """Every root a witness holds, by tree size (for `caseline verify --witness`)."""
     config = json.loads((Path(state) / "witness.json").read_text())
     return {
-        h.tree_size: (f"witness {config['name']}'s copy", h.root_hash) for h in _held(Path(state))
+        h.tree_size: (_("witness {name}'s copy", name=config["name"]), h.root_hash)
+        for h in _held(Path(state))
     }
 
 

@@ -218,3 +218,33 @@ def test_a_deployment_may_answer_french_by_default():
     assert answered.json()["type"].endswith("/referral-answered")
     assert answered.json()["detail"] == "الإحالة سبق أن كانت مقبولة"
     assert answered_en.json()["detail"] == "the referral was already accepted"
+
+
+def test_a_line_the_cli_prints_in_english_only_is_named(tmp_path):
+    cli = tmp_path / "caseline"
+    cli.mkdir()
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "services").mkdir()
+    (cli / "report.py").write_text(
+        "import json, sys\n"
+        "from shared.kit.i18n import translate as _\n"
+        "def report(n, say, rows, stream):\n"
+        '    print(f"checked {n} entries")\n'  # 4: English only
+        '    sys.stderr.write(f"cannot read {n}\\n")\n'  # 5
+        '    say("the ledger has signed nothing yet")\n'  # 6
+        '    stream.write("done" + "\\n")\n'  # 7
+        '    raise BundleError(f"entry {n} is missing")\n'  # 8
+        '    print(_("checked {n} entries", n=n))\n'  # translated
+        '    sys.stderr.write(_("cannot read {n}", n=n) + "\\n")\n'
+        "    print(json.dumps(rows))\n"  # machine output: JSON
+        '    sys.stdout.write(f"{n}\\t{rows}\\n")\n'  # values alone
+        '    print(f"  {n:<11} " + _("(docs: {url}/docs)", url=n))\n'
+        '    print(rows["development"])\n'
+        '    raise BundleError("entry {n} is missing", n=n)\n'
+    )
+
+    found = extract(tmp_path)
+
+    assert found.formatted == [f"caseline/report.py:{n}" for n in (4, 5, 6, 7, 8)]
+    assert (None, "entry {n} is missing") in found.messages
+    assert (None, "checked {n} entries") in found.messages
