@@ -41,6 +41,14 @@ MESSAGE_ERRORS = frozenset({"BundleError"})
 _OUTPUT_CALLS = frozenset({"print", "say"})
 _STREAMS = frozenset({"stdout", "stderr", "stream"})
 _WORD = re.compile(r"[A-Za-z]{2,}")
+# A pydantic validator's own words (`raise ValueError("…")` in a `field_validator`,
+# `model_validator` or a function given to `AfterValidator`/`BeforeValidator`), shown in a 422's
+# `errors[]`: translated in the context of the 422.
+_VALIDATOR_DECORATORS = frozenset({"field_validator", "model_validator"})
+_VALIDATOR_WRAPPERS = frozenset({"AfterValidator", "BeforeValidator", "PlainValidator"})
+VALIDATION_CONTEXT = "invalid-fields"
+# The configuration's validators speak to the operator at start, in English like the logs.
+_CONFIGURATION = frozenset({"shared/kit/settings.py", "shared/kit/jurisdiction.py"})
 _ROOT_ERROR = "CaselineError"
 _RULE_BASE = "RuleViolation"
 
@@ -171,6 +179,10 @@ def extract(root: Path) -> Extraction:
     out = Extraction()
     for path, tree in trees.items():
         rel = path.relative_to(root).as_posix()
+        if rel not in _CONFIGURATION:
+            _validator_messages(tree, out, rel)
+        if rel.startswith("shared/events/"):
+            _event_names(tree, out, rel)
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef) and node.name in errors:
                 for title, title_context, _ in errors[node.name]:
@@ -218,6 +230,50 @@ def extract(root: Path) -> Extraction:
                 elif text is not None:
                     out.add(_literal(context), text, where)
     return out
+
+
+def _event_names(tree: ast.Module, out: Extraction, rel: str) -> None:
+    """Each catalogue event's name (`event_name: ClassVar[str] = "ArrestRecorded"`), a word a
+    403's detail may hold (`role 'police' may not void {name}`): in the context `value`."""
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.target.id == "event_name"
+            and (name := _literal(node.value)) is not None
+        ):
+            out.add("value", name, f"{rel}:{node.lineno}")
+
+
+def _validator_messages(tree: ast.Module, out: Extraction, rel: str) -> None:
+    """The words of each pydantic validator of a module: `raise ValueError("…")` in it."""
+    wrapped = {
+        name
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call) and _name_of(call.func) in _VALIDATOR_WRAPPERS and call.args
+        if (name := _name_of(call.args[0]))
+    }
+    for fn in ast.walk(tree):
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        decorated = any(
+            isinstance(d, ast.Call) and _name_of(d.func) in _VALIDATOR_DECORATORS
+            for d in fn.decorator_list
+        )
+        if not decorated and fn.name not in wrapped:
+            continue
+        for node in ast.walk(fn):
+            if not (
+                isinstance(node, ast.Raise)
+                and isinstance(node.exc, ast.Call)
+                and _name_of(node.exc.func) == "ValueError"
+            ):
+                continue
+            message = _arg(node.exc, 0, "")
+            if _formatted(message):
+                out.formatted.append(f"{rel}:{node.lineno}")
+            elif (text := _literal(message)) is not None:
+                out.add(VALIDATION_CONTEXT, text, f"{rel}:{node.lineno}")
 
 
 def _output_call(call: ast.Call) -> bool:
