@@ -315,9 +315,13 @@ def _anchor_chain_problem(anchors: Sequence[Anchor]) -> str | None:
     prev = GENESIS
     for n, anchor in enumerate(anchors, 1):
         if anchor.anchor_seq != n:
-            return f"anchor {n} is missing"
+            return translate("anchor {n} is missing", n=n)
         if anchor.prev_hash != prev or anchor.expected_hash(prev) != anchor.hash:
-            return f"anchor {n} ({anchor.service}) was changed: its hash does not hold"
+            return translate(
+                "anchor {n} ({service}) was changed: its hash does not hold",
+                n=n,
+                service=anchor.service,
+            )
         prev = anchor.hash
     return None
 
@@ -336,8 +340,9 @@ def _check_one(store: LedgerStore, service: str, anchors: Sequence[Anchor]) -> A
             if not (exists and exists[0]):
                 result.present = False
                 if anchors:
-                    result.problem = (
-                        f"its read audit is gone, though {len(anchors)} anchors hold it"
+                    result.problem = translate(
+                        "its read audit is gone, though {count} anchors hold it",
+                        count=len(anchors),
                     )
                 return result
             with conn.cursor(name=f"audit_{service}") as cur:
