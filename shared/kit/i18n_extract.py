@@ -7,12 +7,17 @@ reads:
 - the literal detail of each error raised or built (`SomeRuleError("... {name} ...", name=...)`),
   in the context of the problem's type: the rule of a refusal (409), else the slug;
 - `problem(status, "Title", "detail", "slug")` in the context of its slug;
-- `N_("...", "context")`, `translate("...", context=...)` and the CLI's `_("...")` (no context).
+- `N_("...", "context")`, `translate("...", context=...)` and the CLI's `_("...")` (no context);
+- the offline verifier's `BundleError("...")` (no context);
+- a pydantic validator's own `raise ValueError("...")` (in the context `invalid-fields`);
+- each catalogue event's `event_name` (in the context `value`: a 403's detail may name it).
 
 An error's detail or a message written as an f-string cannot be translated, nor a context that is
-not written out, nor a CLI help text not marked `_("…")`: `extract` names each such place in
-`formatted` (the catalogue test fails on them); the variable parts of a message are named
-placeholders filled after translation.
+not written out, nor a CLI help text not marked `_("…")`, nor a line the CLI prints
+(`print`, `say`, `sys.stderr.write`) with English outside `_("…")`: `extract` names each such
+place in `formatted` (the catalogue test fails on them); the variable parts of a message are
+named placeholders filled after translation. Machine output (JSON, CSV) and log lines are not
+messages.
 
 `update_catalogues` (`make translations`) writes the template `caseline.pot` and adds each new
 message to the French and Arabic `.po` files, keeping every translation made, marking obsolete
