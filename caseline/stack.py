@@ -86,11 +86,11 @@ class Stack:
             self.environment.get("CASELINE_DATABASE_URL") or settings.database_url
         )
         embed_nats = not (self.environment.get("CASELINE_NATS_URL") or settings.nats_url)
-        needed = {f"the {name} service": ports[name] for name in installed_services()}
+        needed = {_("the {name} service", name=name): ports[name] for name in installed_services()}
         if embed_postgres:
-            needed["the embedded PostgreSQL"] = free_port()
+            needed[_("the embedded PostgreSQL")] = free_port()
         if embed_nats:
-            needed["the embedded NATS server"] = free_port()
+            needed[_("the embedded NATS server")] = free_port()
         # Before anything starts: a port another stack holds would answer our readiness checks.
         check_ports_free(needed, settings.host)
         if embed_postgres:
