@@ -61,13 +61,14 @@ def _call(
 
 def _when(seconds: float) -> str:
     if not seconds:
-        return "never"
+        return _("never")
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
 
 
 def _list(args: argparse.Namespace) -> list[str]:
     agencies = _call(args, "GET", "/deliveries/agencies")["agencies"]
-    lines = [f"{'agency':<28} {'lag':>7} {'parked':>7}  last delivery"]
+    agency, lag, parked, last = _("agency"), _("lag"), _("parked"), _("last delivery")
+    lines = [f"{agency:<28} {lag:>7} {parked:>7}  {last}"]
     for agency, figures in sorted(agencies.items()):
         lines.append(
             f"{agency:<28} {int(figures['lag']):>7} {int(figures['parked']):>7}"
@@ -79,8 +80,9 @@ def _list(args: argparse.Namespace) -> list[str]:
 def _parked(args: argparse.Namespace) -> list[str]:
     parked = _call(args, "GET", "/deliveries/parked")["parked"]
     if not parked:
-        return ["no parked deliveries"]
-    lines = [f"{'agency':<28} {'ledger_seq':>10} {'stream_seq':>10}  parked at"]
+        return [_("no parked deliveries")]
+    agency, parked_at = _("agency"), _("parked at")
+    lines = [f"{agency:<28} {'ledger_seq':>10} {'stream_seq':>10}  {parked_at}"]
     for row in parked:
         lines.append(
             f"{row['agency']:<28} {row['ledger_seq']:>10} {row['stream_seq']:>10}"

@@ -68,8 +68,8 @@ def verify(settings: Settings, args: argparse.Namespace, say: Say = print) -> in
     ledger = LedgerApplication(settings, create=False, key=trusted)
     try:
         key = ledger.public_key()
-        say(f"ledger key {key['key_id']} (Ed25519 {key['public_key']})"
-            + ("  [DEVELOPMENT KEY]" if key["development"] else ""))  # fmt: skip
+        line = _("ledger key {kid} (Ed25519 {key})", kid=key["key_id"], key=key["public_key"])
+        say(line + ("  " + _("[DEVELOPMENT KEY]") if key["development"] else ""))
         if args.public_key:
             return 0
         if args.case and not args.all:
@@ -97,16 +97,25 @@ def verify(settings: Settings, args: argparse.Namespace, say: Say = print) -> in
         roots: dict[int, tuple[str, bytes]] = {}
         for directory in args.witness:
             roots.update(witness_roots(Path(directory)))
-        bar = Progress("verifying", ledger.store.tree_size())
+        bar = Progress(_("verifying"), ledger.store.tree_size())
         report = ledger.verify_all(roots, progress=bar)
         bar(report.events)
         bar.finish()
         audits = check_read_audits(ledger.store)
     finally:
         ledger.close()
-    say(f"{report.events:,} entries of {report.cases:,} cases, {report.checkpoints} checkpoints,"
-        f" {report.cosignatures} witness cosignatures checked in {report.seconds:.2f} s"
-        f" ({report.rate:,.0f} entries/s)")  # fmt: skip
+    say(
+        _(
+            "{events:,} entries of {cases:,} cases, {checkpoints} checkpoints, {cosignatures}"
+            " witness cosignatures checked in {seconds:.2f} s ({rate:,.0f} entries/s)",
+            events=report.events,
+            cases=report.cases,
+            checkpoints=report.checkpoints,
+            cosignatures=report.cosignatures,
+            seconds=report.seconds,
+            rate=report.rate,
+        )
+    )
     if report.ok:
         say(_("OK: every chain, the Merkle tree and every signature verify"))
     else:
@@ -129,8 +138,21 @@ def verify(settings: Settings, args: argparse.Namespace, say: Say = print) -> in
 def _say_read_audits(broken: str | None, checks: list[Any], say: Say) -> bool:
     """Each service's read audit against the anchors the ledger holds; True when all hold."""
     anchors = sum(c.anchors for c in checks)
-    say(f"read audits: {anchors} anchors in the ledger"
-        + (f"; FAILED: their own chain: {broken}" if broken else ", their own chain holds"))  # fmt: skip
+    if broken:
+        say(
+            _(
+                "read audits: {anchors} anchors in the ledger; FAILED: their own chain: {reason}",
+                anchors=anchors,
+                reason=broken,
+            )
+        )
+    else:
+        say(
+            _(
+                "read audits: {anchors} anchors in the ledger, their own chain holds",
+                anchors=anchors,
+            )
+        )
     for check in checks:
         say(f"  {check.line()}")
     return broken is None and all(c.ok for c in checks)
@@ -173,7 +195,7 @@ def export(settings: Settings, args: argparse.Namespace, say: Say = print) -> in
             )
             return 1
         say(_("wrote {path} ({size:,} bytes)", path=path, size=len(data)))
-    for line in report.lines():
+    for line in report.lines(_):
         say(line)
     return 0 if report.ok else 1
 
@@ -193,7 +215,7 @@ def verify_bundle_file(args: argparse.Namespace, say: Say = print) -> int:
         say(_("cannot read {source}: {error}", source=args.file, error=exc.strerror))
         return 1
     report = verify_bundle(raw, trusted_key=args.key, witness_keys=witnesses)
-    for line in report.lines():
+    for line in report.lines(_):
         say(line)
     return 0 if report.ok else 1
 
@@ -301,16 +323,31 @@ def _problem_detail(response: Any) -> str:
 def _reads(body: dict[str, Any]) -> list[str]:
     """One line per read, oldest first, then what is missing."""
     entries = body["entries"]
-    lines = [f"case {body['case_id']}: {len(entries)} reads on {', '.join(body['services'])}"]
+    lines = [
+        _(
+            "case {case_id}: {count} reads on {services}",
+            case_id=body["case_id"],
+            count=len(entries),
+            services=", ".join(body["services"]),
+        )
+    ]
     for e in entries:
         purpose = f'  "{e["purpose"]}"' if e.get("purpose") else ""
         lines.append(
             f"{e['at']}  {e['service']:<10} {e['outcome']:<12} {e['actor']}"
             f" ({e['agency']}, {e['role']})  {e['route']}{purpose}"
         )
-    lines += [f"MISSING {m['service']}: {m['reason']}" for m in body["missing"]]
-    lines += [f"TRUNCATED {name}: more reads than one answer holds; narrow with --since/--until"
-              for name in body["truncated"]]  # fmt: skip
+    lines += [
+        _("MISSING {service}: {reason}", service=m["service"], reason=m["reason"])
+        for m in body["missing"]
+    ]
+    lines += [
+        _(
+            "TRUNCATED {service}: more reads than one answer holds; narrow with --since/--until",
+            service=name,
+        )
+        for name in body["truncated"]
+    ]
     return lines
 
 
@@ -319,7 +356,7 @@ def _case_id(text: str) -> str:
     try:
         return str(UUID(text))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a case id: {text!r}") from None
+        raise argparse.ArgumentTypeError(_("not a case id: {text!r}", text=text)) from None
 
 
 def _instant(text: str) -> datetime:
@@ -327,9 +364,13 @@ def _instant(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            _("not an ISO 8601 instant: {text!r}", text=text)
+        ) from None
     if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"give the offset too (e.g. Z or +00:00): {text!r}")
+        raise argparse.ArgumentTypeError(
+            _("give the offset too (e.g. Z or +00:00): {text!r}", text=text)
+        )
     return value
 
 
@@ -353,7 +394,7 @@ def run(args: argparse.Namespace) -> int:
     except CaselineError as exc:
         sys.stderr.write(f"{exc.detail}\n")
     except psycopg.Error as exc:
-        sys.stderr.write(f"the database refused: {str(exc).strip()}\n")
+        sys.stderr.write(_("the database refused: {error}", error=str(exc).strip()) + "\n")
     except (RuntimeError, ValueError) as exc:  # configuration: keys, settings
         sys.stderr.write(f"{exc}\n")
     return 1

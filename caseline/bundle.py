@@ -11,7 +11,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,14 +45,39 @@ HANDOVER_HEADER = "caseline-ledger key handover v1"
 GENESIS = bytes(32)
 
 
-class BundleError(ValueError):
-    """The bundle fails; `seq` is the first bad entry's position in the case, when there is one."""
+Translate = Callable[..., str]
 
-    def __init__(self, reason: str, seq: int | None = None, ledger_seq: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
+
+def english(msgid: str, /, **params: object) -> str:
+    """A message in English, its placeholders filled (the CLI passes its translator instead)."""
+    return msgid.format(**params) if params else msgid
+
+
+class BundleError(ValueError):
+    """The bundle fails; `seq` is the first bad entry's position in the case, when there is one.
+
+    `reason` is a message with named placeholders (`params`): `say(_)` gives it in the language of
+    `_` (a BundleError among the params is said in it too), `str()` in English."""
+
+    def __init__(
+        self,
+        reason: str,
+        seq: int | None = None,
+        ledger_seq: int | None = None,
+        /,
+        **params: object,
+    ) -> None:
+        self.template, self.params = reason, params
+        self.reason = self.say()
+        super().__init__(self.reason)
         self.seq = seq
         self.ledger_seq = ledger_seq
+
+    def say(self, translate: Translate = english) -> str:
+        values = {
+            k: v.say(translate) if isinstance(v, BundleError) else v for k, v in self.params.items()
+        }
+        return translate(self.template, **values)
 
 
 def _leaf(data: bytes) -> bytes:
@@ -193,11 +218,13 @@ def _handover(item: Any) -> KeyHandover:
     new, new_kid = public_key(values["new_public_key"])
     if (old_kid, new_kid) != (values["old_key_id"], values["new_key_id"]) or (
         old_kid, new_kid) != (item.get("old_key_id"), item.get("new_key_id")):  # fmt: skip
-        raise BundleError(f"the key handover to key {new_kid} names other keys than its own")
+        raise BundleError(
+            "the key handover to key {kid} names other keys than its own", kid=new_kid
+        )
     if not signed_by(old, _b64(item.get("old_signature")), statement):
-        raise BundleError(f"the key handover from key {old_kid} is not signed by that key")
+        raise BundleError("the key handover from key {kid} is not signed by that key", kid=old_kid)
     if not signed_by(new, _b64(item.get("new_signature")), statement):
-        raise BundleError(f"the key handover to key {new_kid} is not signed by that key")
+        raise BundleError("the key handover to key {kid} is not signed by that key", kid=new_kid)
     return KeyHandover(old_kid, new_kid, int(last))
 
 
@@ -226,8 +253,10 @@ def follow_handovers(trusted: str, target_kid: str, handovers: Sequence[Any]) ->
     path = _path(start, target_kid, [_handover(item) for item in handovers])
     if path is None:
         raise BundleError(
-            f"signed by key {target_kid}, not by the key you trust ({start}), and no handover"
-            " signed by the key you trust leads to it"
+            "signed by key {kid}, not by the key you trust ({trusted}), and no handover"
+            " signed by the key you trust leads to it",
+            kid=target_kid,
+            trusted=start,
         )
     return path
 
@@ -242,15 +271,18 @@ def handover_ends(handovers: Sequence[Any]) -> dict[str, KeyHandover]:
     return ends
 
 
-def past_handover(checkpoint: Checkpoint, ends: Mapping[str, KeyHandover]) -> str | None:
+def past_handover(checkpoint: Checkpoint, ends: Mapping[str, KeyHandover]) -> BundleError | None:
     """Why the checkpoint's key cannot have signed it, being past that key's handover, if so."""
     end = ends.get(checkpoint.key_id)
     if end is None or checkpoint.tree_size <= end.last_tree_size:
         return None
-    return (
-        f"checkpoint {checkpoint.tree_size} is signed by key {checkpoint.key_id} after it stopped"
-        f" signing: the last tree size it signed is {end.last_tree_size} (its handover to key"
-        f" {end.new_kid}), this checkpoint's is {checkpoint.tree_size}"
+    return BundleError(
+        "checkpoint {size} is signed by key {kid} after it stopped signing: the last tree size it"
+        " signed is {last} (its handover to key {new_kid}), this checkpoint's is {size}",
+        size=checkpoint.tree_size,
+        kid=checkpoint.key_id,
+        last=end.last_tree_size,
+        new_kid=end.new_kid,
     )
 
 
@@ -294,39 +326,63 @@ class BundleReport:
     first_time: str | None = None
     last_time: str | None = None
     checkpoint: Checkpoint | None = None
-    cosigners: list[str] = field(default_factory=list)
+    cosigners: list[BundleError] = field(default_factory=list)  # each a message, not a failure
     handed_over: list[str] = field(default_factory=list)
     trusted_is_newer: bool = False
     first_bad_seq: int | None = None
     first_bad_ledger_seq: int | None = None
-    reason: str | None = None
+    failure: BundleError | None = None
 
-    def lines(self) -> list[str]:
-        out = [f"Evidence bundle of case {self.case_id or '?'}"]
-        span = f" ({self.first_time} … {self.last_time})" if self.first_time else ""
-        out.append(f"  events:      {self.events}{span}")
+    @property
+    def reason(self) -> str | None:
+        return None if self.failure is None else self.failure.reason
+
+    def lines(self, _: Translate = english) -> list[str]:
+        """The report, in the language of `_` (the CLI's translator; English by default)."""
+        rows = [(_("events:"), str(self.events))]
+        if self.first_time:
+            rows[0] = (
+                rows[0][0],
+                _("{events} ({first} … {last})", events=self.events, first=self.first_time,
+                  last=self.last_time),
+            )  # fmt: skip
         if self.checkpoint is not None:
             cp = self.checkpoint
-            out.append(
-                f"  checkpoint:  {cp.tree_size} ledger entries, root {cp.root_hash.hex()[:16]}…,"
-                f" signed {cp.signed_at} by key {cp.key_id}"
-            )
+            rows.append((
+                _("checkpoint:"),
+                _("{size} ledger entries, root {root}…, signed {signed_at} by key {kid}",
+                  size=cp.tree_size, root=cp.root_hash.hex()[:16], signed_at=cp.signed_at,
+                  kid=cp.key_id),
+            ))  # fmt: skip
         if self.handed_over:
-            trust = "to" if self.trusted_is_newer else "from"
-            out.append(f"  key:         handed over {' → '.join(self.handed_over)}"
-                       f" ({trust} the key you trust)")  # fmt: skip
+            path = " → ".join(self.handed_over)
+            rows.append((
+                _("key:"),
+                _("handed over {path} (to the key you trust)", path=path)
+                if self.trusted_is_newer
+                else _("handed over {path} (from the key you trust)", path=path),
+            ))  # fmt: skip
         if self.cosigners:
-            out.append(f"  cosigned by: {', '.join(self.cosigners)}")
+            rows.append((_("cosigned by:"), ", ".join(c.say(_) for c in self.cosigners)))
         if self.ok:
-            out.append("  result:      OK — authentic, complete, in order, and in the signed tree")
+            result = _("OK — authentic, complete, in order, and in the signed tree")
         else:
-            where = ""
-            if self.first_bad_seq is not None:
-                where = f" at entry {self.first_bad_seq} of the case"
-                if self.first_bad_ledger_seq is not None:
-                    where += f" (ledger entry {self.first_bad_ledger_seq})"
-            out.append(f"  result:      FAILED{where}: {self.reason}")
-        return out
+            reason = "" if self.failure is None else self.failure.say(_)
+            if self.first_bad_seq is None:
+                result = _("FAILED: {reason}", reason=reason)
+            elif self.first_bad_ledger_seq is None:
+                result = _("FAILED at entry {seq} of the case: {reason}", seq=self.first_bad_seq,
+                           reason=reason)  # fmt: skip
+            else:
+                result = _(
+                    "FAILED at entry {seq} of the case (ledger entry {ledger_seq}): {reason}",
+                    seq=self.first_bad_seq, ledger_seq=self.first_bad_ledger_seq, reason=reason,
+                )  # fmt: skip
+        rows.append((_("result:"), result))
+        # The values line up: after the longest label of the language (English's is 12 long).
+        width = max(13, *(len(label) + 1 for label, _value in rows))
+        head = _("Evidence bundle of case {case_id}", case_id=self.case_id or "?")
+        return [head, *(f"  {label:<{width}}{value}" for label, value in rows)]
 
 
 def verify_bundle(
@@ -341,13 +397,16 @@ def verify_bundle(
         _verify(raw, report, trusted_key, witness_keys or {})
         report.ok = True
     except BundleError as exc:
-        report.reason, report.first_bad_seq, report.first_bad_ledger_seq = (
-            exc.reason,
+        report.failure, report.first_bad_seq, report.first_bad_ledger_seq = (
+            exc,
             exc.seq,
             exc.ledger_seq,
         )
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        report.reason = f"the bundle is not in the documented form ({type(exc).__name__}: {exc})"
+        report.failure = BundleError(
+            "the bundle is not in the documented form ({error})",
+            error=f"{type(exc).__name__}: {exc}",
+        )
     return report
 
 
@@ -363,7 +422,7 @@ def _verify(
     except (ValueError, UnicodeDecodeError):
         raise BundleError("the file is not JSON") from None
     if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
-        raise BundleError(f"not a {BUNDLE_FORMAT} file")
+        raise BundleError("not a {format} file", format=BUNDLE_FORMAT)
     report.case_id = str(bundle.get("case_id"))
     exact = json.dumps(bundle, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n"
     if exact.encode() != raw:
@@ -408,24 +467,29 @@ def _verify_checkpoint(
         raise BundleError("the checkpoint's signature does not verify: the checkpoint was replaced")
     past = past_handover(checkpoint, handover_ends(handovers))
     if past:
-        raise BundleError(f"the bundle's {past}")
+        raise BundleError("the bundle's {reason}", reason=past)
     for cosig in bundle["cosignatures"]:
         name = cosig["witness"]
         given = witness_keys.get(name, cosig.get("public_key"))
         if given is None:
-            report.cosigners.append(f"{name} (not checked: its key is not known)")
+            report.cosigners.append(
+                BundleError("{name} (not checked: its key is not known)", name=name)
+            )
             continue
         witness_key, witness_kid = public_key(given)
         message = f"{COSIGNATURE_HEADER}\nwitness {name}\n".encode() + statement
         if witness_kid != cosig["key_id"] or not signed_by(
             witness_key, _b64(cosig["signature"]), message
         ):
-            raise BundleError(f"witness {name}'s cosignature does not verify")
-        trust = "key you gave" if name in witness_keys else "key in the bundle"
-        report.cosigners.append(f"{name} (key {witness_kid}, {trust})")
+            raise BundleError("witness {name}'s cosignature does not verify", name=name)
+        report.cosigners.append(
+            BundleError("{name} (key {kid}, key you gave)", name=name, kid=witness_kid)
+            if name in witness_keys
+            else BundleError("{name} (key {kid}, key in the bundle)", name=name, kid=witness_kid)
+        )
     missing = set(witness_keys) - {c["witness"] for c in bundle["cosignatures"]}
     if missing:
-        raise BundleError(f"no cosignature from {', '.join(sorted(missing))}")
+        raise BundleError("no cosignature from {witnesses}", witnesses=", ".join(sorted(missing)))
     return checkpoint
 
 
@@ -442,8 +506,10 @@ def _reach(report: BundleReport, trusted: str, kid: str, steps: Sequence[KeyHand
     backward = _path(kid, trusted, steps)
     if backward is None:
         raise BundleError(
-            f"the bundle is signed by key {kid}, not by the key you trust ({trusted}), and no"
-            " handover signed by the key you trust leads to it or from it"
+            "the bundle is signed by key {kid}, not by the key you trust ({trusted}), and no"
+            " handover signed by the key you trust leads to it or from it",
+            kid=kid,
+            trusted=trusted,
         )
     report.handed_over, report.trusted_is_newer = backward, True
 
@@ -457,7 +523,7 @@ def _service_keys(bundle: dict[str, Any]) -> dict[str, tuple[str, Ed25519PublicK
     for kid, item in keys.items():
         public, actual = public_key(item["public_key"])
         if actual != kid or not isinstance(item.get("service"), str):
-            raise BundleError(f"service key {kid} does not match its key id")
+            raise BundleError("service key {kid} does not match its key id", kid=kid)
         out[kid] = (item["service"], public)
     return out
 
@@ -479,7 +545,9 @@ def _verify_origin(event: Any, services: Mapping[str, tuple[str, Ed25519PublicKe
     if not isinstance(kid, str) or not isinstance(signature, str):
         raise BundleError("the event carries no origin signature")
     if kid not in services or services[kid][0] != owner[1]:
-        raise BundleError(f"the event is not signed by a key of {owner[1]}, owner of its type")
+        raise BundleError(
+            "the event is not signed by a key of {service}, owner of its type", service=owner[1]
+        )
     unsigned = {k: v for k, v in event.items() if k not in ("originkeyid", "originsig")}
     if not signed_by(services[kid][1], _b64(signature), rfc8785.dumps(unsigned)):
         raise BundleError("the event's origin signature does not verify")
@@ -505,8 +573,10 @@ def _verify_entries(
             )
             _verify_origin(hashed.get("event"), services)
         except (BundleError, KeyError, TypeError, AttributeError, ValueError) as exc:
-            reason = exc.reason if isinstance(exc, BundleError) else "the entry is malformed"
-            raise BundleError(reason, seq, at if isinstance(at, int) else None) from None
+            position = at if isinstance(at, int) else None
+            if isinstance(exc, BundleError):
+                raise BundleError(exc.template, seq, position, **exc.params) from None
+            raise BundleError("the entry is malformed", seq, position) from None
         if entry["inclusion_proof"] is None:
             unproven = unproven or (seq, hashed["ledger_seq"])
         event = hashed.get("event") or {}
@@ -530,7 +600,7 @@ def _verify_entry(
         raise BundleError("the entry's bytes are not JSON") from None
     ledger_seq = entry["ledger_seq"]
     if entry["case_seq"] != seq or hashed.get("case_seq") != seq:
-        raise BundleError(f"entry {seq} of the case is missing or out of place")
+        raise BundleError("entry {seq} of the case is missing or out of place", seq=seq)
     if hashed.get("case_id") != case_id or hashed.get("ledger_seq") != ledger_seq:
         raise BundleError("the entry's hashed case or position differs from the bundle's")
     if not isinstance(ledger_seq, int) or not after < ledger_seq <= checkpoint.tree_size:
@@ -575,8 +645,10 @@ def _verify_head(
         raise missing
     if signed.get("case_seq", 0) > events:
         raise BundleError(
-            f"entries {events + 1} to {signed['case_seq']} of the case are missing from the bundle",
+            "entries {first} to {last} of the case are missing from the bundle",
             events + 1,
+            first=events + 1,
+            last=signed["case_seq"],
         )
     if (signed.get("case_seq"), signed.get("ledger_seq"), signed.get("head_hash")) != (
         events, last["ledger_seq"], last["hash"],

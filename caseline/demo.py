@@ -306,7 +306,7 @@ def run_demo(urls: dict[str, str], settings: Settings, *, quiet: bool = False) -
         )
     )
     if not verified.get("ok"):
-        raise DemoError(f"the chain does not verify: {verified}")
+        raise DemoError(_("the chain does not verify: {verified}", verified=verified))
     return {"case_id": case_id, "timeline": timeline, "verify": verified}
 
 
@@ -335,4 +335,10 @@ def _wait_for_ledger(c: _Client, case_id: str, at_least: int) -> dict[str, Any]:
             if count >= at_least and stable >= 4:
                 return timeline
         time.sleep(0.25)
-    raise DemoError(f"the ledger did not settle on case {case_id} within {_WAIT:.0f} s")
+    raise DemoError(
+        _(
+            "the ledger did not settle on case {case_id} within {seconds:.0f} s",
+            case_id=case_id,
+            seconds=_WAIT,
+        )
+    )

@@ -77,13 +77,20 @@ def _rotate_ledger(args: argparse.Namespace) -> int:
         ledger.close()
     handover = stored.handover
     old_public = base64.b64encode(handover.old_public).decode()
-    sys.stdout.write(
-        f"the handover of the checkpoint key {handover.old_key_id} to key {handover.new_key_id},"
-        f" signed by both, is on record: the old key signed checkpoints up to tree size"
-        f" {handover.last_tree_size}, and verifiers refuse any it signs beyond\n"
-        f"now run the ledger with the new CASELINE_LEDGER_SIGNING_KEY and"
-        f" CASELINE_LEDGER_RETIRED_KEYS={old_public} (added to any retired before)\n"
+    recorded = _(
+        "the handover of the checkpoint key {old_kid} to key {new_kid}, signed by both, is on"
+        " record: the old key signed checkpoints up to tree size {last}, and verifiers refuse any"
+        " it signs beyond",
+        old_kid=handover.old_key_id,
+        new_kid=handover.new_key_id,
+        last=handover.last_tree_size,
     )
+    then = _(
+        "now run the ledger with the new CASELINE_LEDGER_SIGNING_KEY and"
+        " CASELINE_LEDGER_RETIRED_KEYS={old_public} (added to any retired before)",
+        old_public=old_public,
+    )
+    sys.stdout.write(f"{recorded}\n{then}\n")
     return 0
 
 

@@ -68,7 +68,8 @@ def _replay_service(app: CaselineApplication, progress: Progress) -> ReplayResul
     # an event recorded between the look at the live views and the rebuild would differ falsely.
     with app.frozen() as curs:
         live = {t: _snapshot(app, curs, t) for t in tables}
-        result.events = app.rebuild_views(progress(f"{app.service:<11} replay", total), within=curs)
+        label = f"{app.service:<11} " + _("replay")
+        result.events = app.rebuild_views(progress(label, total), within=curs)
         rebuilt = {t: _snapshot(app, curs, t) for t in tables}
     for table in tables:
         rebuilt_rows = rebuilt[table]
@@ -77,8 +78,13 @@ def _replay_service(app: CaselineApplication, progress: Progress) -> ReplayResul
             only_live = sum((live[table] - rebuilt_rows).values())
             only_rebuilt = sum((rebuilt_rows - live[table]).values())
             result.differences.append(
-                f"{app.service}.{table}: {only_live} live row(s) not reproduced,"
-                f" {only_rebuilt} row(s) differ after the rebuild (the rebuilt rows are kept)"
+                _(
+                    "{table}: {only_live} live row(s) not reproduced, {only_rebuilt} row(s) differ"
+                    " after the rebuild (the rebuilt rows are kept)",
+                    table=f"{app.service}.{table}",
+                    only_live=only_live,
+                    only_rebuilt=only_rebuilt,
+                )
             )
     return result
 
@@ -88,20 +94,29 @@ def _replay_ledger(settings: Settings, progress: Progress) -> ReplayResult:
 
     ledger = LedgerApplication(settings, create=False)
     try:
-        check = ledger.check_tree(progress("ledger      tree", ledger.store.tree_size()))
+        label = "ledger      " + _("tree")
+        check = ledger.check_tree(progress(label, ledger.store.tree_size()))
     finally:
         ledger.close()
     result = ReplayResult("ledger", events=check.entries, rows=check.nodes)
     if check.differing:
         first = check.differing[0]
         result.differences.append(
-            f"ledger.tree_nodes: {len(check.differing)} node(s) differ from the entries"
-            f" (first: level {first[0]}, index {first[1]})"
+            _(
+                "ledger.tree_nodes: {count} node(s) differ from the entries (first: level"
+                " {level}, index {index})",
+                count=len(check.differing),
+                level=first[0],
+                index=first[1],
+            )
         )
     if check.stored_nodes != check.nodes:
         result.differences.append(
-            f"ledger.tree_nodes: {check.stored_nodes} stored,"
-            f" {check.nodes} rebuilt from the entries"
+            _(
+                "ledger.tree_nodes: {stored} stored, {rebuilt} rebuilt from the entries",
+                stored=check.stored_nodes,
+                rebuilt=check.nodes,
+            )
         )
     return result
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from shared.kit.i18n import translate as _
 from shared.kit.runtime import DEFAULT_PORTS
 from shared.kit.servers import EmbeddedPostgres, NatsServer, free_port
 from shared.kit.settings import Settings
@@ -50,9 +51,14 @@ def check_ports_free(needed: dict[str, int], host: str = "127.0.0.1") -> None:
                 probe.bind((host, port))
             except OSError:
                 raise PortTakenError(
-                    f"port {port} on {host} is already in use, and {what} needs it:"
-                    " another Caseline stack or another program holds it. Stop it, or start"
-                    " on other ports with --base-port."
+                    _(
+                        "port {port} on {host} is already in use, and {what} needs it: another"
+                        " Caseline stack or another program holds it. Stop it, or start on other"
+                        " ports with --base-port.",
+                        port=port,
+                        host=host,
+                        what=what,
+                    )
                 ) from None
 
 
@@ -80,11 +86,11 @@ class Stack:
             self.environment.get("CASELINE_DATABASE_URL") or settings.database_url
         )
         embed_nats = not (self.environment.get("CASELINE_NATS_URL") or settings.nats_url)
-        needed = {f"the {name} service": ports[name] for name in installed_services()}
+        needed = {_("the {name} service", name=name): ports[name] for name in installed_services()}
         if embed_postgres:
-            needed["the embedded PostgreSQL"] = free_port()
+            needed[_("the embedded PostgreSQL")] = free_port()
         if embed_nats:
-            needed["the embedded NATS server"] = free_port()
+            needed[_("the embedded NATS server")] = free_port()
         # Before anything starts: a port another stack holds would answer our readiness checks.
         check_ports_free(needed, settings.host)
         if embed_postgres:
@@ -134,13 +140,20 @@ class Stack:
                     log_text = (self.var_dir / "logs" / f"{name}.log").read_text(errors="replace")[
                         -3000:
                     ]
-                    raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log_text}")
+                    exited = _("{name} exited with {code}:", name=name, code=proc.returncode)
+                    raise RuntimeError(f"{exited}\n{log_text}")
                 with contextlib.suppress(httpx.HTTPError):
                     if httpx.get(self.urls[name] + "/readyz", timeout=1).status_code == 200:
                         pending.discard(name)
             time.sleep(0.2)
         if pending:
-            raise TimeoutError(f"not ready after {timeout}s: {', '.join(sorted(pending))}")
+            raise TimeoutError(
+                _(
+                    "not ready after {seconds} s: {services}",
+                    seconds=timeout,
+                    services=", ".join(sorted(pending)),
+                )
+            )
 
     def stop(self) -> None:
         for proc in self.processes.values():

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from shared.kit.i18n import current_language
 from shared.kit.i18n import translate as _
 from shared.kit.settings import Settings
 
@@ -33,7 +34,7 @@ def fetch_stats(
     ledger_url: str, token: str, params: dict[str, str], *, purpose: str | None = None
 ) -> httpx.Response:
     """The ledger's answer to `GET /stats` with these parameters (raises when not 200)."""
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": current_language()}
     if purpose:
         headers["Caseline-Purpose"] = purpose
     try:
@@ -60,6 +61,9 @@ def fetch_stats(
 
 def describe(stats: dict[str, Any]) -> list[str]:
     """The printed lines: what the figures are, then each count by facility and period."""
+    from services.ledger.statistics import NO_FACILITY
+    from services.ledger.stats_export import LABELS
+
     marker = _("suppressed")
     lines = [
         _(
@@ -74,11 +78,13 @@ def describe(stats: dict[str, Any]) -> list[str]:
         )
     ]
     for indicator in stats["indicators"]:
-        lines.append(f"{indicator['name']}:")
+        label = LABELS["en"].get(indicator["name"], indicator["name"])
+        lines.append(_("{indicator}:", indicator=_(label, context="stats")))
         for cell in indicator["cells"]:
-            where = (
-                f"{cell['facility'] or _('all facilities')} / {cell['period'] or _('all periods')}"
-            )
+            facility = cell["facility"] or _("all facilities")
+            if facility == NO_FACILITY:
+                facility = _("(not admitted)")
+            where = f"{facility} / {cell['period'] or _('all periods')}"
             if cell["suppressed"]:
                 shown = marker
             elif indicator["kind"] == "count":

@@ -35,12 +35,14 @@ from caseline.bundle import (
     signed_by,
     verify_consistency,
 )
+from shared.kit.i18n import translate as _
 
 __all__ = ["Witness", "WitnessError", "witness_roots"]
 
 
 class WitnessError(RuntimeError):
-    """The ledger showed the witness something it must not countersign."""
+    """The ledger showed the witness something it must not countersign (its text in the language
+    of the command: `_("…")`)."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,8 @@ def witness_roots(state: Path) -> dict[int, tuple[str, bytes]]:
     """Every root a witness holds, by tree size (for `caseline verify --witness`)."""
     config = json.loads((Path(state) / "witness.json").read_text())
     return {
-        h.tree_size: (f"witness {config['name']}'s copy", h.root_hash) for h in _held(Path(state))
+        h.tree_size: (_("witness {name}'s copy", name=config["name"]), h.root_hash)
+        for h in _held(Path(state))
     }
 
 
@@ -98,14 +101,16 @@ class Witness:
         config_path = self.state / "witness.json"
         config: dict[str, Any] = json.loads(config_path.read_text()) if config_path.exists() else {}
         if name and config.get("name") not in (None, name):
-            raise WitnessError(f"this state directory belongs to witness {config['name']!r}")
+            raise WitnessError(
+                _("this state directory belongs to witness {name!r}", name=config["name"])
+            )
         config["name"] = name or config.get("name")
         if not config["name"]:
-            raise WitnessError("name this witness with --name on its first run")
+            raise WitnessError(_("name this witness with --name on its first run"))
         # A key this witness has followed a handover from stays acceptable on its command line.
         if ledger_key and ledger_key not in config.get("handed_over_from", []):
             if config.get("ledger_key") not in (None, ledger_key):
-                raise WitnessError("another ledger key is pinned in this state directory")
+                raise WitnessError(_("another ledger key is pinned in this state directory"))
             config["ledger_key"] = ledger_key
         self.config = config
         self.key = self._load_or_create_key()
@@ -128,7 +133,7 @@ class Witness:
                 out.write(pem)
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if not isinstance(key, Ed25519PrivateKey):
-            raise WitnessError(f"{path} is not an Ed25519 key")
+            raise WitnessError(_("{path} is not an Ed25519 key", path=path))
         return key
 
     def _save_config(self) -> None:
@@ -153,10 +158,8 @@ class Witness:
         if not self.config.get("ledger_key"):
             self.config["ledger_key"] = self._get("/checkpoints/key")["public_key"]
             self._save_config()
-            say(
-                f"pinned the ledger's key {public_key(self.config['ledger_key'])[1]}"
-                " on first contact"
-            )
+            kid = public_key(self.config["ledger_key"])[1]
+            say(_("pinned the ledger's key {kid} on first contact", kid=kid))
         return str(self.config["ledger_key"])
 
     def step(self, say: Callable[[str], None] = print) -> Checkpoint | None:
@@ -170,7 +173,7 @@ class Witness:
         try:
             checkpoint = parse_statement(statement)
         except BundleError as exc:
-            raise WitnessError(str(exc)) from None
+            raise WitnessError(exc.say(_)) from None
         ledger_public, kid = public_key(self._ledger_key(say))
         served = self._get("/checkpoints/key")
         self._refuse_past_handover(checkpoint, served.get("handovers", []))
@@ -178,7 +181,10 @@ class Witness:
             ledger_public, kid = self._follow_handover(checkpoint, served, say)
         if not signed_by(ledger_public, base64.b64decode(body["signature"]), statement):
             raise WitnessError(
-                f"checkpoint {checkpoint.tree_size} is not signed by the pinned ledger key"
+                _(
+                    "checkpoint {size} is not signed by the pinned ledger key",
+                    size=checkpoint.tree_size,
+                )
             )
         held = _held(self.state)
         if held:
@@ -202,7 +208,9 @@ class Witness:
         try:
             shown = handover_ends(served)
         except BundleError as exc:
-            raise WitnessError(f"the ledger serves a bad key handover: {exc.reason}") from None
+            raise WitnessError(
+                _("the ledger serves a bad key handover: {reason}", reason=exc.say(_))
+            ) from None
         kept: dict[str, dict[str, Any]] = self.config.setdefault("key_ends", {})
         changed = False
         for kid, end in shown.items():
@@ -216,7 +224,7 @@ class Witness:
         }
         past = past_handover(checkpoint, ends)
         if past:
-            raise WitnessError(f"{past}: refusing it")
+            raise WitnessError(_("{reason}: refusing it", reason=past.say(_)))
 
     def _follow_handover(
         self, checkpoint: Checkpoint, served: dict[str, Any], say: Callable[[str], None]
@@ -227,27 +235,45 @@ class Witness:
             path = follow_handovers(pinned, checkpoint.key_id, served.get("handovers", []))
         except BundleError as exc:
             raise WitnessError(
-                f"checkpoint {checkpoint.tree_size} is {exc.reason}: refusing it (pin a new key"
-                " in witness.json only once the ledger's operator has confirmed it to you)"
+                _(
+                    "checkpoint {size} is {reason}: refusing it (pin a new key in witness.json"
+                    " only once the ledger's operator has confirmed it to you)",
+                    size=checkpoint.tree_size,
+                    reason=exc.say(_),
+                )
             ) from None
         # The key id is a hash of the key: the served key is the one the handovers lead to.
         if public_key(served["public_key"])[1] != checkpoint.key_id:
             raise WitnessError(
-                f"checkpoint {checkpoint.tree_size} is signed by key {checkpoint.key_id}, which"
-                " the ledger does not serve as its current key"
+                _(
+                    "checkpoint {size} is signed by key {kid}, which the ledger does not serve as"
+                    " its current key",
+                    size=checkpoint.tree_size,
+                    kid=checkpoint.key_id,
+                )
             )
         self.config["handed_over_from"] = [*self.config.get("handed_over_from", []), pinned]
         self.config["ledger_key"] = served["public_key"]
         self._save_config()
-        say(f"followed the ledger's key handover {' → '.join(path)} (signed by the pinned key);"
-            f" now pinned to key {checkpoint.key_id}")  # fmt: skip
+        say(
+            _(
+                "followed the ledger's key handover {path} (signed by the pinned key);"
+                " now pinned to key {kid}",
+                path=" → ".join(path),
+                kid=checkpoint.key_id,
+            )
+        )
         return public_key(self.config["ledger_key"])
 
     def _check_consistent(self, last: Held, checkpoint: Checkpoint) -> None:
         if checkpoint.tree_size < last.tree_size:
             raise WitnessError(
-                f"the ledger's latest checkpoint ({checkpoint.tree_size} entries) is older than"
-                f" the one this witness holds ({last.tree_size}): history was cut"
+                _(
+                    "the ledger's latest checkpoint ({size} entries) is older than the one this"
+                    " witness holds ({held}): history was cut",
+                    size=checkpoint.tree_size,
+                    held=last.tree_size,
+                )
             )
         if checkpoint.tree_size == last.tree_size:
             proof: list[bytes] = []
@@ -260,8 +286,12 @@ class Witness:
             last.tree_size, checkpoint.tree_size, last.root_hash, checkpoint.root_hash, proof
         ):
             raise WitnessError(
-                f"the ledger's tree of {checkpoint.tree_size} entries does not extend the tree of"
-                f" {last.tree_size} entries this witness holds: history was rewritten"
+                _(
+                    "the ledger's tree of {size} entries does not extend the tree of {held}"
+                    " entries this witness holds: history was rewritten",
+                    size=checkpoint.tree_size,
+                    held=last.tree_size,
+                )
             )
 
     def _cosign(self, checkpoint: Checkpoint, statement: bytes, say: Callable[[str], None]) -> None:
@@ -273,8 +303,14 @@ class Witness:
         )
         if response.status_code == 403:
             detail = response.json().get("detail")
-            say(f"the ledger does not accept this witness's cosignature ({detail}); register it"
-                f" with CASELINE_LEDGER_WITNESS_KEYS={self.registration()}")  # fmt: skip
+            say(
+                _(
+                    "the ledger does not accept this witness's cosignature ({detail}); register"
+                    " it with CASELINE_LEDGER_WITNESS_KEYS={registration}",
+                    detail=detail,
+                    registration=self.registration(),
+                )
+            )
         else:
             response.raise_for_status()
 
@@ -284,15 +320,16 @@ class Witness:
             try:
                 checkpoint = self.step(say)
                 if checkpoint is None:
-                    say("the ledger has signed no checkpoint yet")
+                    say(_("the ledger has signed no checkpoint yet"))
                 else:
                     root = checkpoint.root_hash.hex()[:16]
-                    say(f"witnessed checkpoint {checkpoint.tree_size} (root {root}…)")
+                    say(_("witnessed checkpoint {size} (root {root}…)", size=checkpoint.tree_size,
+                          root=root))  # fmt: skip
             except WitnessError as exc:
-                say(f"ALERT: {exc}")
+                say(_("ALERT: {alert}", alert=exc))
                 return 2
             except httpx.HTTPError as exc:
-                say(f"the ledger is unreachable: {exc}")
+                say(_("the ledger is unreachable: {error}", error=exc))
                 if once:
                     return 1
             if once:

@@ -47,6 +47,7 @@ from shared.events.judicial import (
 from shared.events.voiding import EntryVoided, JudicialEntryVoided
 from shared.kit.clock import Clock
 from shared.kit.jurisdiction import load_jurisdiction
+from shared.kit.problems import field_message
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication, CommandContext, IntegrityError, Recorded
 
@@ -65,7 +66,8 @@ def build(model: type[M], **fields: Any) -> M:
         named = ", ".join(
             sorted({".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors()})
         )
-        detail = "; ".join(e["msg"] for e in exc.errors())
+        # Pydantic's words, in the language of the request (by each error's type).
+        detail = "; ".join(field_message(e) for e in exc.errors())
         raise InvalidFieldsError(
             "invalid fields: {named}: {reason}", named=named, reason=detail
         ) from None

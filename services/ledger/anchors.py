@@ -42,6 +42,7 @@ from services.ledger.schema import SCHEMA
 from services.ledger.store import LedgerStore
 from shared.events.registry import SERVICES
 from shared.kit.audit import COLUMNS, GENESIS, AuditLog, ChainCheck, check_chain
+from shared.kit.i18n import translate
 from shared.kit.service_auth import mint_service_token
 from shared.kit.settings import Settings
 
@@ -272,16 +273,29 @@ class AuditCheck:
         return self.problem is None and (self.check is None or self.check.ok)
 
     def line(self) -> str:
+        """The service's line of `caseline verify --all`, in the command's language."""
         if self.problem:
-            return f"{self.service}: FAILED: {self.problem}"
+            return translate(
+                "{service}: FAILED: {reason}", service=self.service, reason=self.problem
+            )
         if not self.present:
-            return f"{self.service}: no read audit in this database"
+            return translate("{service}: no read audit in this database", service=self.service)
         if self.check is None:
             raise RuntimeError(f"{self.service}: a read audit present but not checked")
-        held = f"{self.check.anchors_held} of {self.anchors} anchors hold"
         if self.check.ok:
-            return f"{self.service}: {self.check.entries:,} entries, {held}: OK"
-        return f"{self.service}: FAILED at entry {self.check.first_bad_seq}: {self.check.reason}"
+            return translate(
+                "{service}: {entries:,} entries, {held} of {anchors} anchors hold: OK",
+                service=self.service,
+                entries=self.check.entries,
+                held=self.check.anchors_held,
+                anchors=self.anchors,
+            )
+        return translate(
+            "{service}: FAILED at entry {seq}: {reason}",
+            service=self.service,
+            seq=self.check.first_bad_seq,
+            reason=self.check.reason,
+        )
 
 
 def check_read_audits(
@@ -301,9 +315,13 @@ def _anchor_chain_problem(anchors: Sequence[Anchor]) -> str | None:
     prev = GENESIS
     for n, anchor in enumerate(anchors, 1):
         if anchor.anchor_seq != n:
-            return f"anchor {n} is missing"
+            return translate("anchor {n} is missing", n=n)
         if anchor.prev_hash != prev or anchor.expected_hash(prev) != anchor.hash:
-            return f"anchor {n} ({anchor.service}) was changed: its hash does not hold"
+            return translate(
+                "anchor {n} ({service}) was changed: its hash does not hold",
+                n=n,
+                service=anchor.service,
+            )
         prev = anchor.hash
     return None
 
@@ -322,8 +340,9 @@ def _check_one(store: LedgerStore, service: str, anchors: Sequence[Anchor]) -> A
             if not (exists and exists[0]):
                 result.present = False
                 if anchors:
-                    result.problem = (
-                        f"its read audit is gone, though {len(anchors)} anchors hold it"
+                    result.problem = translate(
+                        "its read audit is gone, though {count} anchors hold it",
+                        count=len(anchors),
                     )
                 return result
             with conn.cursor(name=f"audit_{service}") as cur:

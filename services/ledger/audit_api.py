@@ -28,6 +28,7 @@ from shared.events.registry import SERVICES
 from shared.kit.audit import AUDIT_READERS, PURPOSE_HEADER, AuditLog
 from shared.kit.auth import current_user
 from shared.kit.errors import ForbiddenError, UnavailableError
+from shared.kit.i18n import translate
 from shared.kit.params import InstantQuery
 
 __all__ = ["MAX_PER_SERVICE", "router"]
@@ -53,7 +54,9 @@ async def case_reads(
         raise UnavailableError("the read audit is not available")
     case = str(case_id)
     urls = request.app.state.settings.service_url_map()
-    headers = {k: v for k, v in request.headers.items() if k in ("authorization", PURPOSE_HEADER)}
+    # The asker's language too: what a service answers (a refusal) is said in it.
+    kept = ("authorization", "accept-language", PURPOSE_HEADER)
+    headers = {k: v for k, v in request.headers.items() if k in kept}
     query = _query(case, since, until)
     async with httpx.AsyncClient(timeout=10) as client:
         answers = await asyncio.gather(
@@ -86,7 +89,7 @@ async def _entries_of(
         if name == "ledger":
             return await asyncio.to_thread(_own_entries, own, query)
         if url is None:
-            raise _MissingError("no URL configured for it (CASELINE_SERVICE_URLS)")
+            raise _MissingError(translate("no URL configured for it (CASELINE_SERVICE_URLS)"))
         return await _asked(client, url, query, headers)
     except _MissingError as missing:
         return missing
@@ -125,9 +128,15 @@ async def _get(
     try:
         response = await client.get(url, params=params, headers=headers)
     except httpx.HTTPError as exc:
-        raise _MissingError(f"did not answer ({type(exc).__name__})") from None
+        raise _MissingError(
+            translate("did not answer ({error})", error=type(exc).__name__)
+        ) from None
     if response.status_code != 200:
-        raise _MissingError(f"answered {response.status_code}: {_detail(response)}")
+        raise _MissingError(
+            translate(
+                "answered {status}: {detail}", status=response.status_code, detail=_detail(response)
+            )
+        )
     return response
 
 
@@ -147,7 +156,9 @@ def _page(response: httpx.Response) -> list[dict[str, Any]]:
                 raise ValueError("an entry's time has no offset")
             int(entry["seq"])
     except (ValueError, KeyError, TypeError):
-        raise _MissingError("answered with something that is not its read audit") from None
+        raise _MissingError(
+            translate("answered with something that is not its read audit")
+        ) from None
     return list(entries)
 
 

@@ -28,6 +28,7 @@ from services.ledger.signing import (
     verify_signature,
 )
 from services.ledger.store import LedgerStore
+from shared.kit.i18n import translate
 
 __all__ = [
     "HandoverError",
@@ -42,7 +43,8 @@ __all__ = [
 
 
 class HandoverError(ValueError):
-    """A handover the ledger does not record: its signatures, its keys, or its tree size."""
+    """A handover the ledger does not record: its signatures, its keys, or its tree size (said in
+    the language of the command that records it, `caseline keys rotate-ledger`)."""
 
 
 @dataclass(frozen=True)
@@ -74,15 +76,15 @@ class StoredHandover:
         try:
             handover = self.handover
         except (ValueError, KeyError, UnicodeDecodeError):
-            return "the handover statement is malformed"
+            return translate("the handover statement is malformed")
         if (handover.old_key_id, handover.new_key_id) != (self.old_key_id, self.new_key_id):
-            return "the handover statement names other keys"
+            return translate("the handover statement names other keys")
         old, new = (parse_public_key(base64.b64encode(raw).decode())
                     for raw in (handover.old_public, handover.new_public))  # fmt: skip
         if not verify_signature(old, self.old_signature, self.statement):
-            return f"the handover is not signed by the old key {self.old_key_id}"
+            return translate("the handover is not signed by the old key {kid}", kid=self.old_key_id)
         if not verify_signature(new, self.new_signature, self.statement):
-            return f"the handover is not signed by the new key {self.new_key_id}"
+            return translate("the handover is not signed by the new key {kid}", kid=self.new_key_id)
         return None
 
 
@@ -97,7 +99,7 @@ def hand_over(
     """
     old_kid, new_kid = LedgerKey.signing(old).key_id, LedgerKey.signing(new).key_id
     if old_kid == new_kid:
-        raise HandoverError("the old and the new key are the same key")
+        raise HandoverError(translate("the old and the new key are the same key"))
     with store.connection() as conn, conn.transaction():
         lock_checkpoints(conn)
         kept = _kept(conn, old_kid, new_kid)
@@ -125,9 +127,14 @@ def _last_size(conn: psycopg.Connection[Any], old_kid: str) -> int:
     size, kid = int(row[0]), str(row[1])
     if kid != old_kid:
         raise HandoverError(
-            f"the latest checkpoint ({size} entries) is signed by key {kid}, not by the old key"
-            f" {old_kid}: a handover names the last tree size the old key signed, and that is not"
-            " it (was the ledger restarted with another key first?)"
+            translate(
+                "the latest checkpoint ({size} entries) is signed by key {kid}, not by the old key"
+                " {old_kid}: a handover names the last tree size the old key signed, and that is"
+                " not it (was the ledger restarted with another key first?)",
+                size=size,
+                kid=kid,
+                old_kid=old_kid,
+            )
         )
     return size
 
@@ -143,7 +150,11 @@ def _kept(conn: psycopg.Connection[Any], old_kid: str, new_kid: str) -> StoredHa
     if row is None:
         return None
     if row[1] != new_kid:
-        raise HandoverError(f"key {old_kid} was already handed over, to key {row[1]}")
+        raise HandoverError(
+            translate(
+                "key {kid} was already handed over, to key {new_kid}", kid=old_kid, new_kid=row[1]
+            )
+        )
     return StoredHandover(row[0], row[1], bytes(row[2]), bytes(row[3]), bytes(row[4]))
 
 
@@ -158,8 +169,13 @@ def _keep(conn: psycopg.Connection[Any], handover: StoredHandover) -> StoredHand
     size, last = _last_size(conn, handover.old_key_id), handover.handover.last_tree_size
     if last != size:
         raise HandoverError(
-            f"the handover names {last} as the last tree size key {handover.old_key_id} signed;"
-            f" its latest checkpoint is of {size} entries"
+            translate(
+                "the handover names {last} as the last tree size key {kid} signed; its latest"
+                " checkpoint is of {size} entries",
+                last=last,
+                kid=handover.old_key_id,
+                size=size,
+            )
         )
     conn.execute(
         f"INSERT INTO {SCHEMA}.key_handovers"

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from shared.kit.ed25519 import private_key, public_key
+from shared.kit.i18n import translate
 from shared.kit.settings import Settings
 
 __all__ = [
@@ -185,20 +186,29 @@ class LedgerKeys:
         end = self.ends.get(kid)
         if end is None:
             if kid in self.retired and kid != self.current.key_id:
-                return (
-                    f"signed by retired key {kid}, whose last tree size is on record nowhere (no"
-                    " handover from it to a key the ledger trusts, none configured for it)"
+                return translate(
+                    "signed by retired key {kid}, whose last tree size is on record nowhere (no"
+                    " handover from it to a key the ledger trusts, none configured for it)",
+                    kid=kid,
                 )
             return None
         if tree_size <= end.last_tree_size:
             return None
-        by = (
-            f"its handover to key {end.successor}" if end.successor is not None
-            else "CASELINE_LEDGER_RETIRED_KEYS"
-        )  # fmt: skip
-        return (
-            f"signed by key {kid} after it stopped signing: the last tree size it signed is"
-            f" {end.last_tree_size} ({by}), this checkpoint's is {tree_size}"
+        if end.successor is None:
+            return translate(
+                "signed by key {kid} after it stopped signing: the last tree size it signed is"
+                " {last} (CASELINE_LEDGER_RETIRED_KEYS), this checkpoint's is {size}",
+                kid=kid,
+                last=end.last_tree_size,
+                size=tree_size,
+            )
+        return translate(
+            "signed by key {kid} after it stopped signing: the last tree size it signed is {last}"
+            " (its handover to key {new_kid}), this checkpoint's is {size}",
+            kid=kid,
+            last=end.last_tree_size,
+            new_kid=end.successor,
+            size=tree_size,
         )
 
     def public_body(self, kid: str) -> dict[str, object] | None:

@@ -14,10 +14,13 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from services.ledger.statistics import NO_FACILITY
+from shared.kit.i18n import N_
 
 __all__ = ["LABELS", "Lang", "about", "rows", "to_csv", "to_xlsx"]
 
 Lang = Literal["fr", "en"]
+# The indicators' English names are messages of the catalogue too (`caseline stats` prints them
+# in the CLI's language, Arabic included).
 
 LABELS: dict[Lang, dict[str, str]] = {
     "fr": {
@@ -70,25 +73,27 @@ LABELS: dict[Lang, dict[str, str]] = {
         "all_periods": "All periods",
         "(not admitted)": "(not admitted)",
         "suppressed": "n/a",
-        "arrests": "Arrests",
-        "persons_arrested": "Persons arrested (each counted once)",
-        "deadline_breaches": "Legal time limits breached (police custody, pre-trial detention)",
-        "breaches_ended": "Breaches ended (renewal, verdict or release)",
-        "breach_days": "Duration of ended breaches",
-        "trials": "First trials (hearing held or verdict)",
-        "arrest_to_trial_days": "Time from arrest to trial",
-        "assessments_due": "Assessments due",
-        "assessments_on_time": "Assessments submitted on time",
-        "enrolments": "Programme enrolments",
-        "completions": "Programme completions",
-        "releases": "Releases",
-        "follow_ups": "Follow-ups done",
-        "releases_followed_12m": "Releases followed for 12 months",
-        "releases_followed_24m": "Releases followed for 24 months",
-        "releases_followed_36m": "Releases followed for 36 months",
-        "rearrested_within_12m": "Re-arrested within 12 months",
-        "rearrested_within_24m": "Re-arrested within 24 months",
-        "rearrested_within_36m": "Re-arrested within 36 months",
+        "arrests": N_("Arrests", "stats"),
+        "persons_arrested": N_("Persons arrested (each counted once)", "stats"),
+        "deadline_breaches": N_(
+            "Legal time limits breached (police custody, pre-trial detention)", "stats"
+        ),
+        "breaches_ended": N_("Breaches ended (renewal, verdict or release)", "stats"),
+        "breach_days": N_("Duration of ended breaches", "stats"),
+        "trials": N_("First trials (hearing held or verdict)", "stats"),
+        "arrest_to_trial_days": N_("Time from arrest to trial", "stats"),
+        "assessments_due": N_("Assessments due", "stats"),
+        "assessments_on_time": N_("Assessments submitted on time", "stats"),
+        "enrolments": N_("Programme enrolments", "stats"),
+        "completions": N_("Programme completions", "stats"),
+        "releases": N_("Releases", "stats"),
+        "follow_ups": N_("Follow-ups done", "stats"),
+        "releases_followed_12m": N_("Releases followed for 12 months", "stats"),
+        "releases_followed_24m": N_("Releases followed for 24 months", "stats"),
+        "releases_followed_36m": N_("Releases followed for 36 months", "stats"),
+        "rearrested_within_12m": N_("Re-arrested within 12 months", "stats"),
+        "rearrested_within_24m": N_("Re-arrested within 24 months", "stats"),
+        "rearrested_within_36m": N_("Re-arrested within 36 months", "stats"),
         "about": "About",
         "jurisdiction": "Jurisdiction",
         "time_zone": "Time zone",

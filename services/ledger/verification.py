@@ -29,6 +29,7 @@ from services.ledger.tree import (
     range_hash,
     verify_inclusion,
 )
+from shared.kit.i18n import translate
 
 __all__ = [
     "LedgerReport",
@@ -86,17 +87,17 @@ def check_entry(row: Sequence[Any], case_seq: int, prev: bytes) -> str | None:
     ledger_seq, case_id, stored_seq, type_, appended_at, canonical, prev_hash, digest = row
     canonical = bytes(canonical)
     if stored_seq != case_seq:
-        return f"entry {case_seq} of the case is missing or out of place"
+        return translate("entry {seq} of the case is missing or out of place", seq=case_seq)
     if bytes(prev_hash) != prev:
-        return "prev_hash does not match the previous entry's hash"
+        return translate("prev_hash does not match the previous entry's hash")
     if _sha256(prev + canonical).digest() != bytes(digest):
-        return "the entry's bytes do not match its hash"
+        return translate("the entry's bytes do not match its hash")
     head = b'{"appended_at":"%s","case_id":%s,"case_seq":%d,"event":{' % (
         _stamp(appended_at), _json_string(case_id), case_seq,
     )  # fmt: skip
     tail = b'},"ledger_seq":%d,"type":%s}' % (ledger_seq, _json_string(type_))
     if not (canonical.startswith(head) and canonical.endswith(tail)):
-        return "the stored columns differ from the hashed entry"
+        return translate("the stored columns differ from the hashed entry")
     return None
 
 
@@ -109,25 +110,31 @@ def check_checkpoint(checkpoint: Checkpoint, keys: LedgerKeys) -> str | None:
     try:
         statement = Statement.decode(checkpoint.statement)
     except (ValueError, KeyError, UnicodeDecodeError):
-        return f"checkpoint {checkpoint.tree_size}: its statement is malformed"
+        return translate("checkpoint {size}: its statement is malformed", size=checkpoint.tree_size)
     public = keys.public_for(statement.key_id)
     if public is None:
-        return (
-            f"checkpoint {checkpoint.tree_size}: signed by key {statement.key_id}, which is neither"
-            " the ledger's current key nor a retired one"
+        return translate(
+            "checkpoint {size}: signed by key {kid}, which is neither the ledger's current key nor"
+            " a retired one",
+            size=checkpoint.tree_size,
+            kid=statement.key_id,
         )
     if not verify_signature(public, checkpoint.signature, checkpoint.statement):
-        return (
-            f"checkpoint {checkpoint.tree_size}: its signature does not verify with the key"
-            f" {statement.key_id}"
+        return translate(
+            "checkpoint {size}: its signature does not verify with the key {kid}",
+            size=checkpoint.tree_size,
+            kid=statement.key_id,
         )
     if (statement.tree_size, statement.root_hash, statement.heads_root, statement.key_id) != (
         checkpoint.tree_size, checkpoint.root_hash, checkpoint.heads_root, checkpoint.key_id,
     ):  # fmt: skip
-        return f"checkpoint {checkpoint.tree_size}: its columns differ from the signed statement"
+        return translate(
+            "checkpoint {size}: its columns differ from the signed statement",
+            size=checkpoint.tree_size,
+        )
     past = keys.past_end(statement.key_id, statement.tree_size)
     if past:
-        return f"checkpoint {checkpoint.tree_size}: {past}"
+        return translate("checkpoint {size}: {reason}", size=checkpoint.tree_size, reason=past)
     return None
 
 
@@ -224,13 +231,17 @@ class _CaseTree:
             if not verify_inclusion(
                 seq - 1, self.checkpoint.tree_size, leaf, path, self.checkpoint.root_hash
             ):
-                return "the entry is not the one in the signed tree"
+                return translate("the entry is not the one in the signed tree")
             return None
         stored = self.leaves.get((0, seq - 1))
         if stored is None:
-            return "the entry has no leaf in the tree: it was put in behind the ledger's back"
+            return translate(
+                "the entry has no leaf in the tree: it was put in behind the ledger's back"
+            )
         if stored != leaf:
-            return "the entry differs from its leaf stored when it was appended (not yet signed)"
+            return translate(
+                "the entry differs from its leaf stored when it was appended (not yet signed)"
+            )
         return None
 
 
@@ -260,8 +271,12 @@ def _check_tail(
         return None
     return Verification(
         False, events, head, covered + 1,
-        f"the ledger ends at entry {end} but the checkpoint signed {checkpoint.tree_size}:"
-        " its tail was cut, and with it perhaps this case's later entries",
+        translate(
+            "the ledger ends at entry {end} but the checkpoint signed {size}: its tail was cut,"
+            " and with it perhaps this case's later entries",
+            end=end,
+            size=checkpoint.tree_size,
+        ),
     )  # fmt: skip
 
 
@@ -277,15 +292,17 @@ def _check_head(
     if heads.root() != (checkpoint.heads_size, checkpoint.heads_root):
         return Verification(
             False, events, head, len(covered) + 1,
-            "the case heads differ from those signed in the checkpoint: entries were removed or"
-            " altered",
+            translate(
+                "the case heads differ from those signed in the checkpoint: entries were removed"
+                " or altered"
+            ),
         )  # fmt: skip
     signed = heads.heads.get(case_id)
     # A case begun after the checkpoint has no signed head yet, and nothing under it to cut off.
     last = (covered[-1][2], covered[-1][0]) if covered else None
     if ((signed[0], signed[1]) if signed else None) != last:
         return Verification(
-            False, events, head, len(covered) + 1, "the case's last entries are missing"
+            False, events, head, len(covered) + 1, translate("the case's last entries are missing")
         )
     return None
 
@@ -351,7 +368,11 @@ def _check_signatures(
                 report.cosignatures += 1
             else:
                 report.fail(
-                    f"checkpoint {checkpoint.tree_size}: {cosig.witness}'s cosignature fails"
+                    translate(
+                        "checkpoint {size}: {witness}'s cosignature fails",
+                        size=checkpoint.tree_size,
+                        witness=cosig.witness,
+                    )
                 )
     return roots
 
@@ -368,12 +389,19 @@ def verify_ledger(
     """Every entry, chain, checkpoint and cosignature; stops at the first bad entry."""
     started = time.perf_counter()
     report = LedgerReport(checkpoints=len(checkpoints))
-    roots = {s: ("the signed checkpoint", r) for s, r in
+    signed = translate("the signed checkpoint")
+    roots = {s: (signed, r) for s, r in
              _check_signatures(report, checkpoints, keys, witnesses or {}).items()}  # fmt: skip
     valid = {c.tree_size: c for c in checkpoints if c.tree_size in roots}
     for size, (holder, root) in (witness_roots or {}).items():
         if size in roots and roots[size][1] != root:
-            report.fail(f"checkpoint {size}: its root differs from {holder}'s copy")
+            report.fail(
+                translate(
+                    "checkpoint {size}: its root differs from {holder}",
+                    size=size,
+                    holder=holder,
+                )
+            )
         # What a witness holds is trusted over what the ledger's database holds now.
         roots[size] = (holder, root)
     stream = _Stream(store, roots, report)
@@ -392,14 +420,20 @@ def _check_tail_kept(
     witness_roots: Mapping[int, tuple[str, bytes]],
 ) -> None:
     """Every entry a checkpoint or a witness's copy covers is still there."""
-    signed = {c.tree_size: "the ledger's checkpoint" for c in checkpoints}
+    ledgers = translate("the ledger's checkpoint")
+    signed = {c.tree_size: ledgers for c in checkpoints}
     # A witness's copy outlives a checkpoint deleted with the entries it covered.
     signed.update({size: holder for size, (holder, _) in witness_roots.items()})
     last = max(signed, default=0)
     if report.events < last:
         report.fail(
-            f"entries {report.events + 1} to {last} are missing: the tail was cut"
-            f" ({signed[last]} covers {last} entries)",
+            translate(
+                "entries {first} to {last} are missing: the tail was cut ({holder} covers {last}"
+                " entries)",
+                first=report.events + 1,
+                last=last,
+                holder=signed[last],
+            ),
             report.events + 1,
         )
 
@@ -455,10 +489,12 @@ class _Stream:
                     )
                 ):
                     if ledger_seq != expected:
-                        self._fail(expected, f"entry {expected} is missing")
+                        self._fail(expected, translate("entry {seq} is missing", seq=expected))
                     else:
                         why = check_entry(row, case_seq, prev)
-                        self._fail(expected, f"entry {expected}: {why}")
+                        self._fail(
+                            expected, translate("entry {seq}: {reason}", seq=expected, reason=why)
+                        )
                     return False
                 heads[case_id] = (case_seq, digest, expected)
                 leaf = sha256(b"\x00" + canonical).digest()
@@ -484,14 +520,20 @@ class _Stream:
             stored = self.store.nodes(keys, strict=False)
             for key, leaf in zip(keys, leaves, strict=True):
                 if stored.get(key) != leaf:
-                    why = (
-                        "has no leaf in the tree" if key not in stored else "differs from its leaf"
-                    )
                     seq = key[1] + 1
-                    self.report.fail(
-                        f"entry {seq} (not yet signed) {why}: changed or put in behind the ledger",
-                        seq,
-                    )
+                    if key not in stored:
+                        message = translate(
+                            "entry {seq} (not yet signed) has no leaf in the tree: changed or put"
+                            " in behind the ledger",
+                            seq=seq,
+                        )
+                    else:
+                        message = translate(
+                            "entry {seq} (not yet signed) differs from its leaf: changed or put in"
+                            " behind the ledger",
+                            seq=seq,
+                        )
+                    self.report.fail(message, seq)
                     return False
         return True
 
@@ -502,12 +544,25 @@ class _Stream:
             if builder.root() != root:
                 self.report.events = size
                 changed = self._first_changed_leaf()
-                self.report.fail(
-                    f"the tree at size {size} differs from {holder}: entries after"
-                    f" {self.good_size} were changed"
-                    + (f"; entry {changed} differs from its leaf when appended" if changed else ""),
-                    changed or self.good_size + 1,
+                message = (
+                    translate(
+                        "the tree at size {size} differs from {holder}: entries after {good} were"
+                        " changed; entry {changed} differs from its leaf when appended",
+                        size=size,
+                        holder=holder,
+                        good=self.good_size,
+                        changed=changed,
+                    )
+                    if changed
+                    else translate(
+                        "the tree at size {size} differs from {holder}: entries after {good} were"
+                        " changed",
+                        size=size,
+                        holder=holder,
+                        good=self.good_size,
+                    )
                 )
+                self.report.fail(message, changed or self.good_size + 1)
                 return False
             self.good_size = size
             self.pending.clear()
@@ -521,7 +576,10 @@ class _Stream:
         heads.heads = {c: (seq, at, digest) for c, (seq, digest, at) in self.heads.items()}
         if heads.root() != (checkpoint.heads_size, checkpoint.heads_root):
             self.report.fail(
-                f"checkpoint {checkpoint.tree_size}: its case heads differ from the entries'"
+                translate(
+                    "checkpoint {size}: its case heads differ from the entries'",
+                    size=checkpoint.tree_size,
+                )
             )
 
     def _fail(self, seq: int, message: str) -> None:
@@ -529,9 +587,10 @@ class _Stream:
         self.report.events = seq - 1
         earlier = self._first_changed_leaf()
         if earlier is not None and earlier < seq:
-            message = (
-                f"entry {earlier}: its bytes differ from its leaf in the tree when appended"
-                f" ({message})"
+            message = translate(
+                "entry {seq}: its bytes differ from its leaf in the tree when appended ({reason})",
+                seq=earlier,
+                reason=message,
             )
             seq = earlier
         self.report.fail(message, seq)

@@ -29,6 +29,7 @@ from psycopg_pool import ConnectionPool
 
 from shared.kit.auth import User
 from shared.kit.clock import Clock
+from shared.kit.i18n import translate
 from shared.kit.settings import Settings
 
 __all__ = [
@@ -150,21 +151,31 @@ def check_chain(
         seq = int(row[0])
         expected = check.entries + 1
         if seq != expected:
-            return check.fail(expected, f"entry {expected} is missing")
+            return check.fail(expected, translate("entry {seq} is missing", seq=expected))
         check.entries = seq
         if bytes(row[10]) != prev:
-            return check.fail(seq, f"entry {seq}: its prev_hash is not the previous entry's hash")
+            return check.fail(
+                seq,
+                translate("entry {seq}: its prev_hash is not the previous entry's hash", seq=seq),
+            )
         digest = entry_hash(prev, row)
         if digest != bytes(row[11]):
-            return check.fail(seq, f"entry {seq}: its fields do not match its hash")
+            return check.fail(
+                seq, translate("entry {seq}: its fields do not match its hash", seq=seq)
+            )
         anchored = anchors.get(seq)
         if anchored is not None:
             if anchored != digest:
                 return check.fail(
                     held + 1,
-                    f"entry {seq} is not the one anchored in the ledger: the log was rewritten"
-                    f" from entry {held + 1} (the last anchor that holds is entry {held}) to"
-                    f" entry {seq} at the latest",
+                    translate(
+                        "entry {seq} is not the one anchored in the ledger: the log was rewritten"
+                        " from entry {first} (the last anchor that holds is entry {held}) to entry"
+                        " {seq} at the latest",
+                        seq=seq,
+                        first=held + 1,
+                        held=held,
+                    ),
                 )
             held = seq
             check.anchors_held += 1
@@ -172,8 +183,18 @@ def check_chain(
     cut = max((s for s in anchors if s > check.entries), default=None)
     if cut is not None:
         first = check.entries + 1
-        gone = f"entry {first} is" if cut == first else f"entries {first} to {cut} are"
-        return check.fail(first, f"{gone} missing: the log was cut after the ledger anchored it")
+        if cut == first:
+            gone = translate(
+                "entry {seq} is missing: the log was cut after the ledger anchored it", seq=first
+            )
+        else:
+            gone = translate(
+                "entries {first} to {last} are missing: the log was cut after the ledger anchored"
+                " it",
+                first=first,
+                last=cut,
+            )
+        return check.fail(first, gone)
     return check
 
 

@@ -18,6 +18,7 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
 from shared.events import CatalogueEvent, subject_for
+from shared.kit.i18n import translate
 from shared.kit.settings import Settings
 
 __all__ = ["Bus", "ensure_stream", "inbox_prefix"]
@@ -145,7 +146,7 @@ class Bus:
         return f"{self.settings.subject_prefix}{subject}"
 
     async def readiness(self) -> str | None:
-        return None if self.connected else "NATS is not connected"
+        return None if self.connected else translate("NATS is not connected", context="not-ready")
 
     async def close(self) -> None:
         if self._task is not None:

@@ -7,12 +7,17 @@ reads:
 - the literal detail of each error raised or built (`SomeRuleError("... {name} ...", name=...)`),
   in the context of the problem's type: the rule of a refusal (409), else the slug;
 - `problem(status, "Title", "detail", "slug")` in the context of its slug;
-- `N_("...", "context")`, `translate("...", context=...)` and the CLI's `_("...")` (no context).
+- `N_("...", "context")`, `translate("...", context=...)` and the CLI's `_("...")` (no context);
+- the offline verifier's `BundleError("...")` (no context);
+- a pydantic validator's own `raise ValueError("...")` (in the context `invalid-fields`);
+- each catalogue event's `event_name` (in the context `value`: a 403's detail may name it).
 
 An error's detail or a message written as an f-string cannot be translated, nor a context that is
-not written out, nor a CLI help text not marked `_("…")`: `extract` names each such place in
-`formatted` (the catalogue test fails on them); the variable parts of a message are named
-placeholders filled after translation.
+not written out, nor a CLI help text not marked `_("…")`, nor a line the CLI prints
+(`print`, `say`, `sys.stderr.write`) with English outside `_("…")`: `extract` names each such
+place in `formatted` (the catalogue test fails on them); the variable parts of a message are
+named placeholders filled after translation. Machine output (JSON, CSV) and log lines are not
+messages.
 
 `update_catalogues` (`make translations`) writes the template `caseline.pot` and adds each new
 message to the French and Arabic `.po` files, keeping every translation made, marking obsolete
@@ -22,6 +27,7 @@ the messages no longer in the source.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +38,22 @@ from shared.kit.i18n import DOMAIN, LANGUAGES, LOCALE_DIR
 __all__ = ["Extraction", "error_types", "extract", "update_catalogues"]
 
 SOURCE_DIRS = ("services", "shared", "caseline")
+# The offline verifier's exception (`caseline/bundle.py` imports no kit, so it is translated where
+# it is shown): its first argument is a message without context, its variable parts named
+# placeholders given as keywords (`BundleError("... {kid}", kid=kid)`).
+MESSAGE_ERRORS = frozenset({"BundleError"})
+# What writes a line a person reads: `print(...)`, `say(...)`, `sys.stderr.write(...)`.
+_OUTPUT_CALLS = frozenset({"print", "say"})
+_STREAMS = frozenset({"stdout", "stderr", "stream"})
+_WORD = re.compile(r"[A-Za-z]{2,}")
+# A pydantic validator's own words (`raise ValueError("…")` in a `field_validator`,
+# `model_validator` or a function given to `AfterValidator`/`BeforeValidator`), shown in a 422's
+# `errors[]`: translated in the context of the 422.
+_VALIDATOR_DECORATORS = frozenset({"field_validator", "model_validator"})
+_VALIDATOR_WRAPPERS = frozenset({"AfterValidator", "BeforeValidator", "PlainValidator"})
+VALIDATION_CONTEXT = "invalid-fields"
+# The configuration's validators speak to the operator at start, in English like the logs.
+_CONFIGURATION = frozenset({"shared/kit/settings.py", "shared/kit/jurisdiction.py"})
 _ROOT_ERROR = "CaselineError"
 _RULE_BASE = "RuleViolation"
 
@@ -162,6 +184,10 @@ def extract(root: Path) -> Extraction:
     out = Extraction()
     for path, tree in trees.items():
         rel = path.relative_to(root).as_posix()
+        if rel not in _CONFIGURATION:
+            _validator_messages(tree, out, rel)
+        if rel.startswith("shared/events/"):
+            _event_names(tree, out, rel)
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef) and node.name in errors:
                 for title, title_context, _ in errors[node.name]:
@@ -177,7 +203,15 @@ def extract(root: Path) -> Extraction:
             ):
                 out.formatted.append(where)  # the CLI's help, not marked _("…")
             callee = _name_of(node.func)
-            if callee in errors:
+            if rel.startswith("caseline/") and _untranslated_output(node):
+                out.formatted.append(where)  # a line printed in English only
+            if callee in MESSAGE_ERRORS:
+                message = _arg(node, 0, "reason")
+                if _formatted(message):
+                    out.formatted.append(where)
+                elif (text := _literal(message)) is not None:
+                    out.add(None, text, where)
+            elif callee in errors:
                 detail = _arg(node, 0, "detail")
                 if _formatted(detail):
                     out.formatted.append(where)
@@ -201,6 +235,79 @@ def extract(root: Path) -> Extraction:
                 elif text is not None:
                     out.add(_literal(context), text, where)
     return out
+
+
+def _event_names(tree: ast.Module, out: Extraction, rel: str) -> None:
+    """Each catalogue event's name (`event_name: ClassVar[str] = "ArrestRecorded"`), a word a
+    403's detail may hold (`role 'police' may not void {name}`): in the context `value`."""
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.target.id == "event_name"
+            and (name := _literal(node.value)) is not None
+        ):
+            out.add("value", name, f"{rel}:{node.lineno}")
+
+
+def _validator_messages(tree: ast.Module, out: Extraction, rel: str) -> None:
+    """The words of each pydantic validator of a module: `raise ValueError("…")` in it."""
+    wrapped = {
+        name
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call) and _name_of(call.func) in _VALIDATOR_WRAPPERS and call.args
+        if (name := _name_of(call.args[0]))
+    }
+    for fn in ast.walk(tree):
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        decorated = any(
+            isinstance(d, ast.Call) and _name_of(d.func) in _VALIDATOR_DECORATORS
+            for d in fn.decorator_list
+        )
+        if not decorated and fn.name not in wrapped:
+            continue
+        for node in ast.walk(fn):
+            if not (
+                isinstance(node, ast.Raise)
+                and isinstance(node.exc, ast.Call)
+                and _name_of(node.exc.func) == "ValueError"
+            ):
+                continue
+            message = _arg(node.exc, 0, "")
+            if _formatted(message):
+                out.formatted.append(f"{rel}:{node.lineno}")
+            elif (text := _literal(message)) is not None:
+                out.add(VALIDATION_CONTEXT, text, f"{rel}:{node.lineno}")
+
+
+def _output_call(call: ast.Call) -> bool:
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id in _OUTPUT_CALLS
+    if isinstance(func, ast.Attribute) and func.attr == "write":
+        return _name_of(func.value) in _STREAMS
+    return False
+
+
+def _english_words(node: ast.AST) -> bool:
+    """Words written out in `node`, outside a `_("…")` that translates them."""
+    if isinstance(node, ast.Call) and _name_of(node.func) in ("_", "translate", "N_"):
+        return False
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return bool(_WORD.search(node.value))
+    if isinstance(node, ast.Call):  # a call's result (json.dumps, str(exc)) is not written out
+        return any(_english_words(a) for a in node.args if isinstance(a, ast.JoinedStr))
+    if isinstance(node, ast.Subscript):  # a key (`key["development"]`) is not written out
+        return _english_words(node.value)
+    return any(_english_words(child) for child in ast.iter_child_nodes(node))
+
+
+def _untranslated_output(call: ast.Call) -> bool:
+    """`print(f"checked {n} entries")`, `sys.stderr.write("no token\\n")`: a line a person reads,
+    written in English only. Machine output (JSON, CSV, an env file) is built by a call
+    (`json.dumps`, `writer.writerow`) or from values alone, and is not flagged."""
+    return _output_call(call) and any(_english_words(a) for a in call.args)
 
 
 def _init_details(

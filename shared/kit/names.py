@@ -461,7 +461,9 @@ class _Scorer:
         if year == 1.0 and day:
             return (
                 _SAME_DATE * day,
-                translate("same date of birth") if day == 1.0 else translate("date, day and month swapped"),
+                translate("same date of birth")
+                if day == 1.0
+                else translate("date, day and month swapped"),
             )
         return (
             0.7 * year,

@@ -182,8 +182,9 @@ def field_message(error: Mapping[str, Any], language: str | None = None) -> str:
         return message
     ctx = dict(error.get("ctx") or {})
     if template.startswith("Value error, ") and "error" in ctx:
-        # A validator's own words, after pydantic's prefix.
-        ctx["error"] = message.removeprefix("Value error, ")
+        # A validator's own words, after pydantic's prefix: a message of the catalogue.
+        words = message.removeprefix("Value error, ")
+        ctx["error"] = translate(words, language, context=_VALIDATION)
     try:
         return translate(template, language, context=_VALIDATION, **ctx)
     except (KeyError, IndexError):

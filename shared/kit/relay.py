@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 import psycopg
 
 from shared.kit.bus import Bus
+from shared.kit.i18n import translate
 from shared.kit.metrics import Metrics
 from shared.kit.observability import current_traceparent, producer_span
 from shared.kit.outgoing import Outgoing, RefusedEventError, outgoing
@@ -269,9 +270,13 @@ class Relay:
         refused = self.refused
         if refused is None:
             return None
-        return (
-            f"the relay refuses event {refused.event_id} (notification {refused.position}): "
-            f"{refused.reason}; nothing recorded after it is published"
+        return translate(
+            "the relay refuses event {event_id} (notification {position}): {reason}; nothing"
+            " recorded after it is published",
+            context="not-ready",
+            event_id=refused.event_id,
+            position=refused.position,
+            reason=refused.reason,
         )
 
     def position(self) -> int:

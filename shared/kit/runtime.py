@@ -23,6 +23,7 @@ from shared.kit.access_facts import ACCESS_TYPES, access_ops
 from shared.kit.bus import Bus
 from shared.kit.clock import Clock
 from shared.kit.http import create_service_app
+from shared.kit.i18n import translate
 from shared.kit.lifecycle import ServiceParts
 from shared.kit.migrations import open_migrated
 from shared.kit.observability import configure_logging, configure_tracing
@@ -202,7 +203,7 @@ def service_app(
             try:
                 await asyncio.to_thread(app.ping)
             except Exception:
-                return "the database is unreachable"
+                return translate("the database is unreachable", context="not-ready")
             return None
 
         parts.readiness += [database, bus.readiness, *([relay.readiness] if relay else [])]

@@ -145,6 +145,7 @@ def test_a_stored_event_the_ledger_would_refuse_stops_the_relay_and_is_reported(
         stuck_at = _notification_of(parts.application, refused)
         eventually(lambda: parts.relay.refused and parts.relay.position() == published_to)
         ready = intake.get("/readyz")
+        ready_fr = intake.get("/readyz", headers={"Accept-Language": "fr"})
         metrics = intake.get("/metrics").text
 
     assert _stream_event_ids(settings) == [before]
@@ -152,6 +153,8 @@ def test_a_stored_event_the_ledger_would_refuse_stops_the_relay_and_is_reported(
     assert ready.status_code == 503
     assert refused in ready.json()["detail"]
     assert "traceparent" in ready.json()["detail"]
+    assert ready_fr.headers["content-language"] == "fr"
+    assert ready_fr.json()["detail"].startswith(f"le relais refuse l'événement {refused}")
     assert "caseline_relay_refused_total 1.0" in metrics
     assert f"caseline_relay_stuck_position {float(stuck_at)}" in metrics
     errors = [r for r in caplog.records if r.levelno == logging.ERROR and refused in r.getMessage()]

@@ -218,3 +218,108 @@ def test_a_deployment_may_answer_french_by_default():
     assert answered.json()["type"].endswith("/referral-answered")
     assert answered.json()["detail"] == "الإحالة سبق أن كانت مقبولة"
     assert answered_en.json()["detail"] == "the referral was already accepted"
+
+
+def test_a_line_the_cli_prints_in_english_only_is_named(tmp_path):
+    cli = tmp_path / "caseline"
+    cli.mkdir()
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "services").mkdir()
+    (cli / "report.py").write_text(
+        "import json, sys\n"
+        "from shared.kit.i18n import translate as _\n"
+        "def report(n, say, rows, stream):\n"
+        '    print(f"checked {n} entries")\n'  # 4: English only
+        '    sys.stderr.write(f"cannot read {n}\\n")\n'  # 5
+        '    say("the ledger has signed nothing yet")\n'  # 6
+        '    stream.write("done" + "\\n")\n'  # 7
+        '    raise BundleError(f"entry {n} is missing")\n'  # 8
+        '    print(_("checked {n} entries", n=n))\n'  # translated
+        '    sys.stderr.write(_("cannot read {n}", n=n) + "\\n")\n'
+        "    print(json.dumps(rows))\n"  # machine output: JSON
+        '    sys.stdout.write(f"{n}\\t{rows}\\n")\n'  # values alone
+        '    print(f"  {n:<11} " + _("(docs: {url}/docs)", url=n))\n'
+        '    print(rows["development"])\n'
+        '    raise BundleError("entry {n} is missing", n=n)\n'
+    )
+
+    found = extract(tmp_path)
+
+    assert found.formatted == [f"caseline/report.py:{n}" for n in (4, 5, 6, 7, 8)]
+    assert (None, "entry {n} is missing") in found.messages
+    assert (None, "checked {n} entries") in found.messages
+
+
+def test_a_validators_own_words_and_pydantics_inside_a_detail_are_translated():
+    from datetime import UTC, datetime
+
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+    from pydantic import ValidationError
+
+    from services.judicial.application import build
+    from shared.events.judicial import PreTrialDetentionRenewed
+    from shared.events.programmes import ProgrammeCreated
+    from shared.kit.problems import LanguageMiddleware, field_message, install_problem_handlers
+
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.add_middleware(LanguageMiddleware)
+
+    @app.post("/renewals")
+    def _renew() -> None:
+        at = datetime(2026, 3, 1, tzinfo=UTC)
+        build(PreTrialDetentionRenewed, renewed_by="judge-1", renewed_at=at, expires_at=at)
+
+    with TestClient(app) as client:
+        renewal = {
+            lang: client.post("/renewals", headers={"Accept-Language": lang}).json()["detail"]
+            for lang in ("en", "fr", "ar")
+        }
+    with pytest.raises(ValidationError) as invalid:
+        ProgrammeCreated.model_validate(
+            {
+                "programme_id": "00000000-0000-4000-8000-000000000001",
+                "kind": "vocational",
+                "title": "Literacy",
+                "provider_agency": "ngo",
+                "capacity": 10,
+                "starts_on": "2026-03-02",
+                "ends_on": "2026-03-01",
+            }
+        )
+    (error,) = invalid.value.errors()
+
+    assert renewal["en"] == "invalid fields: body: Value error, expires_at must be after renewed_at"
+    assert "expires_at doit être postérieur à renewed_at" in renewal["fr"]
+    assert "Valeur invalide" in renewal["fr"] and "Value error" not in renewal["fr"]
+    assert "يجب أن يكون expires_at بعد renewed_at" in renewal["ar"]
+    assert field_message(error, "en") == "Value error, ends_on must not be before starts_on"
+    assert field_message(error, "fr") == "Valeur invalide, ends_on ne doit pas précéder starts_on"
+    assert field_message(error, "ar") == "قيمة غير صالحة، يجب ألا يسبق ends_on التاريخ starts_on"
+
+
+def test_an_event_types_name_inside_a_refusal_is_translated():
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from shared.kit.auth import require_voider
+    from shared.kit.problems import LanguageMiddleware, install_problem_handlers
+
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.add_middleware(LanguageMiddleware)
+
+    @app.post("/voidings")
+    def _void() -> None:
+        require_voider("social_worker", "ngo", "caseline.intake.ArrestRecorded.v1", "police")
+
+    with TestClient(app) as client:
+        said = {
+            lang: client.post("/voidings", headers={"Accept-Language": lang}).json()["detail"]
+            for lang in ("en", "fr", "ar")
+        }
+
+    assert said["en"] == "role 'social_worker' may not void ArrestRecorded"
+    assert said["fr"] == "le rôle 'social_worker' ne peut pas annuler l'arrestation"
+    assert said["ar"] == "لا يجوز للدور 'social_worker' إلغاء الاعتقال"

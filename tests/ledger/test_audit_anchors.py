@@ -72,12 +72,12 @@ def _three_anchored_reads(intake: Intake) -> None:
         assert intake.anchor()["intake"] == "anchored"
 
 
-def _verify_all(settings: Settings, capsys) -> tuple[int, str]:
+def _verify_all(settings: Settings, capsys, *flags: str) -> tuple[int, str]:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("CASELINE_DATABASE_URL", settings.database_url or "")
         env.setenv("CASELINE_ENVIRONMENT", "test")
         with pytest.raises(SystemExit) as exit_:
-            main(["verify", "--all"])
+            main(["verify", "--all", *flags])
     return int(exit_.value.code or 0), capsys.readouterr().out
 
 
@@ -135,9 +135,17 @@ def test_an_entry_changed_in_place_is_named(intake, capsys):
     _rewrite(intake.settings, 3, recompute=False)
 
     code, out = _verify_all(intake.settings, capsys)
+    code_fr, out_fr = _verify_all(intake.settings, capsys, "--lang", "fr")
+    code_ar, out_ar = _verify_all(intake.settings, capsys, "--lang", "ar")
 
-    assert code == 1
+    assert code == code_fr == code_ar == 1
     assert "intake: FAILED at entry 3: entry 3: its fields do not match its hash" in out
+    assert (
+        "intake : ÉCHEC à l'inscription 3 : inscription 3 : ses champs ne correspondent pas à son"
+        " empreinte" in out_fr
+    )
+    assert "journaux des consultations : 3 ancrages dans le registre" in out_fr
+    assert "intake: فشل عند القيد 3: القيد 3: حقوله لا تطابق بصمته" in out_ar
 
 
 def test_a_rewrite_with_its_chain_recomputed_is_caught_by_the_anchors(intake, capsys):

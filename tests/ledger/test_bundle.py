@@ -63,6 +63,60 @@ def test_a_bundle_copied_elsewhere_verifies_offline_with_the_cli(exported, tmp_p
     assert "result:      OK" in done.stdout
 
 
+def _verify_bundle_cli(path: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CASELINE_", "LC_", "LANG"))}
+    return subprocess.run(
+        [sys.executable, "-m", "caseline", "verify-bundle", str(path), *flags],
+        capture_output=True, text=True, env=env, cwd=path.parent, timeout=60,
+    )  # fmt: skip
+
+
+def test_the_report_reads_in_arabic_and_french(exported):
+    path, case_id = exported
+
+    arabic = _verify_bundle_cli(path, "--lang", "ar")
+    french = _verify_bundle_cli(path, "--lang=fr")
+
+    assert arabic.returncode == french.returncode == 0, arabic.stderr + french.stderr
+    lines = arabic.stdout.splitlines()
+    assert lines[0] == f"حزمة أدلة القضية {case_id}"
+    assert "الأحداث:" in lines[1] and "4 (2026-11-03T10:00:00Z … 2026-11-06T10:00:00Z)" in lines[1]
+    assert "12 قيدًا في السجل" in lines[2]
+    assert lines[-1].split(None, 1) == [
+        "النتيجة:",
+        "سليم — أصلي وكامل ومرتب وموجود في الشجرة الموقَّعة",
+    ]
+    assert not any(word in arabic.stdout for word in ("events", "checkpoint", "result", "OK"))
+    assert french.stdout.splitlines()[0] == f"Dossier de preuves de l'affaire {case_id}"
+    assert "résultat :" in french.stdout and "OK — authentique, complet, en ordre" in french.stdout
+
+
+def test_a_failure_is_told_in_the_language_asked_with_its_figures(exported):
+    path, _ = exported
+    bundle = json.loads(path.read_bytes())
+    bundle["entries"] = bundle["entries"][
+        :-1
+    ]  # the case's last entry cut off, rewritten as exported
+    cut = path.with_name("cut.json")
+    cut.write_text(
+        json.dumps(bundle, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n"
+    )
+
+    arabic = _verify_bundle_cli(cut, "--lang", "ar")
+    french = _verify_bundle_cli(cut, "--lang", "fr")
+    english = _verify_bundle_cli(cut)
+
+    assert arabic.returncode == french.returncode == english.returncode == 1
+    assert "result:      FAILED at entry 4 of the case: entries 4 to 4 of the case are missing" in (
+        english.stdout
+    )
+    assert "فشل عند القيد 4 من القضية: القيود من 4 إلى 4 من القضية ناقصة من الحزمة" in arabic.stdout
+    assert (
+        "ÉCHEC à l'inscription 4 du dossier : les inscriptions 4 à 4 du dossier manquent au dossier"
+        " de preuves" in french.stdout
+    )
+
+
 def test_one_byte_changed_anywhere_fails(exported):
     path, _ = exported
     raw = path.read_bytes()

@@ -318,6 +318,9 @@ def test_the_cli_prints_the_figures_and_saves_the_exports(settings, population, 
         with pytest.raises(SystemExit) as printed:
             main(args)
         out = capsys.readouterr().out
+        with pytest.raises(SystemExit):
+            main([*args, "--lang", "ar"])
+        arabic = capsys.readouterr().out
         with pytest.raises(SystemExit) as saved:
             main([*args, "--format", "xlsx", "--headers", "en", "-o", str(tmp_path / "s.xlsx")])
 
@@ -325,6 +328,10 @@ def test_the_cli_prints_the_figures_and_saves_the_exports(settings, population, 
     rows = list(book.worksheets[0].iter_rows(values_only=True))
     assert (printed.value.code, saved.value.code) == (0, 0)
     assert f"{BAMAKO} / 2025-03" in out
+    assert "Arrests:" in out.splitlines()
+    # The CLI's language: the indicators' names and the words around the figures.
+    assert "الاعتقالات:" in arabic.splitlines()
+    assert f"{BAMAKO} / 2025-03" in arabic and "Arrests" not in arabic
     assert rows[0][:3] == ("Indicator", "Facility", "Period")
     assert ("Arrests", BAMAKO, "2025-03", 12, None, None) in rows
 
