@@ -301,7 +301,7 @@ def run_demo(urls: dict[str, str], settings: Settings, *, quiet: bool = False) -
     c.say(
         _(
             "chain verified: {ok} ({events} events)",
-            ok=verified.get("ok"),
+            ok=_("yes") if verified.get("ok") else _("no"),
             events=verified.get("events"),
         )
     )
