@@ -121,10 +121,14 @@ class _Scratch:
             self.work.put(lambda: asyncio.run(_delete_streams(self.nats_url, names)))
 
     def close(self) -> None:
-        """Stop: what is still waiting is left to the removal of the data directory."""
+        """Stop: what is still waiting is left to the removal of the data directory; the
+        databases made ahead for nobody go (on a configured server, they would stay)."""
         self.closed = True
         self.work.put(None)
         self.thread.join(timeout=10)
+        while not self.ready.empty():
+            with contextlib.suppress(Exception):
+                drop_database(self.ready.get_nowait())
 
     def _fill(self) -> None:
         if not self.closed and self.ready.qsize() + self.work.qsize() < self.AHEAD + 2:
