@@ -322,9 +322,9 @@ class Checkpointer:
         last = time.monotonic()
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._wake.wait(), max(0.05, last + self.seconds - time.monotonic())
-                )
+                # Not `wait_for`, which may lose the cancellation that stops this (3.11).
+                async with asyncio.timeout(max(0.05, last + self.seconds - time.monotonic())):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 pending = await asyncio.to_thread(self.pending)

@@ -177,7 +177,9 @@ class Deliveries:
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                    # Not `wait_for`, which may lose the cancellation that stops this (3.11).
+                    async with asyncio.timeout(self.poll_seconds):
+                        await self._wake.wait()
                 self._wake.clear()
         finally:
             watch.cancel()

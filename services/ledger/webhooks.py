@@ -252,7 +252,9 @@ class Webhooks:
                     log.warning("webhooks wait: %s", exc)
                 if not busy:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), poll_seconds)
+                        # Not `wait_for`, which may lose the cancellation that stops this (3.11).
+                        async with asyncio.timeout(poll_seconds):
+                            await self._wake.wait()
                     self._wake.clear()
 
     def enqueue(self) -> int:

@@ -95,15 +95,38 @@ async def _bounded(step: Awaitable[Any], what: str, seconds: float = 15.0) -> No
         log.warning("stopping: %s failed: %r", what, exc)
 
 
+CANCEL_AGAIN_SECONDS = 1.0
+"""How long a background task has to end once cancelled before it is cancelled again."""
+
+
+async def _cancelled(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel the tasks and wait until they have ended, cancelling again those still running
+    after `CANCEL_AGAIN_SECONDS`, and then every half second.
+
+    A cancellation can be lost: before Python 3.12, `asyncio.wait_for` returns the result instead
+    of raising when its future completes as the cancellation comes, and nats-py waits for every
+    answer of the server with it. A task starting (making its stream or consumer) as the service
+    stops would then go on running until `_bounded` gives up on it. The grace leaves a task
+    that ends its batch in hand on cancellation (relay, consumers) the time to do so."""
+    pending = {task for task in tasks if not task.done()}
+    grace = CANCEL_AGAIN_SECONDS
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=grace)
+        grace = 0.5
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("background task %s ended with %r", task.get_name(), task.exception())
+
+
 async def stop_parts(
     parts: ServiceParts, stop: Callable[[ServiceParts], Awaitable[None]] | None
 ) -> None:
     """Cancel the background tasks, then stop the service's own parts, NATS, the read audit and
     the database pools, in that order."""
-    for task in parts.tasks:
-        task.cancel()
     if parts.tasks:
-        await _bounded(asyncio.gather(*parts.tasks, return_exceptions=True), "background tasks")
+        await _bounded(_cancelled(parts.tasks), "background tasks")
     if stop is not None:
         await _bounded(stop(parts), "the service's own parts")
     if parts.bus is not None:

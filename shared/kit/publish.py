@@ -61,7 +61,8 @@ class Batch:
         ack came within `within` seconds."""
         self._all_sent = True
         self._settle()
-        await asyncio.wait_for(asyncio.shield(self.answered), within)
+        async with asyncio.timeout(within):  # not `wait_for`: see `shared.kit.pull`
+            await asyncio.shield(self.answered)
 
     def _answer(self, msg: Msg) -> None:
         if self.answered.done():

@@ -85,7 +85,10 @@ class _Batch:
                 if remaining <= 0:
                     return False
                 try:
-                    msg = await asyncio.wait_for(self.queue.get(), remaining)
+                    # Not `asyncio.wait_for`: before Python 3.12 it loses a cancellation that
+                    # comes as the message does, and a stopping consumer would go on fetching.
+                    async with asyncio.timeout(remaining):
+                        msg = await self.queue.get()
                 except TimeoutError:
                     return False
             if self.accept(msg):

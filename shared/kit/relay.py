@@ -139,7 +139,8 @@ class Relay:
             return
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            async with asyncio.timeout(self.poll_seconds):  # not `wait_for`: see `shared.kit.pull`
+                await self._wake.wait()
 
     async def step(self) -> int:
         """Publish the next batch after the recorded position; returns how many were handled."""

@@ -5,12 +5,12 @@ ledger redacts it validates against, while the same entry unredacted does not.""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 from uuid import uuid4
 
 import jsonschema
 import pytest
-import yaml
 
 from caseline.agency_asyncapi import render_agency_asyncapi
 from caseline.cli import main
@@ -22,13 +22,21 @@ from shared.events.registry import EVENT_TYPES, by_type
 from shared.permissions import REDACTED_FIELDS, may_see
 from tests.contract.samples import SAMPLES, subject_of
 from tests.deploy.support import ROOT
+from tests.support.documents import yaml_document
 
 AGENCIES = load_agencies(ROOT / DEFAULT_REGISTRY)
 WHEN = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
 
+@cache
+def _rendered(agency_id: str) -> str:
+    """The agency's document as the command prints it, rendered once for the module's tests."""
+    (agency,) = [a for a in AGENCIES if a.id == agency_id]
+    return render_agency_asyncapi(agency)
+
+
 def _document(agency: Agency) -> dict[str, Any]:
-    return yaml.safe_load(render_agency_asyncapi(agency))  # type: ignore[no-any-return]
+    return yaml_document(_rendered(agency.id))  # type: ignore[no-any-return]
 
 
 def _entry(type_name: str) -> dict[str, Any]:
@@ -85,7 +93,7 @@ def test_the_command_prints_the_document_of_a_registered_agency(capsys):
         main(["asyncapi", "--agency", "inspection", "--agencies", str(ROOT / DEFAULT_REGISTRY)])
 
     assert done.value.code == 0
-    assert yaml.safe_load(capsys.readouterr().out)["x-webhooks"]["attributes"].keys() >= {
+    assert yaml_document(capsys.readouterr().out)["x-webhooks"]["attributes"].keys() >= {
         "ledgerseq",
         "ledgerhash",
     }

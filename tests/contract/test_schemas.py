@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from shared.events import by_type, json_schema
 from shared.events.base import CatalogueEvent
 from shared.events.generate import ASYNCAPI_PATH, SCHEMAS_DIR, render_asyncapi, render_schemas
 from shared.events.registry import EVENT_TYPES
+from tests.support.documents import yaml_document
 
 from .samples import SAMPLES
 
@@ -80,14 +82,24 @@ def test_checked_in_schemas_are_fresh() -> None:
     assert stale == [], f"{SCHEMAS_DIR} {STALE}"
 
 
+@cache
+def _rendered_asyncapi() -> str:
+    """The document as `make schemas` writes it, rendered once for the module's tests."""
+    return render_asyncapi()
+
+
+def _asyncapi() -> dict[str, Any]:
+    return yaml_document(_rendered_asyncapi())  # type: ignore[no-any-return]
+
+
 def test_checked_in_asyncapi_is_fresh() -> None:
     checked_in = (ROOT / ASYNCAPI_PATH).read_text(encoding="utf-8")
 
-    assert checked_in == render_asyncapi(), f"{ASYNCAPI_PATH} {STALE}"
+    assert checked_in == _rendered_asyncapi(), f"{ASYNCAPI_PATH} {STALE}"
 
 
 def test_asyncapi_has_one_channel_per_event_type() -> None:
-    document = yaml.safe_load(render_asyncapi())
+    document = _asyncapi()
 
     addresses = {channel["address"] for channel in document["channels"].values()}
 
@@ -98,7 +110,7 @@ def test_asyncapi_has_one_channel_per_event_type() -> None:
 
 
 def test_asyncapi_references_resolve() -> None:
-    document = yaml.safe_load(render_asyncapi())
+    document = _asyncapi()
 
     refs = list(_refs(document))
 
@@ -108,7 +120,7 @@ def test_asyncapi_references_resolve() -> None:
 
 
 def test_asyncapi_message_payload_validates_a_real_envelope() -> None:
-    document = yaml.safe_load(render_asyncapi())
+    document = _asyncapi()
     message = document["components"]["messages"]["intake.ArrestRecorded.v1"]
     schema = {**message["payload"], "components": document["components"]}
     envelope = yaml.safe_load(

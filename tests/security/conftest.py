@@ -38,5 +38,10 @@ def isolated_settings(servers: Servers) -> Settings:
 def served(service: str, settings: Settings) -> Iterator[str]:
     """The service over real HTTP, lifespan included; its base URL."""
     module = importlib.import_module(f"services.{service}.service")
-    with serving(module.create_app(settings)) as base_url:
+    app = module.create_app(settings)
+    # The document, and with it every route's fields, is built here before any thread serves:
+    # FastAPI builds them lazily, silencing a warning in a way that is not thread-safe (see
+    # `filterwarnings` in pyproject.toml), and a document that failed to build is a 500.
+    app.openapi()
+    with serving(app) as base_url:
         yield base_url
