@@ -157,6 +157,7 @@ def test_a_linked_persons_digests_are_the_union_of_its_cases(stack):
 def _released(stack: Stack, person: dict[str, Any]) -> str:
     """A case of `person`, admitted and released on bail (an erasure comes after a release)."""
     case_id = stack.open_case(person=person)
+    stack.judicial_learnt(case_id)  # judicial learns of the case from intake's events
     assert stack.charges(case_id).status_code == 201
     assert stack.admit(case_id).status_code == 201
     order = stack.order_release(case_id)
