@@ -15,46 +15,18 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
-from shared.kit.i18n import current_language
+from caseline.ledger_client import DEFAULT_LEDGER, LedgerRefusedError, ledger_client, ledger_request
 from shared.kit.i18n import translate as _
 from shared.kit.settings import Settings
 
 __all__ = ["add_parser"]
 
-DEFAULT_LEDGER = "http://127.0.0.1:8005"
-
-
-class _RefusedError(Exception):
-    """The ledger could not be asked, or refused: the message says why."""
-
 
 def _call(
     args: argparse.Namespace, method: str, path: str, body: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {args.token_value}", "Accept-Language": current_language()}
-    with httpx.Client(base_url=args.ledger_url.rstrip("/"), headers=headers, timeout=60) as http:
-        try:
-            response = http.request(method, path, json=body)
-        except httpx.HTTPError as exc:
-            raise _RefusedError(
-                _("the ledger at {url} did not answer: {error}", url=http.base_url, error=exc)
-            ) from None
-    if response.status_code >= 300:
-        try:
-            detail = response.json().get("detail") or response.reason_phrase
-        except ValueError:
-            detail = response.text[:300]
-        raise _RefusedError(
-            _(
-                "the ledger refused {method} {path} ({status}): {detail}",
-                method=method,
-                path=path,
-                status=response.status_code,
-                detail=detail,
-            )
-        )
+    with ledger_client(args.ledger_url, args.token_value) as http:
+        response = ledger_request(http, method, path, label=f"{method} {path}", body=body)
     answer: dict[str, Any] = response.json()
     return answer
 
@@ -152,7 +124,7 @@ def _command(args: argparse.Namespace) -> int:
     args.token_value = token
     try:
         lines = args.action(args)
-    except _RefusedError as exc:
+    except LedgerRefusedError as exc:
         sys.stderr.write(f"{exc}\n")
         return 1
     sys.stdout.write("".join(f"{line}\n" for line in lines))

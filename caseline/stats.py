@@ -16,47 +16,21 @@ from typing import Any
 
 import httpx
 
-from shared.kit.i18n import current_language
+from caseline.ledger_client import DEFAULT_LEDGER, LedgerRefusedError, ledger_client, ledger_request
 from shared.kit.i18n import translate as _
 from shared.kit.settings import Settings
 
 __all__ = ["add_parser", "describe", "fetch_stats"]
 
 Say = Callable[[str], None]
-DEFAULT_LEDGER = "http://127.0.0.1:8005"
-
-
-class StatsRefusedError(Exception):
-    """The ledger could not be asked, or refused: the message says why."""
 
 
 def fetch_stats(
     ledger_url: str, token: str, params: dict[str, str], *, purpose: str | None = None
 ) -> httpx.Response:
-    """The ledger's answer to `GET /stats` with these parameters (raises when not 200)."""
-    headers = {"Authorization": f"Bearer {token}", "Accept-Language": current_language()}
-    if purpose:
-        headers["Caseline-Purpose"] = purpose
-    try:
-        with httpx.Client(base_url=ledger_url.rstrip("/"), headers=headers, timeout=300) as http:
-            response = http.get("/stats", params=params)
-    except httpx.HTTPError as exc:
-        raise StatsRefusedError(
-            _("the ledger at {url} did not answer: {error}", url=ledger_url, error=exc)
-        ) from None
-    if response.status_code != 200:
-        try:
-            detail = response.json().get("detail") or response.reason_phrase
-        except ValueError:
-            detail = response.text[:300]
-        raise StatsRefusedError(
-            _(
-                "the ledger refused /stats ({status}): {detail}",
-                status=response.status_code,
-                detail=detail,
-            )
-        )
-    return response
+    """The ledger's answer to `GET /stats` with these parameters (raises when refused)."""
+    with ledger_client(ledger_url, token, purpose=purpose, timeout=300) as http:
+        return ledger_request(http, "GET", "/stats", params=params)
 
 
 def describe(stats: dict[str, Any]) -> list[str]:
@@ -118,7 +92,7 @@ def _command(args: argparse.Namespace) -> int:
     params.update({k: v for k, v in (("from", args.start), ("to", args.end)) if v})
     try:
         response = fetch_stats(url, token, params, purpose=args.purpose)
-    except StatsRefusedError as exc:
+    except LedgerRefusedError as exc:
         sys.stderr.write(f"{exc}\n")
         return 1
     if args.output:

@@ -15,18 +15,13 @@ from typing import Any
 
 import httpx
 
-from shared.kit.i18n import current_language
+from caseline.ledger_client import DEFAULT_LEDGER, LedgerRefusedError, ledger_client, ledger_request
 from shared.kit.i18n import translate as _
 from shared.kit.settings import Settings
 
 __all__ = ["add_parser", "describe", "show_timeline"]
 
 Say = Callable[[str], None]
-DEFAULT_LEDGER = "http://127.0.0.1:8005"
-
-
-class _RefusedError(Exception):
-    """The ledger could not be asked, or refused: the message says why."""
 
 
 def show_timeline(
@@ -38,14 +33,11 @@ def show_timeline(
     say: Say = print,
 ) -> int:
     """Print the case's visible entries in ledger order, then the verdict; 0 when it verifies."""
-    headers = {"Authorization": f"Bearer {token}", "Accept-Language": current_language()}
-    if purpose:
-        headers["Caseline-Purpose"] = purpose
-    with httpx.Client(base_url=ledger_url.rstrip("/"), headers=headers, timeout=60) as http:
+    with ledger_client(ledger_url, token, purpose=purpose) as http:
         try:
             timeline = _get(http, f"/cases/{case_id}/timeline")
             verdict = _get(http, f"/cases/{case_id}/verify")
-        except _RefusedError as exc:
+        except LedgerRefusedError as exc:
             say(str(exc))
             return 1
     for line in describe(timeline, verdict):
@@ -54,26 +46,7 @@ def show_timeline(
 
 
 def _get(http: httpx.Client, path: str) -> dict[str, Any]:
-    try:
-        response = http.get(path)
-    except httpx.HTTPError as exc:
-        raise _RefusedError(
-            _("the ledger at {url} did not answer: {error}", url=http.base_url, error=exc)
-        ) from None
-    if response.status_code != 200:
-        try:
-            detail = response.json().get("detail") or response.reason_phrase
-        except ValueError:
-            detail = response.text[:300]
-        raise _RefusedError(
-            _(
-                "the ledger refused {path} ({status}): {detail}",
-                path=path,
-                status=response.status_code,
-                detail=detail,
-            )
-        )
-    body: dict[str, Any] = response.json()
+    body: dict[str, Any] = ledger_request(http, "GET", path).json()
     return body
 
 
