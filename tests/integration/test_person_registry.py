@@ -8,21 +8,9 @@ from typing import Any
 
 from services.intake.service import create_app as intake_app
 from services.ledger.service import create_app as ledger_app
-from tests.support import arrest_payload, auth, eventually, running
+from tests.support import OUSMANE_ARABIC, OUSMANE_LATIN, arrest_payload, auth, eventually, running
 
-LATIN = {
-    "full_name": "Ousmane Ag Alhassane",
-    "sex": "male",
-    "nationality": "ML",
-    "date_of_birth": "1991-04-02",
-    "father_name": "Mohamed Ag Alhassane",
-}
-ARABIC = {
-    "full_name": "عثمان أغ الحسن",
-    "sex": "male",
-    "nationality": "ML",
-    "father_name": "محمد أغ الحسن",
-}
+LATIN, ARABIC = OUSMANE_LATIN, OUSMANE_ARABIC
 
 
 def _arrest(intake: Any, headers: dict[str, str], person: dict[str, Any]) -> dict[str, Any]:

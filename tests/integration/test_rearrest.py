@@ -18,6 +18,8 @@ from services.intake.service import create_app as intake_app
 from services.judicial.service import create_app as judicial_app
 from services.ledger.service import create_app as ledger_app
 from tests.support import (
+    OUSMANE_ARABIC,
+    OUSMANE_LATIN,
     TEST_FACILITY,
     admission_payload,
     arrest_payload,
@@ -26,19 +28,7 @@ from tests.support import (
     running,
 )
 
-LATIN = {
-    "full_name": "Ousmane Ag Alhassane",
-    "sex": "male",
-    "nationality": "ML",
-    "date_of_birth": "1991-04-02",
-    "father_name": "Mohamed Ag Alhassane",
-}
-ARABIC = {
-    "full_name": "عثمان أغ الحسن",
-    "sex": "male",
-    "nationality": "ML",
-    "father_name": "محمد أغ الحسن",
-}
+LATIN, ARABIC = OUSMANE_LATIN, OUSMANE_ARABIC
 YEAR = {"period": "year", "from": "2025-01-01", "to": "2025-12-31"}
 PURPOSE = {"Caseline-Purpose": "re-arrest monitoring"}
 LINK_CONFIRMED = "caseline.intake.PersonLinkConfirmed.v1"

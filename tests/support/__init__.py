@@ -7,11 +7,18 @@ from the kit's pytest plugin (`shared.kit.testing`), started only when a test as
 """
 
 from tests.support.apps import running, serving
-from tests.support.payloads import admission_payload, arrest_payload
+from tests.support.payloads import (
+    OUSMANE_ARABIC,
+    OUSMANE_LATIN,
+    admission_payload,
+    arrest_payload,
+)
 from tests.support.tokens import TEST_FACILITY, auth, token_for
 from tests.support.waiting import eventually
 
 __all__ = [
+    "OUSMANE_ARABIC",
+    "OUSMANE_LATIN",
     "TEST_FACILITY",
     "admission_payload",
     "arrest_payload",

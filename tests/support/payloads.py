@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["admission_payload", "arrest_payload"]
+__all__ = ["OUSMANE_ARABIC", "OUSMANE_LATIN", "admission_payload", "arrest_payload"]
 
 
 def arrest_payload(**overrides: Any) -> dict[str, Any]:
@@ -33,3 +33,20 @@ def admission_payload(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+# One person under two spellings, as registrars write them: Latin with a date of birth, then
+# Arabic script with the father's name only (the person registry's and re-arrest's tests).
+OUSMANE_LATIN: dict[str, Any] = {
+    "full_name": "Ousmane Ag Alhassane",
+    "sex": "male",
+    "nationality": "ML",
+    "date_of_birth": "1991-04-02",
+    "father_name": "Mohamed Ag Alhassane",
+}
+OUSMANE_ARABIC: dict[str, Any] = {
+    "full_name": "عثمان أغ الحسن",
+    "sex": "male",
+    "nationality": "ML",
+    "father_name": "محمد أغ الحسن",
+}
