@@ -159,9 +159,11 @@ class Stack:
         for proc in self.processes.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
+        # A profiled process (CASELINE_PROFILE_DIR) writes its profile as it stops.
+        patience = 120 if self.environment.get("CASELINE_PROFILE_DIR") else 15
         for proc in self.processes.values():
             try:
-                proc.wait(15)
+                proc.wait(patience)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()

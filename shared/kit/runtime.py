@@ -9,9 +9,14 @@ services' `__main__`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+import os
+import signal
+import sys
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -236,6 +241,11 @@ def serve(service: str, create_app: Callable[[], FastAPI]) -> None:
     # collection, a full one (otherwise ~60 ms, at any moment) no longer stalls a request.
     gc.collect()
     gc.freeze()
+    with _profiled(service):
+        _run(app, settings, service)
+
+
+def _run(app: FastAPI, settings: Settings, service: str) -> None:
     uvicorn.run(
         app,
         host=settings.host,
@@ -249,3 +259,27 @@ def serve(service: str, create_app: Callable[[], FastAPI]) -> None:
         access_log=False,
         timeout_graceful_shutdown=5,
     )
+
+
+@contextlib.contextmanager
+def _profiled(service: str) -> Iterator[None]:
+    """With `CASELINE_PROFILE_DIR` set (and yappi installed, a tool, not a dependency): the CPU
+    time of every thread of the process, written at its end to `<dir>/<service>.prof` (pstats),
+    the way the bench's profiles in `bench/RESULTS.md` were taken."""
+    folder = os.environ.get("CASELINE_PROFILE_DIR")
+    if not folder:
+        yield
+        return
+    import yappi  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
+
+    # uvicorn ends by raising the SIGTERM it stopped on again: this handler, which it restores
+    # before, lets the profile be written instead of the process dying at once.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    yappi.set_clock_type("cpu")
+    yappi.start(builtins=True, profile_threads=True)
+    try:
+        yield
+    finally:
+        yappi.stop()
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        yappi.get_func_stats().save(str(Path(folder) / f"{service}.prof"), type="pstat")
