@@ -25,7 +25,7 @@ from shared.events.intake import (
     FamilyContactRecorded,
 )
 from shared.events.judicial import ErasureOrdered, ReleaseOrdered
-from shared.kit.names import Identity, Match, query_probes, score
+from shared.kit.names import Identity, Match, Scorer, query_probes, rough_gains
 from shared.kit.paging import Page, TimeText, Where, fetch_page
 from shared.kit.redaction import ALWAYS, Entries, Source, ViewSources
 from shared.kit.scope import Scope, condition, former_condition
@@ -214,11 +214,17 @@ def find_persons(
     pool: int = 200,
 ) -> list[Match]:
     """The persons of the blind index that may be `identity`, best first: the top `limit` over the
-    threshold and any tying the last (`shared.kit.names.BlindIndex.search`, on the table)."""
+    threshold and any tying the last, ranked as `shared.kit.names.BlindIndex.search` ranks.
+
+    The database does the gathering: it ranks the persons holding any of the query's digests
+    roughly (`rough_gains`) and answers the best `pool` of them, each with only the query's
+    digests it holds and how many name, parent and birth-year digests it has, which is all
+    `Scorer` reads. Nothing grows with the registry on this side but the rows of the pool."""
     index = app.view_object(PersonIndex)
     probes = query_probes(identity, index.key)
     wanted = sorted({p.digest for p in probes})
-    (persons,) = app.fetch("SELECT count(DISTINCT person_id) FROM {schema}.person_index")[0]
+    # Persons known to the registry (one row per case: an index-only count, not the digests').
+    (persons,) = app.fetch("SELECT count(DISTINCT person_id) FROM {schema}.case_persons")[0]
     holders = dict(
         app.fetch(
             "SELECT digest, count(DISTINCT person_id) FROM {schema}.person_index"
@@ -227,26 +233,42 @@ def find_persons(
         )
     )
     weight = {d: math.log(1 + (1 + persons) / (1 + holders.get(d, 0))) for d in wanted}
-    rough_levels: dict[str, float] = defaultdict(float)
-    for p in probes:
-        if p.level > 0.5 and p.part in ("n", "np", "f", "m"):
-            rough_levels[p.digest] = max(rough_levels[p.digest], p.level)
-    rough: dict[UUID, float] = defaultdict(float)
-    for person, digest in app.fetch(
-        "SELECT DISTINCT person_id, digest FROM {schema}.person_index WHERE digest = ANY(%s)",
-        (sorted(rough_levels),),
-    ):
-        if person != leave_out:
-            rough[person] += sum(weight[p.digest] * p.level for p in probes if p.digest == digest)
-    chosen = sorted(rough, key=lambda p: (-rough[p], str(p)))[:pool]
-    held: dict[UUID, set[str]] = defaultdict(set)
-    for person, digest in app.fetch(
-        "SELECT person_id, digest FROM {schema}.person_index WHERE person_id = ANY(%s)", (chosen,)
-    ):
-        held[person].add(digest)
+    gains = rough_gains(probes, weight)
+    chosen = [
+        person
+        for (person,) in app.fetch(
+            "WITH q AS (SELECT * FROM unnest(%s::text[], %s::int[], %s::float8[], %s::bool[])"
+            " AS q(digest, grp, gain, name)),"
+            " held AS (SELECT DISTINCT p.person_id, q.grp, q.gain, q.name"
+            " FROM {schema}.person_index p JOIN q ON q.digest = p.digest"
+            " WHERE p.person_id IS DISTINCT FROM %s::uuid),"
+            " best AS (SELECT person_id, max(gain) AS gain, bool_or(name) AS name"
+            " FROM held GROUP BY person_id, grp)"
+            " SELECT person_id FROM best GROUP BY person_id HAVING bool_or(name)"
+            " ORDER BY sum(gain) DESC, person_id LIMIT %s",
+            (
+                [g.digest for g in gains],
+                [g.group for g in gains],
+                [g.gain for g in gains],
+                [g.name for g in gains],
+                leave_out,
+                pool,
+            ),
+        )
+    ]
+    scorer = Scorer(probes, weight)
     matches = []
-    for person in chosen:
-        found = score(probes, frozenset(held[person]), weight)
+    for person, held, *counts in app.fetch(
+        "SELECT person_id, coalesce(array_agg(DISTINCT digest) FILTER (WHERE digest = ANY(%s)),"
+        " '{}'), count(DISTINCT digest) FILTER (WHERE left(digest, 3) = 'ns:'),"
+        " count(DISTINCT digest) FILTER (WHERE left(digest, 3) = 'fs:'),"
+        " count(DISTINCT digest) FILTER (WHERE left(digest, 3) = 'ms:'),"
+        " count(DISTINCT digest) FILTER (WHERE left(digest, 3) = 'by:')"
+        " FROM {schema}.person_index WHERE person_id = ANY(%s) GROUP BY person_id",
+        (wanted, chosen),
+    ):
+        kinds = dict(zip(("ns:", "fs:", "ms:", "by:"), counts, strict=True))
+        found = scorer(frozenset(held), kinds)
         if found.score >= THRESHOLD:
             matches.append(Match(str(person), found.score, found.parts, found.reasons))
     matches.sort(key=lambda m: (-m.score, m.person_id))

@@ -55,6 +55,8 @@ __all__ = [
     "Identity",
     "Match",
     "Probe",
+    "RoughGain",
+    "Scorer",
     "fold",
     "index_key",
     "name_tokens",
@@ -62,6 +64,7 @@ __all__ = [
     "parse_parentage",
     "person_digests",
     "query_probes",
+    "rough_gains",
     "score",
     "sound_key",
 ]
@@ -393,7 +396,7 @@ def _kinds(held: Iterable[str]) -> Counter[str]:
     return Counter(d[:3] for d in held)
 
 
-class _Scorer:
+class Scorer:
     """A query's probes arranged once, to score many candidates (see `score`)."""
 
     def __init__(self, probes: Iterable[Probe], weight: Mapping[str, float]) -> None:
@@ -483,7 +486,50 @@ def score(
     token that repeats the person's own name (the family name) weighs a fifth, and a parent named
     on both sides of whom only such tokens meet counts against.
     """
-    return _Scorer(probes, weight or {})(held)
+    return Scorer(probes, weight or {})(held)
+
+
+@dataclass(frozen=True)
+class RoughGain:
+    """What holding one digest adds to a person's rough rank (`rough_gains`): `group` is the
+    query token it stands for (a person counts a name token once, at its best level), `name`
+    whether it is a name or parent's token (a birth digest adds only to a person some name met)."""
+
+    digest: str
+    group: int
+    gain: float
+    name: bool
+
+
+def rough_gains(probes: Iterable[Probe], weight: Mapping[str, float]) -> list[RoughGain]:
+    """The rough rank a search gathers candidates by, as a table of gains per digest: a person's
+    rough rank is, over the query's name and parent tokens, the best gain among the token's
+    digests the person holds, plus, for a person some token met, the gain of each birth digest
+    held. What `BlindIndex` and the registry's table (services/intake) both rank by."""
+    groups: dict[tuple[str, int], list[Probe]] = defaultdict(list)
+    births: list[Probe] = []
+    for p in probes:
+        if p.part in ("n", "f", "m"):
+            groups[p.part, p.group].append(p)
+        elif p.part in ("by", "bd"):
+            births.append(p)
+    worth: dict[tuple[str, int], float] = {}  # as in `score`: the sound key's rarity
+    totals: dict[str, float] = defaultdict(float)
+    for (part, group), mine in groups.items():
+        sound = next(p for p in mine if p.level == _SOUND)
+        worth[part, group] = weight[sound.digest] * (_ECHO if sound.echo else 1.0)
+        totals[part] += worth[part, group]
+    for part in ("f", "m"):
+        totals[part] = max(totals[part], _PARENT_RARITY)
+    gains: list[RoughGain] = []
+    for number, ((part, group), mine) in enumerate(groups.items()):
+        share = _WEIGHTS[part] * (0.75 if part == "n" else 1.0) * worth[part, group]
+        share /= totals[part] or 1.0
+        gains += [RoughGain(p.digest, number, share * p.level, True) for p in mine]
+    for number, p in enumerate(births, start=len(groups)):
+        gain = _WEIGHTS["b"] * (0.7 if p.part == "by" else _SAME_DATE - 0.7) * p.level
+        gains.append(RoughGain(p.digest, number, gain, False))
+    return gains
 
 
 class BlindIndex:
@@ -512,34 +558,17 @@ class BlindIndex:
         return math.log(1 + (1 + len(self.held)) / (1 + len(self.postings.get(digest, ()))))
 
     def _rough(self, probes: tuple[Probe, ...], weight: Mapping[str, float]) -> dict[str, float]:
-        groups: dict[tuple[str, int], list[Probe]] = defaultdict(list)
-        for p in probes:
-            if p.part in ("n", "f", "m"):
-                groups[p.part, p.group].append(p)
-        worth: dict[tuple[str, int], float] = {}  # as in `score`: the sound key's rarity
-        totals: dict[str, float] = defaultdict(float)
-        for (part, group), mine in groups.items():
-            sound = next(p for p in mine if p.level == _SOUND)
-            worth[part, group] = weight[sound.digest] * (_ECHO if sound.echo else 1.0)
-            totals[part] += worth[part, group]
-        for part in ("f", "m"):
-            totals[part] = max(totals[part], _PARENT_RARITY)
+        gains = rough_gains(probes, weight)
+        best: dict[tuple[str, int], float] = {}
+        for gain in (g for g in gains if g.name):
+            for person in self.postings.get(gain.digest, ()):
+                best[person, gain.group] = max(best.get((person, gain.group), 0.0), gain.gain)
         rough: dict[str, float] = defaultdict(float)
-        for (part, group), mine in groups.items():
-            share = _WEIGHTS[part] * (0.75 if part == "n" else 1.0) * worth[part, group]
-            share /= totals[part] or 1.0
-            seen: set[str] = set()
-            for p in sorted(mine, key=lambda p: -p.level):
-                gain = share * p.level
-                holders = self.postings.get(p.digest, set())
-                for person in holders - seen:
-                    rough[person] += gain
-                seen |= holders
-        for p in probes:
-            if p.part in ("by", "bd"):
-                gain = _WEIGHTS["b"] * (0.7 if p.part == "by" else _SAME_DATE - 0.7) * p.level
-                for person in self.postings.get(p.digest, set()).intersection(rough):
-                    rough[person] += gain
+        for (person, _), value in best.items():
+            rough[person] += value
+        for gain in (g for g in gains if not g.name):
+            for person in self.postings.get(gain.digest, set()).intersection(rough):
+                rough[person] += gain.gain
         return rough
 
     def search(
@@ -550,7 +579,7 @@ class BlindIndex:
         probes = query_probes(identity, self.key)
         weight = {p.digest: self.rarity(p.digest) for p in probes}
         rough = self._rough(probes, weight)
-        scorer = _Scorer(probes, weight)
+        scorer = Scorer(probes, weight)
         matches = []
         for person in sorted(rough, key=rough.__getitem__, reverse=True)[:pool]:
             found = scorer(self.held[person], self.kinds[person])

@@ -270,7 +270,7 @@ def _profiled(service: str) -> Iterator[None]:
     if not folder:
         yield
         return
-    import yappi  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
+    import yappi  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: PLC0415
 
     # uvicorn ends by raising the SIGTERM it stopped on again: this handler, which it restores
     # before, lets the profile be written instead of the process dying at once.
