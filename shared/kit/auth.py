@@ -8,6 +8,8 @@ holds), so that no service can mint a person's token. Every failure is the same 
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -100,9 +102,51 @@ def verifying_key(text: str) -> Any:
     return text if text.startswith("-----BEGIN") else public_key(text, "CASELINE_JWT_PUBLIC_KEY")
 
 
+_VERIFIED_LIMIT = 4096
+_verified: dict[tuple[str, ...], tuple[User, float]] = {}
+_verified_lock = threading.Lock()
+
+
 def decode_token(token: str, settings: Settings) -> User:
     """Check signature, `exp`, `nbf`, `iss`, `aud` and the claims (in production also `iat` and
-    the token's lifetime); raise 401 on any failure."""
+    the token's lifetime); raise 401 on any failure.
+
+    A token verified once is remembered (at most 4,096, the oldest forgotten first) with its
+    expiry, under the very token text and everything it was checked against (key, audience,
+    issuer, environment, lifetime limit): a client's next request with it costs a look-up and
+    an expiry check, not a signature's; a key rotated or a setting changed checks it afresh, and
+    an expired token is refused as if it had not been seen."""
+    remembered = (
+        token,
+        settings.jwt_public_key or settings.jwt_key(),
+        settings.jwt_audience,
+        settings.jwt_issuer,
+        settings.environment,
+        str(settings.jwt_max_ttl_minutes),
+    )
+    with _verified_lock:
+        known = _verified.get(remembered)
+    if known is not None:
+        user, expires = known
+        if time.time() <= expires + _LEEWAY:
+            return user
+        with _verified_lock:
+            _verified.pop(remembered, None)
+        raise AuthenticationError()
+    user, expires = _verify(token, settings)
+    with _verified_lock:
+        if len(_verified) >= _VERIFIED_LIMIT:
+            del _verified[next(iter(_verified))]
+        _verified[remembered] = (user, expires)
+    return user
+
+
+_LEEWAY = 5
+"""Seconds of clock skew allowed on `exp` and `nbf`."""
+
+
+def _verify(token: str, settings: Settings) -> tuple[User, float]:
+    """The caller a token names and when it expires, its signature and claims checked."""
     if settings.jwt_public_key:
         key: Any = verifying_key(settings.jwt_public_key)
         algorithms = ["EdDSA", "RS256"]
@@ -120,8 +164,9 @@ def decode_token(token: str, settings: Settings) -> User:
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
             options={"require": [*_REQUIRED_CLAIMS, *(["iat"] if production else [])]},
-            leeway=5,
+            leeway=_LEEWAY,
         )
+        expires = float(claims["exp"])
     except (jwt.PyJWTError, ValueError, TypeError, OverflowError):
         raise AuthenticationError() from None
     if production and not _lives_within(claims, settings.jwt_max_ttl_minutes):
@@ -134,7 +179,7 @@ def decode_token(token: str, settings: Settings) -> User:
     facility = claims.get("facility")
     if facility is not None and not (isinstance(facility, str) and 0 < len(facility) <= 200):
         raise AuthenticationError()
-    return User(sub=str(sub), agency=str(agency), role=str(role), facility=facility)
+    return User(sub=str(sub), agency=str(agency), role=str(role), facility=facility), expires
 
 
 def _lives_within(claims: dict[str, Any], minutes: float) -> bool:

@@ -178,3 +178,34 @@ def test_a_public_key_that_is_neither_pem_nor_a_raw_ed25519_key_is_refused_at_st
         Settings(jwt_public_key=base64.b64encode(b"short").decode())
     with pytest.raises(ValueError, match="is not base64"):
         Settings(jwt_public_key="not a key!")
+
+
+def test_a_remembered_token_is_refused_once_it_has_expired(monkeypatch):
+    settings = Settings(jwt_secret="s" * 32)
+    expires = int(time.time()) + 60
+    token = jwt.encode(_claims(exp=expires), "s" * 32, algorithm="HS256")
+    assert decode_token(token, settings).sub == "judge-2"
+    assert decode_token(token, settings).sub == "judge-2"  # remembered
+    monkeypatch.setattr(time, "time", lambda: expires + 6.0)
+    with pytest.raises(AuthenticationError):
+        decode_token(token, settings)
+
+
+def test_a_remembered_token_is_checked_afresh_under_another_key_or_audience():
+    token = jwt.encode(_claims(), "s" * 32, algorithm="HS256")
+    assert decode_token(token, Settings(jwt_secret="s" * 32)).role == "judge"
+    with pytest.raises(AuthenticationError):
+        decode_token(token, Settings(jwt_secret="t" * 32))
+    with pytest.raises(AuthenticationError):
+        decode_token(token, Settings(jwt_secret="s" * 32, jwt_audience="elsewhere"))
+
+
+def test_a_token_altered_after_one_was_remembered_is_refused():
+    settings = Settings(jwt_secret="s" * 32)
+    token = jwt.encode(_claims(), "s" * 32, algorithm="HS256")
+    decode_token(token, settings)
+    header, payload, signature = token.split(".")
+    forged = jwt.encode(_claims(role="admin"), "x" * 32, algorithm="HS256").split(".")[1]
+    for altered in (f"{header}.{forged}.{signature}", f"{header}.{payload}.{signature[:-2]}AA"):
+        with pytest.raises(AuthenticationError):
+            decode_token(altered, settings)
