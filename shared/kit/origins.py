@@ -14,6 +14,7 @@ import base64
 import functools
 import hashlib
 import json
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -164,12 +165,44 @@ class OriginKeys:
                 f"the event is signed by a key of {known[0]}, not of {service}, owner of its type"
             )
         try:
-            known[1].verify(b64decode(signature, "originsig"), signed_message(document))
+            message = signed_message(document)
+            seen = hashlib.sha256(
+                b"\0".join((_raw(known[1]), signature.encode(), message))
+            ).digest()
+            if _verified.known(seen):
+                return None
+            known[1].verify(b64decode(signature, "originsig"), message)
         except (InvalidSignature, ValueError):
             return "the event's origin signature does not verify"
         except rfc8785.CanonicalizationError as error:
             return f"the event has no canonical form: {error}"
+        _verified.add(seen)
         return None
+
+
+class _Verified:
+    """The signatures this process has verified (at most `limit`, the oldest forgotten first), by
+    the SHA-256 of key, signature and signed bytes: one event reaching two consumers of the same
+    process (its reactions and its access facts) is verified once. Only successes are kept, and
+    the key's service and retirement are checked before, at every arrival."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self.seen: dict[bytes, None] = {}
+        self.lock = threading.Lock()
+
+    def known(self, digest: bytes) -> bool:
+        with self.lock:
+            return digest in self.seen
+
+    def add(self, digest: bytes) -> None:
+        with self.lock:
+            if len(self.seen) >= self.limit:
+                del self.seen[next(iter(self.seen))]
+            self.seen[digest] = None
+
+
+_verified = _Verified()
 
 
 def parse_public_keys(text: str) -> dict[str, tuple[str, Ed25519PublicKey]]:
