@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import zlib
 from collections import Counter
 from collections.abc import Callable
@@ -65,6 +66,10 @@ Batch = list[tuple[int, str, bytes, dict[str, str]]]
 """Notifications as (id, subject, body, headers); an internal one has no subject."""
 
 
+POSITION_EVERY = 0.5
+"""Seconds between two records of the relay's position while it publishes without pause."""
+
+
 class Relay:
     """Publishes one service's notification log to the stream."""
 
@@ -89,7 +94,9 @@ class Relay:
         self._lock_conn: psycopg.Connection[Any] | None = None
         self._prefetched: tuple[int, asyncio.Future[Batch]] | None = None
         self._batches: BatchPublisher | None = None
-        self._known: int | None = None  # the position this relay last saved
+        self._known: int | None = None  # the position this relay has published up to
+        self._unsaved: int | None = None  # that position, when not yet saved
+        self._saved_at = float("-inf")  # when the position was last saved (monotonic)
         self._led_at = float("-inf")  # when the lock was last seen held
         self.published = 0
         self.refused: Refusal | None = None  # the event the relay stopped at, if any
@@ -116,6 +123,7 @@ class Relay:
                     moved = await self.step()
                     backoff = 0.1
                     if not moved:
+                        await self.save_position()
                         await self._idle()
                 except asyncio.CancelledError:
                     raise
@@ -126,6 +134,9 @@ class Relay:
                     backoff = min(backoff * 2, 5.0)
         finally:
             await self._drop_prefetched()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(5):
+                    await self.save_position()
             if self._batches is not None:
                 with contextlib.suppress(Exception):
                     await self._batches.close()
@@ -147,8 +158,17 @@ class Relay:
         try:
             return await self._step()
         except BaseException:
-            self._known = None  # read the position again before the next batch
+            self._known = self._unsaved = None  # read the position again before the next batch
             raise
+
+    async def save_position(self) -> None:
+        """Record the position published up to, if it is not recorded yet."""
+        position = self._unsaved
+        if position is not None:
+            await _to_the_end(lambda: self._save_position(position))
+            self._saved_at = time.monotonic()
+            if self._unsaved == position:
+                self._unsaved = None
 
     async def _step(self) -> int:
         # Only the relay holding the lock writes the position: while it holds it, the position
@@ -180,8 +200,12 @@ class Relay:
             except BaseException:
                 await self._drop_prefetched()
                 raise
-        await _to_the_end(lambda: self._save_position(batch[-1][0]))
-        self._known = batch[-1][0]
+        # Recorded at most every `POSITION_EVERY` seconds while events keep coming, and as soon
+        # as they stop: a relay dying meanwhile makes its successor publish those events again,
+        # which the stream drops as duplicates (`Nats-Msg-Id`, a window of two minutes or more).
+        self._known = self._unsaved = batch[-1][0]
+        if time.monotonic() - self._saved_at >= POSITION_EVERY:
+            await self.save_position()
         if self.refused is not None and self._known >= self.refused.position:
             self._resolved()
         self.published += len(publishable)

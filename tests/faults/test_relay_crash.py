@@ -156,3 +156,39 @@ def consumer_done(ledger, settings: Settings) -> bool:
             await bus.close()
 
     return asyncio.run(pending()) == 0
+
+
+async def publish_in_steps(settings: Settings, batch: int) -> tuple[list[int], int, int]:
+    """Relay steps of `batch` events without pause, the relay then dropped as if killed: the
+    position recorded after each step, the stream's messages, and the position a successor
+    recorded once it had published the rest."""
+    app = await asyncio.to_thread(load_service("intake"), settings)
+    bus = Bus(settings, "intake")
+    bus.start()
+    try:
+        first = Relay(app, bus, batch=batch)
+        recorded = []
+        while await first.step():
+            recorded.append(await asyncio.to_thread(first.position))
+        # Killed: the position of the last steps never reached the database.
+        successor = Relay(app, bus, batch=batch)
+        while await successor.step():
+            pass
+        await successor.save_position()
+        messages = (await (await bus.jetstream()).stream_info(settings.stream)).state.messages
+        return recorded, int(messages), await asyncio.to_thread(successor.position)
+    finally:
+        await bus.close()
+        await asyncio.to_thread(app.factory.close)
+
+
+def test_a_relay_records_its_position_now_and_then_and_its_successor_duplicates_nothing(
+    settings,
+):
+    acked = record_offline(settings)
+    recorded, messages, final = asyncio.run(publish_in_steps(settings, batch=4))
+
+    assert recorded[0] == 4  # a relay's first position is recorded at once
+    assert recorded[-1] < len(acked)  # the last steps' positions were not, yet
+    assert messages == len(acked)  # what the successor published again was dropped
+    assert final == len(acked)
