@@ -209,7 +209,13 @@ def current_user(request: Request) -> User:
     return user
 
 
-CurrentUser = Annotated[User, Depends(current_user)]
+async def _caller(request: Request) -> User:
+    # Async, so that FastAPI runs it on the event loop: a sync dependency costs a thread hop
+    # each request, more than the check itself (the token is mostly remembered).
+    return current_user(request)
+
+
+CurrentUser = Annotated[User, Depends(_caller)]
 
 
 def require_role(user: User, *roles: str) -> None:

@@ -56,7 +56,7 @@ class Paging:
 
 
 def _paging(default_limit: int) -> Callable[..., Paging]:
-    def paging(
+    async def paging(  # async: FastAPI calls it on the loop, not in a thread
         limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = default_limit,
         offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
     ) -> Paging:

@@ -72,8 +72,8 @@ DEFAULT_PORTS = {
 }
 
 
-def application(request: Request) -> Any:
-    """FastAPI dependency: the service's application object."""
+async def application(request: Request) -> Any:
+    """FastAPI dependency: the service's application object (async: no thread hop for it)."""
     return request.app.state.parts.application
 
 
@@ -270,7 +270,7 @@ def _profiled(service: str) -> Iterator[None]:
     if not folder:
         yield
         return
-    import yappi  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: PLC0415
+    import yappi  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
     # uvicorn ends by raising the SIGTERM it stopped on again: this handler, which it restores
     # before, lets the profile be written instead of the process dying at once.
