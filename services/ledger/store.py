@@ -26,6 +26,7 @@ from services.ledger.schema import SCHEMA, create_tables, tables_exist
 from services.ledger.stored import STORED_COLUMNS, StoredEntry
 from services.ledger.tree import Node, TreeBuilder, frontier_keys, leaf_hash
 from shared.kit.canonical import canonical_json
+from shared.kit.pools import check_when_idle
 from shared.kit.settings import Settings
 
 __all__ = [
@@ -102,6 +103,7 @@ class LedgerStore:
             open=True,
             timeout=5,
         )
+        check_when_idle(self.pool)
 
     def create(self) -> None:
         """Create the tables unless they exist (a restricted role finds them made by the owner)."""

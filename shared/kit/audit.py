@@ -30,6 +30,7 @@ from psycopg_pool import ConnectionPool
 from shared.kit.auth import User
 from shared.kit.clock import Clock
 from shared.kit.i18n import translate
+from shared.kit.pools import check_when_idle
 from shared.kit.settings import Settings
 
 __all__ = [
@@ -217,6 +218,7 @@ class AuditLog:
             open=True,
             timeout=5,
         )
+        check_when_idle(self.pool)
 
     def create(self) -> None:
         """Create (or bring up to date) the tables, unless the owner has already."""

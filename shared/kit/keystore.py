@@ -25,6 +25,7 @@ from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
 from shared.events.personal import ENCRYPTED, ERASED, KeyErasedError
+from shared.kit.pools import check_when_idle
 from shared.kit.settings import Settings
 
 __all__ = [
@@ -115,6 +116,7 @@ class PostgresKeyStore(KeyStore):
             settings.database.conninfo(), min_size=1, max_size=4,
             kwargs={"row_factory": tuple_row}, open=True, timeout=5,
         )  # fmt: skip
+        check_when_idle(self.pool)
         self._cache: dict[str, tuple[float, str, bytes]] = {}
         self._lock = threading.Lock()
         with self.pool.connection() as conn:

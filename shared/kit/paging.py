@@ -7,7 +7,7 @@ of their `Page`); `Where` gathers a list's conditions and their parameters, the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -55,7 +55,7 @@ class Paging:
     offset: int
 
 
-def _paging(default_limit: int) -> Callable[..., Paging]:
+def _paging(default_limit: int) -> Callable[..., Awaitable[Paging]]:
     async def paging(  # async: FastAPI calls it on the loop, not in a thread
         limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = default_limit,
         offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,

@@ -23,10 +23,13 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     IntegrityError,
+    InterfaceError,
     JSONTranscoder,
     Notification,
+    OperationalError,
     StoredEvent,
 )
+from psycopg_pool import PoolTimeout
 
 from shared.events import EVENT_TYPES
 from shared.kit.access_facts import CaseAccessView
@@ -38,6 +41,7 @@ from shared.kit.i18n import N_
 from shared.kit.keystore import CaseKeyCipher, KeyStore, PostgresKeyStore
 from shared.kit.memory import MemoryKeyStore, MemoryRecorder, NoViewsError
 from shared.kit.observability import current_traceparent
+from shared.kit.pools import check_when_idle
 from shared.kit.recorder import (
     CaselineRecorder,
     CatalogueTranscoding,
@@ -184,6 +188,8 @@ class CaselineApplication(Application[UUID]):
             # machine) a request may wait its turn for a connection for several seconds.
             "POSTGRES_CONNECT_TIMEOUT": "15",
             "POSTGRES_LOCK_TIMEOUT": "10",
+            # A pooled connection is checked (`SELECT 1`) before use only when it has been idle
+            # for a while (`check_when_idle`), not before every transaction.
             "POSTGRES_PRE_PING": "y",
             "CREATE_TABLE": "y",
             "APPLICATION_RECORDER_TOPIC": "shared.kit.recorder:CaselineRecorder",
@@ -216,6 +222,7 @@ class CaselineApplication(Application[UUID]):
         recorder = super().construct_recorder()
         if not isinstance(recorder, CaselineRecorder):
             raise TypeError(f"the recorder is a {type(recorder).__name__}, not a CaselineRecorder")
+        check_when_idle(recorder.datastore.pool)
         statements = [s for v in self._view_objects for s in v.create_statements]
         if statements:
             recorder.add_create_statements(statements)
@@ -453,7 +460,18 @@ class CaselineApplication(Application[UUID]):
             yield curs
 
     def fetch(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run a read on the service's own schema (`{schema}` is replaced)."""
+        """Run a read on the service's own schema (`{schema}` is replaced); once more when the
+        pooled connection had died (PostgreSQL restarted since it was last used), after the
+        pool's idle connections were checked and the dead ones dropped."""
+        try:
+            return self._fetch(statement, params)
+        except (OperationalError, InterfaceError) as exc:
+            if isinstance(exc.__cause__, PoolTimeout):
+                raise  # no connection to be had: the database is down, say so at once
+            self.store.datastore.pool.check()
+            return self._fetch(statement, params)
+
+    def _fetch(self, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self.cursor() as curs:
             curs.execute(self.store.fmt(statement), params)
             return list(curs.fetchall())
