@@ -62,7 +62,7 @@ class RequestGuard:
         method = request.method
         correlation_id = _correlation_of(request)
         failure: Exception | None = None
-        with server_span(method, request.url.path, request.headers) as span:
+        with server_span(method, scope["path"], request.headers) as span:
             traceparent = current_traceparent() or incoming_traceparent(request)
             request.state.correlation_id, request.state.traceparent = correlation_id, traceparent
             with log_context(correlationid=correlation_id, traceparent=traceparent):
