@@ -113,7 +113,7 @@ class ReadGuard:
             )
         elif case_id is not None and not self._visible(scope, case_id, READ_AS.get(route)):
             refusal = NotFoundError("no case {case_id}", case_id=case_id)
-        # The entry is written once the answer is known (by `audit_read`, in the HTTP middleware),
+        # The entry is written once the answer is known (by the HTTP middleware, `record_read`),
         # so a refusal by the route itself (an agency check, an unknown case) is audited as such.
         request.state.read_audit = PendingRead(log, user, case_id, f"GET {route}", purpose)
         if refusal is not None:

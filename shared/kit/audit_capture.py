@@ -1,7 +1,8 @@
 """Writing the read audit from HTTP: the entry of each guarded read, once its answer is known.
 
-The read guard (`shared.kit.access`) leaves a `PendingRead` on the request; the middleware calls
-`audit_read` with the answer, which records the outcome and every case the answer carried
+The read guard (`shared.kit.access`) leaves a `PendingRead` on the request; the middleware
+(`shared.kit.middleware`) holds the answer of a read until its last part, then `record_read`
+records the outcome and every case the answer carried
 (`case_ids_in`, read from the JSON answer itself, so that no list or feed can forget to say which
 cases it showed). A read refused before the guard knew the caller is audited with the identity
 its token claimed. A read that cannot be audited is refused (503).
@@ -30,7 +31,14 @@ from shared.kit.errors import CaselineError
 from shared.kit.problems import problem
 from shared.kit.scope import canonical_id
 
-__all__ = ["PendingRead", "audit_read", "case_ids_in", "claimed_user"]
+__all__ = [
+    "PendingRead",
+    "carries_cases",
+    "case_ids_in",
+    "claimed_user",
+    "read_entry",
+    "record_read",
+]
 
 # --- the cases an answer carries ---------------------------------------------------------------
 
@@ -174,17 +182,27 @@ def _refused_unguarded(request: Request, status: int) -> PendingRead | None:
     return PendingRead(log, claimed_user(request), case_id, f"GET {route.path}", purpose)
 
 
-async def audit_read(request: Request, response: Response) -> Response:
-    """Write the read's audit entry, with the cases its answer carries; a read that cannot be
-    audited is refused (503)."""
+def read_entry(request: Request, status: int) -> PendingRead | None:
+    """The entry a request's answer must write to the read audit, if any: the read guard's, or
+    that of a read refused before the guard knew the caller."""
     pending = getattr(request.state, "read_audit", None)
-    if not isinstance(pending, PendingRead):
-        pending = _refused_unguarded(request, response.status_code)
-        if pending is None:
-            return response
-    body = await _json_body(response) if response.status_code < 300 else None
+    if isinstance(pending, PendingRead):
+        return pending
+    return _refused_unguarded(request, status)
+
+
+def carries_cases(status: int, content_type: str) -> bool:
+    """Whether an answer's bytes name the cases it showed: a JSON answer of a read that succeeded
+    (the entry then needs the whole body, so it is held until its last part)."""
+    ctype = content_type.split(";")[0].strip().lower()
+    return status < 300 and (ctype == "application/json" or ctype.endswith("+json"))
+
+
+async def record_read(pending: PendingRead, status: int, body: bytes | None) -> Response | None:
+    """Write the read's entry, with the cases its answer carries (`body`, when `carries_cases`);
+    the answer to give instead when the read could not be audited (503): it is then refused."""
     try:
-        await asyncio.to_thread(_record, pending, response.status_code, body)
+        await asyncio.to_thread(_record, pending, status, body)
     except psycopg.Error:
         return problem(
             503,
@@ -192,25 +210,8 @@ async def audit_read(request: Request, response: Response) -> Response:
             "the read could not be audited, so it was refused",
             "unavailable",
         )
-    return response
+    return None
 
 
 def _record(pending: PendingRead, status: int, body: bytes | None) -> None:
     pending.record(status, case_ids_in(body) if body else ())
-
-
-async def _json_body(response: Any) -> bytes | None:
-    """The bytes of a JSON answer (read from the stream, which is then replayed to the client)."""
-    ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != "application/json" and not ctype.endswith("+json"):
-        return None
-    iterator = getattr(response, "body_iterator", None)
-    if iterator is None:
-        return bytes(getattr(response, "body", b""))
-    body = b"".join([chunk async for chunk in iterator])
-
-    async def replay() -> Any:
-        yield body
-
-    response.body_iterator = replay()
-    return body
