@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from shared.kit.audit import PURPOSE_HEADER, AuditLog
 from shared.kit.audit_capture import PendingRead
@@ -75,11 +76,16 @@ class ReadGuard:
         self.audit = audit
         self.access = access
 
-    def __call__(self, request: Request) -> None:
+    async def __call__(self, request: Request) -> None:
+        # Async: a request that is not a guarded read (a command) is checked on the loop, with no
+        # thread hop; a read's look-ups go to the thread pool.
         route = getattr(request.scope.get("route"), "path", "")
         if request.method != "GET" or route in _UNGUARDED or route.startswith(_UNGUARDED_UNDER):
             refuse_control_characters(request)
             return
+        await run_in_threadpool(self._guard_read, request, route)
+
+    def _guard_read(self, request: Request, route: str) -> None:
         log = self.audit()
         if log is None:
             raise UnavailableError("the read audit is not available; the read was refused")
@@ -126,7 +132,7 @@ class ReadGuard:
         return bool(access.visible(scope, case_id, command=command))
 
 
-def caller_scope(request: Request) -> Scope:
+async def caller_scope(request: Request) -> Scope:
     """FastAPI dependency: the caller's scope, as the read guard found it (lists filter by it)."""
     scope = getattr(request.state, "scope", None)
     return scope if isinstance(scope, Scope) else scope_of(current_user(request))
