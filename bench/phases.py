@@ -12,12 +12,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
 import nats
 import psycopg
 
+from bench.cpu import CpuMeter
 from bench.environment import Environment, LedgerFeed
 from bench.load import Driver
 from bench.raw import batched_insert
@@ -89,11 +91,13 @@ class Backlog:
     ledger_rate: float | None = None
     first_seq: int = 0
     note: str = ""
+    reaction_cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds each process spent while the stopped services reacted to the backlog."""
 
 
 async def backlog(
     env: Environment, feed: LedgerFeed, driver: Driver, steps: list[Step], events: int,
-    seconds: float, wait: float,
+    seconds: float, wait: float, meter: Callable[[], CpuMeter] | None = None,
 ) -> Backlog:  # fmt: skip
     """Record up to `events` (intake's) with NATS paused and the other services stopped; time
     intake's relay catching up alone, then, once the others have reacted, the ledger alone: each
@@ -117,9 +121,15 @@ async def backlog(
             env.nats.resume()
         result.relay_rate = await _watch_stream(env, last + result.events, wait)
     finally:
+        reacting = meter() if meter is not None else None
+        if reacting is not None:
+            reacting.start()
         for name in others:
             env.signal(name, signal.SIGCONT)
-    await env.settle(wait, ignore="ledger")  # their reactions to the backlog land in it too
+    await env.settle(wait, ignore="ledger")  # their reactions land in the stream too
+    if reacting is not None:
+        shares, elapsed = reacting.shares(), time.monotonic() - reacting.started
+        result.reaction_cpu = {k: v * elapsed for k, v in shares.items()}
     result.ledger_events = await env.stream_last_seq() - last
     env.signal("ledger", signal.SIGCONT)
     started = time.monotonic()

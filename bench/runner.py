@@ -274,6 +274,11 @@ async def _load(
              for name, share in sorted(above.items())]
             + [Figure("total", sum(above.values()) * 1000 / max(full.rate, 1e-9), "ms/command")],
         )  # fmt: skip
+        stack = sum(share for name, share in above.items() if name != "bench client")
+        report.targets.append(
+            Target("CPU per command across the stack (above idle, the bench client left out)",
+                   stack * 1000 / max(full.rate, 1e-9), 5, "ms", at_most=True)
+        )  # fmt: skip
     report.targets += [
         Target("end-to-end commands/s vs raw pipeline", full.rate / limits["pipeline"], 0.3,
                "x raw"),
@@ -307,8 +312,9 @@ async def _catch_up(
     steps = [s for s in population if not s.after_reaction]
     driver = Driver(env.urls, env.settings, plan.clients)  # intake alone: the others are stopped
     result = await phases.backlog(
-        env, feed, driver, steps, plan.backlog_events, plan.backlog_seconds, plan.catch_up_wait
-    )
+        env, feed, driver, steps, plan.backlog_events, plan.backlog_seconds, plan.catch_up_wait,
+        meter=lambda: _meter(env),
+    )  # fmt: skip
     bare = await asyncio.to_thread(
         phases.raw_ledger_insert, env, result.first_seq, result.ledger_events
     )
@@ -318,6 +324,11 @@ async def _catch_up(
         Figure(f"ledger append during catch-up ({result.ledger_events} messages)",
                result.ledger_rate, "events/s"),
         Figure("bare batched insert of the same ledger rows (256 a transaction)", bare, "rows/s"),
+    ] + [
+        Figure(f"{name}: CPU per backlog event while the stopped services reacted to it",
+               seconds * 1000 / result.events, "ms/event")
+        for name, seconds in sorted(result.reaction_cpu.items())
+        if result.events and name in ("judicial", "assessment", "programmes", "postgresql")
     ])  # fmt: skip
     ledger = None if result.ledger_rate is None or not bare else result.ledger_rate / bare
     report.targets += [
