@@ -88,6 +88,10 @@ BatchHandler = Callable[[Sequence[Delivery]], list[Outcome]]
 MAX_ATTEMPTS = 8
 BATCH = 256
 """Messages a consumer fetches (and keeps in flight) at a time, unless it says otherwise."""
+TRANSACTION_REACTIONS = 32
+TRANSACTION_SECONDS = 0.05
+"""Reactions share a transaction (one commit) up to so many, or for so long: it holds the events
+table lock from its first write, and the service's commands wait for it meanwhile."""
 
 
 class Consumer(Protocol):
@@ -270,10 +274,14 @@ class Reactions:
     """A service's reactions to other services' events, each processed exactly once.
 
     Handlers record through `app.commit(..., inbound=(consumer, envelope.id))`, so the record
-    that the event was processed is written in the same transaction as what it caused.
+    that the event was processed is written in the same transaction as what it caused. Reactions
+    in a row share a transaction (`app.batch()`), each in a savepoint of its own, committed
+    before their outcomes are returned (and acked): when that commit fails, all are retried.
     """
 
     batch = BATCH
+    transaction_reactions = TRANSACTION_REACTIONS
+    transaction_seconds = TRANSACTION_SECONDS
 
     def __init__(
         self, app: CaselineApplication, consumer: str, handlers: dict[type[CatalogueEvent], Handler]
@@ -299,7 +307,27 @@ class Reactions:
             self._done = None
 
     def _handle_all(self, deliveries: Sequence[Delivery], outcomes: list[Outcome]) -> list[Outcome]:
-        for i, delivery in enumerate(deliveries):
+        stopped = False
+        while not stopped and len(outcomes) < len(deliveries):
+            handled: list[Outcome] = []
+            try:
+                with self.app.batch():
+                    stopped = self._handle_some(deliveries[len(outcomes) :], handled)
+            except Exception as exc:
+                log.warning("%s: a batch of reactions was not committed: %r", self.consumer, exc)
+                handled = [Retry(f"not committed: {exc!r}") for _ in handled]
+                stopped = True
+            outcomes.extend(handled)
+        outcomes.extend(
+            Retry("an earlier message must go first") for _ in deliveries[len(outcomes) :]
+        )
+        return outcomes
+
+    def _handle_some(self, deliveries: Sequence[Delivery], outcomes: list[Outcome]) -> bool:
+        """Handle deliveries in order, as many as one transaction takes; whether one must be
+        retried (and everything after it)."""
+        started = time.monotonic()
+        for delivery in deliveries:
             traceparent = delivery.headers.get("traceparent")
             correlation = delivery.headers.get("Caseline-Correlation-Id")
             with (
@@ -309,11 +337,13 @@ class Reactions:
                 outcome = self.handle_one(delivery)
             outcomes.append(outcome)
             if isinstance(outcome, Retry):
-                outcomes.extend(
-                    Retry("an earlier message must go first") for _ in deliveries[i + 1 :]
-                )
+                return True
+            if (
+                len(outcomes) >= self.transaction_reactions
+                or time.monotonic() - started >= self.transaction_seconds
+            ):
                 break
-        return outcomes
+        return False
 
     def _processed(self, deliveries: Sequence[Delivery]) -> set[UUID]:
         ids = [i for d in deliveries if (i := _message_id(d)) is not None]
@@ -336,12 +366,13 @@ class Reactions:
         try:
             if done is not None and event_id in done:
                 return ACK
-            # Looked up alone when the batch's look-up could not know it (by its message id).
-            if (done is None or _message_id(delivery) != event_id) and self.app.has_processed(
-                self.consumer, event_id
-            ):
-                return ACK
-            handler(envelope, event, (self.consumer, event_id))
+            with self.app.savepoint():  # in a batch, what fails here is undone alone
+                # Looked up alone when the batch's look-up could not know it (by its message id).
+                if (done is None or _message_id(delivery) != event_id) and self.app.has_processed(
+                    self.consumer, event_id
+                ):
+                    return ACK
+                handler(envelope, event, (self.consumer, event_id))
         except RuleViolation as exc:
             # The reaction is refused by our own rules: nothing recorded, nothing to retry.
             log.info("%s: %s refused: %s", self.consumer, envelope.type, exc.detail)
