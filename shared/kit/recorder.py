@@ -5,6 +5,7 @@ inbound records in the same transaction as the events.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -216,11 +217,6 @@ class CaselineRecorder(PostgresApplicationRecorder):
         with _library_errors():
             yield conn
 
-    @property
-    def in_batch(self) -> bool:
-        """Whether this thread has a batch open."""
-        return self._batch.conn is not None
-
     @contextmanager
     def batch(self) -> Iterator[None]:
         """One transaction for everything this thread does with the datastore until it ends,
@@ -257,6 +253,26 @@ class CaselineRecorder(PostgresApplicationRecorder):
         except BaseException:
             # A lock taken after the savepoint is released with it.
             self._batch.locked = locked
+            raise
+
+    @contextmanager
+    def step(self) -> Iterator[None]:
+        """In a batch: a savepoint rolled back to when the block raises, else kept until the
+        commit (not released: a round trip less). Outside one: nothing."""
+        conn = self._batch.conn
+        if conn is None:
+            yield
+            return
+        locked = self._batch.locked
+        with self._connection():
+            conn.execute("SAVEPOINT caseline_step", prepare=False)
+        try:
+            yield
+        except BaseException:
+            self._batch.locked = locked
+            # When this fails too, the transaction is left failed, and the batch is not committed.
+            with contextlib.suppress(Exception), self._connection():
+                conn.execute("ROLLBACK TO SAVEPOINT caseline_step", prepare=False)
             raise
 
     def lock_for_batch(self) -> None:

@@ -237,7 +237,7 @@ class CaselineApplication(Application[UUID]):
         """In a batch, what is done inside is undone alone when it raises; else nothing."""
         recorder = self.recorder
         if isinstance(recorder, CaselineRecorder):
-            return recorder.savepoint()
+            return recorder.step()
         return nullcontext()
 
     def construct_env(self, name: str, env: Any = None) -> Any:

@@ -88,10 +88,12 @@ BatchHandler = Callable[[Sequence[Delivery]], list[Outcome]]
 MAX_ATTEMPTS = 8
 BATCH = 256
 """Messages a consumer fetches (and keeps in flight) at a time, unless it says otherwise."""
-TRANSACTION_REACTIONS = 32
+TRANSACTION_REACTIONS = 24
 TRANSACTION_SECONDS = 0.05
 """Reactions share a transaction (one commit) up to so many, or for so long: it holds the events
-table lock from its first write, and the service's commands wait for it meanwhile."""
+table lock from its first write, and the service's commands wait for it meanwhile. Each reaction
+that writes takes two subtransactions (savepoints): PostgreSQL keeps up to 64 a transaction in
+shared memory, beyond which every session's snapshots slow down."""
 
 
 class Consumer(Protocol):
