@@ -309,15 +309,22 @@ class Reactions:
             self._done = None
 
     def _handle_all(self, deliveries: Sequence[Delivery], outcomes: list[Outcome]) -> list[Outcome]:
+        # A batch delivered again goes one reaction a transaction: one whose commit always fails
+        # then fails alone, and is dead-lettered in the end, as any reaction that always fails.
+        alone = bool(deliveries) and _attempts(deliveries[0]) > 1
         stopped = False
         while not stopped and len(outcomes) < len(deliveries):
             handled: list[Outcome] = []
             try:
                 with self.app.batch():
-                    stopped = self._handle_some(deliveries[len(outcomes) :], handled)
+                    stopped = self._handle_some(deliveries[len(outcomes) :], handled, alone)
             except Exception as exc:
                 log.warning("%s: a batch of reactions was not committed: %r", self.consumer, exc)
-                handled = [Retry(f"not committed: {exc!r}") for _ in handled]
+                attempts = _attempts(deliveries[len(outcomes)])
+                if alone and len(handled) == 1 and attempts >= MAX_ATTEMPTS:
+                    handled = [Dead(f"not committed {attempts} times: {exc!r}")]
+                else:
+                    handled = [Retry(f"not committed: {exc!r}") for _ in handled]
                 stopped = True
             outcomes.extend(handled)
         outcomes.extend(
@@ -325,9 +332,11 @@ class Reactions:
         )
         return outcomes
 
-    def _handle_some(self, deliveries: Sequence[Delivery], outcomes: list[Outcome]) -> bool:
-        """Handle deliveries in order, as many as one transaction takes; whether one must be
-        retried (and everything after it)."""
+    def _handle_some(
+        self, deliveries: Sequence[Delivery], outcomes: list[Outcome], alone: bool
+    ) -> bool:
+        """Handle deliveries in order, as many as one transaction takes (one when `alone`);
+        whether one must be retried (and everything after it)."""
         started = time.monotonic()
         for delivery in deliveries:
             traceparent = delivery.headers.get("traceparent")
@@ -341,7 +350,8 @@ class Reactions:
             if isinstance(outcome, Retry):
                 return True
             if (
-                len(outcomes) >= self.transaction_reactions
+                alone
+                or len(outcomes) >= self.transaction_reactions
                 or time.monotonic() - started >= self.transaction_seconds
             ):
                 break
@@ -388,6 +398,14 @@ class Reactions:
         if done is not None:
             done.add(event_id)
         return ACK
+
+
+def _attempts(delivery: Delivery) -> int:
+    """How many times the message was delivered, this time included (1 when not told)."""
+    try:
+        return delivery.num_delivered
+    except AttributeError:
+        return 1
 
 
 def _message_id(delivery: Delivery) -> UUID | None:

@@ -18,7 +18,7 @@ from services.judicial.application import JudicialApplication
 from services.judicial.domain import Case
 from shared.events import ArrestRecorded, DetaineeAdmitted, Envelope
 from shared.kit.store import CommandContext
-from shared.kit.subscriber import ACK, Delivery, Reactions, Retry
+from shared.kit.subscriber import ACK, MAX_ATTEMPTS, Dead, Delivery, Reactions, Retry
 from tests.support import arrest_payload
 from tests.support.bus import envelope_of, signed, subject
 
@@ -32,23 +32,40 @@ def judicial(settings) -> Iterator[JudicialApplication]:
     app.shutdown()
 
 
-def _delivery(app: JudicialApplication, event: Any, case_id: UUID) -> tuple[Delivery, UUID]:
+def _delivery(
+    app: JudicialApplication, event: Any, case_id: UUID, attempt: int = 1
+) -> tuple[Delivery, UUID]:
     env = envelope_of(event, case_id)
     on = app.settings.subject_prefix + subject(event, case_id)
-    # A first delivery, as JetStream's metadata says it.
-    msg = SimpleNamespace(metadata=SimpleNamespace(num_delivered=1, sequence=SimpleNamespace()))
+    # Which delivery this is, as JetStream's metadata says it.
+    metadata = SimpleNamespace(num_delivered=attempt, sequence=SimpleNamespace())
+    msg = SimpleNamespace(metadata=metadata)
     return Delivery(on, signed(env), {"Nats-Msg-Id": str(env.id)}, msg=msg), UUID(str(env.id))
 
 
-def _arrest(app: JudicialApplication, case_id: UUID) -> tuple[Delivery, UUID]:
-    return _delivery(app, ArrestRecorded.model_validate(arrest_payload()), case_id)
+def _arrest(app: JudicialApplication, case_id: UUID, attempt: int = 1) -> tuple[Delivery, UUID]:
+    return _delivery(app, ArrestRecorded.model_validate(arrest_payload()), case_id, attempt)
 
 
-def _admitted(app: JudicialApplication, case_id: UUID) -> tuple[Delivery, UUID]:
+def _admitted(app: JudicialApplication, case_id: UUID, attempt: int = 1) -> tuple[Delivery, UUID]:
     admitted = DetaineeAdmitted(
         facility="Bamako", admitted_at="2026-01-02T10:00:00Z", warrant_ref="W-1"
     )
-    return _delivery(app, admitted, case_id)
+    return _delivery(app, admitted, case_id, attempt)
+
+
+def _unfit_to_commit(app: JudicialApplication) -> Callable[[Envelope, Any, tuple[str, UUID]], None]:
+    """A reaction that fails a check PostgreSQL makes only at COMMIT."""
+
+    def unfit_to_commit(envelope: Envelope, event: Any, inbound: tuple[str, UUID]) -> None:
+        with app.cursor() as curs:
+            curs.execute(
+                "CREATE TEMP TABLE at_commit (n int UNIQUE DEFERRABLE INITIALLY DEFERRED)"
+                " ON COMMIT DROP"
+            )
+            curs.execute("INSERT INTO at_commit VALUES (1), (1)")
+
+    return unfit_to_commit
 
 
 def _reactions(app: JudicialApplication, handlers: dict[type, Any]) -> Reactions:
@@ -114,15 +131,7 @@ def test_when_the_batch_cannot_commit_nothing_is_recorded_and_a_redelivery_recor
     arrests = [_arrest(judicial, case_id) for case_id in cases]
     admitted, _ = _admitted(judicial, cases[0])
 
-    def unfit_to_commit(envelope: Envelope, event: Any, inbound: tuple[str, UUID]) -> None:
-        # A check PostgreSQL makes only at COMMIT, failed in this transaction.
-        with judicial.cursor() as curs:
-            curs.execute(
-                "CREATE TEMP TABLE at_commit (n int UNIQUE DEFERRABLE INITIALLY DEFERRED)"
-                " ON COMMIT DROP"
-            )
-            curs.execute("INSERT INTO at_commit VALUES (1), (1)")
-
+    unfit_to_commit = _unfit_to_commit(judicial)
     opener = _opener(judicial)
     failing = _reactions(judicial, {ArrestRecorded: opener, DetaineeAdmitted: unfit_to_commit})
     deliveries = [d for d, _ in arrests] + [admitted]
@@ -248,3 +257,20 @@ def test_a_long_batch_is_committed_in_several_transactions(judicial):
     assert reactions([_arrest(judicial, case_id)[0] for case_id in cases]) == [ACK] * 3
 
     assert seen == [2, 3]
+
+
+@pytest.mark.parametrize("attempt", [2, MAX_ATTEMPTS])
+def test_a_batch_delivered_again_goes_one_reaction_a_transaction(judicial, attempt):
+    cases = [uuid4(), uuid4()]
+    arrests = [_arrest(judicial, case_id, attempt) for case_id in cases]
+    admitted, _ = _admitted(judicial, cases[0], attempt)
+    reactions = _reactions(
+        judicial,
+        {ArrestRecorded: _opener(judicial), DetaineeAdmitted: _unfit_to_commit(judicial)},
+    )
+
+    outcomes = reactions([d for d, _ in arrests] + [admitted])
+
+    assert outcomes[:2] == [ACK, ACK]
+    assert isinstance(outcomes[2], Dead if attempt >= MAX_ATTEMPTS else Retry)
+    assert sorted(_inbound(judicial)) == sorted(i for _, i in arrests)
