@@ -5,15 +5,30 @@ inbound records in the same transaction as the events.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import StoredEvent, Transcoding
+from eventsourcing.persistence import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    PersistenceError,
+    ProgrammingError,
+    StoredEvent,
+    Transcoding,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 from psycopg.rows import tuple_row
@@ -162,11 +177,20 @@ class Entry:
 
 
 class CaselineRecorder(PostgresApplicationRecorder):
-    """The library's recorder, plus views, idempotency keys and inbound tracking in-transaction."""
+    """The library's recorder, plus views, idempotency keys and inbound tracking in-transaction.
+
+    A thread may open a `batch()`: one transaction on one pooled connection, which every use of
+    the datastore by that thread then shares (reads, saves, the application's queries), each save
+    in a savepoint of its own; it commits once, at the end.
+    """
 
     def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         self.schema = self.datastore.schema
+        self._batch = _Batch()
+        self._pooled = self.datastore.get_connection
+        # The datastore's own `transaction()` and `cursor()` come here too.
+        self.datastore.get_connection = self._connection  # type: ignore[method-assign]
         for statement in (
             "CREATE TABLE IF NOT EXISTS {schema}.idempotency ("
             " key text PRIMARY KEY, fingerprint text NOT NULL, status int NOT NULL,"
@@ -179,6 +203,108 @@ class CaselineRecorder(PostgresApplicationRecorder):
             " updated_at timestamptz NOT NULL DEFAULT now())",
         ):
             self.sql_create_statements.append(sql.SQL(self.fmt(statement)))  # type: ignore[arg-type]
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        conn = self._batch.conn
+        if conn is None:
+            with self._pooled() as pooled:
+                yield pooled
+            return
+        if conn.broken or conn.closed:
+            # Not an OperationalError: the library would retry it, on this same lost connection.
+            raise PersistenceError("the connection of the batch transaction was lost")
+        with _library_errors():
+            yield conn
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for everything this thread does with the datastore until it ends,
+        committed at the end (rolled back when an exception escapes). Inside an open batch, a
+        part of it."""
+        if self._batch.conn is not None:
+            yield
+            return
+        with self._pooled() as conn:
+            with conn.transaction() as transaction:
+                self._batch.conn, self._batch.locked = conn, False
+                try:
+                    yield
+                    if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+                        raise PersistenceError("the batch transaction failed and was rolled back")
+                finally:
+                    self._batch.conn = None
+            if transaction.status != transaction.Status.COMMITTED:
+                # psycopg leaves a transaction on a lost connection without a word.
+                raise OperationalError("the batch transaction was not committed")
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """In a batch: what is done inside is undone alone when it raises (a savepoint).
+        Outside one: nothing (each save is a transaction of its own)."""
+        conn = self._batch.conn
+        if conn is None:
+            yield
+            return
+        locked = self._batch.locked
+        try:
+            with self._connection(), conn.transaction():
+                yield
+        except BaseException:
+            # A lock taken after the savepoint is released with it.
+            self._batch.locked = locked
+            raise
+
+    @contextmanager
+    def step(self) -> Iterator[None]:
+        """In a batch: a savepoint rolled back to when the block raises, else kept until the
+        commit (not released: a round trip less). Outside one: nothing."""
+        conn = self._batch.conn
+        if conn is None:
+            yield
+            return
+        locked = self._batch.locked
+        with self._connection():
+            conn.execute("SAVEPOINT caseline_step", prepare=False)
+        try:
+            yield
+        except BaseException:
+            self._batch.locked = locked
+            # When this fails too, the transaction is left failed, and the batch is not committed.
+            with contextlib.suppress(Exception), self._connection():
+                conn.execute("ROLLBACK TO SAVEPOINT caseline_step", prepare=False)
+            raise
+
+    def lock_for_batch(self) -> None:
+        """In a batch, before its first write: the events table lock every insert takes, so
+        that view rows are never locked before it (the order of every other writer)."""
+        conn = self._batch.conn
+        if conn is None or self._batch.locked:
+            return
+        with self._connection(), conn.cursor() as curs:
+            self._lock_table(curs)
+        self._batch.locked = True
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        conn = self._batch.conn
+        if conn is None:
+            ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+            return ids
+        # In a batch: the library's statements, in a savepoint, with no retry on the batch's
+        # connection; an error is raised inside the savepoint, which is then rolled back (the
+        # library raises it after leaving its transaction block, which would release it).
+        with self._connection(), conn.pipeline() as pipeline, self.savepoint():
+            self.lock_for_batch()
+            with conn.cursor() as curs:
+                self._insert_events(curs, stored_events, **kwargs)
+            if not stored_events:
+                return None
+            with conn.cursor() as curs:
+                self._insert_stored_events(curs, stored_events, **kwargs)
+                pipeline.sync()
+                return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
 
     def fmt(self, statement: str) -> str:
         """Put the (quoted) schema name into a statement."""
@@ -245,6 +371,36 @@ class CaselineRecorder(PostgresApplicationRecorder):
         # Another cursor: the library reads the notification ids from this one's last result.
         with curs.connection.cursor() as extras:
             self._extras(extras, kwargs)
+
+
+class _Batch(threading.local):
+    """A thread's open batch: its connection (None: no batch) and whether it holds the lock."""
+
+    conn: Any = None
+    locked: bool = False
+
+
+_LIBRARY_ERRORS: tuple[tuple[type[psycopg.Error], type[PersistenceError]], ...] = (
+    (psycopg.InterfaceError, InterfaceError),
+    (psycopg.OperationalError, OperationalError),
+    (psycopg.DataError, DataError),
+    (psycopg.IntegrityError, IntegrityError),
+    (psycopg.InternalError, InternalError),
+    (psycopg.ProgrammingError, ProgrammingError),
+    (psycopg.NotSupportedError, NotSupportedError),
+    (psycopg.DatabaseError, DatabaseError),
+    (psycopg.Error, PersistenceError),
+)
+
+
+@contextmanager
+def _library_errors() -> Iterator[None]:
+    """psycopg's errors as the library's, as `PostgresDatastore.get_connection` raises them."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        mapped = next(ours for theirs, ours in _LIBRARY_ERRORS if isinstance(exc, theirs))
+        raise mapped(str(exc)) from exc
 
 
 def ensure_schema(settings: Settings, schema: str) -> None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4, uuid5
@@ -70,6 +71,8 @@ __all__ = [
     "View",
     "ensure_schema",
 ]
+
+log = logging.getLogger("caseline.store")
 
 SYSTEM = "system"
 _EVENT_ID_NAMESPACE = UUID("6b0f3f6e-3c52-4bd0-9f55-5a8f1f0c6a11")
@@ -167,6 +170,7 @@ class CaselineApplication(Application[UUID]):
         for view in self._view_objects:
             view.bind(self)
         self.listeners: list[Callable[[], None]] = []
+        self._unheard = _Unheard()
         super().__init__(env)
         if not in_memory:
             _ping_only_when_idle(self.store.datastore.pool)
@@ -207,8 +211,40 @@ class CaselineApplication(Application[UUID]):
 
     def _notify(self, recordings: list[Any]) -> None:
         super()._notify(recordings)
+        if self._unheard.open:
+            self._unheard.saved = True  # told when the batch commits, not before
+            return
         for listener in self.listeners:
             listener()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for everything this thread records until the block ends (each save
+        in a savepoint of its own), committed once at the end, then the listeners told; rolled
+        back whole when an exception escapes. Inside an open batch, a part of it."""
+        recorder = self.recorder
+        if not isinstance(recorder, CaselineRecorder) or self._unheard.open:
+            yield
+            return
+        self._unheard.open, self._unheard.saved = True, False
+        try:
+            with recorder.batch():
+                yield
+        finally:
+            self._unheard.open = False
+        if self._unheard.saved:
+            for listener in self.listeners:
+                try:
+                    listener()
+                except Exception:  # what was committed stays so: it is not to be retried
+                    log.exception("a listener of %s failed", self.service)
+
+    def savepoint(self) -> Any:
+        """In a batch, what is done inside is undone alone when it raises; else nothing."""
+        recorder = self.recorder
+        if isinstance(recorder, CaselineRecorder):
+            return recorder.step()
+        return nullcontext()
 
     def construct_env(self, name: str, env: Any = None) -> Any:
         # Only the settings configure a service: stray POSTGRES_* variables must not leak in.
@@ -400,6 +436,7 @@ class CaselineApplication(Application[UUID]):
         if not noted:
             return 0
         fmt = self.store.fmt
+        self.store.lock_for_batch()
         with self.store.datastore.transaction(commit=True) as curs:
             curs.execute(
                 fmt(
@@ -556,6 +593,14 @@ class CaselineApplication(Application[UUID]):
             if progress:
                 progress(count)
         return count
+
+
+class _Unheard(threading.local):
+    """A thread's open batch, as the listeners see it: whether one is open, and whether it has
+    saved events they have not been told of."""
+
+    open: bool = False
+    saved: bool = False
 
 
 _PING_AFTER_IDLE_SECONDS = 1.0

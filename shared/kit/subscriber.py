@@ -88,6 +88,12 @@ BatchHandler = Callable[[Sequence[Delivery]], list[Outcome]]
 MAX_ATTEMPTS = 8
 BATCH = 256
 """Messages a consumer fetches (and keeps in flight) at a time, unless it says otherwise."""
+TRANSACTION_REACTIONS = 24
+TRANSACTION_SECONDS = 0.05
+"""Reactions share a transaction (one commit) up to so many, or for so long: it holds the events
+table lock from its first write, and the service's commands wait for it meanwhile. Each reaction
+that writes takes two subtransactions (savepoints): PostgreSQL keeps up to 64 a transaction in
+shared memory, beyond which every session's snapshots slow down."""
 
 
 class Consumer(Protocol):
@@ -270,10 +276,14 @@ class Reactions:
     """A service's reactions to other services' events, each processed exactly once.
 
     Handlers record through `app.commit(..., inbound=(consumer, envelope.id))`, so the record
-    that the event was processed is written in the same transaction as what it caused.
+    that the event was processed is written in the same transaction as what it caused. Reactions
+    in a row share a transaction (`app.batch()`), each in a savepoint of its own, committed
+    before their outcomes are returned (and acked): when that commit fails, all are retried.
     """
 
     batch = BATCH
+    transaction_reactions = TRANSACTION_REACTIONS
+    transaction_seconds = TRANSACTION_SECONDS
 
     def __init__(
         self, app: CaselineApplication, consumer: str, handlers: dict[type[CatalogueEvent], Handler]
@@ -299,7 +309,36 @@ class Reactions:
             self._done = None
 
     def _handle_all(self, deliveries: Sequence[Delivery], outcomes: list[Outcome]) -> list[Outcome]:
-        for i, delivery in enumerate(deliveries):
+        # A batch delivered again goes one reaction a transaction: one whose commit always fails
+        # then fails alone, and is dead-lettered in the end, as any reaction that always fails.
+        alone = bool(deliveries) and _attempts(deliveries[0]) > 1
+        stopped = False
+        while not stopped and len(outcomes) < len(deliveries):
+            handled: list[Outcome] = []
+            try:
+                with self.app.batch():
+                    stopped = self._handle_some(deliveries[len(outcomes) :], handled, alone)
+            except Exception as exc:
+                log.warning("%s: a batch of reactions was not committed: %r", self.consumer, exc)
+                attempts = _attempts(deliveries[len(outcomes)])
+                if alone and len(handled) == 1 and attempts >= MAX_ATTEMPTS:
+                    handled = [Dead(f"not committed {attempts} times: {exc!r}")]
+                else:
+                    handled = [Retry(f"not committed: {exc!r}") for _ in handled]
+                stopped = True
+            outcomes.extend(handled)
+        outcomes.extend(
+            Retry("an earlier message must go first") for _ in deliveries[len(outcomes) :]
+        )
+        return outcomes
+
+    def _handle_some(
+        self, deliveries: Sequence[Delivery], outcomes: list[Outcome], alone: bool
+    ) -> bool:
+        """Handle deliveries in order, as many as one transaction takes (one when `alone`);
+        whether one must be retried (and everything after it)."""
+        started = time.monotonic()
+        for delivery in deliveries:
             traceparent = delivery.headers.get("traceparent")
             correlation = delivery.headers.get("Caseline-Correlation-Id")
             with (
@@ -309,11 +348,14 @@ class Reactions:
                 outcome = self.handle_one(delivery)
             outcomes.append(outcome)
             if isinstance(outcome, Retry):
-                outcomes.extend(
-                    Retry("an earlier message must go first") for _ in deliveries[i + 1 :]
-                )
+                return True
+            if (
+                alone
+                or len(outcomes) >= self.transaction_reactions
+                or time.monotonic() - started >= self.transaction_seconds
+            ):
                 break
-        return outcomes
+        return False
 
     def _processed(self, deliveries: Sequence[Delivery]) -> set[UUID]:
         ids = [i for d in deliveries if (i := _message_id(d)) is not None]
@@ -336,12 +378,13 @@ class Reactions:
         try:
             if done is not None and event_id in done:
                 return ACK
-            # Looked up alone when the batch's look-up could not know it (by its message id).
-            if (done is None or _message_id(delivery) != event_id) and self.app.has_processed(
-                self.consumer, event_id
-            ):
-                return ACK
-            handler(envelope, event, (self.consumer, event_id))
+            with self.app.savepoint():  # in a batch, what fails here is undone alone
+                # Looked up alone when the batch's look-up could not know it (by its message id).
+                if (done is None or _message_id(delivery) != event_id) and self.app.has_processed(
+                    self.consumer, event_id
+                ):
+                    return ACK
+                handler(envelope, event, (self.consumer, event_id))
         except RuleViolation as exc:
             # The reaction is refused by our own rules: nothing recorded, nothing to retry.
             log.info("%s: %s refused: %s", self.consumer, envelope.type, exc.detail)
@@ -355,6 +398,14 @@ class Reactions:
         if done is not None:
             done.add(event_id)
         return ACK
+
+
+def _attempts(delivery: Delivery) -> int:
+    """How many times the message was delivered, this time included (1 when not told)."""
+    try:
+        return delivery.num_delivered
+    except AttributeError:
+        return 1
 
 
 def _message_id(delivery: Delivery) -> UUID | None:

@@ -123,6 +123,20 @@ def test_kill_9_the_ledger_consumer_mid_batch(world):
     assert under_load(world, "kill -9 the ledger consumer mid-batch", inject).clean
 
 
+def test_kill_9_a_reacting_service_mid_batch(world):
+    def inject() -> None:
+        judicial = world.process("judicial")
+        judicial.send_signal(signal.SIGSTOP)  # intake's record piles up for its reactions …
+        time.sleep(3.0)
+        judicial.send_signal(signal.SIGCONT)  # … it takes its first batches …
+        time.sleep(0.05)
+        judicial.kill()  # … and dies with a batch transaction open
+        judicial.wait()
+        world.restart("judicial")
+
+    assert under_load(world, "kill -9 judicial mid-batch of reactions", inject).clean
+
+
 def test_pause_nats_for_30_seconds(world):
     def inject() -> None:
         world.nats.pause()
