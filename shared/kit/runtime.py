@@ -252,9 +252,10 @@ def _run(app: FastAPI, settings: Settings, service: str) -> None:
         port=settings.port or DEFAULT_PORTS[service],
         log_level="warning",
         log_config=None,  # uvicorn's records go through our JSON handler
-        # The C HTTP parser (a dependency) rather than h11. asyncio's own loop, not uvloop: with
-        # uvloop nats-py's request-reply took longer per publish here (bench/RESULTS.md).
-        loop="asyncio",
+        # The C HTTP parser rather than h11, and uvloop (both dependencies; uvloop where it
+        # exists, asyncio's own loop elsewhere): 6-20 % less CPU per command in the bench, now
+        # that the relay and consumers no longer use nats-py's request-reply (bench/RESULTS.md).
+        loop="auto",
         http="httptools",
         access_log=False,
         timeout_graceful_shutdown=5,
