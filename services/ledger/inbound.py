@@ -16,9 +16,15 @@ from typing import Any
 
 from services.ledger.application import LedgerApplication
 from services.ledger.store import Appendable, LedgerStore
-from shared.events import DEADLETTER_PREFIX, EnvelopeError, load_envelope, validate_envelope
+from shared.events import (
+    DEADLETTER_PREFIX,
+    Envelope,
+    EnvelopeError,
+    load_envelope,
+    validate_envelope,
+)
 from shared.kit.access_facts import access_ops
-from shared.kit.origins import OriginKeys, origin_keys, origin_problem
+from shared.kit.origins import OriginKeys, origin_keys, origin_problems
 from shared.kit.recorder import Op
 from shared.kit.subscriber import ACK, Dead, Delivery, Outcome, Retry
 
@@ -59,9 +65,8 @@ class LedgerIntake:
         return ["caseline.>"]
 
     def __call__(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        items: list[Appendable] = []
-        access: list[Op] = []
+        outcomes: list[Outcome | None] = []
+        valid: list[tuple[int, Delivery, dict[str, Any], Envelope, Any]] = []
         for delivery in deliveries:
             if delivery.subject.startswith(self.deadletter_prefix):
                 outcomes.append(ACK)
@@ -72,15 +77,25 @@ class LedgerIntake:
             except EnvelopeError as exc:
                 outcomes.append(Dead(exc.reason))
                 continue
-            forged = origin_problem(
-                document, envelope, delivery.subject, self.subject_prefix, self.keys
-            )
+            outcomes.append(None)
+            valid.append((len(outcomes) - 1, delivery, document, envelope, event))
+        # The batch's origin signatures checked together (on every core for a backlog).
+        forgeries = origin_problems(
+            [(document, envelope, d.subject) for _, d, document, envelope, _ in valid],
+            self.subject_prefix,
+            self.keys,
+        )
+        items: list[Appendable] = []
+        access: list[Op] = []
+        for (index, delivery, document, envelope, event), forged in zip(
+            valid, forgeries, strict=True
+        ):
             if forged is not None:
-                outcomes.append(Dead(forged, origin=True))
+                outcomes[index] = Dead(forged, origin=True)
                 continue
             msg_id = delivery.headers.get("Nats-Msg-Id")
             if msg_id is not None and msg_id != str(envelope.id):
-                outcomes.append(Dead("Nats-Msg-Id differs from the event id"))
+                outcomes[index] = Dead("Nats-Msg-Id differs from the event id")
                 continue
             items.append(
                 Appendable(
@@ -95,7 +110,7 @@ class LedgerIntake:
             access += access_ops(
                 envelope.type, str(envelope.subject), envelope.id, str(envelope.agency or ""), event
             )
-            outcomes.append(ACK)
+            outcomes[index] = ACK
         try:
             # The access rows in the append's own transaction: a sealed case is hidden from the
             # instant its seal is in the ledger, never a moment later.
@@ -103,7 +118,7 @@ class LedgerIntake:
             self.store.append(items, also=None if note is None else lambda conn: note(access, conn))
         except Exception as exc:
             return [Retry(f"the ledger store failed: {exc!r}") for _ in deliveries]
-        return outcomes
+        return [ACK if outcome is None else outcome for outcome in outcomes]
 
 
 def _as_datetime(value: object) -> datetime:

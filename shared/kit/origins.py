@@ -14,8 +14,10 @@ import base64
 import functools
 import hashlib
 import json
+import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +40,7 @@ __all__ = [
     "development_key",
     "origin_keys",
     "origin_problem",
+    "origin_problems",
     "public_keys_json",
     "service_key",
     "signed_message",
@@ -152,6 +155,25 @@ class OriginKeys:
 
     def problem(self, document: Mapping[str, Any], service: str) -> str | None:
         """Why `document`, arriving now, is not signed by a live key of `service`, if it is not."""
+        prepared = self._prepare(document, service)
+        return prepared.check() if isinstance(prepared, _Signed) else prepared
+
+    def problems(self, arrivals: Sequence[tuple[Mapping[str, Any], str]]) -> list[str | None]:
+        """`problem` for each (document, service) of a batch, the signatures of a large one
+        checked on every core (the check releases the interpreter's lock)."""
+        prepared = [self._prepare(document, service) for document, service in arrivals]
+        signed = [p for p in prepared if isinstance(p, _Signed)]
+        if len(signed) >= PARALLEL_FROM:
+            checked = dict(
+                zip(map(id, signed), _checkers().map(_Signed.check, signed), strict=True)
+            )
+        else:
+            checked = {id(p): p.check() for p in signed}
+        return [checked[id(p)] if isinstance(p, _Signed) else p for p in prepared]
+
+    def _prepare(self, document: Mapping[str, Any], service: str) -> str | _Signed | None:
+        """Why `document` is refused before its signature is checked, None when its signature is
+        known to verify already, or what checking it takes."""
         kid, signature = document.get(ORIGIN_KEY_ID), document.get(ORIGIN_SIGNATURE)
         if not isinstance(kid, str) or not isinstance(signature, str):
             return "the event carries no origin signature"
@@ -171,13 +193,41 @@ class OriginKeys:
             ).digest()
             if _verified.known(seen):
                 return None
-            known[1].verify(b64decode(signature, "originsig"), message)
-        except (InvalidSignature, ValueError):
-            return "the event's origin signature does not verify"
+            raw = b64decode(signature, "originsig")
+        except ValueError:
+            return _DOES_NOT_VERIFY
         except rfc8785.CanonicalizationError as error:
             return f"the event has no canonical form: {error}"
-        _verified.add(seen)
+        return _Signed(known[1], raw, message, seen)
+
+
+_DOES_NOT_VERIFY = "the event's origin signature does not verify"
+
+PARALLEL_FROM = 32
+"""A batch with at least this many signatures to check spreads them over the cores."""
+
+
+@dataclass(frozen=True)
+class _Signed:
+    """A signature still to check, and what it is remembered by once it verified."""
+
+    key: Ed25519PublicKey
+    signature: bytes
+    message: bytes
+    seen: bytes
+
+    def check(self) -> str | None:
+        try:
+            self.key.verify(self.signature, self.message)
+        except (InvalidSignature, ValueError):
+            return _DOES_NOT_VERIFY
+        _verified.add(self.seen)
         return None
+
+
+@functools.cache
+def _checkers() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="origin-check")
 
 
 class _Verified:
@@ -248,6 +298,27 @@ def _origin_keys(text: str, environment: str) -> OriginKeys:
         dev = development_key(service)
         keys.setdefault(dev.key_id, (service, dev.private.public_key()))
     return OriginKeys(keys, retired)
+
+
+def origin_problems(
+    arrivals: Sequence[tuple[Mapping[str, Any], Envelope, str]], prefix: str, keys: OriginKeys
+) -> list[str | None]:
+    """`origin_problem` for each (document, envelope, subject) of a batch, its signatures
+    checked together (`OriginKeys.problems`)."""
+    found: list[str | None] = []
+    pending: list[tuple[int, Mapping[str, Any], str]] = []
+    for document, envelope, subject in arrivals:
+        cls = by_type(envelope.type)
+        expected = prefix + subject_for(cls, envelope.subject)
+        if subject != expected:
+            found.append(f"{envelope.type} came on subject {subject!r}, not on {expected!r}")
+        else:
+            found.append(None)
+            pending.append((len(found) - 1, document, cls.service))
+    checked = keys.problems([(document, service) for _, document, service in pending])
+    for (index, _, _), problem in zip(pending, checked, strict=True):
+        found[index] = problem
+    return found
 
 
 def origin_problem(

@@ -9,7 +9,7 @@ from uuid import uuid4
 
 from shared.events import ArrestRecorded, build_envelope
 from shared.kit.clock import Clock
-from shared.kit.origins import OriginKeys, development_key
+from shared.kit.origins import PARALLEL_FROM, OriginKeys, development_key
 from tests.contract.samples import SAMPLES
 from tests.support.bus import signed_document
 
@@ -56,3 +56,21 @@ def test_a_remembered_signature_does_not_vouch_for_another_service():
     assert _keys().problem(document, "intake") is None
     refused = _keys().problem(document, "judicial")
     assert refused is not None and "not of judicial" in refused
+
+
+def test_a_batch_checked_on_every_core_gets_each_documents_own_answer():
+    documents = [_document() for _ in range(PARALLEL_FROM + 8)]
+    arrivals = [(d, "intake") for d in documents]
+    for i in range(0, len(arrivals), 7):  # altered under its signature
+        arrivals[i] = ({**documents[i], "agency": "another-agency"}, "intake")
+    for i in range(3, len(arrivals), 11):  # claimed for a service that did not sign it
+        arrivals[i] = (documents[i], "judicial")
+    unsigned = {k: v for k, v in documents[5].items() if k != "originsig"}
+    arrivals[5] = (unsigned, "intake")
+
+    batch = _keys().problems(arrivals)
+
+    assert batch == [_keys().problem(document, service) for document, service in arrivals]
+    assert batch.count(None) == len(arrivals) - 10  # 5 altered, 4 claimed by judicial, 1 bare
+    assert batch[0] == "the event's origin signature does not verify"
+    assert batch[5] == "the event carries no origin signature"
