@@ -15,9 +15,14 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from caseline.ledger_client import DEFAULT_LEDGER, LedgerRefusedError, ledger_client, ledger_request
+from caseline.ledger_client import (
+    DEFAULT_LEDGER,
+    LedgerRefusedError,
+    ledger_client,
+    ledger_request,
+    ledger_url,
+)
 from shared.kit.i18n import translate as _
-from shared.kit.settings import Settings
 
 __all__ = ["add_parser"]
 
@@ -116,11 +121,10 @@ def _command(args: argparse.Namespace) -> int:
             + "\n"
         )
         return 1
-    try:
-        args.ledger_url = args.ledger or Settings().ledger_url or DEFAULT_LEDGER
-    except ValueError as exc:  # the environment's settings
-        sys.stderr.write(f"{exc}\n")
+    found = ledger_url(args.ledger)
+    if found is None:
         return 1
+    args.ledger_url = found
     args.token_value = token
     try:
         lines = args.action(args)

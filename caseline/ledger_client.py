@@ -7,14 +7,22 @@ person's token; a ledger that does not answer, or answers with a problem, become
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import httpx
 
 from shared.kit.i18n import current_language
 from shared.kit.i18n import translate as _
+from shared.kit.settings import Settings
 
-__all__ = ["DEFAULT_LEDGER", "LedgerRefusedError", "ledger_client", "ledger_request"]
+__all__ = [
+    "DEFAULT_LEDGER",
+    "LedgerRefusedError",
+    "ledger_client",
+    "ledger_request",
+    "ledger_url",
+]
 
 DEFAULT_LEDGER = "http://127.0.0.1:8005"
 
@@ -63,3 +71,14 @@ def ledger_request(
             )
         )
     return response
+
+
+def ledger_url(given: str | None) -> str | None:
+    """The ledger to ask: `given` (a `--ledger` option), else the settings' `CASELINE_LEDGER_URL`,
+    else the local one; None, once the reason is written to stderr, when the environment's
+    settings do not read."""
+    try:
+        return given or Settings().ledger_url or DEFAULT_LEDGER
+    except ValueError as exc:  # the environment's settings
+        sys.stderr.write(f"{exc}\n")
+        return None

@@ -16,9 +16,14 @@ from typing import Any
 
 import httpx
 
-from caseline.ledger_client import DEFAULT_LEDGER, LedgerRefusedError, ledger_client, ledger_request
+from caseline.ledger_client import (
+    DEFAULT_LEDGER,
+    LedgerRefusedError,
+    ledger_client,
+    ledger_request,
+    ledger_url,
+)
 from shared.kit.i18n import translate as _
-from shared.kit.settings import Settings
 
 __all__ = ["add_parser", "describe", "fetch_stats"]
 
@@ -83,10 +88,8 @@ def _command(args: argparse.Namespace) -> int:
             _("--format {format} writes a file: give it with -o FILE", format=args.format) + "\n"
         )
         return 1
-    try:
-        url = args.ledger or Settings().ledger_url or DEFAULT_LEDGER
-    except ValueError as exc:  # the environment's settings
-        sys.stderr.write(f"{exc}\n")
+    url = ledger_url(args.ledger)
+    if url is None:
         return 1
     params = {"period": args.period, "format": args.format, "lang": args.headers}
     params.update({k: v for k, v in (("from", args.start), ("to", args.end)) if v})

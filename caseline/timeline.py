@@ -15,9 +15,14 @@ from typing import Any
 
 import httpx
 
-from caseline.ledger_client import DEFAULT_LEDGER, LedgerRefusedError, ledger_client, ledger_request
+from caseline.ledger_client import (
+    DEFAULT_LEDGER,
+    LedgerRefusedError,
+    ledger_client,
+    ledger_request,
+    ledger_url,
+)
 from shared.kit.i18n import translate as _
-from shared.kit.settings import Settings
 
 __all__ = ["add_parser", "describe", "show_timeline"]
 
@@ -128,10 +133,8 @@ def _command(args: argparse.Namespace) -> int:
             + "\n"
         )
         return 1
-    try:
-        url = args.ledger or Settings().ledger_url or DEFAULT_LEDGER
-    except ValueError as exc:  # the environment's settings
-        sys.stderr.write(f"{exc}\n")
+    url = ledger_url(args.ledger)
+    if url is None:
         return 1
     return show_timeline(args.case, url, token, purpose=args.purpose)
 

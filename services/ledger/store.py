@@ -26,7 +26,7 @@ from services.ledger.schema import SCHEMA, create_tables, tables_exist
 from services.ledger.stored import STORED_COLUMNS, StoredEntry
 from services.ledger.tree import Node, TreeBuilder, frontier_keys, leaf_hash
 from shared.kit.canonical import canonical_json
-from shared.kit.pools import check_when_idle
+from shared.kit.pools import idle_checked_pool
 from shared.kit.settings import Settings
 
 __all__ = [
@@ -95,7 +95,7 @@ class LedgerStore:
     def __init__(self, settings: Settings, *, pool_size: int = 4) -> None:
         self.settings = settings
         self.listeners: list[Callable[[], None]] = []
-        self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+        self.pool: ConnectionPool[psycopg.Connection[Any]] = idle_checked_pool(
             settings.database.conninfo(),
             min_size=1,
             max_size=pool_size,
@@ -103,7 +103,6 @@ class LedgerStore:
             open=True,
             timeout=5,
         )
-        check_when_idle(self.pool)
 
     def create(self) -> None:
         """Create the tables unless they exist (a restricted role finds them made by the owner)."""

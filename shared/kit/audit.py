@@ -30,7 +30,7 @@ from psycopg_pool import ConnectionPool
 from shared.kit.auth import User
 from shared.kit.clock import Clock
 from shared.kit.i18n import translate
-from shared.kit.pools import check_when_idle
+from shared.kit.pools import idle_checked_pool
 from shared.kit.settings import Settings
 
 __all__ = [
@@ -210,7 +210,7 @@ class AuditLog:
         self.table = f'"{schema}".read_audit'
         self.clock = clock
         self.lock_key = zlib.crc32(f"caseline-read-audit:{schema}".encode())
-        self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+        self.pool: ConnectionPool[psycopg.Connection[Any]] = idle_checked_pool(
             settings.database.conninfo(),
             min_size=1,
             max_size=4,
@@ -218,7 +218,6 @@ class AuditLog:
             open=True,
             timeout=5,
         )
-        check_when_idle(self.pool)
 
     def create(self) -> None:
         """Create (or bring up to date) the tables, unless the owner has already."""

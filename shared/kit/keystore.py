@@ -25,7 +25,7 @@ from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
 from shared.events.personal import ENCRYPTED, ERASED, KeyErasedError
-from shared.kit.pools import check_when_idle
+from shared.kit.pools import idle_checked_pool
 from shared.kit.settings import Settings
 
 __all__ = [
@@ -112,11 +112,10 @@ class PostgresKeyStore(KeyStore):
     def __init__(self, settings: Settings) -> None:
         self.masters = {kid: AESGCM(key) for kid, key in master_keys(settings).items()}
         self.master_kid = next(iter(self.masters))
-        self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+        self.pool: ConnectionPool[psycopg.Connection[Any]] = idle_checked_pool(
             settings.database.conninfo(), min_size=1, max_size=4,
             kwargs={"row_factory": tuple_row}, open=True, timeout=5,
         )  # fmt: skip
-        check_when_idle(self.pool)
         self._cache: dict[str, tuple[float, str, bytes]] = {}
         self._lock = threading.Lock()
         with self.pool.connection() as conn:

@@ -163,13 +163,9 @@ class OriginKeys:
         checked on every core (the check releases the interpreter's lock)."""
         prepared = [self._prepare(document, service) for document, service in arrivals]
         signed = [p for p in prepared if isinstance(p, _Signed)]
-        if len(signed) >= PARALLEL_FROM:
-            checked = dict(
-                zip(map(id, signed), _checkers().map(_Signed.check, signed), strict=True)
-            )
-        else:
-            checked = {id(p): p.check() for p in signed}
-        return [checked[id(p)] if isinstance(p, _Signed) else p for p in prepared]
+        spread = _checkers().map if len(signed) >= PARALLEL_FROM else map
+        checked = iter(list(spread(_Signed.check, signed)))
+        return [next(checked) if isinstance(p, _Signed) else p for p in prepared]
 
     def _prepare(self, document: Mapping[str, Any], service: str) -> str | _Signed | None:
         """Why `document` is refused before its signature is checked, None when its signature is

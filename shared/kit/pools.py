@@ -9,33 +9,43 @@ from __future__ import annotations
 
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from psycopg_pool import ConnectionPool
 
-__all__ = ["IDLE_CHECK_SECONDS", "check_when_idle"]
+__all__ = ["IDLE_CHECK_SECONDS", "IdleCheck", "check_when_idle", "idle_checked_pool"]
 
 IDLE_CHECK_SECONDS = 1.0
 """A pooled connection idle longer than this is checked before use (PostgreSQL may have
 restarted meanwhile); one in steady use is not: a round trip fewer per transaction."""
 
 
+class IdleCheck:
+    """A pool's `check` and `reset`: the check (`ping`, psycopg_pool's `SELECT 1` by default)
+    runs at a checkout only for a connection returned more than `IDLE_CHECK_SECONDS` ago."""
+
+    def __init__(self, ping: Callable[[Any], None] | None = None) -> None:
+        self.ping = ping or ConnectionPool.check_connection
+        self.returned: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+    def check(self, conn: Any) -> None:
+        if time.monotonic() - self.returned.get(conn, float("-inf")) > IDLE_CHECK_SECONDS:
+            self.ping(conn)
+
+    def reset(self, conn: Any) -> None:
+        self.returned[conn] = time.monotonic()
+
+
+def idle_checked_pool(conninfo: str, **options: Any) -> ConnectionPool[Any]:
+    """A psycopg pool (`options` as `ConnectionPool` takes them) with an `IdleCheck`."""
+    idle = IdleCheck()
+    return ConnectionPool(conninfo, check=idle.check, reset=idle.reset, **options)
+
+
 def check_when_idle(pool: Any) -> None:
-    """Make the pool check a connection before handing it out only when it was returned more
-    than `IDLE_CHECK_SECONDS` ago (with its own check, if it has one). psycopg_pool calls
-    `check` at each checkout and `reset` at each return; neither is set in our pools but for
-    the event store's pre-ping, which this replaces."""
-    returned: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
-    ping = pool._check or ConnectionPool.check_connection
-    earlier_reset = pool._reset
-
-    def check(conn: Any) -> None:
-        if time.monotonic() - returned.get(conn, float("-inf")) > (IDLE_CHECK_SECONDS):
-            ping(conn)
-
-    def reset(conn: Any) -> None:
-        if earlier_reset is not None:
-            earlier_reset(conn)
-        returned[conn] = time.monotonic()
-
-    pool._check, pool._reset = check, reset
+    """Give a pool made elsewhere (the event store's, by the library, with its pre-ping as its
+    check and no reset) an `IdleCheck` in place of its check: psycopg_pool keeps them as
+    `_check` and `_reset`, read at each checkout and each return."""
+    idle = IdleCheck(pool._check)
+    pool._check, pool._reset = idle.check, idle.reset
