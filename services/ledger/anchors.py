@@ -42,6 +42,7 @@ from services.ledger.schema import SCHEMA
 from services.ledger.store import LedgerStore
 from shared.events.registry import SERVICES
 from shared.kit.audit import COLUMNS, GENESIS, AuditLog, ChainCheck, check_chain
+from shared.kit.clients import async_client
 from shared.kit.i18n import translate
 from shared.kit.service_auth import mint_service_token
 from shared.kit.settings import Settings
@@ -173,7 +174,7 @@ class ServiceAudit:
 
     async def head(self, at: int | None) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {self._token()}", "Caseline-Purpose": PURPOSE}
-        async with httpx.AsyncClient(base_url=self.url, timeout=10) as client:
+        async with async_client(base_url=self.url, timeout=10) as client:
             response = await client.get(
                 "/audit/head", params={} if at is None else {"seq": at}, headers=headers
             )

@@ -27,6 +27,7 @@ from fastapi import APIRouter, Request
 from shared.events.registry import SERVICES
 from shared.kit.audit import AUDIT_READERS, PURPOSE_HEADER, AuditLog
 from shared.kit.auth import current_user
+from shared.kit.clients import async_client
 from shared.kit.errors import ForbiddenError, UnavailableError
 from shared.kit.i18n import translate
 from shared.kit.params import InstantQuery
@@ -58,7 +59,7 @@ async def case_reads(
     kept = ("authorization", "accept-language", PURPOSE_HEADER)
     headers = {k: v for k, v in request.headers.items() if k in kept}
     query = _query(case, since, until)
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with async_client(timeout=10) as client:
         answers = await asyncio.gather(
             *(_entries_of(name, audit, urls.get(name), client, query, headers) for name in SERVICES)
         )

@@ -35,6 +35,7 @@ from services.ledger.deliveries import access_on, agency_view, appended_bound
 from services.ledger.schema import SCHEMA
 from services.ledger.store import STORED_COLUMNS, StoredEntry, feed_on
 from shared.agencies import Agency
+from shared.kit.clients import async_client
 from shared.kit.errors import NotFoundError
 from shared.kit.keystore import master_key, master_key_id, master_keys
 from shared.kit.settings import Settings
@@ -240,7 +241,7 @@ class Webhooks:
 
     async def run(self, poll_seconds: float = 1.0) -> None:
         self._loop = asyncio.get_running_loop()
-        async with httpx.AsyncClient(
+        async with async_client(
             follow_redirects=False, timeout=self.settings.webhook_timeout_seconds
         ) as client:
             while True:

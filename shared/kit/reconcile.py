@@ -22,6 +22,7 @@ from uuid import UUID
 import httpx
 
 from shared.kit.bus import Bus
+from shared.kit.clients import async_client
 from shared.kit.i18n import translate
 from shared.kit.outgoing import Outgoing, RefusedEventError, outgoing
 from shared.kit.service_auth import mint_service_token
@@ -62,7 +63,7 @@ class HttpLedger:
             raise ValueError("CASELINE_LEDGER_URL is not set")
         self.settings = settings
         self.service = service
-        self.client = client or httpx.AsyncClient(base_url=settings.ledger_url, timeout=15)
+        self.client = client or async_client(base_url=settings.ledger_url, timeout=15)
 
     def _token(self) -> str:
         return mint_service_token(self.settings, self.service, "reconcile")
