@@ -18,7 +18,7 @@ from shared.kit.bus import Bus
 from shared.kit.origins import service_key
 from shared.kit.recorder import MetaTranscoding
 
-__all__ = ["Outgoing", "RefusedEventError", "outgoing"]
+__all__ = ["Outgoing", "Recorded", "RefusedEventError", "outgoing", "recorded"]
 
 
 class Outgoing(NamedTuple):
@@ -86,6 +86,52 @@ def outgoing(bus: Bus, service: str, state: bytes) -> Outgoing | None:
     through here, copy it instead of decoding it. The result is the envelope `build_envelope`
     gives for the decoded event, byte for byte (tested).
     """
+    own = _own(service, state)
+    if own is None:
+        return None
+    kind, data, meta, personal = own
+    try:
+        return _message(bus, kind, data, meta, personal)
+    except EnvelopeError as error:
+        raise RefusedEventError(str(meta.get("event_id")), error.reason) from None
+    except (KeyError, TypeError, ValueError) as error:
+        raise RefusedEventError(
+            str(meta.get("event_id")), f"malformed stored event: {error!r}"
+        ) from None
+
+
+class Recorded(NamedTuple):
+    """A stored event this service publishes, as its envelope will name it."""
+
+    event_id: UUID
+    case: str  # the envelope's `subject`
+    recorded_at: datetime
+
+
+def recorded(service: str, state: bytes) -> Recorded | None:
+    """The id, case and recording time of a stored event `outgoing` would publish, None for an internal
+    one, read without building, validating or signing its envelope (reconciliation asks the
+    ledger about every event, and needs the message only of those it lacks);
+    `RefusedEventError` when even these cannot be read."""
+    own = _own(service, state)
+    if own is None:
+        return None
+    meta = own[2]
+    try:
+        return Recorded(
+            UUID(meta["event_id"]),
+            str(meta["subject"]),
+            datetime.fromisoformat(meta["recorded_at"]),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise RefusedEventError(
+            str(meta.get("event_id")), f"malformed stored event: {error!r}"
+        ) from None
+
+
+def _own(service: str, state: bytes) -> tuple[_Kind, dict[str, Any], dict[str, Any], Any] | None:
+    """A stored event's kind, payload, meta and sealed personal data, when it is one of this
+    service's catalogue events (a service publishes only its own)."""
     stored = json.loads(state)
     tagged, tagged_meta = stored.get("data"), stored.get("meta")
     if not (isinstance(tagged, dict) and isinstance(tagged_meta, dict)):
@@ -94,16 +140,12 @@ def outgoing(bus: Bus, service: str, state: bytes) -> Outgoing | None:
         return None
     kind = _kind(str(tagged.get("_type_", "")))
     if kind is None or kind.service != service:
-        return None  # a service publishes only its own catalogue events
-    data, meta = tagged["_data_"], tagged_meta["_data_"]
-    try:
-        return _message(bus, kind, data, meta, stored.get("personal"))
-    except EnvelopeError as error:
-        raise RefusedEventError(str(meta.get("event_id")), error.reason) from None
-    except (KeyError, TypeError, ValueError) as error:
-        raise RefusedEventError(
-            str(meta.get("event_id")), f"malformed stored event: {error!r}"
-        ) from None
+        return None
+    data, meta = tagged.get("_data_"), tagged_meta.get("_data_")
+    if not (isinstance(data, dict) and isinstance(meta, dict)):
+        event_id = meta.get("event_id") if isinstance(meta, dict) else None
+        raise RefusedEventError(str(event_id), "malformed stored event: no payload or meta")
+    return kind, data, meta, stored.get("personal")
 
 
 def _message(

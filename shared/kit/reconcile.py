@@ -15,7 +15,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -24,7 +24,7 @@ import httpx
 from shared.kit.bus import Bus
 from shared.kit.clients import async_client
 from shared.kit.i18n import translate
-from shared.kit.outgoing import Outgoing, RefusedEventError, outgoing
+from shared.kit.outgoing import Outgoing, RefusedEventError, outgoing, recorded
 from shared.kit.service_auth import mint_service_token
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication
@@ -83,29 +83,34 @@ class HttpLedger:
 
 @dataclass(frozen=True)
 class Published:
-    """One notification of the log; `message` is what the relay published for it, if anything."""
+    """One notification of the log: the event the relay publishes for it, if any, as stored."""
 
     notification_id: int
-    message: Outgoing | None = None
+    event_id: UUID | None = None  # None: internal, or refused by the catalogue (never published)
+    case: str | None = None
+    recorded_at: datetime | None = None
+    state: bytes = b""
 
-    @property
-    def event_id(self) -> UUID | None:
-        return self.message.event_id if self.message is not None else None
-
-    @property
-    def case(self) -> str | None:
-        return self.message.case if self.message is not None else None
+    def message(self, app: CaselineApplication, bus: Bus) -> Outgoing | None:
+        """What the relay publishes for it (built, validated and signed now), None if refused."""
+        return _message(app, bus, self.notification_id, self.state)
 
 
-def published_entries(
-    app: CaselineApplication, bus: Bus, start: int, limit: int = 500
-) -> list[Published]:
-    """The notifications from `start`, each with the message the relay publishes for it (none
-    for an event the catalogue refuses)."""
-    return [
-        Published(notification_id, _message(app, bus, notification_id, state))
-        for notification_id, state in app.store.select_states(start, limit)
-    ]
+def published_entries(app: CaselineApplication, start: int, limit: int = 500) -> list[Published]:
+    """The notifications from `start`, each with the id of the event the relay publishes for it
+    (none for an internal event or one the catalogue refuses)."""
+    out = []
+    for notification_id, state in app.store.select_states(start, limit):
+        try:
+            own = recorded(app.service, state)
+        except RefusedEventError as refused:
+            _refused(app, notification_id, refused)
+            own = None
+        if own is None:
+            out.append(Published(notification_id))
+        else:
+            out.append(Published(notification_id, own.event_id, own.case, own.recorded_at, state))
+    return out
 
 
 def _message(
@@ -114,13 +119,17 @@ def _message(
     try:
         return outgoing(bus, app.service, state)
     except RefusedEventError as refused:
-        # Published before the catalogue refused such envelopes: sent again, it would only be
-        # dead-lettered again, on every pass. Said once, and left to an operator.
-        log.error(
-            "reconciliation of %s will not publish event %s again (notification %d): %s",
-            app.service, refused.event_id, notification_id, refused.reason,
-        )  # fmt: skip
+        _refused(app, notification_id, refused)
         return None
+
+
+def _refused(app: CaselineApplication, notification_id: int, refused: RefusedEventError) -> None:
+    # Published before the catalogue refused such envelopes: sent again, it would only be
+    # dead-lettered again, on every pass. Said once, and left to an operator.
+    log.error(
+        "reconciliation of %s will not publish event %s again (notification %d): %s",
+        app.service, refused.event_id, notification_id, refused.reason,
+    )  # fmt: skip
 
 
 @dataclass
@@ -195,9 +204,7 @@ class Reconciler:
         report.watermark = watermark
         following = True  # the watermark follows while every event so far is settled
         while position < published_up_to:
-            entries = await asyncio.to_thread(
-                published_entries, self.app, self.bus, position + 1, self.batch
-            )
+            entries = await asyncio.to_thread(published_entries, self.app, position + 1, self.batch)
             entries = [e for e in entries if e.notification_id <= published_up_to]
             if not entries:
                 break
@@ -225,10 +232,15 @@ class Reconciler:
                 settled.append(True)
                 continue
             report.missing += 1
-            message = entry.message
-            if message is None:  # an entry with an event id carries its message
-                raise RuntimeError(f"the outbox entry of {entry.event_id} has no message")
-            if message.recorded_at > cutoff or not await self._republish(message):
+            if entry.recorded_at is not None and entry.recorded_at > cutoff:
+                report.deferred += 1  # may be in flight
+                settled.append(False)
+                continue
+            message = entry.message(self.app, self.bus)
+            if message is None:  # the catalogue refuses it now: said, and left to an operator
+                settled.append(True)
+                continue
+            if not await self._republish(message):
                 report.deferred += 1
                 settled.append(False)
                 continue

@@ -21,6 +21,7 @@ from shared.events.registry import EVENT_TYPES
 from shared.kit.bus import Bus
 from shared.kit.domain import Meta
 from shared.kit.origins import development_key, origin_keys
+from shared.kit.outgoing import recorded
 from shared.kit.relay import RefusedEventError, outgoing
 from shared.kit.settings import Settings
 
@@ -100,6 +101,9 @@ def test_the_message_is_the_envelope_of_the_decoded_event(app, type_name, traced
     if cls.service != "intake":
         # Stored by intake's mapper, but checked as the owning service's relay would.
         assert outgoing(bus, "intake", state) is None
+        assert recorded("intake", state) is None
+    # What reconciliation reads without building the message names the same event.
+    assert recorded(cls.service, state) == (meta.event_id, meta.subject, meta.recorded_at)
     assert message is not None
     decoded = app.decode_sealed(_as_stored(app, state))
     expected = build_envelope(
@@ -138,6 +142,23 @@ def test_an_internal_event_is_not_published(app):  # type: ignore[no-untyped-def
     )
     state = app.mapper.to_stored_event(noted).state
     assert outgoing(Bus(app.settings, "test"), "intake", state) is None
+    assert recorded("intake", state) is None
+
+
+def test_a_stored_event_without_its_meta_is_refused_not_skipped(app):  # type: ignore[no-untyped-def]
+    type_name = "caseline.intake.CustodyStarted.v1"
+    meta = _meta(type_name)
+    state = _stored(app, by_type(type_name).model_validate(SAMPLES[type_name]), meta)
+    stored = json.loads(state)
+    del stored["meta"]["_data_"]
+    broken = json.dumps(stored).encode()
+
+    for read in (
+        lambda s: outgoing(Bus(app.settings, "test"), "intake", s),
+        lambda s: recorded("intake", s),
+    ):
+        with pytest.raises(RefusedEventError, match="malformed stored event"):
+            read(broken)
 
 
 def test_a_catalogue_object_must_be_its_own_subject(app):  # type: ignore[no-untyped-def]

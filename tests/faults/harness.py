@@ -14,7 +14,6 @@ from typing import Any
 from uuid import UUID
 
 from caseline.reconcile import load_service
-from shared.kit.bus import Bus
 from shared.kit.reconcile import Published, published_entries
 from shared.kit.settings import Settings
 
@@ -86,11 +85,10 @@ def recorded_events(settings: Settings, services: Sequence[str]) -> dict[str, li
     out: dict[str, list[Published]] = {}
     for name in services:
         app = load_service(name)(settings)
-        bus = Bus(settings, "audit")  # only names subjects: never connected
         try:
             events: list[Published] = []
             start = 1
-            while batch := published_entries(app, bus, start, 500):
+            while batch := published_entries(app, start, 500):
                 events += [p for p in batch if p.event_id is not None]
                 start = batch[-1].notification_id + 1
             out[name] = events
