@@ -104,9 +104,14 @@ class LedgerApplication:
 
     def note_access(self, ops: Sequence[Op], conn: psycopg.Connection[Any]) -> None:
         """Apply the access rows of appended entries in the append's transaction (idempotent: a
-        redelivery applies them again)."""
-        for statement, params in ops:
-            conn.execute(statement.replace("{schema}", SCHEMA), params)
+        redelivery applies them again). Pipelined: one round trip for a batch's rows, not one
+        each (half of a backlog's append time, before)."""
+        if not ops:
+            return
+        with conn.pipeline():
+            for statement, params in ops:
+                # Not server-prepared, as everywhere in a pipeline (`shared.kit.recorder`).
+                conn.execute(statement.replace("{schema}", SCHEMA), params, prepare=False)
 
     @property
     def cipher(self) -> CaseKeyCipher:

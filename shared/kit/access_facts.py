@@ -73,17 +73,16 @@ ACCESS_TYPES: frozenset[str] = (
 """The catalogue types that change who may see a case."""
 
 
-def _not_voided(event_id: str) -> str:
-    # Inlined in the statement, so it is made a UUID first: nothing else can reach the SQL.
-    voided = UUID(event_id)
-    return f"NOT EXISTS (SELECT 1 FROM {{schema}}.access_voided v WHERE v.event_id = '{voided}')"
+_NOT_VOIDED = "NOT EXISTS (SELECT 1 FROM {schema}.access_voided v WHERE v.event_id = %s)"
+"""The row's event is not voided: its id is the statement's last parameter. The same text for
+every event, so that each statement is parsed and planned once per connection (prepared)."""
 
 
 def _row(case_id: str, principal: str, kind: str, event_id: str) -> Op:
     return (
         "INSERT INTO {schema}.case_access (case_id, principal, kind, event_id)"
-        f" SELECT %s, %s, %s, %s WHERE {_not_voided(event_id)} ON CONFLICT DO NOTHING",
-        (case_id, principal, kind, event_id),
+        f" SELECT %s, %s, %s, %s WHERE {_NOT_VOIDED} ON CONFLICT DO NOTHING",
+        (case_id, principal, kind, event_id, event_id),
     )
 
 
@@ -92,8 +91,8 @@ def _stay_after_admission(case_id: str, principal: str, event_id: str) -> Op:
         "INSERT INTO {schema}.case_access (case_id, principal, kind, event_id)"
         " SELECT %s, %s, 'stay', %s WHERE EXISTS (SELECT 1 FROM {schema}.case_access a"
         " WHERE a.case_id = %s AND a.kind = 'stay' AND a.event_id <> %s)"
-        f" AND {_not_voided(event_id)} ON CONFLICT DO NOTHING",
-        (case_id, principal, event_id, case_id, event_id),
+        f" AND {_NOT_VOIDED} ON CONFLICT DO NOTHING",
+        (case_id, principal, event_id, case_id, event_id, event_id),
     )
 
 
@@ -103,8 +102,8 @@ def _former(case_id: str, event_id: str) -> Op:
         "INSERT INTO {schema}.case_access (case_id, principal, kind, event_id)"
         " SELECT a.case_id, a.principal, 'former', %s FROM {schema}.case_access a"
         " WHERE a.case_id = %s AND a.kind = 'stay' AND a.event_id <> %s"
-        f" AND {_not_voided(event_id)} ORDER BY a.ord DESC LIMIT 1 ON CONFLICT DO NOTHING",
-        (event_id, case_id, event_id),
+        f" AND {_NOT_VOIDED} ORDER BY a.ord DESC LIMIT 1 ON CONFLICT DO NOTHING",
+        (event_id, case_id, event_id, event_id),
     )
 
 
@@ -134,8 +133,8 @@ def access_ops(
             _row(case, "sealed", "seal", eid),
             (
                 "INSERT INTO {schema}.sealed_cases (case_id, sealed_at, event_id)"
-                f" SELECT %s, now(), %s WHERE {_not_voided(eid)} ON CONFLICT (case_id) DO NOTHING",
-                (case, eid),
+                f" SELECT %s, now(), %s WHERE {_NOT_VOIDED} ON CONFLICT (case_id) DO NOTHING",
+                (case, eid, eid),
             ),
         ]
     if type_name == _PROGRAMME:
@@ -155,8 +154,8 @@ def access_ops(
             (
                 "INSERT INTO {schema}.case_access (case_id, principal, kind, event_id)"
                 " SELECT %s, 'org:' || p.agency, 'link', %s FROM {schema}.programme_providers p"
-                f" WHERE p.programme_id = %s AND {_not_voided(eid)} ON CONFLICT DO NOTHING",
-                (case, eid, str(data.programme_id)),
+                f" WHERE p.programme_id = %s AND {_NOT_VOIDED} ON CONFLICT DO NOTHING",
+                (case, eid, str(data.programme_id), eid),
             )
         ]
     return _voiding_ops(case, str(UUID(str(data.voided_event_id))))
