@@ -148,6 +148,7 @@ class Deliveries:
         self.max_deliver = max_deliver
         self.stream = bus.settings.stream + DELIVERY_STREAM_SUFFIX
         self.published = 0
+        self.last_read = 0  # entries the last batch read: as many as `batch` means more may wait
         self.last_delivery: dict[str, float] = {}
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -168,10 +169,13 @@ class Deliveries:
         try:
             backoff = 0.2
             while True:
+                # Cleared before the step, not after the wait: an append meanwhile wakes the next.
+                self._wake.clear()
                 try:
                     if await self.step():
                         backoff = 0.2
-                        continue
+                        if self.last_read >= self.batch:
+                            continue  # a backlog: its next batch at once
                 except Exception as exc:
                     log.warning("deliveries wait: %s", exc)
                     await asyncio.sleep(backoff)
@@ -180,7 +184,6 @@ class Deliveries:
                     # Not `wait_for`, which may lose the cancellation that stops this (3.11).
                     async with asyncio.timeout(self.poll_seconds):
                         await self._wake.wait()
-                self._wake.clear()
         finally:
             watch.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -262,6 +265,7 @@ class Deliveries:
                 return False
             delivered = int(row[0])
             entries = feed_on(conn, delivered, self.batch)
+            self.last_read = len(entries)
             if not entries:
                 return False
             messages = self.messages(entries, CaseAccess(_fetch_on(conn)))

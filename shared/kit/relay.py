@@ -262,7 +262,9 @@ class Relay:
             oldest = oldest or message.recorded_at
             out.append((notification_id, message.subject, message.body, message.headers))
         if self.metrics and rows:
-            max_id = self.app.recorder.max_notification_id() or 0
+            # A batch short of full ends at the newest notification (as read): no query for it.
+            full = len(rows) == self.batch
+            max_id = (self.app.recorder.max_notification_id() or 0) if full else rows[-1][0]
             self.metrics.relay_lag_events.set(max(0, max_id - position))
             if oldest is not None:
                 lag = (self.app.clock.now() - oldest).total_seconds()
