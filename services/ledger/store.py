@@ -141,24 +141,30 @@ class LedgerStore:
         whether or not the items were known already (it must be idempotent)."""
         if not items:
             return 0
+        cases = sorted({i.case_id for i in items})
         with self.pool.connection() as conn, conn.transaction():
-            # One appender at a time, whatever the number of ledger processes.
-            conn.execute(f"SELECT pg_advisory_xact_lock({_APPEND_LOCK})")
-            if also is not None:
-                also(conn)
-            fresh = _unknown(conn, items)
+            with conn.pipeline():
+                # One appender at a time, whatever the number of ledger processes; everything
+                # the append reads is read under that lock, in one round trip with it.
+                conn.execute(f"SELECT pg_advisory_xact_lock({_APPEND_LOCK})")
+                if also is not None:
+                    also(conn)
+                known = conn.execute(_KNOWN, ([i.event_id for i in items],))
+                newest = conn.execute(_NEWEST)
+                leaves = conn.execute(_LEAVES)
+                clock = conn.execute("SELECT clock_timestamp()")
+                case_heads = conn.execute(_HEADS, (cases,))
+            fresh = _unknown(items, {str(r[0]) for r in known.fetchall()})
             if not fresh:
                 return 0
-            last = conn.execute(
-                f"SELECT ledger_seq, appended_at FROM {SCHEMA}.entries"
-                " ORDER BY ledger_seq DESC LIMIT 1"
-            ).fetchone()
+            last = newest.fetchone()
             ledger_seq = int(last[0]) if last else 0
-            builder = self._builder(conn, ledger_seq)
-            now = conn.execute("SELECT clock_timestamp()").fetchone()[0]  # type: ignore[index]
+            size = _tree_size(leaves.fetchone())
+            builder = self._builder(conn, ledger_seq, size)
+            now = clock.fetchone()[0]  # type: ignore[index]
             # Appended times never go backwards, so `as_of` always selects a prefix of the ledger.
             appended_at = max(now, last[1]) if last else now
-            heads = _case_heads(conn, sorted({i.case_id for i in fresh}))
+            heads = {r[0]: (r[1], bytes(r[2])) for r in case_heads.fetchall()}
             rows, nodes = _entries(fresh, heads, ledger_seq, appended_at, builder)
             with conn.cursor() as cur:
                 # Binary: the canonical bytes and hashes go as they are, not hex-encoded.
@@ -180,8 +186,7 @@ class LedgerStore:
             listener()
         return len(rows)
 
-    def _builder(self, conn: psycopg.Connection[Any], ledger_seq: int) -> TreeBuilder:
-        size = tree_size(conn)
+    def _builder(self, conn: psycopg.Connection[Any], ledger_seq: int, size: int) -> TreeBuilder:
         if size != ledger_seq:
             raise LedgerCorruptedError(
                 f"the tree holds {size} leaves but the last entry is {ledger_seq}:"
@@ -340,11 +345,15 @@ class LedgerStore:
             reader.join()
 
 
+_LEAVES = f"SELECT idx FROM {SCHEMA}.tree_nodes WHERE level = 0 ORDER BY idx DESC LIMIT 1"
+
+
 def tree_size(conn: psycopg.Connection[Any]) -> int:
-    row = conn.execute(
-        f"SELECT idx FROM {SCHEMA}.tree_nodes WHERE level = 0 ORDER BY idx DESC LIMIT 1"
-    ).fetchone()
-    return int(row[0]) + 1 if row else 0
+    return _tree_size(conn.execute(_LEAVES).fetchone())
+
+
+def _tree_size(last_leaf: Any) -> int:
+    return int(last_leaf[0]) + 1 if last_leaf else 0
 
 
 def read_nodes(
@@ -400,30 +409,21 @@ def _entries(
     return rows, nodes
 
 
-def _unknown(conn: psycopg.Connection[Any], items: Sequence[Appendable]) -> list[Appendable]:
-    ids = [i.event_id for i in items]
-    known = {
-        str(r[0])
-        for r in conn.execute(
-            f"SELECT event_id FROM {SCHEMA}.entries WHERE event_id = ANY(%s::uuid[])", (ids,)
-        )
-    }
+_KNOWN = f"SELECT event_id FROM {SCHEMA}.entries WHERE event_id = ANY(%s::uuid[])"
+_NEWEST = f"SELECT ledger_seq, appended_at FROM {SCHEMA}.entries ORDER BY ledger_seq DESC LIMIT 1"
+# One backward index probe per case, however long its history.
+_HEADS = (
+    "SELECT c.case_id, e.case_seq, e.hash FROM unnest(%s::text[]) AS c(case_id)"
+    f" CROSS JOIN LATERAL (SELECT case_seq, hash FROM {SCHEMA}.entries"
+    "  WHERE case_id = c.case_id ORDER BY case_seq DESC LIMIT 1) AS e"
+)
+
+
+def _unknown(items: Sequence[Appendable], known: set[str]) -> list[Appendable]:
+    """The items whose event the ledger does not hold, each once."""
     fresh: list[Appendable] = []
     for item in items:
         if item.event_id not in known:
             known.add(item.event_id)
             fresh.append(item)
     return fresh
-
-
-def _case_heads(conn: psycopg.Connection[Any], cases: list[str]) -> dict[str, tuple[int, bytes]]:
-    # One backward index probe per case, however long its history.
-    return {
-        r[0]: (r[1], bytes(r[2]))
-        for r in conn.execute(
-            "SELECT c.case_id, e.case_seq, e.hash FROM unnest(%s::text[]) AS c(case_id)"
-            f" CROSS JOIN LATERAL (SELECT case_seq, hash FROM {SCHEMA}.entries"
-            "  WHERE case_id = c.case_id ORDER BY case_seq DESC LIMIT 1) AS e",
-            (cases,),
-        )
-    }
