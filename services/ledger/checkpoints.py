@@ -192,6 +192,7 @@ class Checkpointer:
         self._lock = threading.Lock()
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._appended = 0  # entries this process appended since the tree was last looked at
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -308,8 +309,9 @@ class Checkpointer:
             latest = _latest_row(conn)
             return tree_size(conn) - (int(latest[0]) if latest else 0)
 
-    def wake(self) -> None:
-        """Called after each append (from any thread)."""
+    def wake(self, appended: int = 0) -> None:
+        """Called after each append, with the number of entries it added (from any thread)."""
+        self._appended += appended  # a hint only: a lost increment is made up by the timer
         if self._loop is not None and self._wake is not None:
             # The loop is gone once the service has stopped; nothing is waiting then.
             with contextlib.suppress(RuntimeError):
@@ -326,6 +328,11 @@ class Checkpointer:
                 async with asyncio.timeout(max(0.05, last + self.seconds - time.monotonic())):
                     await self._wake.wait()
             self._wake.clear()
+            if self._appended < self.every and time.monotonic() - last < self.seconds:
+                # Fewer new entries than a checkpoint waits for, and not yet time: nothing to
+                # ask the database (another ledger process's appends wait for the timer).
+                continue
+            self._appended = 0
             try:
                 pending = await asyncio.to_thread(self.pending)
                 if pending and (pending >= self.every or time.monotonic() - last >= self.seconds):

@@ -155,8 +155,9 @@ class Deliveries:
         self._gauges = _gauges(metrics) if metrics is not None else None
         ledger.store.listeners.append(self.wake)
 
-    def wake(self) -> None:
-        """Deliver now rather than at the next poll (safe from any thread)."""
+    def wake(self, appended: int = 0) -> None:
+        """Deliver now rather than at the next poll (safe from any thread; called after each
+        append with the number of entries it added)."""
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
 

@@ -94,7 +94,7 @@ class LedgerStore:
 
     def __init__(self, settings: Settings, *, pool_size: int = 4) -> None:
         self.settings = settings
-        self.listeners: list[Callable[[], None]] = []
+        self.listeners: list[Callable[[int], None]] = []  # told how many were appended
         self.pool: ConnectionPool[psycopg.Connection[Any]] = idle_checked_pool(
             settings.database.conninfo(),
             min_size=1,
@@ -183,7 +183,7 @@ class LedgerStore:
                     for node in nodes:
                         copy.write_row(node)
         for listener in self.listeners:
-            listener()
+            listener(len(rows))
         return len(rows)
 
     def _builder(self, conn: psycopg.Connection[Any], ledger_seq: int, size: int) -> TreeBuilder:
