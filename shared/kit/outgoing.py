@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -18,7 +19,7 @@ from shared.kit.bus import Bus
 from shared.kit.origins import service_key
 from shared.kit.recorder import MetaTranscoding
 
-__all__ = ["Outgoing", "Recorded", "RefusedEventError", "outgoing", "recorded"]
+__all__ = ["Outgoing", "Recorded", "RefusedEventError", "outgoing", "outgoing_all", "recorded"]
 
 
 class Outgoing(NamedTuple):
@@ -86,6 +87,36 @@ def outgoing(bus: Bus, service: str, state: bytes) -> Outgoing | None:
     through here, copy it instead of decoding it. The result is the envelope `build_envelope`
     gives for the decoded event, byte for byte (tested).
     """
+    unsigned = _unsigned(bus, service, state)
+    return None if unsigned is None else _signed(bus, [unsigned])[0]
+
+
+def outgoing_all(
+    bus: Bus, service: str, states: Sequence[bytes]
+) -> tuple[list[Outgoing | None], RefusedEventError | None]:
+    """`outgoing` for each stored event in order, up to the first the catalogue refuses (given
+    beside them: nothing after it may leave before it), their signatures made together."""
+    unsigned: list[_Unsigned | None] = []
+    refused = None
+    for state in states:
+        try:
+            unsigned.append(_unsigned(bus, service, state))
+        except RefusedEventError as error:
+            refused = error
+            break
+    signed = iter(_signed(bus, [u for u in unsigned if u is not None]))
+    return [None if u is None else next(signed) for u in unsigned], refused
+
+
+class _Unsigned(NamedTuple):
+    """A message validated and ready to sign: its envelope, and the message without a body."""
+
+    service: str
+    envelope: dict[str, Any]
+    message: Outgoing
+
+
+def _unsigned(bus: Bus, service: str, state: bytes) -> _Unsigned | None:
     own = _own(service, state)
     if own is None:
         return None
@@ -98,6 +129,20 @@ def outgoing(bus: Bus, service: str, state: bytes) -> Outgoing | None:
         raise RefusedEventError(
             str(meta.get("event_id")), f"malformed stored event: {error!r}"
         ) from None
+
+
+def _signed(bus: Bus, unsigned: Sequence[_Unsigned]) -> list[Outgoing]:
+    """The messages with their bodies: each envelope signed last, over what is published (every
+    consumer checks it came from this service), a batch's signatures made together."""
+    bodies: list[bytes] = [b""] * len(unsigned)
+    for service in {u.service for u in unsigned}:
+        indexes = [i for i, u in enumerate(unsigned) if u.service == service]
+        signed = service_key(bus.settings, service).sign_all(
+            [unsigned[i].envelope for i in indexes]
+        )
+        for i, document in zip(indexes, signed, strict=True):
+            bodies[i] = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    return [u.message._replace(body=body) for u, body in zip(unsigned, bodies, strict=True)]
 
 
 class Recorded(NamedTuple):
@@ -150,7 +195,7 @@ def _own(service: str, state: bytes) -> tuple[_Kind, dict[str, Any], dict[str, A
 
 def _message(
     bus: Bus, kind: _Kind, data: dict[str, Any], meta: dict[str, Any], personal: Any
-) -> Outgoing:
+) -> _Unsigned:
     case = meta["subject"]
     if kind.subject_field is not None and str(data.get(kind.subject_field)) != case:
         raise EnvelopeError(f"subject {case!r} must be the payload's {kind.subject_field}")
@@ -177,21 +222,20 @@ def _message(
     body = {k: envelope[k] for k in _ENVELOPE_ORDER if envelope[k] is not None}
     # What the ledger and every reaction will check: were it refused there, it would be lost.
     validate_envelope(body)
-    # Signed last, over what is published: every consumer checks it came from this service.
-    body = service_key(bus.settings, kind.service).sign(body)
     headers = {"Nats-Msg-Id": meta["event_id"], "Content-Type": CLOUDEVENTS_JSON}
     if envelope["traceparent"]:
         headers["traceparent"] = envelope["traceparent"]
     if envelope["correlationid"]:
         headers["Caseline-Correlation-Id"] = envelope["correlationid"]
-    return Outgoing(
+    message = Outgoing(
         event_id=UUID(meta["event_id"]),
         case=case,
         recorded_at=recorded_at,
         subject=bus.subject(kind.cls, case),
-        body=json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(),
+        body=b"",
         headers=headers,
     )
+    return _Unsigned(kind.service, body, message)
 
 
 def _instant(value: str) -> datetime:

@@ -31,7 +31,7 @@ from shared.kit.bus import Bus
 from shared.kit.i18n import translate
 from shared.kit.metrics import Metrics
 from shared.kit.observability import current_traceparent, producer_span
-from shared.kit.outgoing import Outgoing, RefusedEventError, outgoing
+from shared.kit.outgoing import Outgoing, RefusedEventError, outgoing, outgoing_all
 from shared.kit.publish import BatchPublisher
 from shared.kit.store import CaselineApplication
 
@@ -249,18 +249,17 @@ class Relay:
         out: Batch = []
         rows = self.app.store.select_states(position + 1, self.batch)
         oldest: datetime | None = None
-        for notification_id, state in rows:
-            # As stored: personal fields stay sealed on the bus (crypto-shredding).
-            try:
-                message = outgoing(self.bus, self.app.service, state)
-            except RefusedEventError as refused:
-                self._refuse(notification_id, refused)
-                break  # in order or not at all: nothing after it leaves before it
+        # As stored: personal fields stay sealed on the bus (crypto-shredding). In order or not
+        # at all: nothing after an event the catalogue refuses leaves before it.
+        messages, refused = outgoing_all(self.bus, self.app.service, [row[1] for row in rows])
+        for (notification_id, _), message in zip(rows, messages, strict=False):
             if message is None:
                 out.append((notification_id, "", b"", {}))
                 continue
             oldest = oldest or message.recorded_at
             out.append((notification_id, message.subject, message.body, message.headers))
+        if refused is not None:
+            self._refuse(rows[len(messages)][0], refused)
         if self.metrics and rows:
             # A batch short of full ends at the newest notification (as read): no query for it.
             full = len(rows) == self.batch

@@ -21,7 +21,7 @@ from shared.events.registry import EVENT_TYPES
 from shared.kit.bus import Bus
 from shared.kit.domain import Meta
 from shared.kit.origins import development_key, origin_keys
-from shared.kit.outgoing import recorded
+from shared.kit.outgoing import outgoing_all, recorded
 from shared.kit.relay import RefusedEventError, outgoing
 from shared.kit.settings import Settings
 
@@ -213,3 +213,21 @@ def _topic() -> str:
     from eventsourcing.utils import get_topic
 
     return get_topic(Recorded)
+
+
+def test_a_batch_is_the_messages_one_by_one_up_to_the_first_refused(app):  # type: ignore[no-untyped-def]
+    type_name = "caseline.intake.CustodyStarted.v1"
+    event = by_type(type_name).model_validate(SAMPLES[type_name])
+    good = [_stored(app, event, _meta(type_name)) for _ in range(40)]  # signed on every core
+    refused = _stored(app, event, _meta(type_name, traceparent="not-a-trace"))
+    bus = Bus(app.settings, "test")
+
+    whole, none_refused = outgoing_all(bus, "intake", good)
+    cut, why = outgoing_all(bus, "intake", [*good[:3], refused, *good[3:]])
+
+    assert none_refused is None
+    assert whole == [outgoing(bus, "intake", state) for state in good]  # Ed25519 is deterministic
+    keys = origin_keys(app.settings)
+    assert all(keys.problem(json.loads(m.body), "intake") is None for m in whole if m)
+    assert cut == whole[:3]  # nothing after the refused one
+    assert why is not None and "traceparent" in why.reason
