@@ -249,29 +249,43 @@ class TimelineCase:
     def __init__(self, driver: Driver, steps: list[Step], events: int) -> None:
         self.driver = driver
         self.events = events
-        self.arrest = steps[0] if steps else None
         self.repeat = next((s for name in REPEATABLE for s in steps if s.name == name), None)
+        # The path up to the repeatable step, so that the case is where it is allowed (a family
+        # contact is for a detainee the prison registry holds: admitted to its facility).
+        self.before = steps[: steps.index(self.repeat)] if self.repeat else []
         self.case = Case.new(10**9, {})
         self.recorded = 0
+        self.refused: str | None = None  # why the case could not be brought there, if so
 
     @property
     def how(self) -> str:
-        return f"{self.repeat.name} x {self.recorded - 1}" if self.repeat else "no repeatable step"
+        if self.repeat is None:
+            return "no repeatable step"
+        made = f"the case path to {self.repeat.name}, then {self.repeat.name}"
+        return made if self.refused is None else f"{made}; {self.refused}: {self.driver.errors}"
 
     async def grow(self, seconds: float) -> None:
-        if self.arrest is None or self.repeat is None:
+        if self.repeat is None or self.refused is not None:
             return
         stop_at = time.monotonic() + seconds
         async with self.driver.client() as http:
             if self.recorded == 0:
-                opened = await self.driver.send(http, self.arrest, self.case, record=False)
-                if opened is None:
-                    return
-                self.case.ids["case_id"] = str(opened["case_id"])
-                self.recorded = 1
+                self.case = Case.new(10**9, await self.driver.prepare(http))
+                for step in self.before:
+                    if step.only_if is not None and not step.only_if(self.case):
+                        continue
+                    answer = await self.driver.send(http, step, self.case, record=False)
+                    if answer is None:
+                        self.refused = f"{step.name} refused"
+                        return
+                    self.case.ids.update({k: str(answer[k]) for k in step.captures if k in answer})
+                    self.recorded += len(answer.get("event_ids") or [answer["event_id"]])
             while self.recorded < self.events and time.monotonic() < stop_at:
                 if await self.driver.send(http, self.repeat, self.case, record=False):
                     self.recorded += 1
+                elif self.driver.errors:
+                    self.refused = f"{self.repeat.name} refused"  # said, not sent again and again
+                    return
 
     async def reads(self, env: Environment, reads: int, wait: float) -> list[float]:
         """The case's timeline read `reads` times once the ledger shows it whole (ms)."""
