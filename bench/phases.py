@@ -283,7 +283,7 @@ class TimelineCase:
             while self.recorded < self.events and time.monotonic() < stop_at:
                 if await self.driver.send(http, self.repeat, self.case, record=False):
                     self.recorded += 1
-                elif self.driver.errors:
+                else:
                     self.refused = f"{self.repeat.name} refused"  # said, not sent again and again
                     return
 

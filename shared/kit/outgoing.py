@@ -88,7 +88,7 @@ def outgoing(bus: Bus, service: str, state: bytes) -> Outgoing | None:
     gives for the decoded event, byte for byte (tested).
     """
     unsigned = _unsigned(bus, service, state)
-    return None if unsigned is None else _signed(bus, [unsigned])[0]
+    return None if unsigned is None else _signed(bus, service, [unsigned])[0]
 
 
 def outgoing_all(
@@ -104,14 +104,13 @@ def outgoing_all(
         except RefusedEventError as error:
             refused = error
             break
-    signed = iter(_signed(bus, [u for u in unsigned if u is not None]))
+    signed = iter(_signed(bus, service, [u for u in unsigned if u is not None]))
     return [None if u is None else next(signed) for u in unsigned], refused
 
 
 class _Unsigned(NamedTuple):
     """A message validated and ready to sign: its envelope, and the message without a body."""
 
-    service: str
     envelope: dict[str, Any]
     message: Outgoing
 
@@ -131,18 +130,15 @@ def _unsigned(bus: Bus, service: str, state: bytes) -> _Unsigned | None:
         ) from None
 
 
-def _signed(bus: Bus, unsigned: Sequence[_Unsigned]) -> list[Outgoing]:
-    """The messages with their bodies: each envelope signed last, over what is published (every
-    consumer checks it came from this service), a batch's signatures made together."""
-    bodies: list[bytes] = [b""] * len(unsigned)
-    for service in {u.service for u in unsigned}:
-        indexes = [i for i, u in enumerate(unsigned) if u.service == service]
-        signed = service_key(bus.settings, service).sign_all(
-            [unsigned[i].envelope for i in indexes]
-        )
-        for i, document in zip(indexes, signed, strict=True):
-            bodies[i] = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
-    return [u.message._replace(body=body) for u, body in zip(unsigned, bodies, strict=True)]
+def _signed(bus: Bus, service: str, unsigned: Sequence[_Unsigned]) -> list[Outgoing]:
+    """The messages with their bodies: each envelope signed last by `service`, over what is
+    published (every consumer checks it came from this service), a batch's signatures made
+    together."""
+    signed = service_key(bus.settings, service).sign_all([u.envelope for u in unsigned])
+    return [
+        u.message._replace(body=json.dumps(d, separators=(",", ":"), ensure_ascii=False).encode())
+        for u, d in zip(unsigned, signed, strict=True)
+    ]
 
 
 class Recorded(NamedTuple):
@@ -235,7 +231,7 @@ def _message(
         body=b"",
         headers=headers,
     )
-    return _Unsigned(kind.service, body, message)
+    return _Unsigned(body, message)
 
 
 def _instant(value: str) -> datetime:
