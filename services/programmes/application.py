@@ -42,6 +42,7 @@ from shared.events.voiding import EntryVoided
 from shared.kit.clock import Clock
 from shared.kit.errors import ForbiddenError, NotFoundError
 from shared.kit.jurisdiction import load_jurisdiction
+from shared.kit.kept import project
 from shared.kit.keystore import CaseKeyCipher
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication, CommandContext, IntegrityError, Recorded
@@ -61,6 +62,8 @@ class ProgrammesApplication(CaselineApplication):
     service = "programmes"
     name = "programmes"
     views = (Catalogue, Participation, CaseRegister, FollowUps, Referrals)
+    # A programme's log grows with every participant's enrolment, sessions and exit.
+    kept_aggregates = (Programme,)
 
     def __init__(
         self, settings: Settings, clock: Clock | None = None, *, in_memory: bool = False
@@ -228,7 +231,9 @@ class ProgrammesApplication(CaselineApplication):
 
         def attempt() -> Recorded:
             # The entry index holds this service's entries only: of a programme or a case file.
-            target: Programme | CaseFile = self.repository.get(entry.aggregate_id)
+            target: Programme | CaseFile = self.repository.get(
+                entry.aggregate_id, projector_func=project
+            )
             if isinstance(target, Programme):
                 self._check_provider(ctx, target)
             else:

@@ -39,6 +39,7 @@ from shared.kit.clock import Clock
 from shared.kit.domain import Meta
 from shared.kit.errors import NotFoundError, StaleVersionError
 from shared.kit.i18n import N_
+from shared.kit.kept import KeptAggregates, project
 from shared.kit.keystore import CaseKeyCipher, KeyStore, PostgresKeyStore
 from shared.kit.memory import MemoryKeyStore, MemoryRecorder, NoViewsError
 from shared.kit.observability import current_traceparent
@@ -150,6 +151,9 @@ class CaselineApplication(Application[UUID]):
 
     service: ClassVar[str]
     views: ClassVar[tuple[type[View], ...]] = ()
+    kept_aggregates: ClassVar[tuple[type[Aggregate], ...]] = ()
+    """Aggregates shared by many cases, with no personal value, kept in memory between commands
+    and brought up to date at each load (`shared.kit.kept`)."""
 
     def __init__(
         self, settings: Settings, clock: Clock | None = None, *, in_memory: bool = False
@@ -172,6 +176,7 @@ class CaselineApplication(Application[UUID]):
         self.listeners: list[Callable[[], None]] = []
         self._unheard = _Unheard()
         super().__init__(env)
+        self._kept = KeptAggregates(self.kept_aggregates, self._events_after)
         if not in_memory:
             _ping_only_when_idle(self.store.datastore.pool)
 
@@ -308,10 +313,14 @@ class CaselineApplication(Application[UUID]):
         """The aggregate, or 404; 412 when the client's `If-Match` version is stale."""
         from eventsourcing.application import AggregateNotFoundError
 
-        try:
-            aggregate: object = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            raise _not_found(cls, aggregate_id) from None
+        aggregate: object
+        if issubclass(cls, self.kept_aggregates):
+            aggregate = self._kept.load(aggregate_id)
+        else:
+            try:
+                aggregate = self.repository.get(aggregate_id, projector_func=project)
+            except AggregateNotFoundError:
+                raise _not_found(cls, aggregate_id) from None
         if not isinstance(aggregate, cls):
             raise _not_found(cls, aggregate_id)
         expected = ctx.expected_version if ctx is not None else None
@@ -322,6 +331,9 @@ class CaselineApplication(Application[UUID]):
                 expected=expected,
             )
         return aggregate
+
+    def _events_after(self, aggregate_id: UUID, version: int | None) -> Iterable[Any]:
+        return self.events.get(aggregate_id, gt=version)
 
     def exists(self, aggregate_id: UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))
