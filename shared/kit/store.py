@@ -11,8 +11,6 @@ import hashlib
 import json
 import logging
 import threading
-import time
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -177,8 +175,6 @@ class CaselineApplication(Application[UUID]):
         self._unheard = _Unheard()
         super().__init__(env)
         self._kept = KeptAggregates(self.kept_aggregates, self._events_after)
-        if not in_memory:
-            _ping_only_when_idle(self.store.datastore.pool)
 
     def _postgres_env(self, settings: Settings) -> dict[str, str]:
         db = settings.database
@@ -613,33 +609,6 @@ class _Unheard(threading.local):
 
     open: bool = False
     saved: bool = False
-
-
-_PING_AFTER_IDLE_SECONDS = 1.0
-
-
-def _ping_only_when_idle(pool: Any) -> None:
-    """Check a pooled connection with a round trip only when it was idle for a while.
-
-    The library's pre-ping costs one `SELECT` per checkout, 10-17% of a busy service's time. A
-    connection in steady use is alive; one left idle may have lost its server (PostgreSQL was
-    restarted), and is checked, and replaced, before it is handed out.
-    """
-    check = getattr(pool, "_check", None)
-    if check is None:
-        return
-    last_use: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
-    lock = threading.Lock()
-
-    def check_when_idle(conn: Any) -> None:
-        now = time.monotonic()
-        with lock:
-            previous = last_use.get(conn)
-            last_use[conn] = now
-        if previous is None or now - previous > _PING_AFTER_IDLE_SECONDS:
-            check(conn)
-
-    pool._check = check_when_idle
 
 
 def fingerprint(*parts: Any) -> str:
