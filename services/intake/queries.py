@@ -219,19 +219,20 @@ def find_persons(
     The database does the gathering: it ranks the persons holding any of the query's digests
     roughly (`rough_gains`) and answers the best `pool` of them, each with only the query's
     digests it holds and how many name, parent and birth-year digests it has, which is all
-    `Scorer` reads. Nothing grows with the registry on this side but the rows of the pool."""
+    `Scorer` reads. Nothing grows with the registry on this side but the rows of the pool; in
+    the database, the gathering reads every holder of the query's digests."""
     index = app.view_object(PersonIndex)
     probes = query_probes(identity, index.key)
     wanted = sorted({p.digest for p in probes})
-    # Persons known to the registry (one row per case: an index-only count, not the digests').
-    (persons,) = app.fetch("SELECT count(DISTINCT person_id) FROM {schema}.case_persons")[0]
-    holders = dict(
-        app.fetch(
-            "SELECT digest, count(DISTINCT person_id) FROM {schema}.person_index"
-            " WHERE digest = ANY(%s) GROUP BY digest",
-            (wanted,),
-        )
+    # The persons the registry knows, and how many hold each of the query's digests: kept
+    # counted by the view (`PersonIndex`), not counted here.
+    kept = app.fetch(
+        "SELECT NULL, persons FROM {schema}.registry_size UNION ALL"
+        " SELECT digest, persons FROM {schema}.digest_holders WHERE digest = ANY(%s)",
+        (wanted,),
     )
+    holders = {digest: int(n) for digest, n in kept if digest is not None}
+    persons = sum(int(n) for digest, n in kept if digest is None)
     weight = {d: math.log(1 + (1 + persons) / (1 + holders.get(d, 0))) for d in wanted}
     gains = rough_gains(probes, weight)
     chosen = [

@@ -133,6 +133,98 @@ class PendingErasures(View):
         ]
 
 
+# Set operations (hashed), never a probe of the transition table per row: a statement of many
+# rows (a replay's, a bulk load's) costs in proportion to its rows.
+_NEW_PAIRS = "SELECT DISTINCT person_id, digest FROM new_rows"
+_OLD_PAIRS = "SELECT DISTINCT person_id, digest FROM old_rows"
+_HOLDERS_ADD = (
+    # The (person, digest) pairs of the statement's new rows that no other row held before.
+    "INSERT INTO {schema}.digest_holders AS h (digest, persons)"
+    " SELECT digest, count(*) FROM ("
+    f" {_NEW_PAIRS} EXCEPT (SELECT p.person_id, p.digest FROM {{schema}}.person_index p"
+    f"  JOIN ({_NEW_PAIRS}) n USING (person_id, digest)"
+    "  EXCEPT ALL SELECT person_id, digest FROM new_rows) {also}) added GROUP BY digest"
+    " ON CONFLICT (digest) DO UPDATE SET persons = h.persons + excluded.persons;"
+)
+_HOLDERS_GONE = (
+    # The (person, digest) pairs of the statement's old rows that no row holds any more.
+    "WITH gone AS (SELECT digest, count(*) AS persons FROM ("
+    f" {_OLD_PAIRS} EXCEPT SELECT p.person_id, p.digest FROM {{schema}}.person_index p"
+    f"  JOIN ({_OLD_PAIRS}) o USING (person_id, digest)) pairs GROUP BY digest)"
+    " UPDATE {schema}.digest_holders h SET persons = h.persons - gone.persons"
+    " FROM gone WHERE h.digest = gone.digest;"
+    " DELETE FROM {schema}.digest_holders"
+    " WHERE persons <= 0 AND digest IN (SELECT digest FROM old_rows);"
+)
+_PERSONS_ADD = (
+    "(SELECT count(*) FROM (SELECT person_id FROM new_rows"
+    " EXCEPT (SELECT c.person_id FROM {schema}.case_persons c"
+    "  JOIN (SELECT DISTINCT person_id FROM new_rows) n USING (person_id)"
+    "  EXCEPT ALL SELECT person_id FROM new_rows) {also}) added)"
+)
+_PERSONS_GONE = (
+    "(SELECT count(*) FROM (SELECT person_id FROM old_rows"
+    " EXCEPT SELECT c.person_id FROM {schema}.case_persons c"
+    "  JOIN (SELECT DISTINCT person_id FROM old_rows) o USING (person_id)) gone)"
+)
+
+
+def _function(name: str, body: str) -> str:
+    return (
+        f"CREATE OR REPLACE FUNCTION {{schema}}.{name}() RETURNS trigger LANGUAGE plpgsql"
+        f" AS $$ DECLARE delta bigint; BEGIN {body} RETURN NULL; END $$"
+    )
+
+
+def _trigger(name: str, table: str, operation: str, function: str) -> str:
+    tables = {"INSERT": "NEW TABLE AS new_rows", "DELETE": "OLD TABLE AS old_rows"}
+    referencing = tables.get(operation, "OLD TABLE AS old_rows NEW TABLE AS new_rows")
+    return (
+        f"CREATE OR REPLACE TRIGGER {name} AFTER {operation} ON {{schema}}.{table}"
+        f" REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION {{schema}}.{function}()"
+    )
+
+
+def _size_change(delta: str) -> str:
+    return (
+        f"delta := {delta}; IF delta <> 0 THEN"
+        " INSERT INTO {schema}.registry_size AS r (one, persons) VALUES (true, delta)"
+        " ON CONFLICT (one) DO UPDATE SET persons = r.persons + excluded.persons; END IF;"
+    )
+
+
+# An update keeps what its old rows held: not new.
+_KEPT_PAIR = "EXCEPT SELECT person_id, digest FROM old_rows"
+_KEPT_PERSON = "EXCEPT SELECT person_id FROM old_rows"
+
+REGISTRY_COUNTS: tuple[str, ...] = (
+    "CREATE TABLE IF NOT EXISTS {schema}.digest_holders ("
+    " digest text PRIMARY KEY, persons integer NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS {schema}.registry_size ("
+    " one boolean PRIMARY KEY DEFAULT true CHECK (one), persons bigint NOT NULL)",
+    _function("person_index_added", _HOLDERS_ADD.replace("{also}", "")),
+    _function("person_index_removed", _HOLDERS_GONE),
+    _function(
+        "person_index_moved",
+        _HOLDERS_GONE + _HOLDERS_ADD.replace("{also}", _KEPT_PAIR),
+    ),
+    _function("case_persons_added", _size_change(_PERSONS_ADD.replace("{also}", ""))),
+    _function("case_persons_removed", _size_change("-" + _PERSONS_GONE)),
+    _function(
+        "case_persons_moved",
+        _size_change(_PERSONS_ADD.replace("{also}", _KEPT_PERSON) + " - " + _PERSONS_GONE),
+    ),
+    _trigger("person_index_added", "person_index", "INSERT", "person_index_added"),
+    _trigger("person_index_removed", "person_index", "DELETE", "person_index_removed"),
+    _trigger("person_index_moved", "person_index", "UPDATE", "person_index_moved"),
+    _trigger("case_persons_added", "case_persons", "INSERT", "case_persons_added"),
+    _trigger("case_persons_removed", "case_persons", "DELETE", "case_persons_removed"),
+    _trigger("case_persons_moved", "case_persons", "UPDATE", "case_persons_moved"),
+)
+"""The registry's counts and the statement-level triggers that keep them (on transition tables:
+one run per statement, an arrest's digests together)."""
+
+
 class PersonIndex(View):
     """The person registry: which person each case names, and the blind index of identities.
 
@@ -140,9 +232,20 @@ class PersonIndex(View):
     person the case names now: a person's digests are the union of its cases' rows. The digests
     are keyed HMACs (`shared.kit.names`), no name in them; they are written in the transaction of
     the arrest, move with a confirmed link, and are deleted with the case's key (erasure).
+
+    What a search weighs its digests by is kept counted as the rows change, by PostgreSQL
+    triggers whatever the statement (an arrest, a link, an erasure, a replay's truncation):
+    `registry_size` the persons the registry knows, `digest_holders` how many persons hold each
+    digest. Counting them at each search read the whole registry and every holder of the
+    query's digests (bench/RESULTS.md).
     """
 
-    tables: ClassVar[tuple[str, ...]] = ("person_index", "case_persons")
+    tables: ClassVar[tuple[str, ...]] = (
+        "person_index",
+        "case_persons",
+        "digest_holders",
+        "registry_size",
+    )
     create_statements: ClassVar[tuple[str, ...]] = (
         "CREATE TABLE IF NOT EXISTS {schema}.case_persons ("
         " case_id uuid PRIMARY KEY, person_id uuid NOT NULL, own_person_id uuid NOT NULL)",
@@ -152,6 +255,7 @@ class PersonIndex(View):
         " PRIMARY KEY (case_id, digest))",
         "CREATE INDEX IF NOT EXISTS person_index_digest ON {schema}.person_index (digest)",
         "CREATE INDEX IF NOT EXISTS person_index_person ON {schema}.person_index (person_id)",
+        *REGISTRY_COUNTS,
     )
 
     key = b""
