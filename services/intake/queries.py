@@ -260,12 +260,12 @@ def find_persons(
     scorer = Scorer(probes, weight)
     matches = []
     for person, held, *counts in app.fetch(
-        "SELECT person_id, coalesce(array_agg(DISTINCT digest) FILTER (WHERE digest = ANY(%s)),"
-        " '{}'), count(DISTINCT digest) FILTER (WHERE left(digest, 3) = 'ns:'),"
-        " count(DISTINCT digest) FILTER (WHERE left(digest, 3) = 'fs:'),"
-        " count(DISTINCT digest) FILTER (WHERE left(digest, 3) = 'ms:'),"
-        " count(DISTINCT digest) FILTER (WHERE left(digest, 3) = 'by:')"
-        " FROM {schema}.person_index WHERE person_id = ANY(%s) GROUP BY person_id",
+        # A person's distinct digests once (its cases may share some), from the index alone.
+        "SELECT person_id, coalesce(array_agg(digest) FILTER (WHERE digest = ANY(%s)), '{}'),"
+        " count(*) FILTER (WHERE digest LIKE 'ns:%%'), count(*) FILTER (WHERE digest LIKE 'fs:%%'),"
+        " count(*) FILTER (WHERE digest LIKE 'ms:%%'), count(*) FILTER (WHERE digest LIKE 'by:%%')"
+        " FROM (SELECT DISTINCT person_id, digest FROM {schema}.person_index"
+        " WHERE person_id = ANY(%s)) AS r GROUP BY person_id",
         (wanted, chosen),
     ):
         kinds = dict(zip(("ns:", "fs:", "ms:", "by:"), counts, strict=True))

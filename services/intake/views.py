@@ -253,8 +253,12 @@ class PersonIndex(View):
         "CREATE TABLE IF NOT EXISTS {schema}.person_index ("
         " case_id uuid NOT NULL, digest text NOT NULL, person_id uuid NOT NULL,"
         " PRIMARY KEY (case_id, digest))",
-        "CREATE INDEX IF NOT EXISTS person_index_digest ON {schema}.person_index (digest)",
-        "CREATE INDEX IF NOT EXISTS person_index_person ON {schema}.person_index (person_id)",
+        # Covering both ways: a search gathers persons by digest and scores them by their
+        # digests, each from the index alone (0004_person_index_covering.sql).
+        "CREATE INDEX IF NOT EXISTS person_index_digest_person"
+        " ON {schema}.person_index (digest, person_id)",
+        "CREATE INDEX IF NOT EXISTS person_index_person_digest"
+        " ON {schema}.person_index (person_id, digest)",
         *REGISTRY_COUNTS,
     )
 
