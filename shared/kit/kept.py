@@ -39,6 +39,9 @@ class KeptAggregates:
     """An LRU of aggregates of the kept types, each a prefix of its log, fast-forwarded on load.
 
     `events(aggregate_id, after)` gives the stored events after version `after` (None: all).
+    At most `maxsize` aggregates and `max_events` events' worth are kept, the least recently
+    loaded let go first: a programme of 300 participants with a year of weekly sessions (15,900
+    events) takes about 6 MB, so the defaults keep a service well inside its 200 MB.
     A load returns a copy (a pickle round trip, half of `deepcopy`'s CPU): a command that fails,
     or mutates before it fails, leaves the kept aggregate as the store has it. A load that fails
     drops the kept one (it may be half-moved).
@@ -48,11 +51,13 @@ class KeptAggregates:
         self,
         kinds: tuple[type, ...],
         events: Callable[[UUID, int | None], Iterable[Any]],
-        maxsize: int = 256,
+        maxsize: int = 64,
+        max_events: int = 100_000,
     ) -> None:
         self.kinds = kinds
         self.events = events
         self.maxsize = maxsize
+        self.max_events = max_events
         self._lock = threading.Lock()
         self._entries: OrderedDict[UUID, _Entry] = OrderedDict()
 
@@ -72,6 +77,7 @@ class KeptAggregates:
                 self._forget(aggregate_id, entry)
                 return current
             entry.aggregate = current
+            self._trim(aggregate_id)
             # A copy through pickle (of our own object, made just now): half deepcopy's CPU.
             return pickle.loads(pickle.dumps(current, pickle.HIGHEST_PROTOCOL))  # noqa: S301
 
@@ -88,6 +94,16 @@ class KeptAggregates:
             else:
                 self._entries.move_to_end(aggregate_id)
             return entry
+
+    def _trim(self, keep: UUID) -> None:
+        """Let the least recently loaded go while more events than `max_events` are kept."""
+        with self._lock:
+            kept = sum(getattr(e.aggregate, "version", 0) for e in self._entries.values())
+            for aggregate_id in list(self._entries):
+                if kept <= self.max_events:
+                    break
+                if aggregate_id != keep:
+                    kept -= getattr(self._entries.pop(aggregate_id).aggregate, "version", 0)
 
     def _forget(self, aggregate_id: UUID, entry: _Entry) -> None:
         with self._lock:

@@ -159,3 +159,23 @@ def test_a_load_that_fails_midway_forgets_the_kept_aggregate() -> None:
     spoiled = False
 
     assert kept.load(a).total == 14
+
+
+def test_no_more_events_than_the_budget_are_kept() -> None:
+    log = {a: [_Added(v, 1) for v in range(1, 6)] for a in (uuid4(), uuid4(), uuid4())}
+    asked: list[int | None] = []
+
+    def events(aggregate_id: UUID, after: int | None) -> list[_Added]:
+        asked.append(after)
+        return [e for e in log[aggregate_id] if after is None or e.version > after]
+
+    first, second, third = log
+    kept = KeptAggregates((_Counted,), events, max_events=10)
+    kept.load(first)
+    kept.load(second)  # 10 events kept
+    kept.load(third)  # 15: the least recently loaded goes
+    kept.load(second)
+    kept.load(first)
+
+    assert asked == [None, None, None, 5, None]
+    assert len(kept) == 2
