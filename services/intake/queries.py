@@ -235,48 +235,46 @@ def find_persons(
     persons = sum(int(n) for digest, n in kept if digest is None)
     weight = {d: math.log(1 + (1 + persons) / (1 + holders.get(d, 0))) for d in wanted}
     gains = rough_gains(probes, weight)
-    chosen = [
-        person
-        for (person,) in app.fetch(
-            "WITH q AS (SELECT * FROM unnest(%s::text[], %s::int[], %s::float8[], %s::bool[])"
-            " AS q(digest, grp, gain, name)),"
-            " held AS (SELECT DISTINCT p.person_id, q.grp, q.gain, q.name"
-            " FROM {schema}.person_index p JOIN q ON q.digest = p.digest"
-            " WHERE p.person_id IS DISTINCT FROM %s::uuid),"
-            " best AS (SELECT person_id, max(gain) AS gain, bool_or(name) AS name"
-            " FROM held GROUP BY person_id, grp)"
-            " SELECT person_id FROM best GROUP BY person_id HAVING bool_or(name)"
-            " ORDER BY sum(gain) DESC, person_id LIMIT %s",
-            (
-                [g.digest for g in gains],
-                [g.group for g in gains],
-                [g.gain for g in gains],
-                [g.name for g in gains],
-                leave_out,
-                pool,
-            ),
-        )
-    ]
-    scorer = Scorer(probes, weight)
-    matches = []
-    for person, held, *counts in app.fetch(
-        # A person's distinct digests once (its cases may share some), from the index alone.
-        "SELECT person_id, coalesce(array_agg(digest) FILTER (WHERE digest = ANY(%s)), '{}'),"
+    # One statement: the best `pool` by rough gain (`chosen`), then each one's distinct digests
+    # once (its cases may share some), read from the index alone.
+    rows = app.fetch(
+        "WITH q AS (SELECT * FROM unnest(%s::text[], %s::int[], %s::float8[], %s::bool[])"
+        " AS q(digest, grp, gain, name)),"
+        " held AS (SELECT DISTINCT p.person_id, q.grp, q.gain, q.name"
+        " FROM {schema}.person_index p JOIN q ON q.digest = p.digest"
+        " WHERE p.person_id IS DISTINCT FROM %s::uuid),"
+        " best AS (SELECT person_id, max(gain) AS gain, bool_or(name) AS name"
+        " FROM held GROUP BY person_id, grp),"
+        " chosen AS (SELECT person_id FROM best GROUP BY person_id HAVING bool_or(name)"
+        " ORDER BY sum(gain) DESC, person_id LIMIT %s)"
+        " SELECT person_id, coalesce(array_agg(digest) FILTER (WHERE digest = ANY(%s)), '{}'),"
         " count(*) FILTER (WHERE digest LIKE 'ns:%%'), count(*) FILTER (WHERE digest LIKE 'fs:%%'),"
         " count(*) FILTER (WHERE digest LIKE 'ms:%%'), count(*) FILTER (WHERE digest LIKE 'by:%%')"
-        " FROM (SELECT DISTINCT person_id, digest FROM {schema}.person_index"
-        " WHERE person_id = ANY(%s)) AS r GROUP BY person_id",
-        (wanted, chosen),
-    ):
-        kinds = dict(zip(("ns:", "fs:", "ms:", "by:"), counts, strict=True))
-        found = scorer(frozenset(held), kinds)
-        if found.score >= THRESHOLD:
-            matches.append(Match(str(person), found.score, found.parts, found.reasons))
-    matches.sort(key=lambda m: (-m.score, m.person_id))
-    if len(matches) <= limit:
-        return matches
-    last = matches[limit - 1].score
-    return [m for i, m in enumerate(matches) if i < limit or m.score == last]
+        " FROM (SELECT DISTINCT p.person_id, p.digest FROM chosen"
+        " JOIN {schema}.person_index p ON p.person_id = chosen.person_id) AS r"
+        " GROUP BY person_id",
+        (
+            [g.digest for g in gains],
+            [g.group for g in gains],
+            [g.gain for g in gains],
+            [g.name for g in gains],
+            leave_out,
+            pool,
+            wanted,
+        ),
+    )
+    return Scorer(probes, weight).rank(
+        (
+            (
+                str(person),
+                frozenset(held),
+                dict(zip(("ns:", "fs:", "ms:", "by:"), counts, strict=True)),
+            )
+            for person, held, *counts in rows
+        ),
+        limit,
+        THRESHOLD,
+    )
 
 
 def candidates(app: IntakeApplication, matches: list[Match], scope: Scope) -> list[dict[str, Any]]:

@@ -419,8 +419,17 @@ class Scorer:
             token.digests.sort(key=lambda d: -d[1])
             self.parts[part].append(token)
 
-    def __call__(self, held: frozenset[str], kinds: Mapping[str, int] | None = None) -> Match:
-        """The match; `kinds`: how many digests of each kind (`ns:`, `by:`…) `held` has."""
+    def __call__(
+        self,
+        held: frozenset[str],
+        kinds: Mapping[str, int] | None = None,
+        *,
+        explain: bool = True,
+    ) -> Match:
+        """The match; `kinds`: how many digests of each kind (`ns:`, `by:`…) `held` has.
+
+        `explain=False` leaves the reasons out (the score and parts are the same): a search
+        scores its whole pool, and explains only the matches it answers."""
         kinds = kinds if kinds is not None else _kinds(held)
         parts: dict[str, float] = {}
         reasons: list[str] = []
@@ -437,43 +446,84 @@ class Scorer:
             count = kinds.get(f"{part}s:", 0)
             if part == "n":
                 parts[part] = 0.75 * share + 0.25 * (len(met) / count if count else 0.0)
-                how = _how(met) or translate("none")
-                reasons.append(translate(_REASONS[part], met=len(met), tokens=len(tokens), how=how))
             elif count:
                 telling = [b for t, b in zip(tokens, best, strict=True) if not t.echo] or best
                 parts[part] = share if any(telling) else _PARENT_DIFFERS
-                reasons.append(
-                    translate(_REASONS[part], met=len(met), tokens=len(tokens), how=_how(met))
-                    if met
-                    else translate(_REASONS_NONE_MET[part], met=len(met), tokens=len(tokens))
-                )
-        birth, why = self._birth(held, kinds)
-        if why:
+            else:
+                continue
+            if explain:
+                reasons.append(_reason(part, len(met), len(tokens), met))
+        birth, why = self._birth(held, kinds, explain)
+        if why is not None:
             parts["b"] = birth
-            reasons.append(why)
+            if explain:
+                reasons.append(why)
         total = sum(_WEIGHTS[p] * v for p, v in parts.items())
         return Match("", round(total, 4), parts, tuple(reasons))
 
-    def _birth(self, held: frozenset[str], kinds: Mapping[str, int]) -> tuple[float, str | None]:
+    def rank(
+        self,
+        candidates: Iterable[tuple[str, frozenset[str], Mapping[str, int] | None]],
+        limit: int,
+        threshold: float,
+    ) -> list[Match]:
+        """The best `limit` of `(person_id, held, kinds)` scoring at least `threshold`, best
+        first, and those tying with the last of them (a tie is not broken by an arbitrary
+        order); only these are explained."""
+        scored = []
+        for person, held, kinds in candidates:
+            score = self(held, kinds, explain=False).score
+            if score >= threshold:
+                scored.append((-score, person, held, kinds))
+        scored.sort(key=lambda c: (c[0], c[1]))
+        if limit <= 0:
+            return []
+        if len(scored) > limit:
+            last = scored[limit - 1][0]
+            scored = [c for i, c in enumerate(scored) if i < limit or c[0] == last]
+        matches = []
+        for _, person, held, kinds in scored:
+            found = self(held, kinds)
+            matches.append(Match(person, found.score, found.parts, found.reasons))
+        return matches
+
+    def _birth(
+        self, held: frozenset[str], kinds: Mapping[str, int], explain: bool = True
+    ) -> tuple[float, str | None]:
+        """The birth part and why ("" unexplained), or None for a why when it does not count."""
         if not self.years or not kinds.get("by:"):
             return 0.0, None
         year = max((level for d, level in self.years if d in held), default=0.0)
         if year == 0.0:
-            return -0.6, translate("birth years more than two apart")
+            return -0.6, translate("birth years more than two apart") if explain else ""
         day = max((level for d, level in self.dates if d in held), default=0.0)
         if year == 1.0 and day:
+            if not explain:
+                return _SAME_DATE * day, ""
             return (
                 _SAME_DATE * day,
                 translate("same date of birth")
                 if day == 1.0
                 else translate("date, day and month swapped"),
             )
+        if not explain:
+            return 0.7 * year, ""
         return (
             0.7 * year,
             translate("same birth year")
             if year == 1.0
             else translate("birth years {years} apart", years=2 if year < 0.5 else 1),
         )
+
+
+def _reason(part: str, met: int, tokens: int, levels: list[float]) -> str:
+    """Why a name or a parent's name met as it did, in the request's language."""
+    if part == "n":
+        how = _how(levels) or translate("none")
+        return translate(_REASONS[part], met=met, tokens=tokens, how=how)
+    if met:
+        return translate(_REASONS[part], met=met, tokens=tokens, how=_how(levels))
+    return translate(_REASONS_NONE_MET[part], met=met, tokens=tokens)
 
 
 def score(
@@ -579,14 +629,7 @@ class BlindIndex:
         probes = query_probes(identity, self.key)
         weight = {p.digest: self.rarity(p.digest) for p in probes}
         rough = self._rough(probes, weight)
-        scorer = Scorer(probes, weight)
-        matches = []
-        for person in sorted(rough, key=rough.__getitem__, reverse=True)[:pool]:
-            found = scorer(self.held[person], self.kinds[person])
-            if found.score >= threshold:
-                matches.append(Match(person, found.score, found.parts, found.reasons))
-        matches.sort(key=lambda m: (-m.score, m.person_id))
-        if len(matches) <= limit or limit <= 0:
-            return matches[: max(limit, 0)]
-        last = matches[limit - 1].score
-        return [m for i, m in enumerate(matches) if i < limit or m.score == last]
+        pool_of = sorted(rough, key=rough.__getitem__, reverse=True)[:pool]
+        return Scorer(probes, weight).rank(
+            ((p, self.held[p], self.kinds[p]) for p in pool_of), limit, threshold
+        )

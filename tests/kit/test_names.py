@@ -13,12 +13,14 @@ from shared.kit.names import (
     Birth,
     BlindIndex,
     Identity,
+    Scorer,
     fold,
     index_key,
     name_tokens,
     parse_birth,
     parse_parentage,
     person_digests,
+    query_probes,
 )
 from tests.kit.name_variants import corpus
 
@@ -148,6 +150,35 @@ def test_ties_at_the_fifth_place_are_all_proposed() -> None:
     assert [m.person_id for m in found][:1] == ["p7"]
     assert len(found) == 8
     assert len({m.score for m in found[1:]}) == 1
+
+
+def test_a_search_explains_only_what_it_answers_and_scores_alike_without() -> None:
+    registry, queries = corpus(300, 1, 0, wide=False)
+    index = BlindIndex(KEY)
+    for person, identity in registry.items():
+        index.add(person, identity)
+    query = queries[0][0]
+    probes = query_probes(query, KEY)
+    scorer = Scorer(probes, {p.digest: index.rarity(p.digest) for p in probes})
+    explained = 0
+    real_call = Scorer.__call__
+
+    def counting(self: Scorer, *args: object, explain: bool = True) -> object:
+        nonlocal explained
+        explained += explain
+        return real_call(self, *args, explain=explain)  # type: ignore[arg-type]
+
+    for held in index.held.values():
+        full, bare = scorer(held), scorer(held, explain=False)
+        assert (bare.score, bare.parts, bare.reasons) == (full.score, full.parts, ())
+    Scorer.__call__ = counting  # type: ignore[method-assign]
+    try:
+        found = index.search(query, limit=3)
+    finally:
+        Scorer.__call__ = real_call  # type: ignore[method-assign]
+
+    assert found and all(m.reasons for m in found)
+    assert explained == len(found)
 
 
 def test_sun_letter_articles_and_short_names_with_a_typo() -> None:
