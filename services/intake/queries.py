@@ -217,10 +217,11 @@ def find_persons(
     threshold and any tying the last, ranked as `shared.kit.names.BlindIndex.search` ranks.
 
     The database does the gathering: it ranks the persons holding any of the query's digests
-    roughly (`rough_gains`) and answers the best `pool` of them, each with only the query's
-    digests it holds and how many name, parent and birth-year digests it has, which is all
-    `Scorer` reads. Nothing grows with the registry on this side but the rows of the pool; in
-    the database, the gathering reads every holder of the query's digests."""
+    roughly (`rough_gains`) and answers the best `pool` of them, each with the query's digests
+    it holds (those `rough_gains` weighs) and how many name, parent and birth-year digests it
+    has (`person_kinds`, kept counted by the view), which is all `Scorer` reads. Nothing grows
+    with the registry on this side but the rows of the pool; in the database, the gathering
+    reads every holder of the query's digests."""
     index = app.view_object(PersonIndex)
     probes = query_probes(identity, index.key)
     wanted = sorted({p.digest for p in probes})
@@ -235,32 +236,32 @@ def find_persons(
     persons = sum(int(n) for digest, n in kept if digest is None)
     weight = {d: math.log(1 + (1 + persons) / (1 + holders.get(d, 0))) for d in wanted}
     gains = rough_gains(probes, weight)
-    # One statement: the best `pool` by rough gain (`chosen`), then each one's distinct digests
-    # once (its cases may share some), read from the index alone.
+    # One statement: the persons holding any of the query's digests, ranked roughly (each query
+    # token once, at the best gain the person meets it); the best `pool` of them with the
+    # query's digests each holds (from the index, by person) and its digests' kinds as the
+    # registry keeps them counted.
+    digests = [g.digest for g in gains]
     rows = app.fetch(
         "WITH q AS (SELECT * FROM unnest(%s::text[], %s::int[], %s::float8[], %s::bool[])"
         " AS q(digest, grp, gain, name)),"
-        " held AS (SELECT DISTINCT p.person_id, q.grp, q.gain, q.name"
+        " best AS (SELECT p.person_id, max(q.gain) AS gain, bool_or(q.name) AS name"
         " FROM {schema}.person_index p JOIN q ON q.digest = p.digest"
-        " WHERE p.person_id IS DISTINCT FROM %s::uuid),"
-        " best AS (SELECT person_id, max(gain) AS gain, bool_or(name) AS name"
-        " FROM held GROUP BY person_id, grp),"
+        " WHERE p.person_id IS DISTINCT FROM %s::uuid GROUP BY p.person_id, q.grp),"
         " chosen AS (SELECT person_id FROM best GROUP BY person_id HAVING bool_or(name)"
         " ORDER BY sum(gain) DESC, person_id LIMIT %s)"
-        " SELECT person_id, coalesce(array_agg(digest) FILTER (WHERE digest = ANY(%s)), '{}'),"
-        " count(*) FILTER (WHERE digest LIKE 'ns:%%'), count(*) FILTER (WHERE digest LIKE 'fs:%%'),"
-        " count(*) FILTER (WHERE digest LIKE 'ms:%%'), count(*) FILTER (WHERE digest LIKE 'by:%%')"
-        " FROM (SELECT DISTINCT p.person_id, p.digest FROM chosen"
-        " JOIN {schema}.person_index p ON p.person_id = chosen.person_id) AS r"
-        " GROUP BY person_id",
+        " SELECT c.person_id, array_agg(p.digest), coalesce(min(k.names), 0),"
+        " coalesce(min(k.fathers), 0), coalesce(min(k.mothers), 0), coalesce(min(k.years), 0)"
+        " FROM chosen c JOIN {schema}.person_index p"
+        " ON p.person_id = c.person_id AND p.digest = ANY(%s::text[])"
+        " LEFT JOIN {schema}.person_kinds k ON k.person_id = c.person_id GROUP BY c.person_id",
         (
-            [g.digest for g in gains],
+            digests,
             [g.group for g in gains],
             [g.gain for g in gains],
             [g.name for g in gains],
             leave_out,
             pool,
-            wanted,
+            digests,
         ),
     )
     return Scorer(probes, weight).rank(

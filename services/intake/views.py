@@ -137,24 +137,45 @@ class PendingErasures(View):
 # rows (a replay's, a bulk load's) costs in proportion to its rows.
 _NEW_PAIRS = "SELECT DISTINCT person_id, digest FROM new_rows"
 _OLD_PAIRS = "SELECT DISTINCT person_id, digest FROM old_rows"
-_HOLDERS_ADD = (
-    # The (person, digest) pairs of the statement's new rows that no other row held before.
-    "INSERT INTO {schema}.digest_holders AS h (digest, persons)"
-    " SELECT digest, count(*) FROM ("
-    f" {_NEW_PAIRS} EXCEPT (SELECT p.person_id, p.digest FROM {{schema}}.person_index p"
-    f"  JOIN ({_NEW_PAIRS}) n USING (person_id, digest)"
-    "  EXCEPT ALL SELECT person_id, digest FROM new_rows) {also}) added GROUP BY digest"
-    " ON CONFLICT (digest) DO UPDATE SET persons = h.persons + excluded.persons;"
+# What a search reads of each person besides the query's digests it holds: how many distinct
+# digests of each kind (name tokens, father's, mother's, birth years) the person has.
+_KINDS = (("names", "ns:"), ("fathers", "fs:"), ("mothers", "ms:"), ("years", "by:"))
+_KIND_COLUMNS = ", ".join(column for column, _ in _KINDS)
+_KIND_COUNTS = ", ".join(
+    f"count(*) FILTER (WHERE left(digest, 3) = '{prefix}') AS {column}" for column, prefix in _KINDS
 )
-_HOLDERS_GONE = (
+_OF_A_KIND = "left(digest, 3) IN (" + ", ".join(f"'{prefix}'" for _, prefix in _KINDS) + ")"
+_REGISTRY_ADD = (
+    # The (person, digest) pairs of the statement's new rows that no other row held before:
+    # a holder more for each digest, a digest more of its kind for each person.
+    f"WITH added AS ({_NEW_PAIRS} EXCEPT (SELECT p.person_id, p.digest"
+    f"  FROM {{schema}}.person_index p JOIN ({_NEW_PAIRS}) n USING (person_id, digest)"
+    "  EXCEPT ALL SELECT person_id, digest FROM new_rows) {also}),"
+    " holders AS (INSERT INTO {schema}.digest_holders AS h (digest, persons)"
+    "  SELECT digest, count(*) FROM added GROUP BY digest"
+    "  ON CONFLICT (digest) DO UPDATE SET persons = h.persons + excluded.persons)"
+    f" INSERT INTO {{schema}}.person_kinds AS k (person_id, {_KIND_COLUMNS})"
+    f" SELECT person_id, {_KIND_COUNTS} FROM added WHERE {_OF_A_KIND} GROUP BY person_id"
+    " ON CONFLICT (person_id) DO UPDATE SET "
+    + ", ".join(f"{c} = k.{c} + excluded.{c}" for c, _ in _KINDS)
+    + ";"
+)
+_REGISTRY_GONE = (
     # The (person, digest) pairs of the statement's old rows that no row holds any more.
-    "WITH gone AS (SELECT digest, count(*) AS persons FROM ("
-    f" {_OLD_PAIRS} EXCEPT SELECT p.person_id, p.digest FROM {{schema}}.person_index p"
-    f"  JOIN ({_OLD_PAIRS}) o USING (person_id, digest)) pairs GROUP BY digest)"
-    " UPDATE {schema}.digest_holders h SET persons = h.persons - gone.persons"
-    " FROM gone WHERE h.digest = gone.digest;"
+    f"WITH gone AS ({_OLD_PAIRS} EXCEPT SELECT p.person_id, p.digest FROM {{schema}}.person_index p"
+    f"  JOIN ({_OLD_PAIRS}) o USING (person_id, digest)),"
+    " holders AS (UPDATE {schema}.digest_holders h SET persons = h.persons - g.persons"
+    "  FROM (SELECT digest, count(*) AS persons FROM gone GROUP BY digest) g"
+    "  WHERE h.digest = g.digest)"
+    " UPDATE {schema}.person_kinds k SET "
+    + ", ".join(f"{c} = k.{c} - g.{c}" for c, _ in _KINDS)
+    + f" FROM (SELECT person_id, {_KIND_COUNTS} FROM gone WHERE {_OF_A_KIND}"
+    "  GROUP BY person_id) g WHERE k.person_id = g.person_id;"
     " DELETE FROM {schema}.digest_holders"
     " WHERE persons <= 0 AND digest IN (SELECT digest FROM old_rows);"
+    " DELETE FROM {schema}.person_kinds WHERE "
+    + " AND ".join(f"{c} <= 0" for c, _ in _KINDS)
+    + " AND person_id IN (SELECT person_id FROM old_rows);"
 )
 _PERSONS_ADD = (
     "(SELECT count(*) FROM (SELECT person_id FROM new_rows"
@@ -202,11 +223,14 @@ REGISTRY_COUNTS: tuple[str, ...] = (
     " digest text PRIMARY KEY, persons integer NOT NULL)",
     "CREATE TABLE IF NOT EXISTS {schema}.registry_size ("
     " one boolean PRIMARY KEY DEFAULT true CHECK (one), persons bigint NOT NULL)",
-    _function("person_index_added", _HOLDERS_ADD.replace("{also}", "")),
-    _function("person_index_removed", _HOLDERS_GONE),
+    "CREATE TABLE IF NOT EXISTS {schema}.person_kinds (person_id uuid PRIMARY KEY, "
+    + ", ".join(f"{c} integer NOT NULL" for c, _ in _KINDS)
+    + ")",
+    _function("person_index_added", _REGISTRY_ADD.replace("{also}", "")),
+    _function("person_index_removed", _REGISTRY_GONE),
     _function(
         "person_index_moved",
-        _HOLDERS_GONE + _HOLDERS_ADD.replace("{also}", _KEPT_PAIR),
+        _REGISTRY_GONE + _REGISTRY_ADD.replace("{also}", _KEPT_PAIR),
     ),
     _function("case_persons_added", _size_change(_PERSONS_ADD.replace("{also}", ""))),
     _function("case_persons_removed", _size_change("-" + _PERSONS_GONE)),
@@ -245,6 +269,7 @@ class PersonIndex(View):
         "case_persons",
         "digest_holders",
         "registry_size",
+        "person_kinds",
     )
     create_statements: ClassVar[tuple[str, ...]] = (
         "CREATE TABLE IF NOT EXISTS {schema}.case_persons ("

@@ -27,6 +27,14 @@ _KEPT = (
     "SELECT NULL, persons FROM {schema}.registry_size"
     " UNION ALL SELECT digest, persons FROM {schema}.digest_holders"
 )
+_KINDS_RECOUNT = (
+    "SELECT person_id, count(*) FILTER (WHERE digest LIKE 'ns:%%'),"
+    " count(*) FILTER (WHERE digest LIKE 'fs:%%'), count(*) FILTER (WHERE digest LIKE 'ms:%%'),"
+    " count(*) FILTER (WHERE digest LIKE 'by:%%')"
+    " FROM (SELECT DISTINCT person_id, digest FROM {schema}.person_index) r"
+    " WHERE substr(digest, 1, 3) IN ('ns:', 'fs:', 'ms:', 'by:') GROUP BY person_id"
+)
+_KINDS_KEPT = "SELECT person_id, names, fathers, mothers, years FROM {schema}.person_kinds"
 
 
 def _counts(fetch: Any, query: str) -> dict[str | None, int]:
@@ -35,9 +43,15 @@ def _counts(fetch: Any, query: str) -> dict[str | None, int]:
     return counts
 
 
+def _kinds(fetch: Any, query: str) -> dict[Any, tuple[int, ...]]:
+    return {row[0]: tuple(int(n) for n in row[1:]) for row in fetch(query)}
+
+
 def _holds(stack: Stack) -> dict[str | None, int]:
     kept = _counts(stack.intake_app.fetch, _KEPT)
     assert kept == _counts(stack.intake_app.fetch, _RECOUNT)
+    kinds = _kinds(stack.intake_app.fetch, _KINDS_KEPT)
+    assert kinds == _kinds(stack.intake_app.fetch, _KINDS_RECOUNT)
     return kept
 
 
@@ -46,6 +60,7 @@ def test_the_counts_follow_arrests_links_unlinks_an_erasure_and_a_replay(stack: 
     spelt = {**HAWA, "full_name": "Hawa Oulet Mohamed Cisse"}  # the same person, written again
     _case(stack), _case(stack, spelt)
     arrested = _holds(stack)
+    assert _kinds(stack.intake_app.fetch, _KINDS_KEPT)  # the arrested persons' names are counted
     _, second = _linked(stack)  # one person less, and its digests' holders with it
     linked = _holds(stack)
     unlink = {"kind": "unlink", "reason": "Wrong"}
@@ -82,7 +97,9 @@ def test_a_registry_of_the_release_before_is_counted_when_migrated(
     rows = [
         (one, "nx:a", one),
         (one, "by:1990", one),
+        (one, "ns:b", one),
         (two, "nx:a", one),
+        (two, "ns:b", one),  # the same person's digest through two cases: counted once
         (three, "by:1990", three),
     ]
     with psycopg.connect(settings.database.conninfo()) as conn:
@@ -100,5 +117,7 @@ def test_a_registry_of_the_release_before_is_counted_when_migrated(
         def fetch(query: str) -> list[tuple[Any, ...]]:
             return conn.execute(query.replace("{schema}", "intake")).fetchall()
 
-        assert _counts(fetch, _KEPT) == {None: 2, "nx:a": 1, "by:1990": 2}
+        assert _counts(fetch, _KEPT) == {None: 2, "nx:a": 1, "by:1990": 2, "ns:b": 1}
         assert _counts(fetch, _KEPT) == _counts(fetch, _RECOUNT)
+        assert _kinds(fetch, _KINDS_KEPT) == {one: (1, 0, 0, 1), three: (0, 0, 0, 1)}
+        assert _kinds(fetch, _KINDS_KEPT) == _kinds(fetch, _KINDS_RECOUNT)

@@ -31,8 +31,8 @@ def _rows(settings: Settings, query: str) -> list[tuple]:
 def _next_release(root: Path) -> Path:
     for service in ("intake", "judicial", "assessment", "programmes", "ledger"):
         shutil.copytree(migrations_folder(Settings(), service), root / service)
-    (root / "intake" / "0005_idempotency_client.sql").write_text(ADD_COLUMN)
-    (root / "intake" / "0006_rebuild_case_register.sql").write_text(REBUILD)
+    (root / "intake" / "0006_idempotency_client.sql").write_text(ADD_COLUMN)
+    (root / "intake" / "0007_rebuild_case_register.sql").write_text(REBUILD)
     return root
 
 
@@ -77,8 +77,8 @@ def test_a_previous_release_database_is_migrated_and_every_chain_verifies(
     assert _rows(
         settings, "SELECT version, name, adopted FROM intake.schema_migrations ORDER BY version"
     ) == [(1, "baseline", True), (2, "person_registry", False), (3, "registry_counts", False),
-          (4, "person_index_covering", False), (5, "idempotency_client", False),
-          (6, "rebuild_case_register", False)]  # fmt: skip
+          (4, "person_index_covering", False), (5, "person_kinds", False),
+          (6, "idempotency_client", False), (7, "rebuild_case_register", False)]  # fmt: skip
     assert _rows(settings, "SELECT version, adopted FROM ledger.schema_migrations ORDER BY 1") == [
         (1, True),
         (2, False),

@@ -171,7 +171,7 @@ def test_concurrent_starters_apply_each_migration_once(settings, tmp_path):
 
 def test_a_rebuild_without_the_service_is_refused(settings, tmp_path):
     folder = _folder(
-        tmp_path, "intake", ("0005_rebuild.sql", "-- caseline: rebuild-view case_register\n")
+        tmp_path, "intake", ("0006_rebuild.sql", "-- caseline: rebuild-view case_register\n")
     )
 
     with pytest.raises(MigrationError, match="rebuilds views"):
@@ -185,10 +185,10 @@ def test_caseline_migrate_shows_pending_then_applies_then_shows_applied(settings
     ran = migrate(settings, ["intake", "ledger"])
     after = migrate(settings, ["intake", "ledger"], status=True)
 
-    assert [line.split()[-1] for line in before] == ["pending"] * 8
+    assert [line.split()[-1] for line in before] == ["pending"] * 9
     assert ran == [
         "intake      0001_baseline, 0002_person_registry, 0003_registry_counts,"
-        " 0004_person_index_covering",
+        " 0004_person_index_covering, 0005_person_kinds",
         "ledger      0001_baseline, 0002_key_handovers, 0003_delivery_parking, 0004_webhooks",
     ]
-    assert [line.split()[3] for line in after] == ["applied"] * 8
+    assert [line.split()[3] for line in after] == ["applied"] * 9
