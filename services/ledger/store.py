@@ -50,10 +50,6 @@ ENTRY_COLUMNS = "ledger_seq, case_id, case_seq, type, appended_at, canonical, pr
 """The columns every verification reads, in this order."""
 
 
-_ENTRY_TYPES = ["int8", "uuid", "text", "int4", "text", "timestamptz", "timestamptz", "timestamptz",
-                "bytea", "bytea", "bytea"]  # fmt: skip
-
-
 def entry_hash(prev_hash: bytes, canonical: bytes) -> bytes:
     return hashlib.sha256(prev_hash + canonical).digest()
 
@@ -95,6 +91,10 @@ class LedgerStore:
     def __init__(self, settings: Settings, *, pool_size: int = 4) -> None:
         self.settings = settings
         self.listeners: list[Callable[[int], None]] = []  # told how many were appended
+        # The tree's right edge after this process's last append: (size, newest entry's hash,
+        # frontier). Used only when the tree, read under the append lock, is that size and ends
+        # with that entry: otherwise (another ledger process appended) read from the database.
+        self._edge: tuple[int, bytes, list[bytes]] | None = None
         self.pool: ConnectionPool[psycopg.Connection[Any]] = idle_checked_pool(
             settings.database.conninfo(),
             min_size=1,
@@ -160,38 +160,32 @@ class LedgerStore:
             last = newest.fetchone()
             ledger_seq = int(last[0]) if last else 0
             size = _tree_size(leaves.fetchone())
-            builder = self._builder(conn, ledger_seq, size)
+            builder = self._builder(conn, ledger_seq, size, bytes(last[2]) if last else b"")
             now = clock.fetchone()[0]  # type: ignore[index]
             # Appended times never go backwards, so `as_of` always selects a prefix of the ledger.
             appended_at = max(now, last[1]) if last else now
             heads = {r[0]: (r[1], bytes(r[2])) for r in case_heads.fetchall()}
             rows, nodes = _entries(fresh, heads, ledger_seq, appended_at, builder)
-            with conn.cursor() as cur:
-                # Binary: the canonical bytes and hashes go as they are, not hex-encoded.
-                with cur.copy(
-                    f"COPY {SCHEMA}.entries (ledger_seq, event_id, case_id, case_seq, type,"
-                    " event_time, event_recorded_at, appended_at, canonical, prev_hash, hash)"
-                    " FROM STDIN (FORMAT BINARY)"
-                ) as copy:
-                    copy.set_types(_ENTRY_TYPES)
-                    for row in rows:
-                        copy.write_row(row)
-                with cur.copy(
-                    f"COPY {SCHEMA}.tree_nodes (level, idx, hash) FROM STDIN (FORMAT BINARY)"
-                ) as copy:
-                    copy.set_types(["int2", "int8", "bytea"])
-                    for node in nodes:
-                        copy.write_row(node)
+            # One round trip for both, binary (the canonical bytes and hashes go as they are).
+            with conn.pipeline():
+                conn.execute(_INSERT_ENTRIES, [list(column) for column in zip(*rows, strict=True)])
+                conn.execute(_INSERT_NODES, [list(column) for column in zip(*nodes, strict=True)])
+        self._edge = (builder.size, rows[-1][-1], [digest for _, digest in builder.stack])
         for listener in self.listeners:
             listener(len(rows))
         return len(rows)
 
-    def _builder(self, conn: psycopg.Connection[Any], ledger_seq: int, size: int) -> TreeBuilder:
+    def _builder(
+        self, conn: psycopg.Connection[Any], ledger_seq: int, size: int, newest: bytes
+    ) -> TreeBuilder:
         if size != ledger_seq:
             raise LedgerCorruptedError(
                 f"the tree holds {size} leaves but the last entry is {ledger_seq}:"
                 " refusing to append"
             )
+        edge = self._edge
+        if edge is not None and edge[0] == size and edge[1] == newest:
+            return TreeBuilder(size, edge[2])
         keys = frontier_keys(size)
         nodes = read_nodes(conn, keys)
         return TreeBuilder(size, [nodes[k] for k in keys])
@@ -410,7 +404,20 @@ def _entries(
 
 
 _KNOWN = f"SELECT event_id FROM {SCHEMA}.entries WHERE event_id = ANY(%s::uuid[])"
-_NEWEST = f"SELECT ledger_seq, appended_at FROM {SCHEMA}.entries ORDER BY ledger_seq DESC LIMIT 1"
+_NEWEST = (
+    f"SELECT ledger_seq, appended_at, hash FROM {SCHEMA}.entries ORDER BY ledger_seq DESC LIMIT 1"
+)
+_INSERT_ENTRIES = (
+    f"INSERT INTO {SCHEMA}.entries (ledger_seq, event_id, case_id, case_seq, type, event_time,"
+    " event_recorded_at, appended_at, canonical, prev_hash, hash)"
+    " SELECT * FROM unnest(%b::int8[], %b::uuid[], %b::text[], %b::int4[], %b::text[],"
+    " %b::timestamptz[], %b::timestamptz[], %b::timestamptz[], %b::bytea[], %b::bytea[],"
+    " %b::bytea[])"
+)
+_INSERT_NODES = (
+    f"INSERT INTO {SCHEMA}.tree_nodes (level, idx, hash)"
+    " SELECT * FROM unnest(%b::int2[], %b::int8[], %b::bytea[])"
+)
 # One backward index probe per case, however long its history.
 _HEADS = (
     "SELECT c.case_id, e.case_seq, e.hash FROM unnest(%s::text[]) AS c(case_id)"
