@@ -13,28 +13,45 @@ import rfc8785
 __all__ = ["canonical_json"]
 
 _MAX_EXACT_INT = 2**53 - 1
+_TEXT = frozenset({str})
 
 
 def _json_plain(value: Any) -> bool:
     """No float, no integer beyond IEEE 754's exact range, no key outside the BMP: JSON whose
-    sorted, compact `json.dumps` is byte for byte its RFC 8785 form."""
+    sorted, compact `json.dumps` is byte for byte its RFC 8785 form.
+
+    Only containers go on the stack; scalars are looked at where they stand (this runs on every
+    envelope signed, checked and hashed)."""
+    kind = type(value)
+    if kind is not dict and kind is not list:
+        return _plain_scalar(value, kind)
     stack = [value]
     while stack:
         item = stack.pop()
-        kind = type(item)
-        if kind is dict:
-            for key, inner in item.items():
-                if type(key) is not str or (not key.isascii() and max(key) > "\uffff"):
-                    return False
-                stack.append(inner)
-        elif kind is list:
-            stack.extend(item)
-        elif kind is int:
-            if not -_MAX_EXACT_INT <= item <= _MAX_EXACT_INT:
+        if type(item) is dict:
+            if not _TEXT.issuperset(map(type, item)):
                 return False
-        elif kind not in (str, bool, type(None)):
-            return False
+            keys = "".join(item)
+            if not keys.isascii() and max(keys) > "\uffff":
+                return False
+            inner = item.values()
+        else:
+            inner = item
+        for element in inner:
+            kind = type(element)
+            if kind is str or kind is bool or element is None:
+                continue
+            if kind is dict or kind is list:
+                stack.append(element)
+            elif kind is not int or not -_MAX_EXACT_INT <= element <= _MAX_EXACT_INT:
+                return False
     return True
+
+
+def _plain_scalar(value: Any, kind: type) -> bool:
+    if kind is int:
+        return bool(-_MAX_EXACT_INT <= value <= _MAX_EXACT_INT)
+    return kind is str or kind is bool or value is None
 
 
 def canonical_json(value: Any) -> bytes:
