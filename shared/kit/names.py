@@ -418,6 +418,17 @@ class Scorer:
         for (part, _), token in sorted(tokens.items()):
             token.digests.sort(key=lambda d: -d[1])
             self.parts[part].append(token)
+        # Where each digest counts: (part, the token's place, level), so that a candidate's
+        # tokens are met by one pass over what it holds; a token meets at its best level held.
+        self._where: dict[str, list[tuple[str, int, float]]] = defaultdict(list)
+        for part, part_tokens in self.parts.items():
+            for place, token in enumerate(part_tokens):
+                for digest, level in token.digests:
+                    self._where[digest].append((part, place, level))
+        self._totals = {
+            part: sum(t.weight for t in part_tokens) or 1.0
+            for part, part_tokens in self.parts.items()
+        }
 
     def __call__(
         self,
@@ -431,14 +442,21 @@ class Scorer:
         `explain=False` leaves the reasons out (the score and parts are the same): a search
         scores its whole pool, and explains only the matches it answers."""
         kinds = kinds if kinds is not None else _kinds(held)
+        met_at = {part: [0.0] * len(tokens) for part, tokens in self.parts.items()}
+        where = self._where
+        for digest in held:
+            for part, place, level in where.get(digest, ()):
+                levels = met_at[part]
+                if level > levels[place]:
+                    levels[place] = level
         parts: dict[str, float] = {}
         reasons: list[str] = []
         for part in _REASONS:
             tokens = self.parts.get(part)
             if not tokens:
                 continue
-            best = [next((level for d, level in t.digests if d in held), 0.0) for t in tokens]
-            total = sum(t.weight for t in tokens) or 1.0
+            best = met_at[part]
+            total = self._totals[part]
             if part != "n":
                 total = max(total, _PARENT_RARITY)
             share = sum(t.weight * b for t, b in zip(tokens, best, strict=True)) / total
