@@ -123,8 +123,13 @@ class Relay:
                     moved = await self.step()
                     backoff = 0.1
                     if not moved:
-                        await self.save_position()
-                        await self._idle()
+                        # Caught up. The position is recorded when it is `POSITION_EVERY` old,
+                        # or once a whole poll passes with nothing new: not at every pause of
+                        # a steady trickle (one transaction per command, else).
+                        if time.monotonic() - self._saved_at >= POSITION_EVERY:
+                            await self.save_position()
+                        if not await self._idle():
+                            await self.save_position()
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -142,16 +147,19 @@ class Relay:
                     await self._batches.close()
             await asyncio.to_thread(self._release_leadership)
 
-    async def _idle(self) -> None:
+    async def _idle(self) -> bool:
+        """Wait for a wake-up or the next poll; whether woken before it."""
         if self.refused is not None:
             # Stopped at an event it refuses: new events cannot go before it, so look again
             # only now and then (an operator may have mended the stored event meanwhile).
             await asyncio.sleep(REFUSED_RETRY_SECONDS)
-            return
+            return False
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.poll_seconds):  # not `wait_for`: see `shared.kit.pull`
                 await self._wake.wait()
+                return True
+        return False
 
     async def step(self) -> int:
         """Publish the next batch after the recorded position; returns how many were handled."""
@@ -200,9 +208,10 @@ class Relay:
             except BaseException:
                 await self._drop_prefetched()
                 raise
-        # Recorded at most every `POSITION_EVERY` seconds while events keep coming, and as soon
-        # as they stop: a relay dying meanwhile makes its successor publish those events again,
-        # which the stream drops as duplicates (`Nats-Msg-Id`, a window of two minutes or more).
+        # Recorded at most every `POSITION_EVERY` seconds while events keep coming, and once a
+        # poll passes without any (`run`): a relay dying meanwhile makes its successor publish
+        # those events again, which the stream drops as duplicates (`Nats-Msg-Id`, a window of
+        # two minutes or more).
         self._known = self._unsaved = batch[-1][0]
         if time.monotonic() - self._saved_at >= POSITION_EVERY:
             await self.save_position()
