@@ -98,6 +98,7 @@ class Relay:
         self._unsaved: int | None = None  # that position, when not yet saved
         self._saved_at = float("-inf")  # when the position was last saved (monotonic)
         self._led_at = float("-inf")  # when the lock was last seen held
+        self._caught_up = False  # the last step's read found the log's end
         self.published = 0
         self.refused: Refusal | None = None  # the event the relay stopped at, if any
 
@@ -122,7 +123,7 @@ class Relay:
                         self._led_at = self._loop.time()
                     moved = await self.step()
                     backoff = 0.1
-                    if not moved:
+                    if not moved or self._caught_up:
                         # Caught up. The position is recorded when it is `POSITION_EVERY` old,
                         # or once a whole poll passes with nothing new: not at every pause of
                         # a steady trickle (one transaction per command, else).
@@ -154,7 +155,8 @@ class Relay:
             # only now and then (an operator may have mended the stored event meanwhile).
             await asyncio.sleep(REFUSED_RETRY_SECONDS)
             return False
-        self._wake.clear()
+        # Not cleared here but before each read (`_step`): a wake-up that came while the last
+        # batch was published is for an event that read may not have seen.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.poll_seconds):  # not `wait_for`: see `shared.kit.pull`
                 await self._wake.wait()
@@ -182,9 +184,14 @@ class Relay:
         # Only the relay holding the lock writes the position: while it holds it, the position
         # it saved is the one recorded, and is read again only after a failure or a new lock.
         position = self._known if self._known is not None else await _to_the_end(self.position)
+        # Every event saved from now on wakes the relay again, whether or not this read sees it.
+        self._wake.clear()
         batch = await self._prefetched_batch(position)
+        # A batch read now, short of full, is all there was: caught up, without reading again.
+        self._caught_up = False
         if batch is None:
             batch = await _to_the_end(lambda: self._next_batch(position))
+            self._caught_up = len(batch) < self.batch
         if not batch:
             if self.metrics and self.refused is None:
                 self.metrics.relay_lag_events.set(0)
