@@ -119,7 +119,7 @@ async def backlog(
             result.events = sum(len(s.event_ids) for s in driver.samples)
         finally:
             env.nats.resume()
-        result.relay_rate = await _watch_stream(env, last + result.events, wait)
+        result.relay_rate = await _watch_stream(env, last + 1, last + result.events, wait)
     finally:
         reacting = meter() if meter is not None else None
         if reacting is not None:
@@ -140,22 +140,25 @@ async def backlog(
     return result
 
 
-async def _watch_stream(env: Environment, target: int, seconds: float) -> float | None:
-    """Messages a second into the stream, from the first new one until `target` is reached."""
+async def _watch_stream(env: Environment, first: int, target: int, seconds: float) -> float | None:
+    """Messages a second into the stream over the backlog `first`..`target`, by the times the
+    server stored the first and the last of them. Watching the stream's last sequence instead
+    read 0 when the whole catch-up fell between two looks (10 ms apart)."""
     nc = await nats.connect(env.nats_url)
     try:
         js = nc.jetstream()
-        start_seq = (await js.stream_info(env.settings.stream)).state.last_seq
-        first: tuple[float, int] | None = None
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            seq = (await js.stream_info(env.settings.stream)).state.last_seq
-            if first is None and seq > start_seq:
-                first = (time.monotonic(), seq)
-            if seq >= target and first is not None:
-                return (seq - first[1]) / max(time.monotonic() - first[0], 1e-9)
+        while (await js.stream_info(env.settings.stream)).state.last_seq < target:
+            if time.monotonic() > deadline:
+                return None
             await asyncio.sleep(0.01)
-        return None
+        if target <= first:
+            return None
+        began = (await js.get_msg(env.settings.stream, first)).time
+        ended = (await js.get_msg(env.settings.stream, target)).time
+        if began is None or ended is None or ended <= began:
+            return None
+        return (target - first) / (ended - began).total_seconds()
     finally:
         await nc.close()
 
