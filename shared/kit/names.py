@@ -512,26 +512,33 @@ class Scorer:
         if not self.years or not kinds.get("by:"):
             return 0.0, None
         year = max((level for d, level in self.years if d in held), default=0.0)
-        if year == 0.0:
-            return -0.6, translate("birth years more than two apart") if explain else ""
-        day = max((level for d, level in self.dates if d in held), default=0.0)
-        if year == 1.0 and day:
-            if not explain:
-                return _SAME_DATE * day, ""
-            return (
-                _SAME_DATE * day,
-                translate("same date of birth")
-                if day == 1.0
-                else translate("date, day and month swapped"),
-            )
-        if not explain:
-            return 0.7 * year, ""
-        return (
-            0.7 * year,
-            translate("same birth year")
+        day = (
+            max((level for d, level in self.dates if d in held), default=0.0)
             if year == 1.0
-            else translate("birth years {years} apart", years=2 if year < 0.5 else 1),
+            else 0.0
         )
+        if year == 0.0:
+            value = -0.6
+        elif day:
+            value = _SAME_DATE * day
+        else:
+            value = 0.7 * year
+        return value, _birth_reason(year, day) if explain else ""
+
+
+def _birth_reason(year: float, day: float) -> str:
+    """Why the birth part is what it is, in the request's language."""
+    if year == 0.0:
+        return translate("birth years more than two apart")
+    if day:
+        return (
+            translate("same date of birth")
+            if day == 1.0
+            else translate("date, day and month swapped")
+        )
+    if year == 1.0:
+        return translate("same birth year")
+    return translate("birth years {years} apart", years=2 if year < 0.5 else 1)
 
 
 def _reason(part: str, met: int, tokens: int, levels: list[float]) -> str:
