@@ -37,6 +37,7 @@ from tests.deploy.support import (
     service_environment,
     wait_until,
 )
+from tests.support.ports import free_base_port
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -122,24 +123,6 @@ def _start(
     stack.urls[name] = f"http://127.0.0.1:{hosts[name][1]}"
 
 
-def _free_base_port() -> int:
-    """A base B with B+1 … B+5 free: `caseline demo --base-port B` finds the services there."""
-    import random
-    import socket
-
-    for _ in range(50):
-        base = random.randrange(20_000, 60_000, 10)
-        with contextlib.ExitStack() as held:
-            try:
-                for offset in DEFAULT_PORTS.values():
-                    sock = held.enter_context(socket.socket())
-                    sock.bind(("127.0.0.1", base + offset - 8000))
-            except OSError:
-                continue
-            return base
-    raise AssertionError("no five free ports in a row")
-
-
 def _ready(stack: LocalStack) -> bool:
     for name, proc in stack.processes.items():
         if proc.poll() is not None:
@@ -177,7 +160,7 @@ def stack(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                        root / "nats.log").start()  # fmt: skip
     services = compose["services"]
     present = [n for n in services if n in SERVICES and n in installed_services()]
-    stack.base_port = _free_base_port()
+    stack.base_port = free_base_port()
     ports = {n: stack.base_port + DEFAULT_PORTS[n] - 8000 for n in present}
     hosts = {n: ("127.0.0.1", p) for n, p in ports.items()}
     hosts["postgres"] = ("127.0.0.1", DatabaseParts(stack.database_url).port)

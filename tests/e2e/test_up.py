@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
-
-def _free_base_port() -> int:
-    for base in range(21000, 60000, 97):
-        ports = [base + i for i in range(1, 6)]
-        try:
-            for port in ports:
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no free port range")
+from tests.support.ports import free_base_port
 
 
 def test_caseline_up_starts_embedded_servers_and_services_and_the_demo_verifies(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASELINE_")}
-    base = _free_base_port()
+    base = free_base_port()
 
     result = subprocess.run(
         [sys.executable, "-m", "caseline", "up", "--demo", "--exit-after-demo",

@@ -8,12 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.test_up import _free_base_port
+from tests.support.ports import free_base_port
 
 
 def test_caseline_up_refuses_a_taken_service_port_and_starts_nothing(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASELINE_")}
-    base = _free_base_port()
+    base = free_base_port()
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", base + 3))
         holder.listen()

@@ -15,6 +15,7 @@ import nats
 import psycopg
 import pytest
 
+from services.programmes.inbound import CONSUMER
 from services.programmes.service import create_app
 from shared.events import (
     ArrestRecorded,
@@ -161,8 +162,11 @@ class Feeder:
 
         def processed() -> bool:
             with psycopg.connect(self.settings.database.conninfo()) as conn:
+                # Its case-facts consumer's record: the access facts' consumer notes a
+                # voiding too, and may have done so first.
                 row = conn.execute(
-                    "SELECT 1 FROM programmes.inbound WHERE event_id = %s", (event_id,)
+                    "SELECT 1 FROM programmes.inbound WHERE consumer = %s AND event_id = %s",
+                    (CONSUMER, event_id),
                 ).fetchone()
             return row is not None
 
