@@ -23,8 +23,12 @@ browser:  ## Debian's chromium for the console's browser tests (they skip, sayin
 run: install  ## the stack (embedded PostgreSQL and NATS unless configured) plus a demo case
 	$(BIN)/caseline up --demo
 
-test: install browser  ## the whole suite against real PostgreSQL and NATS
-	$(BIN)/python -m pytest
+# The suite runs on every core (at most four), each worker with its own PostgreSQL and NATS;
+# `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= auto
+
+test: install browser  ## the whole suite against real PostgreSQL and NATS, on every core
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist worksteal
 
 test-fast: install  ## domain and application tests on in-memory persistence, no server: seconds
 	$(BIN)/python -m pytest tests/unit -q

@@ -1,7 +1,8 @@
 """The pytest plugin of Caseline: real PostgreSQL and NATS, isolated per test.
 
 Servers come from `CASELINE_DATABASE_URL` / `CASELINE_NATS_URL` when set, else embedded ones are
-started once per test session on free ports, and only when a test asks for them (through
+started once per test session on free ports (once per worker when the suite runs on several cores,
+as `make test` runs it), and only when a test asks for them (through
 `servers`, `settings` or `settings_factory`): collecting or running the fast tier starts none.
 Each `settings_factory()` call makes a fresh database, stream name and subject prefix, so tests
 and parallel runs never collide; once the test is over, its databases are dropped and its streams
