@@ -144,6 +144,8 @@ async def _watch_stream(env: Environment, first: int, target: int, seconds: floa
     """Messages a second into the stream over the backlog `first`..`target`, by the times the
     server stored the first and the last of them. Watching the stream's last sequence instead
     read 0 when the whole catch-up fell between two looks (10 ms apart)."""
+    if target <= first:
+        return None
     nc = await nats.connect(env.nats_url)
     try:
         js = nc.jetstream()
@@ -152,8 +154,6 @@ async def _watch_stream(env: Environment, first: int, target: int, seconds: floa
             if time.monotonic() > deadline:
                 return None
             await asyncio.sleep(0.01)
-        if target <= first:
-            return None
         began = (await js.get_msg(env.settings.stream, first)).time
         ended = (await js.get_msg(env.settings.stream, target)).time
         if began is None or ended is None or ended <= began:

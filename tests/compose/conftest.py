@@ -24,9 +24,9 @@ from tests.compose.support import (
     check,
     copy_repository,
     docker_answers,
-    free_base,
     write_figures,
 )
+from tests.support.ports import free_base_port
 
 FIGURES_FILE = ROOT / "var" / "compose-test" / "figures.json"
 
@@ -76,7 +76,8 @@ def make_env(stack: Stack, image: str = "caseline:latest") -> None:
     done = subprocess.run(["docker", "run", "--rm", "--entrypoint", "caseline", image, "env-file"],
                           capture_output=True, text=True, check=True)  # fmt: skip
     text = done.stdout
-    stack.base = free_base()
+    # The services' published ports, then NATS's.
+    stack.base = free_base_port(range(1, 7))
     for service, offset in (*((s, SERVICES.index(s) + 1) for s in SERVICES), ("nats", 6)):
         text = re.sub(rf"^PUBLISHED_PORT_{service.upper()}=.*$",
                       f"PUBLISHED_PORT_{service.upper()}={stack.base + offset}", text, flags=re.M)  # fmt: skip

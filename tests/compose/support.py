@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -52,29 +51,6 @@ def compose_command() -> list[str]:
     """`docker compose` (v2) where it exists, else Debian's `docker-compose` (1.29)."""
     v2 = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
     return ["docker", "compose"] if v2.returncode == 0 else ["docker-compose"]
-
-
-def free_base() -> int:
-    """A base B with B+1 … B+6 free on loopback (the services' and NATS's published ports),
-    below the kernel's ephemeral range: a port there, free now, may be a client socket's when a
-    container is started again later, and docker cannot publish it then."""
-    import random
-
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        low = 32_768
-    for _ in range(100):
-        base = random.randrange(10_000, max(low - 10, 10_010), 10)
-        with contextlib.ExitStack() as held:
-            try:
-                for offset in range(1, 7):
-                    sock = held.enter_context(socket.socket())
-                    sock.bind(("127.0.0.1", base + offset))
-            except OSError:
-                continue
-            return base
-    raise AssertionError("no six free ports in a row")
 
 
 def copy_repository(target: Path) -> Path:
