@@ -197,9 +197,10 @@ class AssessmentApplication(CaselineApplication):
     def _case_or_open(self, case_id: UUID, at: datetime, ctx: CommandContext) -> Case:
         # An intake event may be the first we hear of a case (e.g. a stream replayed from a
         # later point): the case is then opened by it rather than refused.
-        if self.exists(case_id):
+        try:
             return self.load(Case, case_id)
-        return Case(case_id=case_id, opened_at=at, cause=ctx.causation_id)
+        except NotFoundError:
+            return Case(case_id=case_id, opened_at=at, cause=ctx.causation_id)
 
     # --- risk assessments -----------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from shared.events.judicial import ErasureOrdered, ReleaseOrdered
 from shared.events.voiding import EntryVoided, IntakeEntryVoided
 from shared.kit.clock import Clock
 from shared.kit.domain import Meta
+from shared.kit.errors import NotFoundError
 from shared.kit.jurisdiction import load_jurisdiction
 from shared.kit.settings import Settings
 from shared.kit.store import CaselineApplication, CommandContext, Recorded
@@ -265,11 +266,11 @@ class IntakeApplication(CaselineApplication):
         note: Callable[[Case, UUID], None],
     ) -> None:
         """Note an order learnt from judicial on its case, once (nothing for an unknown case)."""
-        case_id = UUID(envelope.subject)
-        if not self.exists(case_id):
+        try:
+            case = self.load(Case, UUID(envelope.subject))
+        except NotFoundError:
             self.record_inbound_only(*inbound, [])
             return
-        case = self.load(Case, case_id)
         note(case, UUID(str(envelope.id)))
         self.commit(CommandContext.system(envelope, purpose=purpose), case, inbound=inbound)
 
@@ -277,11 +278,11 @@ class IntakeApplication(CaselineApplication):
         self, envelope: Envelope, event: EntryVoided, inbound: tuple[str, UUID]
     ) -> None:
         """Judicial voided an entry: if it was a release order, that order no longer counts."""
-        case_id = UUID(envelope.subject)
-        if not self.exists(case_id):
+        try:
+            case = self.load(Case, UUID(envelope.subject))
+        except NotFoundError:
             self.record_inbound_only(*inbound, [])
             return
-        case = self.load(Case, case_id)
         known = any(
             o.order_event_id == event.voided_event_id for o in case.release_orders.values()
         ) or any(o.order_event_id == event.voided_event_id for o in case.erasure_orders().values())

@@ -46,6 +46,7 @@ from shared.events.judicial import (
 )
 from shared.events.voiding import EntryVoided, JudicialEntryVoided
 from shared.kit.clock import Clock
+from shared.kit.errors import NotFoundError
 from shared.kit.jurisdiction import load_jurisdiction
 from shared.kit.problems import field_message
 from shared.kit.settings import Settings
@@ -320,10 +321,11 @@ class JudicialApplication(CaselineApplication):
         case_id, source = UUID(envelope.subject), UUID(str(envelope.id))
         ctx = CommandContext.system(envelope, purpose="intake-record")
         now = self.clock.now()
-        if not self.exists(case_id):
+        try:
+            case = self.load(Case, case_id)
+        except NotFoundError:
             # Another replica may hold the arrest still: retried, then dead-lettered if never.
-            raise FactNotYetLearntError(f"case {case_id} not learnt yet")
-        case = self.load(Case, case_id)
+            raise FactNotYetLearntError(f"case {case_id} not learnt yet") from None
         if not case.note(fact, source, now, fields):
             self.record_inbound_only(*inbound, [])
             return

@@ -85,6 +85,22 @@ def test_an_admission_makes_the_first_risk_assessment_due(
     assert abs(expected - datetime.fromisoformat(due[0]["due_by"])) < timedelta(minutes=1)
 
 
+def test_an_admission_of_a_case_not_heard_of_opens_it_once(
+    assessment: AssessmentApplication,
+) -> None:
+    # A stream replayed from a later point: the admission is the first word of the case.
+    case_id, now = uuid4(), assessment.clock.now()
+    ctx = CommandContext.system()
+
+    assessment.note_custody(case_id, "admitted", "Bamako", now, ctx, due_on_admission=True)
+    assessment.note_custody(case_id, "transferred", "Koulikoro", now, ctx)
+
+    view, version = case_view(assessment, case_id)
+    assert (view["status"], view["facility"]) == ("transferred", "Koulikoro")
+    assert [r["trigger"] for r in view["reviews"]] == ["admission"]
+    assert len(assessment.recorder.select_events(case_id)) == version
+
+
 def test_a_countersigned_assessment_is_the_current_risk_and_sets_the_next_review(
     assessment: AssessmentApplication,
 ) -> None:

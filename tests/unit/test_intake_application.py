@@ -134,6 +134,27 @@ def test_a_redelivered_order_is_refused_by_its_inbound_record(intake: IntakeAppl
     assert case_view(intake, case_id)[1] == version
 
 
+def test_orders_for_a_case_intake_never_learnt_are_noted_and_record_nothing(
+    intake: IntakeApplication,
+) -> None:
+    unknown = uuid4()
+    order = ReleaseOrdered(release_order_id=uuid4(), kind=ReleaseKind.BAIL, effective_at=ARRESTED)
+    ordered = envelope_of(order, unknown)
+    voiding = JudicialEntryVoided(
+        voided_event_id=UUID(str(ordered.id)),
+        reason="Wrong case",
+        voided_event_type=ReleaseOrdered.type_name(),
+    )
+    voided = envelope_of(voiding, unknown)
+
+    intake.on_release_ordered(ordered, order, ("release-orders", UUID(str(ordered.id))))
+    intake.on_judicial_entry_voided(voided, voiding, ("release-orders", UUID(str(voided.id))))
+
+    assert intake.has_processed("release-orders", UUID(str(ordered.id)))
+    assert intake.has_processed("release-orders", UUID(str(voided.id)))
+    assert intake.recorder.select_events(unknown) == []
+
+
 def test_a_voided_release_order_no_longer_allows_a_release(intake: IntakeApplication) -> None:
     case_id = arrest(intake)
     order_id, order_event = order_release(intake, case_id, ARRESTED)
