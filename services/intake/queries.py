@@ -77,11 +77,19 @@ def list_cases(
     scope: Scope,
 ) -> dict[str, Any]:
     """The cases the scope may see, newest arrest first; a facility's former detainees as
-    history entries (the name and that they left, nothing of the case)."""
+    history entries (the name and that they left, nothing of the case).
+
+    `facility` chooses among the cases the scope sees whole; it never applies to history
+    entries, whose facility now is another's (a filter on it would tell the former facility
+    where the person went): with a facility asked for, no history entry is listed.
+    """
     current, params = condition(scope, "r.case_id")
-    former, former_params = former_condition(scope, "r.case_id")
-    where = Where().add(f"({current}) OR ({former})", *params, *former_params)
-    where.given(facility or None, "r.facility = %s")
+    where = Where()
+    if facility:
+        where.add(f"({current}) AND r.facility = %s", *params, facility)
+    else:
+        former, former_params = former_condition(scope, "r.case_id")
+        where.add(f"({current}) OR ({former})", *params, *former_params)
     page = fetch_page(
         app.fetch,
         select="SELECT r.case_id, r.name_kid, r.name_ct, r.arrested_at,"

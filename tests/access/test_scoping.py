@@ -232,6 +232,19 @@ def test_the_former_facility_keeps_a_history_line_only(world, departures):
     assert carried(others, set(left), []) == []
 
 
+def test_the_former_facility_cannot_learn_where_the_person_went_by_filtering(world, departures):
+    d = departures
+    world.until(
+        lambda: status_of(world, "intake", d["moved"], "prison_registry", facility=d["a"]) == 404
+    )
+
+    for asked in (d["b"], d["a"], "Nowhere"):
+        query = {"facility": asked, "limit": 500}
+        for page in pages(world, "intake", "/cases", "prison_registry", query, facility=d["a"]):
+            assert page.status_code == 200, page.text[:300]
+            assert d["moved"] not in page.text, asked
+
+
 # --- commands ----------------------------------------------------------------------------
 
 
