@@ -63,7 +63,8 @@ persons = APIRouter(prefix="/persons", tags=["persons"])
 def record_arrest(body: ArrestRequest, command: IntakeCommand, request: Request) -> JSONResponse:
     """Record an arrest; this opens a new case of a new person and returns its `case_id` and
     `person_id`, with `candidates`: the persons already known who may be the same (to link by
-    four eyes, never automatically), each with the cases of theirs the caller may see."""
+    four eyes, never automatically) among those with a case the caller may see, each with those
+    cases, and `similar_elsewhere`: whether a person the caller may not see scored too."""
     data = ArrestRecorded.model_validate(body.model_dump())
     answer = command.run(ArrestRecorded, lambda c: command.app.record_arrest(data, c))
     if answer.status_code != 201:
@@ -71,20 +72,23 @@ def record_arrest(body: ArrestRequest, command: IntakeCommand, request: Request)
     recorded = json.loads(bytes(answer.body))
     identity = identity_of(data.person)
     own = recorded.get("person_id")
+    sight = queries.PersonSight(command.app, command.ctx.scope or scope_of(command.user))
     matches = (
-        queries.find_persons(command.app, identity, leave_out=UUID(own) if own else None)
+        queries.find_persons(
+            command.app, identity, leave_out=UUID(own) if own else None, sight=sight
+        )
         if identity is not None
         else []
     )
-    found = queries.candidates(command.app, matches, command.ctx.scope or scope_of(command.user))
-    shown = sorted({c["case_id"] for m in found for c in m["cases"]})
+    found = queries.candidates(matches, sight)
+    shown = sorted({c["case_id"] for m in found["candidates"] for c in m["cases"]})
     audit = request.app.state.parts.audit
     if shown and audit is not None:
         # The candidates' cases are read: audited as a read would be, under the arrest's case.
         purpose = (request.headers.get(PURPOSE_HEADER) or "").strip()[:500] or "arrest candidates"
         audit.record(command.user, recorded["case_id"], "POST /cases", purpose, "allowed", shown)
     return JSONResponse(
-        {**recorded, "candidates": found},
+        {**recorded, **found},
         status_code=201,
         headers={k: v for k, v in answer.headers.items() if k in _KEPT_HEADERS},
     )
@@ -234,13 +238,14 @@ def search_persons(
     mother: Annotated[str | None, query_text(200)] = None,
 ) -> dict[str, Any]:
     """The persons who may be the one described (a name; a birth date or year, e.g. `1987`,
-    `12/03/1987`, `vers 1985`; the parents' names), best first, without names: each with its
-    score, the reasons in words and the cases of theirs the caller may see (audited)."""
+    `12/03/1987`, `vers 1985`; the parents' names), best first, without names, among those with
+    a case the caller may see: each with its score, the reasons in words and those cases
+    (audited); `similar_elsewhere` says whether a person the caller may not see scored too."""
     if user.role not in PERSON_SEARCHERS:
         raise ForbiddenError("role {role!r} may not search the person registry", role=user.role)
     identity = Identity(name=name, birth=parse_birth(birth), father=father, mother=mother)
-    matches = queries.find_persons(app, identity)
-    return {"candidates": queries.candidates(app, matches, scope)}
+    sight = queries.PersonSight(app, scope)
+    return queries.candidates(queries.find_persons(app, identity, sight=sight), sight)
 
 
 routers = [cases, entries, persons]

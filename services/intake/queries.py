@@ -35,6 +35,7 @@ __all__ = [
     "CaseItem",
     "CasePage",
     "FormerDetainee",
+    "PersonSight",
     "candidates",
     "case_view",
     "find_persons",
@@ -220,6 +221,7 @@ def find_persons(
     leave_out: UUID | None = None,
     limit: int = 5,
     pool: int = 200,
+    sight: PersonSight | None = None,
 ) -> list[Match]:
     """The persons of the blind index that may be `identity`, best first: the top `limit` over the
     threshold and any tying the last, ranked as `shared.kit.names.BlindIndex.search` ranks.
@@ -229,7 +231,9 @@ def find_persons(
     it holds (those `rough_gains` weighs) and how many name, parent and birth-year digests it
     has (`person_kinds`, kept counted by the view), which is all `Scorer` reads. Nothing grows
     with the registry on this side but the rows of the pool; in the database, the gathering
-    reads every holder of the query's digests."""
+    reads every holder of the query's digests.
+
+    With `sight`, the best are chosen among the persons the caller may see (`PersonSight`)."""
     index = app.view_object(PersonIndex)
     probes = query_probes(identity, index.key)
     wanted = sorted({p.digest for p in probes})
@@ -283,25 +287,64 @@ def find_persons(
         ),
         limit,
         THRESHOLD,
+        admit=sight,
     )
 
 
-def candidates(app: IntakeApplication, matches: list[Match], scope: Scope) -> list[dict[str, Any]]:
-    """The matches as answered: person, score, reasons, and the cases of that person the caller
-    may see (never another; a candidate whose cases are all out of sight shows none)."""
-    index = app.view_object(PersonIndex)
-    rows = index.cases_of(app, [UUID(m.person_id) for m in matches]) if matches else []
-    visible = app.access.visible_set(scope, [str(r[0]) for r in rows])
-    cases: dict[str, list[str]] = defaultdict(list)
-    for case_id, person_id in rows:
-        if str(case_id) in visible:
-            cases[str(person_id)].append(str(case_id))
-    return [
-        {
-            "person_id": m.person_id,
-            "score": m.score,
-            "reasons": list(m.reasons),
-            "cases": [{"case_id": c} for c in cases[m.person_id]],
-        }
-        for m in matches
-    ]
+class PersonSight:
+    """Which of the persons a search found the caller may be answered about: those with a case
+    the caller may see. Of the others nothing is answered (no id, score or reasons: varying a
+    query against them would tell their birth and parents bit by bit), only whether there are
+    any (`elsewhere`), and a person whose every case is sealed counts only for the roles that
+    read sealed cases (to the others a sealed case does not exist)."""
+
+    def __init__(self, app: IntakeApplication, scope: Scope) -> None:
+        self.app = app
+        self.scope = scope
+        self.cases: dict[str, list[str]] = {}
+        self.elsewhere = False
+
+    def __call__(self, persons: list[str]) -> set[str]:
+        if not persons:
+            return set()
+        index = self.app.view_object(PersonIndex)
+        rows = index.cases_of(self.app, [UUID(p) for p in persons])
+        ids = [str(r[0]) for r in rows]
+        visible = self.app.access.visible_set(self.scope, ids)
+        existing = set(ids) if self.scope.sees_sealed else _unsealed(self.app, ids)
+        cases: dict[str, list[str]] = defaultdict(list)
+        hidden: set[str] = set()
+        for case_id, person_id in rows:
+            if str(case_id) in visible:
+                cases[str(person_id)].append(str(case_id))
+            elif str(case_id) in existing:
+                hidden.add(str(person_id))
+        self.cases = dict(cases)
+        self.elsewhere = bool(hidden - set(cases))
+        return set(cases)
+
+
+def _unsealed(app: IntakeApplication, case_ids: list[str]) -> set[str]:
+    rows = app.fetch(
+        "SELECT c.id FROM unnest(%s::text[]) AS c(id) WHERE NOT EXISTS"
+        " (SELECT 1 FROM {schema}.sealed_cases s WHERE s.case_id = c.id)",
+        (sorted(set(case_ids)),),
+    )
+    return {str(r[0]) for r in rows}
+
+
+def candidates(matches: list[Match], sight: PersonSight) -> dict[str, Any]:
+    """The matches as answered: person, score, reasons and the cases of that person the caller
+    may see; and `similar_elsewhere`, whether a person the caller may not see scored too."""
+    return {
+        "candidates": [
+            {
+                "person_id": m.person_id,
+                "score": m.score,
+                "reasons": list(m.reasons),
+                "cases": [{"case_id": c} for c in sight.cases.get(m.person_id, [])],
+            }
+            for m in matches
+        ],
+        "similar_elsewhere": sight.elsewhere,
+    }

@@ -42,7 +42,7 @@ import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import combinations
@@ -484,16 +484,21 @@ class Scorer:
         candidates: Iterable[tuple[str, frozenset[str], Mapping[str, int] | None]],
         limit: int,
         threshold: float,
+        admit: Callable[[list[str]], Collection[str]] | None = None,
     ) -> list[Match]:
         """The best `limit` of `(person_id, held, kinds)` scoring at least `threshold`, best
         first, and those tying with the last of them (a tie is not broken by an arbitrary
-        order); only these are explained."""
+        order); only these are explained. `admit`, given the persons over the threshold, names
+        those that may be answered: the best are chosen among them."""
         scored = []
         for person, held, kinds in candidates:
             score = self(held, kinds, explain=False).score
             if score >= threshold:
                 scored.append((-score, person, held, kinds))
         scored.sort(key=lambda c: (c[0], c[1]))
+        if admit is not None:
+            admitted = admit([c[1] for c in scored])
+            scored = [c for c in scored if c[1] in admitted]
         if limit <= 0:
             return []
         if len(scored) > limit:

@@ -222,6 +222,33 @@ def test_a_search_finds_the_person_arrested_under_another_spelling(origins, page
     assert page.locator("#case").input_value() == arabic_case
 
 
+def test_a_person_held_elsewhere_is_only_said_to_be_on_record(origins, page):
+    stack = origins.stack
+    here_case, here_person = held_here(stack, OUSMANE)
+    body = arrest_payload(
+        person={**OUSMANE, "full_name": "Ousmane Diara"},
+        arrested_at=(stack.now() - timedelta(hours=3)).isoformat(),
+    )
+    away = stack.post(stack.intake, "/cases", "police", body)
+    assert away.status_code == 201, away.text
+
+    open_registry(page, origins)
+    page.wait_for_selector("#who:not(:empty)")
+    search(page, "Ousmane Diarra", "14/05/1990")
+    page.locator(f"#candidates li.candidate[data-person-id='{here_person}']").wait_for()
+    note = page.locator("#persons-note").inner_text()
+    shown = page.locator("#candidates").inner_text()
+    persons = page.locator("#candidates li.candidate").evaluate_all(
+        "items => items.map((i) => i.dataset.personId)"
+    )
+
+    # The person no prison holds is not the registry's to see: not answered, only said to exist.
+    assert persons == [here_person]
+    assert away.json()["case_id"] not in shown and away.json()["person_id"] not in page.content()
+    assert "Une identité semblable figure aussi dans des dossiers" in note
+    assert here_case in shown
+
+
 def test_a_link_is_proposed_by_one_registrar_and_confirmed_by_another(origins, page, browser):
     stack = origins.stack
     _, first_person = held_here(stack, OUSMANE)

@@ -5,9 +5,12 @@ names the first case's person, and the ledger's timeline shows the link."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
 from services.intake.service import create_app as intake_app
 from services.ledger.service import create_app as ledger_app
+from shared.events.judicial import CaseSealed
+from shared.kit.access_facts import access_ops
 from tests.support import OUSMANE_ARABIC, OUSMANE_LATIN, arrest_payload, auth, eventually, running
 
 LATIN, ARABIC = OUSMANE_LATIN, OUSMANE_ARABIC
@@ -104,20 +107,46 @@ def test_a_search_answers_persons_without_names_and_is_audited(settings, auditor
     assert case["case_id"] in entry["case_ids"]
 
 
-def test_a_search_shows_no_case_the_caller_may_not_see(settings):
+def test_a_person_the_caller_may_not_see_is_only_said_to_exist_elsewhere(settings):
     officer = auth(settings, "police", sub="arresting", agency="ml-pjs")
     elsewhere = auth(settings, "police", sub="elsewhere", agency="ne-gendarmerie")
     with running(intake_app(settings)) as intake:
         case = _arrest(intake, officer, MOUSSA)
+        own = _search(intake, officer, name=MOUSSA["full_name"], birth="1988-02-11")
         found = _search(intake, elsewhere, name=MOUSSA["full_name"], birth="1988-02-11")
+        other_year = _search(intake, elsewhere, name=MOUSSA["full_name"], birth="1970")
         arrest = intake.post("/cases", json=arrest_payload(person=MOUSSA), headers=elsewhere)
 
-    [candidate] = [c for c in found.json()["candidates"] if c["person_id"] == case["person_id"]]
-    assert candidate["cases"] == []
-    assert case["case_id"] not in found.text
-    [at_arrest] = [c for c in arrest.json()["candidates"] if c["person_id"] == case["person_id"]]
-    assert at_arrest["cases"] == []
-    assert case["case_id"] not in arrest.text
+    # No id, score or reasons of a person out of sight: varying the query against them would
+    # tell their birth and parents; only that a similar identity is on record elsewhere.
+    for answer in (found, other_year):
+        assert answer.status_code == 200, answer.text
+        assert case["person_id"] not in answer.text and case["case_id"] not in answer.text
+    assert found.json()["similar_elsewhere"] is True
+    assert arrest.status_code == 201, arrest.text
+    assert case["person_id"] not in arrest.text and case["case_id"] not in arrest.text
+    assert arrest.json()["similar_elsewhere"] is True
+    [mine] = [c for c in own.json()["candidates"] if c["person_id"] == case["person_id"]]
+    assert mine["cases"] == [{"case_id": case["case_id"]}]
+    assert own.json()["similar_elsewhere"] is False
+
+
+def test_a_person_whose_cases_are_sealed_is_not_found_but_by_the_courts(settings):
+    officer = auth(settings, "police", sub="sealed-arrest", agency="ml-pjs")
+    judge = auth(settings, "judge", sub="judge-sealed")
+    person = {**MOUSSA, "full_name": "Oumarou Sealtest Intallah", "father_name": "Sealtest Ag"}
+    with running(intake_app(settings)) as intake:
+        case = _arrest(intake, officer, person)
+        sealed = CaseSealed(reason="acquittal became final", sealed_by="judge-1")
+        seal = access_ops(CaseSealed.type_name(), case["case_id"], uuid4(), "court", sealed)
+        intake.app.state.parts.application.record_inbound_only("access", uuid4(), seal)
+        by_police = _search(intake, officer, name=person["full_name"], birth="1988-02-11")
+        by_judge = _search(intake, judge, name=person["full_name"], birth="1988-02-11")
+
+    assert by_police.status_code == 200, by_police.text
+    assert by_police.json() == {"candidates": [], "similar_elsewhere": False}
+    [seen] = [c for c in by_judge.json()["candidates"] if c["person_id"] == case["person_id"]]
+    assert seen["cases"] == [{"case_id": case["case_id"]}]
 
 
 def test_only_registrars_police_and_the_courts_search_persons(settings):

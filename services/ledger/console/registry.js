@@ -8,7 +8,7 @@
   const { store, setLanguage, call, settle, problem, signIn, fromFragment, forget } = window.CaselineSession;
   const $ = (id) => document.getElementById(id);
   const FIELDS = ["case_id", "facility", "admitted_at", "warrant_ref", "register_number", "health_screening", "injuries_observed"];
-  const view = { who: null, entries: null, caseId: null, overdue: null, recorded: null, candidates: null, links: null, linkCase: null };
+  const view = { who: null, entries: null, caseId: null, overdue: null, recorded: null, candidates: null, elsewhere: false, links: null, linkCase: null };
   /* A score drawn as a full bar: the name, the date of birth and both parents met (the most is 2.23). */
   const SCORE_SCALE = 2;
   /* The refusals of person links the page explains (intake's 409 problems, by their type). */
@@ -120,8 +120,9 @@
     draw();
   }
 
-  /* Person search (intake's GET /persons): candidates without names, each with its score, the
-     reasons in words and the cases of that person the caller may see (opened to see a name). */
+  /* Person search (intake's GET /persons): candidates without names, among the persons with a
+     case the caller may see, each with its score, the reasons in words and those cases (opened
+     to see a name); whether a similar identity is on record in cases out of the caller's sight. */
   async function searchPersons(event) {
     event.preventDefault();
     if (!view.who) { $("message").textContent = t("registry.missing"); return; }
@@ -134,11 +135,13 @@
     const got = await settle(call(`/persons?${q}`, { service: "intake" }));
     if (got.error) { view.candidates = null; $("candidates").replaceChildren(); $("persons-note").textContent = ""; problem($("persons-error"), got.error); return; }
     view.candidates = got.value.candidates;
+    view.elsewhere = got.value.similar_elsewhere === true;
     draw();
   }
 
   function drawCandidates(items) {
-    $("persons-note").textContent = items.length ? t("persons.found", { count: items.length }) : t("persons.none");
+    const found = items.length ? t("persons.found", { count: items.length }) : t("persons.none");
+    $("persons-note").textContent = view.elsewhere ? `${found} ${t("persons.elsewhere")}` : found;
     $("candidates").replaceChildren(...items.map((c) => {
       const fill = el("span", { class: "fill" });
       fill.style.inlineSize = `${Math.min(100, (100 * c.score) / SCORE_SCALE).toFixed(1)}%`;
