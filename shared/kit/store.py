@@ -7,7 +7,9 @@ transaction, and queries read the service's views.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import hmac
 import json
 import logging
 import threading
@@ -41,6 +43,7 @@ from shared.kit.kept import KeptAggregates, project
 from shared.kit.keystore import CaseKeyCipher, KeyStore, PostgresKeyStore
 from shared.kit.memory import MemoryKeyStore, MemoryRecorder, NoViewsError
 from shared.kit.observability import current_traceparent
+from shared.kit.origins import service_key
 from shared.kit.pools import check_when_idle
 from shared.kit.recorder import (
     CaselineRecorder,
@@ -176,6 +179,11 @@ class CaselineApplication(Application[UUID]):
         super().__init__(env)
         self._kept = KeptAggregates(self.kept_aggregates, self._events_after)
 
+    @functools.cached_property
+    def _event_id_key(self) -> bytes:
+        private = service_key(self.settings, self.service).private.private_bytes_raw()
+        return hashlib.sha256(b"caseline reaction event ids\0" + private).digest()
+
     def _postgres_env(self, settings: Settings) -> dict[str, str]:
         db = settings.database
         ensure_schema(settings, self.service)
@@ -292,8 +300,18 @@ class CaselineApplication(Application[UUID]):
     # --- commands -------------------------------------------------------------------------
 
     def meta(self, ctx: CommandContext, subject: UUID | str, index: int = 0) -> Meta:
-        """The `Meta` of the `index`-th event a command records about `subject`."""
-        event_id = ctx.event_ids[index] if index < len(ctx.event_ids) else uuid4()
+        """The `Meta` of the `index`-th event a command records about `subject`.
+
+        A reaction's event ids follow from its cause (`CommandContext.system`), keyed by a secret
+        of the service: the same on every replica and every redelivery, and unknown to anyone
+        else. Anyone who saw the cause could otherwise publish first under the id the reaction
+        will have, and JetStream's de-duplication would drop the genuine event as a repeat."""
+        if index < len(ctx.event_ids):
+            seed = ctx.event_ids[index].bytes
+            keyed = hmac.new(self._event_id_key, seed, hashlib.sha256).digest()[:16]
+            event_id = UUID(bytes=keyed, version=4)
+        else:
+            event_id = uuid4()
         return Meta(
             event_id=event_id,
             subject=str(subject),

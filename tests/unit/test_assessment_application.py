@@ -7,9 +7,10 @@ real-server tier (`tests/assessment`) covers them.
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 import pytest
 
@@ -17,8 +18,12 @@ from services.assessment.application import AssessmentApplication
 from services.assessment.domain.errors import FourEyesError, InstrumentVersionImmutableError
 from services.assessment.queries import case_view
 from shared.events.assessment import InstrumentPublished
+from shared.events.intake import DetaineeAdmitted
+from shared.kit.clock import Clock
 from shared.kit.memory import NoViewsError
+from shared.kit.settings import Settings
 from shared.kit.store import CommandContext
+from tests.support.bus import envelope_of
 
 INDICATORS = ("R1", "R2")
 
@@ -149,3 +154,39 @@ def test_choosing_the_default_instrument_needs_its_view(assessment: AssessmentAp
 
     with pytest.raises(NoViewsError):
         assessment.start_assessment(case_id, person("assessor-awa"))
+
+
+def test_a_reactions_event_id_follows_from_its_cause_under_the_services_secret(
+    memory_settings: Settings, clock: Clock
+) -> None:
+    admission = DetaineeAdmitted(facility="Bamako", admitted_at=clock.now(), warrant_ref="MD-1")
+    envelope = envelope_of(admission, uuid4())
+    other_key = Settings(
+        environment="test", service_signing_key=base64.b64encode(bytes(range(32))).decode()
+    )
+
+    def due_id(settings: Settings) -> UUID:
+        app = AssessmentApplication(settings, clock, in_memory=True)
+        try:
+            app.on_detainee_admitted(envelope, admission, ("intake", UUID(str(envelope.id))))
+            stored = app.recorder.select_events(UUID(envelope.subject))
+            events = [app.mapper.to_domain_event(s) for s in stored]
+            [due] = [
+                e for e in events if type(getattr(e, "data", None)).__name__ == "AssessmentDue"
+            ]
+            return UUID(str(due.meta.event_id))
+        finally:
+            app.shutdown()
+
+    first, again, keyed_otherwise = (
+        due_id(memory_settings),
+        due_id(memory_settings),
+        due_id(other_key),
+    )
+
+    # The same on every replica and redelivery; not what anyone who saw the cause could work out
+    # (and publish first under, for JetStream to drop the genuine event as a repeat).
+    assert first == again
+    assert first != keyed_otherwise
+    cause = UUID(str(envelope.id))
+    assert first not in {uuid5(cause, f"admission-review:{i}") for i in range(16)}
