@@ -6,6 +6,9 @@ by the services themselves) allow no role. Visibility of event types for reads l
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 __all__ = ["COMMAND_ROLES", "ROLES", "VOID_SUPERVISORS"]
 
 ROLES = frozenset(
@@ -233,7 +236,32 @@ def may_see(role: str, event_type: str) -> bool:
     return visible == ALL or event_type in visible
 
 
-__all__ += ["ALL", "REDACTED_FIELDS", "VISIBLE_TYPES", "may_see"]
+def is_voiding(event_type: str) -> bool:
+    """Whether the type is a service's `EntryVoided` (`caseline.<service>.EntryVoided.v1`)."""
+    parts = event_type.split(".")
+    return len(parts) == 4 and parts[0] == "caseline" and parts[2] == "EntryVoided"
+
+
+def may_see_entry(role: str, event_type: str, data: Mapping[str, Any] | None) -> bool:
+    """Whether `role` may see an entry of `event_type` whose payload is `data`: the one rule of
+    every read and delivery of entries. A voiding names the voided entry's type and id and says
+    why, so it is seen only by those who may see its own type and the voided entry's type
+    (`voided_event_type`); one that names no type of its own service is seen only by those who
+    see every type of that service (fail closed)."""
+    if not may_see(role, event_type):
+        return False
+    if not is_voiding(event_type):
+        return True
+    service = event_type.split(".")[1]
+    voided = data.get("voided_event_type") if isinstance(data, Mapping) else None
+    if isinstance(voided, str) and voided.split(".")[:2] == ["caseline", service]:
+        return may_see(role, voided)
+    if service not in _SERVICE_TYPES:
+        return VISIBLE_TYPES.get(role) == ALL
+    return all(may_see(role, t) for t in _types(service))
+
+
+__all__ += ["ALL", "REDACTED_FIELDS", "VISIBLE_TYPES", "is_voiding", "may_see", "may_see_entry"]
 
 LINK_CONFIRMERS: dict[str, frozenset[str]] = {
     "police": _roles("police", "prison_director", "judge"),

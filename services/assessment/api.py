@@ -35,7 +35,7 @@ from shared.kit.commands import Command, route_command, view_response
 from shared.kit.errors import ForbiddenError
 from shared.kit.paging import Paged, PagedLong
 from shared.kit.params import query_text
-from shared.kit.redaction import redact_view
+from shared.kit.redaction import redact_items, redact_view, require_filters
 from shared.kit.requests import VoidRequest
 from shared.kit.runtime import RECORDED, application
 from shared.kit.store import Recorded
@@ -130,7 +130,7 @@ def decide_placement(
     )
 
 
-@cases.get("")
+@cases.get("", response_model_exclude_unset=True)
 def list_cases(
     app: AssessmentApp,
     user: CurrentUser,
@@ -140,11 +140,16 @@ def list_cases(
     page: Paged,
     scope: CallerScope,
 ) -> queries.CasePage:
-    """The cases known to assessment, with current risk and security level, a page at a time."""
+    """The cases known to assessment, with current risk and security level, a page at a time.
+
+    Each item shows what the caller's role may see of it; a filter on what it may not see is
+    refused (403)."""
     risk_level = risk.value if risk else None
+    require_filters(user.role, queries.CASE_FILTER_SOURCES, facility=facility, risk=risk_level)
     answer = queries.list_cases(
         app, page.limit, page.offset, facility=facility, risk=risk_level, scope=scope
     )
+    answer["items"] = redact_items(answer["items"], user.role, queries.CASE_ITEM_SOURCES)
     return queries.CasePage.model_validate(answer)
 
 
@@ -211,7 +216,7 @@ def get_instrument_version(
 schedule = APIRouter(tags=["reviews and placement"])
 
 
-@schedule.get("/reviews")
+@schedule.get("/reviews", response_model_exclude_unset=True)
 def list_reviews(
     app: AssessmentApp,
     user: CurrentUser,
@@ -223,6 +228,13 @@ def list_reviews(
     scope: CallerScope,
 ) -> queries.ReviewPage:
     """Due assessments: `overdue`, `due_soon` (within `within_days`), all `open`, or `satisfied`."""
+    require_filters(
+        user.role,
+        queries.REVIEW_FILTER_SOURCES,
+        status=status,
+        within_days=within_days,
+        facility=facility,
+    )
     answer = queries.reviews(
         app,
         status,
@@ -232,6 +244,7 @@ def list_reviews(
         within_days=within_days,
         scope=scope,
     )
+    answer["items"] = redact_items(answer["items"], user.role, queries.REVIEW_ITEM_SOURCES)
     return queries.ReviewPage.model_validate(answer)
 
 

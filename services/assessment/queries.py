@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.assessment.application import AssessmentApplication
 from services.assessment.domain import Case
@@ -21,8 +21,12 @@ from shared.kit.scope import Scope
 
 __all__ = [
     "ASSESSMENT_VIEW_SOURCES",
+    "CASE_FILTER_SOURCES",
+    "CASE_ITEM_SOURCES",
     "CASE_VIEW_SOURCES",
     "DUE_SOON_DAYS",
+    "REVIEW_FILTER_SOURCES",
+    "REVIEW_ITEM_SOURCES",
     "CaseItem",
     "CasePage",
     "Review",
@@ -42,16 +46,21 @@ DUE_SOON_DAYS = 14
 """How far ahead a review counts as 'due soon' unless the caller says otherwise."""
 
 
+_HIDDEN = "Left out for a role that may not see it (`{}`)."
+
+
 class CaseItem(BaseModel):
-    """A case known to assessment: its current risk and security level."""
+    """A case known to assessment: its current risk and security level, as the role may see them."""
 
     case_id: UUID
     status: str
-    facility: str | None
-    current_risk: str | None
-    risk_assessment_id: UUID | None
-    risk_countersigned_at: TimeText | None
-    security_level: str | None
+    facility: str | None = Field(None, description=_HIDDEN.format("DetaineeAdmitted"))
+    current_risk: str | None = Field(None, description=_HIDDEN.format("AssessmentSubmitted"))
+    risk_assessment_id: UUID | None = Field(None, description=_HIDDEN.format("AssessmentSubmitted"))
+    risk_countersigned_at: TimeText | None = Field(
+        None, description=_HIDDEN.format("AssessmentCountersigned")
+    )
+    security_level: str | None = Field(None, description=_HIDDEN.format("PlacementDecided"))
     version: int
 
 
@@ -60,7 +69,7 @@ class CasePage(Page[CaseItem]):
 
 
 class Review(BaseModel):
-    """An assessment due, and whether (and by which assessment) it was met."""
+    """An assessment due, and whether (and, for who may see it, by which assessment) it was met."""
 
     event_id: UUID
     case_id: UUID
@@ -69,8 +78,8 @@ class Review(BaseModel):
     trigger: str
     caused_by: UUID | None
     recorded_at: TimeText
-    satisfied_by: UUID | None
-    facility: str | None
+    satisfied_by: UUID | None = Field(None, description=_HIDDEN.format("AssessmentCountersigned"))
+    facility: str | None = Field(None, description=_HIDDEN.format("DetaineeAdmitted"))
     overdue: bool
 
 
@@ -81,16 +90,18 @@ class ReviewPage(Page[Review]):
 
 
 _T = "caseline.assessment.{}.v1".format
+_ADMITTED = "caseline.intake.DetaineeAdmitted.v1"
 
 CASE_VIEW_SOURCES: ViewSources = {
     "case_id": ALWAYS,
     "version": ALWAYS,
     "status": ALWAYS,
-    "facility": Source("caseline.intake.DetaineeAdmitted.v1", "facility"),
+    "facility": Source(_ADMITTED, "facility"),
     "current_risk": Source(_T("AssessmentSubmitted")),
     "needs": Source(_T("NeedsAssessed")),
     "placement": Source(_T("PlacementDecided")),
-    "reviews": Source(_T("AssessmentDue")),
+    # A review names the assessment that met it: for those who may see countersignatures.
+    "reviews": Source(_T("AssessmentDue"), parts={"satisfied_by": _T("AssessmentCountersigned")}),
     "assessments": Source(_T("AssessmentStarted"), parts={"ratings": _T("IndicatorRated")}),
     "entries": Entries("assessment"),
 }
@@ -115,6 +126,50 @@ ASSESSMENT_VIEW_SOURCES: ViewSources = {
     "countersigned_at": Source(_T("AssessmentCountersigned")),
 }
 """Where each key of one assessment's view comes from."""
+
+CASE_ITEM_SOURCES: ViewSources = {
+    "case_id": ALWAYS,
+    "version": ALWAYS,
+    "status": ALWAYS,
+    "facility": Source(_ADMITTED, "facility"),
+    "current_risk": Source(_T("AssessmentSubmitted"), "overall_risk"),
+    "risk_assessment_id": Source(_T("AssessmentSubmitted"), "assessment_id"),
+    "risk_countersigned_at": Source(_T("AssessmentCountersigned")),
+    "security_level": Source(_T("PlacementDecided"), "security_level"),
+}
+"""Where each key of an item of the case list (`GET /cases`) comes from."""
+
+CASE_FILTER_SOURCES: ViewSources = {
+    "facility": CASE_ITEM_SOURCES["facility"],
+    "risk": CASE_ITEM_SOURCES["current_risk"],
+}
+"""What each filter of the case list selects by (`shared.kit.redaction.require_filters`)."""
+
+_DUE = _T("AssessmentDue")
+
+REVIEW_ITEM_SOURCES: ViewSources = {
+    "case_id": ALWAYS,
+    "event_id": Source(_DUE),
+    "recorded_at": Source(_DUE),
+    "assessment_kind": Source(_DUE, "assessment_kind"),
+    "due_by": Source(_DUE, "due_by"),
+    "trigger": Source(_DUE, "trigger"),
+    "caused_by": Source(_DUE),
+    "overdue": Source(_DUE),
+    "satisfied_by": Source(_T("AssessmentCountersigned"), "assessment_id"),
+    "facility": Source(_ADMITTED, "facility"),
+}
+"""Where each key of an item of the reviews due (`GET /reviews`) comes from. Whether a due is
+still open is the due's own state (its `status` filter, `overdue`); which assessment met it is
+the countersignature's."""
+
+REVIEW_FILTER_SOURCES: ViewSources = {
+    # Always given (they have defaults): a role that may not see dues is refused the list.
+    "status": Source(_DUE),
+    "within_days": Source(_DUE, "due_by"),
+    "facility": Source(_ADMITTED, "facility"),
+}
+"""What each filter of the reviews due selects by."""
 
 
 def case_view(app: AssessmentApplication, case_id: UUID) -> tuple[dict[str, Any], int]:

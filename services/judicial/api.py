@@ -41,7 +41,7 @@ from shared.kit.auth import CurrentUser, require_role
 from shared.kit.commands import Command, route_command, view_response
 from shared.kit.paging import Paged, PagedLong
 from shared.kit.params import query_text
-from shared.kit.redaction import redact_view
+from shared.kit.redaction import require_filters
 from shared.kit.requests import VoidRequest
 from shared.kit.runtime import RECORDED, application
 
@@ -170,7 +170,7 @@ def void_entry(event_id: UUID, body: VoidRequest, command: JudicialCommand) -> J
     return command.run(JudicialEntryVoided, lambda c: command.app.void(event_id, body.reason, c))
 
 
-@cases.get("")
+@cases.get("", response_model_exclude_unset=True)
 def list_cases(
     app: JudicialApp,
     user: CurrentUser,
@@ -178,8 +178,13 @@ def list_cases(
     page: Paged,
     facility: Annotated[str | None, query_text(200)] = None,
 ) -> queries.CasePage:
-    """The cases judicial follows, newest arrest first, a page at a time."""
+    """The cases judicial follows, newest arrest first, a page at a time.
+
+    Each item shows what the caller's role may see of it (its stage: the latest the role may
+    see); a filter on what it may not see is refused (403)."""
+    require_filters(user.role, queries.CASE_FILTER_SOURCES, facility=facility or None)
     answer = queries.list_cases(app, page.limit, page.offset, facility, scope=scope)
+    answer["items"] = queries.redact_cases(answer["items"], user.role)
     return queries.CasePage.model_validate(answer)
 
 
@@ -187,7 +192,7 @@ def list_cases(
 def get_case(case_id: UUID, app: JudicialApp, user: CurrentUser) -> JSONResponse:
     """Judicial's current view of one case, with its `version` (also the `ETag`)."""
     view, version = queries.case_view(app, case_id)
-    return view_response(redact_view(view, user.role, queries.CASE_VIEW_SOURCES), version)
+    return view_response(queries.redact_case(view, user.role), version)
 
 
 @deadlines.get("/deadlines", response_model_exclude_unset=True)
@@ -206,8 +211,16 @@ def list_deadlines(
     the prison administration must bring the detainee before the prosecutor.
     """
     require_role(user, *_DEADLINE_READERS)
+    require_filters(
+        user.role,
+        queries.DEADLINE_FILTER_SOURCES,
+        status=status,
+        facility=facility or None,
+        kind=kind,
+    )
     # Unset keys stay out: only an overdue limit has `hours_past_limit` and `action`.
     answer = queries.deadlines(app, page.limit, page.offset, status, facility, kind, scope=scope)
+    answer["items"] = queries.redact_deadlines(answer["items"], user.role)
     return queries.DeadlinePage.model_validate(answer)
 
 

@@ -13,12 +13,19 @@ from services.judicial.application import JudicialApplication
 from services.judicial.domain import Case
 from services.judicial.domain.state import CaseState, Limit
 from shared.kit.paging import Page, TimeText, Where, fetch_page
-from shared.kit.redaction import ALWAYS, Entries, Source, ViewSources
+from shared.kit.redaction import ALWAYS, Entries, Source, ViewSources, redact_items, redact_view
 from shared.kit.scope import Scope
+from shared.permissions import may_see
 
 __all__ = [
+    "CASE_FILTER_SOURCES",
+    "CASE_ITEM_SOURCES",
     "CASE_VIEW_SOURCES",
+    "DEADLINE_FILTER_SOURCES",
+    "DEADLINE_ITEM_SOURCES",
     "DEADLINE_STATUSES",
+    "LIMIT_TYPES",
+    "STAGES",
     "CaseItem",
     "CasePage",
     "Deadline",
@@ -26,6 +33,10 @@ __all__ = [
     "case_view",
     "deadlines",
     "list_cases",
+    "redact_case",
+    "redact_cases",
+    "redact_deadlines",
+    "shown_stage",
 ]
 
 DEADLINE_STATUSES = ("overdue", "due_soon", "running")
@@ -42,15 +53,22 @@ _ACTIONS = {
 }
 
 
+_HIDDEN = "Left out for a role that may not see it (`{}`)."
+
+
 class CaseItem(BaseModel):
-    """A case judicial follows."""
+    """A case judicial follows, as the caller's role may see it."""
 
     case_id: UUID
     arrested_at: TimeText
     facility: str | None
     register_number: str | None
-    stage: str
-    offence_class: str | None
+    stage: str | None = Field(
+        None,
+        description="The latest stage the role may see the case reach (`shown_stage`); left "
+        "out when there is none.",
+    )
+    offence_class: str | None = Field(None, description=_HIDDEN.format("ChargesFiled"))
     verdict_outcome: str | None
     sealed: bool
     version: int
@@ -90,6 +108,7 @@ CASE_VIEW_SOURCES: ViewSources = {
     "case_id": ALWAYS,
     "version": ALWAYS,
     "arrested_at": ALWAYS,
+    # Narrowed to a stage the role may see first (`shown_stage`), by `redact_case`.
     "stage": ALWAYS,
     "sealed": ALWAYS,
     "facility": Source(_T("intake", "DetaineeAdmitted"), "facility"),
@@ -107,6 +126,107 @@ CASE_VIEW_SOURCES: ViewSources = {
     "entries": Entries("judicial"),
 }
 """Where each key of judicial's case view comes from (`shared.kit.redaction`)."""
+
+CASE_ITEM_SOURCES: ViewSources = {
+    "case_id": ALWAYS,
+    "version": ALWAYS,
+    "arrested_at": ALWAYS,
+    # As in the view: narrowed first (`shown_stage`), by `redact_cases`.
+    "stage": ALWAYS,
+    "sealed": ALWAYS,
+    "facility": CASE_VIEW_SOURCES["facility"],
+    "register_number": CASE_VIEW_SOURCES["register_number"],
+    "offence_class": CASE_VIEW_SOURCES["offence_class"],
+    "verdict_outcome": Source(_T("judicial", "VerdictDelivered"), "outcome"),
+}
+"""Where each key of an item of the case list (`GET /cases`) comes from."""
+
+CASE_FILTER_SOURCES: ViewSources = {"facility": CASE_ITEM_SOURCES["facility"]}
+"""What each filter of the case list selects by (`shared.kit.redaction.require_filters`)."""
+
+LIMIT_TYPES = {
+    "custody": _T("intake", "CustodyStarted"),
+    "pre_trial": _T("judicial", "PreTrialDetentionOrdered"),
+}
+"""A deadline's kind → the event type that sets the limit: a role that may not see it is given
+no deadline of that kind (`deadlines` leaves them out of the page and the count)."""
+
+DEADLINE_ITEM_SOURCES: ViewSources = {
+    "case_id": ALWAYS,
+    # The limit itself: listed only for a role that may see its kind's type (`LIMIT_TYPES`).
+    "kind": ALWAYS,
+    "started_at": ALWAYS,
+    "expires_at": ALWAYS,
+    "status": ALWAYS,
+    "renewals": ALWAYS,
+    "legal_source": ALWAYS,
+    "hours_past_limit": ALWAYS,
+    "action": ALWAYS,
+    "facility": CASE_VIEW_SOURCES["facility"],
+    "register_number": CASE_VIEW_SOURCES["register_number"],
+    "breach_recorded": Source(_T("judicial", "DetentionDeadlineBreached")),
+    "breach_detected_at": Source(_T("judicial", "DetentionDeadlineBreached")),
+}
+"""Where each key of an item of the deadlines (`GET /deadlines`) comes from."""
+
+DEADLINE_FILTER_SOURCES: ViewSources = {
+    "status": ALWAYS,
+    "kind": ALWAYS,
+    "facility": CASE_ITEM_SOURCES["facility"],
+}
+"""What each filter of the deadlines selects by."""
+
+STAGES: dict[str, tuple[str, str | None]] = {
+    "sealed": (_T("judicial", "CaseSealed"), "arrested"),
+    "released": (_T("intake", "DetaineeReleased"), "arrested"),
+    # A sentence follows a conviction; a verdict, and a detention order, follow charges.
+    "sentenced": (_T("judicial", "SentenceImposed"), "judged"),
+    "judged": (_T("judicial", "VerdictDelivered"), "charged"),
+    "pre_trial_detention": (_T("judicial", "PreTrialDetentionOrdered"), "charged"),
+    "charged": (_T("judicial", "ChargesFiled"), "arrested"),
+    "in_custody": (_T("intake", "CustodyStarted"), "arrested"),
+    # Judicial opens a case on the arrest intake recorded.
+    "arrested": (_T("intake", "ArrestRecorded"), None),
+}
+"""A case's stage → the event type that sets it, and the stage before it that the domain's rules
+say every case at this stage has passed through (None: none)."""
+
+
+def shown_stage(stage: str, role: str) -> str | None:
+    """The stage `role` may know the case at: the case's stage when the role may see the event
+    type that sets it, else the first of the stages the case has necessarily passed through
+    (`STAGES`) that the role may see; None (the key is left out) when there is none, or the stage
+    is not in `STAGES` (fail closed). A social worker, who may not see custody, charges or
+    detention orders, reads `arrested` for a person detained pending trial: true, and no more
+    than the table lets them know."""
+    current: str | None = stage
+    while current is not None and current in STAGES:
+        event_type, before = STAGES[current]
+        if may_see(role, event_type):
+            return current
+        current = before
+    return None
+
+
+def _with_stage(item: dict[str, Any], role: str) -> dict[str, Any]:
+    shown = {k: v for k, v in item.items() if k != "stage"}
+    stage = shown_stage(str(item["stage"]), role) if "stage" in item else None
+    return shown if stage is None else {**shown, "stage": stage}
+
+
+def redact_case(view: dict[str, Any], role: str) -> dict[str, Any]:
+    """The case view as `role` may see it (its stage narrowed by `shown_stage`)."""
+    return redact_view(_with_stage(view, role), role, CASE_VIEW_SOURCES)
+
+
+def redact_cases(items: list[dict[str, Any]], role: str) -> list[dict[str, Any]]:
+    """The case list's items as `role` may see them, as `redact_case` shows the view."""
+    return redact_items([_with_stage(i, role) for i in items], role, CASE_ITEM_SOURCES)
+
+
+def redact_deadlines(items: list[dict[str, Any]], role: str) -> list[dict[str, Any]]:
+    """The deadlines' items as `role` may see them."""
+    return redact_items(items, role, DEADLINE_ITEM_SOURCES)
 
 
 def case_view(app: JudicialApplication, case_id: UUID) -> tuple[dict[str, Any], int]:
@@ -254,6 +374,7 @@ def deadlines(
     """The custody and detention limits of the people still held, soonest first."""
     now = app.clock.now()
     where = _deadline_filter(now, status, facility, kind).visible(scope, "d.case_id")
+    where.add("d.kind = ANY(%s)", [k for k, t in LIMIT_TYPES.items() if may_see(scope.role, t)])
     page = fetch_page(
         app.fetch,
         select="SELECT case_id, kind, facility, register_number, started_at, expires_at,"

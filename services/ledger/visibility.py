@@ -1,10 +1,11 @@
 """What a caller may see of the ledger: the one place where read rules apply (SPEC §8).
 
 Routes pass stored entries through `visible_entries` (or `timeline_json`, the same rules written
-straight to JSON bytes): event types the caller's role may not see are left out; personal fields
-are decrypted with the case's key (or shown as erased once the key is destroyed); fields the role
-may not see are removed and the entry lists them under `redacted`. The hashes stay those of the
-stored form, which auditors (who see everything) can verify.
+straight to JSON bytes): event types the caller's role may not see are left out, and voidings of
+entries of such types (`shared.permissions.may_see_entry`); personal fields are decrypted with the
+case's key (or shown as erased once the key is destroyed); fields the role may not see are removed
+and the entry lists them under `redacted`. The hashes stay those of the stored form, which
+auditors (who see everything) can verify.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from shared.events.personal import CaseCipher, reveal_document
 from shared.kit.auth import User
 from shared.kit.errors import ForbiddenError
 from shared.kit.scope import CaseAccess, Scope, scope_of
-from shared.permissions import ALL, REDACTED_FIELDS, VISIBLE_TYPES, may_see
+from shared.permissions import ALL, REDACTED_FIELDS, VISIBLE_TYPES, is_voiding, may_see_entry
 
 __all__ = [
     "FULL_RECORD_ROLES",
@@ -49,7 +50,7 @@ def visible_entries(
     out = []
     for entry in entries:
         event = entry["event"]
-        if not may_see(user.role, str(event.get("type"))):
+        if not may_see_entry(user.role, str(event.get("type")), event.get("data")):
             continue
         shown, removed = _shown(event, hidden.get(str(event.get("type")), ()), cipher)
         _unname(shown, unseen)
@@ -144,9 +145,18 @@ def timeline_json(
     parts = [
         _entry_json(entry, hidden.get(entry.type, ()), cipher, unseen)
         for entry in entries
-        if may_see(user.role, entry.type)
+        if may_see_entry(user.role, entry.type, _voiding_data(entry))
     ]
     return b'{"case_id":%s,"entries":[%s]}' % (_ENCODER.encode(case_id).encode(), b",".join(parts))
+
+
+def _voiding_data(entry: StoredEntry) -> Any:
+    """The payload of a voiding (its visibility depends on it), None for any other entry."""
+    if not is_voiding(entry.type):
+        return None
+    stored = entry.event_bytes()
+    event = json.loads(stored) if stored is not None else entry.as_dict()["event"]
+    return event.get("data")
 
 
 def _entry_json(

@@ -38,6 +38,7 @@ from shared.kit.commands import Command, case_location, route_command, view_resp
 from shared.kit.errors import ForbiddenError
 from shared.kit.paging import Paged
 from shared.kit.params import query_text
+from shared.kit.redaction import require_filters
 from shared.kit.requests import VoidRequest
 from shared.kit.runtime import RECORDED, application
 from shared.kit.scope import scope_of
@@ -78,7 +79,7 @@ def create_programme(body: ProgrammeRequest, command: ProgrammesCommand) -> JSON
     )
 
 
-@programmes.get("")
+@programmes.get("", response_model_exclude_unset=True)
 def list_programmes(
     app: ProgrammesApp,
     user: CurrentUser,
@@ -86,9 +87,11 @@ def list_programmes(
     kind: ProgrammeKind | None = None,
     facility: Annotated[str | None, query_text(200)] = None,
 ) -> queries.ProgrammePage:
-    """The programmes of the catalogue, newest first, with the places left in each."""
+    """The programmes of the catalogue, newest first, with the places taken and left in each."""
+    kind_name = kind.value if kind else None
+    require_filters(user.role, queries.PROGRAMME_FILTER_SOURCES, kind=kind_name, facility=facility)
     answer = queries.list_programmes(
-        app, page.limit, page.offset, kind.value if kind else None, facility
+        app, page.limit, page.offset, kind_name, facility, reader=_reader(user)
     )
     return queries.ProgrammePage.model_validate(answer)
 
@@ -96,7 +99,7 @@ def list_programmes(
 @programmes.get("/{programme_id}")
 def get_programme(programme_id: UUID, app: ProgrammesApp, user: CurrentUser) -> JSONResponse:
     """One programme, with its `version` (also the `ETag`)."""
-    view, version = queries.programme_view(app, programme_id)
+    view, version = queries.programme_view(app, programme_id, reader=_reader(user))
     return view_response(view, version)
 
 
@@ -165,11 +168,12 @@ def withdraw(
 # --- cases -------------------------------------------------------------------------------
 
 
-@cases.get("")
+@cases.get("", response_model_exclude_unset=True)
 def list_cases(
     app: ProgrammesApp, user: CurrentUser, page: Paged, released: bool | None = None
 ) -> queries.CasePage:
     """The people programmes knows (civil society: only those it works with), a page at a time."""
+    require_filters(user.role, queries.CASE_FILTER_SOURCES, released=released)
     answer = queries.list_cases(app, page.limit, page.offset, released, reader=_reader(user))
     return queries.CasePage.model_validate(answer)
 
@@ -255,7 +259,7 @@ def record_follow_up(
 # --- work lists --------------------------------------------------------------------------
 
 
-@work.get("/referrals")
+@work.get("/referrals", response_model_exclude_unset=True)
 def list_referrals(
     app: ProgrammesApp,
     user: CurrentUser,
@@ -264,13 +268,14 @@ def list_referrals(
     status: Literal["pending", "accepted", "declined", "revoked"] | None = None,
 ) -> queries.ReferralPage:
     """The caller's agency's referrals: received (`incoming`) or made (`outgoing`)."""
+    require_filters(user.role, queries.REFERRAL_FILTER_SOURCES, direction=direction, status=status)
     answer = queries.list_referrals(
         app, direction, page.limit, page.offset, status, reader=_reader(user)
     )
     return queries.ReferralPage.model_validate(answer)
 
 
-@work.get("/follow-ups")
+@work.get("/follow-ups", response_model_exclude_unset=True)
 def list_follow_ups(
     app: ProgrammesApp,
     user: CurrentUser,
@@ -278,6 +283,7 @@ def list_follow_ups(
     status: Literal["overdue"] | None = None,
 ) -> queries.FollowUpPage:
     """Released people and when each is due a follow-up; `status=overdue` for those past due."""
+    require_filters(user.role, queries.FOLLOW_UP_FILTER_SOURCES, status=status)
     answer = queries.follow_ups(
         app, page.limit, page.offset, status == "overdue", reader=_reader(user)
     )

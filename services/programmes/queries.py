@@ -13,14 +13,24 @@ from pydantic import BaseModel, Field
 from services.programmes.application import AGENCY_BOUND_ROLES, ProgrammesApplication
 from services.programmes.domain import CaseFile, Programme, Referral
 from services.programmes.views import CaseRegister, Referrals
+from shared.events import ProgrammeCreated
 from shared.kit.errors import NotFoundError
 from shared.kit.paging import Page, TimeText, Where, fetch_page
-from shared.kit.redaction import ALWAYS, Source, ViewSources, redact_view
+from shared.kit.redaction import ALWAYS, Source, ViewSources, redact_items, redact_view
 from shared.kit.scope import Scope
 from shared.permissions import ROLES, may_see
 
 __all__ = [
+    "CASE_FILTER_SOURCES",
+    "CASE_ITEM_SOURCES",
     "CASE_VIEW_SOURCES",
+    "FOLLOW_UP_FILTER_SOURCES",
+    "FOLLOW_UP_ITEM_SOURCES",
+    "PROGRAMME_FILTER_SOURCES",
+    "PROGRAMME_ITEM_SOURCES",
+    "PROGRAMME_VIEW_SOURCES",
+    "REFERRAL_FILTER_SOURCES",
+    "REFERRAL_ITEM_SOURCES",
     "REFERRAL_VIEW_SOURCES",
     "RISK_READERS",
     "CaseItem",
@@ -83,6 +93,77 @@ REFERRAL_VIEW_SOURCES: ViewSources = {
 }
 """Where each key of one referral's view comes from."""
 
+_PROGRAMME = _T("programmes", "ProgrammeCreated")
+_ENROLLED = _T("programmes", "ParticipantEnrolled")
+
+PROGRAMME_VIEW_SOURCES: ViewSources = {
+    **{name: Source(_PROGRAMME, name) for name in ProgrammeCreated.model_fields},
+    "programme_id": ALWAYS,
+    "version": ALWAYS,
+    "voided": ALWAYS,
+    "created_at": Source(_PROGRAMME),
+    "places_taken": Source(_ENROLLED),
+    "places_left": Source(_ENROLLED),
+}
+"""Where each key of one programme's view comes from: its catalogue entry, and the places its
+participants take (sealed ones counted only for those who may see sealed cases)."""
+
+PROGRAMME_ITEM_SOURCES: ViewSources = {
+    key: source
+    for key, source in PROGRAMME_VIEW_SOURCES.items()
+    if key not in ("voided", "created_at", "description")
+}
+"""Where each key of an item of the programme catalogue (`GET /programmes`) comes from."""
+
+PROGRAMME_FILTER_SOURCES: ViewSources = {
+    "kind": PROGRAMME_VIEW_SOURCES["kind"],
+    "facility": PROGRAMME_VIEW_SOURCES["facility"],
+}
+"""What each filter of the programme catalogue selects by (the facility where it runs)."""
+
+CASE_ITEM_SOURCES: ViewSources = {
+    "case_id": ALWAYS,
+    "version": ALWAYS,
+    "full_name": CASE_VIEW_SOURCES["full_name"],
+    "facility": CASE_VIEW_SOURCES["facility"],
+    "released_at": CASE_VIEW_SOURCES["released_at"],
+    # Of the programmes the view's enrolments show the reader (its own, for an organisation).
+    "active_programmes": CASE_VIEW_SOURCES["enrolments"],
+}
+"""Where each key of an item of the case list (`GET /cases`) comes from."""
+
+CASE_FILTER_SOURCES: ViewSources = {"released": CASE_VIEW_SOURCES["released_at"]}
+"""What each filter of the case list selects by (`shared.kit.redaction.require_filters`)."""
+
+REFERRAL_ITEM_SOURCES: ViewSources = {
+    **{k: REFERRAL_VIEW_SOURCES[k] for k in ("referral_id", "from_agency", "to_agency", "status")},
+    "case_id": ALWAYS,
+    "reason": REFERRAL_VIEW_SOURCES["reason"],
+    "made_at": Source(_T("programmes", "ReferralMade")),
+    # Accepted or declined: both are answers, and a role sees both or neither.
+    "answered_at": Source(_T("programmes", "ReferralAccepted")),
+}
+"""Where each key of an item of the referrals (`GET /referrals`) comes from."""
+
+REFERRAL_FILTER_SOURCES: ViewSources = {"direction": ALWAYS, "status": ALWAYS}
+"""What each filter of the referrals selects by: their agencies and state, as the view shows."""
+
+_FOLLOW_UP = _T("programmes", "FollowUpRecorded")
+
+FOLLOW_UP_ITEM_SOURCES: ViewSources = {
+    "case_id": ALWAYS,
+    "full_name": CASE_VIEW_SOURCES["full_name"],
+    "released_at": CASE_VIEW_SOURCES["released_at"],
+    "last_follow_up_at": Source(_FOLLOW_UP),
+    "last_status": Source(_FOLLOW_UP, "status"),
+    "due_by": Source(_FOLLOW_UP),
+    "overdue": Source(_FOLLOW_UP),
+}
+"""Where each key of an item of the follow-ups due (`GET /follow-ups`) comes from."""
+
+FOLLOW_UP_FILTER_SOURCES: ViewSources = {"status": Source(_FOLLOW_UP)}
+"""What each filter of the follow-ups due selects by."""
+
 _ANSWER = "caseline.programmes.ReferralAccepted.v1"
 """Who may answer a referral may read it, and find it in their incoming referrals."""
 
@@ -138,10 +219,14 @@ class CaseItem(BaseModel):
 
     case_id: UUID
     full_name: str | None
-    facility: str | None
+    facility: str | None = Field(
+        None, description="Left out for a role that may not see it (`DetaineeAdmitted`)."
+    )
     released_at: TimeText | None
     version: int
-    active_programmes: int
+    active_programmes: int = Field(
+        description="Programmes the person takes part in now: for an organisation, its own."
+    )
 
 
 class CasePage(Page[CaseItem]):
@@ -190,21 +275,31 @@ def _iso(value: Any) -> Any:
 # --- programmes ------------------------------------------------------------------------
 
 
+def _counted(reader: Reader) -> str:
+    """The participations a count shows the reader: a sealed case's only to those who may see
+    sealed cases (SPEC §8: a count is not a way to find one). A programme's capacity, a rule of
+    the domain and not a read, still counts every participant."""
+    return "" if reader.kit_scope.sees_sealed else f" AND {_UNSEALED_P}"
+
+
 def list_programmes(
     app: ProgrammesApplication,
     limit: int,
     offset: int,
     kind: str | None = None,
     facility: str | None = None,
+    *,
+    reader: Reader,
 ) -> dict[str, Any]:
-    """The programmes of the catalogue, newest first, with the places left in each."""
+    """The programmes of the catalogue, newest first, with the places taken and left in each."""
     where = Where().add("NOT c.voided").given(kind, "c.kind = %s")
     page = fetch_page(
         app.fetch,
         select="SELECT c.programme_id, c.kind, c.title, c.provider_agency, c.capacity,"
         " c.max_risk_level, c.facility, c.attendance_threshold, c.starts_on, c.ends_on,"
         " c.version, (SELECT count(*) FROM {schema}.participations p"
-        "  WHERE p.programme_id = c.programme_id AND p.status = 'active' AND NOT p.voided)",
+        "  WHERE p.programme_id = c.programme_id AND p.status = 'active' AND NOT p.voided"
+        f"{_counted(reader)})",
         source="FROM {schema}.programme_catalogue c",
         where=where.given(facility, "c.facility = %s"),
         order_by="c.created_at DESC, c.programme_id",
@@ -223,21 +318,31 @@ def list_programmes(
         item["places_taken"] = int(row[-1])
         item["places_left"] = max(0, int(row[4]) - int(row[-1]))
         items.append(item)
-    return page.answer(items)
+    return page.answer(redact_items(items, reader.role, PROGRAMME_ITEM_SOURCES))
 
 
-def programme_view(app: ProgrammesApplication, programme_id: UUID) -> tuple[dict[str, Any], int]:
-    """One programme, and its version."""
+def programme_view(
+    app: ProgrammesApplication, programme_id: UUID, *, reader: Reader
+) -> tuple[dict[str, Any], int]:
+    """One programme as the reader may see it (its places counted as the list counts them), and
+    its version."""
     programme = app.load(Programme, programme_id)
-    active = len(programme.active())
+    active = [str(p.case_id) for p in programme.active()]
+    if active and not reader.kit_scope.sees_sealed:
+        sealed = app.fetch(
+            "SELECT count(*) FROM {schema}.sealed_cases WHERE case_id = ANY(%s)", (active,)
+        )[0][0]
+        taken = len(active) - int(sealed)
+    else:
+        taken = len(active)
     view = {
         **programme.info.model_dump(mode="json"),
         "voided": programme.voided,
         "created_at": programme.created_at.isoformat(),
-        "places_taken": active,
-        "places_left": max(0, programme.info.capacity - active),
+        "places_taken": taken,
+        "places_left": max(0, programme.info.capacity - taken),
     }
-    return view, programme.version
+    return redact_view(view, reader.role, PROGRAMME_VIEW_SOURCES), programme.version
 
 
 def summary(app: ProgrammesApplication, programme_id: UUID) -> dict[str, Any]:
@@ -298,15 +403,28 @@ def list_cases(
     *,
     reader: Reader,
 ) -> dict[str, Any]:
-    """The people programmes knows (civil society: only those it works with), newest first."""
+    """The people programmes knows (civil society: only those it works with), newest first;
+    each with the programmes it takes part in now that the view's enrolments show the reader
+    (an organisation's own)."""
     where = Where().visible(reader.kit_scope, "r.case_id")
     if released is not None:
         where.add("r.released_at IS " + ("NOT NULL" if released else "NULL"))
+    # An organisation counts its own programmes, as its view of the case shows its own only.
+    own, own_params = (
+        (
+            " AND EXISTS (SELECT 1 FROM {schema}.programme_catalogue g"
+            "  WHERE g.programme_id = p.programme_id AND g.provider_agency = %s)",
+            [reader.agency],
+        )
+        if reader.bound
+        else ("", [])
+    )
     page = fetch_page(
         app.fetch,
         select="SELECT r.case_id, r.name_kid, r.name_ct, r.facility, r.released_at, r.version,"
         " (SELECT count(*) FROM {schema}.participations p WHERE p.case_id = r.case_id"
-        "  AND p.status = 'active' AND NOT p.voided)",
+        f"  AND p.status = 'active' AND NOT p.voided{own})",
+        select_params=own_params,
         source="FROM {schema}.case_register r",
         where=where,
         order_by="r.opened_at DESC, r.case_id",
@@ -324,7 +442,7 @@ def list_cases(
         }
         for r in page.rows
     ]
-    return page.answer(items)
+    return page.answer(redact_items(items, reader.role, CASE_ITEM_SOURCES))
 
 
 def _visible_case(app: ProgrammesApplication, case_id: UUID, reader: Reader) -> CaseFile:
@@ -480,7 +598,7 @@ def list_referrals(
         }
         for r in page.rows
     ]
-    return page.answer(items)
+    return page.answer(redact_items(items, reader.role, REFERRAL_ITEM_SOURCES))
 
 
 # --- follow-up -------------------------------------------------------------------------
@@ -514,7 +632,7 @@ def follow_ups(
         offset=offset,
     )
     items = [_due((r[0], _full_name(app, *r[:3]), *r[3:]), now) for r in page.rows]
-    return page.answer(items, interval_days=days)
+    return page.answer(redact_items(items, reader.role, FOLLOW_UP_ITEM_SOURCES), interval_days=days)
 
 
 def _due(row: tuple[Any, ...], now: datetime) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.permissions import REDACTED_FIELDS, may_see
+from shared.kit.errors import ForbiddenError
+from shared.permissions import REDACTED_FIELDS, is_voiding, may_see, may_see_entry
 
 __all__ = ["ALWAYS", "Entries", "Source", "ViewSources", "redact_view", "undeclared_keys"]
 
@@ -32,7 +33,8 @@ class Source:
 
 @dataclass(frozen=True)
 class Entries:
-    """A list of a service's entries, each naming its event `type` (`EventName` or full type)."""
+    """A list of a service's entries, each naming its event `type` (`EventName` or full type) and
+    `event_id`; a voided one names its voiding in `voided_by` (or only says `voided`)."""
 
     service: str
 
@@ -54,7 +56,7 @@ def redact_view(view: Mapping[str, Any], role: str, sources: ViewSources) -> dic
         if source is None:
             out[key] = value
         elif isinstance(source, Entries):
-            out[key] = [e for e in value if may_see(role, _full(source.service, e))]
+            out[key] = _entries(value, role, source.service)
         elif may_see(role, source.type):
             shown = _without(value, _paths(hidden.get(source.type, ()), source.within))
             if shown is not _GONE:
@@ -73,6 +75,27 @@ _GONE = object()
 def _full(service: str, entry: Mapping[str, Any]) -> str:
     name = str(entry.get("type", ""))
     return name if name.startswith("caseline.") else f"caseline.{service}.{name}.v1"
+
+
+def _entries(items: list[Mapping[str, Any]], role: str, service: str) -> list[Mapping[str, Any]]:
+    """The entries `role` may see (`may_see_entry`): a voiding is judged by the type of the entry
+    whose `voided_by` names it; where none names it (a list that says only `voided`), by every
+    voided entry no voiding is named for, so that it is shown only if all of them could be."""
+    linked = {str(e["voided_by"]): _full(service, e) for e in items if e.get("voided_by")}
+    unlinked = {_full(service, e) for e in items if e.get("voided") and not e.get("voided_by")}
+
+    def voided(item: Mapping[str, Any]) -> set[str | None]:
+        named = linked.get(str(item.get("event_id")))
+        return {named} if named is not None else set(unlinked) or {None}
+
+    return [
+        item
+        for item in items
+        if all(
+            may_see_entry(role, _full(service, item), {"voided_event_type": kind})
+            for kind in (voided(item) if is_voiding(_full(service, item)) else {None})
+        )
+    ]
 
 
 def _paths(hidden: tuple[str, ...], within: str) -> list[str] | object:
@@ -124,3 +147,39 @@ def _parts(value: Any, role: str, parts: Mapping[str, str]) -> Any:
     if isinstance(value, dict):
         return {k: v for k, v in value.items() if k not in parts or may_see(role, parts[k])}
     return value
+
+
+# --- lists: the same table, item by item, and the filters that choose the items ----------------
+# A list's item is a small view: each list declares its items' sources as a view does (a key
+# hidden from the role, or no source declares, is left out: the item models make such keys
+# optional and the routes answer without unset keys). A filter selects by what it names: a role
+# may filter only by what it may see, or the items a filter keeps would tell what it hides.
+
+
+def redact_items(
+    items: list[dict[str, Any]], role: str, sources: ViewSources
+) -> list[dict[str, Any]]:
+    """Each item of a list as `role` may see it, as `redact_view` shows a view."""
+    return [redact_view(item, role, sources) for item in items]
+
+
+def sees_key(role: str, sources: ViewSources, key: str) -> bool:
+    """Whether `role` sees `key` whole by `sources`: declared, of a type it may see, and not a
+    field the table removes for it; never a list of entries (`Entries`), filtered per role."""
+    source = sources.get(key, _GONE)
+    if source is None:
+        return True
+    if not isinstance(source, Source) or not may_see(role, source.type):
+        return False
+    return _paths(REDACTED_FIELDS.get(role, {}).get(source.type, ()), source.within) is not _GONE
+
+
+def require_filters(role: str, sources: ViewSources, **given: object) -> None:
+    """403 unless `role` sees what each filter given (not None) selects by: `sources` names, for
+    each filter of a list, the source it selects by (`sees_key`; an undeclared filter is refused)."""
+    for name, value in given.items():
+        if value is not None and not sees_key(role, sources, name):
+            raise ForbiddenError("role {role!r} may not filter by {field}", role=role, field=name)
+
+
+__all__ += ["redact_items", "require_filters", "sees_key"]

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -32,6 +31,7 @@ from tests.integration.test_erasure import (
     _released_with_erasure_order,
 )
 from tests.support import admission_payload, arrest_payload, auth, eventually, running, serving
+from tests.support.bus import stored_deliveries
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -70,22 +70,10 @@ async def _resolve(url: str, token: str, delivery: Delivery) -> Resolved:
 
 
 async def _stored(settings: Settings) -> list[tuple[str, bytes]]:
-    """Every message of the deliveries' stream: its subject and headers, and its body."""
-    stream = settings.stream + "_DELIVERIES"
-    nc = await nats.connect(settings.nats_url)
-    try:
-        js = nc.jetstream()
-        info = await js.stream_info(stream)
-        out = []
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            msg = await js.get_msg(stream, seq)
-            head = f"{msg.subject} {msg.headers or {}}".encode()
-            subject = (msg.subject or "").removeprefix(settings.subject_prefix)
-            out.append((subject, head + b"\n" + (msg.data or b"")))
-        assert len(out) == info.state.messages
-        return out
-    finally:
-        await nc.close()
+    """Every message of the deliveries' stream: its subject, and its subject, headers and body."""
+    return [
+        (s, head.encode() + b"\n" + body) for s, head, body in await stored_deliveries(settings)
+    ]
 
 
 def _ledger_head(ledger: Any, auditor: dict[str, str]) -> int:

@@ -128,3 +128,22 @@ def delivery(event: CatalogueEvent, subject_id: UUID | str, prefix: str = "", **
 
     env = envelope_of(event, subject_id, **kw)
     return Delivery(prefix + subject(event, subject_id), signed(env), {}, msg=None)
+
+
+async def stored_deliveries(settings: Settings) -> list[tuple[str, str, bytes]]:
+    """Every message of the agencies' deliveries stream, in order: its subject (without the
+    test's prefix), its subject and headers as text, and its body."""
+    stream = settings.stream + "_DELIVERIES"
+    nc = await nats.connect(settings.nats_url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info(stream)
+        out = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            msg = await js.get_msg(stream, seq)
+            subject = (msg.subject or "").removeprefix(settings.subject_prefix)
+            out.append((subject, f"{msg.subject} {msg.headers or {}}", msg.data or b""))
+        assert len(out) == info.state.messages
+        return out
+    finally:
+        await nc.close()
