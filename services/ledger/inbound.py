@@ -3,16 +3,21 @@ envelope against the catalogue and its origin (signed by the service owning its 
 type's subject of its case), then appends.
 
 A message that fails either is dead-lettered with the reason and never stored; the consumer
-keeps going. Dead letters themselves (on `caseline.deadletter.>`) are not ledger entries. Unlike
-the other services' reactions (one application method per event type), the ledger takes every
-event alike, a batch per transaction: its consumer is one batch handler, `LedgerIntake`.
+keeps going (whatever checking one message raises is that message's refusal, never the batch's).
+So is an envelope under an event id the ledger holds with another envelope: nothing of it applies.
+Dead letters themselves (on `caseline.deadletter.>`) are not ledger entries. Unlike the other
+services' reactions (one application method per event type), the ledger takes every event alike,
+a batch per transaction: its consumer is one batch handler, `LedgerIntake`.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
+
+import psycopg
 
 from services.ledger.application import LedgerApplication
 from services.ledger.store import Appendable, LedgerStore
@@ -29,6 +34,8 @@ from shared.kit.recorder import Op
 from shared.kit.subscriber import ACK, Dead, Delivery, Outcome, Retry
 
 __all__ = ["LedgerIntake", "reactions"]
+
+log = logging.getLogger("caseline.ledger")
 
 
 def reactions(app: LedgerApplication) -> list[LedgerIntake]:
@@ -77,16 +84,21 @@ class LedgerIntake:
             except EnvelopeError as exc:
                 outcomes.append(Dead(exc.reason))
                 continue
+            except Exception as exc:
+                outcomes.append(_unchecked(delivery, exc))
+                continue
             outcomes.append(None)
             valid.append((len(outcomes) - 1, delivery, document, envelope, event))
-        # The batch's origin signatures checked together (on every core for a backlog).
+        # The batch's origin signatures checked together (on every core for a backlog), each
+        # document's failure its own refusal.
         forgeries = origin_problems(
             [(document, envelope, d.subject) for _, d, document, envelope, _ in valid],
             self.subject_prefix,
             self.keys,
         )
         items: list[Appendable] = []
-        access: list[Op] = []
+        # Each item's access facts and outcome, by the item itself (`Appended` hands it back).
+        implied: dict[int, tuple[int, list[Op]]] = {}
         for (index, delivery, document, envelope, event), forged in zip(
             valid, forgeries, strict=True
         ):
@@ -97,28 +109,53 @@ class LedgerIntake:
             if msg_id is not None and msg_id != str(envelope.id):
                 outcomes[index] = Dead("Nats-Msg-Id differs from the event id")
                 continue
-            items.append(
-                Appendable(
-                    event_id=str(envelope.id),
-                    case_id=str(envelope.subject),
-                    type=envelope.type,
-                    time=_as_datetime(envelope.time),
-                    recordedtime=_as_datetime(envelope.recordedtime),
-                    envelope=document,
+            try:
+                item = _appendable(envelope, document)
+                ops = access_ops(
+                    envelope.type, str(envelope.subject), envelope.id, envelope.agency, event
                 )
-            )
-            access += access_ops(
-                envelope.type, str(envelope.subject), envelope.id, str(envelope.agency or ""), event
-            )
+            except Exception as exc:
+                outcomes[index] = _unchecked(delivery, exc)
+                continue
+            items.append(item)
+            implied[id(item)] = (index, ops)
             outcomes[index] = ACK
+        note = self.note_access
+
+        def also(conn: psycopg.Connection[Any], appended: Sequence[Appendable]) -> None:
+            # The access rows of the entries appended, and of no other, in the append's own
+            # transaction: a sealed case is hidden from the instant its seal is in the ledger.
+            if note is not None:
+                note([op for item in appended for op in implied[id(item)][1]], conn)
+
         try:
-            # The access rows in the append's own transaction: a sealed case is hidden from the
-            # instant its seal is in the ledger, never a moment later.
-            note = self.note_access
-            self.store.append(items, also=None if note is None else lambda conn: note(access, conn))
+            done = self.store.append_batch(items, also=also)
         except Exception as exc:
             return [Retry(f"the ledger store failed: {exc!r}") for _ in deliveries]
+        for item in done.conflicts:
+            reason = f"event id {item.event_id} is in the ledger with another envelope: refused"
+            log.error("%s (type %s, case %s)", reason, item.type, item.case_id)
+            outcomes[implied[id(item)][0]] = Dead(reason)
         return [ACK if outcome is None else outcome for outcome in outcomes]
+
+
+def _appendable(envelope: Envelope, document: dict[str, Any]) -> Appendable:
+    return Appendable(
+        event_id=str(envelope.id),
+        case_id=str(envelope.subject),
+        type=envelope.type,
+        time=_as_datetime(envelope.time),
+        recordedtime=_as_datetime(envelope.recordedtime),
+        envelope=document,
+    )
+
+
+def _unchecked(delivery: Delivery, exc: Exception) -> Dead:
+    """The refusal of a message whose checking raised: its own, never a failed batch (a retry
+    would meet the same and hold back every message behind it)."""
+    reason = f"the envelope could not be checked: {exc!r:.500}"
+    log.error("%s: %s", delivery.subject, reason)
+    return Dead(reason)
 
 
 def _as_datetime(value: object) -> datetime:

@@ -7,6 +7,7 @@ stored (chain: SHA-256(prev ‖ canonical); tree leaf: RFC 9162); see docs/audit
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import queue
 import threading
@@ -26,6 +27,7 @@ from services.ledger.schema import SCHEMA, create_tables, tables_exist
 from services.ledger.stored import STORED_COLUMNS, StoredEntry
 from services.ledger.tree import Node, TreeBuilder, frontier_keys, leaf_hash
 from shared.kit.canonical import canonical_json
+from shared.kit.origins import signed_message
 from shared.kit.pools import idle_checked_pool
 from shared.kit.settings import Settings
 
@@ -33,6 +35,7 @@ __all__ = [
     "ENTRY_COLUMNS",
     "GENESIS",
     "Appendable",
+    "Appended",
     "LedgerCorruptedError",
     "LedgerStore",
     "canonical_json",
@@ -73,6 +76,21 @@ class Appendable:
     time: datetime
     recordedtime: datetime
     envelope: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Appended:
+    """What an append did with its items."""
+
+    entries: list[Appendable]
+    """The items appended, in ledger order."""
+    conflicts: list[Appendable]
+    """The items refused: the ledger (or the batch, before them) holds another envelope under
+    their event id. An id is unique forever (SPEC §3): nothing of them is written."""
+
+
+Implied = Callable[[psycopg.Connection[Any], Sequence[Appendable]], None]
+"""What the appended entries imply, written in their append's transaction (who may see a case)."""
 
 
 def feed_on(conn: psycopg.Connection[Any], after: int, limit: int) -> list[dict[str, Any]]:
@@ -137,26 +155,35 @@ class LedgerStore:
         also: Callable[[psycopg.Connection[Any]], None] | None = None,
     ) -> int:
         """Append the items not yet in the ledger, in order, in one transaction; return how many.
-        `also` writes in that same transaction (what the entries imply: who may see their case),
-        whether or not the items were known already (it must be idempotent)."""
+        `also` writes in that same transaction when anything is appended (`append_batch` tells
+        which items were, and which were refused)."""
+        implied = None if also is None else lambda conn, _: also(conn)
+        return len(self.append_batch(items, implied).entries)
+
+    def append_batch(self, items: Sequence[Appendable], also: Implied | None = None) -> Appended:
+        """Append the items whose event the ledger does not hold, in order, in one transaction.
+
+        `also(conn, entries)` writes in that same transaction what the entries appended imply, and
+        nothing for the others. An item under an id the ledger holds is a delivery again of the
+        same event when it signs the same (its signature aside: a service may sign it again
+        after a key rotation), left out silently; otherwise it is refused (`Appended.conflicts`).
+        """
         if not items:
-            return 0
+            return Appended([], [])
         cases = sorted({i.case_id for i in items})
         with self.pool.connection() as conn, conn.transaction():
             with conn.pipeline():
                 # One appender at a time, whatever the number of ledger processes; everything
                 # the append reads is read under that lock, in one round trip with it.
                 conn.execute(f"SELECT pg_advisory_xact_lock({_APPEND_LOCK})")
-                if also is not None:
-                    also(conn)
                 known = conn.execute(_KNOWN, ([i.event_id for i in items],))
                 newest = conn.execute(_NEWEST)
                 leaves = conn.execute(_LEAVES)
                 clock = conn.execute("SELECT clock_timestamp()")
                 case_heads = conn.execute(_HEADS, (cases,))
-            fresh = _unknown(items, {str(r[0]) for r in known.fetchall()})
+            fresh, conflicts = _sorted_out(items, {str(r[0]): r[1] for r in known.fetchall()})
             if not fresh:
-                return 0
+                return Appended([], conflicts)
             last = newest.fetchone()
             ledger_seq = int(last[0]) if last else 0
             size = _tree_size(leaves.fetchone())
@@ -166,14 +193,17 @@ class LedgerStore:
             appended_at = max(now, last[1]) if last else now
             heads = {r[0]: (r[1], bytes(r[2])) for r in case_heads.fetchall()}
             rows, nodes = _entries(fresh, heads, ledger_seq, appended_at, builder)
-            # One round trip for both, binary (the canonical bytes and hashes go as they are).
+            # One round trip for both, binary (the canonical bytes and hashes go as they are),
+            # and for what they imply: a sealed case is hidden from the instant its seal is in.
             with conn.pipeline():
                 conn.execute(_INSERT_ENTRIES, [list(column) for column in zip(*rows, strict=True)])
                 conn.execute(_INSERT_NODES, [list(column) for column in zip(*nodes, strict=True)])
+                if also is not None:
+                    also(conn, fresh)
         self._edge = (builder.size, rows[-1][-1], [digest for _, digest in builder.stack])
         for listener in self.listeners:
             listener(len(rows))
-        return len(rows)
+        return Appended(fresh, conflicts)
 
     def _builder(
         self, conn: psycopg.Connection[Any], ledger_seq: int, size: int, newest: bytes
@@ -403,7 +433,7 @@ def _entries(
     return rows, nodes
 
 
-_KNOWN = f"SELECT event_id FROM {SCHEMA}.entries WHERE event_id = ANY(%s::uuid[])"
+_KNOWN = f"SELECT event_id, canonical FROM {SCHEMA}.entries WHERE event_id = ANY(%s::uuid[])"
 _NEWEST = (
     f"SELECT ledger_seq, appended_at, hash FROM {SCHEMA}.entries ORDER BY ledger_seq DESC LIMIT 1"
 )
@@ -426,11 +456,23 @@ _HEADS = (
 )
 
 
-def _unknown(items: Sequence[Appendable], known: set[str]) -> list[Appendable]:
-    """The items whose event the ledger does not hold, each once."""
+def _sorted_out(
+    items: Sequence[Appendable], stored: dict[str, bytes]
+) -> tuple[list[Appendable], list[Appendable]]:
+    """The items to append (each id once), and those under an id that the ledger (`stored`:
+    event id → its entry's canonical bytes) or an earlier item holds with another envelope."""
     fresh: list[Appendable] = []
+    conflicts: list[Appendable] = []
+    first: dict[str, Appendable] = {}
     for item in items:
-        if item.event_id not in known:
-            known.add(item.event_id)
+        if item.event_id in stored:
+            held = json.loads(stored[item.event_id])["event"]
+        elif item.event_id in first:
+            held = first[item.event_id].envelope
+        else:
+            first[item.event_id] = item
             fresh.append(item)
-    return fresh
+            continue
+        if signed_message(held) != signed_message(item.envelope):
+            conflicts.append(item)
+    return fresh, conflicts

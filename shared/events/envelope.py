@@ -16,17 +16,23 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetPydanticSchema,
     StringConstraints,
     ValidationError,
+    WithJsonSchema,
     field_serializer,
+    with_config,
 )
 from pydantic_core import ErrorDetails
+from typing_extensions import TypedDict
 
 from shared.events.base import CatalogueEvent, Instant
 from shared.events.registry import SERVICES, UnknownEventType, by_type
 
 __all__ = [
     "CLOUDEVENTS_JSON",
+    "ENVELOPE_MAX_BYTES",
+    "ENVELOPE_MAX_DEPTH",
     "Envelope",
     "EnvelopeError",
     "build_envelope",
@@ -38,6 +44,16 @@ __all__ = [
 
 CLOUDEVENTS_JSON = "application/cloudevents+json"
 """The content type of a structured-mode CloudEvent, as on the bus and in the ledger's feed."""
+
+ENVELOPE_MAX_BYTES = 8 * 1024 * 1024
+"""The largest envelope accepted: the bus's `max_payload` (deploy/nats), so nothing a service
+could publish is refused, and a hand-made message cannot make a consumer decode more."""
+
+ENVELOPE_MAX_DEPTH = 32
+"""The deepest nesting of objects and arrays accepted, the envelope's own object counted. The
+catalogue's deepest envelope needs 9 (an instrument's labelled scale: envelope, data, domains,
+domain, indicators, indicator, scale, labels, label); deeper is no event, and a document nested
+near the interpreter's recursion limit would fail canonicalisation, hashing and signing."""
 
 _SERVICE = "|".join(SERVICES)
 _TOKEN = r"^[^\s.*>]+$"  # one NATS subject token: no dots, wildcards or whitespace
@@ -85,6 +101,27 @@ class EnvelopeError(ValueError):
         self.reason = reason
 
 
+@with_config(ConfigDict(extra="forbid", strict=True))
+class _Sealed(TypedDict):
+    """What `shared.events.personal.seal_values` makes, nothing else: a ciphertext has no
+    nesting of its own for a hand-made message to fill."""
+
+    alg: Literal["AES-256-GCM"]
+    kid: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    fields: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.]{1,200}$")]]
+    ct: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]*={0,2}$")]
+
+
+SealedPersonalData = Annotated[
+    dict[str, Any],
+    GetPydanticSchema(lambda _, handler: handler.generate_schema(_Sealed)),
+    # The published schema stays the open object it was (deploy/asyncapi.yaml).
+    WithJsonSchema({"additionalProperties": True, "type": "object"}),
+]
+"""The `personaldata` extension, validated as the sealed ciphertext structure (`_Sealed`) and
+still a plain dictionary for its readers."""
+
+
 class Envelope(BaseModel):
     """One CloudEvents 1.0 event in structured JSON mode, with Caseline's extensions."""
 
@@ -109,8 +146,9 @@ class Envelope(BaseModel):
         default=None, description="W3C Trace Context, version 00; ids not all zero."
     )
     tracestate: str | None = Field(default=None, max_length=512)
-    personaldata: dict[str, Any] | None = Field(
+    personaldata: SealedPersonalData | None = Field(
         default=None,
+        title="Personaldata",
         description="Extension: the payload's personal fields, encrypted under the case's key "
         "(crypto-shredding); `data` holds placeholders for them.",
     )
@@ -178,14 +216,36 @@ def parse_envelope(raw: bytes) -> tuple[Envelope, CatalogueEvent]:
 
 
 def load_envelope(raw: bytes) -> dict[str, Any]:
-    """The JSON object of an envelope, not yet validated; EnvelopeError when it is not one."""
+    """The JSON object of an envelope, not yet validated; EnvelopeError when it is not one, or
+    when it is larger or nested deeper than any envelope of the catalogue."""
+    if len(raw) > ENVELOPE_MAX_BYTES:
+        raise EnvelopeError(f"envelope larger than {ENVELOPE_MAX_BYTES} bytes: {len(raw)}")
     try:
         document = json.loads(raw)
     except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError
         raise EnvelopeError(f"malformed JSON: {error}") from None
     if not isinstance(document, dict):
         raise EnvelopeError("malformed envelope: not a JSON object")
+    # No deeper than the brackets it has: most envelopes are measured by two byte counts (at
+    # memchr speed), only those with more brackets than the bound are walked.
+    if raw.count(b"{") + raw.count(b"[") > ENVELOPE_MAX_DEPTH and _deeper_than(
+        document, ENVELOPE_MAX_DEPTH
+    ):
+        raise EnvelopeError(f"malformed envelope: nested deeper than {ENVELOPE_MAX_DEPTH} levels")
     return document
+
+
+def _deeper_than(document: dict[str, Any], limit: int) -> bool:
+    """Whether objects and arrays nest more than `limit` levels (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        node, level = stack.pop()
+        for child in node.values() if type(node) is dict else node:
+            if type(child) is dict or type(child) is list:
+                if level == limit:
+                    return True
+                stack.append((child, level + 1))
+    return False
 
 
 def validate_envelope(document: dict[str, Any]) -> tuple[Envelope, CatalogueEvent]:

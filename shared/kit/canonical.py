@@ -58,8 +58,21 @@ def canonical_json(value: Any) -> bytes:
     """RFC 8785 bytes of a JSON value; the standard library's encoder where it gives the same.
 
     RFC 8785 differs from sorted compact JSON only in number formatting and in sorting keys by
-    UTF-16 code units; the `rfc8785` package (ten times slower) handles those values.
+    UTF-16 code units; the `rfc8785` package (ten times slower) handles those values. A value it
+    cannot encode raises `rfc8785.CanonicalizationError` (a ValueError), one nested too deeply
+    for either encoder included.
     """
+    try:
+        return _encoded(value)
+    except RecursionError:
+        # Both encoders recurse: a value nested near the interpreter's limit has no canonical
+        # form here. Its depth is measured only now, off the hot path.
+        raise rfc8785.CanonicalizationError(
+            f"nested too deeply to canonicalise ({_depth(value)} levels)"
+        ) from None
+
+
+def _encoded(value: Any) -> bytes:
     if _json_plain(value):
         try:
             return json.dumps(
@@ -68,3 +81,16 @@ def canonical_json(value: Any) -> bytes:
         except UnicodeEncodeError:  # a lone surrogate: let rfc8785 refuse it as it does
             pass
     return rfc8785.dumps(value)
+
+
+def _depth(value: Any) -> int:
+    """How deep objects and arrays nest in `value` (walked without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if type(node) is dict or type(node) is list:
+            deepest = max(deepest, level)
+            stack.extend(
+                (child, level + 1) for child in (node.values() if type(node) is dict else node)
+            )
+    return deepest

@@ -168,7 +168,8 @@ class OriginKeys:
 
     def problems(self, arrivals: Sequence[tuple[Mapping[str, Any], str]]) -> list[str | None]:
         """`problem` for each (document, service) of a batch, the signatures of a large one
-        checked on every core (the check releases the interpreter's lock)."""
+        checked on every core (the check releases the interpreter's lock). Whatever one document
+        makes of the check is its own refusal, never the batch's failure."""
         prepared = [self._prepare(document, service) for document, service in arrivals]
         signed = [p for p in prepared if isinstance(p, _Signed)]
         checked = iter(_on_every_core(_check_all, signed))
@@ -177,6 +178,12 @@ class OriginKeys:
     def _prepare(self, document: Mapping[str, Any], service: str) -> str | _Signed | None:
         """Why `document` is refused before its signature is checked, None when its signature is
         known to verify already, or what checking it takes."""
+        try:
+            return self._prepared(document, service)
+        except Exception as error:  # a document built to break the check refuses itself
+            return f"the event's origin signature cannot be checked: {error!r:.300}"
+
+    def _prepared(self, document: Mapping[str, Any], service: str) -> str | _Signed | None:
         kid, signature = document.get(ORIGIN_KEY_ID), document.get(ORIGIN_SIGNATURE)
         if not isinstance(kid, str) or not isinstance(signature, str):
             return "the event carries no origin signature"
@@ -197,10 +204,10 @@ class OriginKeys:
             if _verified.known(seen):
                 return None
             raw = b64decode(signature, "originsig")
+        except rfc8785.CanonicalizationError as error:  # a ValueError: first
+            return f"the event has no canonical form: {error}"
         except ValueError:
             return _DOES_NOT_VERIFY
-        except rfc8785.CanonicalizationError as error:
-            return f"the event has no canonical form: {error}"
         return _Signed(known[1], raw, message, seen)
 
 
@@ -227,6 +234,8 @@ class _Signed:
             self.key.verify(self.signature, self.message)
         except (InvalidSignature, ValueError):
             return _DOES_NOT_VERIFY
+        except Exception as error:  # one signature's failure is not its batch's
+            return f"the event's origin signature cannot be checked: {error!r:.300}"
         _verified.add(self.seen)
         return None
 
@@ -333,8 +342,12 @@ def origin_problems(
     found: list[str | None] = []
     pending: list[tuple[int, Mapping[str, Any], str]] = []
     for document, envelope, subject in arrivals:
-        cls = by_type(envelope.type)
-        expected = prefix + subject_for(cls, envelope.subject)
+        try:
+            cls = by_type(envelope.type)
+            expected = prefix + subject_for(cls, envelope.subject)
+        except Exception as error:  # one envelope's failure is its own refusal
+            found.append(f"{envelope.type} has no subject to come on: {error!r:.300}")
+            continue
         if subject != expected:
             found.append(f"{envelope.type} came on subject {subject!r}, not on {expected!r}")
         else:

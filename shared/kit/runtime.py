@@ -116,9 +116,13 @@ class AccessFacts:
                 outcomes.append(checked)
                 continue
             envelope, event = checked
-            ops = access_ops(
-                envelope.type, str(envelope.subject), envelope.id, str(envelope.agency or ""), event
-            )
+            try:
+                ops = access_ops(
+                    envelope.type, str(envelope.subject), envelope.id, envelope.agency, event
+                )
+            except Exception as exc:  # this message's own fault: never the batch's
+                outcomes.append(Dead(f"no access facts could be made of it: {exc!r:.500}"))
+                continue
             noted.append((UUID(str(envelope.id)), ops))
             outcomes.append(ACK)
         try:

@@ -424,13 +424,20 @@ def check_envelope(
     delivery: Delivery, prefix: str, keys: OriginKeys
 ) -> Dead | tuple[Envelope, CatalogueEvent]:
     """The delivery's envelope and payload, validated against the catalogue and its origin
-    (signed by the service owning its type, on that type's subject), or why it is refused."""
+    (signed by the service owning its type, on that type's subject), or why it is refused.
+
+    Whatever checking one message raises refuses that message: nothing in it is a passing
+    failure, and a retry would stall every message behind it."""
     try:
         document = load_envelope(delivery.data)
         envelope, event = validate_envelope(document)
+        forged = origin_problem(document, envelope, delivery.subject, prefix, keys)
     except EnvelopeError as exc:
         return Dead(exc.reason)
-    forged = origin_problem(document, envelope, delivery.subject, prefix, keys)
+    except Exception as exc:
+        reason = f"the envelope could not be checked: {exc!r:.500}"
+        log.error("%s: %s", delivery.subject, reason)
+        return Dead(reason)
     if forged is not None:
         return Dead(forged, origin=True)
     return envelope, event

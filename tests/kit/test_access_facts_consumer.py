@@ -5,12 +5,14 @@ to its commands' transactions."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
+from services.assessment.application import AssessmentApplication
 from services.judicial.application import JudicialApplication
-from shared.events import ArrestRecorded, DetaineeAdmitted
+from shared.events import ArrestRecorded, CaseSealed, DetaineeAdmitted
+from shared.events.voiding import JudicialEntryVoided, ProgrammesEntryVoided
 from shared.kit.runtime import access_reactions
 from shared.kit.subscriber import ACK, Dead, Delivery
 from tests.support import arrest_payload
@@ -74,3 +76,58 @@ def test_a_service_receives_only_the_other_services_access_types(judicial):
     assert not any(s.startswith("caseline.intake.") for s in others)
     assert set(others) < set(every)
     assert "caseline.programmes.ReferralAccepted.*" in others
+
+
+@pytest.fixture
+def assessment(settings) -> Iterator[AssessmentApplication]:
+    app = AssessmentApplication(settings)
+    yield app
+    app.shutdown()
+
+
+def _sealing(app: AssessmentApplication, case_id: UUID) -> tuple[UUID, Delivery]:
+    seal = CaseSealed(reason="Acquitted", sealed_by="Judge")
+    env = envelope_of(seal, case_id, agency="tribunal")
+    on = app.settings.subject_prefix + subject(seal, case_id)
+    return env.id, Delivery(on, signed(env), {"Nats-Msg-Id": str(env.id)}, msg=None)
+
+
+def _voiding(app: AssessmentApplication, service: str, voided: UUID, case_id: UUID) -> Delivery:
+    kind = {"judicial": JudicialEntryVoided, "programmes": ProgrammesEntryVoided}[service]
+    event = kind(voided_event_id=voided, reason="Recorded in error")
+    return _delivery(app, event, case_id, agency=service)
+
+
+def _sealed(app: AssessmentApplication, case_id: UUID) -> bool:
+    found = app.fetch(
+        "SELECT count(*) FROM {schema}.sealed_cases WHERE case_id = %s", (str(case_id),)
+    )
+    return bool(found[0][0])
+
+
+@pytest.mark.parametrize("about", ["the sealed case", "another case"])
+def test_another_services_voiding_of_a_seal_changes_nothing(assessment, about):
+    case_id = uuid4()
+    facts = access_reactions(assessment, "assessment")
+    seal_id, sealing = _sealing(assessment, case_id)
+    assert facts([sealing]) == [ACK]
+    on = case_id if about == "the sealed case" else uuid4()
+
+    outcomes = facts([_voiding(assessment, "programmes", seal_id, on)])
+
+    assert outcomes == [ACK]
+    assert _sealed(assessment, case_id)
+    assert _rows(assessment, case_id) == [("sealed", "seal")]
+
+
+def test_the_sealing_services_own_voiding_unseals_the_case(assessment):
+    case_id = uuid4()
+    facts = access_reactions(assessment, "assessment")
+    seal_id, sealing = _sealing(assessment, case_id)
+    assert facts([sealing]) == [ACK]
+
+    outcomes = facts([_voiding(assessment, "judicial", seal_id, case_id)])
+
+    assert outcomes == [ACK]
+    assert not _sealed(assessment, case_id)
+    assert _rows(assessment, case_id) == []
