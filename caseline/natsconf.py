@@ -5,10 +5,11 @@ durable consumer of the deliveries' stream (`agency-<id>` on `CASELINE_DELIVERIE
 ledger makes and fills with what that agency may see, SPEC §8), read that consumer's info, ack its
 messages and receive the replies on its own inbox: it creates, deletes or binds no other consumer,
 reads no stream and publishes nothing else. Each service may publish only its own events and its consumers' dead
-letters, call the JetStream API only for the stream's info and its own durable consumers, ack
-only their messages, and receive replies only on its own inbox prefix (`_INBOX.<user>`, set by the
-kit's `Bus`). The ledger alone makes the deliveries' stream and the agencies' consumers, and hears the server's
-advisories of parked deliveries. The events' stream administration belongs to `ops` alone. Passwords are
+letters, call the JetStream API only to read and pull from its own durable consumers (which `ops`
+makes, with their filters, by `caseline nats-stream`), ack only their messages, and receive replies
+only on its own inbox prefix (`_INBOX.<user>`, set by the kit's `Bus`). The ledger alone makes the
+deliveries' stream and the agencies' consumers, and hears the server's advisories of parked
+deliveries. The events' stream and its consumers belong to `ops` alone. Passwords are
 `$VARIABLES` that nats-server reads from its environment: no secret is ever written into the file.
 """
 
@@ -76,11 +77,13 @@ def service_user(service: str) -> str:
 
 
 def _consumer_rights(durable: str) -> tuple[str, ...]:
-    """What running one's own durable pull consumer takes, as nats-py 2.16 asks for it:
-    create (or update) it, read its info, pull from it, ack its messages, dead-letter."""
+    """What running one's own durable pull consumer takes, as nats-py 2.16 asks for it: read its
+    info, pull from it, ack its messages, dead-letter. Not create or update it: a consumer's
+    filter is part of its configuration, and a service that could set it could point its own
+    consumer at every subject of the stream (every service's events, every dead letter); `ops`
+    makes the consumers, each with its service's filter (`caseline nats-stream`)."""
     api = f"$JS.API.CONSUMER.{{}}.{STREAM}.{durable}"
     return (
-        api.format("DURABLE.CREATE"),
         api.format("INFO"),
         api.format("MSG.NEXT"),
         f"$JS.ACK.{STREAM}.{durable}.>",
@@ -89,9 +92,11 @@ def _consumer_rights(durable: str) -> tuple[str, ...]:
 
 
 def _delivery_rights(agencies: Sequence[Agency]) -> tuple[str, ...]:
-    """The ledger's: make and read the deliveries' stream and each agency's consumer."""
+    """The ledger's: make and read the deliveries' stream and each agency's consumer, and purge
+    an agency's messages of a case it may no longer see (`services.ledger.deliveries`)."""
     api = "$JS.API.{}." + DELIVERY_STREAM
-    stream = tuple(api.format(v) for v in ("STREAM.CREATE", "STREAM.INFO", "STREAM.MSG.GET"))
+    verbs = ("STREAM.CREATE", "STREAM.INFO", "STREAM.MSG.GET", "STREAM.PURGE")
+    stream = tuple(api.format(v) for v in verbs)
     consumers = tuple(
         f"{api.format(verb)}.{agency.durable}"
         for agency in agencies
@@ -115,7 +120,9 @@ def _service(service: str, agencies: Sequence[Agency]) -> NatsUser:
     return NatsUser(
         name=user,
         comment=f"service {service}: its own subjects and consumers, replies on its own inbox",
-        publish=(*own, f"$JS.API.STREAM.INFO.{STREAM}", *rights),
+        # No stream info either: with a subject filter, it lists every subject of the stream
+        # (every case's id and event types).
+        publish=(*own, *rights),
         subscribe=(f"{inbox_prefix(user)}.>", *advisories),
     )
 
@@ -141,7 +148,7 @@ def users(agencies: Sequence[Agency]) -> list[NatsUser]:
     out.append(
         NatsUser(
             name=OPS_USER,
-            comment="operators: creates the stream (`caseline nats-stream`), backups, administration",
+            comment="operators: the stream and its consumers (`caseline nats-stream`), administration",
             publish=(">",),
             subscribe=(">",),
         )
@@ -183,7 +190,8 @@ def render(agencies: Sequence[Agency]) -> str:
         "# Each password is an environment variable of the nats-server process (see .env.example).",
         "# An agency pulls only its own consumer of CASELINE_DELIVERIES (filled by the ledger with",
         "# what it may see); services hold only their own subjects, consumers and inbox; the",
-        "# ledger makes the deliveries' stream and consumers; `ops` administers the events' stream.",
+        "# ledger makes the deliveries' stream and consumers; `ops` makes the events' stream and",
+        "# the services' consumers (`caseline nats-stream`), which no service may re-point.",
         "authorization {",
         "  users = [",
     ]

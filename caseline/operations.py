@@ -1,5 +1,6 @@
-"""The operators' commands: `nats-config` (deploy/nats/agencies.conf), `nats-stream` (the stream,
-made as the `ops` NATS user before the services start) and `env-file` (.env)."""
+"""The operators' commands: `nats-config` (deploy/nats/agencies.conf), `nats-stream` (the stream
+and the services' durable consumers, made as the `ops` NATS user before the services start) and
+`env-file` (.env)."""
 
 from __future__ import annotations
 
@@ -42,24 +43,45 @@ def _nats_stream(args: argparse.Namespace) -> int:
     from shared.kit.bus import Bus
     from shared.kit.settings import Settings
 
-    async def make() -> None:
-        # The kit's own `ensure_stream`, run once by the one user allowed to create the stream.
-        bus = Bus(Settings(), "nats-stream")
+    async def make() -> list[str]:
+        # Run once by the one user allowed to make the stream and the services' consumers.
+        settings = Settings()
+        bus = Bus(settings, "nats-stream")
         bus.start()
         try:
-            await asyncio.wait_for(bus.jetstream(), timeout=args.timeout)
+            return await asyncio.wait_for(_provisioned(bus, settings), timeout=args.timeout)
         finally:
             await bus.close()
 
     try:
-        asyncio.run(make())
-    except TimeoutError:
+        made = asyncio.run(make())
+    except Exception as exc:  # any refusal or timeout: the operator sees it
         sys.stderr.write(
             _("the stream could not be made: is CASELINE_NATS_URL the ops user's?") + "\n"
         )
+        sys.stderr.write(f"{exc!r}\n")
         return 1
     sys.stdout.write(_("the stream is in place") + "\n")
+    sys.stdout.write(
+        _("the services' consumers are in place: {names}", names=", ".join(made)) + "\n"
+    )
     return 0
+
+
+async def _provisioned(bus: Any, settings: Any) -> list[str]:
+    """`provision`, again until it succeeds: a cluster's new stream answers for its consumers
+    only once its replicas have elected a leader."""
+    import asyncio
+
+    from caseline.consumers import provision
+
+    while True:
+        js = await bus.jetstream()
+        try:
+            return await provision(js, settings)
+        except Exception as exc:  # a refusal is the operator's to see when the time is up
+            sys.stderr.write(f"{exc!r}\n")
+            await asyncio.sleep(1.0)
 
 
 def _env_file(args: argparse.Namespace) -> int:
@@ -89,7 +111,10 @@ def add_parsers(sub: Any) -> None:
 
     stream = sub.add_parser(
         "nats-stream",
-        help=_("create (or scale up) the stream, as the ops user of CASELINE_NATS_URL"),
+        help=_(
+            "create (or scale up) the stream and the services' consumers, as the ops user of"
+            " CASELINE_NATS_URL"
+        ),
     )
     stream.add_argument("--timeout", type=float, default=60.0, help=_("seconds to keep trying"))
     stream.set_defaults(func=_nats_stream)

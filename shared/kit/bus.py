@@ -30,8 +30,8 @@ async def ensure_stream(js: JetStreamContext, settings: Settings) -> None:
     """Create the stream `CASELINE` (file storage, `caseline.>`, duplicate window ≥ 2 min).
 
     Under the generated NATS permissions only `ops` may create or change it (`caseline
-    nats-stream`, before the services start); a service's user may only read its info, so a
-    service finds it in place, or waits for it."""
+    nats-stream`, before the services start); a service connected as a NATS user does not ask
+    (`Bus.provisioned`): its consumers are in place, or it waits for them."""
     config = StreamConfig(
         name=settings.stream,
         subjects=[f"{settings.subject_prefix}caseline.>"],
@@ -103,7 +103,8 @@ class Bus:
                     password=password,
                 )
                 js = nc.jetstream(timeout=5)
-                await ensure_stream(js, self.settings)
+                if not self.provisioned:
+                    await ensure_stream(js, self.settings)
             except asyncio.CancelledError:
                 # Cancelled mid-connect (a process stopping at once): leave no socket behind.
                 with contextlib.suppress(Exception):
@@ -119,6 +120,14 @@ class Bus:
             self.nc, self._js = nc, js
             self._ready.set()
             return
+
+    @property
+    def provisioned(self) -> bool:
+        """Whether the stream and the durable consumers are made by `ops` (`caseline
+        nats-stream`) rather than by this process: when it connects as a NATS user, as under
+        the generated permissions (deploy/nats/agencies.conf), where a service may neither make
+        nor change them. Without a user (a development server, the tests' own), it makes them."""
+        return _servers(self.settings.nats_url or "nats://127.0.0.1:4222")[1] is not None
 
     async def _on_error(self, exc: Exception) -> None:
         # A refusal by the server is a configuration mistake (or an ops step not yet run, such

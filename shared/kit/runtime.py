@@ -22,6 +22,7 @@ from uuid import UUID
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
+from nats.js.api import ConsumerConfig
 
 from shared.events import by_type
 from shared.kit.access_facts import ACCESS_TYPES, access_ops
@@ -47,18 +48,22 @@ from shared.kit.subscriber import (
     Retry,
     Subscriber,
     check_envelope,
+    durable_config,
 )
 
 __all__ = [
     "DEFAULT_PORTS",
     "RECORDED",
     "AccessFacts",
+    "ConsumerPlan",
     "access_reactions",
     "application",
+    "consumer_configs",
     "durable_name",
     "every",
     "serve",
     "service_app",
+    "service_consumers",
 ]
 
 log = logging.getLogger("caseline.runtime")
@@ -138,6 +143,56 @@ def access_reactions(app: CaselineApplication, service: str | None = None) -> Ac
     return AccessFacts(app, service)
 
 
+def service_consumers(
+    app: Any,
+    service: str,
+    reactions: Callable[[Any], Sequence[Consumer]] | None,
+    *,
+    own_events: bool = True,
+) -> list[Consumer]:
+    """The durable consumers a service runs: its reactions, and with events of its own, the
+    others' access facts."""
+    consumers = list(reactions(app)) if reactions else []
+    if own_events:
+        consumers.append(access_reactions(app, service))
+    return consumers
+
+
+class ConsumerPlan:
+    """Stands in for a service's application where only what its consumers are is read (their
+    names, subjects and batches): what `ops` makes ahead of the services (`caseline
+    nats-stream`, `consumer_configs`). Its handlers do nothing, and are never run."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return _never_run
+
+
+def _never_run(*args: Any, **kwargs: Any) -> None:
+    raise RuntimeError("a consumer plan's handler was run")
+
+
+def consumer_configs(
+    settings: Settings,
+    service: str,
+    reactions: Callable[[Any], Sequence[Consumer]] | None,
+    *,
+    own_events: bool = True,
+) -> list[ConsumerConfig]:
+    """The configuration of each durable consumer of `service`, as its subscriber runs it."""
+    plan = ConsumerPlan(settings)
+    return [
+        durable_config(
+            durable_name(service, consumer),
+            [settings.subject_prefix + s for s in consumer.subjects()],
+            consumer.batch,
+        )
+        for consumer in service_consumers(plan, service, reactions, own_events=own_events)
+    ]
+
+
 def durable_name(service: str, consumer: Consumer) -> str:
     """The durable consumer's name: `<service>-<consumer>`, or the ledger's `ledger`."""
     return f"{service}-{consumer.consumer}" if consumer.consumer else service
@@ -175,7 +230,7 @@ def service_app(
         bus.start()
         parts.bus = bus
         work = list(background(parts)) if background else []
-        consumers = list(reactions(app)) if reactions else []
+        consumers = service_consumers(app, service, reactions, own_events=own_events)
         relay: Relay | None = None
         if own_events:
             relay = Relay(
@@ -188,7 +243,6 @@ def service_app(
             app.listeners.append(relay.wake)
             parts.relay = relay
             parts.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-relay"))
-            consumers.append(access_reactions(app, service))
         for consumer in consumers:
             durable = durable_name(service, consumer)
             subscriber = Subscriber(

@@ -40,6 +40,7 @@ __all__ = [
     "ACK",
     "BATCH",
     "Consumer",
+    "ConsumerMissingError",
     "Dead",
     "Delivery",
     "Handler",
@@ -47,6 +48,7 @@ __all__ = [
     "Retry",
     "Subscriber",
     "check_envelope",
+    "durable_config",
 ]
 
 log = logging.getLogger("caseline.subscriber")
@@ -96,6 +98,35 @@ that writes takes two subtransactions (savepoints): PostgreSQL keeps up to 64 a 
 shared memory, beyond which every session's snapshots slow down."""
 
 
+def durable_config(
+    durable: str, filter_subjects: Sequence[str], batch: int = BATCH, ack_wait: float = 60.0
+) -> ConsumerConfig:
+    """A durable pull consumer of the stream as the kit runs it (made by the service, or ahead
+    of it by `ops`: `caseline nats-stream`); `filter_subjects` prefixed already."""
+    return ConsumerConfig(
+        durable_name=durable,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=ack_wait,
+        max_deliver=-1,
+        # No more in flight than one batch: after a crash or a NAK, later messages would
+        # otherwise be delivered before the unacknowledged ones (tests/faults shows it).
+        max_ack_pending=batch,
+        filter_subjects=list(filter_subjects) if len(filter_subjects) > 1 else None,
+        filter_subject=filter_subjects[0] if len(filter_subjects) == 1 else None,
+    )
+
+
+def _filters(config: ConsumerConfig) -> list[str]:
+    return sorted(
+        config.filter_subjects or ([config.filter_subject] if config.filter_subject else [])
+    )
+
+
+class ConsumerMissingError(Exception):
+    """The durable consumer `ops` makes is not there (yet)."""
+
+
 class Consumer(Protocol):
     """What a service's durable consumer is made of: its name, subjects and batch handler.
 
@@ -139,32 +170,33 @@ class Subscriber:
     async def _subscription(self) -> Any:
         js = await self.bus.jetstream()
         stream = self.bus.settings.stream
-        config = ConsumerConfig(
-            durable_name=self.durable,
-            deliver_policy=DeliverPolicy.ALL,
-            ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=self.ack_wait,
-            max_deliver=-1,
-            # No more in flight than one batch: after a crash or a NAK, later messages would
-            # otherwise be delivered before the unacknowledged ones (tests/faults shows it).
-            max_ack_pending=self.batch,
-            filter_subjects=self.filter_subjects if len(self.filter_subjects) > 1 else None,
-            filter_subject=self.filter_subjects[0] if len(self.filter_subjects) == 1 else None,
-        )
+        config = durable_config(self.durable, self.filter_subjects, self.batch, self.ack_wait)
         try:
             info = await js.consumer_info(stream, self.durable)
-            # pull_subscribe ignores a changed config for an existing consumer: creating it again
-            # with the same name updates what the server lets change (filters, limits).
-            try:
-                await js.add_consumer(stream, config)
-            except NatsError as exc:
-                log.warning("consumer %s keeps its old configuration: %r", self.durable, exc)
+            if self.bus.provisioned:
+                if _filters(info.config) != _filters(config):
+                    log.warning(
+                        "consumer %s filters %s, not %s: run `caseline nats-stream`",
+                        self.durable, _filters(info.config), _filters(config),
+                    )  # fmt: skip
+            else:
+                # pull_subscribe ignores a changed config for an existing consumer: creating it
+                # again with the same name updates what the server lets change (filters, limits).
+                try:
+                    await js.add_consumer(stream, config)
+                except NatsError as exc:
+                    log.warning("consumer %s keeps its old configuration: %r", self.durable, exc)
             if info.num_ack_pending:
                 # Messages handed to a process that died come back only after ack_wait; a fetch
                 # now would let later messages overtake them (tests/faults shows it).
                 log.warning("consumer %s waits for unacknowledged messages", self.durable)
                 await asyncio.sleep(self.ack_wait + 0.5)
         except NotFoundError:
+            if self.bus.provisioned:
+                # `ops` makes the consumers (the generated permissions let no service do it).
+                raise ConsumerMissingError(
+                    f"consumer {self.durable} is not in place: run `caseline nats-stream`"
+                ) from None
             await js.add_consumer(stream, config)
         return await js.pull_subscribe_bind(self.durable, stream=stream)
 

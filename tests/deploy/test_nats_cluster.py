@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import nats
 import pytest
 from nats.errors import Error as NatsError
 from nats.js.errors import Error as JetStreamError
@@ -87,7 +88,12 @@ async def _publish_through_a_crash(
     bus = Bus(settings, "cluster-test")
     bus.start()
     js = await asyncio.wait_for(bus.jetstream(), timeout=60)
-    leader = await _leader(js, settings.stream)
+    # Where the stream's leader is, the operators read (a service's user reads no stream info).
+    ops = await nats.connect(_urls(nodes, env, "ops"))
+    try:
+        leader = await _leader(ops.jetstream(timeout=5), settings.stream)
+    finally:
+        await ops.close()
     acked: list[str] = []
     after_kill, killed = 0, False
     started = time.monotonic()

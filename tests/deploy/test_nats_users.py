@@ -13,8 +13,9 @@ from typing import Any
 import nats
 import pytest
 from nats.errors import Error as NatsError
-from nats.js.api import AckPolicy, ConsumerConfig
+from nats.js.api import ConsumerConfig
 
+from caseline.consumers import SERVICE_REACTIONS, planned
 from caseline.natsconf import CONSUMERS, DEFAULT_PATH, DEFAULT_REGISTRY, render, users
 from services.assessment.inbound import reactions as assessment_reactions
 from services.intake.inbound import reactions as intake_reactions
@@ -25,8 +26,9 @@ from services.programmes.inbound import reactions as programmes_reactions
 from shared.agencies import load_agencies
 from shared.events import EVENT_TYPES
 from shared.kit.bus import Bus
-from shared.kit.runtime import access_reactions, durable_name
+from shared.kit.runtime import ConsumerPlan, durable_name, service_consumers
 from shared.kit.settings import Settings
+from shared.kit.subscriber import ACK, Subscriber
 from tests.deploy.support import (
     ROOT,
     NatsProcess,
@@ -93,41 +95,41 @@ def test_no_service_holds_the_stream_administration_or_anothers_consumers():
         # The ledger's deliveries' stream and its agencies' consumers are its own (below).
         api = [s for s in user.publish if s.startswith("$JS.") and "_DELIVERIES" not in s]
 
-        assert "$JS.API.STREAM.INFO.CASELINE" in api
-        for subject in set(api) - {"$JS.API.STREAM.INFO.CASELINE"}:
+        for subject in api:
             assert subject.removesuffix(".>").rsplit(".", 1)[1] in own, subject
+            # Its consumers are made by `ops`: a service that could make or change one could
+            # point it at every subject of the stream; the stream's info lists every subject.
+            assert ".CREATE." not in subject and ".STREAM." not in subject, subject
         assert user.subscribe[0] == f"_INBOX.{user.name}.>"
 
 
-class _AnyApplication:
-    """Stands in for a service's application where only its reactions' names are read (the
-    reactions read the settings for the keys they accept signatures of)."""
-
-    settings = Settings(environment="test")
-
-    def __getattr__(self, name: str) -> Callable[..., None]:
-        return lambda *args, **kwargs: None
-
-
-REACTIONS: dict[str, Callable[[Any], list[Any]]] = {
-    "intake": intake_reactions,
-    "judicial": judicial_reactions,
-    "assessment": assessment_reactions,
-    "programmes": programmes_reactions,
-    "ledger": ledger_reactions,
-}
-
-
 @pytest.mark.parametrize("service", ["intake", "judicial", "assessment", "programmes", "ledger"])
-def test_the_consumer_table_names_every_durable_consumer_a_service_makes(service):
-    app = _AnyApplication()
-    # The ledger's one consumer takes every event, access facts included.
-    access = [access_reactions(app)] if service != "ledger" else []
-    made = [*REACTIONS[service](app), *access]
+def test_the_consumer_table_names_every_durable_consumer_a_service_runs(service):
+    settings = Settings(environment="test")
+    reactions, own_events = SERVICE_REACTIONS[service]
+    app = ConsumerPlan(settings)
 
-    durables = {durable_name(service, r) for r in made}
+    runs = {
+        durable_name(service, c)
+        for c in service_consumers(app, service, reactions, own_events=own_events)
+    }
+    planned_here = {c.durable_name for c in planned(settings) if c.durable_name in runs}
 
-    assert durables == set(CONSUMERS[service])
+    assert runs == set(CONSUMERS[service]) == planned_here
+
+
+def test_the_services_factories_run_the_consumers_ops_makes():
+    # The table `ops` makes the consumers from is the services' own (`service_app` arguments).
+    factories = {
+        "intake": intake_reactions,
+        "judicial": judicial_reactions,
+        "assessment": assessment_reactions,
+        "programmes": programmes_reactions,
+        "ledger": ledger_reactions,
+    }
+
+    assert {s: r for s, (r, _) in SERVICE_REACTIONS.items()} == factories
+    assert [s for s, (_, own) in SERVICE_REACTIONS.items() if not own] == ["ledger"]
 
 
 # --- against a real nats-server ---------------------------------------------------------------
@@ -160,16 +162,13 @@ def held_ack(server: Server) -> str:
 
 
 async def _ledger_consumer_holding_a_message(server: Server) -> str:
-    """As the services do it with their own users: intake publishes an event, the ledger makes
-    its durable consumer and takes the message without acking it yet."""
+    """As the services do it with their own users: intake publishes an event, the ledger takes
+    it from its durable consumer (which `ops` made) without acking it yet."""
     intake = await nats.connect(_url(server, "svc-intake"), inbox_prefix="_INBOX.svc-intake")
     ledger = await nats.connect(_url(server, "svc-ledger"), inbox_prefix="_INBOX.svc-ledger")
     try:
         await intake.jetstream(timeout=5).publish("caseline.intake.ArrestRecorded.case-1", b"{}")
         js = ledger.jetstream(timeout=5)
-        await js.add_consumer(
-            "CASELINE", ConsumerConfig(durable_name="ledger", ack_policy=AckPolicy.EXPLICIT)
-        )
         sub = await js.pull_subscribe_bind("ledger", stream="CASELINE")
         (msg,) = await sub.fetch(1, timeout=5)
     finally:
@@ -207,7 +206,7 @@ async def _errors_of(url: str, act: Callable[[Any], Awaitable[Any]], expect: int
 
 async def _state(server: Server) -> tuple[int, int, bool]:
     """What the operators see: the stream's messages, the ledger consumer's pending acks, and
-    whether some consumer other than the ledger's exists."""
+    whether some consumer other than the services' (made by `ops`) exists."""
     nc = await nats.connect(_url(server, "ops"))
     try:
         jsm = nc.jetstream(timeout=5)
@@ -216,7 +215,8 @@ async def _state(server: Server) -> tuple[int, int, bool]:
         names = [c.name for c in await jsm.consumers_info("CASELINE")]
     finally:
         await nc.close()
-    return stream.state.messages, ledger.num_ack_pending, names != ["ledger"]
+    made = {c.durable_name for c in planned(Settings(environment="test"))}
+    return stream.state.messages, ledger.num_ack_pending, not set(names) <= made
 
 
 def _publish(subject: str) -> Callable[[Any], Awaitable[None]]:
@@ -370,6 +370,12 @@ SERVICE_REFUSED = {
     "delete its own consumer": ("svc-intake", "$JS.API.CONSUMER.DELETE.CASELINE.intake-access"),
     "re-point another's consumer": (
         "svc-intake", "$JS.API.CONSUMER.DURABLE.CREATE.CASELINE.ledger"),
+    "re-point its own consumer at every subject": (
+        "svc-programmes", "$JS.API.CONSUMER.DURABLE.CREATE.CASELINE.programmes-case-facts"),
+    "re-point its own consumer by name": (
+        "svc-programmes", "$JS.API.CONSUMER.CREATE.CASELINE.programmes-case-facts"),
+    "the stream's info (every subject, every case id)": (
+        "svc-intake", "$JS.API.STREAM.INFO.CASELINE"),
     "create another's consumer by name": (
         "svc-intake", "$JS.API.CONSUMER.CREATE.CASELINE.ledger"),
     "an ephemeral consumer on everything": ("svc-intake", "$JS.API.CONSUMER.CREATE.CASELINE"),
@@ -457,3 +463,40 @@ def test_the_configuration_refuses_to_start_without_its_secrets(tmp_path: Path):
     process.stop()
 
     assert "NATS_PASSWORD_OPS" in (tmp_path / "server.log").read_text()
+
+
+async def test_a_service_runs_its_consumer_as_ops_made_it_and_cannot_change_it(server):
+    settings = Settings(environment="test", nats_url=_url(server, "svc-judicial"))
+    (config,) = [c for c in planned(settings) if c.durable_name == "judicial-intake-record"]
+    subjects = [s.removeprefix(settings.subject_prefix) for s in config.filter_subjects or []]
+    taken: list[str] = []
+
+    def handle(deliveries: Any) -> list[Any]:
+        taken.extend(d.subject for d in deliveries)
+        return [ACK for _ in deliveries]
+
+    bus = Bus(settings, "judicial")
+    bus.start()
+    subscriber = Subscriber(bus, "judicial-intake-record", subjects, handle)
+    running = asyncio.create_task(subscriber.run())
+    intake = await nats.connect(_url(server, "svc-intake"), inbox_prefix="_INBOX.svc-intake")
+    try:
+        await intake.jetstream(timeout=5).publish("caseline.intake.CustodyStarted.case-ops", b"{}")
+        for _ in range(100):
+            if "caseline.intake.CustodyStarted.case-ops" in taken:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await intake.close()
+        await bus.close()
+    nc = await nats.connect(_url(server, "ops"))
+    try:
+        info = await nc.jetstream(timeout=5).consumer_info("CASELINE", "judicial-intake-record")
+    finally:
+        await nc.close()
+
+    assert "caseline.intake.CustodyStarted.case-ops" in taken
+    assert sorted(info.config.filter_subjects or []) == sorted(config.filter_subjects or [])
