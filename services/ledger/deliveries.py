@@ -8,6 +8,13 @@ with the entry's `ledger_seq` and hash in headers and `Nats-Msg-Id` `<agency>.<l
 appended entries are delivered, so never an event the ledger refused; an entry's access facts are
 written in its append's own transaction, so a sealing or a link in the same batch already counts.
 
+A delivery the agency has not taken yet is withdrawn once the agency may no longer see its case:
+the batch that appends a sealing, a transfer or a release of the person, or the voiding of an
+entry that linked someone to the case, purges from the stream every message of that case to each
+agency that no longer sees it (`deliver.<agency>.caseline.*.*.<case_id>`), after publishing the
+batch and before moving the position. A parked message is delivered again only as its agency may
+see the entry then, built anew as a first delivery is.
+
 Personal fields are never delivered: they stay `[encrypted]` placeholders (the ciphertext is left
 out, `personaldata: "withheld"`), and an agency resolves them through the ledger's timeline with
 its token, an audited read that answers `[erased]` once the case's key is destroyed
@@ -29,6 +36,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
@@ -45,9 +53,18 @@ from shared.agencies import (
     Agency,
     delivery_subject,
 )
-from shared.events import by_type, subject_for
+from shared.events import (
+    CaseSealed,
+    DetaineeReleased,
+    DetaineeTransferred,
+    by_type,
+    subject_for,
+)
+from shared.events.voiding import EVENTS as VOIDINGS
+from shared.kit.access_facts import ACCESS_TYPES
 from shared.kit.bus import Bus
-from shared.kit.scope import CaseAccess
+from shared.kit.errors import RuleViolation
+from shared.kit.scope import CaseAccess, scope_of
 
 if TYPE_CHECKING:
     import psycopg
@@ -56,7 +73,13 @@ if TYPE_CHECKING:
     from services.ledger.application import LedgerApplication
     from shared.kit.metrics import Metrics
 
-__all__ = ["Deliveries", "agency_view", "delivery_consumer", "delivery_stream"]
+__all__ = [
+    "Deliveries",
+    "DeliveryWithdrawnError",
+    "agency_view",
+    "delivery_consumer",
+    "delivery_stream",
+]
 
 log = logging.getLogger("caseline.ledger.deliveries")
 
@@ -68,6 +91,17 @@ _IN_FLIGHT = 256
 _WATCH_SECONDS = 5.0
 
 Message = tuple[str, bytes, dict[str, str]]
+
+_TAKES_SIGHT = frozenset(m.type_name() for m in (CaseSealed, DetaineeTransferred, DetaineeReleased))
+"""Types whose entry can take a case out of an agency's sight: sealed, or the person no longer at
+the facility of a prison. The voidings (`_VOIDINGS`) of an entry that gave sight are the others."""
+
+_VOIDINGS = frozenset(m.type_name() for m in VOIDINGS)
+_NOT_A_TOKEN = frozenset(".*> \t\r\n")
+
+
+class DeliveryWithdrawnError(RuleViolation):
+    """The agency may no longer see a parked delivery's entry: it is not delivered again (409)."""
 
 
 def agency_view(
@@ -269,25 +303,31 @@ class Deliveries:
             self.last_read = len(entries)
             if not entries:
                 return False
-            messages = self.messages(entries, CaseAccess(_fetch_on(conn)))
+            access = CaseAccess(_fetch_on(conn))
+            messages = self.messages(entries, access)
             if messages:
-                future = asyncio.run_coroutine_threadsafe(self._publish(messages), loop)
-                try:
-                    future.result(timeout=_PUBLISH_SECONDS)
-                except BaseException:
-                    future.cancel()
-                    raise
+                _on_loop(self._publish(messages), loop)
+            # After the publication, before the position: a crash repeats both (a purge again
+            # removes nothing more), and this batch's own sealing already counts in `access`.
+            if self.agencies and (cases := _sight_taken(conn, entries)):
+                self._withdraw(cases, access, loop)
             upto = int(entries[-1]["ledger_seq"])
             conn.execute(f"UPDATE {SCHEMA}.delivery_position SET delivered_seq = %s", (upto,))
         self.published += len(messages)
         return True
 
-    def messages(self, entries: Sequence[dict[str, Any]], access: CaseAccess) -> list[Message]:
-        """Every agency's deliveries of these entries: subject, JSON body, headers."""
+    def messages(
+        self,
+        entries: Sequence[dict[str, Any]],
+        access: CaseAccess,
+        agencies: Sequence[Agency] | None = None,
+    ) -> list[Message]:
+        """Every agency's (or these agencies') deliveries of these entries: subject, JSON body,
+        headers."""
         out: list[Message] = []
         if not entries:
             return out
-        for agency in self.agencies:
+        for agency in self.agencies if agencies is None else agencies:
             for entry in agency_view(agency, entries, access):
                 subject = self._subject(agency, entry["event"])
                 if subject is None:
@@ -309,6 +349,47 @@ class Deliveries:
             log.warning("no delivery subject for %s: %s", event.get("id"), exc)
             return None
         return self.bus.prefixed(delivery_subject(agency.id, subject))
+
+    # --- withdrawing what an agency may no longer see ------------------------------------
+
+    def _withdraw(
+        self, cases: set[str], access: CaseAccess, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        """Purge from the stream the messages of `cases` to every agency that may not see them
+        now. Only agencies with a message of the case in the stream are asked about (one request
+        per case tells which); an agency no longer registered sees nothing."""
+        held = _on_loop(self._holders(cases), loop)
+        registered = {a.id: a for a in self.agencies}
+        purge: list[tuple[str, str]] = []
+        for agency_id, theirs in sorted(held.items()):
+            agency = registered.get(agency_id)
+            seen = access.visible_set(scope_of(agency.user), theirs) if agency else set()
+            purge += [(agency_id, case) for case in sorted(theirs - seen)]
+        if purge:
+            _on_loop(self._purge(purge), loop)
+
+    def _case_subjects(self, agency: str, case_id: str) -> str:
+        """`deliver.<agency>.caseline.*.*.<case_id>` (`agency` may be `*`), prefixed."""
+        return self.bus.prefixed(delivery_subject(agency, f"caseline.*.*.{case_id}"))
+
+    async def _holders(self, cases: set[str]) -> dict[str, set[str]]:
+        """Agency → those of `cases` it has messages of in the stream (taken or not)."""
+        js = await self.bus.jetstream()
+        prefix = self.bus.prefixed(DELIVERY_PREFIX)
+        out: dict[str, set[str]] = {}
+        for case_id in sorted(cases):
+            info = await js.stream_info(
+                self.stream, subjects_filter=self._case_subjects("*", case_id)
+            )
+            for stored in (info.state.subjects or {}) if info.state else {}:
+                out.setdefault(stored.removeprefix(prefix).split(".", 1)[0], set()).add(case_id)
+        return out
+
+    async def _purge(self, purge: Sequence[tuple[str, str]]) -> None:
+        js = await self.bus.jetstream()
+        for agency_id, case_id in purge:
+            await js.purge_stream(self.stream, subject=self._case_subjects(agency_id, case_id))
+            log.info("deliveries of a case withdrawn from %s: it may no longer see it", agency_id)
 
     async def _publish(self, messages: Sequence[Message]) -> None:
         """Publish with up to `_IN_FLIGHT` acks awaited at once; every one stored, or raise."""
@@ -368,34 +449,61 @@ class Deliveries:
         ]
 
     async def redeliver(self, agency: str, ledger_seq: int) -> bool:
-        """Deliver a parked message again (as a new message of the stream, so the consumer
-        takes it with its whole back-off anew); False when no such parked message is held."""
-        rows = await asyncio.to_thread(
-            self.ledger.fetch,
-            "SELECT stream_seq FROM {schema}.delivery_parked"
-            " WHERE agency = %s AND ledger_seq = %s AND redelivered_at IS NULL",
-            (agency, ledger_seq),
-        )
-        if not rows:
-            return False
-        js = await self.bus.jetstream()
-        stored = await js.get_msg(self.stream, int(rows[0][0]))
-        headers = {k: v for k, v in (stored.headers or {}).items() if k != "Nats-Msg-Id"}
-        headers["Nats-Msg-Id"] = f"{agency}.{ledger_seq}.again-{time.time_ns()}"
-        await js.publish(
-            str(stored.subject), stored.data or b"", stream=self.stream, headers=headers
-        )
-        await asyncio.to_thread(self._redelivered, agency, ledger_seq)
-        return True
+        """Deliver a parked message again, built anew from its entry as the agency may see it
+        now, as a new message of the stream (so the consumer takes it with its whole back-off
+        anew); False when no such parked message is held. `DeliveryWithdrawnError` when the
+        agency may no longer see the entry: nothing is published, and the parked row is closed."""
+        loop = asyncio.get_running_loop()
+        done = await asyncio.to_thread(self._redeliver, agency, ledger_seq, loop)
+        if done is None:
+            raise DeliveryWithdrawnError(
+                "agency {agency} may no longer see entry {ledger_seq}: it was not delivered"
+                " again, and the parked delivery is closed",
+                agency=agency,
+                ledger_seq=ledger_seq,
+            )
+        return done
 
-    def _redelivered(self, agency: str, ledger_seq: int) -> None:
-        with self.ledger.store.connection() as conn:
+    def _redeliver(
+        self, agency_id: str, ledger_seq: int, loop: asyncio.AbstractEventLoop
+    ) -> bool | None:
+        """True: delivered again; False: nothing parked; None: withheld, the parked row closed."""
+        with self.ledger.store.connection() as conn, conn.transaction():
+            # The batches' lock: a batch being delivered ends first, and the next waits for this
+            # one, so a sealing appended after this check purges this publication too.
+            conn.execute(f"SELECT delivered_seq FROM {SCHEMA}.delivery_position FOR UPDATE")
+            parked = conn.execute(
+                f"SELECT 1 FROM {SCHEMA}.delivery_parked WHERE agency = %s AND ledger_seq = %s"
+                " AND redelivered_at IS NULL FOR UPDATE",
+                (agency_id, ledger_seq),
+            ).fetchone()
+            if parked is None:
+                return False
+            agency = next((a for a in self.agencies if a.id == agency_id), None)
+            entries = [e for e in feed_on(conn, ledger_seq - 1, 1) if e["ledger_seq"] == ledger_seq]
+            messages = []
+            if agency is not None and entries:
+                again = f"{agency_id}.{ledger_seq}.again-{time.time_ns()}"
+                messages = [
+                    (subject, body, {**headers, "Nats-Msg-Id": again})
+                    for subject, body, headers in self.messages(
+                        entries, CaseAccess(_fetch_on(conn)), (agency,)
+                    )
+                ]
+            if messages:
+                _on_loop(self._publish(messages), loop)
+            else:
+                log.warning(
+                    "parked delivery %d to %s not delivered again: it may no longer see it",
+                    ledger_seq,
+                    agency_id,
+                )
             conn.execute(
                 f"UPDATE {SCHEMA}.delivery_parked SET redelivered_at = clock_timestamp()"
                 " WHERE agency = %s AND ledger_seq = %s",
-                (agency, ledger_seq),
+                (agency_id, ledger_seq),
             )
-            conn.commit()
+        return True if messages else None
 
     # --- what operators see ---------------------------------------------------------------
 
@@ -456,6 +564,46 @@ def _fetch_on(conn: psycopg.Connection[Any]) -> Any:
         return list(conn.execute(statement.replace("{schema}", SCHEMA), params).fetchall())
 
     return fetch
+
+
+def _on_loop(work: Any, loop: asyncio.AbstractEventLoop) -> Any:
+    """Run a coroutine on the deliveries' loop from a worker thread, bounded; its result."""
+    future = asyncio.run_coroutine_threadsafe(work, loop)
+    try:
+        return future.result(timeout=_PUBLISH_SECONDS)
+    except BaseException:
+        future.cancel()
+        raise
+
+
+def _sight_taken(conn: psycopg.Connection[Any], entries: Sequence[dict[str, Any]]) -> set[str]:
+    """The cases of which these entries may take an agency's sight: sealed, the person moved or
+    released, an entry that gave sight (a link, a stay) voided. Empty for most batches, at the
+    cost of a look at each entry's type."""
+    cases: set[str] = set()
+    voided: dict[str, str] = {}
+    for entry in entries:
+        event = entry["event"]
+        kind = event.get("type")
+        if kind in _TAKES_SIGHT:
+            cases.add(str(event.get("subject")))
+        elif kind in _VOIDINGS:
+            target = (event.get("data") or {}).get("voided_event_id")
+            with contextlib.suppress(TypeError, ValueError, AttributeError):
+                voided[str(UUID(str(target)))] = str(event.get("subject"))
+    if voided:
+        rows = conn.execute(
+            f"SELECT event_id::text, case_id, type FROM {SCHEMA}.entries"
+            " WHERE event_id = ANY(%s::uuid[])",
+            (list(voided),),
+        ).fetchall()
+        found = {str(r[0]): (str(r[1]), str(r[2])) for r in rows}
+        for event_id, subject in voided.items():
+            case_id, kind = found.get(event_id, (subject, ""))
+            # An entry the ledger does not hold (yet): its voiding's own case, to be safe.
+            if kind in ACCESS_TYPES or event_id not in found:
+                cases.add(case_id)
+    return {c for c in cases if c and not _NOT_A_TOKEN.intersection(c)}
 
 
 def _json(entry: dict[str, Any]) -> bytes:

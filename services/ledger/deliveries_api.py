@@ -1,7 +1,10 @@
 """The operators' routes of the agencies' deliveries: the parked messages, and delivering one again.
 
 A delivery an agency did not ack `max_deliver` times is parked (`services.ledger.deliveries`);
-`caseline agencies parked` and `caseline agencies redeliver AGENCY SEQ` call these routes.
+`caseline agencies parked` and `caseline agencies redeliver AGENCY SEQ` call these routes. A parked
+message is delivered again as its agency may see the entry now: one it may no longer see (its case
+sealed since, the person no longer at its facility, its link voided) is not, and the parked row is
+closed (409).
 """
 
 from __future__ import annotations
@@ -50,8 +53,9 @@ async def redeliver(
     agency: Annotated[str, Path(max_length=63)],
     ledger_seq: Annotated[int, Path(ge=1)],
 ) -> dict[str, Any]:
-    """Deliver a parked message to its agency again, with its whole back-off anew (admin)."""
+    """Deliver a parked message again as its agency may see it now, back-off anew (admin)."""
     require_role(current_user(request), "admin")
+    # One the agency may no longer see is not delivered again: 409 (`DeliveryWithdrawnError`).
     if not await deliveries.redeliver(agency, ledger_seq):
         raise NotFoundError(
             "no parked delivery {ledger_seq} for agency {agency}",

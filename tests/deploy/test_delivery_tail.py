@@ -15,12 +15,10 @@ from uuid import uuid4
 import nats
 import pytest
 from nats.errors import TimeoutError as NatsTimeoutError
-from psycopg import sql
 
 from services.ledger.application import LedgerApplication
 from services.ledger.deliveries import Deliveries
 from services.ledger.inbound import LedgerIntake
-from services.ledger.schema import create_owned_tables, grant_ledger_role
 from shared.agencies import Agency
 from shared.events import CaseSealed, EvidenceLogged
 from shared.kit.bus import Bus
@@ -28,7 +26,7 @@ from shared.kit.origins import origin_keys
 from shared.kit.settings import Settings
 from shared.kit.subscriber import Delivery
 from tests.support.bus import envelope_bytes, subject
-from tests.support.database import owner, settings_with
+from tests.support.database import ledger_role
 
 AGENCIES = (Agency("police-a", "police"), Agency("inspection", "auditor"))
 
@@ -99,17 +97,8 @@ def ledger_settings(request: pytest.FixtureRequest, settings: Settings) -> Itera
     if request.param == "owner":
         yield settings
         return
-    role = f"caseline_ledger_{uuid4().hex[:8]}"
-    create_owned_tables(settings)
-    with owner(settings) as conn:
-        grant_ledger_role(conn, role)
-    db = settings.database
-    yield settings_with(
-        settings, database_url=f"postgresql://{role}@{db.host}:{db.port}/{db.dbname}"
-    )
-    with owner(settings) as conn:
-        conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-        conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+    with ledger_role(settings) as restricted:
+        yield restricted
 
 
 @pytest.fixture

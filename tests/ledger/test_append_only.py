@@ -6,14 +6,14 @@ from uuid import uuid4
 
 import psycopg
 import pytest
-from psycopg import errors, sql
+from psycopg import errors
 
 from services.ledger.application import LedgerApplication
-from services.ledger.schema import TABLES, create_owned_tables, grant_ledger_role
+from services.ledger.schema import TABLES
 from services.ledger.service import create_app as ledger_app
 from tests.ledger.helpers import fill, publish
 from tests.support import auth, eventually, running
-from tests.support.database import owner, settings_with
+from tests.support.database import ledger_role, owner, settings_with
 from tests.support.ledger import appendable
 
 CHANGES = ("UPDATE ledger.{t} SET {c} = {c}", "DELETE FROM ledger.{t}", "TRUNCATE ledger.{t}")
@@ -30,17 +30,8 @@ COLUMN = {
 @pytest.fixture
 def restricted(settings):
     """Settings that connect as a fresh role made by `grant_ledger_role`; dropped afterwards."""
-    role = f"caseline_ledger_{uuid4().hex[:8]}"
-    create_owned_tables(settings)
-    with owner(settings) as conn:
-        grant_ledger_role(conn, role)
-    db = settings.database
-    yield settings_with(
-        settings, database_url=f"postgresql://{role}@{db.host}:{db.port}/{db.dbname}"
-    )
-    with owner(settings) as conn:
-        conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-        conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+    with ledger_role(settings) as restricted:
+        yield restricted
 
 
 def _signed_ledger(settings) -> None:
