@@ -61,6 +61,7 @@ _SEALED = _t("judicial", "CaseSealed")
 _PROGRAMME = _t("programmes", "ProgrammeCreated")
 _REFERRED = _t("programmes", "ReferralMade")
 _ACCEPTED = _t("programmes", "ReferralAccepted")
+_DECLINED = _t("programmes", "ReferralDeclined")
 _ENROLLED = _t("programmes", "ParticipantEnrolled")
 _VOIDED = frozenset(
     _t(s, "EntryVoided") for s in ("intake", "judicial", "assessment", "programmes")
@@ -68,7 +69,8 @@ _VOIDED = frozenset(
 
 ACCESS_TYPES: frozenset[str] = (
     _POLICE_LINKS
-    | {_ADMITTED, _TRANSFERRED, _RELEASED, _SEALED, _PROGRAMME, _REFERRED, _ACCEPTED, _ENROLLED}
+    | {_ADMITTED, _TRANSFERRED, _RELEASED, _SEALED, _PROGRAMME, _REFERRED, _ACCEPTED, _DECLINED}
+    | {_ENROLLED}
     | _VOIDED
 )
 """The catalogue types that change who may see a case."""
@@ -77,7 +79,8 @@ ACCESS_TYPES: frozenset[str] = (
 _OWN_ROWS = {
     "intake": "(kind IN ('stay', 'former') OR starts_with(principal, 'agency:'))",
     "judicial": "kind = 'seal'",
-    "programmes": "(starts_with(principal, 'referred:') OR starts_with(principal, 'org:'))",
+    "programmes": "(starts_with(principal, 'referred:') OR starts_with(principal, 'org:')"
+    " OR kind = 'referral')",
 }
 """The `case_access` rows each service's events write (above): the police agencies' links, the
 stays, former stays and release are intake's; the seals judicial's; the referred and accepting
@@ -169,7 +172,23 @@ def access_ops(
             )
         ]
     if type_name == _REFERRED:
-        return [_row(case, f"referred:{data.to_agency}", "link", eid, key)]
+        # The link lets the organisation read and answer the referral; the `referral` row
+        # (no link: no scope reads it) names which referral made it, for its decline.
+        return [
+            _row(case, f"referred:{data.to_agency}", "link", eid, key),
+            _row(case, f"referral:{data.referral_id}", "referral", eid, key),
+        ]
+    if type_name == _DECLINED:
+        # An organisation that declined a referral no longer reads it (nor the case through it).
+        return [
+            (
+                "DELETE FROM {schema}.case_access WHERE case_id = %s AND kind = 'link'"
+                " AND principal = %s AND event_id IN (SELECT r.event_id FROM"
+                " {schema}.case_access r WHERE r.case_id = %s AND r.kind = 'referral'"
+                " AND r.principal = %s)",
+                (case, f"referred:{data.by_agency}", case, f"referral:{data.referral_id}"),
+            )
+        ]
     if type_name == _ACCEPTED:
         return [_row(case, f"org:{data.by_agency}", "link", eid, key)]
     if type_name == _ENROLLED:

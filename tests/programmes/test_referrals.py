@@ -74,17 +74,30 @@ def test_only_the_agency_referred_to_may_accept(client, feed, settings, social_w
     assert [h["event"] for h in history.json()["history"]] == ["ReferralMade", "ReferralAccepted"]
 
 
-def test_a_declined_referral_cannot_then_be_accepted(client, feed, settings, social_worker):
+def test_a_declined_referral_is_no_longer_the_decliners_to_read_or_answer(
+    client, feed, settings, social_worker
+):
     case_id = feed.case()
     referral_id = _refer(client, social_worker, case_id).json()["referral_id"]
     ngo = _ngo(settings)
+    path = f"/cases/{case_id}/referrals/{referral_id}"
 
     declined = _answer(client, ngo, case_id, referral_id, "declination", reason="No places")
+    read_after = client.get(path, headers=ngo)
+    incoming = client.get("/referrals", params={"direction": "incoming"}, headers=ngo)
     accepted = _answer(client, ngo, case_id, referral_id, "acceptance")
+    # Linked to the person some other way later, the organisation finds the referral answered.
+    link_organisation(client, social_worker, NGO, case_id)
+    accepted_later = _answer(client, ngo, case_id, referral_id, "acceptance")
 
     assert declined.status_code == 201
-    assert accepted.status_code == 409
-    assert rule_of(accepted) == "referral-answered"
+    # Need-to-know: having declined, the organisation no longer reads the referral's reasons.
+    assert read_after.status_code == 404
+    assert referral_id not in incoming.text
+    assert accepted.status_code == 404
+    assert accepted_later.status_code == 409
+    assert rule_of(accepted_later) == "referral-answered"
+    assert client.get(path, headers=social_worker).json()["status"] == "declined"
 
 
 def test_the_referrer_revokes_a_referral_by_voiding_it_until_it_is_accepted(
@@ -141,7 +154,7 @@ def test_a_referrals_history_is_visible_to_both_agencies_and_to_no_other(
     basis = "Art. 12 of the 2008 counter-terrorism law: court-ordered follow-up"
     made = _refer(client, social_worker, case_id, consent="legal_basis", legal_basis=basis)
     referral_id = made.json()["referral_id"]
-    _answer(client, _ngo(settings), case_id, referral_id, "declination", reason="Full until May")
+    _answer(client, _ngo(settings), case_id, referral_id, "acceptance")
     path = f"/cases/{case_id}/referrals/{referral_id}"
 
     referrer = client.get(path, headers=social_worker)
@@ -154,8 +167,7 @@ def test_a_referrals_history_is_visible_to_both_agencies_and_to_no_other(
     assert referrer.json()["legal_basis"] == basis
     assert recipient.json() == shown
     assert basis not in recipient.text
-    assert [h["event"] for h in referrer.json()["history"]] == ["ReferralMade", "ReferralDeclined"]
-    assert referrer.json()["history"][1]["reason"] == "Full until May"
+    assert [h["event"] for h in referrer.json()["history"]] == ["ReferralMade", "ReferralAccepted"]
     assert stranger.status_code == 404
 
 
