@@ -327,6 +327,13 @@ def _origin_keys(text: str, environment: str) -> OriginKeys:
     if environment == "production":
         if not keys:
             raise RuntimeError("production needs CASELINE_SERVICE_PUBLIC_KEYS")
+        # The development keys' private halves are public: an event they sign proves nothing.
+        development = {development_key(s).key_id for s in SERVICES}
+        if development & set(keys):
+            raise RuntimeError(
+                "production refuses a development key in CASELINE_SERVICE_PUBLIC_KEYS: "
+                + ", ".join(sorted(development & set(keys)))
+            )
         return OriginKeys(keys, retired)
     for service in SERVICES:
         dev = development_key(service)

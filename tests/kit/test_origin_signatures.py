@@ -7,9 +7,20 @@ from __future__ import annotations
 from typing import Any
 from uuid import uuid4
 
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from shared.events import ArrestRecorded, build_envelope
 from shared.kit.clock import Clock
-from shared.kit.origins import PARALLEL_FROM, OriginKeys, development_key
+from shared.kit.origins import (
+    PARALLEL_FROM,
+    OriginKeys,
+    ServiceKey,
+    development_key,
+    origin_keys,
+    public_keys_json,
+)
+from shared.kit.settings import Settings
 from tests.contract.samples import SAMPLES
 from tests.support.bus import signed_document
 
@@ -74,3 +85,20 @@ def test_a_batch_checked_on_every_core_gets_each_documents_own_answer():
     assert batch.count(None) == len(arrivals) - 10  # 5 altered, 4 claimed by judicial, 1 bare
     assert batch[0] == "the event's origin signature does not verify"
     assert batch[5] == "the event carries no origin signature"
+
+
+def test_production_refuses_a_development_key_among_the_trusted_ones():
+    # Their private halves are in the source: anyone can sign as a service with them.
+    genuine = ServiceKey("intake", Ed25519PrivateKey.generate())
+    trusted = public_keys_json([genuine])
+    with_development = public_keys_json([genuine, development_key("judicial")])
+
+    def production(public_keys: str) -> Settings:
+        # Only what the keys read: a whole production configuration needs every secret.
+        return Settings.model_construct(environment="production", service_public_keys=public_keys)
+
+    keys = origin_keys(production(trusted))
+    with pytest.raises(RuntimeError, match="development key"):
+        origin_keys(production(with_development))
+
+    assert set(keys.keys) == {genuine.key_id}
