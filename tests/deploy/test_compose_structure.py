@@ -290,3 +290,5 @@ def test_the_tls_override_mounts_what_nginx_and_nats_read():
         assert tls[name]["environment"]["SSL_CERT_FILE"] == "/etc/caseline/tls/ca.crt"
     ports = {int(p) for p in re.findall(r"listen (\d+) ssl", nginx)}
     assert ports == {8440 + DEFAULT_PORTS[n] - 8000 for n in SERVICES}
+    # The operators' counters are not served to the outside through the proxy.
+    assert nginx.count("location = /metrics { return 404; }") == len(SERVICES)
