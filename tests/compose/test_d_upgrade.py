@@ -57,6 +57,11 @@ def _build_previous(where: Path) -> None:
                    capture_output=True, check=True)  # fmt: skip
 
 
+def _previous_file(path: str) -> bytes:
+    return subprocess.run(["git", "show", f"{PREVIOUS}:{path}"], cwd=ROOT, capture_output=True,
+                          check=True).stdout  # fmt: skip
+
+
 def _previous_settings(stack: Stack) -> list[str]:
     """The previous release verifies people's tokens with a PEM key only (a base64 raw key is
     this release's): the same issuer's key as PEM, in an override file, as a block scalar."""
@@ -100,6 +105,9 @@ def test_an_upgrade_from_the_previous_image_keeps_every_chain_and_view(
     text = re.sub(r"^CASELINE_VERSION=.*$", "CASELINE_VERSION=previous", text, flags=re.M)
     env_file.write_text(text + "COMPOSE_PROJECT_NAME=caselineupgrade\n")
     old.files = _previous_settings(old)
+    # The NATS users that release shipped with (this one's give its services fewer rights).
+    conf = old.root / "deploy" / "nats" / "agencies.conf"
+    conf.write_bytes(_previous_file("deploy/nats/agencies.conf"))
     try:
         old.compose("up", "-d")
         old.wait_healthy(("postgres", "nats", *SERVICES))
@@ -112,6 +120,7 @@ def test_an_upgrade_from_the_previous_image_keeps_every_chain_and_view(
         env_file.write_text(env_file.read_text().replace("CASELINE_VERSION=previous",
                                                          "CASELINE_VERSION=latest"))  # fmt: skip
         old.files = []  # this release's settings: the compose file alone, as the docs run it
+        conf.write_bytes((ROOT / "deploy" / "nats" / "agencies.conf").read_bytes())
         (upgrade,) = [b for b in BLOCKS if "migrate --status" in b.body]
         started = time.monotonic()
         out = _bash(upgrade.body, old.root, _env(old))
