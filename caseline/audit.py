@@ -207,14 +207,21 @@ def _to_stderr(line: str) -> None:
 def verify_bundle_file(args: argparse.Namespace, say: Say = print) -> int:
     """Verify a bundle offline and print the short report."""
     from caseline.bundle import verify_bundle
+    from shared.kit.origins import parse_public_keys
 
     witnesses = dict(item.split("=", 1) for item in args.witness_key)
+    services = None
     try:
         raw = Path(args.file).read_bytes()
+        if args.service_keys:
+            services = parse_public_keys(Path(args.service_keys).read_text())
     except OSError as exc:
-        say(_("cannot read {source}: {error}", source=args.file, error=exc.strerror))
+        say(_("cannot read {source}: {error}", source=exc.filename, error=exc.strerror))
         return 1
-    report = verify_bundle(raw, trusted_key=args.key, witness_keys=witnesses)
+    except ValueError as exc:
+        say(_("the service keys you trust are not readable: {error}", error=exc))
+        return 1
+    report = verify_bundle(raw, trusted_key=args.key, witness_keys=witnesses, service_keys=services)
     for line in report.lines(_):
         say(line)
     return 0 if report.ok else 1
@@ -446,6 +453,14 @@ def add_parsers(sub: Any) -> None:
         default=[],
         metavar="NAME=BASE64",
         help=_("require this witness's cosignature, checked with its key"),
+    )
+    bundle.add_argument(
+        "--service-keys",
+        metavar="FILE",
+        help=_(
+            "the services' public keys you trust (CASELINE_SERVICE_PUBLIC_KEYS, as JSON):"
+            " every entry must be signed by one of them"
+        ),
     )
     bundle.set_defaults(func=_cmd)
 

@@ -2,7 +2,9 @@
 
 Self-contained on purpose (standard library, `cryptography` and `rfc8785` only), sharing no code
 with the ledger it checks; entry bytes are hashed exactly as carried, and each entry's event must be
-signed by a key of the service owning its type (SPEC §3), among the service keys the bundle carries.
+signed by a key of the service owning its type (SPEC §3), among the service keys the bundle carries
+— and, when the verifier gives the service keys it trusts, among those (the bundle's list is signed
+by nothing: whoever held a ledger key, even a retired one, could bring keys of their own).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 __all__ = [
@@ -329,6 +332,7 @@ class BundleReport:
     cosigners: list[BundleError] = field(default_factory=list)  # each a message, not a failure
     handed_over: list[str] = field(default_factory=list)
     trusted_is_newer: bool = False
+    service_keys_pinned: bool = False
     first_bad_seq: int | None = None
     first_bad_ledger_seq: int | None = None
     failure: BundleError | None = None
@@ -364,6 +368,13 @@ class BundleReport:
             ))  # fmt: skip
         if self.cosigners:
             rows.append((_("cosigned by:"), ", ".join(c.say(_) for c in self.cosigners)))
+        if self.events:
+            rows.append((
+                _("signed by:"),
+                _("services' keys you trust")
+                if self.service_keys_pinned
+                else _("services' keys the bundle carries (not checked against keys you trust)"),
+            ))  # fmt: skip
         if self.ok:
             result = _("OK — authentic, complete, in order, and in the signed tree")
         else:
@@ -390,11 +401,15 @@ def verify_bundle(
     *,
     trusted_key: str | None = None,
     witness_keys: Mapping[str, str] | None = None,
+    service_keys: Mapping[str, tuple[str, Ed25519PublicKey]] | None = None,
 ) -> BundleReport:
-    """Verify a bundle file's bytes; `trusted_key` pins the ledger's key (base64), if known."""
+    """Verify a bundle file's bytes; `trusted_key` pins the ledger's key (base64), if known, and
+    `service_keys` the services' (key id → (service, key), as `CASELINE_SERVICE_PUBLIC_KEYS`
+    lists them): the bundle's own list of service keys is signed by nothing, so without them an
+    entry's origin is checked against keys that came with the bundle."""
     report = BundleReport()
     try:
-        _verify(raw, report, trusted_key, witness_keys or {})
+        _verify(raw, report, trusted_key, witness_keys or {}, service_keys)
         report.ok = True
     except BundleError as exc:
         report.failure, report.first_bad_seq, report.first_bad_ledger_seq = (
@@ -415,7 +430,11 @@ def verify_bundle_file(path: Path, **kwargs: Any) -> BundleReport:
 
 
 def _verify(
-    raw: bytes, report: BundleReport, trusted_key: str | None, witness_keys: Mapping[str, str]
+    raw: bytes,
+    report: BundleReport,
+    trusted_key: str | None,
+    witness_keys: Mapping[str, str],
+    pinned: Mapping[str, tuple[str, Ed25519PublicKey]] | None = None,
 ) -> None:
     try:
         bundle = json.loads(raw)
@@ -429,6 +448,9 @@ def _verify(
         raise BundleError("the file is not byte for byte as exported: it was edited")
     checkpoint = _verify_checkpoint(bundle, report, trusted_key, witness_keys)
     services = _service_keys(bundle)
+    if pinned is not None:
+        services = _trusted_only(services, pinned)
+        report.service_keys_pinned = True
     last, unproven = _verify_entries(bundle, report, checkpoint, services)
     signers = {entry_event(e).get("originkeyid") for e in bundle["entries"]}
     if set(services) - signers:
@@ -526,6 +548,28 @@ def _service_keys(bundle: dict[str, Any]) -> dict[str, tuple[str, Ed25519PublicK
             raise BundleError("service key {kid} does not match its key id", kid=kid)
         out[kid] = (item["service"], public)
     return out
+
+
+def _trusted_only(
+    carried: Mapping[str, tuple[str, Ed25519PublicKey]],
+    trusted: Mapping[str, tuple[str, Ed25519PublicKey]],
+) -> dict[str, tuple[str, Ed25519PublicKey]]:
+    """The bundle's service keys, each one of those the verifier trusts (same service, same key):
+    whoever holds a ledger key, even one retired, could otherwise bring keys of their own."""
+    for kid, (service, key) in carried.items():
+        known = trusted.get(kid)
+        if known is None or known[0] != service or _raw_key(known[1]) != _raw_key(key):
+            raise BundleError(
+                "the bundle carries service key {kid} ({service}), which is not among the"
+                " service keys you trust",
+                kid=kid,
+                service=service,
+            )
+    return dict(carried)
+
+
+def _raw_key(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def entry_event(entry: dict[str, Any]) -> dict[str, Any]:

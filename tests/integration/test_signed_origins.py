@@ -17,7 +17,7 @@ from services.judicial.service import create_app as judicial_app
 from services.ledger.service import create_app as ledger_app
 from shared.events import ArrestRecorded, ReferralMade, ReleaseOrdered, build_envelope
 from shared.kit.clock import Clock
-from shared.kit.origins import ServiceKey, development_key, public_keys_json
+from shared.kit.origins import ServiceKey, development_key, parse_public_keys, public_keys_json
 from tests.contract.samples import SAMPLES
 from tests.support import auth, eventually, running
 from tests.support.bus import publish, read_subject, signed_document, subject
@@ -178,8 +178,16 @@ def test_a_rotated_service_key_is_accepted_until_retired_and_its_history_verifie
     reasons = _reasons(settings, "ledger", 1)
 
     report = verify_bundle(during)
+    pinned = verify_bundle(during, service_keys=parse_public_keys(json.dumps(listed)))
+    # Keys that came with no bundle: a bundle bringing keys of its own is refused.
+    elsewhere = verify_bundle(during, service_keys=parse_public_keys(public_keys_json([new])))
     assert report.ok, report.lines()
     assert report.events == 2
+    assert "not checked against keys you trust" in "\n".join(report.lines())
+    assert pinned.ok, pinned.lines()
+    assert "signed by:   services' keys you trust" in "\n".join(pinned.lines())
+    assert not elsewhere.ok
+    assert f"service key {old.key_id} (intake), which is not among" in str(elsewhere.reason)
     # A retired key signs nothing new, and still vouches for what it signed before.
     later = verify_bundle(after)
     assert later.ok, later.lines()

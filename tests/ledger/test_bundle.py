@@ -13,14 +13,16 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from caseline.bundle import verify_bundle
 from caseline.cli import main
 from services.ledger.application import LedgerApplication
 from services.ledger.service import create_app as ledger_app
 from shared.events.intake import DetaineeAdmitted
+from shared.events.registry import SERVICES
 from shared.kit.access_facts import access_ops
-from shared.kit.origins import development_key
+from shared.kit.origins import ServiceKey, development_key, public_keys_json
 from tests.ledger.helpers import fill
 from tests.support import auth, running
 from tests.support.ledger import appendable
@@ -89,6 +91,25 @@ def test_the_report_reads_in_arabic_and_french(exported):
     assert not any(word in arabic.stdout for word in ("events", "checkpoint", "result", "OK"))
     assert french.stdout.splitlines()[0] == f"Dossier de preuves de l'affaire {case_id}"
     assert "résultat :" in french.stdout and "OK — authentique, complet, en ordre" in french.stdout
+
+
+def test_the_services_keys_an_auditor_trusts_are_the_ones_checked(exported, tmp_path):
+    path, _ = exported
+    ours = tmp_path / "service-keys.json"
+    ours.write_text(public_keys_json([development_key(s) for s in SERVICES]))
+    strangers = tmp_path / "other-keys.json"
+    strangers.write_text(public_keys_json([ServiceKey("intake", Ed25519PrivateKey.generate())]))
+
+    trusted = _verify_bundle_cli(path, "--service-keys", str(ours), "--lang", "fr")
+    refused = _verify_bundle_cli(path, "--service-keys", str(strangers))
+    carried = _verify_bundle_cli(path)
+
+    assert trusted.returncode == 0, trusted.stdout + trusted.stderr
+    assert "signé par :" in trusted.stdout
+    assert "clés des services auxquelles vous faites confiance" in trusted.stdout
+    assert refused.returncode == 1
+    assert "which is not among the service keys you trust" in refused.stdout
+    assert "not checked against keys you trust" in carried.stdout
 
 
 def test_a_failure_is_told_in_the_language_asked_with_its_figures(exported):
