@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
@@ -19,7 +19,6 @@ from nats.errors import TimeoutError as NatsTimeoutError
 
 from services.ledger.application import LedgerApplication
 from services.ledger.deliveries import Deliveries, DeliveryWithdrawnError
-from services.ledger.inbound import LedgerIntake
 from services.ledger.service import create_app as ledger_app
 from shared.agencies import Agency
 from shared.events import (
@@ -27,17 +26,16 @@ from shared.events import (
     DetaineeAdmitted,
     DetaineeReleased,
     DetaineeTransferred,
-    EvidenceLogged,
     HearingScheduled,
     IntakeEntryVoided,
 )
 from shared.kit.bus import Bus
-from shared.kit.origins import origin_keys
 from shared.kit.settings import Settings
 from shared.kit.subscriber import Delivery
 from tests.support import auth, running
 from tests.support.bus import envelope_bytes, subject
-from tests.support.database import ledger_role, owner, settings_with
+from tests.support.database import owner, settings_with
+from tests.support.ledger import evidence, ledger_intake
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -51,12 +49,6 @@ AGENCIES = (
     Agency("prison-koulikoro", "prison_registry", KOULIKORO),
 )
 AT = "2026-11-03T10:00:00Z"
-
-
-def _evidence(item: str) -> EvidenceLogged:
-    return EvidenceLogged(
-        item_id=item, description="Notebook", collected_by="Adjudant Koné", collected_at=AT
-    )
 
 
 def _admission(facility: str) -> DetaineeAdmitted:
@@ -89,9 +81,7 @@ class Tail:
     agency: Any
 
     async def append(self, *sent: Sent) -> None:
-        intake = LedgerIntake(
-            self.ledger.store, "", self.ledger.note_access, keys=origin_keys(self.settings)
-        )
+        intake = ledger_intake(self.ledger)
         outcomes = await asyncio.to_thread(intake, [s.delivery for s in sent])
         assert outcomes == ["ack"] * len(sent)
 
@@ -119,16 +109,6 @@ class Tail:
             event = json.loads(got[0].data)["event"]
             out.append((event["subject"], event["type"].split(".")[2]))
         return out
-
-
-@pytest.fixture(params=["owner", "ledger role"])
-def ledger_settings(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Settings]:
-    """The database's owner, or the restricted role the ledger runs as in production."""
-    if request.param == "owner":
-        yield settings
-        return
-    with ledger_role(settings) as restricted:
-        yield restricted
 
 
 async def _tail(settings: Settings) -> AsyncIterator[Tail]:
@@ -170,8 +150,8 @@ def _names(received: Sequence[tuple[str, str]], case_id: str) -> list[str]:
 async def test_a_delivery_published_before_a_seal_is_not_pulled_after_it(tail):
     sealed, other = str(uuid4()), str(uuid4())
     await tail.append(
-        _message(_evidence("SCELLE-1"), sealed, "police-a"),
-        _message(_evidence("SCELLE-2"), other, "police-a"),
+        _message(evidence("SCELLE-1"), sealed, "police-a"),
+        _message(evidence("SCELLE-2"), other, "police-a"),
     )
     await tail.deliver()  # published to the police, who do not pull yet
     await tail.append(_message(CaseSealed(reason="Acquitted", sealed_by="Judge Diarra"), sealed,
@@ -190,8 +170,8 @@ async def test_a_delivery_published_before_a_seal_is_not_pulled_after_it(tail):
 async def test_a_sealing_withdraws_even_the_delivery_the_agency_holds_unacked(tail):
     sealed, other = str(uuid4()), str(uuid4())
     await tail.append(
-        _message(_evidence("SCELLE-3"), sealed, "police-a"),
-        _message(_evidence("SCELLE-4"), other, "police-a"),
+        _message(evidence("SCELLE-3"), sealed, "police-a"),
+        _message(evidence("SCELLE-4"), other, "police-a"),
     )
     await tail.deliver()
     held = await tail.pull("police-a", ack=False)  # in hand, not acked, when the seal comes
@@ -249,7 +229,7 @@ async def test_a_prison_does_not_receive_after_a_release_what_it_had_not_taken_o
 
 async def test_a_voided_link_withdraws_what_the_agency_had_not_taken_of_the_case(tail):
     case_id = str(uuid4())
-    linking = _message(_evidence("SCELLE-5"), case_id, "police-a")
+    linking = _message(evidence("SCELLE-5"), case_id, "police-a")
     await tail.append(linking)
     await tail.deliver()
     voiding = IntakeEntryVoided(voided_event_id=UUID(linking.event_id), reason="Wrong case")
@@ -299,7 +279,7 @@ async def _parked(tail: Tail, agency: str) -> list[dict[str, Any]]:
 async def test_a_parked_message_of_a_case_sealed_since_is_not_delivered_again(role_tail):
     tail = role_tail
     case_id = str(uuid4())
-    await tail.append(_message(_evidence("SCELLE-P"), case_id, "police-a"))
+    await tail.append(_message(evidence("SCELLE-P"), case_id, "police-a"))
     await tail.deliver()
     parked = await _parked(tail, "police-a")
     # Sealed, not delivered yet: the seal's own batch has not run when the operator asks.
@@ -319,7 +299,7 @@ async def test_a_parked_message_of_a_case_sealed_since_is_not_delivered_again(ro
 async def test_a_parked_message_is_delivered_again_as_the_agency_may_see_its_entry_now(role_tail):
     tail = role_tail
     case_id = str(uuid4())
-    await tail.append(_message(_evidence("SCELLE-Q"), case_id, "police-a"))
+    await tail.append(_message(evidence("SCELLE-Q"), case_id, "police-a"))
     await tail.deliver()
     await _parked(tail, "police-a")
 
@@ -347,7 +327,7 @@ def test_the_operators_route_refuses_to_deliver_again_what_the_agency_may_no_lon
         ledger = client.app.state.parts.extras["deliveries"].ledger
         tail = Tail(served, ledger, client.app.state.parts.extras["deliveries"], None)
         asyncio.run(tail.append(
-            _message(_evidence("SCELLE-R"), case_id, "police-a"),
+            _message(evidence("SCELLE-R"), case_id, "police-a"),
             _message(CaseSealed(reason="Acquitted", sealed_by="Judge Diarra"), case_id, "tribunal"),
         ))  # fmt: skip
         with owner(served) as conn:  # as the parking advisory records it

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
@@ -20,22 +20,14 @@ from services.ledger.application import LedgerApplication
 from services.ledger.deliveries import Deliveries
 from services.ledger.inbound import LedgerIntake
 from shared.agencies import Agency
-from shared.events import CaseSealed, EvidenceLogged
+from shared.events import CaseSealed
 from shared.kit.bus import Bus
-from shared.kit.origins import origin_keys
 from shared.kit.settings import Settings
 from shared.kit.subscriber import Delivery
 from tests.support.bus import envelope_bytes, subject
-from tests.support.database import ledger_role
+from tests.support.ledger import evidence, ledger_intake
 
 AGENCIES = (Agency("police-a", "police"), Agency("inspection", "auditor"))
-
-
-def _evidence(item: str) -> EvidenceLogged:
-    return EvidenceLogged(
-        item_id=item, description="Notebook", collected_by="Adjudant Koné",
-        collected_at="2026-11-01T07:00:00Z",
-    )  # fmt: skip
 
 
 def _sealing() -> CaseSealed:
@@ -57,9 +49,7 @@ class Tail:
 
     def intake(self) -> LedgerIntake:
         # Deliveries are handed over directly, on unprefixed subjects (see `_message`).
-        return LedgerIntake(
-            self.ledger.store, "", self.ledger.note_access, keys=origin_keys(self.settings)
-        )
+        return ledger_intake(self.ledger)
 
     async def pull(self, agency: str, most: int = 100, ack: bool = True) -> list[Any]:
         """Up to `most` messages of the agency's consumer (acked unless told), as it pulls them."""
@@ -90,17 +80,6 @@ class Tail:
         return int(rows[0][0])
 
 
-@pytest.fixture(params=["owner", "ledger role"])
-def ledger_settings(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Settings]:
-    """The database's owner, or the insert-and-read-only role the ledger runs as in production
-    (`caseline ledger-role`), which may still move the deliveries' position."""
-    if request.param == "owner":
-        yield settings
-        return
-    with ledger_role(settings) as restricted:
-        yield restricted
-
-
 @pytest.fixture
 async def tail(ledger_settings: Settings) -> AsyncIterator[Tail]:
     settings = ledger_settings
@@ -127,7 +106,7 @@ async def _append(tail: Tail, messages: Sequence[Delivery]) -> None:
 
 async def test_an_appended_entry_is_delivered_as_the_agency_may_see_it(tail):
     case_id = str(uuid4())
-    await _append(tail, [_message(_evidence("SCELLE-1"), case_id, "police-a")])
+    await _append(tail, [_message(evidence("SCELLE-1"), case_id, "police-a")])
 
     delivered = await tail.deliveries.step()
     received = await tail.received()
@@ -142,9 +121,9 @@ async def test_an_appended_entry_is_delivered_as_the_agency_may_see_it(tail):
 async def test_a_sealing_in_the_same_batch_hides_the_case_from_those_who_may_not_see_it(tail):
     case_id = str(uuid4())
     batch = [
-        _message(_evidence("SCELLE-2"), case_id, "police-a"),
+        _message(evidence("SCELLE-2"), case_id, "police-a"),
         _message(_sealing(), case_id, "tribunal"),
-        _message(_evidence("SCELLE-3"), case_id, "police-a"),
+        _message(evidence("SCELLE-3"), case_id, "police-a"),
     ]
     await _append(tail, batch)
 
@@ -158,7 +137,7 @@ async def test_a_sealing_in_the_same_batch_hides_the_case_from_those_who_may_not
 async def test_a_batch_published_again_after_a_crash_is_not_stored_twice(tail):
     case_id = str(uuid4())
     for item in ("SCELLE-4", "SCELLE-5"):
-        await _append(tail, [_message(_evidence(item), case_id, "police-a")])
+        await _append(tail, [_message(evidence(item), case_id, "police-a")])
         assert await tail.deliveries.step()
     # As if the ledger stopped after publishing, before its position moved.
     await asyncio.to_thread(
@@ -176,10 +155,10 @@ async def test_a_batch_published_again_after_a_crash_is_not_stored_twice(tail):
 async def test_an_agency_killed_mid_stream_resumes_with_every_entry_once_and_in_order(tail):
     cases = [str(uuid4()) for _ in range(3)]
     await _append(tail, [
-        _message(_evidence(f"S-{i}"), cases[i % 3], "police-a") for i in range(30)
+        _message(evidence(f"S-{i}"), cases[i % 3], "police-a") for i in range(30)
     ])  # fmt: skip
     sealed = str(uuid4())
-    await _append(tail, [_message(_evidence("S-X"), sealed, "police-a"),
+    await _append(tail, [_message(evidence("S-X"), sealed, "police-a"),
                          _message(_sealing(), sealed, "tribunal")])  # fmt: skip
     while await tail.deliveries.step():
         pass
@@ -203,7 +182,7 @@ async def test_an_agency_killed_mid_stream_resumes_with_every_entry_once_and_in_
 
 async def test_a_delivery_never_acked_is_parked_then_delivered_again_on_request(tail):
     case_id = str(uuid4())
-    await _append(tail, [_message(_evidence("SCELLE-P"), case_id, "police-a")])
+    await _append(tail, [_message(evidence("SCELLE-P"), case_id, "police-a")])
     assert await tail.deliveries.step()
 
     for _ in range(2):  # max_deliver: each attempt taken and not acked

@@ -14,13 +14,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.ledger.application import LedgerApplication
-from services.ledger.inbound import LedgerIntake
-from services.ledger.schema import SCHEMA
-from shared.events import EvidenceLogged
-from shared.kit.origins import ServiceKey, origin_keys, public_keys_json
+from shared.kit.origins import ServiceKey, public_keys_json
 from shared.kit.subscriber import ACK, Dead, Delivery
 from tests.support.bus import envelope_bytes, envelope_of, subject
 from tests.support.database import settings_with
+from tests.support.ledger import evidence, ledger_intake, principals
 
 
 @pytest.fixture
@@ -30,36 +28,14 @@ def ledger(settings) -> Iterator[LedgerApplication]:
     app.close()
 
 
-def _intake(ledger: LedgerApplication) -> LedgerIntake:
-    return LedgerIntake(ledger.store, "", ledger.note_access, keys=origin_keys(ledger.settings))
-
-
-def _evidence(item: str) -> EvidenceLogged:
-    return EvidenceLogged(
-        item_id=item,
-        description="Notebook",
-        collected_by="Adj. Kone",
-        collected_at="2026-11-01T07:00:00Z",
-    )
-
-
 def _delivery(item: str, case_id: UUID, **kw: Any) -> tuple[str, Delivery]:
-    event = _evidence(item)
+    event = evidence(item)
     event_id, body = envelope_bytes(event, case_id, **kw)
     return event_id, Delivery(subject(event, case_id), body, {"Nats-Msg-Id": event_id}, msg=None)
 
 
-def _principals(ledger: LedgerApplication, case_id: UUID) -> list[str]:
-    with ledger.store.connection() as conn:
-        rows = conn.execute(
-            f"SELECT principal FROM {SCHEMA}.case_access WHERE case_id = %s ORDER BY ord",
-            (str(case_id),),
-        ).fetchall()
-    return [r[0] for r in rows]
-
-
 def test_another_envelope_under_a_recorded_id_is_dead_lettered_and_links_no_one(ledger, caplog):
-    intake = _intake(ledger)
+    intake = ledger_intake(ledger)
     case_x, case_y = uuid4(), uuid4()
     first_id, first = _delivery("E-1", case_x, agency="police-a")
     _, other = _delivery("Y-1", case_y, agency="police-a")
@@ -72,12 +48,12 @@ def test_another_envelope_under_a_recorded_id_is_dead_lettered_and_links_no_one(
     assert isinstance(outcomes[0], Dead)
     assert first_id in outcomes[0].reason and "another envelope" in outcomes[0].reason
     assert ledger.store.size() == 2
-    assert _principals(ledger, case_y) == ["agency:police-a"]
+    assert principals(ledger, case_y) == ["agency:police-a"]
     assert any(r.levelno == logging.ERROR and first_id in r.getMessage() for r in caplog.records)
 
 
 def test_the_same_envelope_delivered_again_is_a_silent_duplicate(ledger):
-    intake = _intake(ledger)
+    intake = ledger_intake(ledger)
     case_id = uuid4()
     _, first = _delivery("E-1", case_id, agency="police-a")
     assert intake([first]) == [ACK]
@@ -86,13 +62,13 @@ def test_the_same_envelope_delivered_again_is_a_silent_duplicate(ledger):
 
     assert again == [ACK, ACK]
     assert ledger.store.size() == 1
-    assert _principals(ledger, case_id) == ["agency:police-a"]
+    assert principals(ledger, case_id) == ["agency:police-a"]
 
 
 def test_a_batch_carrying_two_envelopes_under_one_id_appends_the_first_and_refuses_the_other(
     ledger,
 ):
-    intake = _intake(ledger)
+    intake = ledger_intake(ledger)
     case_x, case_y = uuid4(), uuid4()
     first_id, first = _delivery("E-1", case_x, agency="police-a")
     _, reused = _delivery("Z", case_y, agency="police-b", event_id=UUID(first_id))
@@ -102,8 +78,8 @@ def test_a_batch_carrying_two_envelopes_under_one_id_appends_the_first_and_refus
     assert outcomes[0] == ACK
     assert isinstance(outcomes[1], Dead) and "another envelope" in outcomes[1].reason
     assert ledger.store.size() == 1
-    assert _principals(ledger, case_x) == ["agency:police-a"]
-    assert _principals(ledger, case_y) == []
+    assert principals(ledger, case_x) == ["agency:police-a"]
+    assert principals(ledger, case_y) == []
 
 
 def test_the_same_event_signed_again_by_a_new_key_of_its_service_is_a_silent_duplicate(settings):
@@ -111,9 +87,9 @@ def test_the_same_event_signed_again_by_a_new_key_of_its_service_is_a_silent_dup
     rotating = settings_with(settings, service_public_keys=public_keys_json([old, new]))
     ledger = LedgerApplication(rotating)
     try:
-        intake = _intake(ledger)
+        intake = ledger_intake(ledger)
         case_id = uuid4()
-        event = _evidence("E-1")
+        event = evidence("E-1")
         unsigned = json.loads(envelope_of(event, case_id, agency="police-a").to_json_bytes())
         on = subject(event, case_id)
         first, again = (

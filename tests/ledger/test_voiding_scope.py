@@ -22,6 +22,7 @@ from shared.events.voiding import (
 from shared.kit.origins import origin_keys
 from shared.kit.subscriber import ACK, Delivery
 from tests.support.bus import envelope_bytes, subject
+from tests.support.ledger import principals
 
 VOIDED_BY = {
     "intake": IntakeEntryVoided,
@@ -79,15 +80,6 @@ def _sealed(ledger: LedgerApplication, case_id: UUID) -> bool:
     return bool(row and row[0])
 
 
-def _principals(ledger: LedgerApplication, case_id: UUID) -> list[str]:
-    with ledger.store.connection() as conn:
-        rows = conn.execute(
-            f"SELECT principal FROM {SCHEMA}.case_access WHERE case_id = %s ORDER BY ord",
-            (str(case_id),),
-        ).fetchall()
-    return [r[0] for r in rows]
-
-
 @pytest.mark.parametrize("about", ["the sealed case", "another case"])
 def test_another_services_voiding_of_a_seal_leaves_the_case_sealed(ledger, intake, about):
     case_id = uuid4()
@@ -97,7 +89,7 @@ def test_another_services_voiding_of_a_seal_leaves_the_case_sealed(ledger, intak
     intake(_voiding("programmes", seal_id, case_id if about == "the sealed case" else uuid4()))
 
     assert _sealed(ledger, case_id)
-    assert _principals(ledger, case_id) == ["sealed"]
+    assert principals(ledger, case_id) == ["sealed"]
 
 
 def test_the_sealing_services_voiding_from_another_case_leaves_the_case_sealed(ledger, intake):
@@ -118,7 +110,7 @@ def test_the_sealing_services_own_voiding_unseals_the_case(ledger, intake):
     intake(_voiding("judicial", seal_id, case_id))
 
     assert not _sealed(ledger, case_id)
-    assert _principals(ledger, case_id) == []
+    assert principals(ledger, case_id) == []
 
 
 def test_another_services_voiding_arriving_first_does_not_hold_a_seal_back(ledger, intake):
@@ -147,7 +139,7 @@ def test_another_services_voiding_of_a_police_link_leaves_it(ledger, intake, ser
 
     intake(_voiding(service, link_id, case_id))
 
-    assert _principals(ledger, case_id) == ["agency:police-a"]
+    assert principals(ledger, case_id) == ["agency:police-a"]
 
 
 def test_intakes_own_voiding_of_a_police_link_takes_it_away(ledger, intake):
@@ -157,4 +149,4 @@ def test_intakes_own_voiding_of_a_police_link_takes_it_away(ledger, intake):
 
     intake(_voiding("intake", link_id, case_id))
 
-    assert _principals(ledger, case_id) == []
+    assert principals(ledger, case_id) == []

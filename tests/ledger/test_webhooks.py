@@ -24,24 +24,16 @@ from starlette.routing import Route
 
 from caseline_client import WebhookReceiver
 from services.ledger.application import LedgerApplication
-from services.ledger.inbound import LedgerIntake
 from services.ledger.webhooks import Webhooks, new_secret, signature_header
 from shared.agencies import Agency
-from shared.events import CaseSealed, EvidenceLogged
-from shared.kit.origins import origin_keys
+from shared.events import CaseSealed
 from shared.kit.settings import Settings
 from shared.kit.subscriber import Delivery
 from tests.support.bus import envelope_bytes, subject
 from tests.support.database import settings_with
+from tests.support.ledger import evidence, ledger_intake
 
 AGENCIES = (Agency("police-a", "police"), Agency("inspection", "auditor"))
-
-
-def _evidence(item: str) -> EvidenceLogged:
-    return EvidenceLogged(
-        item_id=item, description="Notebook", collected_by="Adjudant Koné",
-        collected_at="2026-11-01T07:00:00Z",
-    )  # fmt: skip
 
 
 def _message(event: Any, case_id: str, agency: str) -> Delivery:
@@ -123,7 +115,7 @@ async def hooks(settings: Settings) -> AsyncIterator[Hooks]:
         webhook_secret_overlap_seconds=3600,
     )
     ledger = await asyncio.to_thread(LedgerApplication, settings)
-    intake = LedgerIntake(ledger.store, "", ledger.note_access, keys=origin_keys(settings))
+    intake = ledger_intake(ledger)
     webhooks = Webhooks(ledger, AGENCIES, settings)
     task = asyncio.create_task(webhooks.run(poll_seconds=0.05))
     try:
@@ -150,15 +142,15 @@ async def test_an_outage_errors_and_timeouts_end_with_each_visible_event_once_in
     flaky = Flaky(errors=5, slow=2)
     receiver = WebhookReceiver([secret], flaky.handled.append)
     mine, sealed, others = str(uuid4()), str(uuid4()), str(uuid4())
-    await hooks.append([_message(_evidence(f"A-{n}"), mine, "police-a") for n in range(3)])
+    await hooks.append([_message(evidence(f"A-{n}"), mine, "police-a") for n in range(3)])
     await hooks.append(
         [
-            _message(_evidence("S-1"), sealed, "police-a"),
+            _message(evidence("S-1"), sealed, "police-a"),
             _message(CaseSealed(reason="Acquitted", sealed_by="Judge Diarra"), sealed, "tribunal"),
-            _message(_evidence("O-1"), others, "police-other"),
+            _message(evidence("O-1"), others, "police-other"),
         ]
     )
-    await hooks.append([_message(_evidence(f"A-{n}"), mine, "police-a") for n in range(3, 6)])
+    await hooks.append([_message(evidence(f"A-{n}"), mine, "police-a") for n in range(3, 6)])
 
     await asyncio.sleep(0.5)  # nobody listens yet: connections refused
     with serving(flaky.wrap(receiver), port):
@@ -188,8 +180,8 @@ async def test_a_receiver_that_never_answers_well_parks_the_case_and_others_go_o
 
     app = Starlette(routes=[Route("/hook", WebhookReceiver([secret], handler), methods=["POST"])])
     with serving(app, port):
-        await hooks.append([_message(_evidence(f"F-{n}"), failing, "police-a") for n in range(2)])
-        await hooks.append([_message(_evidence("G-1"), fine, "police-a")])
+        await hooks.append([_message(evidence(f"F-{n}"), failing, "police-a") for n in range(2)])
+        await hooks.append([_message(evidence("G-1"), fine, "police-a")])
         await _until(lambda: hooks.states("police-a").get("parked") == 1)
         await _until(lambda: len(handled) == 1)
 
@@ -250,10 +242,10 @@ async def test_after_a_rotation_both_secrets_verify_until_the_overlap_ends(hooks
 
     with serving(app, port):
         hooks.webhooks.set_endpoint("police-a", f"http://127.0.0.1:{port}/old")
-        await hooks.append([_message(_evidence("R-1"), case_id, "police-a")])
+        await hooks.append([_message(evidence("R-1"), case_id, "police-a")])
         await _until(lambda: len(by_old) == 1)
         hooks.webhooks.set_endpoint("police-a", f"http://127.0.0.1:{port}/new")
-        await hooks.append([_message(_evidence("R-2"), case_id, "police-a")])
+        await hooks.append([_message(evidence("R-2"), case_id, "police-a")])
         await _until(lambda: len(by_new) == 1)
         with hooks.ledger.store.connection() as conn:
             conn.execute(
@@ -261,7 +253,7 @@ async def test_after_a_rotation_both_secrets_verify_until_the_overlap_ends(hooks
                 " - interval '1 second', url = %s",
                 (f"http://127.0.0.1:{port}/old",),
             )
-        await hooks.append([_message(_evidence("R-3"), case_id, "police-a")])
+        await hooks.append([_message(evidence("R-3"), case_id, "police-a")])
         await asyncio.sleep(0.5)
 
     assert old != new
@@ -285,7 +277,7 @@ async def test_a_replay_from_a_ledger_seq_sends_again_what_the_agency_may_see(ho
     case_id = str(uuid4())
 
     with serving(app, port):
-        await hooks.append([_message(_evidence(f"P-{n}"), case_id, "police-a") for n in range(4)])
+        await hooks.append([_message(evidence(f"P-{n}"), case_id, "police-a") for n in range(4)])
         await _until(lambda: len(handled) == 4)
         hooks.webhooks.set_endpoint("inspection", f"http://127.0.0.1:{port}/fresh")
         queued = hooks.webhooks.replay("inspection", 3)

@@ -13,12 +13,10 @@ import pytest
 
 from services.judicial.application import JudicialApplication
 from services.ledger.application import LedgerApplication
-from services.ledger.inbound import LedgerIntake
 from services.ledger.service import create_app as ledger_app
 from shared.events import (
     DetaineeAdmitted,
     EnvelopeError,
-    EvidenceLogged,
     InstrumentPublished,
     load_envelope,
     validate_envelope,
@@ -33,17 +31,9 @@ from shared.kit.subscriber import ACK, Dead, Delivery, check_envelope
 from tests.contract.samples import SAMPLES
 from tests.support import auth, eventually, running
 from tests.support.bus import envelope_of, publish, read_subject, signed, signed_document, subject
+from tests.support.ledger import evidence, ledger_intake
 
 GARBAGE_SIGNATURE = "A" * 86 + "=="
-
-
-def _evidence(item: str) -> EvidenceLogged:
-    return EvidenceLogged(
-        item_id=item,
-        description="Notebook",
-        collected_by="Adj. Kone",
-        collected_at="2026-11-01T07:00:00Z",
-    )
 
 
 def _nested(depth: int) -> str:
@@ -53,7 +43,7 @@ def _nested(depth: int) -> str:
 def _poison(depth: int, case_id: Any) -> bytes:
     """A valid payload with the owner's key id and a well-formed (garbage) signature, carrying a
     `personaldata` nested `depth` levels deep: only canonicalising it would tell it is forged."""
-    document = json.loads(envelope_of(_evidence("P"), case_id, agency="police-a").to_json_bytes())
+    document = json.loads(envelope_of(evidence("P"), case_id, agency="police-a").to_json_bytes())
     document["originkeyid"] = development_key("intake").key_id
     document["originsig"] = GARBAGE_SIGNATURE
     return (json.dumps(document)[:-1] + ',"personaldata":' + _nested(depth) + "}").encode()
@@ -61,7 +51,7 @@ def _poison(depth: int, case_id: Any) -> bytes:
 
 def _deep_document(depth: int) -> dict[str, Any]:
     """A signed-looking envelope, built in memory, nested deeper than any JSON text would parse."""
-    document = signed_document(envelope_of(_evidence("P"), uuid4(), agency="police-a"))
+    document = signed_document(envelope_of(evidence("P"), uuid4(), agency="police-a"))
     node: dict[str, Any] = {}
     document["personaldata"] = node
     for _ in range(depth):
@@ -162,7 +152,7 @@ def test_personaldata_must_be_the_sealed_ciphertext_structure():
 
 def test_a_signature_that_cannot_be_checked_is_one_refusal_among_a_batch():
     keys = _keys()
-    genuine = [signed_document(envelope_of(_evidence(f"G{n}"), uuid4())) for n in range(40)]
+    genuine = [signed_document(envelope_of(evidence(f"G{n}"), uuid4())) for n in range(40)]
     poison = _deep_document(5000)
     poison["originsig"] = GARBAGE_SIGNATURE
 
@@ -182,7 +172,7 @@ def test_whatever_checking_one_message_raises_makes_it_a_dead_letter(monkeypatch
         raise RecursionError("maximum recursion depth exceeded")
 
     monkeypatch.setattr(subscriber, "origin_problem", breaks)
-    event = _evidence("E")
+    event = evidence("E")
     case_id = uuid4()
     delivery = Delivery(subject(event, case_id), signed(envelope_of(event, case_id)), {}, msg=None)
 
@@ -198,9 +188,9 @@ def test_whatever_checking_one_message_raises_makes_it_a_dead_letter(monkeypatch
 def test_the_ledger_dead_letters_poison_and_appends_the_genuine_event_behind_it(settings):
     ledger = LedgerApplication(settings)
     try:
-        intake = LedgerIntake(ledger.store, "", ledger.note_access, keys=origin_keys(settings))
+        intake = ledger_intake(ledger)
         case_id = uuid4()
-        event = _evidence("G")
+        event = evidence("G")
         poison = [Delivery(subject(event, case_id), _poison(d, case_id), {}, msg=None)
                   for d in POISON_DEPTHS]  # fmt: skip
         genuine = Delivery(subject(event, case_id), signed(envelope_of(event, case_id)), {}, None)
@@ -216,7 +206,7 @@ def test_the_ledger_dead_letters_poison_and_appends_the_genuine_event_behind_it(
 
 def test_the_ledger_consumer_goes_past_a_poison_message_on_the_bus(settings):
     case_id = uuid4()
-    event = _evidence("G")
+    event = evidence("G")
     good = signed_document(envelope_of(event, case_id, agency="police-a"))
     poison = [(subject(event, case_id), _poison(d, case_id), {}) for d in POISON_DEPTHS]
     auditor = auth(settings, "auditor")
@@ -243,7 +233,7 @@ def test_a_services_access_facts_dead_letter_poison_and_note_the_genuine_event(s
         facts = access_reactions(judicial, "judicial")
         prefix = settings.subject_prefix
         case_id = uuid4()
-        event = _evidence("G")
+        event = evidence("G")
         poison = [Delivery(prefix + subject(event, case_id), _poison(d, case_id), {}, msg=None)
                   for d in POISON_DEPTHS]  # fmt: skip
         env = envelope_of(event, case_id, agency="police-a")

@@ -6,12 +6,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+from services.ledger.application import LedgerApplication
+from services.ledger.inbound import LedgerIntake
+from services.ledger.schema import SCHEMA
 from services.ledger.store import Appendable
 from shared.events import build_envelope
-from shared.events.intake import DetaineeAdmitted, FamilyContactRecorded
+from shared.events.intake import DetaineeAdmitted, EvidenceLogged, FamilyContactRecorded
+from shared.kit.origins import origin_keys
 from tests.support.bus import signed_document
 
-__all__ = ["BASE_TIME", "appendable"]
+__all__ = ["BASE_TIME", "appendable", "evidence", "ledger_intake", "principals"]
 
 BASE_TIME = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
 
@@ -44,3 +48,28 @@ def appendable(case_id: UUID, n: int) -> Appendable:
         recordedtime=at,
         envelope=signed_document(env),
     )
+
+
+def evidence(item: str, collected_at: str = "2026-11-01T07:00:00Z") -> EvidenceLogged:
+    """An evidence entry of intake's, the item named `item`."""
+    return EvidenceLogged(
+        item_id=item,
+        description="Notebook",
+        collected_by="Adjudant Koné",
+        collected_at=collected_at,
+    )
+
+
+def ledger_intake(ledger: LedgerApplication) -> LedgerIntake:
+    """The ledger's batch handler as its consumer runs it, access facts included."""
+    return LedgerIntake(ledger.store, "", ledger.note_access, keys=origin_keys(ledger.settings))
+
+
+def principals(ledger: LedgerApplication, case_id: UUID | str) -> list[str]:
+    """Who the ledger's access facts link to the case, in the order they came."""
+    with ledger.store.connection() as conn:
+        rows = conn.execute(
+            f"SELECT principal FROM {SCHEMA}.case_access WHERE case_id = %s ORDER BY ord",
+            (str(case_id),),
+        ).fetchall()
+    return [r[0] for r in rows]
