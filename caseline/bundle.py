@@ -29,6 +29,7 @@ __all__ = [
     "BundleError",
     "BundleReport",
     "Checkpoint",
+    "Consistent",
     "KeyHandover",
     "follow_handovers",
     "handover_ends",
@@ -44,11 +45,15 @@ __all__ = [
 BUNDLE_FORMAT = "caseline-evidence-bundle/1"
 STATEMENT_HEADER = "caseline-ledger checkpoint v1"
 COSIGNATURE_HEADER = "caseline-ledger cosignature v1"
-HANDOVER_HEADER = "caseline-ledger key handover v1"
+HANDOVER_HEADER = "caseline-ledger key handover v2"
+HANDOVER_HEADER_V1 = "caseline-ledger key handover v1"
 GENESIS = bytes(32)
 
 
 Translate = Callable[..., str]
+Consistent = Callable[[int, bytes, int, bytes], bool]
+"""`(first, first_root, second, second_root)`: whether the tree of `first` entries with that root
+is a prefix of the tree of `second` entries with that one (a consistency proof checked)."""
 
 
 def english(msgid: str, /, **params: object) -> str:
@@ -191,25 +196,41 @@ def public_key(b64: str) -> tuple[Ed25519PublicKey, str]:
 
 @dataclass(frozen=True)
 class KeyHandover:
-    """A key handover whose two signatures hold: the old key signed up to `last_tree_size`."""
+    """A key handover whose two signatures hold: the old key signed up to `last_tree_size`, and
+    at that size the tree of root `last_root_hash` (a v2; None for a v1, which names no root)."""
 
     old_kid: str
     new_kid: str
     last_tree_size: int
+    last_root_hash: bytes | None = None
+
+    def stricter(self, other: KeyHandover | None) -> KeyHandover:
+        """The stricter of two handovers of one key: the lower size; at the same size, one
+        naming a root over one that does not."""
+        if other is None or self.last_tree_size < other.last_tree_size:
+            return self
+        if self.last_tree_size > other.last_tree_size:
+            return other
+        return other if self.last_root_hash is None and other.last_root_hash is not None else self
+
+
+_HANDOVER_FIELDS = ["old_key_id", "old_public_key", "new_key_id", "new_public_key",
+                    "last_tree_size", "last_root_hash", "handed_over_at"]  # fmt: skip
 
 
 def _handover(item: Any) -> KeyHandover:
-    """A key handover (as served and carried) signed by both keys."""
+    """A key handover (as served and carried, v2 or v1) signed by both keys."""
     if not isinstance(item, dict):
         raise BundleError("a key handover is malformed")
     statement = _b64(item.get("statement"))
     lines = statement.decode("utf-8").split("\n")
-    names = ["old_key_id", "old_public_key", "new_key_id", "new_public_key", "last_tree_size",
-             "handed_over_at"]  # fmt: skip
-    if len(lines) != 8 or lines[0] != HANDOVER_HEADER or lines[7] != "":
+    names = [n for n in _HANDOVER_FIELDS if lines[0] == HANDOVER_HEADER or n != "last_root_hash"]
+    if lines[0] not in (HANDOVER_HEADER, HANDOVER_HEADER_V1) or len(lines) != len(names) + 2 or (
+        lines[-1] != ""
+    ):  # fmt: skip
         raise BundleError("a key handover statement is malformed")
     values = {}
-    for name, line in zip(names, lines[1:7], strict=True):
+    for name, line in zip(names, lines[1:-1], strict=True):
         label, _, value = line.partition(" ")
         if label != name or not value:
             raise BundleError("a key handover statement is malformed")
@@ -217,6 +238,11 @@ def _handover(item: Any) -> KeyHandover:
     last = values["last_tree_size"]
     if not (last.isascii() and last.isdigit()) or str(int(last)) != last:
         raise BundleError("a key handover statement is malformed")
+    root = None
+    if "last_root_hash" in values:
+        root = _hex(values["last_root_hash"])
+        if len(root) != 32:
+            raise BundleError("a key handover statement is malformed")
     old, old_kid = public_key(values["old_public_key"])
     new, new_kid = public_key(values["new_public_key"])
     if (old_kid, new_kid) != (values["old_key_id"], values["new_key_id"]) or (
@@ -228,7 +254,7 @@ def _handover(item: Any) -> KeyHandover:
         raise BundleError("the key handover from key {kid} is not signed by that key", kid=old_kid)
     if not signed_by(new, _b64(item.get("new_signature")), statement):
         raise BundleError("the key handover to key {kid} is not signed by that key", kid=new_kid)
-    return KeyHandover(old_kid, new_kid, int(last))
+    return KeyHandover(old_kid, new_kid, int(last), root)
 
 
 def _path(start: str, target: str, handovers: Sequence[KeyHandover]) -> list[str] | None:
@@ -265,27 +291,79 @@ def follow_handovers(trusted: str, target_kid: str, handovers: Sequence[Any]) ->
 
 
 def handover_ends(handovers: Sequence[Any]) -> dict[str, KeyHandover]:
-    """For each key that handed over, its handover naming the lowest last tree size (a key hands
-    over once; should two handovers of it be shown, the stricter stands)."""
+    """For each key that handed over, its strictest handover: the lowest last tree size, and at
+    the same size one naming a root (a v2) over one that does not (a v1). A key hands over once;
+    should two handovers of it be shown (a v1 and the v2 that upgrades it), the stricter stands."""
     ends: dict[str, KeyHandover] = {}
     for step in (_handover(item) for item in handovers):
-        if step.old_kid not in ends or step.last_tree_size < ends[step.old_kid].last_tree_size:
-            ends[step.old_kid] = step
+        ends[step.old_kid] = step.stricter(ends.get(step.old_kid))
     return ends
 
 
-def past_handover(checkpoint: Checkpoint, ends: Mapping[str, KeyHandover]) -> BundleError | None:
-    """Why the checkpoint's key cannot have signed it, being past that key's handover, if so."""
+def _short(root: bytes) -> str:
+    return root.hex()[:16] + "…"
+
+
+def past_handover(
+    checkpoint: Checkpoint,
+    ends: Mapping[str, KeyHandover],
+    consistent: Consistent | None = None,
+) -> BundleError | None:
+    """Why the checkpoint's key cannot have signed it, if so: past that key's handover; or, where
+    the handover names the root at its last tree size (v2), at that size with another root, or
+    before it with a root `consistent` does not show to be of that tree (with no `consistent`,
+    as offline: a bundle the ledger exports is against its latest checkpoint, so never)."""
     end = ends.get(checkpoint.key_id)
-    if end is None or checkpoint.tree_size <= end.last_tree_size:
+    if end is None:
+        return None
+    if checkpoint.tree_size > end.last_tree_size:
+        return BundleError(
+            "checkpoint {size} is signed by key {kid} after it stopped signing: the last tree size"
+            " it signed is {last} (its handover to key {new_kid}), this checkpoint's is {size}",
+            size=checkpoint.tree_size,
+            kid=checkpoint.key_id,
+            last=end.last_tree_size,
+            new_kid=end.new_kid,
+        )
+    last_root = end.last_root_hash
+    if last_root is None:
+        return None
+    if checkpoint.tree_size == end.last_tree_size:
+        if checkpoint.root_hash == last_root:
+            return None
+        return BundleError(
+            "checkpoint {size} is signed by key {kid} with root {root}, which differs from the"
+            " root {last_root} its handover to key {new_kid} names for tree size {size}",
+            size=checkpoint.tree_size,
+            kid=checkpoint.key_id,
+            root=_short(checkpoint.root_hash),
+            last_root=_short(last_root),
+            new_kid=end.new_kid,
+        )
+    if consistent is None:
+        return BundleError(
+            "checkpoint {size} is signed by key {kid} at tree size {size}, before the last it"
+            " signed ({last}), for which its handover to key {new_kid} names root {last_root}:"
+            " offline, nothing shows this checkpoint's root {root} is of that tree. The ledger"
+            " exports against its latest checkpoint: export the bundle again",
+            size=checkpoint.tree_size,
+            kid=checkpoint.key_id,
+            last=end.last_tree_size,
+            new_kid=end.new_kid,
+            last_root=_short(last_root),
+            root=_short(checkpoint.root_hash),
+        )
+    if consistent(checkpoint.tree_size, checkpoint.root_hash, end.last_tree_size, last_root):
         return None
     return BundleError(
-        "checkpoint {size} is signed by key {kid} after it stopped signing: the last tree size it"
-        " signed is {last} (its handover to key {new_kid}), this checkpoint's is {size}",
+        "checkpoint {size} is signed by key {kid} with root {root}, which is not consistent with"
+        " the root {last_root} its handover to key {new_kid} names at tree size {last}",
         size=checkpoint.tree_size,
         kid=checkpoint.key_id,
-        last=end.last_tree_size,
+        root=_short(checkpoint.root_hash),
+        last_root=_short(last_root),
         new_kid=end.new_kid,
+        last=end.last_tree_size,
     )
 
 
@@ -332,6 +410,8 @@ class BundleReport:
     cosigners: list[BundleError] = field(default_factory=list)  # each a message, not a failure
     handed_over: list[str] = field(default_factory=list)
     trusted_is_newer: bool = False
+    # Keys whose end the bundle shows by a handover v1 only: bounded by tree size, not by root.
+    rootless_ends: list[str] = field(default_factory=list)
     service_keys_pinned: bool = False
     first_bad_seq: int | None = None
     first_bad_ledger_seq: int | None = None
@@ -366,6 +446,11 @@ class BundleReport:
                 if self.trusted_is_newer
                 else _("handed over {path} (from the key you trust)", path=path),
             ))  # fmt: skip
+        rows += [
+            (_("note:"), _("handover v1: the root where key {kid} stopped is not on record",
+                           kid=kid))
+            for kid in self.rootless_ends
+        ]  # fmt: skip
         if self.cosigners:
             rows.append((_("cosigned by:"), ", ".join(c.say(_) for c in self.cosigners)))
         if self.events:
@@ -487,7 +572,9 @@ def _verify_checkpoint(
         raise BundleError("the checkpoint names another key than the bundle's")
     if not signed_by(public, _b64(bundle["checkpoint"]["signature"]), statement):
         raise BundleError("the checkpoint's signature does not verify: the checkpoint was replaced")
-    past = past_handover(checkpoint, handover_ends(handovers))
+    ends = handover_ends(handovers)
+    report.rootless_ends = [kid for kid, end in ends.items() if end.last_root_hash is None]
+    past = past_handover(checkpoint, ends)
     if past:
         raise BundleError("the bundle's {reason}", reason=past)
     for cosig in bundle["cosignatures"]:

@@ -3,8 +3,9 @@
 A checkpoint is kept and cosigned only if the pinned ledger key signed it and it is consistent
 (RFC 9162) with the last one held, so a re-signed rewrite of history alerts (exit 2). A checkpoint
 of another key is followed only through handovers signed by the pinned key; the witness re-pins.
-A key's handover names the last tree size it signed: the witness remembers it, and refuses any
-checkpoint of that key beyond it.
+A key's handover names the last tree size it signed, and (v2) the root of the tree at that size:
+the witness remembers both, and refuses any checkpoint of that key beyond that size, at that size
+with another root, or before it with a root the ledger's consistency proof does not tie to it.
 """
 
 from __future__ import annotations
@@ -75,6 +76,14 @@ def witness_roots(state: Path) -> dict[int, tuple[str, bytes]]:
         h.tree_size: (_("witness {name}'s copy", name=config["name"]), h.root_hash)
         for h in _held(Path(state))
     }
+
+
+def _kept_end(kid: str, end: dict[str, Any]) -> KeyHandover:
+    """Where a key stopped, as `witness.json` keeps it (`last_root_hash` only from a v2)."""
+    root = end.get("last_root_hash")
+    return KeyHandover(
+        kid, end["new_key_id"], end["last_tree_size"], None if root is None else bytes.fromhex(root)
+    )
 
 
 class Witness:
@@ -203,8 +212,9 @@ class Witness:
         return checkpoint
 
     def _refuse_past_handover(self, checkpoint: Checkpoint, served: list[Any]) -> None:
-        """Remember where each key the ledger shows handed over stopped signing (the ledger could
-        hide the handover later), and refuse a checkpoint of such a key beyond that."""
+        """Remember where each key the ledger shows handed over stopped signing, and at which
+        root (the ledger could hide the handover later), and refuse a checkpoint of such a key
+        beyond that, or of another tree."""
         try:
             shown = handover_ends(served)
         except BundleError as exc:
@@ -212,19 +222,30 @@ class Witness:
                 _("the ledger serves a bad key handover: {reason}", reason=exc.say(_))
             ) from None
         kept: dict[str, dict[str, Any]] = self.config.setdefault("key_ends", {})
+        ends = {kid: _kept_end(kid, e) for kid, e in kept.items()}
         changed = False
         for kid, end in shown.items():
-            if kid not in kept or end.last_tree_size < kept[kid]["last_tree_size"]:
+            if kid not in ends or end.stricter(ends[kid]) != ends[kid]:
+                ends[kid] = end
                 kept[kid] = {"last_tree_size": end.last_tree_size, "new_key_id": end.new_kid}
+                if end.last_root_hash is not None:
+                    kept[kid]["last_root_hash"] = end.last_root_hash.hex()
                 changed = True
         if changed:
             self._save_config()
-        ends = {
-            kid: KeyHandover(kid, e["new_key_id"], e["last_tree_size"]) for kid, e in kept.items()
-        }
-        past = past_handover(checkpoint, ends)
+        past = past_handover(checkpoint, ends, self._consistent)
         if past:
             raise WitnessError(_("{reason}: refusing it", reason=past.say(_)))
+
+    def _consistent(self, first: int, first_root: bytes, second: int, second_root: bytes) -> bool:
+        """Whether the ledger's consistency proof shows the tree of `first` entries with
+        `first_root` is a prefix of the tree of `second` with `second_root`."""
+        try:
+            body = self._get("/proofs/consistency", first=first, second=second)
+            proof = [bytes.fromhex(p) for p in body["proof"]]
+        except (httpx.HTTPStatusError, KeyError, TypeError, ValueError):
+            return False
+        return verify_consistency(first, second, first_root, second_root, proof)
 
     def _follow_handover(
         self, checkpoint: Checkpoint, served: dict[str, Any], say: Callable[[str], None]

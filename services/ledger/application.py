@@ -324,14 +324,19 @@ class LedgerApplication:
 
     def public_key(self) -> dict[str, Any]:
         """The current key, the retired keys (each with the last tree size it signed, when on
-        record) and the handovers."""
+        record, and the root at that size where a handover v2 names it) and the handovers."""
         recorded = handovers(self.store)
         keys = self._keys_with(recorded)
         retired = []
         for kid in sorted(keys.retired):
             end = keys.ends.get(kid)
             body = keys.public_body(kid) or {}
-            retired.append({**body, "last_tree_size": end.last_tree_size if end else None})
+            root = end.last_root if end else None
+            retired.append({
+                **body,
+                "last_tree_size": end.last_tree_size if end else None,
+                "last_root_hash": root.hex() if root is not None else None,
+            })  # fmt: skip
         return {
             **self.key.public_body(),
             "retired": retired,

@@ -1,10 +1,13 @@
 """Handovers of the ledger's checkpoint key: the old key's signed word that a new key follows it
-after the last tree size the old key signed.
+after the last tree size the old key signed, and the root of the tree at that size (v2).
 
 Recorded by `caseline keys rotate-ledger` (which holds both private keys) under the checkpoint
 lock, kept append-only, served by `GET /checkpoints/key` and carried in evidence bundles, so that
 whoever pinned the old key can follow the rotation without trusting the server, and no verifier
-accepts a checkpoint the old key signed past its handover (docs/operations.md, docs/auditing.md).
+accepts a checkpoint the old key signed past its handover, nor one at or before it of another
+tree (docs/operations.md, docs/auditing.md). Handovers v1 (no root) that the release before
+recorded still count, bounded by size alone; run again with both keys, `rotate-ledger` records
+the v2 of the same handover beside the v1, and readers prefer it.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from services.ledger.signing import (
     KeyEnd,
     LedgerKey,
     LedgerKeys,
+    Statement,
     parse_public_key,
     verify_signature,
 )
-from services.ledger.store import LedgerStore
+from services.ledger.store import LedgerCorruptedError, LedgerStore, read_nodes
+from services.ledger.tree import EMPTY_ROOT, perfect_nodes, range_hash
 from shared.kit.i18n import translate
 
 __all__ = [
@@ -37,6 +42,7 @@ __all__ = [
     "hand_over",
     "handed_over_from",
     "handovers",
+    "preferred",
     "record_handover",
     "trusted_keys",
 ]
@@ -71,6 +77,14 @@ class StoredHandover:
     def handover(self) -> Handover:
         return Handover.decode(self.statement)
 
+    @property
+    def version(self) -> int:
+        """1 or 2, as the statement's header says (0 when it is malformed)."""
+        try:
+            return self.handover.version
+        except (ValueError, KeyError, UnicodeDecodeError):
+            return 0
+
     def problem(self) -> str | None:
         """Why this is not a handover signed by both keys it names, if it is not."""
         try:
@@ -91,11 +105,14 @@ class StoredHandover:
 def hand_over(
     store: LedgerStore, old: Ed25519PrivateKey, new: Ed25519PrivateKey, at: str
 ) -> StoredHandover:
-    """Sign with both keys and keep the handover from `old` to `new` after the latest checkpoint,
-    which `old` must have signed (idempotent for the same two keys).
+    """Sign with both keys and keep the handover (v2) from `old` to `new` after the latest
+    checkpoint, which `old` must have signed, naming its tree size and root (idempotent for the
+    same two keys).
 
     Under the checkpoint lock, so the tree size named is the last `old` signs: no checkpoint comes
-    between, and the checkpointer signs none with a key handed over.
+    between, and the checkpointer signs none with a key handed over. Where the handover of `old`
+    to `new` on record is a v1, the v2 of it is recorded beside it: the same last tree size, and
+    the root of the checkpoint `old` signed at that size.
     """
     old_kid, new_kid = LedgerKey.signing(old).key_id, LedgerKey.signing(new).key_id
     if old_kid == new_kid:
@@ -103,27 +120,36 @@ def hand_over(
     with store.connection() as conn, conn.transaction():
         lock_checkpoints(conn)
         kept = _kept(conn, old_kid, new_kid)
-        if kept is not None:
+        if kept is not None and kept.version == 2:
             return kept
-        _, data, old_sig, new_sig = Handover.signed(old, new, _last_size(conn, old_kid), at)
+        if kept is None:
+            size, root = _latest(conn, old_kid)
+        else:
+            size = kept.handover.last_tree_size
+            root = _signed_root(conn, size, old_kid, old.public_key())
+        _, data, old_sig, new_sig = Handover.signed(old, new, size, root, at)
         return _keep(conn, StoredHandover(old_kid, new_kid, data, old_sig, new_sig))
 
 
 def record_handover(store: LedgerStore, handover: StoredHandover) -> StoredHandover:
-    """Keep a handover signed elsewhere, once both its signatures verify and its tree size is the
-    latest checkpoint's, signed by the old key (idempotent for the same two keys)."""
+    """Keep a handover (v2) signed elsewhere, once both its signatures verify and its tree size
+    and root are the latest checkpoint's, signed by the old key — or, where the handover of the
+    same two keys on record is a v1, its tree size and the root the old key signed at that size
+    (idempotent for the same two keys)."""
     with store.connection() as conn, conn.transaction():
         lock_checkpoints(conn)
         return _keep(conn, handover)
 
 
-def _last_size(conn: psycopg.Connection[Any], old_kid: str) -> int:
-    """The latest checkpoint's tree size (0 when there is none), which key `old_kid` signed."""
+def _latest(conn: psycopg.Connection[Any], old_kid: str) -> tuple[int, bytes]:
+    """The latest checkpoint's tree size and root (0 and the empty tree's root when there is
+    none), which key `old_kid` signed."""
     row = conn.execute(
-        f"SELECT tree_size, key_id FROM {SCHEMA}.checkpoints ORDER BY tree_size DESC LIMIT 1"
+        f"SELECT tree_size, key_id, root_hash FROM {SCHEMA}.checkpoints"
+        " ORDER BY tree_size DESC LIMIT 1"
     ).fetchone()
     if row is None:
-        return 0
+        return 0, EMPTY_ROOT
     size, kid = int(row[0]), str(row[1])
     if kid != old_kid:
         raise HandoverError(
@@ -136,15 +162,65 @@ def _last_size(conn: psycopg.Connection[Any], old_kid: str) -> int:
                 old_kid=old_kid,
             )
         )
-    return size
+    return size, bytes(row[2])
+
+
+def _signed_root(
+    conn: psycopg.Connection[Any], size: int, old_kid: str, old: Ed25519PublicKey
+) -> bytes:
+    """The root of the checkpoint of `size` entries (the empty tree's for 0), which must be
+    signed by key `old_kid` (public key `old`), its statement its columns', and the stored tree's
+    root at that size: where a handover v1 of that key says it stopped, made v2."""
+    if size == 0:
+        return EMPTY_ROOT
+    row = conn.execute(
+        f"SELECT key_id, root_hash, statement, signature FROM {SCHEMA}.checkpoints"
+        " WHERE tree_size = %s",
+        (size,),
+    ).fetchone()
+    if row is None or str(row[0]) != old_kid:
+        raise HandoverError(
+            translate(
+                "the handover of key {kid} on record names {size} as the last tree size it"
+                " signed, and the ledger holds no checkpoint of that size signed by it",
+                kid=old_kid,
+                size=size,
+            )
+        )
+    root, statement, signature = bytes(row[1]), bytes(row[2]), bytes(row[3])
+    try:
+        signed = Statement.decode(statement)
+    except (ValueError, KeyError, UnicodeDecodeError):
+        signed = None
+    holds = (
+        signed is not None
+        and (signed.tree_size, signed.root_hash, signed.key_id) == (size, root, old_kid)
+        and verify_signature(old, signature, statement)
+    )
+    try:
+        tree = range_hash(0, size, read_nodes(conn, perfect_nodes(0, size)))
+    except LedgerCorruptedError:  # a node of the tree at that size is missing
+        tree = None
+    if not holds or tree != root:
+        raise HandoverError(
+            translate(
+                "the checkpoint of {size} entries signed by key {kid} does not hold (its"
+                " signature, its statement or the stored tree's root at that size): no root to"
+                " name for it",
+                size=size,
+                kid=old_kid,
+            )
+        )
+    return root
 
 
 def _kept(conn: psycopg.Connection[Any], old_kid: str, new_kid: str) -> StoredHandover | None:
-    """The handover from key `old_kid` already kept, if it is the one to `new_kid`; a key is
-    handed over once, so that where it stopped signing is never in doubt."""
+    """The handover from key `old_kid` already kept (its v2, where there is one), if it is the
+    one to `new_kid`; a key is handed over once, so that where it stopped signing is never in
+    doubt."""
     row = conn.execute(
         "SELECT old_key_id, new_key_id, statement, old_signature, new_signature"
-        f" FROM {SCHEMA}.key_handovers WHERE old_key_id = %s",
+        f" FROM {SCHEMA}.key_handovers WHERE old_key_id = %s ORDER BY version DESC LIMIT 1",
         (old_kid,),
     ).fetchone()
     if row is None:
@@ -159,29 +235,68 @@ def _kept(conn: psycopg.Connection[Any], old_kid: str, new_kid: str) -> StoredHa
 
 
 def _keep(conn: psycopg.Connection[Any], handover: StoredHandover) -> StoredHandover:
-    """Record `handover` unless it is the one already kept (checked under the checkpoint lock)."""
+    """Record `handover` unless it is the one already kept (checked under the checkpoint lock):
+    a v2 whose size and root are those where its old key stopped."""
     problem = handover.problem()
     if problem:
         raise HandoverError(problem)
-    kept = _kept(conn, handover.old_key_id, handover.new_key_id)
-    if kept is not None:
-        return kept
-    size, last = _last_size(conn, handover.old_key_id), handover.handover.last_tree_size
-    if last != size:
+    offered = handover.handover
+    named = offered.last_root_hash
+    if named is None:
         raise HandoverError(
             translate(
-                "the handover names {last} as the last tree size key {kid} signed; its latest"
-                " checkpoint is of {size} entries",
-                last=last,
+                "the handover of key {kid} is a v1 (it names no root): the ledger records"
+                " handovers v2 only, which name the root of the tree where the old key stopped;"
+                " sign it again with `caseline keys rotate-ledger`",
                 kid=handover.old_key_id,
+            )
+        )
+    kept = _kept(conn, handover.old_key_id, handover.new_key_id)
+    if kept is not None and kept.version == 2:
+        return kept
+    last = offered.last_tree_size
+    if kept is None:
+        size, root = _latest(conn, handover.old_key_id)
+        if last != size:
+            raise HandoverError(
+                translate(
+                    "the handover names {last} as the last tree size key {kid} signed; its latest"
+                    " checkpoint is of {size} entries",
+                    last=last,
+                    kid=handover.old_key_id,
+                    size=size,
+                )
+            )
+    else:
+        size = kept.handover.last_tree_size
+        if last != size:
+            raise HandoverError(
+                translate(
+                    "the handover names {last} as the last tree size key {kid} signed; its"
+                    " handover v1 on record names {size}",
+                    last=last,
+                    kid=handover.old_key_id,
+                    size=size,
+                )
+            )
+        old = Ed25519PublicKey.from_public_bytes(offered.old_public)
+        root = _signed_root(conn, size, handover.old_key_id, old)
+    if named != root:
+        raise HandoverError(
+            translate(
+                "the handover names root {named} for tree size {size}; the checkpoint key {kid}"
+                " signed at that size has root {root}",
+                named=named.hex(),
                 size=size,
+                kid=handover.old_key_id,
+                root=root.hex(),
             )
         )
     conn.execute(
         f"INSERT INTO {SCHEMA}.key_handovers"
-        " (old_key_id, new_key_id, statement, old_signature, new_signature)"
-        " VALUES (%s, %s, %s, %s, %s)",
-        (handover.old_key_id, handover.new_key_id, handover.statement,
+        " (old_key_id, new_key_id, version, statement, old_signature, new_signature)"
+        " VALUES (%s, %s, %s, %s, %s, %s)",
+        (handover.old_key_id, handover.new_key_id, offered.version, handover.statement,
          handover.old_signature, handover.new_signature),
     )  # fmt: skip
     return handover
@@ -197,11 +312,25 @@ def handovers(store: LedgerStore) -> list[StoredHandover]:
     return [StoredHandover(o, n, bytes(s), bytes(a), bytes(b)) for o, n, s, a, b in rows]
 
 
+def preferred(recorded: list[StoredHandover]) -> list[StoredHandover]:
+    """One handover of each old key to its new one, in the order recorded: the v2 where one is
+    kept beside the v1 it upgrades (and one whose signatures hold over one whose do not)."""
+    best: dict[tuple[str, str], StoredHandover] = {}
+    for step in recorded:
+        pair = (step.old_key_id, step.new_key_id)
+        rank = (step.problem() is None, step.version)
+        if pair not in best or rank > (best[pair].problem() is None, best[pair].version):
+            best[pair] = step
+    return [step for step in recorded if best[(step.old_key_id, step.new_key_id)] is step]
+
+
 def chain_through(kid: str, recorded: list[StoredHandover]) -> list[StoredHandover]:
-    """The handovers that lead to key `kid` and on from it, oldest first: what a verifier needs
-    to reach it from an older key or from a newer one, and to see where it stopped signing."""
-    by_new = {h.new_key_id: h for h in recorded}
-    by_old = {h.old_key_id: h for h in recorded}
+    """The handovers that lead to key `kid` and on from it, oldest first (the v2 of each, where
+    one is kept): what a verifier needs to reach it from an older key or from a newer one, and
+    to see where it stopped signing, and at which root."""
+    chosen = preferred(recorded)
+    by_new = {h.new_key_id: h for h in chosen}
+    by_old = {h.old_key_id: h for h in chosen}
     before: list[StoredHandover] = []
     after: list[StoredHandover] = []
     seen = {kid}
@@ -221,11 +350,13 @@ def chain_through(kid: str, recorded: list[StoredHandover]) -> list[StoredHandov
 def _ends(
     recorded: list[StoredHandover], trusted: Mapping[str, object], ends: dict[str, KeyEnd]
 ) -> dict[str, KeyEnd]:
-    """`ends`, with the end each valid handover between two trusted keys gives its old key."""
+    """`ends`, with the end each valid handover between two trusted keys gives its old key (the
+    stricter where two are kept: a v2 over the v1 it upgrades)."""
     out = dict(ends)
     for step in recorded:
         if step.old_key_id in trusted and step.new_key_id in trusted and step.problem() is None:
-            end = KeyEnd(step.handover.last_tree_size, step.new_key_id)
+            handover = step.handover
+            end = KeyEnd(handover.last_tree_size, step.new_key_id, handover.last_root_hash)
             out[step.old_key_id] = end.earlier(out.get(step.old_key_id))
     return out
 

@@ -82,7 +82,8 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.key_handovers (
     old_signature bytea NOT NULL,
     new_signature bytea NOT NULL,
     recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-    PRIMARY KEY (old_key_id, new_key_id)
+    version smallint NOT NULL DEFAULT 1,
+    PRIMARY KEY (old_key_id, new_key_id, version)
 );
 CREATE TABLE IF NOT EXISTS {SCHEMA}.audit_anchors (
     anchor_seq bigint PRIMARY KEY,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidSignature
@@ -20,7 +20,9 @@ from shared.kit.settings import Settings
 
 __all__ = [
     "HANDOVER_HEADER",
+    "HANDOVER_HEADER_V1",
     "STATEMENT_HEADER",
+    "Consistent",
     "Handover",
     "KeyEnd",
     "LedgerKey",
@@ -38,7 +40,9 @@ __all__ = [
 
 STATEMENT_HEADER = "caseline-ledger checkpoint v1"
 COSIGNATURE_HEADER = "caseline-ledger cosignature v1"
-HANDOVER_HEADER = "caseline-ledger key handover v1"
+HANDOVER_HEADER = "caseline-ledger key handover v2"
+HANDOVER_HEADER_V1 = "caseline-ledger key handover v1"
+"""The statement the release before v2 signed (no root): still read and verified, never made."""
 # Derived, not random, so every development process (and test) agrees on it; its key id is
 # reported as a development key, and production refuses it.
 _DEVELOPMENT_SEED = hashlib.sha256(
@@ -126,17 +130,34 @@ def verify_signature(public: Ed25519PublicKey, signature: bytes, message: bytes)
     return True
 
 
+Consistent = Callable[[int, bytes, int, bytes], bool]
+"""Whether the tree of `first` entries with root `first_root` is a prefix of the tree of `second`
+entries with root `second_root`: `(first, first_root, second, second_root)`, shown by an RFC 9162
+consistency proof the ledger makes from its stored tree."""
+
+
+def _short(root: bytes) -> str:
+    return root.hex()[:16] + "…"
+
+
 @dataclass(frozen=True)
 class KeyEnd:
     """The last tree size a key that no longer signs signed, and who says so: its handover to
-    the key `successor`, or the configuration (`successor` is None)."""
+    the key `successor`, or the configuration (`successor` is None). A handover v2 names the
+    root of the tree at that size too (`last_root`); a v1 and the configuration do not."""
 
     last_tree_size: int
     successor: str | None = None
+    last_root: bytes | None = None
 
     def earlier(self, other: KeyEnd | None) -> KeyEnd:
-        """The stricter of two ends of one key."""
-        return self if other is None or self.last_tree_size <= other.last_tree_size else other
+        """The stricter of two ends of one key: the lower size; at the same size, one naming a
+        root over one that does not."""
+        if other is None or self.last_tree_size < other.last_tree_size:
+            return self
+        if self.last_tree_size > other.last_tree_size:
+            return other
+        return other if self.last_root is None and other.last_root is not None else self
 
 
 def retired_keys(settings: Settings) -> tuple[dict[str, Ed25519PublicKey], dict[str, KeyEnd]]:
@@ -181,8 +202,20 @@ class LedgerKeys:
             return self.current.public
         return self.retired.get(kid) or self.successors.get(kid)
 
-    def past_end(self, kid: str, tree_size: int) -> str | None:
-        """Why key `kid` cannot have signed a checkpoint of `tree_size` entries, if it cannot."""
+    def past_end(
+        self,
+        kid: str,
+        tree_size: int,
+        root_hash: bytes,
+        consistent: Consistent | None = None,
+    ) -> str | None:
+        """Why key `kid` cannot have signed a checkpoint of `tree_size` entries and root
+        `root_hash`, if it cannot.
+
+        Past its end, never. Where its end names a root (a handover v2): at that size, only with
+        that root; before it, only with a root `consistent` shows to be of the same tree (with
+        no `consistent`, never).
+        """
         end = self.ends.get(kid)
         if end is None:
             if kid in self.retired and kid != self.current.key_id:
@@ -192,23 +225,52 @@ class LedgerKeys:
                     kid=kid,
                 )
             return None
-        if tree_size <= end.last_tree_size:
-            return None
-        if end.successor is None:
+        if tree_size > end.last_tree_size:
+            if end.successor is None:
+                return translate(
+                    "signed by key {kid} after it stopped signing: the last tree size it signed is"
+                    " {last} (CASELINE_LEDGER_RETIRED_KEYS), this checkpoint's is {size}",
+                    kid=kid,
+                    last=end.last_tree_size,
+                    size=tree_size,
+                )
             return translate(
                 "signed by key {kid} after it stopped signing: the last tree size it signed is"
-                " {last} (CASELINE_LEDGER_RETIRED_KEYS), this checkpoint's is {size}",
+                " {last} (its handover to key {new_kid}), this checkpoint's is {size}",
                 kid=kid,
                 last=end.last_tree_size,
+                new_kid=end.successor,
                 size=tree_size,
             )
+        last_root = end.last_root
+        if last_root is None:
+            return None
+        if tree_size == end.last_tree_size:
+            if root_hash == last_root:
+                return None
+            return translate(
+                "signed by key {kid} at tree size {size} with root {root}, which differs from the"
+                " root {last_root} its handover to key {new_kid} names for that size",
+                kid=kid,
+                size=tree_size,
+                root=_short(root_hash),
+                last_root=_short(last_root),
+                new_kid=end.successor,
+            )
+        if consistent is not None and consistent(
+            tree_size, root_hash, end.last_tree_size, last_root
+        ):
+            return None
         return translate(
-            "signed by key {kid} after it stopped signing: the last tree size it signed is {last}"
-            " (its handover to key {new_kid}), this checkpoint's is {size}",
+            "signed by key {kid} at tree size {size} with root {root}, which the ledger's tree"
+            " does not show consistent with the root {last_root} its handover to key {new_kid}"
+            " names at tree size {last}",
             kid=kid,
-            last=end.last_tree_size,
-            new_kid=end.successor,
             size=tree_size,
+            root=_short(root_hash),
+            last_root=_short(last_root),
+            new_kid=end.successor,
+            last=end.last_tree_size,
         )
 
     def public_body(self, kid: str) -> dict[str, object] | None:
@@ -281,16 +343,19 @@ class Statement:
 @dataclass(frozen=True)
 class Handover:
     """The old key's statement that the new key signs the ledger's checkpoints from now on, and
-    that the old key signed none past `last_tree_size` entries (0: it signed none at all).
+    that the old key signed none past `last_tree_size` entries (0: it signed none at all) — nor,
+    at that size, any but the tree of root `last_root_hash` (v2; the empty tree's root for 0).
 
     Signed by the old key (whoever trusted it may follow) and by the new one (it accepts, and
-    vouches for where the old key stopped).
+    vouches for where the old key stopped). A v1 statement (no root, `last_root_hash` None) is
+    still read: handovers the release before v2 recorded.
     """
 
     old_public: bytes
     new_public: bytes
     last_tree_size: int
     handed_over_at: str
+    last_root_hash: bytes | None = None
 
     @property
     def old_key_id(self) -> str:
@@ -300,40 +365,70 @@ class Handover:
     def new_key_id(self) -> str:
         return key_id(self.new_public)
 
+    @property
+    def version(self) -> int:
+        return 1 if self.last_root_hash is None else 2
+
     def encode(self) -> bytes:
+        header = HANDOVER_HEADER_V1 if self.last_root_hash is None else HANDOVER_HEADER
+        root = (
+            "" if self.last_root_hash is None else f"last_root_hash {self.last_root_hash.hex()}\n"
+        )
         return (
-            f"{HANDOVER_HEADER}\n"
+            f"{header}\n"
             f"old_key_id {self.old_key_id}\n"
             f"old_public_key {base64.b64encode(self.old_public).decode()}\n"
             f"new_key_id {self.new_key_id}\n"
             f"new_public_key {base64.b64encode(self.new_public).decode()}\n"
             f"last_tree_size {self.last_tree_size}\n"
+            f"{root}"
             f"handed_over_at {self.handed_over_at}\n"
         ).encode()
 
     @classmethod
     def signed(
-        cls, old: Ed25519PrivateKey, new: Ed25519PrivateKey, last_tree_size: int, at: str
+        cls,
+        old: Ed25519PrivateKey,
+        new: Ed25519PrivateKey,
+        last_tree_size: int,
+        last_root_hash: bytes,
+        at: str,
     ) -> tuple[Handover, bytes, bytes, bytes]:
-        """The handover from `old` to `new`, its statement, and both keys' signatures of it."""
+        """The handover (v2) from `old` to `new`, its statement, and both keys' signatures of
+        it."""
         handover = cls(
-            _raw_public(old.public_key()), _raw_public(new.public_key()), last_tree_size, at
-        )
+            _raw_public(old.public_key()), _raw_public(new.public_key()), last_tree_size, at,
+            last_root_hash,
+        )  # fmt: skip
         data = handover.encode()
         return handover, data, old.sign(data), new.sign(data)
 
     @classmethod
     def decode(cls, data: bytes) -> Handover:
         lines = data.decode().split("\n")
-        if len(lines) != 8 or lines[0] != HANDOVER_HEADER or lines[7] != "":
+        names = ["old_key_id", "old_public_key", "new_key_id", "new_public_key", "last_tree_size",
+                 "last_root_hash", "handed_over_at"]  # fmt: skip
+        if lines[0] == HANDOVER_HEADER_V1:
+            names.remove("last_root_hash")
+        elif lines[0] != HANDOVER_HEADER:
             raise ValueError("not a key handover statement")
-        fields = dict(line.split(" ", 1) for line in lines[1:7])
+        if len(lines) != len(names) + 2 or lines[-1] != "":
+            raise ValueError("not a key handover statement")
+        fields = dict(line.split(" ", 1) for line in lines[1:-1])
+        if list(fields) != names:
+            raise ValueError("not a key handover statement")
+        root = fields.get("last_root_hash")
         handover = cls(
             _raw_public(parse_public_key(fields["old_public_key"])),
             _raw_public(parse_public_key(fields["new_public_key"])),
             int(fields["last_tree_size"]),
             fields["handed_over_at"],
+            None if root is None else bytes.fromhex(root),
         )
-        if handover.encode() != data or handover.last_tree_size < 0:
+        if (
+            handover.encode() != data
+            or handover.last_tree_size < 0
+            or (handover.last_root_hash is not None and len(handover.last_root_hash) != 32)
+        ):
             raise ValueError("not a key handover statement in its exact form")
         return handover

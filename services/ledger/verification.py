@@ -18,15 +18,23 @@ import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from services.ledger.checkpoints import CaseHeads, Checkpoint, Checkpointer
-from services.ledger.signing import LedgerKeys, Statement, cosignature_message, verify_signature
+from services.ledger.signing import (
+    Consistent,
+    LedgerKeys,
+    Statement,
+    cosignature_message,
+    verify_signature,
+)
 from services.ledger.store import GENESIS, LedgerCorruptedError, LedgerStore, rfc3339
 from services.ledger.tree import (
     TreeBuilder,
+    consistency_ranges,
     inclusion_ranges,
     leaf_hash,
     mth,
     needed_nodes,
     range_hash,
+    verify_consistency,
     verify_inclusion,
 )
 from shared.kit.i18n import translate
@@ -37,6 +45,7 @@ __all__ = [
     "case_paths",
     "check_checkpoint",
     "check_entry",
+    "consistent_in",
     "verify_case",
     "verify_ledger",
 ]
@@ -101,11 +110,15 @@ def check_entry(row: Sequence[Any], case_seq: int, prev: bytes) -> str | None:
     return None
 
 
-def check_checkpoint(checkpoint: Checkpoint, keys: LedgerKeys) -> str | None:
+def check_checkpoint(
+    checkpoint: Checkpoint, keys: LedgerKeys, consistent: Consistent | None = None
+) -> str | None:
     """Why a stored checkpoint is not a valid signed statement of its columns, if it is not.
 
     It must be signed by the ledger's current key or a retired one (`CASELINE_LEDGER_RETIRED_KEYS`),
-    and a retired key only up to the last tree size its handover (or the configuration) names.
+    and a retired key only up to the last tree size its handover (or the configuration) names;
+    where its handover names the root at that size too (v2), at that size only with that root,
+    and before it only with a root `consistent` shows to be of the same tree.
     """
     try:
         statement = Statement.decode(checkpoint.statement)
@@ -132,10 +145,32 @@ def check_checkpoint(checkpoint: Checkpoint, keys: LedgerKeys) -> str | None:
             "checkpoint {size}: its columns differ from the signed statement",
             size=checkpoint.tree_size,
         )
-    past = keys.past_end(statement.key_id, statement.tree_size)
+    past = keys.past_end(statement.key_id, statement.tree_size, statement.root_hash, consistent)
     if past:
         return translate("checkpoint {size}: {reason}", size=checkpoint.tree_size, reason=past)
     return None
+
+
+def consistent_in(store: LedgerStore) -> Consistent:
+    """Whether the ledger's stored tree shows the tree of `first` entries with `first_root` to be
+    a prefix of the tree of `second` entries with `second_root`: the RFC 9162 consistency proof
+    between them, made from the stored nodes and checked against both roots (so nodes changed
+    behind the ledger's back prove nothing)."""
+
+    def consistent(first: int, first_root: bytes, second: int, second_root: bytes) -> bool:
+        if first == second:
+            return first_root == second_root
+        if not 0 < first < second or store.tree_size() < second:
+            return False
+        ranges = consistency_ranges(first, second)
+        try:
+            nodes = store.nodes(needed_nodes(ranges))
+        except LedgerCorruptedError:
+            return False
+        proof = [range_hash(a, b, nodes) for a, b in ranges]
+        return verify_consistency(first, second, first_root, second_root, proof)
+
+    return consistent
 
 
 def case_paths(
@@ -176,7 +211,7 @@ def verify_case(
     checkpoint = checkpointer.latest()
     rows = store.case_rows(case_id)
     if checkpoint is not None and rows:
-        bad = check_checkpoint(checkpoint, keys)
+        bad = check_checkpoint(checkpoint, keys, consistent_in(store))
         if bad:
             return Verification(False, len(rows), None, None, bad)
     size = checkpoint.tree_size if checkpoint is not None else 0
@@ -350,11 +385,12 @@ def _check_signatures(
     checkpoints: Sequence[Checkpoint],
     keys: LedgerKeys,
     witnesses: Mapping[str, Ed25519PublicKey],
+    consistent: Consistent,
 ) -> dict[int, bytes]:
     """The roots of the checkpoints whose signatures hold; failures go into the report."""
     roots: dict[int, bytes] = {}
     for checkpoint in checkpoints:
-        bad = check_checkpoint(checkpoint, keys)
+        bad = check_checkpoint(checkpoint, keys, consistent)
         if bad:
             report.fail(bad)
             continue
@@ -390,8 +426,8 @@ def verify_ledger(
     started = time.perf_counter()
     report = LedgerReport(checkpoints=len(checkpoints))
     signed = translate("the signed checkpoint")
-    roots = {s: (signed, r) for s, r in
-             _check_signatures(report, checkpoints, keys, witnesses or {}).items()}  # fmt: skip
+    checked = _check_signatures(report, checkpoints, keys, witnesses or {}, consistent_in(store))
+    roots = {s: (signed, r) for s, r in checked.items()}
     valid = {c.tree_size: c for c in checkpoints if c.tree_size in roots}
     for size, (holder, root) in (witness_roots or {}).items():
         if size in roots and roots[size][1] != root:

@@ -84,6 +84,7 @@ def test_a_previous_release_database_is_migrated_and_every_chain_verifies(
         (2, False),
         (3, False),
         (4, False),
+        (5, False),
     ]
     assert _rows(
         settings,

@@ -185,10 +185,11 @@ def test_caseline_migrate_shows_pending_then_applies_then_shows_applied(settings
     ran = migrate(settings, ["intake", "ledger"])
     after = migrate(settings, ["intake", "ledger"], status=True)
 
-    assert [line.split()[-1] for line in before] == ["pending"] * 9
+    assert [line.split()[-1] for line in before] == ["pending"] * 10
     assert ran == [
         "intake      0001_baseline, 0002_person_registry, 0003_registry_counts,"
         " 0004_person_index_covering, 0005_person_kinds",
-        "ledger      0001_baseline, 0002_key_handovers, 0003_delivery_parking, 0004_webhooks",
+        "ledger      0001_baseline, 0002_key_handovers, 0003_delivery_parking, 0004_webhooks,"
+        " 0005_key_handover_roots",
     ]
-    assert [line.split()[3] for line in after] == ["applied"] * 9
+    assert [line.split()[3] for line in after] == ["applied"] * 10

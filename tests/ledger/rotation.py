@@ -1,9 +1,11 @@
-"""Helpers of the key rotation tests: a ledger signed with its first key, then rotated, and a
-checkpoint backdated by hand with a key that no longer signs."""
+"""Helpers of the key rotation tests: a ledger signed with its first key, then rotated, a
+checkpoint backdated or forged by hand with a key that no longer signs, a handover v1 as the
+release before recorded it, and a bundle made again against a made-up tree."""
 
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,11 +17,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from caseline.cli import main
 from caseline.witness import Witness
 from services.ledger.application import LedgerApplication
-from services.ledger.signing import LedgerKey, Statement, ledger_key
+from services.ledger.handovers import HandoverError, StoredHandover
+from services.ledger.signing import Handover, LedgerKey, Statement, ledger_key
 from services.ledger.store import rfc3339
 from services.ledger.tree import mth
 from shared.kit.settings import Settings
-from tests.ledger.helpers import fill
+from tests.ledger import rfc9162
+from tests.ledger.helpers import fill, tampering
 from tests.support import token_for
 from tests.support.database import owner, settings_with
 
@@ -97,7 +101,27 @@ class Rotation:
         try:
             fill(ledger, cases=1, per_case=3)
             size = ledger.store.last_seq()
-            root = mth(ledger.store.leaves(0, size))
+        finally:
+            ledger.close()
+        self.forge(size)
+        return size
+
+    def root(self, size: int) -> bytes:
+        """The root of the ledger's tree of `size` entries, from its entries."""
+        ledger = LedgerApplication(self.after)
+        try:
+            return mth(ledger.store.leaves(0, size))
+        finally:
+            ledger.close()
+
+    def forge(self, size: int, root: bytes | None = None, *, replace: bool = False) -> bytes:
+        """A checkpoint of `size` entries signed with the old key and inserted by hand, as someone
+        holding it after it leaked would: true heads, the tree's true root unless `root` is
+        given, a date before the rotation; `replace`: in place of the checkpoint of that size
+        (the append-only triggers off). Its root."""
+        ledger = LedgerApplication(self.after)
+        try:
+            root = root or mth(ledger.store.leaves(0, size))
             heads_size, heads_root = ledger.checkpointer.heads_at(size).root()
         finally:
             ledger.close()
@@ -105,14 +129,81 @@ class Rotation:
         statement = Statement(
             size, root, heads_size, heads_root, rfc3339(signed_at), self.old.key_id
         ).encode()
-        with owner(self.after) as conn:
+        with tampering(self.after, "checkpoints") as conn:
+            if replace:
+                conn.execute("DELETE FROM ledger.checkpoints WHERE tree_size = %s", (size,))
             conn.execute(
                 "INSERT INTO ledger.checkpoints (tree_size, root_hash, heads_size, heads_root,"
                 " signed_at, key_id, statement, signature) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                 (size, root, heads_size, heads_root, signed_at, self.old.key_id, statement,
                  self.old.sign(statement)),
             )  # fmt: skip
-        return size
+        return root
+
+    def handover_v1(self, last: int) -> StoredHandover:
+        """The handover (v1: no root) of the old key to the new one after `last` entries, signed
+        by both, as the release before v2 made it."""
+        assert self.old.private is not None
+        handover = Handover(
+            LedgerKey.signing(self.old.private).public_raw, LedgerKey.signing(self.new).public_raw,
+            last, "2026-01-05T09:00:00Z",
+        )  # fmt: skip
+        data = handover.encode()
+        return StoredHandover(
+            handover.old_key_id, handover.new_key_id, data, self.old.sign(data), self.new.sign(data)
+        )
+
+    def refusal(self, last: int, root: bytes) -> str:
+        """Why the ledger refuses to record the handover v2 of the old key to the new one after
+        `last` entries of root `root`, signed by both elsewhere (it must refuse it)."""
+        assert self.old.private is not None
+        handover, data, old_sig, new_sig = Handover.signed(
+            self.old.private, self.new, last, root, "2026-12-01T00:00:00Z"
+        )
+        ledger = LedgerApplication(self.before)
+        try:
+            with pytest.raises(HandoverError) as refused:
+                ledger.record_handover(
+                    StoredHandover(handover.old_key_id, handover.new_key_id, data, old_sig, new_sig)
+                )
+        finally:
+            ledger.close()
+        return str(refused.value)
+
+    def keep_v1(self, last: int) -> StoredHandover:
+        """`handover_v1(last)` kept as the release before v2 recorded it (no version column)."""
+        stored = self.handover_v1(last)
+        with owner(self.before) as conn:
+            conn.execute(
+                "INSERT INTO ledger.key_handovers (old_key_id, new_key_id, statement,"
+                " old_signature, new_signature) VALUES (%s, %s, %s, %s, %s)",
+                (stored.old_key_id, stored.new_key_id, stored.statement, stored.old_signature,
+                 stored.new_signature),
+            )  # fmt: skip
+        return stored
+
+
+def forged_bundle(raw: bytes, key: LedgerKey, size: int) -> bytes:
+    """The bundle `raw` made again against a made-up tree of `size` entries signed by `key`, as
+    someone holding it after it leaked could: the case's entries where they were, made-up entries
+    everywhere else, the entries' proofs in that tree, and the case heads as signed (so the case's
+    head still proves). Every check of a bundle holds but where the key may have signed."""
+    bundle = json.loads(raw)
+    case = {e["ledger_seq"]: base64.b64decode(e["canonical"]) for e in bundle["entries"]}
+    inputs = [case.get(seq, b"made up %d" % seq) for seq in range(1, size + 1)]
+    signed = Statement.decode(base64.b64decode(bundle["checkpoint"]["statement"]))
+    statement = Statement(
+        size, rfc9162.mth(inputs), signed.heads_size, signed.heads_root, signed.signed_at,
+        key.key_id,
+    ).encode()  # fmt: skip
+    bundle["checkpoint"] = {
+        "statement": base64.b64encode(statement).decode(),
+        "signature": base64.b64encode(key.sign(statement)).decode(),
+    }
+    bundle["cosignatures"] = []
+    for entry in bundle["entries"]:
+        entry["inclusion_proof"] = [p.hex() for p in rfc9162.path(entry["ledger_seq"] - 1, inputs)]
+    return (json.dumps(bundle, sort_keys=True, separators=(",", ":")) + "\n").encode()
 
 
 def witness_for(

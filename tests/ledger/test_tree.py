@@ -10,6 +10,7 @@ from services.ledger.tree import (
     inclusion_ranges,
     leaf_hash,
     range_hash,
+    verify_consistency,
 )
 from tests.ledger import rfc9162
 
@@ -51,6 +52,20 @@ def test_consistency_proofs_from_stored_nodes_are_the_rfc_proofs():
             assert rfc9162.verify_consistency(
                 first, second, rfc9162.mth(DATA[:first]), rfc9162.mth(DATA[:second]), ours
             )
+
+
+def test_the_ledgers_consistency_check_agrees_with_the_rfc_and_refuses_another_tree():
+    nodes, _ = _stored(DATA)
+    other = [*DATA[:5], b"made up", *DATA[6:]]
+
+    for second in range(1, 41):
+        for first in range(1, second + 1):
+            proof = [range_hash(a, b, nodes) for a, b in consistency_ranges(first, second)]
+            roots = rfc9162.mth(DATA[:first]), rfc9162.mth(DATA[:second])
+            assert verify_consistency(first, second, *roots, [] if first == second else proof)
+            if first > 5:
+                forged = rfc9162.mth(other[:first])
+                assert not verify_consistency(first, second, forged, roots[1], proof)
 
 
 def test_a_builder_resumed_from_its_frontier_grows_the_same_tree():
