@@ -39,7 +39,7 @@ from shared.kit.errors import NotFoundError
 from shared.kit.jurisdiction import Jurisdiction, load_jurisdiction
 from shared.kit.keystore import CaseKeyCipher, PostgresKeyStore
 from shared.kit.origins import origin_keys
-from shared.kit.recorder import Op
+from shared.kit.recorder import Op, run_ops
 from shared.kit.scope import CaseAccess
 from shared.kit.settings import Settings
 
@@ -104,14 +104,12 @@ class LedgerApplication:
 
     def note_access(self, ops: Sequence[Op], conn: psycopg.Connection[Any]) -> None:
         """Apply the access rows of appended entries in the append's transaction (idempotent: a
-        redelivery applies them again). Pipelined: one round trip for a batch's rows, not one
-        each (half of a backlog's append time, before)."""
+        redelivery applies them again), a run of one statement at a time (`run_ops`), prepared:
+        the append's transaction is rolled back whole on any error."""
         if not ops:
             return
-        with conn.pipeline():
-            for statement, params in ops:
-                # Not server-prepared, as everywhere in a pipeline (`shared.kit.recorder`).
-                conn.execute(statement.replace("{schema}", SCHEMA), params, prepare=False)
+        with conn.cursor() as curs:
+            run_ops(curs, ops, _in_schema, prepare=True)
 
     @property
     def cipher(self) -> CaseKeyCipher:
@@ -349,3 +347,7 @@ class LedgerApplication:
 
     def record_handover(self, handover: StoredHandover) -> StoredHandover:
         return record_handover(self.store, handover)
+
+
+def _in_schema(statement: str) -> str:
+    return statement.replace("{schema}", SCHEMA)

@@ -55,6 +55,7 @@ from shared.kit.recorder import (
     Op,
     View,
     ensure_schema,
+    run_ops,
 )
 from shared.kit.scope import CaseAccess
 from shared.kit.sealing import SealingMapper
@@ -75,6 +76,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("caseline.store")
+
+_INBOUND = "INSERT INTO {schema}.inbound (consumer, event_id) VALUES (%s, %s)"
+"""That a consumer took an event (`record_inbound_batch`)."""
 
 SYSTEM = "system"
 _EVENT_ID_NAMESPACE = UUID("6b0f3f6e-3c52-4bd0-9f55-5a8f1f0c6a11")
@@ -472,21 +476,19 @@ class CaselineApplication(Application[UUID]):
                 prepare=False,
             )
             done = {row["event_id"] for row in curs.fetchall()}
-            fresh = 0
-            with curs.connection.pipeline():  # one round trip for the batch's statements
-                for event_id, ops in noted:
-                    if event_id in done:
-                        continue
-                    done.add(event_id)
-                    fresh += 1
-                    curs.execute(
-                        fmt("INSERT INTO {schema}.inbound (consumer, event_id) VALUES (%s, %s)"),
-                        (consumer, event_id),
-                        prepare=False,
-                    )
-                    for statement, params in ops:
-                        curs.execute(fmt(statement), params, prepare=False)
-        return fresh
+            fresh: list[Op] = []
+            applied: list[Op] = []
+            for event_id, ops in noted:
+                if event_id in done:
+                    continue
+                done.add(event_id)
+                fresh.append((_INBOUND, (consumer, event_id)))
+                applied += ops
+            # One round trip for the batch's statements, the records of what was taken first;
+            # prepared, as the transaction is rolled back whole on any error.
+            with curs.connection.pipeline():
+                run_ops(curs, [*fresh, *applied], fmt, prepare=True)
+        return len(fresh)
 
     def processed_among(self, consumer: str, event_ids: Sequence[UUID]) -> set[UUID]:
         """Which of `event_ids` this consumer has processed (one query)."""
@@ -610,10 +612,12 @@ class CaselineApplication(Application[UUID]):
             batch = self.recorder.select_notifications(start=start, limit=500)
             if not batch:
                 break
-            for notification in batch:
-                event = self.decode(notification)
-                for statement, params in (op for view in views for op in view.apply(event)):
-                    curs.execute(self.store.fmt(statement), params)
+            ops = [
+                op
+                for notification in batch
+                for op in (op for view in views for op in view.apply(self.decode(notification)))
+            ]
+            run_ops(curs, ops, self.store.fmt, prepare=True)
             count += len(batch)
             start = batch[-1].id + 1
             if progress:
