@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,8 +247,13 @@ def test_service_logs_are_json_lines_with_the_requests_correlationid_and_tracepa
         "traceparent": traceparent})  # fmt: skip
 
     assert response.headers["caseline-correlation-id"] == correlation
-    lines = [json.loads(x) for x in stack.log("intake").splitlines() if x.startswith("{")]
-    mine = [x for x in lines if x.get("correlationid") == correlation]
+    # The request's lines may reach the file just after its answer: read until they are there.
+    deadline, mine = time.monotonic() + 10, []
+    while not mine and time.monotonic() < deadline:
+        text = stack.log("intake")
+        lines = [json.loads(x) for x in text[: text.rfind("\n") + 1].splitlines() if x[:1] == "{"]
+        mine = [x for x in lines if x.get("correlationid") == correlation]
+        time.sleep(0 if mine else 0.1)
     assert mine
     assert all(x["traceparent"] == traceparent for x in mine)
     assert {"time", "level", "logger", "event"} <= set(mine[0])
