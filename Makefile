@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install browser run test test-fast lint translations bench bench-quick bench-names faults compose-test schemas clean
+.PHONY: help install browser run test test-fast lint translations bench bench-quick bench-names bench-ledger faults compose-test schemas clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,9 @@ bench-quick: install  ## the same benchmarks, short (under two minutes)
 
 bench-names: install  ## the persons' blind index: recall, false candidates, speed (no servers)
 	$(BIN)/python -m bench.names $(BENCH_ARGS)
+
+bench-ledger: install  ## the ledger's intake alone, beside a bare batched insert of its rows
+	$(BIN)/python -m bench.ledger_intake $(BENCH_ARGS)
 
 faults: install  ## the fault suite: crashes and outages under load, nothing lost or duplicated
 	$(BIN)/python -m pytest -m faults --run-faults

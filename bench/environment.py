@@ -15,6 +15,7 @@ import signal
 import socket
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,8 +27,25 @@ from caseline.stack import Stack
 from shared.kit.auth import mint_token
 from shared.kit.servers import EmbeddedPostgres, NatsServer, free_port
 from shared.kit.settings import DatabaseParts, Settings
+from shared.kit.testing import fresh_database
 
-__all__ = ["Environment", "LedgerFeed", "free_base_port", "peak_rss_mb"]
+__all__ = ["Environment", "LedgerFeed", "free_base_port", "peak_rss_mb", "scratch_database"]
+
+
+@contextlib.contextmanager
+def scratch_database(name: str) -> Iterator[str]:
+    """The URL of a new database for one benchmark of a part alone: on the server of
+    `CASELINE_DATABASE_URL` if set, else on an embedded PostgreSQL started for it and stopped
+    after (fsync on, as in production)."""
+    base, postgres = os.environ.get("CASELINE_DATABASE_URL"), None
+    if not base:
+        postgres = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="caseline-bench-")) / "pg").start()
+        base = postgres.url
+    try:
+        yield fresh_database(base, name)
+    finally:
+        if postgres is not None:
+            postgres.stop()
 
 
 def free_base_port() -> int:

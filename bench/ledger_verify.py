@@ -8,17 +8,14 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from uuid import uuid4
 
+from bench.environment import scratch_database
 from services.ledger.application import LedgerApplication
 from services.ledger.store import Appendable
-from shared.kit.servers import EmbeddedPostgres
 from shared.kit.settings import Settings
-from shared.kit.testing import fresh_database
 
 _TEMPLATE = {
     "specversion": "1.0",
@@ -78,21 +75,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--cases", type=int, default=2_000)
     args = parser.parse_args(argv)
-    postgres = None
-    base = os.environ.get("CASELINE_DATABASE_URL")
-    if not base:
-        postgres = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="caseline-bench-")) / "pg").start()
-        base = postgres.url
-    try:
-        settings = Settings(environment="test", database_url=fresh_database(base, "bench"))
-        ledger = LedgerApplication(settings)
+    with scratch_database("bench") as url:
+        ledger = LedgerApplication(Settings(environment="test", database_url=url))
         filled = fill(ledger, args.entries, args.cases)
         read = bare_read(ledger)
         report = ledger.verify_all()
         ledger.close()
-    finally:
-        if postgres is not None:
-            postgres.stop()
     assert report.ok, report.problems
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average during the run (1, 5, 15 min): {load} on {os.cpu_count()} cores")

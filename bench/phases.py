@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 
 import httpx
 import nats
-import psycopg
 
 from bench.cpu import CpuMeter
 from bench.environment import Environment, LedgerFeed
 from bench.load import Driver
-from bench.raw import batched_insert
+from bench.raw import ledger_rows_insert
 from bench.report import percentile
 from bench.scenario import REPEATABLE, Case, Step
 from caseline.reconcile import load_service
@@ -163,41 +162,12 @@ async def _watch_stream(env: Environment, first: int, target: int, seconds: floa
         await nc.close()
 
 
-RAW_INSERT_TRIES = 3
-"""The bare batched insert is the best of so many: a backlog's few hundred rows take tens of
-milliseconds, and one stall of the disk (seen: 3,000 rows/s against 24,000-30,000 in the runs
-around) would make the limit, and the ledger's ratio to it, meaningless."""
-
-
 def raw_ledger_insert(env: Environment, first_seq: int, count: int) -> float | None:
     """The same ledger rows inserted bare, 256 a transaction, into a copy of the ledger's table
-    (the best of `RAW_INSERT_TRIES`, each into a new copy)."""
+    (`bench.raw.ledger_rows_insert`)."""
     if count <= 0:
         return None
-    with psycopg.connect(env.conninfo, autocommit=True) as conn:
-        columns = [
-            r[0]
-            for r in conn.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'ledger'"
-                " AND table_name = 'entries' ORDER BY ordinal_position"
-            )
-        ]
-        rows = conn.execute(
-            f"SELECT {', '.join(columns)} FROM ledger.entries"
-            " WHERE ledger_seq >= %s ORDER BY ledger_seq LIMIT %s",
-            (first_seq, count),
-        ).fetchall()
-        conn.execute("CREATE SCHEMA IF NOT EXISTS bench_raw")
-    rates = []
-    for _ in range(RAW_INSERT_TRIES):
-        with psycopg.connect(env.conninfo, autocommit=True) as conn:
-            conn.execute("DROP TABLE IF EXISTS bench_raw.entries")
-            conn.execute(
-                "CREATE TABLE bench_raw.entries (LIKE ledger.entries INCLUDING DEFAULTS"
-                " INCLUDING CONSTRAINTS INCLUDING INDEXES)"
-            )
-        rates.append(batched_insert(env.conninfo, "bench_raw.entries", columns, rows))
-    return max(rates)
+    return ledger_rows_insert(env.conninfo, first_seq, count)
 
 
 class _FromTheStart(Relay):

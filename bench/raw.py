@@ -199,3 +199,36 @@ def batched_insert(
                 cur.executemany(statement, rows[first : first + 256])
             conn.commit()
     return len(rows) / max(time.monotonic() - started, 1e-9)
+
+
+LEDGER_INSERT_TRIES = 3
+
+
+def ledger_rows_insert(conninfo: str, first_seq: int, count: int | None = None) -> float:
+    """Rows a second of the ledger's entries from `first_seq` on (`count` of them, or all)
+    inserted bare, 256 a transaction, into a copy of the ledger's table: the best of
+    `LEDGER_INSERT_TRIES`, each into a new copy."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        columns = [
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'ledger'"
+                " AND table_name = 'entries' ORDER BY ordinal_position"
+            )
+        ]
+        rows = conn.execute(
+            f"SELECT {', '.join(columns)} FROM ledger.entries"
+            " WHERE ledger_seq >= %s ORDER BY ledger_seq LIMIT %s",
+            (first_seq, count),
+        ).fetchall()
+        conn.execute("CREATE SCHEMA IF NOT EXISTS bench_raw")
+    rates = []
+    for _ in range(LEDGER_INSERT_TRIES):
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS bench_raw.entries")
+            conn.execute(
+                "CREATE TABLE bench_raw.entries (LIKE ledger.entries INCLUDING DEFAULTS"
+                " INCLUDING CONSTRAINTS INCLUDING INDEXES)"
+            )
+        rates.append(batched_insert(conninfo, "bench_raw.entries", columns, rows))
+    return max(rates)
