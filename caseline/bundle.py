@@ -204,13 +204,19 @@ class KeyHandover:
     last_tree_size: int
     last_root_hash: bytes | None = None
 
+    def agrees(self, other: KeyHandover) -> bool:
+        """Whether two handovers of one key can both be genuine: a key is handed over once, to
+        one key, after one tree size, so only its v1 and the v2 that upgrades it (the same new
+        key and size, one root at most) may stand side by side."""
+        roots = {r for r in (self.last_root_hash, other.last_root_hash) if r is not None}
+        return (self.new_kid, self.last_tree_size) == (other.new_kid, other.last_tree_size) and (
+            len(roots) <= 1
+        )
+
     def stricter(self, other: KeyHandover | None) -> KeyHandover:
-        """The stricter of two handovers of one key: the lower size; at the same size, one
-        naming a root over one that does not."""
-        if other is None or self.last_tree_size < other.last_tree_size:
+        """Of two handovers of one key that agree, the one naming a root (the v2)."""
+        if other is None:
             return self
-        if self.last_tree_size > other.last_tree_size:
-            return other
         return other if self.last_root_hash is None and other.last_root_hash is not None else self
 
 
@@ -223,7 +229,10 @@ def _handover(item: Any) -> KeyHandover:
     if not isinstance(item, dict):
         raise BundleError("a key handover is malformed")
     statement = _b64(item.get("statement"))
-    lines = statement.decode("utf-8").split("\n")
+    try:
+        lines = statement.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        raise BundleError("a key handover statement is malformed") from None
     names = [n for n in _HANDOVER_FIELDS if lines[0] == HANDOVER_HEADER or n != "last_root_hash"]
     if lines[0] not in (HANDOVER_HEADER, HANDOVER_HEADER_V1) or len(lines) != len(names) + 2 or (
         lines[-1] != ""
@@ -291,12 +300,26 @@ def follow_handovers(trusted: str, target_kid: str, handovers: Sequence[Any]) ->
 
 
 def handover_ends(handovers: Sequence[Any]) -> dict[str, KeyHandover]:
-    """For each key that handed over, its strictest handover: the lowest last tree size, and at
-    the same size one naming a root (a v2) over one that does not (a v1). A key hands over once;
-    should two handovers of it be shown (a v1 and the v2 that upgrades it), the stricter stands."""
+    """For each key that handed over, its handover: the v2 where its v1 is shown beside it. A key
+    hands over once; two handovers of one key that disagree (another new key, another size,
+    another root), each signed by both its keys, show that its private key left the ledger's
+    hands: a BundleError, whatever else the bundle holds."""
     ends: dict[str, KeyHandover] = {}
     for step in (_handover(item) for item in handovers):
-        ends[step.old_kid] = step.stricter(ends.get(step.old_kid))
+        held = ends.get(step.old_kid)
+        if held is not None and not held.agrees(step):
+            raise BundleError(
+                "key {kid} is handed over twice, differently (to key {one} after {one_size}"
+                " entries, to key {other} after {other_size}, or to other roots): a key is handed"
+                " over once, so its private key was used by someone else, and nothing it signed"
+                " can be trusted",
+                kid=step.old_kid,
+                one=held.new_kid,
+                one_size=held.last_tree_size,
+                other=step.new_kid,
+                other_size=step.last_tree_size,
+            )
+        ends[step.old_kid] = step.stricter(held)
     return ends
 
 

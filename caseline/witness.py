@@ -225,7 +225,23 @@ class Witness:
         ends = {kid: _kept_end(kid, e) for kid, e in kept.items()}
         changed = False
         for kid, end in shown.items():
-            if kid not in ends or end.stricter(ends[kid]) != ends[kid]:
+            held = ends.get(kid)
+            if held is not None and not held.agrees(end):
+                # What the witness holds is never replaced: a key is handed over once.
+                raise WitnessError(
+                    _(
+                        "the ledger serves a handover of key {kid} other than the one this"
+                        " witness holds (to key {held_kid} after {held_size} entries; now to key"
+                        " {kid_now} after {size_now}, or to another root): a key is handed over"
+                        " once, so its private key was used by someone else",
+                        kid=kid,
+                        held_kid=held.new_kid,
+                        held_size=held.last_tree_size,
+                        kid_now=end.new_kid,
+                        size_now=end.last_tree_size,
+                    )
+                )
+            if held is None or end.stricter(held) != held:
                 ends[kid] = end
                 kept[kid] = {"last_tree_size": end.last_tree_size, "new_key_id": end.new_kid}
                 if end.last_root_hash is not None:

@@ -218,20 +218,34 @@ def _kept(conn: psycopg.Connection[Any], old_kid: str, new_kid: str) -> StoredHa
     """The handover from key `old_kid` already kept (its v2, where there is one), if it is the
     one to `new_kid`; a key is handed over once, so that where it stopped signing is never in
     doubt."""
-    row = conn.execute(
+    rows = conn.execute(
         "SELECT old_key_id, new_key_id, statement, old_signature, new_signature"
-        f" FROM {SCHEMA}.key_handovers WHERE old_key_id = %s ORDER BY version DESC LIMIT 1",
+        f" FROM {SCHEMA}.key_handovers WHERE old_key_id = %s ORDER BY version DESC",
         (old_kid,),
-    ).fetchone()
-    if row is None:
+    ).fetchall()
+    if not rows:
         return None
-    if row[1] != new_kid:
-        raise HandoverError(
-            translate(
-                "key {kid} was already handed over, to key {new_kid}", kid=old_kid, new_kid=row[1]
+    kept = [StoredHandover(r[0], r[1], bytes(r[2]), bytes(r[3]), bytes(r[4])) for r in rows]
+    for step in kept:
+        # A row written behind the ledger's back is never taken for the handover on record.
+        problem = step.problem()
+        if problem:
+            raise HandoverError(
+                translate(
+                    "a handover of key {kid} on record does not hold: {problem}",
+                    kid=old_kid,
+                    problem=problem,
+                )
             )
-        )
-    return StoredHandover(row[0], row[1], bytes(row[2]), bytes(row[3]), bytes(row[4]))
+        if step.new_key_id != new_kid:
+            raise HandoverError(
+                translate(
+                    "key {kid} was already handed over, to key {new_kid}",
+                    kid=old_kid,
+                    new_kid=step.new_key_id,
+                )
+            )
+    return kept[0]
 
 
 def _keep(conn: psycopg.Connection[Any], handover: StoredHandover) -> StoredHandover:
@@ -347,16 +361,54 @@ def chain_through(kid: str, recorded: list[StoredHandover]) -> list[StoredHandov
     return before + after
 
 
+def _conflicts(valid: list[StoredHandover]) -> dict[str, str]:
+    """The keys handed over twice, differently (to another key, after another size, or to
+    another root), each handover signed by both its keys, and why: a key is handed over once,
+    so its private key was used by someone else. Only a v1 and the v2 that upgrades it agree."""
+    seen: dict[str, Handover] = {}
+    out: dict[str, str] = {}
+    for step in valid:
+        handover, held = step.handover, seen.get(step.old_key_id)
+        if held is None or held.last_root_hash is None:
+            seen[step.old_key_id] = handover
+        if held is None:
+            continue
+        roots = {r for r in (held.last_root_hash, handover.last_root_hash) if r is not None}
+        if (held.new_key_id, held.last_tree_size) != (
+            handover.new_key_id, handover.last_tree_size
+        ) or len(roots) > 1:  # fmt: skip
+            out[step.old_key_id] = translate(
+                "key {kid} is handed over twice, differently (to key {one} after {one_size}"
+                " entries, to key {other} after {other_size}, or to other roots): a key is handed"
+                " over once, so its private key was used by someone else, and nothing it signed"
+                " can be trusted",
+                kid=step.old_key_id,
+                one=held.new_key_id,
+                one_size=held.last_tree_size,
+                other=handover.new_key_id,
+                other_size=handover.last_tree_size,
+            )
+    return out
+
+
 def _ends(
     recorded: list[StoredHandover], trusted: Mapping[str, object], ends: dict[str, KeyEnd]
 ) -> dict[str, KeyEnd]:
-    """`ends`, with the end each valid handover between two trusted keys gives its old key (the
-    stricter where two are kept: a v2 over the v1 it upgrades)."""
+    """`ends`, with the end each valid handover between two trusted keys gives its old key (both
+    where two are kept: a v1 and the v2 that upgrades it), and no trust at all in a key handed
+    over twice, differently (whatever the keys it was handed to)."""
     out = dict(ends)
-    for step in recorded:
-        if step.old_key_id in trusted and step.new_key_id in trusted and step.problem() is None:
+    valid = [step for step in recorded if step.problem() is None]
+    for kid, reason in _conflicts(valid).items():
+        out[kid] = KeyEnd(0, conflict=reason).earlier(out.get(kid))
+    for step in valid:
+        if step.old_key_id in trusted and step.new_key_id in trusted:
             handover = step.handover
-            end = KeyEnd(handover.last_tree_size, step.new_key_id, handover.last_root_hash)
+            root = handover.last_root_hash
+            end = KeyEnd(
+                handover.last_tree_size, step.new_key_id, root,
+                None if root is None else handover.last_tree_size,
+            )  # fmt: skip
             out[step.old_key_id] = end.earlier(out.get(step.old_key_id))
     return out
 
@@ -377,10 +429,13 @@ def handed_over_from(trusted: LedgerKey, recorded: list[StoredHandover]) -> Ledg
     """`trusted` and every key reached from it by handovers each signed by the key before and
     the key after, each key that handed over ending where its handover says."""
     valid = [h for h in recorded if h.problem() is None]
+    conflicted = _conflicts(valid)
     reached: dict[str, Ed25519PublicKey] = {}
     frontier = [trusted.key_id]
     while frontier:
         kid = frontier.pop()
+        if kid in conflicted:  # followed nowhere: which of its handovers is genuine is unknown
+            continue
         for step in valid:
             if step.old_key_id == kid and step.new_key_id not in reached:
                 new = step.handover.new_public

@@ -83,7 +83,8 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.key_handovers (
     new_signature bytea NOT NULL,
     recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     version smallint NOT NULL DEFAULT 1,
-    PRIMARY KEY (old_key_id, new_key_id, version)
+    PRIMARY KEY (old_key_id, new_key_id, version),
+    UNIQUE (old_key_id, version)
 );
 CREATE TABLE IF NOT EXISTS {SCHEMA}.audit_anchors (
     anchor_seq bigint PRIMARY KEY,

@@ -144,20 +144,27 @@ def _short(root: bytes) -> str:
 class KeyEnd:
     """The last tree size a key that no longer signs signed, and who says so: its handover to
     the key `successor`, or the configuration (`successor` is None). A handover v2 names the
-    root of the tree at that size too (`last_root`); a v1 and the configuration do not."""
+    root of the tree at its size too (`last_root`, the root at `root_size`); a v1 and the
+    configuration do not. `conflict`: why no checkpoint of the key is trusted at all (it was
+    handed over twice, differently)."""
 
     last_tree_size: int
     successor: str | None = None
     last_root: bytes | None = None
+    root_size: int | None = None
+    conflict: str | None = None
 
     def earlier(self, other: KeyEnd | None) -> KeyEnd:
-        """The stricter of two ends of one key: the lower size; at the same size, one naming a
-        root over one that does not."""
-        if other is None or self.last_tree_size < other.last_tree_size:
+        """Both ends of one key at once: the lower size, the root a handover v2 names (at its
+        own size), and a conflict of either."""
+        if other is None:
             return self
-        if self.last_tree_size > other.last_tree_size:
-            return other
-        return other if self.last_root is None and other.last_root is not None else self
+        low = self if self.last_tree_size <= other.last_tree_size else other
+        rooted = self if self.last_root is not None else other
+        return KeyEnd(
+            low.last_tree_size, low.successor or rooted.successor or other.successor,
+            rooted.last_root, rooted.root_size, self.conflict or other.conflict,
+        )  # fmt: skip
 
 
 def retired_keys(settings: Settings) -> tuple[dict[str, Ed25519PublicKey], dict[str, KeyEnd]]:
@@ -217,6 +224,8 @@ class LedgerKeys:
         no `consistent`, never).
         """
         end = self.ends.get(kid)
+        if end is not None and end.conflict is not None:
+            return end.conflict
         if end is None:
             if kid in self.retired and kid != self.current.key_id:
                 return translate(
@@ -245,7 +254,8 @@ class LedgerKeys:
         last_root = end.last_root
         if last_root is None:
             return None
-        if tree_size == end.last_tree_size:
+        root_size = end.last_tree_size if end.root_size is None else end.root_size
+        if tree_size == root_size:
             if root_hash == last_root:
                 return None
             return translate(
@@ -257,9 +267,7 @@ class LedgerKeys:
                 last_root=_short(last_root),
                 new_kid=end.successor,
             )
-        if consistent is not None and consistent(
-            tree_size, root_hash, end.last_tree_size, last_root
-        ):
+        if consistent is not None and consistent(tree_size, root_hash, root_size, last_root):
             return None
         return translate(
             "signed by key {kid} at tree size {size} with root {root}, which the ledger's tree"
@@ -270,7 +278,7 @@ class LedgerKeys:
             root=_short(root_hash),
             last_root=_short(last_root),
             new_kid=end.successor,
-            last=end.last_tree_size,
+            last=root_size,
         )
 
     def public_body(self, kid: str) -> dict[str, object] | None:

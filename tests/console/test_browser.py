@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from services.ledger.console_api import bundle_viewer
 from services.ledger.service import create_app as ledger_app
 from tests.console.conftest import screenshot
 from tests.ledger.helpers import fill, tampering
+from tests.ledger.rotation import Rotation, forged_bundle
 from tests.support import auth, running, serving, token_for
 
 PURPOSE = "audit annuel"
@@ -150,3 +152,49 @@ def test_the_api_docs_render_offline_with_the_bearer_scheme(settings, page):
 
     assert authorize == 1
     assert not outside
+
+
+def test_the_bundle_viewer_follows_a_key_handover_v2_and_refuses_a_made_up_history(
+    settings, page, tmp_path
+):
+    """A ledger whose key was handed over (v2): the bundle verifies in the page as with
+    `caseline verify-bundle`; one the old key signed again over a made-up tree of the size it
+    handed over at, or carrying a second handover of it, is refused, the reason said."""
+    rotation = Rotation(settings, tmp_path)
+    case = rotation.sign(rotation.before, cases=2)[0]
+    assert rotation.hand_over() == 0
+    with running(ledger_app(rotation.after)) as client:
+        raw = client.get(f"/cases/{case}/export", headers=auth(rotation.after, "auditor")).content
+    made_up = forged_bundle(raw, rotation.old, 6)
+    twice = json.loads(raw)
+    twice["key_handovers"].append(rotation.leaked(6).body())
+    files = {
+        "genuine": raw,
+        "made-up": made_up,
+        "twice": (json.dumps(twice, sort_keys=True, separators=(",", ":")) + "\n").encode(),
+    }
+    for name, data in files.items():
+        (tmp_path / f"{name}.bundle.json").write_bytes(data)
+    viewer = tmp_path / "bundle-viewer.html"
+    viewer.write_bytes(bundle_viewer())
+    page.goto(viewer.as_uri() + "#lang=en")
+
+    said = {}
+    for name in files:
+        page.set_input_files("#file", str(tmp_path / f"{name}.bundle.json"))
+        verdict = "ok" if name == "genuine" else "bad"
+        page.wait_for_selector(f"[data-verdict={verdict}]")
+        said[name] = page.locator("#verdict-detail").inner_text()
+        if name == "genuine":
+            summary = page.locator("body").inner_text()
+
+    assert verify_bundle(raw).ok
+    assert said["genuine"].startswith("3 entries: authentic, complete, in order"), said
+    assert "Handover v1" not in summary  # a v2: its root is on record
+    assert said["made-up"] == (
+        f"The record fails: the checkpoint of 6 entries is signed by key {rotation.old.key_id}"
+        " with another root than the one its handover names for that size"
+    ), said
+    assert said["twice"].startswith(
+        f"The record fails: key {rotation.old.key_id} is handed over twice, differently"
+    ), said

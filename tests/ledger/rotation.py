@@ -182,6 +182,32 @@ class Rotation:
             )  # fmt: skip
         return stored
 
+    def leaked(self, last: int, root: bytes | None = None) -> StoredHandover:
+        """A handover of the old key to a key of the attacker's own, after `last` entries (v2 at
+        `root`, else v1), signed by both: what anyone holding the old key after it leaked can
+        make."""
+        assert self.old.private is not None
+        theirs = Ed25519PrivateKey.generate()
+        old, new = LedgerKey.signing(self.old.private), LedgerKey.signing(theirs)
+        handover = Handover(old.public_raw, new.public_raw, last, "2026-01-05T09:00:00Z", root)
+        data = handover.encode()
+        return StoredHandover(old.key_id, new.key_id, data, self.old.sign(data), theirs.sign(data))
+
+    def insert(self, stored: StoredHandover, *, replacing: bool = False) -> None:
+        """`stored` written into the ledger's handovers behind its back (`replacing`: every
+        handover of its old key taken out first, the append-only triggers off)."""
+        with tampering(self.before, "key_handovers") as conn:
+            if replacing:
+                conn.execute(
+                    "DELETE FROM ledger.key_handovers WHERE old_key_id = %s", (stored.old_key_id,)
+                )
+            conn.execute(
+                "INSERT INTO ledger.key_handovers (old_key_id, new_key_id, version, statement,"
+                " old_signature, new_signature) VALUES (%s, %s, %s, %s, %s, %s)",
+                (stored.old_key_id, stored.new_key_id, stored.handover.version, stored.statement,
+                 stored.old_signature, stored.new_signature),
+            )  # fmt: skip
+
 
 def forged_bundle(raw: bytes, key: LedgerKey, size: int) -> bytes:
     """The bundle `raw` made again against a made-up tree of `size` entries signed by `key`, as

@@ -13,11 +13,11 @@ from hashlib import sha256
 import psycopg
 import pytest
 
-from caseline.bundle import verify_bundle
+from caseline.bundle import BundleError, handover_ends, parse_statement, verify_bundle
 from services.ledger.application import LedgerApplication
-from services.ledger.handovers import HandoverError, handovers
+from services.ledger.handovers import HandoverError, StoredHandover, handovers
 from services.ledger.service import create_app as ledger_app
-from services.ledger.signing import Handover
+from services.ledger.signing import Handover, KeyEnd
 from services.ledger.tree import EMPTY_ROOT
 from shared.kit.migrations import Migrator, migrations_folder
 from tests.ledger.rotation import Rotation, cli, forged_bundle, public, witness_for
@@ -342,4 +342,135 @@ def test_the_migration_keeps_handovers_v1_and_lets_their_v2_stand_beside_them(
     assert rows == [
         (1, b"caseline-ledger key handover v1"),
         (2, b"caseline-ledger key handover v2"),
+    ]
+
+
+# A key is handed over once. Whoever holds the old key after it leaked can sign a handover of it
+# to a key of their own, signed by both: shown beside the genuine one, it must not weaken it.
+
+
+def test_verify_bundle_refuses_a_bundle_showing_the_old_key_handed_over_twice(handed_over):
+    rotation, cases = handed_over
+    raw = _export(rotation, cases[0])
+    new_key = public(rotation.new)
+    at_last = json.loads(forged_bundle(raw, rotation.old, 9))
+    root = parse_statement(base64.b64decode(at_last["checkpoint"]["statement"])).root_hash
+    theirs = rotation.leaked(9, root)  # after the genuine handover, naming the made-up root
+    at_last["key_handovers"].append(theirs.body())
+    smaller = json.loads(forged_bundle(raw, rotation.old, 6))
+    smaller["key_handovers"].insert(0, rotation.leaked(6).body())
+
+    reports = [
+        verify_bundle(
+            (json.dumps(bundle, sort_keys=True, separators=(",", ":")) + "\n").encode(),
+            trusted_key=new_key,
+        )
+        for bundle in (at_last, smaller)
+    ]
+
+    assert [r.ok for r in reports] == [False, False]
+    assert reports[0].reason == (
+        f"key {rotation.old.key_id} is handed over twice, differently (to key {rotation.new_id}"
+        f" after 9 entries, to key {theirs.new_key_id} after 9, or to other roots): a key is"
+        " handed over once, so its private key was used by someone else, and nothing it signed"
+        " can be trusted"
+    ), reports[0].lines()
+    assert "is handed over twice, differently" in (reports[1].reason or ""), reports[1].lines()
+
+
+def test_the_ledger_trusts_nothing_a_key_handed_over_twice_signed(handed_over, capsys):
+    rotation, _ = handed_over
+    rotation.insert(rotation.leaked(9))  # a v1 beside the genuine v2, to the attacker's key
+    capsys.readouterr()
+
+    codes = (rotation.verify_all(), rotation.verify_all("--key", rotation.old_public))
+
+    out = capsys.readouterr().out
+    assert codes == (1, 1)
+    assert out.count(f"key {rotation.old.key_id} is handed over twice, differently") >= 2, out
+
+
+def test_a_witness_alerts_when_the_ledger_serves_another_handover_than_the_one_it_holds(
+    handed_over, tmp_path
+):
+    rotation, _ = handed_over
+    state = tmp_path / "court"
+    said: list[str] = []
+    with running(ledger_app(rotation.after)) as client:
+        witness = witness_for(rotation.after, state, client, ledger_key=rotation.old_public)
+        first = witness.run(0, once=True, say=said.append)  # holds 9 and the genuine handover
+    theirs = rotation.leaked(9, MADE_UP)
+    rotation.insert(theirs, replacing=True)
+    rotation.forge(9, MADE_UP, replace=True)
+
+    with running(ledger_app(rotation.after)) as client:
+        second = witness_for(rotation.after, state, client).run(0, once=True, say=said.append)
+    config = json.loads((state / "witness.json").read_text())
+
+    assert (first, second) == (0, 2), said
+    assert said[-1].startswith(
+        f"ALERT: the ledger serves a handover of key {rotation.old.key_id} other than the one"
+        f" this witness holds (to key {rotation.new_id} after 9 entries; now to key"
+        f" {theirs.new_key_id} after 9"
+    ), said
+    assert config["key_ends"][rotation.old.key_id]["new_key_id"] == rotation.new_id
+    assert config["key_ends"][rotation.old.key_id]["last_root_hash"] == rotation.root(9).hex()
+
+
+def test_a_witness_alerts_when_the_ledger_serves_two_handovers_of_one_key(handed_over, tmp_path):
+    rotation, _ = handed_over
+    rotation.insert(rotation.leaked(9))  # beside the genuine one
+    said: list[str] = []
+
+    with running(ledger_app(rotation.after)) as client:
+        witness = witness_for(rotation.after, tmp_path / "court", client, rotation.old_public)
+        status = witness.run(0, once=True, say=said.append)
+
+    assert status == 2
+    assert "the ledger serves a bad key handover" in said[-1], said
+    assert "is handed over twice, differently" in said[-1], said
+
+
+def test_a_handover_on_record_whose_signatures_fail_is_never_taken_for_the_kept_one(
+    rotation, capsys
+):
+    rotation.sign(rotation.before, cases=2)
+    rotation.keep_v1(6)
+    genuine = rotation.handover_v1(6)
+    bad = StoredHandover(
+        genuine.old_key_id, genuine.new_key_id,
+        genuine.statement.replace(b"handover v1", b"handover v2").replace(
+            b"\nhanded_over_at", b"\nlast_root_hash " + MADE_UP.hex().encode() + b"\nhanded_over_at"
+        ),
+        genuine.old_signature, genuine.new_signature,
+    )  # fmt: skip
+    rotation.insert(bad)
+    capsys.readouterr()
+
+    code = rotation.hand_over()
+
+    assert code == 1
+    assert (
+        f"a handover of key {rotation.old.key_id} on record does not hold: the handover is not"
+        f" signed by the old key {rotation.old.key_id}"
+    ) in capsys.readouterr().err
+
+
+def test_a_handover_statement_that_is_not_utf8_is_a_malformed_handover():
+    item = {"statement": base64.b64encode(b"\xff\xfe handover").decode()}
+
+    with pytest.raises(BundleError) as refused:
+        handover_ends([item])
+
+    assert refused.value.reason == "a key handover statement is malformed"
+
+
+def test_a_configured_end_below_a_handovers_size_keeps_the_root_its_handover_v2_names():
+    handed = KeyEnd(9, "new", MADE_UP, 9)
+
+    both = [handed.earlier(KeyEnd(6)), KeyEnd(6).earlier(handed)]
+
+    assert [(e.last_tree_size, e.last_root, e.root_size, e.successor) for e in both] == [
+        (6, MADE_UP, 9, "new"),
+        (6, MADE_UP, 9, "new"),
     ]

@@ -8,7 +8,8 @@
   const FORMAT = "caseline-evidence-bundle/1";
   const STATEMENT = "caseline-ledger checkpoint v1";
   const COSIGNATURE = "caseline-ledger cosignature v1";
-  const HANDOVER = "caseline-ledger key handover v1";
+  const HANDOVER = "caseline-ledger key handover v2";
+  const HANDOVER_V1 = "caseline-ledger key handover v1";
   const enc = new TextEncoder();
   const dec = new TextDecoder("utf-8", { fatal: true });
 
@@ -112,8 +113,12 @@
     return "{" + Object.keys(v).sort().map((k) => JSON.stringify(k) + ":" + canonical(v[k])).join(",") + "}";
   }
 
+  function text(bytes, code) {
+    try { return dec.decode(bytes); } catch (e) { throw new Failure(code); }
+  }
+
   function fields(bytes, header, names, code) {
-    const lines = dec.decode(bytes).split("\n");
+    const lines = text(bytes, code).split("\n");
     if (lines.length !== names.length + 2 || lines[0] !== header || lines[lines.length - 1] !== "") {
       throw new Failure(code);
     }
@@ -145,9 +150,14 @@
   async function handover(item) {
     if (!item || typeof item !== "object") throw new Failure("handover_malformed");
     const statement = b64(item.statement);
-    const f = fields(statement, HANDOVER, ["old_key_id", "old_public_key", "new_key_id",
-      "new_public_key", "last_tree_size", "handed_over_at"], "handover_malformed");
+    // v2 names the root of the tree where the old key stopped; v1 (releases before) does not.
+    const v2 = text(statement, "handover_malformed").split("\n")[0] === HANDOVER;
+    const names = ["old_key_id", "old_public_key", "new_key_id", "new_public_key",
+      "last_tree_size", ...(v2 ? ["last_root_hash"] : []), "handed_over_at"];
+    const f = fields(statement, v2 ? HANDOVER : HANDOVER_V1, names, "handover_malformed");
     const last = number(f.last_tree_size, "handover_malformed");
+    const root = v2 ? unhex(f.last_root_hash) : null;
+    if (root && root.length !== 32) throw new Failure("handover_malformed");
     const oldKey = await publicKey(f.old_public_key), newKey = await publicKey(f.new_public_key);
     if (oldKey.kid !== f.old_key_id || newKey.kid !== f.new_key_id ||
         oldKey.kid !== item.old_key_id || newKey.kid !== item.new_key_id) {
@@ -159,7 +169,26 @@
     if (!(await signedBy(newKey.raw, b64(item.new_signature), statement))) {
       throw new Failure("handover_unsigned", { key: newKey.kid });
     }
-    return { oldKid: oldKey.kid, newKid: newKey.kid, last };
+    return { oldKid: oldKey.kid, newKid: newKey.kid, last, root };
+  }
+
+  /* Each key's handover: a key is handed over once, so two of one key that disagree (another
+     new key, size or root), each signed by both its keys, show its private key was used by
+     someone else; only a v1 and the v2 that upgrades it agree (the v2 stands). */
+  function handoverEnds(steps) {
+    const ends = {};
+    for (const s of steps) {
+      const held = ends[s.oldKid];
+      if (held) {
+        const roots = held.root && s.root && !equal(held.root, s.root);
+        if (held.newKid !== s.newKid || held.last !== s.last || roots) {
+          throw new Failure("handover_twice", { key: s.oldKid, one: held.newKid, other: s.newKid });
+        }
+        if (held.root) continue;
+      }
+      ends[s.oldKid] = s;
+    }
+    return ends;
   }
 
   function keyPath(start, target, steps) {
@@ -200,11 +229,19 @@
     if (!(await signedBy(key.raw, b64(bundle.checkpoint.signature), statement))) {
       throw new Failure("checkpoint_signature");
     }
-    // A key hands over once; should two handovers of it be shown, the stricter stands.
-    const ends = steps.filter((s) => s.oldKid === cp.keyId).map((s) => s.last);
-    if (ends.length && cp.treeSize > Math.min(...ends)) {
-      throw new Failure("past_handover", { key: cp.keyId, last: Math.min(...ends), size: cp.treeSize });
+    const ends = handoverEnds(steps), end = ends[cp.keyId];
+    if (end && cp.treeSize > end.last) {
+      throw new Failure("past_handover", { key: cp.keyId, last: end.last, size: cp.treeSize });
     }
+    if (end && end.root && cp.treeSize === end.last && !equal(cp.rootHash, end.root)) {
+      throw new Failure("handover_root", { key: cp.keyId, size: cp.treeSize });
+    }
+    if (end && end.root && cp.treeSize < end.last) {
+      // The ledger exports against its latest checkpoint: nothing offline ties this one's root
+      // to the root the handover names.
+      throw new Failure("handover_before", { key: cp.keyId, size: cp.treeSize, last: end.last });
+    }
+    report.rootlessEnds = Object.values(ends).filter((e) => !e.root).map((e) => e.oldKid);
     for (const cosig of bundle.cosignatures) {
       const name = cosig.witness;
       if (cosig.public_key == null) { report.cosigners.push({ witness: name, checked: false }); continue; }
@@ -325,7 +362,7 @@
   /** Verify a bundle file's bytes; `trustedKey` (base64) pins the ledger's key when known. */
   async function verifyBundle(raw, trustedKey) {
     const report = { ok: false, caseId: null, events: 0, firstTime: null, lastTime: null,
-      checkpoint: null, cosigners: [], handedOver: null, entries: [], failure: null };
+      checkpoint: null, cosigners: [], handedOver: null, rootlessEnds: [], entries: [], failure: null };
     try {
       await run(raw, report, trustedKey || null);
       report.ok = true;

@@ -18,6 +18,7 @@
         el("p", {}, t("checkpoint.signed", { signed_at: when(c.signedAt), key_id: c.keyId })));
     }
     if (report.handedOver) summary.append(el("p", {}, t("viewer.key_handed_over", { path: report.handedOver.join(" → ") })));
+    for (const key of report.rootlessEnds || []) summary.append(el("p", {}, t("viewer.handover_v1", { key })));
     for (const w of report.cosigners) {
       summary.append(el("p", {}, t(w.checked ? "checkpoint.witness_checked" : "checkpoint.witness_unchecked", { witness: w.witness, key_id: w.keyId })));
     }

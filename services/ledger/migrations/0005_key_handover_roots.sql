@@ -9,3 +9,10 @@ ALTER TABLE ledger.key_handovers DROP CONSTRAINT IF EXISTS key_handovers_pkey;
 
 ALTER TABLE ledger.key_handovers ADD CONSTRAINT key_handovers_pkey
     PRIMARY KEY (old_key_id, new_key_id, version);
+
+-- One handover of a key a version: a key is handed over once, to one key (the ledger checks it
+-- under its checkpoint lock; the table says it too).
+ALTER TABLE ledger.key_handovers DROP CONSTRAINT IF EXISTS key_handovers_old_key_id_version_key;
+
+ALTER TABLE ledger.key_handovers ADD CONSTRAINT key_handovers_old_key_id_version_key
+    UNIQUE (old_key_id, version);
