@@ -100,7 +100,7 @@ class LedgerApplication:
     def fetch(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """A read of the ledger's own schema (`{schema}` is replaced)."""
         with self.store.connection() as conn:
-            return list(conn.execute(statement.replace("{schema}", SCHEMA), params).fetchall())
+            return list(conn.execute(_in_schema(statement), params).fetchall())
 
     def note_access(self, ops: Sequence[Op], conn: psycopg.Connection[Any]) -> None:
         """Apply the access rows of appended entries in the append's transaction (idempotent: a

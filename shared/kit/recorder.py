@@ -70,16 +70,15 @@ def run_ops(
     """
     conn = curs.connection
     threshold = conn.prepare_threshold
+    if not prepare:  # `executemany` prepares unless the connection says not to
+        conn.prepare_threshold = None
     try:
         for statement, run in groupby(ops, key=itemgetter(0)):
             rows = [params for _, params in run]
             if len(rows) == 1:  # as a command's few view rows: a plain execute costs less
-                curs.execute(fmt(statement), rows[0], prepare=None if prepare else False)
-                continue
-            if not prepare:  # `executemany` prepares unless the connection says not to
-                conn.prepare_threshold = None
-            curs.executemany(fmt(statement), rows)
-            conn.prepare_threshold = threshold
+                curs.execute(fmt(statement), rows[0])
+            else:
+                curs.executemany(fmt(statement), rows)
     finally:
         conn.prepare_threshold = threshold
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
-import nats
 import pytest
 from nats.errors import TimeoutError as NatsTimeoutError
 
@@ -35,7 +34,7 @@ from shared.kit.subscriber import Delivery
 from tests.support import auth, running
 from tests.support.bus import envelope_bytes, subject
 from tests.support.database import owner, settings_with
-from tests.support.ledger import evidence, ledger_intake
+from tests.support.ledger import evidence, ledger_intake, running_deliveries
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -112,20 +111,8 @@ class Tail:
 
 
 async def _tail(settings: Settings) -> AsyncIterator[Tail]:
-    ledger = await asyncio.to_thread(LedgerApplication, settings)
-    bus = Bus(settings, "ledger")
-    bus.start()
-    js = await bus.jetstream()
-    deliveries = Deliveries(ledger, bus, AGENCIES, backoff=(0.3, 0.3), max_deliver=2)
-    await deliveries._prepare()
-    agency = await nats.connect(settings.nats_url)
-    try:
+    async with running_deliveries(settings, AGENCIES) as (ledger, _, deliveries, agency):
         yield Tail(settings, ledger, deliveries, agency)
-    finally:
-        await agency.close()
-        await js.delete_stream(deliveries.stream)
-        await bus.close()
-        await asyncio.to_thread(ledger.close)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from shared.kit.bus import Bus
 from shared.kit.settings import Settings
 from shared.kit.subscriber import Delivery
 from tests.support.bus import envelope_bytes, subject
-from tests.support.ledger import evidence, ledger_intake
+from tests.support.ledger import evidence, ledger_intake, running_deliveries
 
 AGENCIES = (Agency("police-a", "police"), Agency("inspection", "auditor"))
 
@@ -82,21 +82,8 @@ class Tail:
 
 @pytest.fixture
 async def tail(ledger_settings: Settings) -> AsyncIterator[Tail]:
-    settings = ledger_settings
-    ledger = await asyncio.to_thread(LedgerApplication, settings)
-    bus = Bus(settings, "ledger")
-    bus.start()
-    js = await bus.jetstream()
-    deliveries = Deliveries(ledger, bus, AGENCIES, backoff=(0.3, 0.3), max_deliver=2)
-    await deliveries._prepare()
-    agency = await nats.connect(settings.nats_url)
-    try:
-        yield Tail(settings, ledger, bus, deliveries, agency)
-    finally:
-        await agency.close()
-        await js.delete_stream(deliveries.stream)
-        await bus.close()
-        await asyncio.to_thread(ledger.close)
+    async with running_deliveries(ledger_settings, AGENCIES) as (ledger, bus, deliveries, agency):
+        yield Tail(ledger_settings, ledger, bus, deliveries, agency)
 
 
 async def _append(tail: Tail, messages: Sequence[Delivery]) -> None:

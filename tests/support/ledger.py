@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+import nats
+
 from services.ledger.application import LedgerApplication
+from services.ledger.deliveries import Deliveries
 from services.ledger.inbound import LedgerIntake
 from services.ledger.schema import SCHEMA
 from services.ledger.store import Appendable
+from shared.agencies import Agency
 from shared.events import build_envelope
 from shared.events.intake import DetaineeAdmitted, EvidenceLogged, FamilyContactRecorded
+from shared.kit.bus import Bus
 from shared.kit.origins import origin_keys
+from shared.kit.settings import Settings
 from tests.support.bus import signed_document
 
-__all__ = ["BASE_TIME", "appendable", "evidence", "ledger_intake", "principals"]
+__all__ = [
+    "BASE_TIME",
+    "appendable",
+    "evidence",
+    "ledger_intake",
+    "principals",
+    "running_deliveries",
+]
 
 BASE_TIME = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
 
@@ -73,3 +89,26 @@ def principals(ledger: LedgerApplication, case_id: UUID | str) -> list[str]:
             (str(case_id),),
         ).fetchall()
     return [r[0] for r in rows]
+
+
+@asynccontextmanager
+async def running_deliveries(
+    settings: Settings, agencies: Sequence[Agency]
+) -> AsyncIterator[tuple[LedgerApplication, Bus, Deliveries, Any]]:
+    """The ledger, its bus, its agencies' deliveries (their stream and consumers made, quick
+    retries) and an agency's own NATS connection; all closed, the deliveries' stream deleted,
+    after."""
+    ledger = await asyncio.to_thread(LedgerApplication, settings)
+    bus = Bus(settings, "ledger")
+    bus.start()
+    js = await bus.jetstream()
+    deliveries = Deliveries(ledger, bus, agencies, backoff=(0.3, 0.3), max_deliver=2)
+    await deliveries._prepare()
+    agency = await nats.connect(settings.nats_url)
+    try:
+        yield ledger, bus, deliveries, agency
+    finally:
+        await agency.close()
+        await js.delete_stream(deliveries.stream)
+        await bus.close()
+        await asyncio.to_thread(ledger.close)
