@@ -50,6 +50,8 @@ def _rotate_master(args: argparse.Namespace) -> int:
 def _rotate_ledger(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
+    from psycopg.errors import InsufficientPrivilege
+
     from services.ledger.application import LedgerApplication
     from services.ledger.handovers import HandoverError, handovers
     from services.ledger.signing import ledger_key, parse_private_key
@@ -74,6 +76,15 @@ def _rotate_ledger(args: argparse.Namespace) -> int:
         on_record = handovers(ledger.store)
     except HandoverError as exc:
         sys.stderr.write(_("no handover recorded: {error}", error=exc) + "\n")
+        return 1
+    except InsufficientPrivilege:
+        sys.stderr.write(
+            _(
+                "no handover recorded: the database role in CASELINE_DATABASE_URL may not record"
+                " one (the ledger's own role may not); run this command as the database owner"
+            )
+            + "\n"
+        )
         return 1
     finally:
         ledger.close()

@@ -16,6 +16,7 @@ from shared.kit.settings import Settings
 
 __all__ = [
     "DELIVERY_TABLES",
+    "OPERATOR_TABLES",
     "SCHEMA",
     "TABLES",
     "create_owned_tables",
@@ -28,6 +29,8 @@ SCHEMA = "ledger"
 TABLES = (
     "entries", "tree_nodes", "checkpoints", "cosignatures", "audit_anchors", "key_handovers",
 )  # fmt: skip
+OPERATOR_TABLES = ("key_handovers",)
+"""What only the operator adds to, as the owner: the ledger's role reads it, never writes it."""
 DELIVERY_TABLES = (
     "delivery_position", "delivery_parked", "webhook_endpoints", "webhook_deliveries",
 )  # fmt: skip
@@ -173,7 +176,8 @@ def grant_ledger_role(
     role: str = "caseline_ledger",
     password: str | None = None,
 ) -> None:
-    """Create (or fix) a login role that may only read and insert into the ledger's tables.
+    """Create (or fix) a login role that may only read and insert into the ledger's tables (and
+    only read `OPERATOR_TABLES`).
 
     Run as the owner, after the read audit's tables exist in the schema (`caseline ledger-role`
     makes both); the ledger then connects as `role`.
@@ -202,6 +206,15 @@ def grant_ledger_role(
     )
     if conn.execute("SELECT to_regclass('ledger.schema_migrations')").fetchone() != (None,):
         conn.execute(sql.SQL("REVOKE INSERT ON ledger.schema_migrations FROM {}").format(ident))
+    # A handover of the checkpoint key is recorded by the operator (`caseline keys
+    # rotate-ledger`, as the owner), never by the running ledger: a process taken over could
+    # otherwise record one that disagrees with the genuine handover, and so make every verifier
+    # distrust the old key's checkpoints.
+    conn.execute(
+        sql.SQL("REVOKE INSERT ON {} FROM {}").format(
+            sql.SQL(", ").join(sql.Identifier(SCHEMA, t) for t in OPERATOR_TABLES), ident
+        )
+    )
     conn.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(schema, ident))
     conn.execute(
         sql.SQL("GRANT UPDATE, DELETE ON {} TO {}").format(

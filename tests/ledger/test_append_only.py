@@ -9,7 +9,7 @@ import pytest
 from psycopg import errors
 
 from services.ledger.application import LedgerApplication
-from services.ledger.schema import TABLES
+from services.ledger.schema import OPERATOR_TABLES, TABLES
 from services.ledger.service import create_app as ledger_app
 from tests.ledger.helpers import fill, publish
 from tests.support import auth, eventually, running
@@ -34,9 +34,10 @@ def restricted(settings):
         yield restricted
 
 
-def _signed_ledger(settings) -> None:
+def _signed_ledger(settings, owners=None) -> None:
     """Two entries, a checkpoint, a (made-up) cosignature row, an anchor and a key handover:
-    every table has rows."""
+    every table has rows. The handover is the owner's to record (`owners`, when `settings`
+    connect as the ledger's role)."""
     ledger = LedgerApplication(settings)
     fill(ledger, cases=1, per_case=2)
     ledger.checkpointer.checkpoint_now()
@@ -50,10 +51,14 @@ def _signed_ledger(settings) -> None:
             "INSERT INTO ledger.audit_anchors (anchor_seq, service, audit_seq, audit_hash,"
             " anchored_at, prev_hash, hash) VALUES (1, 'intake', 1, '\\x00', now(), '\\x00', '\\x00')"
         )
-        conn.execute(
-            "INSERT INTO ledger.key_handovers (old_key_id, new_key_id, statement, old_signature,"
-            " new_signature) VALUES ('a', 'b', '\\x00', '\\x00', '\\x00')"
-        )
+    with owner(owners or settings) as conn:
+        conn.execute(HANDOVER_ROW)
+
+
+HANDOVER_ROW = (
+    "INSERT INTO ledger.key_handovers (old_key_id, new_key_id, statement, old_signature,"
+    " new_signature) VALUES ('a', 'b', '\\x00', '\\x00', '\\x00')"
+)
 
 
 @pytest.mark.parametrize("table", TABLES)
@@ -74,7 +79,7 @@ def test_the_owner_cannot_change_or_remove_rows_while_the_triggers_stand(setting
 def test_the_ledgers_role_is_refused_by_privileges_even_with_the_triggers_off(
     settings, restricted, table
 ):
-    _signed_ledger(restricted)
+    _signed_ledger(restricted, settings)
 
     with owner(settings) as conn:
         conn.execute(f"ALTER TABLE ledger.{table} DISABLE TRIGGER USER")  # type: ignore[arg-type]
@@ -89,6 +94,19 @@ def test_the_ledgers_role_is_refused_by_privileges_even_with_the_triggers_off(
     assert len(refused) == 3
     assert rows is not None
     assert rows[0] > 0
+
+
+def test_only_the_owner_records_a_key_handover(settings, restricted):
+    """The running ledger reads the handovers of its checkpoint key and never records one: a
+    process taken over could otherwise record a second, disagreeing one, after which no verifier
+    trusts the old key's checkpoints."""
+    assert OPERATOR_TABLES == ("key_handovers",)
+    with psycopg.connect(restricted.database.conninfo(), autocommit=True) as conn:
+        with pytest.raises(errors.InsufficientPrivilege):
+            conn.execute(HANDOVER_ROW)
+        rows = conn.execute("SELECT count(*) FROM ledger.key_handovers").fetchone()
+
+    assert rows == (0,)
 
 
 def test_the_ledger_service_runs_as_the_restricted_role(settings, restricted):

@@ -18,7 +18,7 @@ from services.ledger.signing import Handover, ledger_key
 from services.ledger.tree import EMPTY_ROOT
 from tests.ledger.rotation import Rotation, cli, public, seed, witness_for
 from tests.support import auth, running
-from tests.support.database import settings_with
+from tests.support.database import ledger_role, settings_with
 
 
 @pytest.fixture
@@ -215,6 +215,29 @@ def test_the_handover_names_the_last_tree_size_the_old_key_signed(rotation, caps
     ]
     assert b"\nlast_tree_size 6\n" in recorded[0].encode()
     assert "the old key signed checkpoints up to tree size 6," in capsys.readouterr().out
+
+
+def test_the_ledgers_own_role_cannot_record_a_handover(rotation, capsys):
+    """`rotate-ledger` is the owner's: run with the running ledger's role, it says so, and
+    nothing is recorded; as the owner, the same command records it."""
+    rotation.sign(rotation.before)
+    capsys.readouterr()
+
+    with ledger_role(rotation.before) as restricted:
+        refused = cli(
+            restricted,
+            ["keys", "rotate-ledger", "--old-key", str(rotation.old_file)],
+            CASELINE_LEDGER_SIGNING_KEY=seed(rotation.new),
+        )
+        said = capsys.readouterr().err
+        left = _recorded(restricted)
+    recorded = rotation.hand_over()
+
+    assert (refused, left) == (1, [])
+    assert "may not record one" in said
+    assert "run this command as the database owner" in said
+    assert recorded == 0
+    assert [h.new_key_id for h in _recorded(rotation.before)] == [rotation.new_id]
 
 
 def test_a_rotation_is_refused_while_the_latest_checkpoint_is_signed_by_another_key(
