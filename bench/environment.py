@@ -178,7 +178,9 @@ class Environment:
             while time.monotonic() - started < seconds:
                 infos = await js.consumers_info(self.settings.stream)
                 pending = sum(
-                    int(i.num_pending) + int(i.num_ack_pending) for i in infos if i.name != ignore
+                    (i.num_pending or 0) + (i.num_ack_pending or 0)
+                    for i in infos
+                    if i.name != ignore
                 )
                 seq = int((await js.stream_info(self.settings.stream)).state.last_seq)
                 if pending == 0 and seq == last:

@@ -400,7 +400,7 @@ async def _relay_alone(
     finally:
         for name in services:
             env.signal(name, signal.SIGCONT)
-    cpu = None if whole.cpu_us is None else f"{whole.cpu_us:.0f} µs of CPU per event"
+    cpu = "" if whole.cpu_us is None else f"{whole.cpu_us:.0f} µs of CPU per event"
     report.section("The relay over intake's whole log (the bench process, a stream of its own)", [
         Figure(f"JetStream publish, {batch} in flight, again just before", again, "msgs/s"),
         Figure(f"relay publishing {whole.events:,} stored events", whole.rate, "events/s", cpu),
