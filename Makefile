@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install browser run test test-fast lint translations bench bench-quick bench-names bench-ledger faults compose-test schemas clean
+.PHONY: help install browser run test test-fast lint translations bench bench-quick bench-names bench-ledger bench-registry faults compose-test schemas clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,9 @@ bench-names: install  ## the persons' blind index: recall, false candidates, spe
 
 bench-ledger: install  ## the ledger's intake alone, beside a bare batched insert of its rows
 	$(BIN)/python -m bench.ledger_intake $(BENCH_ARGS)
+
+bench-registry: install  ## the persons' registry in PostgreSQL at 10,000 to 100,000 persons: an arrest's search and write
+	$(BIN)/python -m bench.registry $(BENCH_ARGS)
 
 faults: install  ## the fault suite: crashes and outages under load, nothing lost or duplicated
 	$(BIN)/python -m pytest -m faults --run-faults
