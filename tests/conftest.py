@@ -63,6 +63,9 @@ LONG_FIRST = (
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The long modules first, each kept whole (its module fixtures set up once), then the
     rest in collection order."""
+    gone = [path for path in LONG_FIRST if not (config.rootpath / path).is_file()]
+    if gone:
+        raise pytest.UsageError(f"tests/conftest.py LONG_FIRST names modules that are gone: {gone}")
     rank = {path: at for at, path in enumerate(LONG_FIRST)}
 
     def place(item: pytest.Item) -> int:
