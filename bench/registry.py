@@ -23,6 +23,7 @@ from uuid import UUID, uuid4, uuid5
 import psycopg
 
 from bench.environment import scratch_database
+from bench.report import percentile
 from services.intake.application import IntakeApplication
 from services.intake.queries import THRESHOLD, find_persons
 from services.intake.views import PersonIndex
@@ -36,7 +37,7 @@ WRITES = 30
 _PERSONS = UUID("6f1d3c1e-8a0b-4b8e-9d57-2f4a7c9e0b11")
 
 
-def fill(conninfo: str, key: bytes, registry: dict[str, Identity]) -> float:
+def fill(conninfo: str, schema: str, key: bytes, registry: dict[str, Identity]) -> float:
     """The registry's rows (one case a person: `case_persons` and its `person_index` rows),
     written by COPY, 5,000 persons a statement: the statement triggers count them (the registry's
     size, each digest's holders, each person's kinds) as they count an arrest's. Seconds taken,
@@ -55,24 +56,18 @@ def fill(conninfo: str, key: bytes, registry: dict[str, Identity]) -> float:
                     ("case_persons (case_id, person_id, own_person_id)", cases),
                     ("person_index (case_id, digest, person_id)", rows),
                 ):
-                    with conn.cursor().copy(f"COPY intake.{table} FROM STDIN") as sink:
+                    with conn.cursor().copy(f"COPY {schema}.{table} FROM STDIN") as sink:
                         sink.write(data.getvalue())
-        conn.execute("VACUUM ANALYZE intake.person_index")
-        conn.execute("VACUUM ANALYZE intake.digest_holders")
-        conn.execute("VACUUM ANALYZE intake.person_kinds")
-        conn.execute("VACUUM ANALYZE intake.case_persons")
+        for table in ("person_index", "digest_holders", "person_kinds", "case_persons"):
+            conn.execute(f"VACUUM ANALYZE {schema}.{table}")
     return time.perf_counter() - started
 
 
 def percentiles(values: list[float]) -> str:
-    ordered = sorted(values)
-    p50, p90, p99 = (
-        ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in (0.5, 0.9, 0.99)
-    )
-    return f"p50 {p50:.1f} ms, p90 {p90:.1f} ms, p99 {p99:.1f} ms"
+    return ", ".join(f"p{q} {percentile(values, q) or 0:.1f} ms" for q in (50, 90, 99))
 
 
-def writes(conninfo: str, key: bytes, identities: list[Identity]) -> list[float]:
+def writes(conninfo: str, schema: str, key: bytes, identities: list[Identity]) -> list[float]:
     """Milliseconds to write one more arrest's registry rows (its case's person, its digests,
     their triggers, the commit)."""
     times = []
@@ -82,12 +77,12 @@ def writes(conninfo: str, key: bytes, identities: list[Identity]) -> list[float]
             digests = sorted(person_digests(identity, key))
             started = time.perf_counter()
             conn.execute(
-                "INSERT INTO intake.case_persons (case_id, person_id, own_person_id)"
+                f"INSERT INTO {schema}.case_persons (case_id, person_id, own_person_id)"
                 " VALUES (%s, %s, %s)",
                 (case, person, person),
             )
             conn.execute(
-                "INSERT INTO intake.person_index (case_id, digest, person_id)"
+                f"INSERT INTO {schema}.person_index (case_id, digest, person_id)"
                 " SELECT %s, d, %s FROM unnest(%s::text[]) AS d",
                 (case, person, digests),
             )
@@ -120,8 +115,8 @@ def measure(size: int) -> None:
         app = IntakeApplication(Settings(environment="test", database_url=url))
         try:
             key = app.view_object(PersonIndex).key
-            conninfo = app.settings.database.conninfo()
-            filled = fill(conninfo, key, registry)
+            conninfo, schema = app.settings.database.conninfo(), app.store.fmt("{schema}")
+            filled = fill(conninfo, schema, key, registry)
             rows = app.fetch("SELECT count(*) FROM {schema}.person_index")[0][0]
             find_persons(app, queries[0][0])  # the connection and the plan's first run
             found, times, answers = 0, [], []
@@ -132,7 +127,7 @@ def measure(size: int) -> None:
                 answers.append([m.person_id for m in matches])
                 if who is not None and uuid5(_PERSONS, who) in {UUID(m.person_id) for m in matches}:
                     found += 1
-            written = writes(conninfo, key, [identity for identity, _ in queries[:WRITES]])
+            written = writes(conninfo, schema, key, [identity for identity, _ in queries[:WRITES]])
         finally:
             app.close()
     same = agreeing(key, registry, queries, answers)
