@@ -329,13 +329,12 @@ def handovers(store: LedgerStore) -> list[StoredHandover]:
 def preferred(recorded: list[StoredHandover]) -> list[StoredHandover]:
     """One handover of each old key to its new one, in the order recorded: the v2 where one is
     kept beside the v1 it upgrades (and one whose signatures hold over one whose do not)."""
-    best: dict[tuple[str, str], StoredHandover] = {}
-    for step in recorded:
-        pair = (step.old_key_id, step.new_key_id)
-        rank = (step.problem() is None, step.version)
-        if pair not in best or rank > (best[pair].problem() is None, best[pair].version):
-            best[pair] = step
-    return [step for step in recorded if best[(step.old_key_id, step.new_key_id)] is step]
+    best: dict[tuple[str, str], tuple[tuple[bool, int], StoredHandover]] = {}
+    for step in recorded:  # each one's signatures checked once
+        pair, rank = (step.old_key_id, step.new_key_id), (step.problem() is None, step.version)
+        if pair not in best or rank > best[pair][0]:
+            best[pair] = (rank, step)
+    return [step for step in recorded if best[(step.old_key_id, step.new_key_id)][1] is step]
 
 
 def chain_through(kid: str, recorded: list[StoredHandover]) -> list[StoredHandover]:
